@@ -1,0 +1,152 @@
+#pragma once
+
+#include "qiancun/asset_types.hpp"
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+/// The registry: one SpatiaLite database file per county that QGIS opens directly. A table
+/// per kind (layer name = kind key) with typed columns, a spatial index on `geom`, and the
+/// bookkeeping columns `village_code`, `source_file`, `source_row`, `updated_at`; a `meta`
+/// table (working CRS, schema version, configured kinds) and an `import_log`.
+
+struct sqlite3;
+
+namespace qiancun {
+
+/// One feature ready to be stored: values parallel to `KindDef::attributes`, geometry as
+/// ISO WKB in the working CRS, already valid.
+struct Feature {
+    std::int64_t row = 0; ///< 1-based row in the source
+    std::vector<Value> values;
+    std::string wkb;
+};
+
+enum class WriteMode {
+    upsert, ///< rows with a known key are updated, new keys inserted
+    replace ///< every row of the kind is removed first
+};
+
+/// What one import did; also the row of `import_log`.
+struct ImportRecord {
+    std::string kind;
+    std::string source; ///< source path as given
+    std::string layer;
+    std::string imported_at; ///< ISO 8601 UTC, set by the registry
+    std::int64_t rows_read = 0;
+    std::int64_t inserted = 0;
+    std::int64_t updated = 0;
+    std::int64_t repaired = 0;
+    std::int64_t rejected = 0;
+    std::string content_hash; ///< SHA-256 of the source file(s)
+};
+
+/// Per-layer summary for `info`.
+struct LayerInfo {
+    std::string kind;
+    std::string label;
+    std::string geometry_type;
+    std::int64_t count = 0;
+    std::optional<std::array<double, 4>> extent; ///< minx, miny, maxx, maxy in the working CRS
+    bool builtin = true;
+};
+
+struct RegistryInfo {
+    std::filesystem::path path;
+    int schema_version = 0;
+    std::optional<int> epsg;
+    std::string crs_name;
+    std::vector<LayerInfo> layers;
+    std::vector<ImportRecord> last_imports; ///< newest first
+};
+
+/// A table of text cells for `list` and friends.
+struct Rows {
+    std::vector<std::string> columns;
+    std::vector<std::vector<Value>> rows;
+};
+
+struct ListFilter {
+    std::optional<std::string> village_code; ///< only rows linked to (or, for lines and
+                                             ///< polygons, intersecting) this village
+    std::optional<std::string> status;
+    std::optional<std::int64_t> limit;
+    bool with_wkt = false; ///< add a `wkt` column with the geometry
+};
+
+/// An open registry. Move-only; closes the database on destruction.
+class Registry {
+public:
+    /// Creates a new registry file (an error if it exists). `epsg` fixes the working CRS now;
+    /// without it the first import fixes it.
+    static Registry create(const std::filesystem::path& path, std::optional<int> epsg);
+    /// Opens an existing registry; throws DatabaseError if it is not one.
+    static Registry open(const std::filesystem::path& path, bool read_only = false);
+
+    Registry(Registry&&) noexcept;
+    Registry& operator=(Registry&&) noexcept;
+    Registry(const Registry&) = delete;
+    Registry& operator=(const Registry&) = delete;
+    ~Registry();
+
+    const std::filesystem::path& path() const noexcept;
+
+    /// The working CRS, once fixed.
+    std::optional<int> working_epsg() const;
+    /// Fixes the working CRS; an error if it is already fixed to another one.
+    void set_working_epsg(int epsg);
+
+    /// Every kind: builtin first, then configured ones in the order added.
+    const std::vector<KindDef>& kinds() const noexcept;
+    /// The kind with this key; throws UsageError naming the known keys.
+    const KindDef& kind(std::string_view key) const;
+    /// Adds a configured kind (creates its table) or checks that an existing one is identical.
+    void add_kind(const KindDef& def);
+
+    /// Guard of one write transaction (BEGIN IMMEDIATE); rolls back unless commit() is called.
+    class Transaction {
+    public:
+        explicit Transaction(Registry& registry);
+        Transaction(const Transaction&) = delete;
+        Transaction& operator=(const Transaction&) = delete;
+        ~Transaction();
+        void commit();
+
+    private:
+        Registry* m_registry;
+        bool m_done = false;
+    };
+
+    /// Stores `features` of `kind` and logs the import; must run inside a Transaction.
+    /// Fills record.inserted/updated/imported_at. Throws InputError on a duplicate key
+    /// within `features`.
+    void write(const KindDef& kind, std::span<const Feature> features, WriteMode mode,
+               ImportRecord& record);
+
+    /// Recomputes `village_code` of every settlement and point/polygon asset (border rule:
+    /// within 1 mm of several villages → the smallest code; polygons by point-on-surface).
+    void link_villages();
+
+    RegistryInfo info() const;
+    std::int64_t count(std::string_view kind) const;
+    Rows list(std::string_view kind, const ListFilter& filter) const;
+
+    /// SHA-256 over every row of every table, for "left exactly as it was" checks.
+    std::string content_checksum() const;
+
+    /// The underlying connection (SpatiaLite loaded), for core's own analysis code.
+    sqlite3* handle() const noexcept;
+
+private:
+    struct Impl;
+    explicit Registry(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace qiancun

@@ -1,0 +1,95 @@
+#pragma once
+
+#include "qiancun/registry.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// GDAL → registry. Reads any vector source GDAL opens (Shapefile, GeoPackage, GeoJSON, KML,
+/// CSV and XLSX with coordinate columns), maps fields, checks values, reprojects to the
+/// working CRS (PROJ, plus GCJ-02/BD-09), checks geometries with GEOS, and writes one kind
+/// in one transaction.
+
+namespace qiancun::importers {
+
+enum class GeometryPolicy {
+    repair, ///< invalid polygons are made valid (GEOSMakeValid) and reported
+    reject  ///< invalid polygons are errors
+};
+
+/// One finding about one row.
+struct ImportIssue {
+    enum class Severity { warning, repaired, error };
+    Severity severity = Severity::error;
+    std::int64_t row = 0; ///< 1-based feature row; 0 = the whole source
+    std::string message;
+};
+
+struct ImportOptions {
+    std::string kind;                              ///< target kind key
+    std::filesystem::path source;                  ///< file (or directory GDAL opens)
+    std::string layer;                             ///< empty = the only/first layer
+    std::map<std::string, std::string> field_map;  ///< target attribute → source field
+    std::map<std::string, std::string> defaults;   ///< target attribute → text when empty
+    std::string src_crs;   ///< "" = from the source (.prj); "EPSG:4490", any PROJ string,
+                           ///< "GCJ02" or "BD09"
+    std::string encoding;  ///< "" = as the source declares; "GBK", "UTF-8", …
+    std::string x_field;   ///< coordinate columns of a table source (CSV, XLSX)
+    std::string y_field;
+    bool replace = false;  ///< swap every row of the kind instead of upserting by id
+    GeometryPolicy policy = GeometryPolicy::repair;
+};
+
+struct ImportReport {
+    ImportRecord record;
+    std::vector<ImportIssue> issues; ///< warnings and repairs (errors throw)
+};
+
+/// Called with (done, total) rows while reading; total may be 0 when unknown.
+using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
+
+/// Reads and checks a source without writing. Throws InputError for the first bad row
+/// (file, row, problem), after logging every error found.
+struct PreparedImport {
+    ImportOptions options;
+    const KindDef* kind = nullptr;
+    std::vector<Feature> features;
+    ImportReport report;
+    std::optional<int> chosen_epsg; ///< working CRS proposed when the registry has none
+};
+PreparedImport prepare_import(const Registry& registry, const ImportOptions& options,
+                              const Progress& progress = {},
+                              std::optional<int> working_epsg = std::nullopt);
+
+/// Writes a prepared import; call inside a Registry::Transaction.
+void commit_import(Registry& registry, PreparedImport& prepared);
+
+/// prepare + commit + link villages in one transaction: all-or-nothing.
+ImportReport import_file(Registry& registry, const ImportOptions& options,
+                         const Progress& progress = {});
+
+/// A county manifest (TOML): the sources to load, their mapping, and configured kinds.
+struct Manifest {
+    std::filesystem::path path;
+    std::optional<int> epsg;          ///< [registry] crs = "EPSG:4549"
+    std::vector<KindDef> kinds;       ///< [asset_types.*]
+    std::vector<ImportOptions> sources; ///< [[source]], paths resolved against the manifest
+};
+
+/// Parses a manifest; throws InputError naming the file and the entry.
+Manifest read_manifest(const std::filesystem::path& path);
+
+/// Called before each source of a manifest load: (index, count, options).
+using SourceProgress = std::function<void(std::size_t, std::size_t, const ImportOptions&)>;
+
+/// Loads every source of a manifest in one transaction; all or nothing.
+std::vector<ImportReport> load_manifest(Registry& registry, const Manifest& manifest,
+                                        const SourceProgress& on_source = {},
+                                        const Progress& progress = {});
+
+} // namespace qiancun::importers

@@ -1,0 +1,276 @@
+#include "testing/testing.hpp"
+
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include <fmt/core.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+
+namespace qiancun::testing {
+
+TempDir::TempDir() {
+    std::random_device rd;
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        auto p = std::filesystem::temp_directory_path() / fmt::format("qiancun-test-{:08x}", rd());
+        if (std::filesystem::create_directory(p)) {
+            m_path = p;
+            return;
+        }
+    }
+    throw std::runtime_error("cannot create a temporary directory");
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void write_file(const std::filesystem::path& path, const std::string& content) {
+    std::ofstream out(path, std::ios::binary);
+    out << content;
+    if (!out)
+        throw std::runtime_error("cannot write " + path.string());
+}
+
+std::filesystem::path source_dir() { return QIANCUN_SOURCE_DIR; }
+std::filesystem::path sample_maps_dir() { return source_dir() / "sample_maps"; }
+
+namespace {
+
+std::string drain(int fd) {
+    std::string s;
+    std::array<char, 65536> buf{};
+    for (;;) {
+        ssize_t n = ::read(fd, buf.data(), buf.size());
+        if (n <= 0)
+            break;
+        s.append(buf.data(), static_cast<std::size_t>(n));
+    }
+    return s;
+}
+
+} // namespace
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::optional<std::filesystem::path>& cwd) {
+    // Both streams go to files so that a chatty child can never block on a full pipe.
+    TempDir tmp;
+    auto out_path = tmp / "out";
+    auto err_path = tmp / "err";
+    pid_t pid = ::fork();
+    if (pid < 0)
+        throw std::runtime_error("fork failed");
+    if (pid == 0) {
+        int in = ::open("/dev/null", O_RDONLY);
+        int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(in, 0);
+        ::dup2(out, 1);
+        ::dup2(err, 2);
+        if (cwd && ::chdir(cwd->c_str()) != 0)
+            ::_exit(126);
+        std::vector<char*> args;
+        for (const auto& a : argv)
+            args.push_back(const_cast<char*>(a.c_str()));
+        args.push_back(nullptr);
+        ::execv(args[0], args.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    CommandResult r;
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.out = read_file(out_path);
+    r.err = read_file(err_path);
+    return r;
+}
+
+CommandResult run_qiancun(const std::vector<std::string>& args,
+                          const std::optional<std::filesystem::path>& cwd) {
+    std::vector<std::string> argv{QIANCUN_BINARY};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_command(argv, cwd);
+}
+
+void write_vector(const std::filesystem::path& path, const std::string& driver_name,
+                  const std::string& layer_name, int epsg,
+                  const std::vector<std::string>& field_names,
+                  const std::vector<FixtureFeature>& features,
+                  const std::vector<std::string>& layer_options,
+                  const std::vector<std::string>& real_fields,
+                  const std::vector<std::string>& int_fields) {
+    GDALAllRegister();
+    auto* driver = GetGDALDriverManager()->GetDriverByName(driver_name.c_str());
+    if (!driver)
+        throw std::runtime_error("no GDAL driver " + driver_name);
+    GDALDatasetUniquePtr ds(driver->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+    if (!ds)
+        throw std::runtime_error("cannot create " + path.string());
+    OGRSpatialReference srs;
+    OGRSpatialReference* srs_ptr = nullptr;
+    if (epsg != 0) {
+        srs.importFromEPSG(epsg);
+        srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+        srs_ptr = &srs;
+    }
+    bool has_geometry = false;
+    OGRwkbGeometryType gtype = wkbUnknown;
+    for (const auto& f : features) {
+        if (!f.wkt.empty()) {
+            has_geometry = true;
+            OGRGeometry* g = nullptr;
+            OGRGeometryFactory::createFromWkt(f.wkt.c_str(), nullptr, &g);
+            if (g) {
+                auto t = wkbFlatten(g->getGeometryType());
+                gtype = (gtype == wkbUnknown || gtype == t) ? t : wkbUnknown;
+                OGRGeometryFactory::destroyGeometry(g);
+            }
+        }
+    }
+    std::vector<const char*> lco;
+    for (const auto& o : layer_options)
+        lco.push_back(o.c_str());
+    lco.push_back(nullptr);
+    if (!has_geometry)
+        gtype = wkbNone;
+    auto* layer = ds->CreateLayer(layer_name.c_str(), srs_ptr, gtype,
+                                  const_cast<char**>(lco.data()));
+    if (!layer)
+        throw std::runtime_error("cannot create layer " + layer_name);
+    auto contains = [](const std::vector<std::string>& v, const std::string& s) {
+        return std::find(v.begin(), v.end(), s) != v.end();
+    };
+    for (const auto& name : field_names) {
+        OGRFieldType t = contains(real_fields, name)  ? OFTReal
+                         : contains(int_fields, name) ? OFTInteger64
+                                                      : OFTString;
+        OGRFieldDefn fd(name.c_str(), t);
+        if (layer->CreateField(&fd) != OGRERR_NONE)
+            throw std::runtime_error("cannot create field " + name);
+    }
+    for (const auto& f : features) {
+        OGRFeatureUniquePtr feat(OGRFeature::CreateFeature(layer->GetLayerDefn()));
+        for (const auto& [k, v] : f.fields) {
+            int idx = feat->GetFieldIndex(k.c_str());
+            if (idx < 0)
+                throw std::runtime_error("fixture field not declared: " + k);
+            if (!v.empty())
+                feat->SetField(idx, v.c_str());
+        }
+        if (!f.wkt.empty()) {
+            OGRGeometry* g = nullptr;
+            if (OGRGeometryFactory::createFromWkt(f.wkt.c_str(), srs_ptr, &g) != OGRERR_NONE)
+                throw std::runtime_error("bad fixture WKT " + f.wkt);
+            feat->SetGeometryDirectly(g);
+        }
+        if (layer->CreateFeature(feat.get()) != OGRERR_NONE)
+            throw std::runtime_error("cannot write a fixture feature");
+    }
+}
+
+std::pair<double, double> ogr_transform(int from_epsg, int to_epsg, double x, double y) {
+    OGRSpatialReference a, b;
+    a.importFromEPSG(from_epsg);
+    b.importFromEPSG(to_epsg);
+    a.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    b.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    std::unique_ptr<OGRCoordinateTransformation> ct(OGRCreateCoordinateTransformation(&a, &b));
+    if (!ct || !ct->Transform(1, &x, &y))
+        throw std::runtime_error("OGR transform failed");
+    return {x, y};
+}
+
+std::vector<std::map<std::string, std::string>> read_vector(const std::filesystem::path& path,
+                                                            const std::string& layer_name,
+                                                            const std::vector<std::string>& open_options) {
+    GDALAllRegister();
+    std::vector<const char*> oo;
+    for (const auto& o : open_options)
+        oo.push_back(o.c_str());
+    oo.push_back(nullptr);
+    GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, nullptr, oo.data()));
+    if (!ds)
+        throw std::runtime_error("GDAL cannot open " + path.string());
+    OGRLayer* layer = layer_name.empty() ? ds->GetLayer(0) : ds->GetLayerByName(layer_name.c_str());
+    if (!layer)
+        throw std::runtime_error("no layer in " + path.string());
+    std::vector<std::map<std::string, std::string>> rows;
+    for (auto& feat : *layer) {
+        std::map<std::string, std::string> row;
+        for (int i = 0; i < feat->GetFieldCount(); ++i) {
+            row[feat->GetFieldDefnRef(i)->GetNameRef()] =
+                feat->IsFieldSetAndNotNull(i) ? feat->GetFieldAsString(i) : "";
+        }
+        if (auto* g = feat->GetGeometryRef())
+            row["WKT"] = g->exportToWkt();
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+::testing::AssertionResult geometry_near(const std::string& actual_wkt,
+                                         const std::string& expected_wkt, double tol_m) {
+    OGRGeometry* a = nullptr;
+    OGRGeometry* b = nullptr;
+    OGRGeometryFactory::createFromWkt(actual_wkt.c_str(), nullptr, &a);
+    OGRGeometryFactory::createFromWkt(expected_wkt.c_str(), nullptr, &b);
+    std::unique_ptr<OGRGeometry> ua(a), ub(b);
+    if (!a || !b)
+        return ::testing::AssertionFailure() << "unparsable WKT: " << actual_wkt << " / " << expected_wkt;
+    a->normalize();
+    b->normalize();
+    // Hausdorff distance through the symmetric point-to-geometry distances of the vertices.
+    auto max_vertex_distance = [](const OGRGeometry* from, const OGRGeometry* to) {
+        double worst = 0.0;
+        std::vector<OGRPoint> points;
+        std::function<void(const OGRGeometry*)> collect = [&](const OGRGeometry* x) {
+            auto t = wkbFlatten(x->getGeometryType());
+            if (t == wkbPoint) {
+                points.push_back(*x->toPoint());
+            } else if (t == wkbLineString || t == wkbLinearRing) {
+                for (const auto& pt : *x->toSimpleCurve())
+                    points.push_back(pt);
+            } else if (t == wkbPolygon) {
+                for (const auto* ring : *x->toPolygon())
+                    collect(ring);
+            } else if (OGR_GT_IsSubClassOf(t, wkbGeometryCollection)) {
+                for (const auto* part : *x->toGeometryCollection())
+                    collect(part);
+            }
+        };
+        collect(from);
+        for (const auto& pt : points)
+            worst = std::max(worst, pt.Distance(to));
+        return worst;
+    };
+    double d = std::max(max_vertex_distance(a, b), max_vertex_distance(b, a));
+    if (a->getGeometryType() != b->getGeometryType() || d > tol_m)
+        return ::testing::AssertionFailure()
+               << "geometries differ by " << d << " m (tolerance " << tol_m << ")\n  actual:   "
+               << a->exportToWkt() << "\n  expected: " << b->exportToWkt();
+    return ::testing::AssertionSuccess();
+}
+
+} // namespace qiancun::testing

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// Shared test helpers: temporary directories, running the real `qiancun` binary, writing
+/// small vector fixtures with GDAL, and geometry comparison.
+
+namespace qiancun::testing {
+
+/// Lengths in metres, ratios unitless.
+inline constexpr double kTolM = 1e-3;
+inline constexpr double kCoordTolM = 0.01;
+
+/// A fresh directory under the system temp dir, removed with its contents on destruction.
+class TempDir {
+public:
+    TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    ~TempDir();
+    const std::filesystem::path& path() const noexcept { return m_path; }
+    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+private:
+    std::filesystem::path m_path;
+};
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& content);
+
+std::filesystem::path source_dir();
+std::filesystem::path sample_maps_dir();
+
+struct CommandResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+
+/// Runs `argv` (argv[0] is the program path) with stdin closed, capturing both streams.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::optional<std::filesystem::path>& cwd = std::nullopt);
+/// Runs the built `qiancun` binary with `args`.
+CommandResult run_qiancun(const std::vector<std::string>& args,
+                          const std::optional<std::filesystem::path>& cwd = std::nullopt);
+
+/// One fixture feature: geometry as WKT ("" = no geometry) and field values as text.
+struct FixtureFeature {
+    std::string wkt;
+    std::map<std::string, std::string> fields;
+};
+
+/// Writes a one-layer vector file with GDAL. Every field is a string field unless named in
+/// `real_fields`/`int_fields`. `epsg` 0 writes no CRS (no .prj). `layer_options` are GDAL
+/// layer creation options ("ENCODING=CP936").
+void write_vector(const std::filesystem::path& path, const std::string& driver,
+                  const std::string& layer, int epsg,
+                  const std::vector<std::string>& field_names,
+                  const std::vector<FixtureFeature>& features,
+                  const std::vector<std::string>& layer_options = {},
+                  const std::vector<std::string>& real_fields = {},
+                  const std::vector<std::string>& int_fields = {});
+
+/// Transforms (x, y) between EPSG CRSs with OGRCoordinateTransformation, in the traditional
+/// GIS axis order (lon, lat / easting, northing): the tests' independent reference.
+std::pair<double, double> ogr_transform(int from_epsg, int to_epsg, double x, double y);
+
+/// Reads every feature of a vector file with GDAL as {field → text} plus "WKT".
+std::vector<std::map<std::string, std::string>> read_vector(const std::filesystem::path& path,
+                                                            const std::string& layer = "",
+                                                            const std::vector<std::string>& open_options = {});
+
+/// True when both geometries, normalised, are within `tol_m` of each other (Hausdorff
+/// distance); otherwise explains with both WKTs.
+::testing::AssertionResult geometry_near(const std::string& actual_wkt,
+                                         const std::string& expected_wkt, double tol_m);
+
+} // namespace qiancun::testing

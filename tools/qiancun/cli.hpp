@@ -1,0 +1,54 @@
+#pragma once
+
+#include "qiancun/registry.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+
+/// Shared pieces of the `qiancun` subcommands: output formats, progress, registration.
+/// Each cmd_<verb>.cpp only parses its options into a struct and calls the library.
+
+namespace qiancun::cli {
+
+enum class OutputFormat { table, csv, json };
+
+/// Adds `--format table|csv|json` bound to `format`.
+void add_format_option(CLI::App* cmd, OutputFormat& format);
+
+/// Prints rows as an aligned table (for people), RFC 4180 CSV, or a JSON array of objects.
+void print_rows(const Rows& rows, OutputFormat format, std::ostream& out);
+
+/// True when stderr is a terminal (progress bars are drawn only then).
+bool stderr_is_terminal();
+
+/// A one-line progress bar on stderr; silent when stderr is not a terminal or --quiet.
+class ProgressBar {
+public:
+    explicit ProgressBar(std::string label);
+    ProgressBar(const ProgressBar&) = delete;
+    ProgressBar& operator=(const ProgressBar&) = delete;
+    ~ProgressBar();
+    void update(std::int64_t done, std::int64_t total);
+    void finish();
+
+private:
+    std::string m_label;
+    bool m_enabled;
+    bool m_finished = false;
+    int m_last_permille = -1;
+};
+
+/// Set by --quiet / --verbose before any subcommand runs.
+bool quiet();
+
+/// Each registers one subcommand on `app`.
+void register_init(CLI::App& app);
+void register_import(CLI::App& app); // import and load
+void register_info(CLI::App& app);
+void register_list(CLI::App& app);
+void register_export(CLI::App& app);
+
+} // namespace qiancun::cli

@@ -1,0 +1,65 @@
+#include "cli.hpp"
+
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <iostream>
+
+namespace {
+
+// Exit codes: 1 generic failure, 2 usage, 3 bad input data, 4 database.
+int run(int argc, char** argv) {
+    CLI::App app{"qiancun — rural infrastructure asset registry (千村)", "qiancun"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "qiancun 0.1.0");
+    bool quiet = false;
+    bool verbose = false;
+    app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
+    app.add_flag("-v,--verbose", verbose, "Debug messages on stderr");
+    app.parse_complete_callback([&] {
+        qiancun::set_log_sink([quiet, verbose](qiancun::LogLevel level, std::string_view msg) {
+            if (level == qiancun::LogLevel::debug && !verbose)
+                return;
+            if (quiet && level != qiancun::LogLevel::error)
+                return;
+            const char* tag = level == qiancun::LogLevel::warning ? "warning: "
+                              : level == qiancun::LogLevel::error ? "error: "
+                                                                  : "";
+            fmt::print(stderr, "{}{}\n", tag, msg);
+        });
+    });
+    qiancun::cli::register_init(app);
+    qiancun::cli::register_import(app);
+    qiancun::cli::register_info(app);
+    qiancun::cli::register_list(app);
+    qiancun::cli::register_export(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const qiancun::UsageError& e) {
+        fmt::print(stderr, "qiancun: {}\n", e.what());
+        return 2;
+    } catch (const qiancun::InputError& e) {
+        fmt::print(stderr, "qiancun: {}\n", e.what());
+        return 3;
+    } catch (const qiancun::DatabaseError& e) {
+        fmt::print(stderr, "qiancun: {}\n", e.what());
+        return 4;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "qiancun: {}\n", e.what());
+        return 1;
+    }
+}
