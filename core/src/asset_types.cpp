@@ -1,0 +1,520 @@
+#include "qiancun/asset_types.hpp"
+
+#include "qiancun/error.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <sstream>
+
+namespace qiancun {
+
+namespace {
+
+AttributeDef text(std::string name, std::string label, bool required = false) {
+    AttributeDef a;
+    a.name = std::move(name);
+    a.label = std::move(label);
+    a.required = required;
+    return a;
+}
+
+AttributeDef number(std::string name, std::string label, ValueType type,
+                    std::optional<double> min = std::nullopt,
+                    std::optional<double> max = std::nullopt) {
+    AttributeDef a;
+    a.name = std::move(name);
+    a.label = std::move(label);
+    a.type = type;
+    a.min_value = min;
+    a.max_value = max;
+    return a;
+}
+
+AttributeDef choice(std::string name, std::string label, std::vector<std::string> choices,
+                    std::vector<std::pair<std::string, std::string>> aliases,
+                    bool required = false) {
+    AttributeDef a;
+    a.name = std::move(name);
+    a.label = std::move(label);
+    a.type = ValueType::choice;
+    a.choices = std::move(choices);
+    a.aliases = std::move(aliases);
+    a.required = required;
+    return a;
+}
+
+AttributeDef year(std::string name, std::string label) {
+    return number(std::move(name), std::move(label), ValueType::year);
+}
+
+AttributeDef boolean(std::string name, std::string label) {
+    return number(std::move(name), std::move(label), ValueType::boolean);
+}
+
+/// The attributes every asset has (SPEC §2), key first.
+std::vector<AttributeDef> asset_common() {
+    std::vector<AttributeDef> v;
+    v.push_back(text("id", "编号", true));
+    v.push_back(choice("status", "状态", asset_statuses(),
+                       {{"规划", "planned"},    {"拟建", "planned"},     {"计划", "planned"},
+                        {"在建", "building"},   {"建设中", "building"},  {"运行", "operating"},
+                        {"运行中", "operating"}, {"在用", "operating"},  {"正常", "operating"},
+                        {"正常运行", "operating"}, {"已建成", "operating"}, {"改造", "renovating"},
+                        {"改造中", "renovating"}, {"提标改造", "renovating"}, {"停用", "closed"},
+                        {"关闭", "closed"},     {"废弃", "closed"}},
+                       true));
+    v.push_back(number("service_radius_m", "服务半径(米)", ValueType::real));
+    return v;
+}
+
+const std::vector<std::pair<std::string, std::string>> kLevelAliases{
+    {"县级", "county"}, {"县", "county"}, {"乡镇级", "township"}, {"镇级", "township"},
+    {"乡级", "township"}, {"乡镇", "township"}, {"村级", "village"}, {"村", "village"}};
+
+KindDef make_asset(std::string key, std::string label, GeometryKind geometry,
+                   std::vector<AttributeDef> extra, double radius_m, std::string basis) {
+    KindDef k;
+    k.key = std::move(key);
+    k.label = std::move(label);
+    k.role = KindRole::asset;
+    k.geometry = geometry;
+    k.attributes = asset_common();
+    for (auto& a : extra)
+        k.attributes.push_back(std::move(a));
+    k.default_radius_m = radius_m;
+    k.radius_basis = std::move(basis);
+    k.gap_threshold = 0.9;
+    return k;
+}
+
+std::vector<KindDef> make_builtin_kinds() {
+    std::vector<KindDef> kinds;
+
+    KindDef village;
+    village.key = "village";
+    village.label = "行政村";
+    village.role = KindRole::village;
+    village.geometry = GeometryKind::polygon;
+    AttributeDef code = text("code", "行政区划代码", true);
+    village.attributes = {
+        code,
+        text("name", "村名"),
+        text("township", "乡镇"),
+        number("population", "人口", ValueType::integer, 0.0),
+        number("households", "户数", ValueType::integer, 0.0),
+        choice("class", "村庄分类", {"suburban", "cluster", "improve", "heritage", "relocate"},
+               {{"城郊融合类", "suburban"}, {"城郊融合", "suburban"}, {"集聚建设类", "cluster"},
+                {"集聚提升类", "cluster"}, {"集聚建设", "cluster"}, {"整治提升类", "improve"},
+                {"整治提升", "improve"}, {"特色保护类", "heritage"}, {"特色保护", "heritage"},
+                {"搬迁撤并类", "relocate"}, {"搬迁撤并", "relocate"}}),
+        boolean("heritage", "历史文化(传统)村落"),
+        year("hemei_year", "和美乡村验收年份"),
+        number("seat_x", "村委会X", ValueType::real),
+        number("seat_y", "村委会Y", ValueType::real),
+    };
+    kinds.push_back(std::move(village));
+
+    KindDef settlement;
+    settlement.key = "settlement";
+    settlement.label = "自然村/居民点";
+    settlement.role = KindRole::settlement;
+    settlement.geometry = GeometryKind::point;
+    settlement.attributes = {text("id", "编号", true), text("name", "名称"),
+                             number("population", "人口", ValueType::integer, 0.0)};
+    kinds.push_back(std::move(settlement));
+
+    KindDef urban;
+    urban.key = "urban";
+    urban.label = "城镇建成区";
+    urban.role = KindRole::area;
+    urban.geometry = GeometryKind::polygon;
+    urban.attributes = {text("id", "编号", true), text("name", "名称")};
+    kinds.push_back(std::move(urban));
+
+    KindDef hazard;
+    hazard.key = "hazard";
+    hazard.label = "灾害风险区";
+    hazard.role = KindRole::area;
+    hazard.geometry = GeometryKind::polygon;
+    hazard.attributes = {text("id", "编号", true), text("name", "名称"),
+                         text("hazard_type", "灾害类型")};
+    kinds.push_back(std::move(hazard));
+
+    kinds.push_back(make_asset(
+        "sewage_plant", "农村生活污水处理设施", GeometryKind::point,
+        {text("name", "名称"), number("capacity_m3d", "处理规模(吨/日)", ValueType::real, 0.0),
+         boolean("effluent_ok", "出水达标"), year("built_year", "建成年份"),
+         year("renovated_year", "改造年份")},
+        1000.0, "planning assumption: a village treatment terminal serves about 1 km of pipes"));
+    kinds.push_back(make_asset(
+        "rural_road", "农村公路", GeometryKind::line,
+        {choice("grade", "等级", {"county", "township", "village"},
+                {{"县道", "county"}, {"乡道", "township"}, {"村道", "village"}}),
+         choice("surface", "路面", {"hardened", "gravel", "earth"},
+                {{"硬化", "hardened"}, {"水泥", "hardened"}, {"沥青", "hardened"},
+                 {"砂石", "gravel"}, {"土路", "earth"}, {"泥结", "earth"}}),
+         year("built_year", "建成年份"), year("maintained_year", "养护年份")},
+        500.0, "planning assumption: access corridor of 500 m each side"));
+    kinds.push_back(make_asset(
+        "base_station_5g", "5G 基站", GeometryKind::point,
+        {choice("band", "频段(MHz)", {"700", "2600", "3500", "4900"},
+                {{"700MHz", "700"}, {"2600MHz", "2600"}, {"3500MHz", "3500"},
+                 {"4900MHz", "4900"}, {"2.6G", "2600"}, {"3.5G", "3500"}, {"4.9G", "4900"}}),
+         text("operator", "运营商")},
+        1500.0,
+        "planning assumption: rural 2.6/3.5 GHz macro cell (700 MHz coverage layer: 5000 m)"));
+    kinds.push_back(make_asset("cultural_hall", "农村文化礼堂", GeometryKind::point_or_polygon,
+                               {text("name", "名称"),
+                                number("stars", "星级", ValueType::integer, 1.0, 5.0)},
+                               1000.0, "planning assumption: a 15-minute walk"));
+    kinds.push_back(make_asset(
+        "courier_station", "村级寄递物流综合服务站", GeometryKind::point,
+        {text("name", "名称"), choice("level", "层级", {"county", "township", "village"}, kLevelAliases),
+         text("operator", "运营主体")},
+        2000.0, "planning assumption: village courier catchment"));
+    return kinds;
+}
+
+std::string trim(std::string_view s) {
+    auto is_space = [](unsigned char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
+    while (!s.empty() && is_space(static_cast<unsigned char>(s.front())))
+        s.remove_prefix(1);
+    while (!s.empty() && is_space(static_cast<unsigned char>(s.back())))
+        s.remove_suffix(1);
+    // A full-width space (U+3000) is common padding in Chinese spreadsheets.
+    while (s.size() >= 3 && s.substr(0, 3) == "\xE3\x80\x80")
+        s.remove_prefix(3);
+    while (s.size() >= 3 && s.substr(s.size() - 3) == "\xE3\x80\x80")
+        s.remove_suffix(3);
+    return std::string(s);
+}
+
+std::string lower_ascii(std::string s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+std::optional<double> parse_double(const std::string& s) {
+    double v = 0.0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v))
+        return std::nullopt;
+    return v;
+}
+
+std::string format_bound(double v) {
+    return value_to_text(Value{v});
+}
+
+std::optional<std::string> check_range(const AttributeDef& def, double v) {
+    if (def.min_value && v < *def.min_value)
+        return fmt::format("{} {} is below the minimum {}", def.name, format_bound(v),
+                           format_bound(*def.min_value));
+    if (def.max_value && v > *def.max_value)
+        return fmt::format("{} {} is above the maximum {}", def.name, format_bound(v),
+                           format_bound(*def.max_value));
+    return std::nullopt;
+}
+
+GeometryKind parse_geometry_kind(const std::string& s, std::string_view origin,
+                                 const std::string& key) {
+    if (s == "point")
+        return GeometryKind::point;
+    if (s == "line")
+        return GeometryKind::line;
+    if (s == "polygon")
+        return GeometryKind::polygon;
+    if (s == "point_or_polygon")
+        return GeometryKind::point_or_polygon;
+    throw InputError(std::string(origin), "", std::nullopt,
+                     fmt::format("asset type '{}': geometry '{}' is not one of point, line, "
+                                 "polygon, point_or_polygon",
+                                 key, s));
+}
+
+ValueType parse_value_type(const std::string& s, std::string_view origin, const std::string& key) {
+    for (auto t : {ValueType::text, ValueType::integer, ValueType::real, ValueType::boolean,
+                   ValueType::year, ValueType::choice})
+        if (to_string(t) == s)
+            return t;
+    throw InputError(std::string(origin), "", std::nullopt,
+                     fmt::format("asset type '{}': attribute type '{}' is not one of text, "
+                                 "integer, real, boolean, year, choice",
+                                 key, s));
+}
+
+bool is_identifier(std::string_view s) {
+    if (s.empty() || s.size() > 40 || !(s[0] >= 'a' && s[0] <= 'z'))
+        return false;
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    });
+}
+
+} // namespace
+
+int KindDef::attribute_index(std::string_view name) const noexcept {
+    for (std::size_t i = 0; i < attributes.size(); ++i)
+        if (attributes[i].name == name)
+            return static_cast<int>(i);
+    return -1;
+}
+
+const std::vector<std::string>& asset_statuses() {
+    static const std::vector<std::string> statuses{"planned", "building", "operating",
+                                                   "renovating", "closed"};
+    return statuses;
+}
+
+const std::vector<KindDef>& builtin_kinds() {
+    static const std::vector<KindDef> kinds = make_builtin_kinds();
+    return kinds;
+}
+
+std::string_view to_string(ValueType t) noexcept {
+    switch (t) {
+    case ValueType::text: return "text";
+    case ValueType::integer: return "integer";
+    case ValueType::real: return "real";
+    case ValueType::boolean: return "boolean";
+    case ValueType::year: return "year";
+    case ValueType::choice: return "choice";
+    }
+    return "text";
+}
+
+std::string_view to_string(GeometryKind g) noexcept {
+    switch (g) {
+    case GeometryKind::point: return "point";
+    case GeometryKind::line: return "line";
+    case GeometryKind::polygon: return "polygon";
+    case GeometryKind::point_or_polygon: return "point_or_polygon";
+    }
+    return "point";
+}
+
+std::string value_to_text(const Value& v) {
+    if (std::holds_alternative<std::int64_t>(v))
+        return std::to_string(std::get<std::int64_t>(v));
+    if (std::holds_alternative<double>(v)) {
+        // Shortest representation that round-trips, as a person would write it.
+        return fmt::format("{}", std::get<double>(v));
+    }
+    if (std::holds_alternative<std::string>(v))
+        return std::get<std::string>(v);
+    return {};
+}
+
+std::variant<Value, std::string> parse_value(const AttributeDef& def, std::string_view raw) {
+    const std::string s = trim(raw);
+    if (s.empty()) {
+        if (def.required)
+            return fmt::format("{} is empty", def.name);
+        return Value{};
+    }
+    switch (def.type) {
+    case ValueType::text:
+        return Value{s};
+    case ValueType::integer: {
+        auto d = parse_double(s);
+        if (!d || std::floor(*d) != *d || std::fabs(*d) > 9.0e15)
+            return fmt::format("{} '{}' is not an integer", def.name, s);
+        if (auto problem = check_range(def, *d))
+            return *problem;
+        return Value{static_cast<std::int64_t>(*d)};
+    }
+    case ValueType::real: {
+        auto d = parse_double(s);
+        if (!d)
+            return fmt::format("{} '{}' is not a number", def.name, s);
+        if (auto problem = check_range(def, *d))
+            return *problem;
+        return Value{*d};
+    }
+    case ValueType::year: {
+        auto d = parse_double(s);
+        if (!d || std::floor(*d) != *d)
+            return fmt::format("{} '{}' is not a year", def.name, s);
+        if (*d < 1900 || *d > 2100)
+            return fmt::format("{} {} is not a year between 1900 and 2100", def.name, s);
+        return Value{static_cast<std::int64_t>(*d)};
+    }
+    case ValueType::boolean: {
+        const std::string l = lower_ascii(s);
+        static const std::vector<std::string> yes{"1", "true", "t", "yes", "y", "是", "达标", "合格"};
+        static const std::vector<std::string> no{"0", "false", "f", "no", "n", "否", "不达标", "不合格"};
+        if (std::find(yes.begin(), yes.end(), l) != yes.end())
+            return Value{std::int64_t{1}};
+        if (std::find(no.begin(), no.end(), l) != no.end())
+            return Value{std::int64_t{0}};
+        return fmt::format("{} '{}' is not a yes/no value (1/0, true/false, 是/否)", def.name, s);
+    }
+    case ValueType::choice: {
+        const std::string l = lower_ascii(s);
+        for (const auto& c : def.choices)
+            if (c == l)
+                return Value{c};
+        for (const auto& [alias, c] : def.aliases)
+            if (alias == s || lower_ascii(alias) == l)
+                return Value{c};
+        // Numeric choices (5G band) match as numbers: "700.0" is 700.
+        if (auto d = parse_double(s)) {
+            for (const auto& c : def.choices)
+                if (auto cd = parse_double(c); cd && *cd == *d)
+                    return Value{c};
+        }
+        std::string allowed;
+        for (const auto& c : def.choices)
+            allowed += (allowed.empty() ? "" : ", ") + c;
+        return fmt::format("{} '{}' is not one of {}", def.name, s, allowed);
+    }
+    }
+    return Value{s};
+}
+
+std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin) {
+    toml::table doc;
+    try {
+        doc = toml::parse(toml_text, origin);
+    } catch (const toml::parse_error& e) {
+        const auto& where = e.source().begin;
+        throw InputError(std::string(origin), "", std::nullopt,
+                         fmt::format("line {}, column {}: {}", where.line, where.column,
+                                     e.description()));
+    }
+    std::vector<KindDef> kinds;
+    const auto* types = doc["asset_types"].as_table();
+    if (!types)
+        return kinds;
+    auto fail = [&](const std::string& msg) -> InputError {
+        return InputError(std::string(origin), "", std::nullopt, msg);
+    };
+    for (const auto& [key_node, node] : *types) {
+        const std::string key(key_node.str());
+        const auto* t = node.as_table();
+        if (!t)
+            throw fail(fmt::format("asset_types.{} must be a table", key));
+        if (!is_identifier(key))
+            throw fail(fmt::format("asset type key '{}' must be lower-case ASCII letters, digits "
+                                   "and _ starting with a letter",
+                                   key));
+        for (const auto& b : builtin_kinds())
+            if (b.key == key)
+                throw fail(fmt::format("asset type '{}' is built in and cannot be redefined", key));
+        KindDef k;
+        k.key = key;
+        k.builtin = false;
+        k.role = KindRole::asset;
+        k.label = (*t)["label"].value_or(key);
+        k.geometry = parse_geometry_kind((*t)["geometry"].value_or(std::string("point")), origin, key);
+        if (auto r = (*t)["default_radius_m"].value<double>()) {
+            if (!(*r > 0.0))
+                throw fail(fmt::format("asset type '{}': default_radius_m must be positive", key));
+            k.default_radius_m = *r;
+        }
+        k.radius_basis = (*t)["radius_basis"].value_or(std::string());
+        k.gap_threshold = (*t)["gap_threshold"].value_or(0.9);
+        k.attributes = asset_common();
+        if (const auto* attrs = (*t)["attributes"].as_array()) {
+            for (const auto& a : *attrs) {
+                const auto* at = a.as_table();
+                if (!at)
+                    throw fail(fmt::format("asset type '{}': each attribute must be a table", key));
+                AttributeDef def;
+                def.name = (*at)["name"].value_or(std::string());
+                if (!is_identifier(def.name))
+                    throw fail(fmt::format("asset type '{}': attribute name '{}' must be "
+                                           "lower-case ASCII",
+                                           key, def.name));
+                if (k.attribute_index(def.name) >= 0 || def.name == "village_code" ||
+                    def.name == "source_file" || def.name == "source_row" ||
+                    def.name == "updated_at" || def.name == "geom" || def.name == "fid")
+                    throw fail(fmt::format("asset type '{}': attribute '{}' is defined twice or "
+                                           "reserved",
+                                           key, def.name));
+                def.type = parse_value_type((*at)["type"].value_or(std::string("text")), origin, key);
+                def.label = (*at)["label"].value_or(def.name);
+                def.required = (*at)["required"].value_or(false);
+                if (auto v = (*at)["min"].value<double>())
+                    def.min_value = *v;
+                if (auto v = (*at)["max"].value<double>())
+                    def.max_value = *v;
+                if (const auto* ch = (*at)["choices"].as_array())
+                    for (const auto& c : *ch)
+                        if (auto cs = c.value<std::string>())
+                            def.choices.push_back(*cs);
+                if (def.type == ValueType::choice && def.choices.empty())
+                    throw fail(fmt::format("asset type '{}': choice attribute '{}' needs choices",
+                                           key, def.name));
+                if (const auto* al = (*at)["aliases"].as_table())
+                    for (const auto& [ak, av] : *al)
+                        if (auto avs = av.value<std::string>())
+                            def.aliases.emplace_back(std::string(ak.str()), *avs);
+                k.attributes.push_back(std::move(def));
+            }
+        }
+        kinds.push_back(std::move(k));
+    }
+    return kinds;
+}
+
+std::string kinds_to_toml(const std::vector<KindDef>& kinds) {
+    toml::table root;
+    toml::table types;
+    for (const auto& k : kinds) {
+        if (k.builtin)
+            continue;
+        toml::table t;
+        t.insert("label", k.label);
+        t.insert("geometry", std::string(to_string(k.geometry)));
+        if (k.default_radius_m)
+            t.insert("default_radius_m", *k.default_radius_m);
+        if (!k.radius_basis.empty())
+            t.insert("radius_basis", k.radius_basis);
+        if (k.gap_threshold)
+            t.insert("gap_threshold", *k.gap_threshold);
+        toml::array attrs;
+        const auto common = asset_common().size();
+        for (std::size_t i = common; i < k.attributes.size(); ++i) {
+            const auto& a = k.attributes[i];
+            toml::table at;
+            at.insert("name", a.name);
+            at.insert("type", std::string(to_string(a.type)));
+            if (a.label != a.name)
+                at.insert("label", a.label);
+            if (a.required)
+                at.insert("required", true);
+            if (a.min_value)
+                at.insert("min", *a.min_value);
+            if (a.max_value)
+                at.insert("max", *a.max_value);
+            if (!a.choices.empty()) {
+                toml::array ch;
+                for (const auto& c : a.choices)
+                    ch.push_back(c);
+                at.insert("choices", ch);
+            }
+            if (!a.aliases.empty()) {
+                toml::table al;
+                for (const auto& [from, to] : a.aliases)
+                    al.insert(from, to);
+                at.insert("aliases", al);
+            }
+            attrs.push_back(std::move(at));
+        }
+        t.insert("attributes", attrs);
+        types.insert(k.key, std::move(t));
+    }
+    root.insert("asset_types", std::move(types));
+    std::ostringstream out;
+    out << root;
+    return out.str();
+}
+
+} // namespace qiancun

@@ -1,0 +1,545 @@
+#include "qiancun/registry.hpp"
+
+#include "ffi/sqlite.hpp"
+#include "qiancun/crs.hpp"
+#include "qiancun/digest.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace qiancun {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+/// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
+constexpr double kBorderTolM = 0.001;
+
+using ffi::quote_identifier;
+using ffi::SqliteDb;
+using ffi::SqliteStmt;
+
+std::string now_utc() {
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+std::string sql_type(ValueType t) {
+    switch (t) {
+    case ValueType::integer:
+    case ValueType::boolean:
+    case ValueType::year: return "INTEGER";
+    case ValueType::real: return "REAL";
+    case ValueType::text:
+    case ValueType::choice: return "TEXT";
+    }
+    return "TEXT";
+}
+
+std::string spatialite_geometry_type(GeometryKind g) {
+    switch (g) {
+    case GeometryKind::point: return "POINT";
+    case GeometryKind::line: return "MULTILINESTRING";
+    case GeometryKind::polygon: return "MULTIPOLYGON";
+    case GeometryKind::point_or_polygon: return "GEOMETRY";
+    }
+    return "GEOMETRY";
+}
+
+std::string sql_string(std::string_view s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'')
+            out += '\'';
+        out += c;
+    }
+    return out + "'";
+}
+
+/// Kinds whose rows carry a `village_code` link.
+bool has_village_link(const KindDef& k) {
+    return k.role == KindRole::settlement || k.role == KindRole::asset;
+}
+
+bool table_exists(sqlite3* db, std::string_view name) {
+    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+} // namespace
+
+struct Registry::Impl {
+    std::filesystem::path path;
+    SqliteDb db;
+    std::vector<KindDef> kinds;
+    std::optional<int> epsg;
+
+    Impl(std::filesystem::path p, SqliteDb d) : path(std::move(p)), db(std::move(d)) {}
+
+    std::optional<std::string> meta(std::string_view key) const {
+        SqliteStmt st(db.get(), "SELECT value FROM meta WHERE key = ?");
+        st.bind_text(1, key);
+        if (st.step())
+            return st.get_text(0);
+        return std::nullopt;
+    }
+
+    void set_meta(std::string_view key, std::string_view value) {
+        SqliteStmt st(db.get(), "INSERT INTO meta(key, value) VALUES(?, ?) "
+                                "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        st.bind_text(1, key).bind_text(2, value).run();
+    }
+
+    void load_kinds() {
+        kinds = builtin_kinds();
+        if (auto toml = meta("asset_types"); toml && !toml->empty())
+            for (auto& k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)"))
+                kinds.push_back(std::move(k));
+    }
+
+    void create_kind_table(const KindDef& k) {
+        if (!epsg || table_exists(db.get(), k.key))
+            return;
+        const std::string t = quote_identifier(k.key);
+        std::string cols = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
+        for (std::size_t i = 0; i < k.attributes.size(); ++i) {
+            const auto& a = k.attributes[i];
+            cols += fmt::format(", {} {}", quote_identifier(a.name), sql_type(a.type));
+            if (i == 0)
+                cols += " NOT NULL UNIQUE";
+            else if (a.required)
+                cols += " NOT NULL";
+            if (a.type == ValueType::choice) {
+                std::string list;
+                for (const auto& c : a.choices)
+                    list += (list.empty() ? "" : ", ") + sql_string(c);
+                cols += fmt::format(" CHECK ({} IS NULL OR {} IN ({}))", quote_identifier(a.name),
+                                    quote_identifier(a.name), list);
+            }
+        }
+        if (has_village_link(k))
+            cols += ", village_code TEXT";
+        cols += ", source_file TEXT, source_row INTEGER, updated_at TEXT";
+        db.exec(fmt::format("CREATE TABLE {} ({})", t, cols));
+        SqliteStmt add(db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
+        add.bind_text(1, k.key).bind_int(2, *epsg).bind_text(3, spatialite_geometry_type(k.geometry));
+        if (!add.step() || add.get_int(0) != 1)
+            throw DatabaseError(fmt::format("cannot add the geometry column of {}", k.key));
+        SqliteStmt idx(db.get(), "SELECT CreateSpatialIndex(?, 'geom')");
+        idx.bind_text(1, k.key);
+        if (!idx.step() || idx.get_int(0) != 1)
+            throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+        if (has_village_link(k))
+            db.exec(fmt::format("CREATE INDEX {} ON {}(village_code)",
+                                quote_identifier(k.key + "_village_code"), t));
+    }
+
+    const KindDef* find_kind(std::string_view key) const {
+        for (const auto& k : kinds)
+            if (k.key == key)
+                return &k;
+        return nullptr;
+    }
+};
+
+Registry::Registry(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+Registry::Registry(Registry&&) noexcept = default;
+Registry& Registry::operator=(Registry&&) noexcept = default;
+Registry::~Registry() = default;
+
+Registry Registry::create(const std::filesystem::path& path, std::optional<int> epsg) {
+    if (std::filesystem::exists(path))
+        throw UsageError(fmt::format("{} already exists; open it, or remove it first",
+                                     path.string()));
+    if (epsg)
+        (void)crs::area_of_use(*epsg); // fails early on an unknown code
+    try {
+        auto impl = std::make_unique<Impl>(path, SqliteDb(path, true, false));
+        auto& db = impl->db;
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec("BEGIN");
+        SqliteStmt init(db.get(), "SELECT InitSpatialMetaData(0)");
+        init.run();
+        db.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+        db.exec("CREATE TABLE import_log (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT "
+                "NULL, source TEXT NOT NULL, layer TEXT, imported_at TEXT NOT NULL, rows_read "
+                "INTEGER, inserted INTEGER, updated INTEGER, repaired INTEGER, rejected INTEGER, "
+                "content_hash TEXT)");
+        impl->set_meta("schema_version", std::to_string(kSchemaVersion));
+        impl->set_meta("created_at", now_utc());
+        impl->set_meta("asset_types", "");
+        impl->load_kinds();
+        db.exec("COMMIT");
+        Registry r(std::move(impl));
+        if (epsg)
+            r.set_working_epsg(*epsg);
+        return r;
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        std::filesystem::remove(path.string() + "-wal", ec);
+        std::filesystem::remove(path.string() + "-shm", ec);
+        throw;
+    }
+}
+
+Registry Registry::open(const std::filesystem::path& path, bool read_only) {
+    if (!std::filesystem::exists(path))
+        throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
+                                     path.string(), path.string()));
+    auto impl = std::make_unique<Impl>(path, SqliteDb(path, false, read_only));
+    if (!table_exists(impl->db.get(), "meta"))
+        throw DatabaseError(fmt::format("{} is not a qiancun registry (no meta table)",
+                                        path.string()));
+    auto version = impl->meta("schema_version");
+    if (!version || std::stoi(*version) != kSchemaVersion)
+        throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
+                                        path.string(), version.value_or("?"), kSchemaVersion));
+    if (auto e = impl->meta("crs_epsg"))
+        impl->epsg = std::stoi(*e);
+    impl->load_kinds();
+    return Registry(std::move(impl));
+}
+
+const std::filesystem::path& Registry::path() const noexcept { return m_impl->path; }
+
+std::optional<int> Registry::working_epsg() const { return m_impl->epsg; }
+
+void Registry::set_working_epsg(int epsg) {
+    if (m_impl->epsg) {
+        if (*m_impl->epsg != epsg)
+            throw UsageError(fmt::format("the working CRS of {} is already EPSG:{}",
+                                         m_impl->path.string(), *m_impl->epsg));
+        return;
+    }
+    SqliteStmt check(m_impl->db.get(), "SELECT 1 FROM spatial_ref_sys WHERE srid = ?");
+    check.bind_int(1, epsg);
+    if (!check.step()) {
+        // SpatiaLite's own list lacks this code: add it from PROJ's database.
+        SqliteStmt ins(m_impl->db.get(),
+                       "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, ref_sys_name, "
+                       "proj4text, srtext) VALUES(?, 'epsg', ?, ?, '', ?)");
+        ins.bind_int(1, epsg).bind_int(2, epsg).bind_text(3, crs::name(epsg)).bind_text(4, crs::wkt(epsg, true));
+        ins.run();
+    }
+    const bool outer = sqlite3_get_autocommit(m_impl->db.get()) != 0;
+    if (outer)
+        m_impl->db.exec("BEGIN IMMEDIATE");
+    try {
+        m_impl->set_meta("crs_epsg", std::to_string(epsg));
+        m_impl->epsg = epsg;
+        for (const auto& k : m_impl->kinds)
+            m_impl->create_kind_table(k);
+        if (outer)
+            m_impl->db.exec("COMMIT");
+    } catch (...) {
+        m_impl->epsg.reset();
+        if (outer)
+            m_impl->db.exec("ROLLBACK");
+        throw;
+    }
+}
+
+const std::vector<KindDef>& Registry::kinds() const noexcept { return m_impl->kinds; }
+
+const KindDef& Registry::kind(std::string_view key) const {
+    if (const auto* k = m_impl->find_kind(key))
+        return *k;
+    std::string known;
+    for (const auto& k : m_impl->kinds)
+        known += (known.empty() ? "" : ", ") + k.key;
+    throw UsageError(fmt::format("unknown kind '{}'; known kinds: {}", key, known));
+}
+
+void Registry::add_kind(const KindDef& def) {
+    if (const auto* existing = m_impl->find_kind(def.key)) {
+        if (existing->builtin)
+            throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
+        if (kinds_to_toml({*existing}) != kinds_to_toml({def}))
+            throw UsageError(fmt::format("asset type '{}' is already defined differently in {}",
+                                         def.key, m_impl->path.string()));
+        return;
+    }
+    m_impl->kinds.push_back(def);
+    std::vector<KindDef> configured;
+    for (const auto& k : m_impl->kinds)
+        if (!k.builtin)
+            configured.push_back(k);
+    m_impl->set_meta("asset_types", kinds_to_toml(configured));
+    m_impl->create_kind_table(m_impl->kinds.back());
+}
+
+Registry::Transaction::Transaction(Registry& registry) : m_registry(&registry) {
+    registry.m_impl->db.exec("BEGIN IMMEDIATE");
+}
+
+Registry::Transaction::~Transaction() {
+    if (!m_done) {
+        try {
+            m_registry->m_impl->db.exec("ROLLBACK");
+            // Configured kinds added inside the transaction are gone again.
+            m_registry->m_impl->load_kinds();
+            if (auto e = m_registry->m_impl->meta("crs_epsg"))
+                m_registry->m_impl->epsg = std::stoi(*e);
+            else
+                m_registry->m_impl->epsg.reset();
+        } catch (...) {
+            // A destructor must not throw; the connection rolls back on close anyway.
+        }
+    }
+}
+
+void Registry::Transaction::commit() {
+    m_registry->m_impl->db.exec("COMMIT");
+    m_done = true;
+}
+
+void Registry::write(const KindDef& kind, std::span<const Feature> features, WriteMode mode,
+                     ImportRecord& record) {
+    if (!m_impl->epsg)
+        throw UsageError("the registry has no working CRS yet");
+    m_impl->create_kind_table(kind);
+    auto* db = m_impl->db.get();
+    const std::string t = quote_identifier(kind.key);
+    const std::string& key = kind.key_field();
+
+    std::unordered_map<std::string, std::int64_t> seen;
+    for (const auto& f : features) {
+        if (f.values.size() != kind.attributes.size())
+            throw Error(fmt::format("feature of row {} has {} values, {} expects {}", f.row,
+                                    f.values.size(), kind.key, kind.attributes.size()));
+        const auto* k = std::get_if<std::string>(&f.values.front());
+        if (!k || k->empty())
+            throw InputError(record.source, record.layer, f.row, fmt::format("{} is empty", key));
+        auto [it, inserted] = seen.emplace(*k, f.row);
+        if (!inserted)
+            throw InputError(record.source, record.layer, f.row,
+                             fmt::format("{} '{}' appears twice in the source (rows {} and {})",
+                                         key, *k, it->second, f.row));
+    }
+
+    if (mode == WriteMode::replace)
+        m_impl->db.exec(fmt::format("DELETE FROM {}", t));
+
+    std::string names, params, updates;
+    for (const auto& a : kind.attributes) {
+        names += quote_identifier(a.name) + ", ";
+        params += "?, ";
+        if (&a != &kind.attributes.front())
+            updates += fmt::format("{0} = excluded.{0}, ", quote_identifier(a.name));
+    }
+    names += "source_file, source_row, updated_at, geom";
+    params += fmt::format("?, ?, ?, GeomFromWKB(?, {})", *m_impl->epsg);
+    updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
+               "updated_at = excluded.updated_at, geom = excluded.geom";
+    SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
+                                      "SET {}",
+                                      t, names, params, quote_identifier(key), updates));
+    SqliteStmt exists(db, fmt::format("SELECT 1 FROM {} WHERE {} = ?", t, quote_identifier(key)));
+
+    const std::string stamp = now_utc();
+    record.imported_at = stamp;
+    record.inserted = 0;
+    record.updated = 0;
+    for (const auto& f : features) {
+        exists.reset();
+        exists.bind(1, f.values.front());
+        const bool known = exists.step();
+        upsert.reset();
+        int i = 1;
+        for (const auto& v : f.values)
+            upsert.bind(i++, v);
+        upsert.bind_text(i++, record.source);
+        upsert.bind_int(i++, f.row);
+        upsert.bind_text(i++, stamp);
+        upsert.bind_blob(i++, f.wkb);
+        try {
+            upsert.run();
+        } catch (const DatabaseError& e) {
+            throw InputError(record.source, record.layer, f.row, e.what());
+        }
+        ++(known ? record.updated : record.inserted);
+    }
+
+    SqliteStmt log(db, "INSERT INTO import_log(kind, source, layer, imported_at, rows_read, "
+                       "inserted, updated, repaired, rejected, content_hash) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    log.bind_text(1, kind.key)
+        .bind_text(2, record.source)
+        .bind_text(3, record.layer)
+        .bind_text(4, record.imported_at)
+        .bind_int(5, record.rows_read)
+        .bind_int(6, record.inserted)
+        .bind_int(7, record.updated)
+        .bind_int(8, record.repaired)
+        .bind_int(9, record.rejected)
+        .bind_text(10, record.content_hash)
+        .run();
+}
+
+void Registry::link_villages() {
+    if (!m_impl->epsg || !table_exists(m_impl->db.get(), "village"))
+        return;
+    for (const auto& k : m_impl->kinds) {
+        if (!has_village_link(k) || k.geometry == GeometryKind::line ||
+            !table_exists(m_impl->db.get(), k.key))
+            continue;
+        // Polygon assets belong by their point-on-surface; a point is its own. The smallest
+        // code among villages within 1 mm wins (SPEC §3 border rule).
+        const std::string t = quote_identifier(k.key);
+        m_impl->db.exec(fmt::format(
+            "UPDATE {0} SET village_code = ("
+            " SELECT MIN(v.code) FROM village v WHERE v.ROWID IN ("
+            "  SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'village'"
+            "   AND f_geometry_column = 'geom' AND search_frame = BuildMbr("
+            "    X(PointOnSurface({0}.geom)) - {1}, Y(PointOnSurface({0}.geom)) - {1},"
+            "    X(PointOnSurface({0}.geom)) + {1}, Y(PointOnSurface({0}.geom)) + {1}))"
+            " AND ST_Distance(v.geom, PointOnSurface({0}.geom)) <= {1})",
+            t, kBorderTolM));
+    }
+}
+
+std::int64_t Registry::count(std::string_view kind) const {
+    const auto& k = this->kind(kind);
+    if (!table_exists(m_impl->db.get(), k.key))
+        return 0;
+    SqliteStmt st(m_impl->db.get(), fmt::format("SELECT COUNT(*) FROM {}", quote_identifier(k.key)));
+    st.step();
+    return st.get_int(0);
+}
+
+RegistryInfo Registry::info() const {
+    RegistryInfo info;
+    info.path = m_impl->path;
+    info.schema_version = kSchemaVersion;
+    info.epsg = m_impl->epsg;
+    if (info.epsg)
+        info.crs_name = crs::name(*info.epsg);
+    auto* db = m_impl->db.get();
+    for (const auto& k : m_impl->kinds) {
+        LayerInfo li;
+        li.kind = k.key;
+        li.label = k.label;
+        li.builtin = k.builtin;
+        li.geometry_type = spatialite_geometry_type(k.geometry);
+        if (table_exists(db, k.key)) {
+            SqliteStmt st(db, fmt::format("SELECT COUNT(*), MIN(MbrMinX(geom)), MIN(MbrMinY(geom)), "
+                                          "MAX(MbrMaxX(geom)), MAX(MbrMaxY(geom)) FROM {}",
+                                          quote_identifier(k.key)));
+            st.step();
+            li.count = st.get_int(0);
+            if (li.count > 0 && !st.is_null(1))
+                li.extent = std::array<double, 4>{st.get_double(1), st.get_double(2),
+                                                  st.get_double(3), st.get_double(4)};
+        }
+        info.layers.push_back(std::move(li));
+    }
+    SqliteStmt log(db, "SELECT kind, source, layer, imported_at, rows_read, inserted, updated, "
+                       "repaired, rejected, content_hash FROM import_log ORDER BY id DESC LIMIT 20");
+    while (log.step()) {
+        ImportRecord r;
+        r.kind = log.get_text(0);
+        r.source = log.get_text(1);
+        r.layer = log.get_text(2);
+        r.imported_at = log.get_text(3);
+        r.rows_read = log.get_int(4);
+        r.inserted = log.get_int(5);
+        r.updated = log.get_int(6);
+        r.repaired = log.get_int(7);
+        r.rejected = log.get_int(8);
+        r.content_hash = log.get_text(9);
+        info.last_imports.push_back(std::move(r));
+    }
+    return info;
+}
+
+Rows Registry::list(std::string_view kind_key, const ListFilter& filter) const {
+    const auto& k = kind(kind_key);
+    Rows rows;
+    auto* db = m_impl->db.get();
+    if (!table_exists(db, k.key))
+        return rows;
+    const std::string t = quote_identifier(k.key);
+    std::string cols;
+    for (const auto& a : k.attributes)
+        cols += quote_identifier(a.name) + ", ";
+    if (has_village_link(k))
+        cols += "village_code, ";
+    cols += "source_file, source_row, updated_at";
+    if (filter.with_wkt)
+        cols += ", AsText(geom) AS wkt";
+
+    std::string where = "1";
+    std::vector<Value> params;
+    if (filter.village_code) {
+        if (k.role == KindRole::village) {
+            where += " AND code = ?";
+        } else if (has_village_link(k) && k.geometry != GeometryKind::line) {
+            where += " AND village_code = ?";
+        } else {
+            where += fmt::format(
+                " AND ST_Intersects(geom, (SELECT geom FROM village WHERE code = ?1))"
+                " AND {0}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = {1}"
+                " AND f_geometry_column = 'geom' AND search_frame ="
+                " (SELECT geom FROM village WHERE code = ?1))",
+                t, sql_string(k.key));
+        }
+        params.emplace_back(*filter.village_code);
+    }
+    if (filter.status) {
+        if (!k.is_asset())
+            throw UsageError(fmt::format("{} has no status", k.key));
+        where += fmt::format(" AND status = ?{}", params.size() + 1);
+        params.emplace_back(*filter.status);
+    }
+    std::string sql = fmt::format("SELECT {} FROM {} WHERE {} ORDER BY {}", cols, t, where,
+                                  quote_identifier(k.key_field()));
+    if (filter.limit)
+        sql += fmt::format(" LIMIT {}", *filter.limit);
+    SqliteStmt st(db, sql);
+    for (std::size_t i = 0; i < params.size(); ++i)
+        st.bind(static_cast<int>(i + 1), params[i]);
+    for (int i = 0; i < st.columns(); ++i)
+        rows.columns.push_back(st.column_name(i));
+    while (st.step()) {
+        std::vector<Value> row;
+        for (int i = 0; i < st.columns(); ++i)
+            row.push_back(st.get_value(i));
+        rows.rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::string Registry::content_checksum() const {
+    auto* db = m_impl->db.get();
+    Sha256 h;
+    std::vector<std::string> tables{"meta", "import_log"};
+    for (const auto& k : m_impl->kinds)
+        if (table_exists(db, k.key))
+            tables.push_back(k.key);
+    for (const auto& t : tables) {
+        h.update(t);
+        SqliteStmt st(db, fmt::format("SELECT * FROM {} ORDER BY 1", quote_identifier(t)));
+        while (st.step()) {
+            for (int i = 0; i < st.columns(); ++i) {
+                const auto v = st.get_value(i);
+                h.update(std::string(1, static_cast<char>('0' + v.index())));
+                h.update(value_to_text(v));
+                h.update(std::string_view("\x1f", 1));
+            }
+            h.update("\n");
+        }
+    }
+    return h.hex();
+}
+
+sqlite3* Registry::handle() const noexcept { return m_impl->db.get(); }
+
+} // namespace qiancun

@@ -1,0 +1,575 @@
+#include "qiancun/exporter.hpp"
+
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <cpl_error.h>
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string_view>
+
+// A plain OGR copy loop rather than GDALVectorTranslate: the Shapefile needs renamed fields,
+// string widths measured from the data and a split by geometry family, which are one line
+// each here and contortions (-sql aliases, -where on geometry types) through ogr2ogr options.
+
+namespace qiancun::exporters {
+namespace {
+
+namespace fs = std::filesystem;
+
+enum class Format { shapefile, gpkg, geojson, csv };
+
+struct FormatDef {
+    std::string_view extension; // lower case, with the dot
+    Format format;
+    const char *driver;
+};
+
+constexpr std::array kFormats{
+    FormatDef{".shp", Format::shapefile, "ESRI Shapefile"},
+    FormatDef{".gpkg", Format::gpkg, "GPKG"},
+    FormatDef{".geojson", Format::geojson, "GeoJSON"},
+    FormatDef{".json", Format::geojson, "GeoJSON"},
+    FormatDef{".csv", Format::csv, "CSV"},
+};
+
+/// DBF strings hold at most 254 bytes.
+constexpr std::size_t kDbfMaxStringBytes = 254;
+
+/// "2024-05-01T08:30:00.000+08:00"
+constexpr std::size_t kIsoDateTimeBytes = 29;
+
+/// Every file GDAL's Shapefile driver may leave beside `<stem>.shp`.
+constexpr std::array kShapefileSidecars{".shp", ".shx", ".dbf", ".prj", ".cpg",
+                                        ".qix", ".sbn", ".sbx", ".qpj", ".shp.xml"};
+
+/// The files one written Shapefile consists of, in the order they are reported.
+constexpr std::array kShapefileWritten{".shp", ".shx", ".dbf", ".prj", ".cpg"};
+
+std::string ascii_lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) {
+        return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    });
+    return s;
+}
+
+const FormatDef &format_of(const fs::path &output) {
+    const std::string ext = ascii_lower(output.extension().string());
+    for (const auto &f : kFormats)
+        if (f.extension == ext)
+            return f;
+    throw UsageError(fmt::format("cannot tell the format of '{}': the output must end in .shp, "
+                                 ".gpkg, .geojson, .json or .csv",
+                                 output.string()));
+}
+
+/// Forwards GDAL's messages to qiancun::log while alive (GDAL would print them to stderr).
+/// Failures go to debug: the code that called GDAL turns them into exceptions.
+class GdalMessagesToLog {
+public:
+    GdalMessagesToLog() { CPLPushErrorHandler(&forward); }
+    GdalMessagesToLog(const GdalMessagesToLog &) = delete;
+    GdalMessagesToLog &operator=(const GdalMessagesToLog &) = delete;
+    GdalMessagesToLog(GdalMessagesToLog &&) = delete;
+    GdalMessagesToLog &operator=(GdalMessagesToLog &&) = delete;
+    ~GdalMessagesToLog() noexcept { CPLPopErrorHandler(); }
+
+private:
+    static void CPL_STDCALL forward(CPLErr level, CPLErrorNum, const char *message) {
+        // Never let an exception escape into GDAL's C frames.
+        try {
+            log(level == CE_Warning ? LogLevel::warning : LogLevel::debug,
+                fmt::format("GDAL: {}", message ? message : ""));
+        } catch (...) {
+        }
+    }
+};
+
+std::string last_gdal_error() {
+    const char *msg = CPLGetLastErrorMsg();
+    return msg && *msg ? msg : "no reason given by GDAL";
+}
+
+/// The geometry families a Shapefile can hold, one per file.
+enum class Family { point, line, polygon };
+
+std::string_view family_suffix(Family f) {
+    switch (f) {
+    case Family::point:
+        return "_point";
+    case Family::line:
+        return "_line";
+    case Family::polygon:
+        return "_polygon";
+    }
+    return "";
+}
+
+std::optional<Family> family_of(OGRwkbGeometryType type) {
+    const auto flat = wkbFlatten(type);
+    if (flat == wkbPoint || flat == wkbMultiPoint)
+        return Family::point;
+    if (OGR_GT_IsSubClassOf(flat, wkbCurve) || OGR_GT_IsSubClassOf(flat, wkbMultiCurve))
+        return Family::line;
+    if (OGR_GT_IsSubClassOf(flat, wkbSurface) || OGR_GT_IsSubClassOf(flat, wkbMultiSurface))
+        return Family::polygon;
+    return std::nullopt;
+}
+
+/// What the features of one family need from their Shapefile's geometry type.
+struct FamilyStats {
+    std::int64_t count = 0;
+    bool multi_point = false;
+    bool z = false;
+    bool m = false;
+};
+
+OGRwkbGeometryType shapefile_type(Family family, const FamilyStats &stats) {
+    // SHPT_ARC and SHPT_POLYGON hold single and multi parts alike; points need MULTIPOINT
+    // as soon as one feature has several.
+    OGRwkbGeometryType base = family == Family::point
+                                  ? (stats.multi_point ? wkbMultiPoint : wkbPoint)
+                              : family == Family::line ? wkbLineString
+                                                       : wkbPolygon;
+    return OGR_GT_SetModifier(base, stats.z, stats.m);
+}
+
+/// One output file (one layer) and the features that go into it.
+struct Part {
+    fs::path path;
+    std::string layer_name;
+    OGRwkbGeometryType geometry_type = wkbUnknown;
+    std::optional<Family> family; ///< set when the layer is split by geometry family
+    bool takes_null_geometry = true;
+    std::int64_t written = 0;
+    GDALDatasetUniquePtr dataset;
+    OGRLayer *layer = nullptr;
+};
+
+void remove_if_exists(const fs::path &p) {
+    std::error_code ec;
+    fs::remove(p, ec);
+    if (ec)
+        throw Error(fmt::format("cannot replace {}: {}", p.string(), ec.message()));
+}
+
+fs::path with_suffix(const fs::path &stem_path, std::string_view suffix) {
+    return fs::path(stem_path.string() + std::string(suffix));
+}
+
+/// RFC 4180 quoting of one CSV cell.
+std::string csv_cell(const std::string &s) {
+    if (s.find_first_of(",\"\r\n") == std::string::npos)
+        return s;
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+/// Everything the copy loop needs to know about the source layer, read once.
+struct Source {
+    OGRLayer *layer = nullptr;
+    OGRFeatureDefn *defn = nullptr;
+    OGRwkbGeometryType declared_type = wkbNone;
+    std::unique_ptr<OGRSpatialReference> srs; ///< nullptr when the layer has no CRS
+};
+
+/// Opens `layer` of the registry; throws UsageError naming the existing layers.
+OGRLayer *open_layer(GDALDataset &registry, const std::string &layer,
+                     const fs::path &registry_path) {
+    if (OGRLayer *l = registry.GetLayerByName(layer.c_str()))
+        return l;
+    std::string names;
+    for (auto *l : registry.GetLayers())
+        names += (names.empty() ? "" : ", ") + std::string(l->GetName());
+    throw UsageError(fmt::format("no layer '{}' in {}; its layers are: {}", layer,
+                                 registry_path.string(), names.empty() ? "(none)" : names));
+}
+
+std::unique_ptr<OGRSpatialReference> target_srs(const std::string &user_input) {
+    auto srs = std::make_unique<OGRSpatialReference>();
+    if (srs->SetFromUserInput(user_input.c_str(),
+                              OGRSpatialReference::SET_FROM_USER_INPUT_LIMITATIONS) != OGRERR_NONE)
+        throw UsageError(
+            fmt::format("--t-srs '{}' is not a CRS GDAL knows (try EPSG:4326)", user_input));
+    srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    return srs;
+}
+
+/// Output field definitions: the source's, renamed to `names`; for a Shapefile, strings sized
+/// to the longest value (`string_bytes`) and date-times as ISO 8601 text, which DBF lacks.
+std::vector<std::unique_ptr<OGRFieldDefn>>
+output_fields(const OGRFeatureDefn &defn, const std::vector<std::string> &names, bool shapefile,
+              const std::vector<std::size_t> &string_bytes) {
+    std::vector<std::unique_ptr<OGRFieldDefn>> out;
+    for (int i = 0; i < defn.GetFieldCount(); ++i) {
+        auto fd = std::make_unique<OGRFieldDefn>(defn.GetFieldDefn(i));
+        fd->SetName(names[static_cast<std::size_t>(i)].c_str());
+        if (shapefile) {
+            std::size_t bytes = string_bytes[static_cast<std::size_t>(i)];
+            if (fd->GetType() == OFTDateTime || fd->GetType() == OFTTime) {
+                fd->SetType(OFTString);
+                fd->SetSubType(OFSTNone);
+                bytes = std::max<std::size_t>(bytes, kIsoDateTimeBytes);
+            }
+            if (fd->GetType() == OFTString)
+                fd->SetWidth(
+                    static_cast<int>(std::clamp<std::size_t>(bytes, 1, kDbfMaxStringBytes)));
+        }
+        out.push_back(std::move(fd));
+    }
+    return out;
+}
+
+/// One pass over the (filtered) source for a Shapefile: the geometry families present, the
+/// longest string of each field in bytes, and whether some feature has no geometry.
+struct ShapefileSurvey {
+    std::map<Family, FamilyStats> families;
+    std::int64_t null_geometry = 0;
+    std::vector<std::size_t> string_bytes;
+};
+
+ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name) {
+    ShapefileSurvey s;
+    const int n_fields = layer.GetLayerDefn()->GetFieldCount();
+    s.string_bytes.assign(static_cast<std::size_t>(n_fields), 0);
+    layer.ResetReading();
+    for (const auto &feature : layer) {
+        for (int i = 0; i < n_fields; ++i) {
+            if (!feature->IsFieldSetAndNotNull(i))
+                continue;
+            auto &longest = s.string_bytes[static_cast<std::size_t>(i)];
+            longest = std::max(longest, std::string_view(feature->GetFieldAsString(i)).size());
+        }
+        const OGRGeometry *g = feature->GetGeometryRef();
+        if (!g || g->IsEmpty()) {
+            ++s.null_geometry;
+            continue;
+        }
+        const auto family = family_of(g->getGeometryType());
+        if (!family)
+            throw UsageError(fmt::format(
+                "feature {} of '{}' is a {}, which a Shapefile cannot hold; export to .gpkg",
+                feature->GetFID(), layer_name, OGRGeometryTypeToName(g->getGeometryType())));
+        auto &stats = s.families[*family];
+        ++stats.count;
+        stats.multi_point = stats.multi_point || wkbFlatten(g->getGeometryType()) == wkbMultiPoint;
+        stats.z = stats.z || g->Is3D();
+        stats.m = stats.m || g->IsMeasured();
+    }
+    for (int i = 0; i < n_fields; ++i) {
+        const auto bytes = s.string_bytes[static_cast<std::size_t>(i)];
+        if (bytes > kDbfMaxStringBytes &&
+            layer.GetLayerDefn()->GetFieldDefn(i)->GetType() == OFTString)
+            log(LogLevel::warning,
+                fmt::format("field '{}' of '{}' has values of up to {} bytes; a DBF keeps "
+                            "{}, the rest is cut",
+                            layer.GetLayerDefn()->GetFieldDefn(i)->GetNameRef(), layer_name, bytes,
+                            kDbfMaxStringBytes));
+    }
+    return s;
+}
+
+/// Plans the Shapefile(s): one `<stem>.shp`, or one `<stem>_<family>.shp` per family when the
+/// layer mixes them (features without geometry then go to the first one).
+std::vector<Part> plan_shapefiles(const fs::path &output, OGRwkbGeometryType declared_type,
+                                  const ShapefileSurvey &s) {
+    const fs::path stem_path = output.parent_path() / output.stem();
+    std::vector<Part> parts;
+    if (s.families.size() <= 1) {
+        Part p;
+        p.path = output;
+        p.layer_name = output.stem().string();
+        if (!s.families.empty()) {
+            p.geometry_type = shapefile_type(s.families.begin()->first, s.families.begin()->second);
+        } else if (auto f = family_of(declared_type)) {
+            p.geometry_type = shapefile_type(
+                *f, FamilyStats{.multi_point = wkbFlatten(declared_type) == wkbMultiPoint,
+                                .z = OGR_GT_HasZ(declared_type) != 0,
+                                .m = OGR_GT_HasM(declared_type) != 0});
+        } else {
+            // No feature and no declared family to take a Shapefile type from.
+            p.geometry_type = wkbNone;
+            if (declared_type != wkbNone)
+                log(LogLevel::warning,
+                    fmt::format("nothing selected and the layer mixes geometry types: {} is "
+                                "written as a table without geometry (.dbf)",
+                                output.stem().string()));
+        }
+        parts.push_back(std::move(p));
+        return parts;
+    }
+    for (const auto &[family, stats] : s.families) {
+        Part p;
+        const fs::path part_stem = with_suffix(stem_path, family_suffix(family));
+        p.path = with_suffix(part_stem, ".shp");
+        p.layer_name = part_stem.filename().string();
+        p.geometry_type = shapefile_type(family, stats);
+        p.family = family;
+        p.takes_null_geometry = parts.empty();
+        parts.push_back(std::move(p));
+    }
+    if (s.null_geometry > 0)
+        log(LogLevel::warning, fmt::format("{} features without geometry are written to {}",
+                                           s.null_geometry, parts.front().path.string()));
+    return parts;
+}
+
+void remove_previous_shapefiles(const fs::path &output) {
+    const fs::path stem_path = output.parent_path() / output.stem();
+    for (std::string_view suffix : {"", "_point", "_line", "_polygon"})
+        for (std::string_view ext : kShapefileSidecars)
+            remove_if_exists(with_suffix(with_suffix(stem_path, suffix), ext));
+    remove_if_exists(with_suffix(stem_path, ".fields.csv"));
+}
+
+void create_part(Part &part, GDALDriver &driver, OGRSpatialReference *srs,
+                 const std::vector<std::unique_ptr<OGRFieldDefn>> &fields,
+                 const std::vector<std::string> &lco) {
+    part.dataset.reset(driver.Create(part.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+    if (!part.dataset)
+        throw Error(fmt::format("cannot create {}: {}", part.path.string(), last_gdal_error()));
+    std::vector<const char *> options;
+    for (const auto &o : lco)
+        options.push_back(o.c_str());
+    options.push_back(nullptr);
+    part.layer = part.dataset->CreateLayer(part.layer_name.c_str(), srs, part.geometry_type,
+                                           const_cast<char **>(options.data()));
+    if (!part.layer)
+        throw Error(fmt::format("cannot create layer '{}' in {}: {}", part.layer_name,
+                                part.path.string(), last_gdal_error()));
+    for (const auto &fd : fields) {
+        if (part.layer->CreateField(fd.get(), FALSE) != OGRERR_NONE)
+            throw Error(fmt::format("cannot create field '{}' in {}: {}", fd->GetNameRef(),
+                                    part.path.string(), last_gdal_error()));
+    }
+    // Batches the inserts where the driver has transactions (GeoPackage); others say no.
+    if (part.dataset->TestCapability(ODsCTransactions))
+        part.dataset->StartTransaction();
+}
+
+void finish_part(Part &part) {
+    if (part.dataset->TestCapability(ODsCTransactions) &&
+        part.dataset->CommitTransaction() != OGRERR_NONE)
+        throw Error(fmt::format("cannot write {}: {}", part.path.string(), last_gdal_error()));
+    // Closing flushes the file; GDAL reports write errors only through the error state here.
+    CPLErrorReset();
+    part.dataset.reset();
+    if (CPLGetLastErrorType() == CE_Failure)
+        throw Error(fmt::format("cannot write {}: {}", part.path.string(), last_gdal_error()));
+}
+
+Part &part_for(std::vector<Part> &parts, const OGRGeometry *g) {
+    if (parts.size() == 1 || !g || g->IsEmpty()) {
+        for (auto &p : parts)
+            if (p.takes_null_geometry)
+                return p;
+    }
+    const auto family = family_of(g->getGeometryType());
+    for (auto &p : parts)
+        if (p.family == family)
+            return p;
+    // The survey saw every family; a feature of another one means the data changed under us.
+    throw Error("the registry changed during the export; run it again");
+}
+
+void write_field_map(const fs::path &path,
+                     const std::vector<std::pair<std::string, std::string>> &names) {
+    std::ofstream out(path, std::ios::binary);
+    out << "field,dbf_field\n";
+    for (const auto &[full, dbf] : names)
+        out << csv_cell(full) << ',' << csv_cell(dbf) << '\n';
+    out.close();
+    if (!out)
+        throw Error(fmt::format("cannot write {}", path.string()));
+}
+
+} // namespace
+
+ExportResult export_layer(const fs::path &registry_path, const ExportOptions &options) {
+    const FormatDef &format = format_of(options.output);
+    // GDAL's Shapefile driver writes lower-case extensions whatever the case of ".SHP".
+    const fs::path output = format.format == Format::shapefile
+                                ? fs::path(options.output).replace_extension(".shp")
+                                : options.output;
+    if (options.layer.empty())
+        throw UsageError("no layer given to export");
+    if (options.where && options.where->find(';') != std::string::npos)
+        throw UsageError("--where takes one expression; ';' is not allowed in it");
+    if (!fs::is_regular_file(registry_path))
+        throw UsageError(fmt::format("registry {} does not exist", registry_path.string()));
+    const fs::path out_dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
+    if (!fs::is_directory(out_dir))
+        throw UsageError(fmt::format("directory {} does not exist", out_dir.string()));
+    std::error_code ec;
+    if (fs::equivalent(registry_path, output, ec))
+        throw UsageError("the output would overwrite the registry itself");
+
+    GDALAllRegister();
+    GdalMessagesToLog forward_messages;
+
+    const char *const registry_drivers[] = {"SQLite", nullptr};
+    GDALDatasetUniquePtr registry(GDALDataset::Open(
+        registry_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, registry_drivers, nullptr));
+    if (!registry)
+        throw DatabaseError(fmt::format("cannot open {} as a SpatiaLite registry: {}",
+                                        registry_path.string(), last_gdal_error()));
+
+    OGRLayer &src = *open_layer(*registry, options.layer, registry_path);
+    if (options.where) {
+        CPLErrorReset();
+        // The SQLite driver hands the filter to SQLite and only fails when it runs: count.
+        if (src.SetAttributeFilter(options.where->c_str()) != OGRERR_NONE ||
+            src.GetFeatureCount() < 0 || CPLGetLastErrorType() == CE_Failure)
+            throw UsageError(fmt::format("--where \"{}\" is not a valid filter on '{}': {}",
+                                         *options.where, options.layer, last_gdal_error()));
+    }
+    OGRFeatureDefn &defn = *src.GetLayerDefn();
+    const OGRwkbGeometryType declared_type =
+        defn.GetGeomFieldCount() > 0 ? src.GetGeomType() : wkbNone;
+
+    std::unique_ptr<OGRSpatialReference> source_srs;
+    if (const OGRSpatialReference *s = src.GetSpatialRef()) {
+        source_srs.reset(s->Clone());
+        source_srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    }
+    std::unique_ptr<OGRSpatialReference> out_srs;
+    std::unique_ptr<OGRCoordinateTransformation> transform;
+    if (options.t_srs) {
+        out_srs = target_srs(*options.t_srs);
+        if (!source_srs)
+            throw UsageError(fmt::format("'{}' has no CRS to reproject from", options.layer));
+        if (!out_srs->IsSame(source_srs.get())) {
+            transform.reset(OGRCreateCoordinateTransformation(source_srs.get(), out_srs.get()));
+            if (!transform)
+                throw UsageError(fmt::format("cannot transform '{}' to {}: {}", options.layer,
+                                             *options.t_srs, last_gdal_error()));
+        }
+    } else if (source_srs) {
+        out_srs.reset(source_srs->Clone());
+    }
+
+    ExportResult result;
+    result.driver = format.driver;
+    std::vector<std::string> full_names;
+    for (int i = 0; i < defn.GetFieldCount(); ++i)
+        full_names.emplace_back(defn.GetFieldDefn(i)->GetNameRef());
+    const bool shapefile = format.format == Format::shapefile;
+    const std::vector<std::string> names = shapefile ? dbf_field_names(full_names) : full_names;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        result.field_names.emplace_back(full_names[i], names[i]);
+
+    std::vector<Part> parts;
+    std::vector<std::string> lco;
+    std::vector<std::size_t> string_bytes(full_names.size(), 0);
+    if (shapefile) {
+        ShapefileSurvey s = survey(src, options.layer);
+        string_bytes = s.string_bytes;
+        parts = plan_shapefiles(output, declared_type, s);
+        remove_previous_shapefiles(output);
+        lco = {"ENCODING=UTF-8"};
+    } else {
+        Part p;
+        p.path = output;
+        p.layer_name = format.format == Format::csv ? output.stem().string() : options.layer;
+        p.geometry_type = declared_type;
+        parts.push_back(std::move(p));
+        remove_if_exists(output);
+        for (std::string_view suffix : {"-wal", "-shm", "-journal"})
+            remove_if_exists(with_suffix(output, suffix));
+        if (format.format == Format::csv) {
+            remove_if_exists(fs::path(output).replace_extension(".csvt"));
+            // Geometry as a WKT column for any geometry type; the .csvt keeps the column types
+            // (a 12-digit village code stays text in QGIS); the BOM lets Excel read UTF-8.
+            lco = {"GEOMETRY=AS_WKT", "CREATE_CSVT=YES", "WRITE_BOM=YES"};
+        }
+        if (format.format == Format::geojson && out_srs)
+            // 0.1 mm either way, instead of GDAL's 17 significant digits.
+            lco = {out_srs->IsGeographic() ? "COORDINATE_PRECISION=9" : "COORDINATE_PRECISION=4"};
+    }
+
+    GDALDriver *driver = GetGDALDriverManager()->GetDriverByName(format.driver);
+    if (!driver)
+        throw Error(fmt::format("this GDAL has no {} driver", format.driver));
+    const auto fields = output_fields(defn, names, shapefile, string_bytes);
+    for (auto &part : parts)
+        create_part(part, *driver, part.geometry_type == wkbNone ? nullptr : out_srs.get(), fields,
+                    lco);
+
+    std::vector<int> field_map(static_cast<std::size_t>(defn.GetFieldCount()));
+    for (std::size_t i = 0; i < field_map.size(); ++i)
+        field_map[i] = static_cast<int>(i);
+
+    CPLErrorReset();
+    src.ResetReading();
+    for (const auto &feature : src) {
+        Part &part = part_for(parts, feature->GetGeometryRef());
+        OGRFeatureUniquePtr out(OGRFeature::CreateFeature(part.layer->GetLayerDefn()));
+        if (out->SetFrom(feature.get(), field_map.data(), TRUE) != OGRERR_NONE)
+            throw Error(fmt::format("cannot copy feature {} of '{}': {}", feature->GetFID(),
+                                    options.layer, last_gdal_error()));
+        if (part.geometry_type == wkbNone)
+            out->SetGeometryDirectly(nullptr);
+        if (OGRGeometry *g = out->GetGeometryRef()) {
+            if (transform && g->transform(transform.get()) != OGRERR_NONE)
+                throw Error(fmt::format("cannot transform feature {} of '{}' to {}: {}",
+                                        feature->GetFID(), options.layer, *options.t_srs,
+                                        last_gdal_error()));
+            g->assignSpatialReference(out_srs.get());
+        }
+        out->SetFID(feature->GetFID());
+        if (part.layer->CreateFeature(out.get()) != OGRERR_NONE)
+            throw Error(fmt::format("cannot write feature {} of '{}' to {}: {}", feature->GetFID(),
+                                    options.layer, part.path.string(), last_gdal_error()));
+        ++part.written;
+        ++result.features;
+    }
+    // A failing SQLite statement ends the reading early instead of raising.
+    if (CPLGetLastErrorType() == CE_Failure)
+        throw DatabaseError(fmt::format("reading '{}' from {} failed: {}", options.layer,
+                                        registry_path.string(), last_gdal_error()));
+
+    const fs::path map_path = with_suffix(output.parent_path() / output.stem(), ".fields.csv");
+    for (auto &part : parts) {
+        finish_part(part);
+        ExportedFile file{.path = part.path, .features = part.written, .sidecars = {}};
+        if (shapefile) {
+            const fs::path stem_path = part.path.parent_path() / part.path.stem();
+            for (std::string_view ext : kShapefileWritten)
+                if (fs::path f = with_suffix(stem_path, ext); ext != ".shp" && fs::exists(f))
+                    file.sidecars.push_back(f);
+            if (part.geometry_type == wkbNone) // attribute-only: the .dbf is the layer
+                file.path = with_suffix(stem_path, ".dbf");
+            std::erase(file.sidecars, file.path);
+            file.sidecars.push_back(map_path);
+        } else if (auto csvt = fs::path(part.path).replace_extension(".csvt");
+                   format.format == Format::csv && fs::exists(csvt)) {
+            file.sidecars.push_back(csvt);
+        }
+        result.files.push_back(file.path);
+        for (const auto &f : file.sidecars)
+            if (f != map_path)
+                result.files.push_back(f);
+        result.outputs.push_back(std::move(file));
+    }
+    if (shapefile) {
+        write_field_map(map_path, result.field_names);
+        result.files.push_back(map_path);
+    }
+    return result;
+}
+
+} // namespace qiancun::exporters

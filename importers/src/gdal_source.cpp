@@ -1,0 +1,277 @@
+#include "gdal_source.hpp"
+
+#include "qiancun/error.hpp"
+#include "qiancun/gcj02.hpp"
+#include "qiancun/log.hpp"
+
+#include <cpl_error.h>
+#include <cpl_string.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <mutex>
+
+namespace qiancun::importers::detail {
+
+namespace {
+
+void CPL_STDCALL gdal_error_handler(CPLErr level, CPLErrorNum, const char* msg) {
+    // Never throw from here: GDAL calls it from C code. Failures surface as return values.
+    if (level == CE_Debug)
+        qiancun::log(LogLevel::debug, fmt::format("GDAL: {}", msg));
+    else if (level == CE_Warning)
+        qiancun::log(LogLevel::warning, fmt::format("GDAL: {}", msg));
+    else if (level != CE_None)
+        qiancun::log(LogLevel::debug, fmt::format("GDAL error: {}", msg));
+}
+
+std::string upper(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return s;
+}
+
+/// GDAL's encoding name for a user's one ("GBK" → "CP936").
+std::string gdal_encoding(const std::string& enc) {
+    const std::string u = upper(enc);
+    if (u == "GBK" || u == "GB2312" || u == "CP936" || u == "936" || u == "GB18030")
+        return u == "GB18030" ? "GB18030" : "CP936";
+    if (u == "UTF8" || u == "UTF-8")
+        return "UTF-8";
+    return enc;
+}
+
+/// Applies the inverse web-map offset per vertex: GCJ-02/BD-09 lon/lat → WGS84 lon/lat.
+/// WGS84 and CGCS2000 differ by centimetres here, so the result is taken as EPSG:4490.
+class WebOffsetInverse final : public OGRCoordinateTransformation {
+public:
+    explicit WebOffsetInverse(WebOffset offset, const OGRSpatialReference& lonlat)
+        : m_offset(offset), m_lonlat(lonlat) {}
+    OGRSpatialReference* GetSourceCS() override { return &m_lonlat; }
+    OGRSpatialReference* GetTargetCS() override { return &m_lonlat; }
+    int Transform(int count, double* x, double* y, double*, double*, int* ok) override {
+        for (int i = 0; i < count; ++i) {
+            const gcj02::LonLat p{x[i], y[i]};
+            const auto w = m_offset == WebOffset::bd09 ? gcj02::bd09_to_wgs84(p)
+                                                       : gcj02::gcj02_to_wgs84(p);
+            x[i] = w.lon;
+            y[i] = w.lat;
+            if (ok)
+                ok[i] = TRUE;
+        }
+        return TRUE;
+    }
+    OGRCoordinateTransformation* Clone() const override {
+        return new WebOffsetInverse(m_offset, m_lonlat);
+    }
+    OGRCoordinateTransformation* GetInverse() const override { return nullptr; }
+
+private:
+    WebOffset m_offset;
+    OGRSpatialReference m_lonlat;
+};
+
+} // namespace
+
+void ensure_gdal() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        GDALAllRegister();
+        CPLSetErrorHandler(gdal_error_handler);
+    });
+}
+
+bool looks_mis_decoded(const std::string& text) {
+    if (!CPLIsUTF8(text.c_str(), static_cast<int>(text.size())))
+        return true;
+    // GBK bytes read as ISO-8859-1 become pairs of U+0080–U+00FF code points, which in
+    // UTF-8 are lead bytes 0xC2/0xC3. Real Chinese text has 3-byte sequences (0xE0–0xEF).
+    int latin1 = 0;
+    for (std::size_t i = 0; i + 1 < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0xE0)
+            return false;
+        if (c == 0xC2 || c == 0xC3) {
+            ++latin1;
+            ++i;
+        }
+    }
+    return latin1 >= 2;
+}
+
+GdalSource::GdalSource(const ImportOptions& options) : m_file(options.source.string()) {
+    ensure_gdal();
+    std::error_code ec;
+    if (!std::filesystem::exists(options.source, ec))
+        throw InputError(m_file, "", std::nullopt, "the file does not exist");
+    if (std::filesystem::is_regular_file(options.source) && ::access(m_file.c_str(), R_OK) != 0)
+        throw InputError(m_file, "", std::nullopt, "the file cannot be read (permission denied)");
+
+    CPLStringList open_options;
+    std::string ext = upper(options.source.extension().string());
+    if (!options.encoding.empty()) {
+        const std::string enc = gdal_encoding(options.encoding);
+        if (ext == ".SHP" || ext == ".DBF")
+            open_options.SetNameValue("ENCODING", enc.c_str());
+        else if (enc != "UTF-8")
+            m_recode_from = enc;
+    }
+    if (ext == ".CSV") {
+        // Keep every CSV value as text: we type-check against the registry's attributes.
+        open_options.SetNameValue("AUTODETECT_TYPE", "NO");
+        open_options.SetNameValue("KEEP_GEOM_COLUMNS", "YES");
+    }
+    if (ext == ".XLSX" || ext == ".ODS") {
+        // The first row names the columns; every value stays text for our own type checks.
+        // GDAL 3.6 takes these as configuration options, read while the sheet is parsed.
+        const std::string drv = ext == ".XLSX" ? "XLSX" : "ODS";
+        for (const auto& [key, value] : {std::pair{"HEADERS", "FORCE"}, {"FIELD_TYPES", "STRING"}}) {
+            m_config_keys.push_back(fmt::format("OGR_{}_{}", drv, key));
+            CPLSetThreadLocalConfigOption(m_config_keys.back().c_str(), value);
+        }
+    }
+    CPLErrorReset();
+    m_dataset.reset(GDALDataset::Open(m_file.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr,
+                                      open_options.List(), nullptr));
+    if (!m_dataset) {
+        std::string why = CPLGetLastErrorMsg();
+        throw InputError(m_file, "", std::nullopt,
+                         fmt::format("GDAL cannot read it as a vector file{}",
+                                     why.empty() ? "" : ": " + why));
+    }
+    if (m_dataset->GetLayerCount() == 0)
+        throw InputError(m_file, "", std::nullopt, "the file has no layers");
+    if (options.layer.empty()) {
+        m_layer = m_dataset->GetLayer(0);
+    } else {
+        m_layer = m_dataset->GetLayerByName(options.layer.c_str());
+        if (!m_layer) {
+            std::string names;
+            for (auto* l : m_dataset->GetLayers())
+                names += (names.empty() ? "" : ", ") + std::string(l->GetName());
+            throw InputError(m_file, options.layer, std::nullopt,
+                             fmt::format("no such layer; layers: {}", names));
+        }
+    }
+    m_layer_name = m_layer->GetName();
+    auto* defn = m_layer->GetLayerDefn();
+    for (int i = 0; i < defn->GetFieldCount(); ++i)
+        m_fields.push_back(recode(defn->GetFieldDefn(i)->GetNameRef()));
+    m_layer->ResetReading();
+}
+
+GdalSource::~GdalSource() {
+    m_dataset.reset();
+    for (const auto& key : m_config_keys)
+        CPLSetThreadLocalConfigOption(key.c_str(), nullptr);
+}
+
+std::string GdalSource::recode(const char* text) const {
+    if (!text)
+        return {};
+    if (m_recode_from.empty())
+        return text;
+    char* out = CPLRecode(text, m_recode_from.c_str(), CPL_ENC_UTF8);
+    std::string s = out ? out : "";
+    CPLFree(out);
+    return s;
+}
+
+std::int64_t GdalSource::feature_count() const {
+    auto n = m_layer->GetFeatureCount(FALSE);
+    return n < 0 ? 0 : n;
+}
+
+bool GdalSource::has_geometry() const {
+    return m_layer->GetLayerDefn()->GetGeomFieldCount() > 0 &&
+           m_layer->GetGeomType() != wkbNone;
+}
+
+const OGRSpatialReference* GdalSource::layer_srs() const { return m_layer->GetSpatialRef(); }
+
+bool GdalSource::next(SourceRecord& record) {
+    OGRFeatureUniquePtr f(m_layer->GetNextFeature());
+    if (!f)
+        return false;
+    record.row = ++m_row;
+    record.fields.assign(m_fields.size(), std::string());
+    for (int i = 0; i < static_cast<int>(m_fields.size()); ++i)
+        if (f->IsFieldSetAndNotNull(i))
+            record.fields[static_cast<std::size_t>(i)] = recode(f->GetFieldAsString(i));
+    record.geometry.reset(f->StealGeometry());
+    return true;
+}
+
+CoordinatePipeline::CoordinatePipeline(const std::string& file, const std::string& src_crs,
+                                       const OGRSpatialReference* layer_srs) {
+    m_lonlat.importFromEPSG(4490);
+    m_lonlat.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    const std::string u = upper(src_crs);
+    if (u == "GCJ02" || u == "GCJ-02" || u == "BD09" || u == "BD-09") {
+        m_offset = u.rfind("GCJ", 0) == 0 ? WebOffset::gcj02 : WebOffset::bd09;
+        m_geographic = true;
+        m_source = m_lonlat;
+        m_to_lonlat = std::make_unique<WebOffsetInverse>(m_offset, m_lonlat);
+        return;
+    }
+    if (!src_crs.empty()) {
+        if (m_source.SetFromUserInput(src_crs.c_str()) != OGRERR_NONE)
+            throw InputError(file, "", std::nullopt,
+                             fmt::format("--src-crs '{}' is not a CRS PROJ knows (try EPSG:4490, "
+                                         "EPSG:4326, GCJ02 or BD09)",
+                                         src_crs));
+    } else if (layer_srs) {
+        m_source = *layer_srs;
+    } else {
+        throw InputError(file, "", std::nullopt,
+                         "the source has no coordinate system (no .prj or CRS); say which it is "
+                         "with --src-crs (e.g. EPSG:4490, EPSG:4326, GCJ02, BD09)");
+    }
+    m_source.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    m_geographic = m_source.IsGeographic();
+    m_to_lonlat.reset(OGRCreateCoordinateTransformation(&m_source, &m_lonlat));
+    if (!m_to_lonlat)
+        throw InputError(file, "", std::nullopt,
+                         fmt::format("PROJ cannot transform from {} to CGCS2000",
+                                     source_description()));
+}
+
+std::string CoordinatePipeline::source_description() const {
+    if (m_offset == WebOffset::gcj02)
+        return "GCJ-02";
+    if (m_offset == WebOffset::bd09)
+        return "BD-09";
+    const char* auth = m_source.GetAuthorityName(nullptr);
+    const char* code = m_source.GetAuthorityCode(nullptr);
+    if (auth && code)
+        return fmt::format("{}:{}", auth, code);
+    const char* name = m_source.GetName();
+    return name ? name : "the source CRS";
+}
+
+bool CoordinatePipeline::to_lonlat(OGRGeometry& g) const {
+    return g.transform(m_to_lonlat.get()) == OGRERR_NONE;
+}
+
+void CoordinatePipeline::set_working_epsg(int epsg) {
+    m_working.importFromEPSG(epsg);
+    m_working.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+    // From the source itself when it is a real CRS, so a source already in the working CRS
+    // passes unchanged; web-map coordinates go through their lon/lat correction first.
+    m_to_working.reset(OGRCreateCoordinateTransformation(
+        m_offset == WebOffset::none ? &m_source : &m_lonlat, &m_working));
+    if (!m_to_working)
+        throw Error(fmt::format("PROJ cannot transform from CGCS2000 to EPSG:{}", epsg));
+}
+
+bool CoordinatePipeline::to_working(OGRGeometry& g) const {
+    if (!m_to_working)
+        return false;
+    if (m_offset != WebOffset::none && !to_lonlat(g))
+        return false;
+    return g.transform(m_to_working.get()) == OGRERR_NONE;
+}
+
+} // namespace qiancun::importers::detail

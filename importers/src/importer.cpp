@@ -1,0 +1,428 @@
+#include "qiancun/importer.hpp"
+
+#include "gdal_source.hpp"
+#include "qiancun/crs.hpp"
+#include "qiancun/digest.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/geometry.hpp"
+#include "qiancun/log.hpp"
+
+#include <cpl_string.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace qiancun::importers {
+
+namespace {
+
+using detail::CoordinatePipeline;
+using detail::GdalSource;
+using detail::SourceRecord;
+
+/// Errors listed in the log before giving up; the first one is thrown.
+constexpr std::size_t kMaxErrorsLogged = 20;
+
+std::string lower(std::string s) {
+    for (auto& c : s)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+int find_field(const std::vector<std::string>& fields, const std::string& name) {
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (fields[i] == name)
+            return static_cast<int>(i);
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (lower(fields[i]) == lower(name))
+            return static_cast<int>(i);
+    return -1;
+}
+
+std::string list_fields(const std::vector<std::string>& fields) {
+    std::string s;
+    for (const auto& f : fields) {
+        s += s.empty() ? "" : ", ";
+        if (CPLIsUTF8(f.c_str(), static_cast<int>(f.size()))) {
+            s += f;
+        } else {
+            // Show undecoded names as the GBK they most likely are, so the user recognises them.
+            char* guess = CPLRecode(f.c_str(), "CP936", CPL_ENC_UTF8);
+            s += fmt::format("{} (undecoded GBK?)", guess ? guess : "?");
+            CPLFree(guess);
+        }
+    }
+    return s.empty() ? "(none)" : s;
+}
+
+/// Which source column feeds each attribute, and where coordinates come from.
+struct FieldPlan {
+    std::vector<int> source_index; ///< per attribute, -1 = none
+    int x = -1;                    ///< coordinate columns of a table source
+    int y = -1;
+    int seat_x = -1; ///< attribute indices of a village's seat
+    int seat_y = -1;
+};
+
+FieldPlan plan_fields(const KindDef& kind, const GdalSource& src, const ImportOptions& opt) {
+    const auto& fields = src.fields();
+    const bool mojibake = std::any_of(fields.begin(), fields.end(), detail::looks_mis_decoded);
+    const std::string hint =
+        mojibake ? " (the names look mis-decoded: if the source is GBK, pass --encoding GBK)" : "";
+    FieldPlan plan;
+    for (const auto& [target, source] : opt.field_map) {
+        if (kind.attribute_index(target) < 0) {
+            std::string attrs;
+            for (const auto& a : kind.attributes)
+                attrs += (attrs.empty() ? "" : ", ") + a.name;
+            throw UsageError(fmt::format("--field {}={}: {} has no attribute '{}'; its attributes "
+                                         "are {}",
+                                         target, source, kind.key, target, attrs));
+        }
+        if (find_field(fields, source) < 0)
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             fmt::format("--field {}={}: no field '{}'; fields are: {}{}", target,
+                                         source, source, list_fields(fields), hint));
+    }
+    for (const auto& a : kind.attributes) {
+        int idx = -1;
+        if (auto it = opt.field_map.find(a.name); it != opt.field_map.end())
+            idx = find_field(fields, it->second);
+        else if ((idx = find_field(fields, a.name)) < 0 && !a.label.empty())
+            idx = find_field(fields, a.label);
+        plan.source_index.push_back(idx);
+    }
+    // The key may be missing: villages need their code; other kinds get "<file>:<row>".
+    if (plan.source_index.front() < 0 && kind.role == KindRole::village)
+        throw InputError(src.file(), src.layer_name(), std::nullopt,
+                         fmt::format("no field for the village code; map one with --field "
+                                     "code=FIELD (fields are: {}){}",
+                                     list_fields(fields), hint));
+
+    if (!opt.x_field.empty() || !opt.y_field.empty()) {
+        if (opt.x_field.empty() || opt.y_field.empty())
+            throw UsageError("--x and --y go together");
+        plan.x = find_field(fields, opt.x_field);
+        plan.y = find_field(fields, opt.y_field);
+        if (plan.x < 0 || plan.y < 0)
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             fmt::format("no coordinate field '{}'; fields are: {}{}",
+                                         plan.x < 0 ? opt.x_field : opt.y_field,
+                                         list_fields(fields), hint));
+    } else if (!src.has_geometry()) {
+        for (const char* n : {"lon", "lng", "longitude", "x", "经度"})
+            if (plan.x < 0)
+                plan.x = find_field(fields, n);
+        for (const char* n : {"lat", "latitude", "y", "纬度"})
+            if (plan.y < 0)
+                plan.y = find_field(fields, n);
+        if (plan.x < 0 || plan.y < 0)
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             fmt::format("the source has no geometry and no lon/lat columns; name "
+                                         "them with --x and --y (fields are: {}){}",
+                                         list_fields(fields), hint));
+    }
+    if (kind.role == KindRole::village) {
+        plan.seat_x = kind.attribute_index("seat_x");
+        plan.seat_y = kind.attribute_index("seat_y");
+    }
+    return plan;
+}
+
+std::optional<double> parse_coordinate(const std::string& text) {
+    std::string s;
+    for (char c : text)
+        if (c != ' ' && c != '\t')
+            s += c;
+    if (s.empty())
+        return std::nullopt;
+    char* end = nullptr;
+    const double v = std::strtod(s.c_str(), &end);
+    if (end != s.c_str() + s.size())
+        return std::nullopt;
+    return v;
+}
+
+std::string content_hash(const std::filesystem::path& source) {
+    Sha256 h;
+    std::vector<std::filesystem::path> parts{source};
+    auto ext = lower(source.extension().string());
+    if (ext == ".shp")
+        for (const char* e : {".shx", ".dbf", ".prj", ".cpg"})
+            parts.push_back(std::filesystem::path(source).replace_extension(e));
+    for (const auto& p : parts)
+        if (std::filesystem::is_regular_file(p))
+            h.update(sha256_file(p));
+    return h.hex();
+}
+
+/// Collects row errors; the first is thrown once reading is done.
+struct ErrorList {
+    std::string file;
+    std::string layer;
+    std::vector<std::pair<std::int64_t, std::string>> errors;
+    void add(std::int64_t row, std::string msg) { errors.emplace_back(row, std::move(msg)); }
+    void throw_if_any() const {
+        if (errors.empty())
+            return;
+        for (std::size_t i = 0; i < errors.size() && i < kMaxErrorsLogged; ++i)
+            qiancun::log(LogLevel::error, fmt::format("{}, row {}: {}", file, errors[i].first,
+                                                      errors[i].second));
+        if (errors.size() > kMaxErrorsLogged)
+            qiancun::log(LogLevel::error,
+                         fmt::format("{}: {} more errors", file, errors.size() - kMaxErrorsLogged));
+        std::string problem = errors.front().second;
+        if (errors.size() > 1)
+            problem += fmt::format(" (and {} more errors; nothing was imported)", errors.size() - 1);
+        else
+            problem += " (nothing was imported)";
+        throw InputError(file, layer, errors.front().first, problem);
+    }
+};
+
+} // namespace
+
+PreparedImport prepare_import(const Registry& registry, const ImportOptions& options,
+                              const Progress& progress, std::optional<int> working_epsg) {
+    PreparedImport out;
+    out.options = options;
+    out.kind = &registry.kind(options.kind);
+    const KindDef& kind = *out.kind;
+    for (const auto& [attr, text] : options.defaults)
+        if (kind.attribute_index(attr) < 0)
+            throw UsageError(fmt::format("default for '{}': {} has no such attribute", attr,
+                                         kind.key));
+
+    GdalSource src(options);
+    const FieldPlan plan = plan_fields(kind, src, options);
+    const bool from_columns = plan.x >= 0;
+    const OGRSpatialReference* layer_srs = from_columns ? nullptr : src.layer_srs();
+    CoordinatePipeline coords(src.file(), options.src_crs, layer_srs);
+
+    ErrorList errors{src.file(), src.layer_name(), {}};
+    auto& report = out.report;
+    report.record.kind = kind.key;
+    report.record.source = options.source.string();
+    report.record.layer = src.layer_name();
+    report.record.content_hash = content_hash(options.source);
+
+    struct Pending {
+        Feature feature;
+        OGRGeometryUniquePtr geometry; ///< in the source CRS
+        std::optional<std::pair<double, double>> seat;
+    };
+    std::vector<Pending> pending;
+    const std::string stem = options.source.stem().string();
+    const std::int64_t total = src.feature_count();
+    bool warned_mojibake = false;
+    double lon_min = 1e9, lon_max = -1e9, lat_min = 1e9, lat_max = -1e9;
+
+    SourceRecord rec;
+    while (src.next(rec)) {
+        ++report.record.rows_read;
+        if (progress && rec.row % 1000 == 0)
+            progress(rec.row, total);
+        Pending p;
+        p.feature.row = rec.row;
+        bool row_ok = true;
+        for (std::size_t i = 0; i < kind.attributes.size(); ++i) {
+            const auto& attr = kind.attributes[i];
+            std::string text;
+            if (plan.source_index[i] >= 0)
+                text = rec.fields[static_cast<std::size_t>(plan.source_index[i])];
+            if (text.empty())
+                if (auto it = options.defaults.find(attr.name); it != options.defaults.end())
+                    text = it->second;
+            if (i == 0 && text.empty() && kind.role != KindRole::village &&
+                plan.source_index[0] < 0)
+                text = fmt::format("{}:{}", stem, rec.row);
+            if (!text.empty() && !CPLIsUTF8(text.c_str(), static_cast<int>(text.size()))) {
+                errors.add(rec.row, fmt::format("{} is not valid UTF-8 text (if the source is "
+                                                "GBK, pass --encoding GBK)",
+                                                attr.name));
+                row_ok = false;
+                continue;
+            }
+            if (!warned_mojibake && detail::looks_mis_decoded(text)) {
+                warned_mojibake = true;
+                report.issues.push_back(
+                    {ImportIssue::Severity::warning, rec.row,
+                     fmt::format("{} '{}' looks mis-decoded; if the source is GBK, pass "
+                                 "--encoding GBK",
+                                 attr.name, text)});
+            }
+            auto parsed = parse_value(attr, text);
+            if (auto* problem = std::get_if<std::string>(&parsed)) {
+                errors.add(rec.row, *problem);
+                row_ok = false;
+                p.feature.values.emplace_back();
+            } else {
+                p.feature.values.push_back(std::get<Value>(parsed));
+            }
+        }
+        if (!row_ok)
+            continue;
+
+        if (from_columns) {
+            const auto& xt = rec.fields[static_cast<std::size_t>(plan.x)];
+            const auto& yt = rec.fields[static_cast<std::size_t>(plan.y)];
+            auto x = parse_coordinate(xt);
+            auto y = parse_coordinate(yt);
+            const auto& xn = src.fields()[static_cast<std::size_t>(plan.x)];
+            const auto& yn = src.fields()[static_cast<std::size_t>(plan.y)];
+            if (xt.empty() || yt.empty()) {
+                errors.add(rec.row, fmt::format("{} is empty", xt.empty() ? xn : yn));
+                continue;
+            }
+            if (!x || !y || !std::isfinite(*x) || !std::isfinite(*y)) {
+                errors.add(rec.row, fmt::format("coordinate {} '{}' is not a number",
+                                                (!x || !std::isfinite(*x)) ? xn : yn,
+                                                (!x || !std::isfinite(*x)) ? xt : yt));
+                continue;
+            }
+            if (coords.source_is_geographic()) {
+                if (std::fabs(*y) > 90.0 && std::fabs(*x) <= 90.0) {
+                    errors.add(rec.row, fmt::format("{} {} and {} {} look swapped (longitude "
+                                                    "first, then latitude)",
+                                                    xn, xt, yn, yt));
+                    continue;
+                }
+                if (std::fabs(*x) > 180.0 || std::fabs(*y) > 90.0) {
+                    errors.add(rec.row, fmt::format("{} {} / {} {} is not a longitude/latitude",
+                                                    xn, xt, yn, yt));
+                    continue;
+                }
+            }
+            p.geometry.reset(new OGRPoint(*x, *y));
+        } else {
+            p.geometry = std::move(rec.geometry);
+            if (!p.geometry) {
+                errors.add(rec.row, "the feature has no geometry");
+                continue;
+            }
+        }
+        if (plan.seat_x >= 0) {
+            const auto& sx = p.feature.values[static_cast<std::size_t>(plan.seat_x)];
+            const auto& sy = p.feature.values[static_cast<std::size_t>(plan.seat_y)];
+            const bool hx = !std::holds_alternative<std::monostate>(sx);
+            const bool hy = !std::holds_alternative<std::monostate>(sy);
+            if (hx != hy) {
+                errors.add(rec.row, "seat_x and seat_y must both be given or both be empty");
+                continue;
+            }
+            if (hx)
+                p.seat = {std::get<double>(sx), std::get<double>(sy)};
+        }
+
+        // Lon/lat copy: the area-of-use check and the choice of zone.
+        OGRGeometryUniquePtr ll(p.geometry->clone());
+        if (!coords.to_lonlat(*ll)) {
+            errors.add(rec.row, fmt::format("coordinates cannot be transformed from {}",
+                                            coords.source_description()));
+            continue;
+        }
+        OGREnvelope env;
+        ll->getEnvelope(&env);
+        if (!ll->IsEmpty()) {
+            lon_min = std::min(lon_min, env.MinX);
+            lon_max = std::max(lon_max, env.MaxX);
+            lat_min = std::min(lat_min, env.MinY);
+            lat_max = std::max(lat_max, env.MaxY);
+        }
+        pending.push_back(std::move(p));
+    }
+    if (progress)
+        progress(report.record.rows_read, report.record.rows_read);
+    errors.throw_if_any();
+    if (pending.empty())
+        throw InputError(src.file(), src.layer_name(), std::nullopt, "the source has no features");
+
+    std::optional<int> epsg = registry.working_epsg();
+    if (!epsg)
+        epsg = working_epsg;
+    if (!epsg && lon_min <= lon_max) {
+        epsg = crs::gauss_kruger_3deg_epsg((lon_min + lon_max) / 2.0);
+        out.chosen_epsg = epsg;
+    }
+    if (!epsg)
+        throw InputError(src.file(), src.layer_name(), std::nullopt,
+                         "every geometry is empty; cannot choose a working CRS");
+    const auto area = crs::area_of_use(*epsg);
+    coords.set_working_epsg(*epsg);
+
+    for (auto& p : pending) {
+        OGRGeometryUniquePtr ll(p.geometry->clone());
+        coords.to_lonlat(*ll);
+        OGREnvelope env;
+        ll->getEnvelope(&env);
+        if (!ll->IsEmpty() && !(area.contains(env.MinX, env.MinY) && area.contains(env.MaxX, env.MaxY))) {
+            errors.add(p.feature.row,
+                       fmt::format("coordinates ({:.6f}, {:.6f}) lie outside the area of use of "
+                                   "the working CRS EPSG:{} ({:.1f}–{:.1f}°E, {:.1f}–{:.1f}°N)",
+                                   env.MinX, env.MinY, *epsg, area.west_lon, area.east_lon,
+                                   area.south_lat, area.north_lat));
+            continue;
+        }
+        if (!coords.to_working(*p.geometry)) {
+            errors.add(p.feature.row, "coordinates cannot be transformed to the working CRS");
+            continue;
+        }
+        if (p.seat) {
+            OGRPoint seat(p.seat->first, p.seat->second);
+            OGRPoint seat_ll(seat);
+            if (!coords.to_lonlat(seat_ll) || !area.contains(seat_ll.getX(), seat_ll.getY()) ||
+                !coords.to_working(seat)) {
+                errors.add(p.feature.row,
+                           fmt::format("seat ({}, {}) is not a position inside the working CRS's "
+                                       "area of use",
+                                       p.seat->first, p.seat->second));
+                continue;
+            }
+            p.feature.values[static_cast<std::size_t>(plan.seat_x)] = seat.getX();
+            p.feature.values[static_cast<std::size_t>(plan.seat_y)] = seat.getY();
+        }
+        std::string wkb(static_cast<std::size_t>(p.geometry->WkbSize()), '\0');
+        p.geometry->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
+        auto checked = geometry::check(wkb, kind.geometry, options.policy == GeometryPolicy::repair);
+        if (!checked.problem.empty()) {
+            errors.add(p.feature.row, checked.problem);
+            continue;
+        }
+        if (!checked.repair.empty()) {
+            ++report.record.repaired;
+            report.issues.push_back({ImportIssue::Severity::repaired, p.feature.row, checked.repair});
+        }
+        p.feature.wkb = std::move(checked.wkb);
+        out.features.push_back(std::move(p.feature));
+    }
+    errors.throw_if_any();
+    if (!out.chosen_epsg && !registry.working_epsg())
+        out.chosen_epsg = epsg;
+    for (const auto& issue : report.issues)
+        qiancun::log(issue.severity == ImportIssue::Severity::warning ? LogLevel::warning
+                                                                        : LogLevel::info,
+                     fmt::format("{}, row {}: {}", src.file(), issue.row, issue.message));
+    return out;
+}
+
+void commit_import(Registry& registry, PreparedImport& prepared) {
+    if (!registry.working_epsg() && prepared.chosen_epsg)
+        registry.set_working_epsg(*prepared.chosen_epsg);
+    registry.write(*prepared.kind, prepared.features,
+                   prepared.options.replace ? WriteMode::replace : WriteMode::upsert,
+                   prepared.report.record);
+}
+
+ImportReport import_file(Registry& registry, const ImportOptions& options,
+                         const Progress& progress) {
+    auto prepared = prepare_import(registry, options, progress);
+    Registry::Transaction tx(registry);
+    commit_import(registry, prepared);
+    registry.link_villages();
+    tx.commit();
+    return prepared.report;
+}
+
+} // namespace qiancun::importers

@@ -1,0 +1,133 @@
+#include "qiancun/crs.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/importer.hpp"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace qiancun::importers {
+
+namespace {
+
+std::string read_text(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw InputError(path.string(), "", std::nullopt, "the manifest cannot be read");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::map<std::string, std::string> string_table(const toml::node_view<const toml::node>& node,
+                                                const std::string& file, const std::string& what) {
+    std::map<std::string, std::string> out;
+    if (!node)
+        return out;
+    const auto* t = node.as_table();
+    if (!t)
+        throw InputError(file, "", std::nullopt, fmt::format("{} must be a table", what));
+    for (const auto& [k, v] : *t) {
+        if (auto s = v.value<std::string>())
+            out[std::string(k.str())] = *s;
+        else if (auto i = v.value<std::int64_t>())
+            out[std::string(k.str())] = std::to_string(*i);
+        else
+            throw InputError(file, "", std::nullopt,
+                             fmt::format("{}.{} must be a string", what, k.str()));
+    }
+    return out;
+}
+
+} // namespace
+
+Manifest read_manifest(const std::filesystem::path& path) {
+    const std::string file = path.string();
+    const std::string text = read_text(path);
+    Manifest m;
+    m.path = path;
+    m.kinds = parse_kinds_toml(text, file);
+    toml::table doc = toml::parse(text, file); // already parsed once above without error
+    if (auto crs = doc["registry"]["crs"].value<std::string>()) {
+        try {
+            m.epsg = crs::parse_epsg(*crs);
+        } catch (const UsageError& e) {
+            throw InputError(file, "", std::nullopt, fmt::format("[registry] crs: {}", e.what()));
+        }
+    }
+    const auto* sources = doc["source"].as_array();
+    if (!sources || sources->empty())
+        throw InputError(file, "", std::nullopt, "no [[source]] entries");
+    const auto base = path.parent_path();
+    std::size_t n = 0;
+    for (const auto& node : *sources) {
+        ++n;
+        const auto* t = node.as_table();
+        const std::string what = fmt::format("[[source]] #{}", n);
+        if (!t)
+            throw InputError(file, "", std::nullopt, what + " must be a table");
+        for (const auto& [k, v] : *t) {
+            static const std::vector<std::string> known{"kind", "path", "layer", "fields",
+                                                        "defaults", "src_crs", "encoding", "x",
+                                                        "y", "replace", "geometry_policy"};
+            if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
+                throw InputError(file, "", std::nullopt,
+                                 fmt::format("{}: unknown key '{}' (line {})", what, k.str(),
+                                             v.source().begin.line));
+        }
+        ImportOptions o;
+        o.kind = (*t)["kind"].value_or(std::string());
+        const std::string rel = (*t)["path"].value_or(std::string());
+        if (o.kind.empty() || rel.empty())
+            throw InputError(file, "", std::nullopt, what + " needs kind and path");
+        o.source = std::filesystem::path(rel).is_absolute() ? std::filesystem::path(rel) : base / rel;
+        o.layer = (*t)["layer"].value_or(std::string());
+        o.src_crs = (*t)["src_crs"].value_or(std::string());
+        o.encoding = (*t)["encoding"].value_or(std::string());
+        o.x_field = (*t)["x"].value_or(std::string());
+        o.y_field = (*t)["y"].value_or(std::string());
+        o.replace = (*t)["replace"].value_or(false);
+        const std::string policy = (*t)["geometry_policy"].value_or(std::string("repair"));
+        if (policy != "repair" && policy != "reject")
+            throw InputError(file, "", std::nullopt,
+                             fmt::format("{}: geometry_policy must be repair or reject", what));
+        o.policy = policy == "repair" ? GeometryPolicy::repair : GeometryPolicy::reject;
+        o.field_map = string_table((*t)["fields"], file, what + ".fields");
+        o.defaults = string_table((*t)["defaults"], file, what + ".defaults");
+        m.sources.push_back(std::move(o));
+    }
+    return m;
+}
+
+std::vector<ImportReport> load_manifest(Registry& registry, const Manifest& manifest,
+                                        const SourceProgress& on_source,
+                                        const Progress& progress) {
+    Registry::Transaction tx(registry);
+    if (manifest.epsg)
+        registry.set_working_epsg(*manifest.epsg);
+    for (const auto& k : manifest.kinds)
+        registry.add_kind(k);
+    // Villages first so that the CRS and the links are settled before the assets.
+    std::vector<const ImportOptions*> order;
+    for (const auto& s : manifest.sources)
+        if (s.kind == "village")
+            order.push_back(&s);
+    for (const auto& s : manifest.sources)
+        if (s.kind != "village")
+            order.push_back(&s);
+    std::vector<ImportReport> reports;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        if (on_source)
+            on_source(i, order.size(), *order[i]);
+        auto prepared = prepare_import(registry, *order[i], progress);
+        commit_import(registry, prepared);
+        reports.push_back(prepared.report);
+    }
+    registry.link_villages();
+    tx.commit();
+    return reports;
+}
+
+} // namespace qiancun::importers

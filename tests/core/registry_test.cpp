@@ -1,0 +1,221 @@
+#include "qiancun/error.hpp"
+#include "qiancun/geometry.hpp"
+#include "qiancun/registry.hpp"
+
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+namespace qiancun {
+namespace {
+
+using testing::TempDir;
+
+Feature village(std::int64_t row, const std::string& code, const std::string& wkt) {
+    const auto& k = builtin_kinds().front();
+    Feature f;
+    f.row = row;
+    f.values.assign(k.attributes.size(), Value{});
+    f.values[0] = code;
+    f.values[1] = "村" + code.substr(9);
+    f.wkb = geometry::check(geometry::wkb_from_wkt(wkt), GeometryKind::polygon, false).wkb;
+    return f;
+}
+
+Feature plant(std::int64_t row, const std::string& id, double x, double y,
+              const std::string& status = "operating") {
+    const auto& k = builtin_kinds()[4];
+    Feature f;
+    f.row = row;
+    f.values.assign(k.attributes.size(), Value{});
+    f.values[0] = id;
+    f.values[1] = status;
+    f.wkb = geometry::wkb_from_wkt(fmt::format("POINT ({} {})", x, y));
+    return f;
+}
+
+ImportRecord record(const std::string& kind) {
+    ImportRecord r;
+    r.kind = kind;
+    r.source = "test.src";
+    return r;
+}
+
+// Two 1 km squares sharing the border x = 501000; codes ...201 (west) and ...202 (east).
+struct TwoVillages : ::testing::Test {
+    TempDir dir;
+    Registry reg = Registry::create(dir / "r.sqlite", 4549);
+    void SetUp() override {
+        std::vector<Feature> v{
+            village(1, "330604101202", "POLYGON((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, 501000 3320000))"),
+            village(2, "330604101201", "POLYGON((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))")};
+        Registry::Transaction tx(reg);
+        auto rec = record("village");
+        reg.write(reg.kind("village"), v, WriteMode::upsert, rec);
+        tx.commit();
+    }
+};
+
+TEST(Registry, CreatesSpatiaLiteTablesWithIndexes) {
+    TempDir dir;
+    auto reg = Registry::create(dir / "r.sqlite", 4549);
+    EXPECT_EQ(reg.working_epsg(), 4549);
+    sqlite3* db = reg.handle();
+    for (const auto& k : builtin_kinds()) {
+        sqlite3_stmt* st = nullptr;
+        ASSERT_EQ(sqlite3_prepare_v2(db,
+                                     "SELECT srid, spatial_index_enabled FROM geometry_columns "
+                                     "WHERE f_table_name = ? AND f_geometry_column = 'geom'",
+                                     -1, &st, nullptr),
+                  SQLITE_OK);
+        sqlite3_bind_text(st, 1, k.key.c_str(), -1, SQLITE_TRANSIENT);
+        ASSERT_EQ(sqlite3_step(st), SQLITE_ROW) << k.key;
+        EXPECT_EQ(sqlite3_column_int(st, 0), 4549) << k.key;
+        EXPECT_EQ(sqlite3_column_int(st, 1), 1) << k.key;
+        sqlite3_finalize(st);
+    }
+}
+
+TEST(Registry, RefusesToOverwriteOrOpenWhatIsNotARegistry) {
+    TempDir dir;
+    Registry::create(dir / "r.sqlite", 4549);
+    EXPECT_THROW(Registry::create(dir / "r.sqlite", 4549), UsageError);
+    testing::write_file(dir / "x.sqlite", "not a database at all, just text");
+    EXPECT_THROW(Registry::open(dir / "x.sqlite"), DatabaseError);
+    try {
+        Registry::open(dir / "missing.sqlite");
+        FAIL();
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
+    }
+}
+
+TEST(Registry, WorkingCrsIsFixedOnce) {
+    TempDir dir;
+    auto reg = Registry::create(dir / "r.sqlite", std::nullopt);
+    EXPECT_FALSE(reg.working_epsg());
+    reg.set_working_epsg(4549);
+    EXPECT_THROW(reg.set_working_epsg(4550), UsageError);
+    auto again = Registry::open(dir / "r.sqlite");
+    EXPECT_EQ(again.working_epsg(), 4549);
+}
+
+TEST_F(TwoVillages, BorderPointBelongsToTheSmallestCode) {
+    std::vector<Feature> p{plant(1, "A", 501000.0, 3320500.0),        // on the shared border
+                           plant(2, "B", 501000.0005, 3320500.0),     // 0.5 mm inside the east
+                           plant(3, "C", 501000.01, 3320500.0),       // 10 mm inside the east
+                           plant(4, "D", 500500.0, 3320500.0),        // west
+                           plant(5, "E", 499000.0, 3320500.0)};       // outside every village
+    Registry::Transaction tx(reg);
+    auto rec = record("sewage_plant");
+    reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
+    reg.link_villages();
+    tx.commit();
+    auto rows = reg.list("sewage_plant", {});
+    std::map<std::string, std::string> link;
+    const auto col = std::find(rows.columns.begin(), rows.columns.end(), "village_code") - rows.columns.begin();
+    for (const auto& r : rows.rows)
+        link[std::get<std::string>(r[0])] = value_to_text(r[static_cast<std::size_t>(col)]);
+    EXPECT_EQ(link["A"], "330604101201");
+    EXPECT_EQ(link["B"], "330604101201");
+    EXPECT_EQ(link["C"], "330604101202");
+    EXPECT_EQ(link["D"], "330604101201");
+    EXPECT_EQ(link["E"], "");
+}
+
+TEST_F(TwoVillages, UpsertUpdatesByIdAndReplaceSwapsEverything) {
+    auto write = [&](std::vector<Feature> f, WriteMode mode) {
+        Registry::Transaction tx(reg);
+        auto rec = record("sewage_plant");
+        reg.write(reg.kind("sewage_plant"), f, mode, rec);
+        tx.commit();
+        return rec;
+    };
+    auto r1 = write({plant(1, "A", 500100, 3320100), plant(2, "B", 500200, 3320200)}, WriteMode::upsert);
+    EXPECT_EQ(r1.inserted, 2);
+    auto r2 = write({plant(1, "A", 500100, 3320100, "closed"), plant(2, "B", 500200, 3320200)}, WriteMode::upsert);
+    EXPECT_EQ(r2.inserted, 0);
+    EXPECT_EQ(r2.updated, 2);
+    EXPECT_EQ(reg.count("sewage_plant"), 2);
+    ListFilter closed;
+    closed.status = "closed";
+    EXPECT_EQ(reg.list("sewage_plant", closed).rows.size(), 1u);
+    write({plant(1, "Z", 500300, 3320300)}, WriteMode::replace);
+    EXPECT_EQ(reg.count("sewage_plant"), 1);
+    EXPECT_EQ(reg.info().last_imports.size(), 4u);
+}
+
+TEST_F(TwoVillages, DuplicateIdIsAnErrorAndRollsBack) {
+    const auto before = reg.content_checksum();
+    try {
+        Registry::Transaction tx(reg);
+        auto rec = record("sewage_plant");
+        reg.write(reg.kind("sewage_plant"),
+                  std::vector<Feature>{plant(1, "A", 500100, 3320100), plant(7, "A", 500200, 3320200)},
+                  WriteMode::upsert, rec);
+        tx.commit();
+        FAIL();
+    } catch (const InputError& e) {
+        EXPECT_EQ(e.row(), 7);
+        EXPECT_STREQ(e.what(), "test.src, row 7: id 'A' appears twice in the source (rows 1 and 7)");
+    }
+    EXPECT_EQ(reg.content_checksum(), before);
+}
+
+TEST_F(TwoVillages, ListByVillageUsesTheLinkAndGeometry) {
+    {
+        Registry::Transaction tx(reg);
+        auto rec = record("sewage_plant");
+        reg.write(reg.kind("sewage_plant"),
+                  std::vector<Feature>{plant(1, "A", 500100, 3320100), plant(2, "B", 501500, 3320500)},
+                  WriteMode::upsert, rec);
+        reg.link_villages();
+        tx.commit();
+    }
+    ListFilter f;
+    f.village_code = "330604101202";
+    f.with_wkt = true;
+    auto rows = reg.list("sewage_plant", f);
+    ASSERT_EQ(rows.rows.size(), 1u);
+    EXPECT_EQ(std::get<std::string>(rows.rows[0][0]), "B");
+    EXPECT_TRUE(testing::geometry_near(std::get<std::string>(rows.rows[0].back()),
+                                       "POINT (501500 3320500)", testing::kTolM));
+}
+
+TEST_F(TwoVillages, InfoReportsCountsAndExtent) {
+    auto info = reg.info();
+    EXPECT_EQ(info.epsg, 4549);
+    EXPECT_NE(info.crs_name.find("Gauss-Kruger CM 120E"), std::string::npos);
+    const auto& v = info.layers.front();
+    EXPECT_EQ(v.kind, "village");
+    EXPECT_EQ(v.count, 2);
+    ASSERT_TRUE(v.extent);
+    EXPECT_NEAR((*v.extent)[0], 500000.0, testing::kTolM);
+    EXPECT_NEAR((*v.extent)[3], 3321000.0, testing::kTolM);
+}
+
+TEST(Registry, ConfiguredKindGetsATableAndSurvivesReopen) {
+    TempDir dir;
+    {
+        auto reg = Registry::create(dir / "r.sqlite", 4549);
+        auto kinds = parse_kinds_toml("[asset_types.clinic]\nlabel = \"村卫生室\"\ndefault_radius_m = 1500\n"
+                                      "attributes = [{ name = \"beds\", type = \"integer\" }]\n",
+                                      "t");
+        reg.add_kind(kinds[0]);
+    }
+    auto reg = Registry::open(dir / "r.sqlite");
+    const auto& k = reg.kind("clinic");
+    EXPECT_EQ(k.label, "村卫生室");
+    EXPECT_EQ(reg.count("clinic"), 0);
+    try {
+        reg.kind("hospital");
+        FAIL();
+    } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("unknown kind 'hospital'; known kinds: village"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("clinic"), std::string::npos);
+    }
+}
+
+} // namespace
+} // namespace qiancun

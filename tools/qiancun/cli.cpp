@@ -1,0 +1,149 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <ostream>
+
+namespace qiancun::cli {
+
+namespace {
+
+/// Display width of UTF-8 text: CJK and full-width characters take two columns.
+std::size_t display_width(const std::string& s) {
+    std::size_t w = 0;
+    for (std::size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        w += len >= 3 ? 2 : 1;
+        i += len;
+    }
+    return w;
+}
+
+std::string csv_cell(const std::string& s) {
+    if (s.find_first_of(",\"\n\r") == std::string::npos)
+        return s;
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
+}
+
+} // namespace
+
+void add_format_option(CLI::App* cmd, OutputFormat& format) {
+    cmd->add_option("--format", format, "Output: table (for people), csv or json (for scripts)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, OutputFormat>{{"table", OutputFormat::table},
+                                                {"csv", OutputFormat::csv},
+                                                {"json", OutputFormat::json}},
+            CLI::ignore_case))
+        ->default_str("table");
+}
+
+void print_rows(const Rows& rows, OutputFormat format, std::ostream& out) {
+    if (format == OutputFormat::json) {
+        auto arr = nlohmann::json::array();
+        for (const auto& r : rows.rows) {
+            nlohmann::json obj = nlohmann::json::object();
+            for (std::size_t i = 0; i < rows.columns.size(); ++i) {
+                const auto& v = r[i];
+                if (std::holds_alternative<std::int64_t>(v))
+                    obj[rows.columns[i]] = std::get<std::int64_t>(v);
+                else if (std::holds_alternative<double>(v))
+                    obj[rows.columns[i]] = std::get<double>(v);
+                else if (std::holds_alternative<std::string>(v))
+                    obj[rows.columns[i]] = std::get<std::string>(v);
+                else
+                    obj[rows.columns[i]] = nullptr;
+            }
+            arr.push_back(std::move(obj));
+        }
+        out << arr.dump(2) << '\n';
+        return;
+    }
+    if (format == OutputFormat::csv) {
+        for (std::size_t i = 0; i < rows.columns.size(); ++i)
+            out << (i ? "," : "") << csv_cell(rows.columns[i]);
+        out << '\n';
+        for (const auto& r : rows.rows) {
+            for (std::size_t i = 0; i < r.size(); ++i)
+                out << (i ? "," : "") << csv_cell(value_to_text(r[i]));
+            out << '\n';
+        }
+        return;
+    }
+    std::vector<std::size_t> width;
+    for (const auto& c : rows.columns)
+        width.push_back(display_width(c));
+    std::vector<std::vector<std::string>> cells;
+    for (const auto& r : rows.rows) {
+        std::vector<std::string> line;
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            std::string t = value_to_text(r[i]);
+            if (std::holds_alternative<double>(r[i]))
+                t = fmt::format("{:.2f}", std::get<double>(r[i]));
+            width[i] = std::max(width[i], display_width(t));
+            line.push_back(std::move(t));
+        }
+        cells.push_back(std::move(line));
+    }
+    auto print_line = [&](const std::vector<std::string>& line) {
+        for (std::size_t i = 0; i < line.size(); ++i) {
+            out << line[i];
+            if (i + 1 < line.size())
+                out << std::string(width[i] - display_width(line[i]) + 2, ' ');
+        }
+        out << '\n';
+    };
+    print_line(rows.columns);
+    for (const auto& line : cells)
+        print_line(line);
+    out << fmt::format("({} row{})\n", rows.rows.size(), rows.rows.size() == 1 ? "" : "s");
+}
+
+bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+namespace {
+bool g_quiet = false;
+} // namespace
+
+bool quiet() { return g_quiet; }
+void set_quiet(bool q) { g_quiet = q; }
+
+ProgressBar::ProgressBar(std::string label)
+    : m_label(std::move(label)), m_enabled(stderr_is_terminal() && !quiet()) {}
+
+ProgressBar::~ProgressBar() { finish(); }
+
+void ProgressBar::update(std::int64_t done, std::int64_t total) {
+    if (!m_enabled || m_finished)
+        return;
+    if (total <= 0) {
+        fmt::print(stderr, "\r{} {} rows", m_label, done);
+        return;
+    }
+    const int permille = static_cast<int>(1000 * std::min(done, total) / total);
+    if (permille == m_last_permille)
+        return;
+    m_last_permille = permille;
+    constexpr int kWidth = 30;
+    const int filled = permille * kWidth / 1000;
+    fmt::print(stderr, "\r{} [{}{}] {:3}% ({}/{})", m_label, std::string(filled, '#'),
+               std::string(kWidth - filled, '.'), permille / 10, done, total);
+}
+
+void ProgressBar::finish() {
+    if (m_enabled && !m_finished && m_last_permille >= 0)
+        fmt::print(stderr, "\n");
+    m_finished = true;
+}
+
+} // namespace qiancun::cli

@@ -41,8 +41,9 @@ private:
     int m_last_permille = -1;
 };
 
-/// Set by --quiet / --verbose before any subcommand runs.
+/// Set by --quiet before any subcommand runs.
 bool quiet();
+void set_quiet(bool quiet);
 
 /// Each registers one subcommand on `app`.
 void register_init(CLI::App& app);

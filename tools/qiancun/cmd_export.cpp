@@ -1,0 +1,85 @@
+#include "cli.hpp"
+
+#include "qiancun/exporter.hpp"
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace qiancun::cli {
+namespace {
+
+struct ExportArgs {
+    std::string registry;
+    std::string layer;
+    std::string output;
+    std::string t_srs;
+    std::string where;
+};
+
+/// "villages.shp (+ .shx .dbf .prj .cpg, villages.fields.csv)": sidecars sharing the file's
+/// stem by their extension, others by name.
+std::string describe(const exporters::ExportedFile &file) {
+    std::vector<std::string> same_stem;
+    std::vector<std::string> others;
+    for (const auto &s : file.sidecars) {
+        if (s.parent_path() == file.path.parent_path() && s.stem() == file.path.stem())
+            same_stem.push_back(s.extension().string());
+        else
+            others.push_back(s.filename().string());
+    }
+    std::string extras = fmt::format("{}", fmt::join(same_stem, " "));
+    if (!others.empty())
+        extras += (extras.empty() ? "" : ", ") + fmt::format("{}", fmt::join(others, ", "));
+    return extras.empty() ? file.path.string()
+                          : fmt::format("{} (+ {})", file.path.string(), extras);
+}
+
+void run_export(const ExportArgs &args) {
+    exporters::ExportOptions options;
+    options.layer = args.layer;
+    options.output = args.output;
+    if (!args.t_srs.empty())
+        options.t_srs = args.t_srs;
+    if (!args.where.empty())
+        options.where = args.where;
+    const auto result = exporters::export_layer(args.registry, options);
+    for (const auto &file : result.outputs)
+        fmt::print("wrote {} feature{} to {}\n", file.features, file.features == 1 ? "" : "s",
+                   describe(file));
+}
+
+} // namespace
+
+void register_export(CLI::App &app) {
+    auto args = std::make_shared<ExportArgs>();
+    CLI::App *cmd = app.add_subcommand(
+        "export",
+        "Write one layer of the registry to a Shapefile, GeoPackage, GeoJSON or CSV file");
+    cmd->footer(
+        "Formats by extension: .shp (ESRI Shapefile with .prj, a .cpg saying UTF-8, field\n"
+        "names cut to 10 characters by a fixed rule and listed in <stem>.fields.csv; a layer\n"
+        "mixing points and polygons becomes <stem>_point.shp and <stem>_polygon.shp),\n"
+        ".gpkg (GeoPackage), .geojson/.json (GeoJSON), .csv (geometry as a WKT column).\n"
+        "Coordinates stay in the registry's working CRS unless --t-srs is given; a GeoJSON\n"
+        "file in a projected CRS names it in a \"crs\" member (QGIS reads it; web maps want\n"
+        "--t-srs EPSG:4326). An existing output is overwritten.\n"
+        "Example: qiancun export county.sqlite village villages.shp --where \"class = "
+        "'heritage'\"");
+    cmd->add_option("REGISTRY", args->registry, "Registry file (SpatiaLite)")->required();
+    cmd->add_option("LAYER", args->layer, "Layer to export: a kind (village, cultural_hall, …)")
+        ->required();
+    cmd->add_option("OUTPUT", args->output, "Output file: .shp .gpkg .geojson .json .csv")
+        ->required();
+    cmd->add_option("--t-srs", args->t_srs,
+                    "Reproject to this CRS, e.g. EPSG:4326 (default: the working CRS)");
+    cmd->add_option("--where", args->where,
+                    "Only features matching this SQL expression on the layer's fields, "
+                    "e.g. \"status = 'operating'\"");
+    cmd->callback([args] { run_export(*args); });
+}
+
+} // namespace qiancun::cli

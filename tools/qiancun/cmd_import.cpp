@@ -1,0 +1,132 @@
+#include "cli.hpp"
+
+#include "qiancun/crs.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/importer.hpp"
+
+#include <fmt/format.h>
+
+namespace qiancun::cli {
+
+namespace {
+
+struct ImportCliOptions {
+    std::string registry;
+    std::string source;
+    importers::ImportOptions import;
+    std::vector<std::string> fields;
+    std::vector<std::string> defaults;
+    bool reject_invalid = false;
+};
+
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& pairs,
+                                               const char* option) {
+    std::map<std::string, std::string> out;
+    for (const auto& p : pairs) {
+        auto eq = p.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw UsageError(fmt::format("{} {}: expected TARGET=SOURCE", option, p));
+        out[p.substr(0, eq)] = p.substr(eq + 1);
+    }
+    return out;
+}
+
+void print_report(const importers::ImportReport& r) {
+    const auto& rec = r.record;
+    fmt::print("{:<16} {:<28} read {:>6}  new {:>6}  updated {:>6}  repaired {:>3}\n", rec.kind,
+               std::filesystem::path(rec.source).filename().string(), rec.rows_read, rec.inserted,
+               rec.updated, rec.repaired);
+}
+
+void run_import(ImportCliOptions& o) {
+    o.import.source = o.source;
+    o.import.field_map = parse_pairs(o.fields, "--field");
+    o.import.defaults = parse_pairs(o.defaults, "--default");
+    o.import.policy =
+        o.reject_invalid ? importers::GeometryPolicy::reject : importers::GeometryPolicy::repair;
+    auto registry = Registry::open(o.registry);
+    const bool had_crs = registry.working_epsg().has_value();
+    ProgressBar bar(fmt::format("importing {}", o.source));
+    auto report = importers::import_file(
+        registry, o.import, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); });
+    bar.finish();
+    if (!had_crs && registry.working_epsg())
+        fmt::print("working CRS fixed to EPSG:{} {}\n", *registry.working_epsg(),
+                   crs::name(*registry.working_epsg()));
+    print_report(report);
+}
+
+struct LoadOptions {
+    std::string registry;
+    std::string manifest;
+};
+
+void run_load(const LoadOptions& o) {
+    auto manifest = importers::read_manifest(o.manifest);
+    auto registry = Registry::open(o.registry);
+    const bool had_crs = registry.working_epsg().has_value();
+    std::unique_ptr<ProgressBar> bar;
+    auto reports = importers::load_manifest(
+        registry, manifest,
+        [&](std::size_t i, std::size_t n, const importers::ImportOptions& s) {
+            if (bar)
+                bar->finish();
+            if (!quiet())
+                fmt::print(stderr, "[{}/{}] {} ← {}\n", i + 1, n, s.kind,
+                           s.source.filename().string());
+            bar = std::make_unique<ProgressBar>("  reading");
+        },
+        [&](std::int64_t done, std::int64_t total) {
+            if (bar)
+                bar->update(done, total);
+        });
+    if (bar)
+        bar->finish();
+    if (!had_crs && registry.working_epsg())
+        fmt::print("working CRS: EPSG:{} {}\n", *registry.working_epsg(),
+                   crs::name(*registry.working_epsg()));
+    for (const auto& r : reports)
+        print_report(r);
+    fmt::print("loaded {} sources from {} in one transaction\n", reports.size(), o.manifest);
+}
+
+} // namespace
+
+void register_import(CLI::App& app) {
+    auto opts = std::make_shared<ImportCliOptions>();
+    auto* cmd = app.add_subcommand("import", "Import one source file as one kind (all or nothing)");
+    cmd->add_option("registry", opts->registry, "Registry file")->required();
+    cmd->add_option("source", opts->source,
+                    "Source: Shapefile, GeoPackage, GeoJSON, KML, CSV, XLSX, anything GDAL reads")
+        ->required();
+    cmd->add_option("--as", opts->import.kind,
+                    "Kind: village, settlement, urban, hazard, sewage_plant, rural_road, "
+                    "base_station_5g, cultural_hall, courier_station, or a configured type")
+        ->required();
+    cmd->add_option("--layer", opts->import.layer, "Layer of a multi-layer source");
+    cmd->add_option("--field", opts->fields,
+                    "TARGET=SOURCE field mapping, repeatable (source names may be Chinese)");
+    cmd->add_option("--default", opts->defaults,
+                    "TARGET=VALUE for rows where the field is empty or missing, repeatable");
+    cmd->add_option("--src-crs", opts->import.src_crs,
+                    "Source CRS when the file has none: EPSG:4490, any PROJ string, GCJ02, BD09");
+    cmd->add_option("--encoding", opts->import.encoding,
+                    "Attribute encoding, e.g. GBK for a .dbf without .cpg");
+    cmd->add_option("--x", opts->import.x_field, "Longitude/easting column of a table");
+    cmd->add_option("--y", opts->import.y_field, "Latitude/northing column of a table");
+    cmd->add_flag("--replace", opts->import.replace,
+                  "Replace every row of the kind instead of updating by id");
+    cmd->add_flag("--reject-invalid", opts->reject_invalid,
+                  "Reject invalid polygons instead of repairing them");
+    cmd->callback([opts] { run_import(*opts); });
+
+    auto lopts = std::make_shared<LoadOptions>();
+    auto* load = app.add_subcommand("load", "Import every source a manifest lists, in one "
+                                            "transaction");
+    load->add_option("registry", lopts->registry, "Registry file")->required();
+    load->add_option("manifest", lopts->manifest, "Manifest (TOML), e.g. sample_maps/county.toml")
+        ->required();
+    load->callback([lopts] { run_load(*lopts); });
+}
+
+} // namespace qiancun::cli

@@ -1,0 +1,88 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace qiancun::cli {
+
+namespace {
+
+struct InfoOptions {
+    std::string registry;
+    OutputFormat format = OutputFormat::table;
+};
+
+void run_info(const InfoOptions& o) {
+    auto registry = Registry::open(o.registry, true);
+    const auto info = registry.info();
+    if (o.format == OutputFormat::json) {
+        nlohmann::json j;
+        j["path"] = info.path.string();
+        j["schema_version"] = info.schema_version;
+        j["crs"] = info.epsg ? nlohmann::json(fmt::format("EPSG:{}", *info.epsg)) : nlohmann::json();
+        j["crs_name"] = info.crs_name;
+        for (const auto& l : info.layers) {
+            nlohmann::json lj{{"layer", l.kind},          {"label", l.label},
+                              {"geometry", l.geometry_type}, {"count", l.count},
+                              {"builtin", l.builtin}};
+            if (l.extent)
+                lj["extent"] = *l.extent;
+            j["layers"].push_back(lj);
+        }
+        for (const auto& r : info.last_imports)
+            j["imports"].push_back({{"kind", r.kind},
+                                    {"source", r.source},
+                                    {"layer", r.layer},
+                                    {"imported_at", r.imported_at},
+                                    {"rows_read", r.rows_read},
+                                    {"inserted", r.inserted},
+                                    {"updated", r.updated},
+                                    {"repaired", r.repaired},
+                                    {"rejected", r.rejected},
+                                    {"content_hash", r.content_hash}});
+        std::cout << j.dump(2) << '\n';
+        return;
+    }
+    Rows layers;
+    layers.columns = {"layer", "label", "geometry", "count", "extent"};
+    for (const auto& l : info.layers) {
+        std::string extent;
+        if (l.extent)
+            extent = fmt::format("{:.0f} {:.0f}, {:.0f} {:.0f}", (*l.extent)[0], (*l.extent)[1],
+                                 (*l.extent)[2], (*l.extent)[3]);
+        layers.rows.push_back({l.kind, l.label, l.geometry_type, l.count, extent});
+    }
+    Rows imports;
+    imports.columns = {"imported_at", "kind", "source", "read", "new", "updated", "repaired"};
+    for (const auto& r : info.last_imports)
+        imports.rows.push_back({r.imported_at, r.kind,
+                                std::filesystem::path(r.source).filename().string(), r.rows_read,
+                                r.inserted, r.updated, r.repaired});
+    if (o.format == OutputFormat::csv) {
+        print_rows(layers, o.format, std::cout);
+        return;
+    }
+    fmt::print("registry:  {}\n", info.path.string());
+    fmt::print("schema:    {}\n", info.schema_version);
+    fmt::print("CRS:       {}\n\n", info.epsg ? fmt::format("EPSG:{} {}", *info.epsg, info.crs_name)
+                                              : std::string("not fixed yet (first import fixes it)"));
+    print_rows(layers, o.format, std::cout);
+    if (!imports.rows.empty()) {
+        fmt::print("\nlast imports:\n");
+        print_rows(imports, o.format, std::cout);
+    }
+}
+
+} // namespace
+
+void register_info(CLI::App& app) {
+    auto opts = std::make_shared<InfoOptions>();
+    auto* cmd = app.add_subcommand("info", "CRS, extent, counts per layer and the last imports");
+    cmd->add_option("registry", opts->registry, "Registry file")->required();
+    add_format_option(cmd, opts->format);
+    cmd->callback([opts] { run_info(*opts); });
+}
+
+} // namespace qiancun::cli

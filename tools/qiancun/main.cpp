@@ -15,21 +15,23 @@ int run(int argc, char** argv) {
     CLI::App app{"qiancun — rural infrastructure asset registry (千村)", "qiancun"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "qiancun 0.1.0");
-    bool quiet = false;
-    bool verbose = false;
-    app.add_flag("-q,--quiet", quiet, "Only errors on stderr");
+    // Global flags are read when a message is logged, so they apply whatever the order of
+    // CLI11's callbacks.
+    static bool quiet = false;
+    static bool verbose = false;
+    app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->each([](const std::string&) {
+        qiancun::cli::set_quiet(true);
+    });
     app.add_flag("-v,--verbose", verbose, "Debug messages on stderr");
-    app.parse_complete_callback([&] {
-        qiancun::set_log_sink([quiet, verbose](qiancun::LogLevel level, std::string_view msg) {
-            if (level == qiancun::LogLevel::debug && !verbose)
-                return;
-            if (quiet && level != qiancun::LogLevel::error)
-                return;
-            const char* tag = level == qiancun::LogLevel::warning ? "warning: "
-                              : level == qiancun::LogLevel::error ? "error: "
-                                                                  : "";
-            fmt::print(stderr, "{}{}\n", tag, msg);
-        });
+    qiancun::set_log_sink([](qiancun::LogLevel level, std::string_view msg) {
+        if (level == qiancun::LogLevel::debug && !verbose)
+            return;
+        if (quiet && level != qiancun::LogLevel::error)
+            return;
+        const char* tag = level == qiancun::LogLevel::warning ? "warning: "
+                          : level == qiancun::LogLevel::error ? "error: "
+                                                              : "";
+        fmt::print(stderr, "{}{}\n", tag, msg);
     });
     qiancun::cli::register_init(app);
     qiancun::cli::register_import(app);

@@ -26,6 +26,8 @@ struct AttributeDef {
     std::vector<std::pair<std::string, std::string>> aliases; ///< other spellings → choice,
                                                               ///< e.g. "运行" → "operating"
     bool required = false;            ///< empty is an error
+    std::optional<double> min_value;  ///< inclusive bounds for integer and real
+    std::optional<double> max_value;
     std::string label;                ///< human name (may be Chinese)
 };
 

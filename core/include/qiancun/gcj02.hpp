@@ -19,10 +19,11 @@ bool in_china(LonLat p) noexcept;
 /// WGS84 → GCJ-02 (the forward obfuscation; identity outside China).
 LonLat wgs84_to_gcj02(LonLat p) noexcept;
 
-/// GCJ-02 → WGS84, exact inverse of `wgs84_to_gcj02` to < 1e-9 degrees (≈0.1 mm).
+/// GCJ-02 → WGS84, exact inverse of `wgs84_to_gcj02` to < 1e-9 degrees (≈0.1 mm), solved
+/// iteratively (the common one-step inverse is off by up to ~5 m); identity outside China.
 LonLat gcj02_to_wgs84(LonLat p) noexcept;
 
-/// GCJ-02 → BD-09 (Baidu's further offset).
+/// GCJ-02 → BD-09 (Baidu's further offset, applied everywhere, as Baidu does).
 LonLat gcj02_to_bd09(LonLat p) noexcept;
 
 /// BD-09 → GCJ-02, exact inverse of `gcj02_to_bd09` to < 1e-9 degrees.

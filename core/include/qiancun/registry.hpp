@@ -137,7 +137,8 @@ public:
     std::int64_t count(std::string_view kind) const;
     Rows list(std::string_view kind, const ListFilter& filter) const;
 
-    /// SHA-256 over every row of every table, for "left exactly as it was" checks.
+    /// SHA-256 over every row of every table (meta, import log, kinds), for "left exactly as
+    /// it was" checks.
     std::string content_checksum() const;
 
     /// The underlying connection (SpatiaLite loaded), for core's own analysis code.

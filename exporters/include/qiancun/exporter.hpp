@@ -13,26 +13,42 @@
 namespace qiancun::exporters {
 
 struct ExportOptions {
-    std::string layer;               ///< registry table or view, e.g. "village"
-    std::filesystem::path output;    ///< .shp .gpkg .geojson .json .csv
+    std::string layer;                ///< registry table or view, e.g. "village"
+    std::filesystem::path output;     ///< .shp .gpkg .geojson .json .csv
     std::optional<std::string> t_srs; ///< target CRS ("EPSG:4326"); default: working CRS
     std::optional<std::string> where; ///< attribute filter, SQL expression on the layer
 };
 
+/// One layer file written: `villages.shp`, or `halls_point.shp` and `halls_polygon.shp` when a
+/// layer mixing points and polygons is split for the Shapefile format.
+struct ExportedFile {
+    std::filesystem::path path;                  ///< the main file (.shp .gpkg .geojson .csv)
+    std::int64_t features = 0;                   ///< features written to it
+    std::vector<std::filesystem::path> sidecars; ///< files written with it (.shx … .fields.csv)
+};
+
 struct ExportResult {
-    std::string driver;                 ///< GDAL driver used
-    std::int64_t features = 0;
+    std::string driver;                       ///< GDAL driver used
+    std::int64_t features = 0;                ///< features written, over all files
     std::vector<std::filesystem::path> files; ///< every file written
     std::vector<std::pair<std::string, std::string>> field_names; ///< full → written name
+    std::vector<ExportedFile> outputs; ///< per layer file, in `files` order
 };
 
 /// The DBF name (≤ 10 bytes, unique, case-insensitive) of each of `names`, in order. Fixed rule:
 /// names that fit stay; known long names use the table in exporters/src/dbf_names.cpp;
 /// others are cut to 10, and clashes get _1, _2 … in place of their last characters.
-std::vector<std::string> dbf_field_names(const std::vector<std::string>& names);
+std::vector<std::string> dbf_field_names(const std::vector<std::string> &names);
 
-/// Writes one layer of the registry at `registry_path` to `options.output` (overwriting it).
-ExportResult export_layer(const std::filesystem::path& registry_path,
-                          const ExportOptions& options);
+/// Writes one layer of the registry at `registry_path` to `options.output` (overwriting it and,
+/// for a Shapefile, its sidecars and any `<stem>_point|_line|_polygon` set of an earlier
+/// export). The format follows the extension; coordinates stay in the working CRS unless
+/// `t_srs` is given (GeoJSON then carries a `crs` member naming it). A Shapefile holds one
+/// geometry family, so a layer mixing them is written as `<stem>_point.shp`,
+/// `<stem>_line.shp`, `<stem>_polygon.shp`; field names follow `dbf_field_names` and
+/// `<stem>.fields.csv` (header `field,dbf_field`) lists them. CSV carries the geometry as a
+/// WKT column. Throws UsageError for an unknown extension, layer or CRS and a bad `where`,
+/// DatabaseError when the registry cannot be read, Error when a file cannot be written.
+ExportResult export_layer(const std::filesystem::path &registry_path, const ExportOptions &options);
 
 } // namespace qiancun::exporters

@@ -1,0 +1,106 @@
+#pragma once
+
+#include "qiancun/importer.hpp"
+
+#include <gdal_priv.h>
+#include <ogr_spatialref.h>
+#include <ogrsf_frmts.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// Reading one layer of a GDAL vector source as UTF-8 text fields plus a geometry, and the
+/// coordinate transformations from its CRS (including GCJ-02/BD-09) to lon/lat and on to
+/// the working CRS.
+
+namespace qiancun::importers::detail {
+
+/// The source's offset system, when its coordinates are Chinese web-map coordinates.
+enum class WebOffset { none, gcj02, bd09 };
+
+/// One feature as read: field texts (UTF-8, "" for NULL) parallel to `GdalSource::fields()`.
+struct SourceRecord {
+    std::int64_t row = 0; ///< 1-based position in the layer
+    std::vector<std::string> fields;
+    OGRGeometryUniquePtr geometry;
+};
+
+class GdalSource {
+public:
+    /// Opens `options.source` (layer `options.layer`, or the first one). Throws InputError
+    /// naming the file when it cannot be opened or the layer does not exist.
+    explicit GdalSource(const ImportOptions& options);
+    GdalSource(const GdalSource&) = delete;
+    GdalSource& operator=(const GdalSource&) = delete;
+    ~GdalSource();
+
+    const std::string& file() const noexcept { return m_file; }
+    const std::string& layer_name() const noexcept { return m_layer_name; }
+    const std::vector<std::string>& fields() const noexcept { return m_fields; }
+    /// Number of features when cheap to know, else 0.
+    std::int64_t feature_count() const;
+    /// True when the layer has a geometry column of its own.
+    bool has_geometry() const;
+    /// The layer's CRS, or null.
+    const OGRSpatialReference* layer_srs() const;
+    /// True when the source's text is recoded from `options.encoding` by us (not the driver).
+    bool recodes() const noexcept { return !m_recode_from.empty(); }
+
+    /// Reads the next feature; false at the end.
+    bool next(SourceRecord& record);
+
+private:
+    std::string recode(const char* text) const;
+
+    std::string m_file;
+    std::string m_layer_name;
+    GDALDatasetUniquePtr m_dataset;
+    OGRLayer* m_layer = nullptr;
+    std::vector<std::string> m_fields;
+    std::string m_recode_from;
+    std::int64_t m_row = 0;
+    std::vector<std::string> m_config_keys; ///< thread-local GDAL options to reset
+};
+
+/// Source CRS → CGCS2000 lon/lat (EPSG:4490) → working CRS.
+class CoordinatePipeline {
+public:
+    /// `src_crs` as in ImportOptions (empty: use `layer_srs`). Throws InputError naming
+    /// `file` when no CRS is known or it cannot be parsed.
+    CoordinatePipeline(const std::string& file, const std::string& src_crs,
+                       const OGRSpatialReference* layer_srs);
+
+    /// True when the source coordinates are geographic (lon/lat) degrees.
+    bool source_is_geographic() const noexcept { return m_geographic; }
+    WebOffset offset() const noexcept { return m_offset; }
+    std::string source_description() const;
+
+    /// Transforms a source geometry in place to lon/lat (EPSG:4490, lon first). False on
+    /// failure.
+    bool to_lonlat(OGRGeometry& g) const;
+    /// Fixes the working CRS; must be called before `to_working`.
+    void set_working_epsg(int epsg);
+    /// Transforms a source geometry in place to the working CRS (directly when PROJ can,
+    /// through lon/lat for the web-map offsets). False on failure.
+    bool to_working(OGRGeometry& g) const;
+
+private:
+    WebOffset m_offset = WebOffset::none;
+    bool m_geographic = false;
+    OGRSpatialReference m_source;
+    OGRSpatialReference m_lonlat;
+    OGRSpatialReference m_working;
+    std::unique_ptr<OGRCoordinateTransformation> m_to_lonlat;
+    std::unique_ptr<OGRCoordinateTransformation> m_to_working;
+};
+
+/// Registers GDAL drivers once and routes GDAL's messages into qiancun::log.
+void ensure_gdal();
+
+/// True when `text` is not UTF-8, or looks like Chinese GBK bytes decoded as Latin-1.
+bool looks_mis_decoded(const std::string& text);
+
+} // namespace qiancun::importers::detail
