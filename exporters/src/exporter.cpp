@@ -15,11 +15,15 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <string_view>
+#include <system_error>
+#include <vector>
 
 // A plain OGR copy loop rather than GDALVectorTranslate: the Shapefile needs renamed fields,
-// string widths measured from the data and a split by geometry family, which are one line
-// each here and contortions (-sql aliases, -where on geometry types) through ogr2ogr options.
+// string widths measured from the data and a split by geometry family. Each is a few lines
+// here, and a contortion through ogr2ogr options (-sql aliases, -where on geometry types).
 
 namespace qiancun::exporters {
 namespace {

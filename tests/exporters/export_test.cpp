@@ -475,4 +475,28 @@ TEST_F(ExportTest, EmptySelectionWritesAnEmptyShapefileOfTheDeclaredType) {
     EXPECT_EQ(wkbFlatten(ds->GetLayer(0)->GetGeomType()), wkbPolygon);
 }
 
+TEST_F(ExportTest, CliPrintsOneLinePerWrittenFile) {
+    if (!fs::exists(QIANCUN_BINARY))
+        GTEST_SKIP() << "qiancun is not built";
+    const auto ok = qiancun::testing::run_qiancun(
+        {"export", "registry.sqlite", "cultural_hall", "halls.shp"}, m_dir.path());
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(ok.out,
+              "wrote 3 features to halls_point.shp (+ .shx .dbf .prj .cpg, halls.fields.csv)\n"
+              "wrote 2 features to halls_polygon.shp (+ .shx .dbf .prj .cpg, halls.fields.csv)\n");
+
+    const auto wgs84 =
+        qiancun::testing::run_qiancun({"export", "registry.sqlite", "village", "v.csv", "--t-srs",
+                                       "EPSG:4326", "--where", "name = '东山村'"},
+                                      m_dir.path());
+    EXPECT_EQ(wgs84.exit_code, 0) << wgs84.err;
+    EXPECT_EQ(wgs84.out, "wrote 1 feature to v.csv (+ .csvt)\n");
+
+    const auto bad = qiancun::testing::run_qiancun(
+        {"export", "registry.sqlite", "villages", "v.shp"}, m_dir.path());
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_THAT(bad.err, HasSubstr("no layer 'villages'"));
+    EXPECT_EQ(bad.out, "");
+}
+
 } // namespace

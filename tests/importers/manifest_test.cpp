@@ -1,0 +1,117 @@
+#include "qiancun/error.hpp"
+#include "qiancun/importer.hpp"
+
+#include "testing/testing.hpp"
+
+namespace qiancun {
+namespace {
+
+using testing::TempDir;
+
+struct ManifestFixture : ::testing::Test {
+    TempDir dir;
+    void SetUp() override {
+        testing::write_vector(dir / "v.geojson", "GeoJSON", "v", 4549, {"代码", "村名"},
+                              {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))",
+                                {{"代码", "330604101201"}, {"村名", "东山村"}}}});
+        testing::write_file(dir / "clinics.csv", "id,name,beds,x,y\nC1,东山卫生室,4,500500,3320500\n");
+    }
+    std::filesystem::path manifest(const std::string& extra_source) {
+        testing::write_file(dir / "county.toml", R"(
+[registry]
+crs = "EPSG:4549"
+
+[asset_types.clinic]
+label = "村卫生室"
+geometry = "point"
+default_radius_m = 1500
+radius_basis = "planning assumption: 15-minute walk to a village clinic"
+attributes = [ { name = "name", type = "text" }, { name = "beds", type = "integer", min = 0 } ]
+
+[[source]]
+kind = "village"
+path = "v.geojson"
+src_crs = "EPSG:4549"
+fields = { code = "代码", name = "村名" }
+
+[[source]]
+kind = "clinic"
+path = "clinics.csv"
+src_crs = "EPSG:4549"
+x = "x"
+y = "y"
+defaults = { status = "operating" }
+)" + extra_source);
+        return dir / "county.toml";
+    }
+};
+
+TEST_F(ManifestFixture, LoadsEverySourceAndAConfiguredType) {
+    auto m = importers::read_manifest(manifest(""));
+    EXPECT_EQ(m.epsg, 4549);
+    ASSERT_EQ(m.sources.size(), 2u);
+    EXPECT_EQ(m.sources[1].source, dir / "clinics.csv");
+    auto reg = Registry::create(dir / "r.sqlite", std::nullopt);
+    auto reports = importers::load_manifest(reg, m);
+    ASSERT_EQ(reports.size(), 2u);
+    EXPECT_EQ(reg.working_epsg(), 4549);
+    EXPECT_EQ(reg.count("village"), 1);
+    EXPECT_EQ(reg.count("clinic"), 1);
+    auto rows = reg.list("clinic", {});
+    EXPECT_EQ(std::get<std::string>(rows.rows[0][1]), "operating");
+    EXPECT_EQ(std::get<std::string>(rows.rows[0][3]), "东山卫生室");
+    EXPECT_EQ(std::get<std::int64_t>(rows.rows[0][4]), 4);
+    const auto col = std::find(rows.columns.begin(), rows.columns.end(), "village_code") - rows.columns.begin();
+    EXPECT_EQ(std::get<std::string>(rows.rows[0][static_cast<std::size_t>(col)]), "330604101201");
+    // Loading the same manifest again updates by id.
+    auto again = importers::load_manifest(reg, m);
+    EXPECT_EQ(reg.count("village"), 1);
+    EXPECT_EQ(reg.count("clinic"), 1);
+    EXPECT_EQ(again[1].record.updated, 1);
+}
+
+TEST_F(ManifestFixture, OneBadSourceLeavesTheRegistryAsItWas) {
+    testing::write_file(dir / "bad.csv", "id,status,x,y\nW1,operating,500100,3320100\nW2,operating,oops,3320100\n");
+    auto m = importers::read_manifest(manifest(R"(
+[[source]]
+kind = "sewage_plant"
+path = "bad.csv"
+src_crs = "EPSG:4549"
+)"));
+    auto reg = Registry::create(dir / "r.sqlite", std::nullopt);
+    const auto before = reg.content_checksum();
+    try {
+        importers::load_manifest(reg, m);
+        FAIL();
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("bad.csv"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("row 2: coordinate x 'oops' is not a number"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(reg.content_checksum(), before);
+    EXPECT_FALSE(reg.working_epsg());
+    EXPECT_THROW(reg.kind("clinic"), UsageError);
+    auto reopened = Registry::open(dir / "r.sqlite");
+    EXPECT_FALSE(reopened.working_epsg());
+}
+
+TEST_F(ManifestFixture, MalformedManifestsNameTheProblem) {
+    testing::write_file(dir / "m.toml", "[[source]]\nkind = \"village\"\npath = \"v.geojson\"\nencodng = \"GBK\"\n");
+    try {
+        importers::read_manifest(dir / "m.toml");
+        FAIL();
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("[[source]] #1: unknown key 'encodng' (line 4)"), std::string::npos) << e.what();
+    }
+    testing::write_file(dir / "m.toml", "[[source]]\nkind = \"village\"\n");
+    EXPECT_THROW(importers::read_manifest(dir / "m.toml"), InputError);
+    testing::write_file(dir / "m.toml", "[[source]\n");
+    try {
+        importers::read_manifest(dir / "m.toml");
+        FAIL();
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("m.toml: line 1"), std::string::npos) << e.what();
+    }
+}
+
+} // namespace
+} // namespace qiancun

@@ -557,7 +557,7 @@ fields = { id = "id", name = "name", stars = "stars", status = "status" }
 [[source]]
 kind = "courier_station"
 path = "courier_stations.kml"
-fields = { id = "id", name = "name", level = "level", operator = "operator", status = "status" }
+fields = { id = "id", name = "Name", level = "level", operator = "operator", status = "status" }
 
 [[source]]
 kind = "clinic"
