@@ -1,0 +1,53 @@
+#pragma once
+
+#include "qiancun/asset_types.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// Analysis configuration: service radii, gap thresholds, disc quality and network settings.
+/// Defaults come from SPEC §3 (each with its basis); a TOML file the user copies from
+/// `qiancun config --print` overrides any of them.
+
+namespace qiancun {
+
+/// Per asset type.
+struct TypeConfig {
+    double radius_m = 1000.0;   ///< default service radius, metres
+    std::string radius_basis;   ///< where the default comes from
+    double gap_threshold = 0.9; ///< cov below this is a gap, [0, 1]
+    /// Radius by 5G band ("700" → 5000 m); consulted after the asset's own radius and before
+    /// `radius_m`.
+    std::map<std::string, double> band_radius_m;
+};
+
+struct MetricsConfig {
+    std::map<std::string, TypeConfig> types; ///< by asset kind key
+    /// Segments per quarter circle of a disc polygon (SPEC §3: at least 8); 16 keeps every
+    /// ratio within 0.002 of exact circles.
+    int quadrant_segments = 16;
+    std::vector<std::string> serving_statuses{"operating", "renovating"};
+    double snap_tolerance_m = 1.0; ///< network: near-miss vertices joined within this
+    double offroad_cap_m = 1000.0; ///< network: longest off-road leg that still reaches
+
+    /// The defaults of SPEC §3 for every asset kind in `kinds` (configured kinds use their
+    /// own `default_radius_m`, else 1000 m as a stated assumption).
+    static MetricsConfig defaults(const std::vector<KindDef>& kinds);
+    /// `defaults(kinds)` overridden by a TOML document; throws InputError naming `origin` and
+    /// the line for unknown types or keys and out-of-range values.
+    static MetricsConfig from_toml(std::string_view text, std::string_view origin,
+                                   const std::vector<KindDef>& kinds);
+    /// The configuration as a commented TOML file a user can copy and edit.
+    std::string to_toml() const;
+
+    /// Radius of one asset (SPEC §3 precedence): own `service_radius_m` if > 0, then the band
+    /// radius, then the type default. `band` is matched as a number.
+    double radius_for(const std::string& type, std::optional<double> own_radius_m,
+                      const std::string& band = "") const;
+    bool serves(const std::string& status) const;
+};
+
+} // namespace qiancun

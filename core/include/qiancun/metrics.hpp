@@ -1,0 +1,101 @@
+#pragma once
+
+#include "qiancun/config.hpp"
+#include "qiancun/registry.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+/// Per-village coverage and service-radius metrics (SPEC §3, straight-line part). All
+/// lengths in metres and areas in m² of the working CRS unless the name says km.
+
+namespace qiancun {
+
+/// The metrics of one asset type for one village.
+struct TypeMetrics {
+    std::int64_t n = 0;                ///< serving assets inside V (roads: intersecting V)
+    std::optional<double> nearest_m;   ///< demand point → nearest serving asset; empty if none
+    double area_cov = 0.0;             ///< area(V ∩ ⋃ discs) / area(V)
+    std::optional<double> pop_cov;     ///< covered / total settlement population; empty if 0
+    double cov = 0.0;                  ///< pop_cov if present, else area_cov
+    bool gap = false;                  ///< cov < threshold (strict)
+    std::int64_t uncovered_population = 0;
+};
+
+struct VillageMetrics {
+    std::string code;
+    std::string name;
+    std::string township;
+    double area_m2 = 0.0;
+    std::int64_t settlement_population = 0;
+    double road_km = 0.0;       ///< length of serving roads inside V
+    double hardened_km = 0.0;   ///< of which surface = hardened
+    double road_density = 0.0;  ///< road_km per km² of V
+    std::vector<TypeMetrics> types; ///< parallel to MetricsTable::types
+};
+
+struct MetricsTable {
+    std::vector<std::string> types; ///< asset kind keys computed, in registry order
+    std::vector<VillageMetrics> villages; ///< ordered by code
+
+    /// Columns of SPEC §3 keyed by `code`: code, then per type n_T, nearest_T_m, area_cov_T,
+    /// pop_cov_T, cov_T, gap_T (rural_road: n, area_cov, cov, gap only — plus road_km,
+    /// hardened_km, road_density).
+    Rows to_rows() const;
+};
+
+/// Called with (done, total) villages.
+using MetricsProgress = std::function<void(std::int64_t, std::int64_t)>;
+
+struct MetricsOptions {
+    std::vector<std::string> types; ///< empty = every asset kind
+    std::vector<std::string> village_codes; ///< empty = every village
+    int threads = 0;                ///< 0 = hardware concurrency
+};
+
+/// Computes the metrics from the registry. Throws UsageError for an unknown type.
+MetricsTable compute_metrics(const Registry& registry, const MetricsConfig& config,
+                             const MetricsOptions& options = {},
+                             const MetricsProgress& progress = {});
+
+/// Stores `table` as the spatial layer `village_metrics` (village polygon + every column of
+/// `to_rows()`), replacing an earlier one, in one transaction.
+void write_metrics_layer(Registry& registry, const MetricsTable& table);
+
+/// The uncovered part of one village for one type.
+struct GapArea {
+    std::string code;
+    std::string name;
+    double cov = 0.0;
+    double uncovered_area_m2 = 0.0;
+    std::int64_t uncovered_population = 0;
+    std::string wkb; ///< MultiPolygon: V minus the union of the discs; may be empty
+};
+
+struct UncoveredSettlement {
+    std::string id;
+    std::string name;
+    std::string village_code;
+    std::int64_t population = 0;
+    std::optional<double> nearest_m; ///< to the nearest serving asset of the type
+    std::string wkb;                 ///< Point
+};
+
+struct GapReport {
+    std::string type;
+    std::vector<GapArea> villages;             ///< villages with gap_T, worst (lowest cov) first
+    std::vector<UncoveredSettlement> settlements; ///< settlements in those villages left uncovered
+};
+
+/// Villages under the threshold for `type` with their uncovered areas and settlements.
+GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
+                       const std::string& type);
+
+/// Stores a gap report as the spatial layers `gaps_<type>` (polygons) and
+/// `gaps_<type>_settlements` (points), replacing earlier ones.
+void write_gap_layers(Registry& registry, const GapReport& report);
+
+} // namespace qiancun
