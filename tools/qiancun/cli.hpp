@@ -51,5 +51,6 @@ void register_import(CLI::App& app); // import and load
 void register_info(CLI::App& app);
 void register_list(CLI::App& app);
 void register_export(CLI::App& app);
+void register_metrics(CLI::App& app); // metrics, gaps, config
 
 } // namespace qiancun::cli

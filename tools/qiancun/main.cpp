@@ -38,6 +38,7 @@ int run(int argc, char** argv) {
     qiancun::cli::register_info(app);
     qiancun::cli::register_list(app);
     qiancun::cli::register_export(app);
+    qiancun::cli::register_metrics(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -41,9 +41,9 @@ struct MetricsTable {
     std::vector<std::string> types; ///< asset kind keys computed, in registry order
     std::vector<VillageMetrics> villages; ///< ordered by code
 
-    /// Columns of SPEC §3 keyed by `code`: code, then per type n_T, nearest_T_m, area_cov_T,
-    /// pop_cov_T, cov_T, gap_T (rural_road: n, area_cov, cov, gap only — plus road_km,
-    /// hardened_km, road_density).
+    /// Columns of SPEC §3 keyed by `code`: code, then per type (roads included) n_T,
+    /// nearest_T_m, area_cov_T, pop_cov_T, cov_T, gap_T, then road_km, hardened_km,
+    /// road_density (when rural_road is computed).
     Rows to_rows() const;
 };
 
