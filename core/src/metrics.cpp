@@ -1,0 +1,279 @@
+#include "qiancun/metrics.hpp"
+
+#include "ffi/geos.hpp"
+#include "ffi/sqlite.hpp"
+#include "metrics/dataset.hpp"
+#include "metrics/parallel.hpp"
+#include "metrics/spatial_table.hpp"
+#include "metrics/village_eval.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace qiancun {
+
+namespace {
+
+using metrics::ColumnDef;
+using metrics::GapDetail;
+using metrics::VillageEvaluator;
+
+constexpr int kMinQuadrantSegments = 8;
+
+/// `config` with every asset kind of the registry it lacks taken from the defaults.
+MetricsConfig complete(const MetricsConfig& config, const Registry& registry) {
+    if (config.quadrant_segments < kMinQuadrantSegments)
+        throw UsageError(fmt::format("quadrant_segments must be at least {} (SPEC §3), not {}",
+                                     kMinQuadrantSegments, config.quadrant_segments));
+    MetricsConfig full = config;
+    for (auto& [key, tc] : MetricsConfig::defaults(registry.kinds()).types)
+        full.types.try_emplace(key, std::move(tc));
+    return full;
+}
+
+/// The columns of `to_rows()` with their storage types.
+std::vector<ColumnDef> metric_columns(const MetricsTable& table) {
+    std::vector<ColumnDef> cols{{"code", "TEXT"}};
+    bool roads = false;
+    for (const auto& t : table.types) {
+        cols.push_back({"n_" + t, "INTEGER"});
+        cols.push_back({"nearest_" + t + "_m", "REAL"});
+        cols.push_back({"area_cov_" + t, "REAL"});
+        cols.push_back({"pop_cov_" + t, "REAL"});
+        cols.push_back({"cov_" + t, "REAL"});
+        cols.push_back({"gap_" + t, "BOOLEAN"});
+        roads = roads || t == "rural_road";
+    }
+    if (roads) {
+        cols.push_back({"road_km", "REAL"});
+        cols.push_back({"hardened_km", "REAL"});
+        cols.push_back({"road_density", "REAL"});
+    }
+    return cols;
+}
+
+Value optional_value(const std::optional<double>& v) { return v ? Value{*v} : Value{}; }
+
+int working_srid(const Registry& registry) {
+    const auto epsg = registry.working_epsg();
+    if (!epsg)
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+    return *epsg;
+}
+
+void bind_optional(ffi::SqliteStmt& st, int index, const std::optional<double>& v) {
+    if (v)
+        st.bind_double(index, *v);
+    else
+        st.bind_null(index);
+}
+
+} // namespace
+
+Rows MetricsTable::to_rows() const {
+    Rows rows;
+    for (auto& c : metric_columns(*this))
+        rows.columns.push_back(std::move(c.name));
+    const bool roads = std::find(types.begin(), types.end(), "rural_road") != types.end();
+    rows.rows.reserve(villages.size());
+    for (const auto& v : villages) {
+        std::vector<Value> row;
+        row.reserve(rows.columns.size());
+        row.emplace_back(v.code);
+        for (const auto& m : v.types) {
+            row.emplace_back(m.n);
+            row.push_back(optional_value(m.nearest_m));
+            row.emplace_back(m.area_cov);
+            row.push_back(optional_value(m.pop_cov));
+            row.emplace_back(m.cov);
+            row.emplace_back(std::int64_t{m.gap ? 1 : 0});
+        }
+        if (roads) {
+            row.emplace_back(v.road_km);
+            row.emplace_back(v.hardened_km);
+            row.emplace_back(v.road_density);
+        }
+        rows.rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+MetricsTable compute_metrics(const Registry& registry, const MetricsConfig& config,
+                             const MetricsOptions& options, const MetricsProgress& progress) {
+    const auto started = std::chrono::steady_clock::now();
+    const MetricsConfig full = complete(config, registry);
+    const auto data = metrics::load_dataset(registry, full, options.types, options.village_codes);
+    const auto loaded = std::chrono::steady_clock::now();
+
+    MetricsTable table;
+    for (const auto& layer : data.layers)
+        table.types.push_back(layer.type);
+    const std::size_t n = data.villages.size();
+    table.villages.resize(n);
+    const unsigned threads = metrics::thread_count(options.threads, n);
+    std::function<void(std::size_t)> report;
+    if (progress)
+        report = [&](std::size_t done) {
+            progress(static_cast<std::int64_t>(done), static_cast<std::int64_t>(n));
+        };
+    metrics::for_each_parallel(
+        n, threads,
+        [&] {
+            return [&, evaluator = VillageEvaluator(data, full.quadrant_segments,
+                                                    ffi::geos_context())](std::size_t i) mutable {
+                table.villages[i] = evaluator.evaluate(static_cast<std::uint32_t>(i));
+            };
+        },
+        report);
+
+    const auto ended = std::chrono::steady_clock::now();
+    using seconds = std::chrono::duration<double>;
+    log(LogLevel::info,
+        fmt::format("metrics: {} villages × {} types on {} threads in {:.2f} s (loading {:.2f} s)",
+                    n, table.types.size(), threads, seconds(ended - started).count(),
+                    seconds(loaded - started).count()));
+    return table;
+}
+
+void write_metrics_layer(Registry& registry, const MetricsTable& table) {
+    const int srid = working_srid(registry);
+    const auto columns = metric_columns(table);
+    const Rows rows = table.to_rows();
+    sqlite3* db = registry.handle();
+    Registry::Transaction tx(registry);
+    metrics::create_spatial_table(db, "village_metrics", columns, "MULTIPOLYGON", srid);
+    std::string names;
+    std::string params;
+    for (const auto& c : columns) {
+        names += ffi::quote_identifier(c.name) + ", ";
+        params += "?, ";
+    }
+    ffi::SqliteStmt insert(db, fmt::format("INSERT INTO village_metrics ({}geom) VALUES ({}"
+                                           "(SELECT geom FROM village WHERE code = ?))",
+                                           names, params));
+    for (const auto& row : rows.rows) {
+        insert.reset();
+        int i = 1;
+        for (const auto& v : row)
+            insert.bind(i++, v);
+        insert.bind(i, row.front());
+        insert.run();
+    }
+    tx.commit();
+}
+
+GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
+                       const std::string& type) {
+    const MetricsConfig full = complete(config, registry);
+    const auto data = metrics::load_dataset(registry, full, {type}, {});
+    const std::size_t n = data.villages.size();
+    std::vector<VillageMetrics> results(n);
+    std::vector<std::vector<GapDetail>> details(n);
+    metrics::for_each_parallel(n, metrics::thread_count(0, n), [&] {
+        return [&, evaluator = VillageEvaluator(data, full.quadrant_segments,
+                                                ffi::geos_context())](std::size_t i) mutable {
+            details[i].resize(1);
+            results[i] = evaluator.evaluate(static_cast<std::uint32_t>(i), &details[i]);
+        };
+    });
+
+    GapReport report;
+    report.type = data.layers.front().type;
+    std::vector<std::size_t> order;
+    for (std::size_t i = 0; i < n; ++i)
+        if (results[i].types.front().gap)
+            order.push_back(i);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return results[a].types.front().cov < results[b].types.front().cov;
+    });
+
+    auto& ctx = ffi::geos_context();
+    for (const std::size_t i : order) {
+        const VillageMetrics& v = results[i];
+        const TypeMetrics& m = v.types.front();
+        const GapDetail& d = details[i].front();
+        GapArea area;
+        area.code = v.code;
+        area.name = v.name;
+        area.cov = m.cov;
+        area.uncovered_area_m2 = std::max(0.0, v.area_m2 - d.covered_area_m2);
+        area.uncovered_population = m.uncovered_population;
+        area.wkb = d.uncovered_wkb;
+        report.villages.push_back(std::move(area));
+        for (const auto& [s_index, nearest] : d.uncovered_settlements) {
+            const auto& s = data.settlements[s_index];
+            UncoveredSettlement u;
+            u.id = s.id;
+            u.name = s.name;
+            u.village_code = s.village_code;
+            u.population = s.population;
+            u.nearest_m = nearest;
+            u.wkb = ffi::write_wkb(ctx, ffi::make_point(ctx, s.x, s.y).get());
+            report.settlements.push_back(std::move(u));
+        }
+    }
+    return report;
+}
+
+void write_gap_layers(Registry& registry, const GapReport& report) {
+    const int srid = working_srid(registry);
+    (void)registry.kind(report.type); // UsageError for an unknown type
+    const std::string areas = "gaps_" + report.type;
+    const std::string points = areas + "_settlements";
+    sqlite3* db = registry.handle();
+    Registry::Transaction tx(registry);
+
+    metrics::create_spatial_table(db, areas,
+                                  {{"code", "TEXT"},
+                                   {"name", "TEXT"},
+                                   {"cov", "REAL"},
+                                   {"uncovered_area_m2", "REAL"},
+                                   {"uncovered_population", "INTEGER"}},
+                                  "MULTIPOLYGON", srid);
+    ffi::SqliteStmt insert_area(
+        db, fmt::format("INSERT INTO {} (code, name, cov, uncovered_area_m2, uncovered_population, "
+                        "geom) VALUES (?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
+                        ffi::quote_identifier(areas), srid));
+    for (const auto& a : report.villages) {
+        insert_area.reset();
+        insert_area.bind_text(1, a.code)
+            .bind_text(2, a.name)
+            .bind_double(3, a.cov)
+            .bind_double(4, a.uncovered_area_m2)
+            .bind_int(5, a.uncovered_population);
+        if (a.wkb.empty())
+            insert_area.bind_null(6);
+        else
+            insert_area.bind_blob(6, a.wkb);
+        insert_area.run();
+    }
+
+    metrics::create_spatial_table(db, points,
+                                  {{"id", "TEXT"},
+                                   {"name", "TEXT"},
+                                   {"village_code", "TEXT"},
+                                   {"population", "INTEGER"},
+                                   {"nearest_m", "REAL"}},
+                                  "POINT", srid);
+    ffi::SqliteStmt insert_point(
+        db, fmt::format("INSERT INTO {} (id, name, village_code, population, nearest_m, geom) "
+                        "VALUES (?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
+                        ffi::quote_identifier(points), srid));
+    for (const auto& s : report.settlements) {
+        insert_point.reset();
+        insert_point.bind_text(1, s.id)
+            .bind_text(2, s.name)
+            .bind_text(3, s.village_code)
+            .bind_int(4, s.population);
+        bind_optional(insert_point, 5, s.nearest_m);
+        insert_point.bind_blob(6, s.wkb);
+        insert_point.run();
+    }
+    tx.commit();
+}
+
+} // namespace qiancun

@@ -2,6 +2,7 @@
 
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
+#include "qiancun/qml.hpp"
 
 #include <cpl_error.h>
 #include <gdal_priv.h>
@@ -53,8 +54,8 @@ constexpr std::size_t kDbfMaxStringBytes = 254;
 constexpr std::size_t kIsoDateTimeBytes = 29;
 
 /// Every file GDAL's Shapefile driver may leave beside `<stem>.shp`.
-constexpr std::array kShapefileSidecars{".shp", ".shx", ".dbf", ".prj", ".cpg",
-                                        ".qix", ".sbn", ".sbx", ".qpj", ".shp.xml"};
+constexpr std::array kShapefileSidecars{".shp", ".shx", ".dbf", ".prj",     ".cpg", ".qix",
+                                        ".sbn", ".sbx", ".qpj", ".shp.xml", ".qml"};
 
 /// The files one written Shapefile consists of, in the order they are reported.
 constexpr std::array kShapefileWritten{".shp", ".shx", ".dbf", ".prj", ".cpg"};
@@ -342,8 +343,22 @@ void remove_previous_shapefiles(const fs::path &output) {
 
 void create_part(Part &part, GDALDriver &driver, OGRSpatialReference *srs,
                  const std::vector<std::unique_ptr<OGRFieldDefn>> &fields,
-                 const std::vector<std::string> &lco) {
-    part.dataset.reset(driver.Create(part.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+                 const std::vector<std::string> &lco, bool append) {
+    if (append) {
+        const char *const drivers[] = {driver.GetDescription(), nullptr};
+        part.dataset.reset(GDALDataset::Open(part.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE,
+                                             drivers, nullptr));
+        if (!part.dataset)
+            throw Error(fmt::format("cannot open {} to add '{}': {}", part.path.string(),
+                                    part.layer_name, last_gdal_error()));
+        for (int i = 0; i < part.dataset->GetLayerCount(); ++i)
+            if (part.layer_name == part.dataset->GetLayer(i)->GetName() &&
+                part.dataset->DeleteLayer(i) != OGRERR_NONE)
+                throw Error(fmt::format("cannot replace layer '{}' in {}: {}", part.layer_name,
+                                        part.path.string(), last_gdal_error()));
+    } else {
+        part.dataset.reset(driver.Create(part.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
+    }
     if (!part.dataset)
         throw Error(fmt::format("cannot create {}: {}", part.path.string(), last_gdal_error()));
     std::vector<const char *> options;
@@ -399,6 +414,24 @@ void write_field_map(const fs::path &path,
     out.close();
     if (!out)
         throw Error(fmt::format("cannot write {}", path.string()));
+}
+
+/// Writes the QGIS style of each file written (`<stem>.qml`, or `<stem>_<layer>.qml` when the
+/// layer was added to a GeoPackage) and lists it with the file; a GeoPackage also gets it as
+/// the layer's default style.
+void add_styles(LayerStyle style, bool gpkg, const ExportOptions &options, ExportResult &result) {
+    const std::string qml = layer_qml(style, result.field_names);
+    for (auto &file : result.outputs) {
+        const fs::path stem_path = file.path.parent_path() / file.path.stem();
+        const fs::path qml_path = options.append
+                                      ? with_suffix(stem_path, "_" + options.layer + ".qml")
+                                      : with_suffix(stem_path, ".qml");
+        write_qml(qml_path, qml);
+        if (gpkg)
+            embed_gpkg_style(file.path, options.layer, qml);
+        file.sidecars.push_back(qml_path);
+        result.files.push_back(qml_path);
+    }
 }
 
 } // namespace
@@ -472,6 +505,11 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     for (int i = 0; i < defn.GetFieldCount(); ++i)
         full_names.emplace_back(defn.GetFieldDefn(i)->GetNameRef());
     const bool shapefile = format.format == Format::shapefile;
+    if (options.append && format.format != Format::gpkg)
+        throw UsageError(fmt::format("only a GeoPackage takes several layers; {} would be "
+                                     "overwritten",
+                                     output.string()));
+    const bool append = options.append && fs::exists(output);
     const std::vector<std::string> names = shapefile ? dbf_field_names(full_names) : full_names;
     for (std::size_t i = 0; i < names.size(); ++i)
         result.field_names.emplace_back(full_names[i], names[i]);
@@ -491,9 +529,13 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         p.layer_name = format.format == Format::csv ? output.stem().string() : options.layer;
         p.geometry_type = declared_type;
         parts.push_back(std::move(p));
-        remove_if_exists(output);
-        for (std::string_view suffix : {"-wal", "-shm", "-journal"})
-            remove_if_exists(with_suffix(output, suffix));
+        if (!append) {
+            remove_if_exists(output);
+            // A style left from an earlier export would dress the new file in the wrong fields.
+            remove_if_exists(fs::path(output).replace_extension(".qml"));
+            for (std::string_view suffix : {"-wal", "-shm", "-journal"})
+                remove_if_exists(with_suffix(output, suffix));
+        }
         if (format.format == Format::csv) {
             remove_if_exists(fs::path(output).replace_extension(".csvt"));
             // Geometry as a WKT column for any geometry type; the .csvt keeps the column types
@@ -511,7 +553,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     const auto fields = output_fields(defn, names, shapefile, string_bytes);
     for (auto &part : parts)
         create_part(part, *driver, part.geometry_type == wkbNone ? nullptr : out_srs.get(), fields,
-                    lco);
+                    lco, append);
 
     std::vector<int> field_map(static_cast<std::size_t>(defn.GetFieldCount()));
     for (std::size_t i = 0; i < field_map.size(); ++i)
@@ -573,6 +615,8 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         write_field_map(map_path, result.field_names);
         result.files.push_back(map_path);
     }
+    if (const auto style = style_for_layer(options.layer); style && options.style)
+        add_styles(*style, format.format == Format::gpkg, options, result);
     return result;
 }
 

@@ -23,8 +23,7 @@
 
 namespace qiancun::sample {
 
-const char* road_grade_label(RoadGrade grade) noexcept
-{
+const char *road_grade_label(RoadGrade grade) noexcept {
     switch (grade) {
     case RoadGrade::county:
         return "县道";
@@ -50,36 +49,40 @@ constexpr double kMaxBorderBulge = 1.15;
 constexpr double kGrid_m = 0.01;
 constexpr int kCurrentYear = 2024;
 
-double snap(double v) { return std::round(v / kGrid_m) * kGrid_m; }
-XY snap(XY p) { return {snap(p.x_m), snap(p.y_m)}; }
-double dist(XY a, XY b) { return std::hypot(a.x_m - b.x_m, a.y_m - b.y_m); }
+double snap(double v) {
+    return std::round(v / kGrid_m) * kGrid_m;
+}
+XY snap(XY p) {
+    return {snap(p.x_m), snap(p.y_m)};
+}
+double dist(XY a, XY b) {
+    return std::hypot(a.x_m - b.x_m, a.y_m - b.y_m);
+}
 
 /// Uniform and normal variates made from the raw bits of mt19937_64, so the output does not
 /// depend on the standard library's distribution implementations.
 class Rng {
 public:
-    Rng(std::uint64_t seed, std::uint64_t stream) : engine_(seed ^ (stream * 0x9E3779B97F4A7C15ULL)) {}
+    Rng(std::uint64_t seed, std::uint64_t stream)
+        : engine_(seed ^ (stream * 0x9E3779B97F4A7C15ULL)) {}
 
     /// Uniform in [0, 1), 53 random bits.
     double uniform() { return static_cast<double>(engine_() >> 11) * 0x1.0p-53; }
     double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
     /// Uniform integer in [lo, hi], both inclusive.
-    int uniform_int(int lo, int hi)
-    {
+    int uniform_int(int lo, int hi) {
         return lo + static_cast<int>(std::floor(uniform() * static_cast<double>(hi - lo + 1)));
     }
     bool chance(double p) { return uniform() < p; }
     /// Standard normal by Box–Muller (no cached second value, to keep streams simple).
-    double normal()
-    {
+    double normal() {
         const double u1 = 1.0 - uniform(); // (0, 1]
         const double u2 = uniform();
         return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     }
     double normal(double mean, double sd) { return mean + sd * normal(); }
     /// Index drawn with the given relative weights.
-    std::size_t weighted(std::initializer_list<double> weights)
-    {
+    std::size_t weighted(std::initializer_list<double> weights) {
         const double total = std::accumulate(weights.begin(), weights.end(), 0.0);
         double r = uniform() * total;
         std::size_t i = 0;
@@ -91,8 +94,7 @@ public:
         }
         return weights.size() - 1;
     }
-    template <typename T> const T& pick(const std::vector<T>& items)
-    {
+    template <typename T> const T &pick(const std::vector<T> &items) {
         return items[static_cast<std::size_t>(uniform_int(0, static_cast<int>(items.size()) - 1))];
     }
 
@@ -104,23 +106,21 @@ private:
 /// callback.
 class GeosContext {
 public:
-    GeosContext() : handle_(GEOS_init_r())
-    {
+    GeosContext() : handle_(GEOS_init_r()) {
         GEOSContext_setErrorMessageHandler_r(handle_, &GeosContext::on_error, &last_error_);
     }
     ~GeosContext() noexcept { GEOS_finish_r(handle_); }
-    GeosContext(const GeosContext&) = delete;
-    GeosContext& operator=(const GeosContext&) = delete;
-    GeosContext(GeosContext&&) = delete;
-    GeosContext& operator=(GeosContext&&) = delete;
+    GeosContext(const GeosContext &) = delete;
+    GeosContext &operator=(const GeosContext &) = delete;
+    GeosContext(GeosContext &&) = delete;
+    GeosContext &operator=(GeosContext &&) = delete;
 
     GEOSContextHandle_t get() const noexcept { return handle_; }
-    const std::string& last_error() const noexcept { return last_error_; }
+    const std::string &last_error() const noexcept { return last_error_; }
 
 private:
-    static void on_error(const char* message, void* userdata)
-    {
-        *static_cast<std::string*>(userdata) = message ? message : "";
+    static void on_error(const char *message, void *userdata) {
+        *static_cast<std::string *>(userdata) = message ? message : "";
     }
     std::string last_error_;
     GEOSContextHandle_t handle_;
@@ -128,14 +128,13 @@ private:
 
 struct GeomDeleter {
     GEOSContextHandle_t ctx = nullptr;
-    void operator()(GEOSGeometry* g) const noexcept { GEOSGeom_destroy_r(ctx, g); }
+    void operator()(GEOSGeometry *g) const noexcept { GEOSGeom_destroy_r(ctx, g); }
 };
 using GeomPtr = std::unique_ptr<GEOSGeometry, GeomDeleter>;
 
 struct PreparedDeleter {
     GEOSContextHandle_t ctx = nullptr;
-    void operator()(const GEOSPreparedGeometry* g) const noexcept
-    {
+    void operator()(const GEOSPreparedGeometry *g) const noexcept {
         GEOSPreparedGeom_destroy_r(ctx, g);
     }
 };
@@ -145,58 +144,52 @@ using PreparedPtr = std::unique_ptr<const GEOSPreparedGeometry, PreparedDeleter>
 class Geos {
 public:
     GEOSContextHandle_t ctx() const noexcept { return context_.get(); }
-    const std::string& last_error() const noexcept { return context_.last_error(); }
+    const std::string &last_error() const noexcept { return context_.last_error(); }
 
-    GeomPtr own(GEOSGeometry* g, std::string_view what) const
-    {
+    GeomPtr own(GEOSGeometry *g, std::string_view what) const {
         if (!g)
-            throw std::runtime_error(fmt::format("GEOS {} failed: {}", what, context_.last_error()));
+            throw std::runtime_error(
+                fmt::format("GEOS {} failed: {}", what, context_.last_error()));
         return GeomPtr(g, GeomDeleter{ctx()});
     }
-    PreparedPtr prepare(const GEOSGeometry* g) const
-    {
-        const GEOSPreparedGeometry* p = GEOSPrepare_r(ctx(), g);
+    PreparedPtr prepare(const GEOSGeometry *g) const {
+        const GEOSPreparedGeometry *p = GEOSPrepare_r(ctx(), g);
         if (!p)
             throw std::runtime_error(fmt::format("GEOS prepare failed: {}", context_.last_error()));
         return PreparedPtr(p, PreparedDeleter{ctx()});
     }
     /// Reads a GEOS predicate, which returns 2 on exception.
-    bool predicate(char result, std::string_view what) const
-    {
+    bool predicate(char result, std::string_view what) const {
         if (result == 2)
-            throw std::runtime_error(fmt::format("GEOS {} failed: {}", what, context_.last_error()));
+            throw std::runtime_error(
+                fmt::format("GEOS {} failed: {}", what, context_.last_error()));
         return result == 1;
     }
 
-    GeomPtr point(XY p) const
-    {
+    GeomPtr point(XY p) const {
         return own(GEOSGeom_createPointFromXY_r(ctx(), p.x_m, p.y_m), "point");
     }
-    GEOSCoordSequence* sequence(const std::vector<XY>& points) const
-    {
-        GEOSCoordSequence* seq =
+    GEOSCoordSequence *sequence(const std::vector<XY> &points) const {
+        GEOSCoordSequence *seq =
             GEOSCoordSeq_create_r(ctx(), static_cast<unsigned>(points.size()), 2);
         for (unsigned i = 0; i < points.size(); ++i)
             GEOSCoordSeq_setXY_r(ctx(), seq, i, points[i].x_m, points[i].y_m);
         return seq;
     }
-    GeomPtr line(const LineString& points) const
-    {
+    GeomPtr line(const LineString &points) const {
         return own(GEOSGeom_createLineString_r(ctx(), sequence(points)), "line");
     }
-    GeomPtr polygon(const Polygon& polygon) const
-    {
-        GEOSGeometry* shell = GEOSGeom_createLinearRing_r(ctx(), sequence(polygon.outer));
-        std::vector<GEOSGeometry*> holes;
-        for (const Ring& ring : polygon.holes)
+    GeomPtr polygon(const Polygon &polygon) const {
+        GEOSGeometry *shell = GEOSGeom_createLinearRing_r(ctx(), sequence(polygon.outer));
+        std::vector<GEOSGeometry *> holes;
+        for (const Ring &ring : polygon.holes)
             holes.push_back(GEOSGeom_createLinearRing_r(ctx(), sequence(ring)));
         return own(GEOSGeom_createPolygon_r(ctx(), shell, holes.data(),
                                             static_cast<unsigned>(holes.size())),
                    "polygon");
     }
-    GeomPtr multipoint(const std::vector<XY>& points) const
-    {
-        std::vector<GEOSGeometry*> parts;
+    GeomPtr multipoint(const std::vector<XY> &points) const {
+        std::vector<GEOSGeometry *> parts;
         parts.reserve(points.size());
         for (XY p : points)
             parts.push_back(point(p).release());
@@ -205,9 +198,8 @@ public:
                    "multipoint");
     }
 
-    std::vector<XY> coordinates(const GEOSGeometry* g) const
-    {
-        const GEOSCoordSequence* seq = GEOSGeom_getCoordSeq_r(ctx(), g);
+    std::vector<XY> coordinates(const GEOSGeometry *g) const {
+        const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(ctx(), g);
         unsigned size = 0;
         GEOSCoordSeq_getSize_r(ctx(), seq, &size);
         std::vector<XY> out(size);
@@ -216,8 +208,7 @@ public:
         return out;
     }
     /// Appends the polygons of a polygonal (or mixed) geometry; lines and points are dropped.
-    void collect_polygons(const GEOSGeometry* g, MultiPolygon& out) const
-    {
+    void collect_polygons(const GEOSGeometry *g, MultiPolygon &out) const {
         const int type = GEOSGeomTypeId_r(ctx(), g);
         if (type == GEOS_POLYGON) {
             if (GEOSisEmpty_r(ctx(), g) == 1)
@@ -234,8 +225,7 @@ public:
                 collect_polygons(GEOSGetGeometryN_r(ctx(), g, i), out);
         }
     }
-    MultiPolygon polygons(const GEOSGeometry* g) const
-    {
+    MultiPolygon polygons(const GEOSGeometry *g) const {
         MultiPolygon out;
         collect_polygons(g, out);
         return out;
@@ -252,20 +242,16 @@ public:
         : xmin_(xmin), ymin_(ymin), cell_(cell_m),
           nx_(static_cast<int>((xmax - xmin) / cell_m) + 1),
           ny_(static_cast<int>((ymax - ymin) / cell_m) + 1),
-          buckets_(static_cast<std::size_t>(nx_) * static_cast<std::size_t>(ny_))
-    {
-    }
+          buckets_(static_cast<std::size_t>(nx_) * static_cast<std::size_t>(ny_)) {}
     int cx(double x) const { return std::clamp(static_cast<int>((x - xmin_) / cell_), 0, nx_ - 1); }
     int cy(double y) const { return std::clamp(static_cast<int>((y - ymin_) / cell_), 0, ny_ - 1); }
     void insert(XY p, int id) { bucket(cx(p.x_m), cy(p.y_m)).push_back(id); }
-    std::vector<int>& bucket(int ix, int iy)
-    {
+    std::vector<int> &bucket(int ix, int iy) {
         return buckets_[static_cast<std::size_t>(iy) * static_cast<std::size_t>(nx_) +
                         static_cast<std::size_t>(ix)];
     }
     /// Calls f(id) for every point in cells overlapping the box.
-    template <typename F> void visit(double x0, double y0, double x1, double y1, F&& f)
-    {
+    template <typename F> void visit(double x0, double y0, double x1, double y1, F &&f) {
         for (int iy = cy(y0); iy <= cy(y1); ++iy)
             for (int ix = cx(x0); ix <= cx(x1); ++ix)
                 for (int id : bucket(ix, iy))
@@ -282,8 +268,7 @@ struct Box {
     double xmin = 0, ymin = 0, xmax = 0, ymax = 0;
 };
 
-Box bounds(const std::vector<XY>& points)
-{
+Box bounds(const std::vector<XY> &points) {
     Box b{points[0].x_m, points[0].y_m, points[0].x_m, points[0].y_m};
     for (XY p : points) {
         b.xmin = std::min(b.xmin, p.x_m);
@@ -294,16 +279,14 @@ Box bounds(const std::vector<XY>& points)
     return b;
 }
 
-Box bounds(const MultiPolygon& mp)
-{
+Box bounds(const MultiPolygon &mp) {
     std::vector<XY> all;
-    for (const Polygon& p : mp)
+    for (const Polygon &p : mp)
         all.insert(all.end(), p.outer.begin(), p.outer.end());
     return bounds(all);
 }
 
-double ring_area(const Ring& ring)
-{
+double ring_area(const Ring &ring) {
     double a = 0.0;
     for (std::size_t i = 0; i + 1 < ring.size(); ++i)
         a += ring[i].x_m * ring[i + 1].y_m - ring[i + 1].x_m * ring[i].y_m;
@@ -312,9 +295,8 @@ double ring_area(const Ring& ring)
 
 /// A star-shaped ring around `centre`: radius(θ) = r(θ) · (a cos θ, b sin θ) with r a sum of
 /// random low harmonics, clamped to [2 − bulge, bulge].
-Ring star_ring(Rng& rng, XY centre, double a_m, double b_m, int vertices, double roughness,
-               double bulge)
-{
+Ring star_ring(Rng &rng, XY centre, double a_m, double b_m, int vertices, double roughness,
+               double bulge) {
     std::array<double, 6> amp{}, phase{};
     for (std::size_t k = 0; k < amp.size(); ++k) {
         amp[k] = roughness * rng.uniform(0.3, 1.0) / std::sqrt(static_cast<double>(k + 1));
@@ -327,7 +309,8 @@ Ring star_ring(Rng& rng, XY centre, double a_m, double b_m, int vertices, double
         for (std::size_t k = 0; k < amp.size(); ++k)
             r += amp[k] * std::cos(static_cast<double>(k + 2) * t + phase[k]);
         r = std::clamp(r, 2.0 - bulge, bulge);
-        ring.push_back(snap(XY{centre.x_m + a_m * r * std::cos(t), centre.y_m + b_m * r * std::sin(t)}));
+        ring.push_back(
+            snap(XY{centre.x_m + a_m * r * std::cos(t), centre.y_m + b_m * r * std::sin(t)}));
     }
     ring.push_back(ring.front());
     return ring;
@@ -345,20 +328,19 @@ struct Syllables {
     std::vector<std::string> township_head{
         "百", "丰", "汤", "章", "永", "谢", "盖", "道", "崧", "梁", "驿", "长", "岭", "陈",
         "下", "小", "沥", "东", "曹", "上", "崇", "蒿", "横", "梁", "凤", "松", "华", "嵩"};
-    std::vector<std::string> township_tail{"官", "惠", "浦", "和", "塘", "北", "墟", "厦", "湖",
-                                           "亭", "山", "溪", "南", "娥", "关", "管", "仁", "桥",
-                                           "镇", "岙", "阳", "口", "里", "坝"};
+    std::vector<std::string> township_tail{"官", "惠", "浦", "和", "塘", "北", "墟", "厦",
+                                           "湖", "亭", "山", "溪", "南", "娥", "关", "管",
+                                           "仁", "桥", "镇", "岙", "阳", "口", "里", "坝"};
     std::vector<std::string> surnames{"张", "王", "李", "陈", "徐", "胡", "何", "沈", "顾", "金",
                                       "朱", "周", "吴", "孙", "俞", "蒋", "杜", "陶", "姚", "范",
                                       "钱", "魏", "谢", "章", "丁", "袁", "潘", "冯", "罗", "许"};
     std::vector<std::string> surname_suffix{"家", "家岙", "家湾", "家埠", "家桥", "家塘", "宅"};
     std::vector<std::string> place_tail{"头", "下", "口", "脚", "边", "里", "外", "底", "岗", "湾"};
-    std::vector<std::string> rivers{"曹娥江", "小舜江", "隐潭溪", "下管溪", "四十里河", "范洋江",
-                                    "驿亭溪", "梁湖港", "永和溪", "百官河"};
+    std::vector<std::string> rivers{"曹娥江", "小舜江", "隐潭溪", "下管溪", "四十里河",
+                                    "范洋江", "驿亭溪", "梁湖港", "永和溪", "百官河"};
 };
 
-std::string village_name(Rng& rng, const Syllables& s, std::set<std::string>& used)
-{
+std::string village_name(Rng &rng, const Syllables &s, std::set<std::string> &used) {
     std::string name;
     for (int attempt = 0; attempt < 60; ++attempt) {
         name = rng.pick(s.village_head) + rng.pick(s.village_tail);
@@ -371,8 +353,7 @@ std::string village_name(Rng& rng, const Syllables& s, std::set<std::string>& us
     return name; // the province set runs out of names: duplicates across townships are real
 }
 
-std::string settlement_name(Rng& rng, const Syllables& s)
-{
+std::string settlement_name(Rng &rng, const Syllables &s) {
     switch (rng.weighted({0.45, 0.3, 0.25})) {
     case 0:
         return rng.pick(s.surnames) + rng.pick(s.surname_suffix);
@@ -393,10 +374,9 @@ struct VillageGeometry {
 
 class Generator {
 public:
-    explicit Generator(const GenerationConfig& config) : config_(config) {}
+    explicit Generator(const GenerationConfig &config) : config_(config) {}
 
-    County run()
-    {
+    County run() {
         make_boundary();
         const std::vector<XY> seeds = throw_seeds();
         std::vector<MultiPolygon> cells = voronoi_cells(seeds);
@@ -414,8 +394,7 @@ private:
     Rng stream(std::uint64_t salt) const { return Rng(config_.seed, salt); }
     double spacing_m() const { return std::sqrt(config_.area_per_village_km2) * 1000.0; }
 
-    void make_boundary()
-    {
+    void make_boundary() {
         Rng rng = stream(1);
         const double area_m2 = config_.villages * config_.area_per_village_km2 * 1e6;
         const double radius_m = std::sqrt(area_m2 / std::numbers::pi);
@@ -430,7 +409,7 @@ private:
         Ring ring = star_ring(rng, centre_, a_m_, b_m_, vertices, 0.06, kMaxBorderBulge);
         // Rescale to the wanted area (at most ±2 %, allowed for in the half-width above).
         const double k = std::sqrt(area_m2 / std::abs(ring_area(ring)));
-        for (XY& p : ring)
+        for (XY &p : ring)
             p = snap(XY{centre_.x_m + (p.x_m - centre_.x_m) * k,
                         centre_.y_m + (p.y_m - centre_.y_m) * k});
         county_.boundary.outer = std::move(ring);
@@ -441,12 +420,11 @@ private:
         box_ = bounds(county_.boundary.outer);
     }
 
-    bool inside_county(XY p, double margin_m) const
-    {
+    bool inside_county(XY p, double margin_m) const {
         GeomPtr pt = geos_.point(p);
-        if (!geos_.predicate(GEOSPreparedContainsProperly_r(geos_.ctx(), boundary_prepared_.get(),
-                                                           pt.get()),
-                             "contains"))
+        if (!geos_.predicate(
+                GEOSPreparedContainsProperly_r(geos_.ctx(), boundary_prepared_.get(), pt.get()),
+                "contains"))
             return false;
         if (margin_m <= 0.0)
             return true;
@@ -458,18 +436,20 @@ private:
 
     /// Village seeds by dart throwing: uniform, at least 0.65 spacing apart, away from the
     /// border so every village committee sits well inside its village.
-    std::vector<XY> throw_seeds()
-    {
+    std::vector<XY> throw_seeds() {
         Rng rng = stream(2);
         double min_m = 0.65 * spacing_m();
         seed_grid_ = std::make_unique<PointGrid>(box_.xmin, box_.ymin, box_.xmax, box_.ymax, min_m);
         std::vector<XY> seeds;
         int failures = 0;
         while (static_cast<int>(seeds.size()) < config_.villages) {
-            const XY p = snap(XY{rng.uniform(box_.xmin, box_.xmax), rng.uniform(box_.ymin, box_.ymax)});
+            const XY p =
+                snap(XY{rng.uniform(box_.xmin, box_.xmax), rng.uniform(box_.ymin, box_.ymax)});
             bool close = false;
-            seed_grid_->visit(p.x_m - min_m, p.y_m - min_m, p.x_m + min_m, p.y_m + min_m,
-                              [&](int id) { close = close || dist(seeds[static_cast<std::size_t>(id)], p) < min_m; });
+            seed_grid_->visit(
+                p.x_m - min_m, p.y_m - min_m, p.x_m + min_m, p.y_m + min_m, [&](int id) {
+                    close = close || dist(seeds[static_cast<std::size_t>(id)], p) < min_m;
+                });
             if (close || !inside_county(p, 0.25 * spacing_m())) {
                 if (++failures > 20000) {
                     min_m *= 0.95; // jammed: relax the spacing (the grid stays valid)
@@ -485,8 +465,7 @@ private:
     }
 
     /// Voronoi cells of the seeds clipped to the county, in seed order.
-    std::vector<MultiPolygon> voronoi_cells(const std::vector<XY>& seeds)
-    {
+    std::vector<MultiPolygon> voronoi_cells(const std::vector<XY> &seeds) {
         const GEOSContextHandle_t ctx = geos_.ctx();
         GeomPtr points = geos_.multipoint(seeds);
         GeomPtr diagram =
@@ -495,7 +474,7 @@ private:
         std::vector<char> done(seeds.size(), 0);
         const int n = GEOSGetNumGeometries_r(ctx, diagram.get());
         for (int i = 0; i < n; ++i) {
-            const GEOSGeometry* cell = GEOSGetGeometryN_r(ctx, diagram.get(), i);
+            const GEOSGeometry *cell = GEOSGetGeometryN_r(ctx, diagram.get(), i);
             double x0 = 0, y0 = 0, x1 = 0, y1 = 0;
             GEOSGeom_getXMin_r(ctx, cell, &x0);
             GEOSGeom_getYMin_r(ctx, cell, &y0);
@@ -507,14 +486,16 @@ private:
                 if (owner >= 0)
                     return;
                 GeomPtr pt = geos_.point(seeds[static_cast<std::size_t>(id)]);
-                if (geos_.predicate(GEOSPreparedContains_r(ctx, prepared.get(), pt.get()), "contains"))
+                if (geos_.predicate(GEOSPreparedContains_r(ctx, prepared.get(), pt.get()),
+                                    "contains"))
                     owner = id;
             });
             if (owner < 0 || done[static_cast<std::size_t>(owner)])
                 throw std::runtime_error("Voronoi cell without a unique seed");
             done[static_cast<std::size_t>(owner)] = 1;
             GeomPtr clipped =
-                geos_.predicate(GEOSPreparedContains_r(ctx, boundary_prepared_.get(), cell), "contains")
+                geos_.predicate(GEOSPreparedContains_r(ctx, boundary_prepared_.get(), cell),
+                                "contains")
                     ? geos_.own(GEOSGeom_setPrecision_r(ctx, cell, kGrid_m, 0), "precision")
                     : geos_.own(GEOSIntersectionPrec_r(ctx, cell, boundary_.get(), kGrid_m),
                                 "intersection");
@@ -528,15 +509,17 @@ private:
 
     /// Townships by k-means over the seeds (about 20 villages each), numbered outwards from
     /// the county centre; villages numbered outwards from their township seat.
-    void make_townships_and_villages(const std::vector<XY>& seeds, std::vector<MultiPolygon> cells)
-    {
+    void make_townships_and_villages(const std::vector<XY> &seeds,
+                                     std::vector<MultiPolygon> cells) {
         Rng rng = stream(3);
         const Syllables syl;
         const std::size_t n = seeds.size();
-        const std::size_t k = std::max<std::size_t>(1, static_cast<std::size_t>(std::lround(static_cast<double>(n) / 20.0)));
+        const std::size_t k = std::max<std::size_t>(
+            1, static_cast<std::size_t>(std::lround(static_cast<double>(n) / 20.0)));
 
         // k-means++ initialisation, then Lloyd iterations.
-        std::vector<XY> centres{seeds[static_cast<std::size_t>(rng.uniform_int(0, static_cast<int>(n) - 1))]};
+        std::vector<XY> centres{
+            seeds[static_cast<std::size_t>(rng.uniform_int(0, static_cast<int>(n) - 1))]};
         std::vector<double> d2(n, std::numeric_limits<double>::max());
         while (centres.size() < k) {
             double total = 0.0;
@@ -588,7 +571,7 @@ private:
         std::vector<std::vector<std::size_t>> members(k);
         for (std::size_t i = 0; i < n; ++i)
             members[assign[i]].push_back(i);
-        std::erase_if(members, [](const auto& m) { return m.empty(); });
+        std::erase_if(members, [](const auto &m) { return m.empty(); });
         // Township seat: the member village nearest to the cluster mean.
         std::vector<std::size_t> seat(members.size());
         for (std::size_t t = 0; t < members.size(); ++t) {
@@ -621,7 +604,8 @@ private:
                 if (used_township_names.size() > 400)
                     base += rng.pick(syl.place_tail);
             } while (!used_township_names.insert(base).second);
-            const char* suffix = rank < n_jiedao ? "街道" : (rank + n_xiang >= n_town ? "乡" : "镇");
+            const char *suffix =
+                rank < n_jiedao ? "街道" : (rank + n_xiang >= n_town ? "乡" : "镇");
             township.name = base + suffix;
 
             std::vector<std::size_t> villages = members[t];
@@ -644,8 +628,7 @@ private:
         }
     }
 
-    void fill_village_attributes(Rng& rng, Village& v, bool township_seat)
-    {
+    void fill_village_attributes(Rng &rng, Village &v, bool township_seat) {
         const double to_centre_m = dist(v.hub, centre_);
         double pop = std::exp(rng.normal(std::log(1100.0), 0.45));
         if (township_seat)
@@ -667,22 +650,22 @@ private:
         } else if (v.population > 1500 && rng.chance(0.6)) {
             v.planned_class = "集聚建设类";
         } else {
-            static const std::array<const char*, 5> kClasses{"整治提升类", "整治提升类", "集聚建设类",
-                                                             "整治提升类", "特色保护类"};
+            static const std::array<const char *, 5> kClasses{
+                "整治提升类", "整治提升类", "集聚建设类", "整治提升类", "特色保护类"};
             v.planned_class = kClasses[static_cast<std::size_t>(rng.uniform_int(0, 4))];
         }
     }
 
-    void prepare_villages()
-    {
-        for (const Village& v : county_.villages) {
-            std::vector<GEOSGeometry*> parts;
-            for (const Polygon& p : v.area)
+    void prepare_villages() {
+        for (const Village &v : county_.villages) {
+            std::vector<GEOSGeometry *> parts;
+            for (const Polygon &p : v.area)
                 parts.push_back(geos_.polygon(p).release());
             VillageGeometry g;
-            g.area = geos_.own(GEOSGeom_createCollection_r(geos_.ctx(), GEOS_MULTIPOLYGON, parts.data(),
-                                                           static_cast<unsigned>(parts.size())),
-                               "multipolygon");
+            g.area =
+                geos_.own(GEOSGeom_createCollection_r(geos_.ctx(), GEOS_MULTIPOLYGON, parts.data(),
+                                                      static_cast<unsigned>(parts.size())),
+                          "multipolygon");
             g.area_prepared = geos_.prepare(g.area.get());
             g.border = geos_.own(GEOSBoundary_r(geos_.ctx(), g.area.get()), "boundary");
             g.border_prepared = geos_.prepare(g.border.get());
@@ -691,12 +674,12 @@ private:
     }
 
     /// True when p lies inside village v at least `margin_m` from its border.
-    bool inside_village(std::size_t v, XY p, double margin_m) const
-    {
-        const VillageGeometry& g = village_geoms_[v];
+    bool inside_village(std::size_t v, XY p, double margin_m) const {
+        const VillageGeometry &g = village_geoms_[v];
         GeomPtr pt = geos_.point(p);
-        if (!geos_.predicate(GEOSPreparedContainsProperly_r(geos_.ctx(), g.area_prepared.get(), pt.get()),
-                             "contains"))
+        if (!geos_.predicate(
+                GEOSPreparedContainsProperly_r(geos_.ctx(), g.area_prepared.get(), pt.get()),
+                "contains"))
             return false;
         double d = 0.0;
         if (!GEOSPreparedDistance_r(geos_.ctx(), g.border_prepared.get(), pt.get(), &d))
@@ -704,12 +687,11 @@ private:
         return d >= margin_m;
     }
 
-    void make_settlements()
-    {
+    void make_settlements() {
         Rng rng = stream(4);
         const Syllables syl;
         for (std::size_t vi = 0; vi < county_.villages.size(); ++vi) {
-            const Village& v = county_.villages[vi];
+            const Village &v = county_.villages[vi];
             const Box box = bounds(v.area);
             const int count = std::clamp(static_cast<int>(std::lround(rng.normal(6.1, 1.7))), 1, 8);
             std::vector<XY> placed;
@@ -724,13 +706,16 @@ private:
                         spacing *= 0.6;
                     if (s == 0) {
                         // The main settlement grows around the village committee.
-                        const double r = rng.uniform(60.0, 300.0), a = rng.uniform(0.0, 2.0 * std::numbers::pi);
+                        const double r = rng.uniform(60.0, 300.0),
+                                     a = rng.uniform(0.0, 2.0 * std::numbers::pi);
                         p = snap(XY{v.hub.x_m + r * std::cos(a), v.hub.y_m + r * std::sin(a)});
                     } else {
-                        p = snap(XY{rng.uniform(box.xmin, box.xmax), rng.uniform(box.ymin, box.ymax)});
+                        p = snap(
+                            XY{rng.uniform(box.xmin, box.xmax), rng.uniform(box.ymin, box.ymax)});
                     }
                     ok = dist(p, v.hub) >= 60.0 &&
-                         std::all_of(placed.begin(), placed.end(), [&](XY q) { return dist(p, q) >= spacing; }) &&
+                         std::all_of(placed.begin(), placed.end(),
+                                     [&](XY q) { return dist(p, q) >= spacing; }) &&
                          inside_village(vi, p, 30.0);
                 }
                 if (!ok)
@@ -764,8 +749,7 @@ private:
     };
 
     /// A gently bent line from a to b: interior vertices pushed sideways by up to `bend` × length.
-    LineString bent_line(Rng& rng, XY a, XY b, double bend) const
-    {
+    LineString bent_line(Rng &rng, XY a, XY b, double bend) const {
         const double len = dist(a, b);
         const int interior = len > 1500.0 ? 2 : 1;
         const double nx = -(b.y_m - a.y_m) / len, ny = (b.x_m - a.x_m) / len;
@@ -781,8 +765,7 @@ private:
     }
 
     /// A bent line from a to b, or the straight one where bending would leave the county.
-    LineString road_line(Rng& rng, XY a, XY b, double bend) const
-    {
+    LineString road_line(Rng &rng, XY a, XY b, double bend) const {
         LineString line = bent_line(rng, a, b, bend);
         for (std::size_t i = 0; i + 1 < line.size(); ++i)
             if (!line_inside_county(line[i], line[i + 1]))
@@ -791,30 +774,32 @@ private:
     }
 
     /// Edges of the Delaunay triangulation of `points`, as index pairs.
-    std::vector<std::pair<int, int>> delaunay_edges(const std::vector<XY>& points) const
-    {
+    std::vector<std::pair<int, int>> delaunay_edges(const std::vector<XY> &points) const {
         if (points.size() < 2)
             return {};
         if (points.size() == 2)
             return {{0, 1}};
         struct KeyHash {
-            std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& k) const noexcept
-            {
+            std::size_t
+            operator()(const std::pair<std::uint64_t, std::uint64_t> &k) const noexcept {
                 return std::hash<std::uint64_t>{}(k.first * 0x9E3779B97F4A7C15ULL ^ k.second);
             }
         };
         std::unordered_map<std::pair<std::uint64_t, std::uint64_t>, int, KeyHash> index;
         auto key = [](XY p) {
-            return std::make_pair(std::bit_cast<std::uint64_t>(p.x_m), std::bit_cast<std::uint64_t>(p.y_m));
+            return std::make_pair(std::bit_cast<std::uint64_t>(p.x_m),
+                                  std::bit_cast<std::uint64_t>(p.y_m));
         };
         for (std::size_t i = 0; i < points.size(); ++i)
             index.emplace(key(points[i]), static_cast<int>(i));
         GeomPtr mp = geos_.multipoint(points);
-        GeomPtr edges = geos_.own(GEOSDelaunayTriangulation_r(geos_.ctx(), mp.get(), 0.0, 1), "delaunay");
+        GeomPtr edges =
+            geos_.own(GEOSDelaunayTriangulation_r(geos_.ctx(), mp.get(), 0.0, 1), "delaunay");
         std::vector<std::pair<int, int>> out;
         const int n = GEOSGetNumGeometries_r(geos_.ctx(), edges.get());
         for (int i = 0; i < n; ++i) {
-            const std::vector<XY> ends = geos_.coordinates(GEOSGetGeometryN_r(geos_.ctx(), edges.get(), i));
+            const std::vector<XY> ends =
+                geos_.coordinates(GEOSGetGeometryN_r(geos_.ctx(), edges.get(), i));
             const auto a = index.find(key(ends.front())), b = index.find(key(ends.back()));
             if (a == index.end() || b == index.end())
                 throw std::runtime_error("Delaunay edge does not end at an input point");
@@ -825,30 +810,31 @@ private:
         return out;
     }
 
-    static int find(std::vector<int>& parent, int i)
-    {
+    static int find(std::vector<int> &parent, int i) {
         while (parent[static_cast<std::size_t>(i)] != i) {
-            parent[static_cast<std::size_t>(i)] = parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(i)])];
+            parent[static_cast<std::size_t>(i)] =
+                parent[static_cast<std::size_t>(parent[static_cast<std::size_t>(i)])];
             i = parent[static_cast<std::size_t>(i)];
         }
         return i;
     }
 
-    bool line_inside_county(XY a, XY b) const
-    {
+    bool line_inside_county(XY a, XY b) const {
         GeomPtr l = geos_.line({a, b});
-        return geos_.predicate(GEOSPreparedCovers_r(geos_.ctx(), boundary_prepared_.get(), l.get()), "covers");
+        return geos_.predicate(GEOSPreparedCovers_r(geos_.ctx(), boundary_prepared_.get(), l.get()),
+                               "covers");
     }
 
     /// Kruskal over edges ordered by (outside the county, length): a spanning tree that leaves
     /// the county only where a concave border forces it. Returns a flag per edge.
-    std::vector<char> spanning_tree(const std::vector<XY>& points, const std::vector<std::pair<int, int>>& edges,
-                                    const std::vector<char>& inside) const
-    {
+    std::vector<char> spanning_tree(const std::vector<XY> &points,
+                                    const std::vector<std::pair<int, int>> &edges,
+                                    const std::vector<char> &inside) const {
         std::vector<std::size_t> order(edges.size());
         std::iota(order.begin(), order.end(), 0);
         auto len = [&](std::size_t e) {
-            return dist(points[static_cast<std::size_t>(edges[e].first)], points[static_cast<std::size_t>(edges[e].second)]);
+            return dist(points[static_cast<std::size_t>(edges[e].first)],
+                        points[static_cast<std::size_t>(edges[e].second)]);
         };
         std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) {
             return std::make_pair(!inside[a], len(a)) < std::make_pair(!inside[b], len(b));
@@ -866,12 +852,11 @@ private:
         return in_tree;
     }
 
-    void make_roads()
-    {
+    void make_roads() {
         Rng rng = stream(5);
         const std::size_t nv = county_.villages.size();
         std::vector<XY> hubs;
-        for (const Village& v : county_.villages)
+        for (const Village &v : county_.villages)
             hubs.push_back(v.hub);
 
         // Township roads: a spanning tree of the hubs' Delaunay graph plus short extra edges.
@@ -884,7 +869,8 @@ private:
         const std::vector<char> tree = spanning_tree(hubs, edges, inside);
         std::vector<std::pair<int, int>> kept;
         for (std::size_t e = 0; e < edges.size(); ++e) {
-            const double len = dist(hubs[static_cast<std::size_t>(edges[e].first)], hubs[static_cast<std::size_t>(edges[e].second)]);
+            const double len = dist(hubs[static_cast<std::size_t>(edges[e].first)],
+                                    hubs[static_cast<std::size_t>(edges[e].second)]);
             if (tree[e] || (inside[e] && len < 1.6 * spacing_m() && rng.chance(0.55)))
                 kept.push_back(edges[e]);
         }
@@ -898,29 +884,35 @@ private:
         // each routed along the shortest path of the hub graph and upgraded to 县道.
         std::vector<RoadGrade> grade(kept.size(), RoadGrade::township);
         std::vector<XY> seats;
-        for (const Township& t : county_.townships)
+        for (const Township &t : county_.townships)
             seats.push_back(hubs[static_cast<std::size_t>(t.seat_village)]);
         const auto links = delaunay_edges(seats);
         std::vector<char> links_inside(links.size(), 1);
         const std::vector<char> link_tree = spanning_tree(seats, links, links_inside);
         for (std::size_t l = 0; l < links.size(); ++l) {
-            const double len = dist(seats[static_cast<std::size_t>(links[l].first)], seats[static_cast<std::size_t>(links[l].second)]);
+            const double len = dist(seats[static_cast<std::size_t>(links[l].first)],
+                                    seats[static_cast<std::size_t>(links[l].second)]);
             if (!link_tree[l] && !(len < 2.2 * spacing_m() * std::sqrt(20.0) && rng.chance(0.4)))
                 continue;
-            const int from = county_.townships[static_cast<std::size_t>(links[l].first)].seat_village;
-            const int to = county_.townships[static_cast<std::size_t>(links[l].second)].seat_village;
+            const int from =
+                county_.townships[static_cast<std::size_t>(links[l].first)].seat_village;
+            const int to =
+                county_.townships[static_cast<std::size_t>(links[l].second)].seat_village;
             for (std::size_t e : shortest_path(hubs, adjacency, from, to))
                 grade[e] = RoadGrade::county;
         }
 
         std::vector<RawRoad> raw;
         for (std::size_t e = 0; e < kept.size(); ++e)
-            raw.push_back({grade[e], road_line(rng, hubs[static_cast<std::size_t>(kept[e].first)],
-                                               hubs[static_cast<std::size_t>(kept[e].second)], 0.04)});
+            raw.push_back(
+                {grade[e], road_line(rng, hubs[static_cast<std::size_t>(kept[e].first)],
+                                     hubs[static_cast<std::size_t>(kept[e].second)], 0.04)});
         // Village roads: from each settlement to its village committee.
-        for (const Settlement& s : county_.settlements)
-            raw.push_back({RoadGrade::village,
-                           road_line(rng, s.position, county_.villages[static_cast<std::size_t>(s.village)].hub, 0.07)});
+        for (const Settlement &s : county_.settlements)
+            raw.push_back(
+                {RoadGrade::village,
+                 road_line(rng, s.position,
+                           county_.villages[static_cast<std::size_t>(s.village)].hub, 0.07)});
 
         std::vector<std::size_t> parent_of_piece;
         std::vector<LineString> pieces = node_roads(raw, parent_of_piece);
@@ -932,15 +924,17 @@ private:
             std::optional<int> built, maintained;
         };
         std::vector<Attributes> attributes;
-        for (const RawRoad& r : raw) {
+        for (const RawRoad &r : raw) {
             Attributes a;
             const bool village = r.grade == RoadGrade::village;
             a.surface = r.grade == RoadGrade::county ? "硬化"
-                        : village ? std::array{"硬化", "砂石", "土路"}[rng.weighted({0.85, 0.11, 0.04})]
-                                  : std::array{"硬化", "砂石"}[rng.weighted({0.97, 0.03})];
+                        : village
+                            ? std::array{"硬化", "砂石", "土路"}[rng.weighted({0.85, 0.11, 0.04})]
+                            : std::array{"硬化", "砂石"}[rng.weighted({0.97, 0.03})];
             // Only village roads (leaves of the network) are under construction, so the
             // serving network stays connected.
-            a.status = village ? std::array{"运行", "在建", "改造中", ""}[rng.weighted({0.93, 0.02, 0.03, 0.02})]
+            a.status = village ? std::array{"运行", "在建", "改造中",
+                                            ""}[rng.weighted({0.93, 0.02, 0.03, 0.02})]
                                : std::array{"运行", "改造中", ""}[rng.weighted({0.95, 0.03, 0.02})];
             const int first_year = r.grade == RoadGrade::county ? 1992 : village ? 2003 : 1998;
             if (a.status != "在建")
@@ -955,8 +949,8 @@ private:
         for (std::size_t p : parent_of_piece)
             ++total[static_cast<std::size_t>(raw[p].grade)];
         for (std::size_t i = 0; i < pieces.size(); ++i) {
-            const RawRoad& r = raw[parent_of_piece[i]];
-            const Attributes& a = attributes[parent_of_piece[i]];
+            const RawRoad &r = raw[parent_of_piece[i]];
+            const Attributes &a = attributes[parent_of_piece[i]];
             const auto g = static_cast<std::size_t>(r.grade);
             const int width = std::max(4, static_cast<int>(std::to_string(total[g]).size()));
             Road road;
@@ -972,10 +966,10 @@ private:
     }
 
     /// Edge indices of the shortest hub-graph path between two villages (Dijkstra).
-    static std::vector<std::size_t> shortest_path(const std::vector<XY>& hubs,
-                                                  const std::vector<std::vector<std::pair<int, std::size_t>>>& adjacency,
-                                                  int from, int to)
-    {
+    static std::vector<std::size_t>
+    shortest_path(const std::vector<XY> &hubs,
+                  const std::vector<std::vector<std::pair<int, std::size_t>>> &adjacency, int from,
+                  int to) {
         std::vector<double> best(hubs.size(), std::numeric_limits<double>::infinity());
         std::vector<std::pair<int, std::size_t>> via(hubs.size(), {-1, 0});
         using Item = std::pair<double, int>;
@@ -989,8 +983,9 @@ private:
                 break;
             if (d > best[static_cast<std::size_t>(u)])
                 continue;
-            for (const auto& [w, e] : adjacency[static_cast<std::size_t>(u)]) {
-                const double nd = d + dist(hubs[static_cast<std::size_t>(u)], hubs[static_cast<std::size_t>(w)]);
+            for (const auto &[w, e] : adjacency[static_cast<std::size_t>(u)]) {
+                const double nd =
+                    d + dist(hubs[static_cast<std::size_t>(u)], hubs[static_cast<std::size_t>(w)]);
                 if (nd < best[static_cast<std::size_t>(w)]) {
                     best[static_cast<std::size_t>(w)] = nd;
                     via[static_cast<std::size_t>(w)] = {u, e};
@@ -999,15 +994,16 @@ private:
             }
         }
         std::vector<std::size_t> path;
-        for (int v = to; v != from && via[static_cast<std::size_t>(v)].first >= 0; v = via[static_cast<std::size_t>(v)].first)
+        for (int v = to; v != from && via[static_cast<std::size_t>(v)].first >= 0;
+             v = via[static_cast<std::size_t>(v)].first)
             path.push_back(via[static_cast<std::size_t>(v)].second);
         return path;
     }
 
     /// Splits every road where it properly crosses another, at a common snapped vertex, so
     /// roads meet only at their end points. `parent` receives the source road of each piece.
-    std::vector<LineString> node_roads(const std::vector<RawRoad>& roads, std::vector<std::size_t>& parent) const
-    {
+    std::vector<LineString> node_roads(const std::vector<RawRoad> &roads,
+                                       std::vector<std::size_t> &parent) const {
         struct Segment {
             std::size_t road, index;
             XY a, b;
@@ -1017,11 +1013,14 @@ private:
             for (std::size_t i = 0; i + 1 < roads[r].line.size(); ++i)
                 segments.push_back({r, i, roads[r].line[i], roads[r].line[i + 1]});
         const double cell = 800.0;
-        PointGrid grid(box_.xmin - 1000.0, box_.ymin - 1000.0, box_.xmax + 1000.0, box_.ymax + 1000.0, cell);
+        PointGrid grid(box_.xmin - 1000.0, box_.ymin - 1000.0, box_.xmax + 1000.0,
+                       box_.ymax + 1000.0, cell);
         for (std::size_t s = 0; s < segments.size(); ++s) {
-            const Segment& g = segments[s];
-            for (int iy = grid.cy(std::min(g.a.y_m, g.b.y_m)); iy <= grid.cy(std::max(g.a.y_m, g.b.y_m)); ++iy)
-                for (int ix = grid.cx(std::min(g.a.x_m, g.b.x_m)); ix <= grid.cx(std::max(g.a.x_m, g.b.x_m)); ++ix)
+            const Segment &g = segments[s];
+            for (int iy = grid.cy(std::min(g.a.y_m, g.b.y_m));
+                 iy <= grid.cy(std::max(g.a.y_m, g.b.y_m)); ++iy)
+                for (int ix = grid.cx(std::min(g.a.x_m, g.b.x_m));
+                     ix <= grid.cx(std::max(g.a.x_m, g.b.x_m)); ++ix)
                     grid.bucket(ix, iy).push_back(static_cast<int>(s));
         }
         struct Split {
@@ -1034,19 +1033,22 @@ private:
             return (a.x_m - o.x_m) * (b.y_m - o.y_m) - (a.y_m - o.y_m) * (b.x_m - o.x_m);
         };
         auto visit_cell = [&](int ix, int iy) {
-            const std::vector<int>& list = grid.bucket(ix, iy);
+            const std::vector<int> &list = grid.bucket(ix, iy);
             for (std::size_t i = 0; i < list.size(); ++i) {
                 for (std::size_t j = i + 1; j < list.size(); ++j) {
-                    const Segment& s1 = segments[static_cast<std::size_t>(list[i])];
-                    const Segment& s2 = segments[static_cast<std::size_t>(list[j])];
-                    if (s1.road == s2.road || s1.a == s2.a || s1.a == s2.b || s1.b == s2.a || s1.b == s2.b)
+                    const Segment &s1 = segments[static_cast<std::size_t>(list[i])];
+                    const Segment &s2 = segments[static_cast<std::size_t>(list[j])];
+                    if (s1.road == s2.road || s1.a == s2.a || s1.a == s2.b || s1.b == s2.a ||
+                        s1.b == s2.b)
                         continue;
                     const double d1 = cross(s2.a, s2.b, s1.a), d2 = cross(s2.a, s2.b, s1.b);
                     const double d3 = cross(s1.a, s1.b, s2.a), d4 = cross(s1.a, s1.b, s2.b);
-                    if (!(((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))))
+                    if (!(((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) &&
+                          ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0))))
                         continue;
                     const double t = d1 / (d1 - d2);
-                    const XY p{s1.a.x_m + t * (s1.b.x_m - s1.a.x_m), s1.a.y_m + t * (s1.b.y_m - s1.a.y_m)};
+                    const XY p{s1.a.x_m + t * (s1.b.x_m - s1.a.x_m),
+                               s1.a.y_m + t * (s1.b.y_m - s1.a.y_m)};
                     if (grid.cx(p.x_m) != ix || grid.cy(p.y_m) != iy)
                         continue; // counted in the cell that holds the crossing
                     const double u = d3 / (d3 - d4);
@@ -1063,11 +1065,11 @@ private:
 
         std::vector<LineString> pieces;
         for (std::size_t r = 0; r < roads.size(); ++r) {
-            std::vector<Split>& sp = splits[r];
-            std::sort(sp.begin(), sp.end(), [](const Split& a, const Split& b) {
+            std::vector<Split> &sp = splits[r];
+            std::sort(sp.begin(), sp.end(), [](const Split &a, const Split &b) {
                 return std::make_pair(a.index, a.t) < std::make_pair(b.index, b.t);
             });
-            const LineString& line = roads[r].line;
+            const LineString &line = roads[r].line;
             LineString current{line.front()};
             auto emit = [&] {
                 if (current.size() >= 2) {
@@ -1093,24 +1095,24 @@ private:
     }
 
     /// Throws unless the road end points form one connected graph.
-    static void check_connected(const std::vector<LineString>& pieces)
-    {
+    static void check_connected(const std::vector<LineString> &pieces) {
         struct KeyHash {
-            std::size_t operator()(const std::pair<std::uint64_t, std::uint64_t>& k) const noexcept
-            {
+            std::size_t
+            operator()(const std::pair<std::uint64_t, std::uint64_t> &k) const noexcept {
                 return std::hash<std::uint64_t>{}(k.first * 0x9E3779B97F4A7C15ULL ^ k.second);
             }
         };
         std::unordered_map<std::pair<std::uint64_t, std::uint64_t>, int, KeyHash> node;
         std::vector<int> parent;
         auto id = [&](XY p) {
-            const auto key = std::make_pair(std::bit_cast<std::uint64_t>(p.x_m), std::bit_cast<std::uint64_t>(p.y_m));
+            const auto key = std::make_pair(std::bit_cast<std::uint64_t>(p.x_m),
+                                            std::bit_cast<std::uint64_t>(p.y_m));
             const auto [it, added] = node.emplace(key, static_cast<int>(parent.size()));
             if (added)
                 parent.push_back(it->second);
             return it->second;
         };
-        for (const LineString& l : pieces) {
+        for (const LineString &l : pieces) {
             const int a = find(parent, id(l.front())), b = find(parent, id(l.back()));
             if (a != b)
                 parent[static_cast<std::size_t>(a)] = b;
@@ -1119,12 +1121,12 @@ private:
         for (std::size_t i = 0; i < parent.size(); ++i)
             roots += find(parent, static_cast<int>(i)) == static_cast<int>(i);
         if (roots != 1)
-            throw std::runtime_error(fmt::format("road network has {} components, expected 1", roots));
+            throw std::runtime_error(
+                fmt::format("road network has {} components, expected 1", roots));
     }
 
     /// A point near `anchor` inside village v, at least `margin_m` from its border.
-    XY place_near(Rng& rng, std::size_t v, XY anchor, double sigma_m, double margin_m) const
-    {
+    XY place_near(Rng &rng, std::size_t v, XY anchor, double sigma_m, double margin_m) const {
         for (int attempt = 0; attempt < 40; ++attempt) {
             const double s = sigma_m * std::pow(0.8, attempt / 4);
             const XY p = snap(XY{anchor.x_m + rng.normal(0.0, s), anchor.y_m + rng.normal(0.0, s)});
@@ -1136,17 +1138,16 @@ private:
             if (inside_village(v, p, 1.0))
                 return p;
         }
-        throw std::runtime_error(fmt::format("no room for an asset in village {}", county_.villages[v].code));
+        throw std::runtime_error(
+            fmt::format("no room for an asset in village {}", county_.villages[v].code));
     }
 
-    static std::string asset_id(std::string_view prefix, std::size_t number, std::size_t expected)
-    {
+    static std::string asset_id(std::string_view prefix, std::size_t number, std::size_t expected) {
         const int width = std::max(4, static_cast<int>(std::to_string(expected).size()));
         return fmt::format("{}{:0{}d}", prefix, number, width);
     }
 
-    void make_assets()
-    {
+    void make_assets() {
         Rng rng = stream(6);
         const std::size_t nv = county_.villages.size();
         // One township in twelve has no sewage terminals at all: a coverage gap a planner
@@ -1154,24 +1155,26 @@ private:
         std::vector<char> sewage_gap(county_.townships.size(), 0);
         for (std::size_t t = 1; t < sewage_gap.size(); ++t)
             sewage_gap[t] = rng.chance(1.0 / 12.0);
-        if (sewage_gap.size() > 1 && std::none_of(sewage_gap.begin(), sewage_gap.end(), [](char c) { return c; }))
+        if (sewage_gap.size() > 1 &&
+            std::none_of(sewage_gap.begin(), sewage_gap.end(), [](char c) { return c; }))
             sewage_gap[sewage_gap.size() / 2] = 1;
 
         std::vector<std::vector<std::size_t>> settlements_of(nv);
         for (std::size_t s = 0; s < county_.settlements.size(); ++s)
             settlements_of[static_cast<std::size_t>(county_.settlements[s].village)].push_back(s);
-        auto anchor = [&](std::size_t v, double hub_share) -> std::pair<XY, const Settlement*> {
+        auto anchor = [&](std::size_t v, double hub_share) -> std::pair<XY, const Settlement *> {
             if (settlements_of[v].empty() || rng.chance(hub_share))
                 return {county_.villages[v].hub, nullptr};
-            const Settlement& s = county_.settlements[rng.pick(settlements_of[v])];
+            const Settlement &s = county_.settlements[rng.pick(settlements_of[v])];
             return {s.position, &s};
         };
         // Expected totals only decide the id width, so ids keep 4 digits in the county.
         const std::size_t expect = nv * 2;
 
         for (std::size_t v = 0; v < nv; ++v) {
-            const Village& village = county_.villages[v];
-            const Township& township = county_.townships[static_cast<std::size_t>(village.township)];
+            const Village &village = county_.villages[v];
+            const Township &township =
+                county_.townships[static_cast<std::size_t>(village.township)];
             const bool township_seat = township.seat_village == static_cast<int>(v);
 
             const int sewage = sewage_gap[static_cast<std::size_t>(village.township)]
@@ -1182,10 +1185,13 @@ private:
                 SewagePlant p;
                 p.id = asset_id("WS", county_.sewage_plants.size() + 1, expect);
                 p.name = village.name + (settlement ? settlement->name : "") + "污水处理终端";
-                const double capacity = std::clamp(std::exp(rng.normal(std::log(30.0), 0.8)), 5.0, 200.0);
-                p.capacity_m3d = capacity < 20.0 ? static_cast<int>(std::lround(capacity))
-                                                 : static_cast<int>(std::lround(capacity / 5.0) * 5);
-                p.status = std::array{"运行", "改造中", "停用", "在建", "规划"}[rng.weighted({0.78, 0.07, 0.04, 0.06, 0.05})];
+                const double capacity =
+                    std::clamp(std::exp(rng.normal(std::log(30.0), 0.8)), 5.0, 200.0);
+                p.capacity_m3d = capacity < 20.0
+                                     ? static_cast<int>(std::lround(capacity))
+                                     : static_cast<int>(std::lround(capacity / 5.0) * 5);
+                p.status = std::array{"运行", "改造中", "停用", "在建",
+                                      "规划"}[rng.weighted({0.78, 0.07, 0.04, 0.06, 0.05})];
                 if (p.status == "运行" || p.status == "改造中")
                     p.effluent_ok = rng.chance(0.85) ? "是" : "否";
                 else if (p.status == "停用")
@@ -1205,7 +1211,7 @@ private:
                 b.id = asset_id("JZ", county_.base_stations.size() + 1, expect);
                 const std::size_t op = rng.weighted({0.4, 0.25, 0.2, 0.15});
                 b.operator_name = std::array{"中国移动", "中国电信", "中国联通", "中国广电"}[op];
-                b.band_mhz = op == 0   ? std::array{2600, 4900, 700}[rng.weighted({0.7, 0.15, 0.15})]
+                b.band_mhz = op == 0 ? std::array{2600, 4900, 700}[rng.weighted({0.7, 0.15, 0.15})]
                              : op == 3 ? std::array{700, 4900}[rng.weighted({0.85, 0.15})]
                                        : 3500;
                 b.status = std::array{"运行", "在建", "规划"}[rng.weighted({0.88, 0.07, 0.05})];
@@ -1220,22 +1226,26 @@ private:
                 h.id = asset_id("LT", county_.cultural_halls.size() + 1, expect);
                 h.name = village.name + (settlement ? settlement->name + "文化家园" : "文化礼堂");
                 h.stars = 1 + static_cast<int>(rng.weighted({0.15, 0.25, 0.3, 0.2, 0.1}));
-                h.status = std::array{"运行", "在建", "规划", "改造中"}[rng.weighted({0.88, 0.05, 0.03, 0.04})];
+                h.status = std::array{"运行", "在建", "规划",
+                                      "改造中"}[rng.weighted({0.88, 0.05, 0.03, 0.04})];
                 h.position = place_near(rng, v, at, 50.0, 25.0);
                 if (rng.chance(1.0 / 3.0)) {
                     const double angle = rng.uniform(0.0, std::numbers::pi);
                     const double c = std::cos(angle), s = std::sin(angle);
                     Polygon footprint;
-                    for (XY corner : {XY{-10, -15}, XY{10, -15}, XY{10, 15}, XY{-10, 15}, XY{-10, -15}})
-                        footprint.outer.push_back(snap(XY{h.position.x_m + c * corner.x_m - s * corner.y_m,
-                                                          h.position.y_m + s * corner.x_m + c * corner.y_m}));
+                    for (XY corner :
+                         {XY{-10, -15}, XY{10, -15}, XY{10, 15}, XY{-10, 15}, XY{-10, -15}})
+                        footprint.outer.push_back(
+                            snap(XY{h.position.x_m + c * corner.x_m - s * corner.y_m,
+                                    h.position.y_m + s * corner.x_m + c * corner.y_m}));
                     h.footprint = std::move(footprint);
                 }
                 county_.cultural_halls.push_back(std::move(h));
             }
 
-            const std::vector<std::string> couriers{"中国邮政", "中国邮政", "菜鸟驿站", "中通", "圆通",
-                                                    "韵达", "申通", "极兔", "顺丰", "供销e家"};
+            const std::vector<std::string> couriers{"中国邮政", "中国邮政", "菜鸟驿站", "中通",
+                                                    "圆通",     "韵达",     "申通",     "极兔",
+                                                    "顺丰",     "供销e家"};
             const int stations_c = township_seat ? 1 + static_cast<int>(rng.weighted({0.8, 0.2}))
                                                  : static_cast<int>(rng.weighted({0.2, 0.7, 0.1}));
             for (int i = 0; i < stations_c; ++i) {
@@ -1252,7 +1262,8 @@ private:
                     c.name = village.name + "村级寄递物流综合服务站";
                     c.operator_name = rng.pick(couriers);
                 }
-                c.status = std::array{"运行", "在建", "规划", "停用"}[rng.weighted({0.9, 0.04, 0.03, 0.03})];
+                c.status = std::array{"运行", "在建", "规划",
+                                      "停用"}[rng.weighted({0.9, 0.04, 0.03, 0.03})];
                 c.position = place_near(rng, v, anchor(v, 0.7).first, 40.0, 5.0);
                 county_.courier_stations.push_back(std::move(c));
             }
@@ -1269,20 +1280,19 @@ private:
         }
     }
 
-    MultiPolygon clip_to_county(const Polygon& polygon) const
-    {
+    MultiPolygon clip_to_county(const Polygon &polygon) const {
         GeomPtr g = geos_.polygon(polygon);
         GeomPtr valid = geos_.own(GEOSMakeValid_r(geos_.ctx(), g.get()), "make valid");
-        GeomPtr clipped = geos_.own(GEOSIntersectionPrec_r(geos_.ctx(), valid.get(), boundary_.get(), kGrid_m),
-                                    "intersection");
+        GeomPtr clipped =
+            geos_.own(GEOSIntersectionPrec_r(geos_.ctx(), valid.get(), boundary_.get(), kGrid_m),
+                      "intersection");
         return geos_.polygons(clipped.get());
     }
 
-    void make_urban_area()
-    {
+    void make_urban_area() {
         Rng rng = stream(7);
-        const Township& town = county_.townships.front();
-        const Village& seat = county_.villages[static_cast<std::size_t>(town.seat_village)];
+        const Township &town = county_.townships.front();
+        const Village &seat = county_.villages[static_cast<std::size_t>(town.seat_village)];
         const double radius = 0.55 * spacing_m() * std::sqrt(6.0);
         Polygon p;
         p.outer = star_ring(rng, seat.hub, radius, radius * rng.uniform(0.7, 1.0), 64, 0.25, 1.45);
@@ -1296,18 +1306,19 @@ private:
         county_.urban_areas.push_back(std::move(urban));
     }
 
-    void make_hazard_zones()
-    {
+    void make_hazard_zones() {
         Rng rng = stream(8);
         const Syllables syl;
         const int zones = 4 + config_.villages / 60;
         for (int z = 0; z < zones; ++z) {
-            const Village& v = rng.pick(county_.villages);
+            const Village &v = rng.pick(county_.villages);
             Area h;
             h.id = fmt::format("ZH{:03d}", z + 1);
             if (rng.chance(0.55)) {
                 h.hazard_type = "flood";
-                h.name = fmt::format("{}{}段洪涝风险区", rng.pick(syl.rivers), v.name.substr(0, v.name.size() - std::string_view("村").size()));
+                h.name =
+                    fmt::format("{}{}段洪涝风险区", rng.pick(syl.rivers),
+                                v.name.substr(0, v.name.size() - std::string_view("村").size()));
                 LineString river{v.hub};
                 double heading = rng.uniform(0.0, 2.0 * std::numbers::pi);
                 const int steps = rng.uniform_int(4, 8);
@@ -1318,15 +1329,18 @@ private:
                                             river.back().y_m + step * std::sin(heading)}));
                 }
                 GeomPtr line = geos_.line(river);
-                GeomPtr zone = geos_.own(GEOSBuffer_r(geos_.ctx(), line.get(), rng.uniform(200.0, 500.0), 4), "buffer");
-                GeomPtr clipped = geos_.own(GEOSIntersectionPrec_r(geos_.ctx(), zone.get(), boundary_.get(), kGrid_m),
-                                            "intersection");
+                GeomPtr zone = geos_.own(
+                    GEOSBuffer_r(geos_.ctx(), line.get(), rng.uniform(200.0, 500.0), 4), "buffer");
+                GeomPtr clipped = geos_.own(
+                    GEOSIntersectionPrec_r(geos_.ctx(), zone.get(), boundary_.get(), kGrid_m),
+                    "intersection");
                 h.area = geos_.polygons(clipped.get());
             } else {
                 h.hazard_type = "landslide";
                 h.name = fmt::format("{}山体滑坡隐患区", v.name);
                 const double r = rng.uniform(250.0, 700.0);
-                const double a = rng.uniform(0.0, 2.0 * std::numbers::pi), off = rng.uniform(200.0, 600.0);
+                const double a = rng.uniform(0.0, 2.0 * std::numbers::pi),
+                             off = rng.uniform(200.0, 600.0);
                 const XY centre{v.hub.x_m + off * std::cos(a), v.hub.y_m + off * std::sin(a)};
                 Polygon p;
                 p.outer = star_ring(rng, centre, r, r * rng.uniform(0.5, 1.0), 20, 0.2, 1.3);
@@ -1353,8 +1367,7 @@ private:
 
 } // namespace
 
-County generate_county(const GenerationConfig& config)
-{
+County generate_county(const GenerationConfig &config) {
     if (config.villages < 1)
         throw std::invalid_argument("at least one village is needed");
     return Generator(config).run();

@@ -14,7 +14,7 @@ namespace qiancun::sample {
 struct XY {
     double x_m = 0.0;
     double y_m = 0.0;
-    friend bool operator==(const XY&, const XY&) = default;
+    friend bool operator==(const XY &, const XY &) = default;
 };
 
 /// A closed ring (first point repeated last), EPSG:4549 metres.
@@ -37,8 +37,8 @@ struct GenerationConfig {
 };
 
 struct Township {
-    std::string code; ///< 9 digits: county code + 3-digit township number (101…)
-    std::string name; ///< Chinese, ending in 街道, 镇 or 乡
+    std::string code;      ///< 9 digits: county code + 3-digit township number (101…)
+    std::string name;      ///< Chinese, ending in 街道, 镇 or 乡
     int seat_village = -1; ///< index of the village hosting the township government
 };
 
@@ -136,9 +136,9 @@ struct County {
 
 /// Builds the county; the same config gives the same county, bit for bit.
 /// Throws std::runtime_error on a GEOS failure or when the road network is not connected.
-County generate_county(const GenerationConfig& config);
+County generate_county(const GenerationConfig &config);
 
 /// Human-readable label of a road grade (县道 / 乡道 / 村道).
-const char* road_grade_label(RoadGrade grade) noexcept;
+const char *road_grade_label(RoadGrade grade) noexcept;
 
 } // namespace qiancun::sample

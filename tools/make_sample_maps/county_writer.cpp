@@ -26,8 +26,7 @@ namespace qiancun::sample {
 
 namespace fs = std::filesystem;
 
-std::vector<std::pair<std::string, std::size_t>> feature_counts(const County& county)
-{
+std::vector<std::pair<std::string, std::size_t>> feature_counts(const County &county) {
     return {{"village", county.villages.size()},
             {"settlement", county.settlements.size()},
             {"urban", county.urban_areas.size()},
@@ -46,7 +45,7 @@ namespace {
 constexpr double kMinLon = 118.5;
 constexpr double kMaxLon = 121.5;
 /// Written instead of today's date into DBF headers and GeoPackage metadata.
-constexpr const char* kFixedDate = "2024-01-01";
+constexpr const char *kFixedDate = "2024-01-01";
 
 struct LonLat {
     double lon = 0.0;
@@ -54,23 +53,20 @@ struct LonLat {
 };
 
 struct TransformDeleter {
-    void operator()(OGRCoordinateTransformation* ct) const noexcept
-    {
+    void operator()(OGRCoordinateTransformation *ct) const noexcept {
         OGRCoordinateTransformation::DestroyCT(ct);
     }
 };
 using TransformPtr = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
 
-[[noreturn]] void gdal_failure(std::string_view what)
-{
+[[noreturn]] void gdal_failure(std::string_view what) {
     throw std::runtime_error(fmt::format("{}: {}", what, CPLGetLastErrorMsg()));
 }
 
 /// EPSG:4549 → geographic CGCS2000 (EPSG:4490) and WGS84 (EPSG:4326), longitude first.
 class Projector {
 public:
-    Projector()
-    {
+    Projector() {
         for (auto [srs, code] : {std::pair{&working_, 4549}, {&cgcs2000_, 4490}, {&wgs84_, 4326}}) {
             if (srs->importFromEPSG(code) != OGRERR_NONE)
                 gdal_failure(fmt::format("EPSG:{}", code));
@@ -82,22 +78,22 @@ public:
             gdal_failure("coordinate transformation from EPSG:4549");
     }
 
-    const OGRSpatialReference* working() const noexcept { return &working_; }
-    const OGRSpatialReference* cgcs2000() const noexcept { return &cgcs2000_; }
-    const OGRSpatialReference* wgs84() const noexcept { return &wgs84_; }
+    const OGRSpatialReference *working() const noexcept { return &working_; }
+    const OGRSpatialReference *cgcs2000() const noexcept { return &cgcs2000_; }
+    const OGRSpatialReference *wgs84() const noexcept { return &wgs84_; }
 
     LonLat to_cgcs2000(XY p) const { return transform(*to_cgcs2000_, p); }
     LonLat to_wgs84(XY p) const { return transform(*to_wgs84_, p); }
 
 private:
-    static LonLat transform(OGRCoordinateTransformation& ct, XY p)
-    {
+    static LonLat transform(OGRCoordinateTransformation &ct, XY p) {
         double x = p.x_m, y = p.y_m;
         if (!ct.Transform(1, &x, &y))
             gdal_failure(fmt::format("transforming ({}, {})", p.x_m, p.y_m));
         if (x < kMinLon || x > kMaxLon)
-            throw std::runtime_error(fmt::format(
-                "({:.2f}, {:.2f}) lies at {:.4f}°E, outside the EPSG:4549 area of use", p.x_m, p.y_m, x));
+            throw std::runtime_error(
+                fmt::format("({:.2f}, {:.2f}) lies at {:.4f}°E, outside the EPSG:4549 area of use",
+                            p.x_m, p.y_m, x));
         return {x, y};
     }
 
@@ -108,8 +104,7 @@ private:
 /// How planar coordinates are written: as they are, or as longitude/latitude.
 using Project = std::function<LonLat(XY)>;
 
-OGRLinearRing make_ring(const Ring& ring, const Project& project)
-{
+OGRLinearRing make_ring(const Ring &ring, const Project &project) {
     OGRLinearRing out;
     for (XY p : ring) {
         const LonLat q = project(p);
@@ -118,36 +113,32 @@ OGRLinearRing make_ring(const Ring& ring, const Project& project)
     return out;
 }
 
-std::unique_ptr<OGRGeometry> make_polygon(const Polygon& polygon, const Project& project)
-{
+std::unique_ptr<OGRGeometry> make_polygon(const Polygon &polygon, const Project &project) {
     auto out = std::make_unique<OGRPolygon>();
     OGRLinearRing outer = make_ring(polygon.outer, project);
     out->addRing(&outer);
-    for (const Ring& hole : polygon.holes) {
+    for (const Ring &hole : polygon.holes) {
         OGRLinearRing inner = make_ring(hole, project);
         out->addRing(&inner);
     }
     return out;
 }
 
-std::unique_ptr<OGRGeometry> make_area(const MultiPolygon& area, const Project& project)
-{
+std::unique_ptr<OGRGeometry> make_area(const MultiPolygon &area, const Project &project) {
     if (area.size() == 1)
         return make_polygon(area.front(), project);
     auto out = std::make_unique<OGRMultiPolygon>();
-    for (const Polygon& p : area)
+    for (const Polygon &p : area)
         out->addGeometryDirectly(make_polygon(p, project).release());
     return out;
 }
 
-std::unique_ptr<OGRGeometry> make_point(XY p, const Project& project)
-{
+std::unique_ptr<OGRGeometry> make_point(XY p, const Project &project) {
     const LonLat q = project(p);
     return std::make_unique<OGRPoint>(q.lon, q.lat);
 }
 
-std::unique_ptr<OGRGeometry> make_line(const LineString& line, const Project& project)
-{
+std::unique_ptr<OGRGeometry> make_line(const LineString &line, const Project &project) {
     auto out = std::make_unique<OGRLineString>();
     for (XY p : line) {
         const LonLat q = project(p);
@@ -156,51 +147,51 @@ std::unique_ptr<OGRGeometry> make_line(const LineString& line, const Project& pr
     return out;
 }
 
-LonLat identity(XY p) { return {p.x_m, p.y_m}; }
+LonLat identity(XY p) {
+    return {p.x_m, p.y_m};
+}
 
-double round6(double v) { return std::round(v * 1e6) / 1e6; }
+double round6(double v) {
+    return std::round(v * 1e6) / 1e6;
+}
 
 /// Removes `path` and the sidecars a format may have left next to it.
-void remove_outputs(const fs::path& path)
-{
+void remove_outputs(const fs::path &path) {
     std::error_code ignored;
     fs::remove(path, ignored);
     if (path.extension() == ".shp")
-        for (const char* ext : {".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx"})
+        for (const char *ext : {".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx"})
             fs::remove(fs::path(path).replace_extension(ext), ignored);
 }
 
-GDALDatasetUniquePtr create_dataset(const char* driver_name, const fs::path& path,
-                                    CSLConstList options = nullptr)
-{
-    GDALDriver* driver = GetGDALDriverManager()->GetDriverByName(driver_name);
+GDALDatasetUniquePtr create_dataset(const char *driver_name, const fs::path &path,
+                                    CSLConstList options = nullptr) {
+    GDALDriver *driver = GetGDALDriverManager()->GetDriverByName(driver_name);
     if (!driver)
         throw std::runtime_error(fmt::format("GDAL driver {} is not available", driver_name));
     remove_outputs(path);
-    GDALDatasetUniquePtr ds(
-        driver->Create(path.string().c_str(), 0, 0, 0, GDT_Unknown, options));
+    GDALDatasetUniquePtr ds(driver->Create(path.string().c_str(), 0, 0, 0, GDT_Unknown, options));
     if (!ds)
         gdal_failure(fmt::format("creating {}", path.string()));
     return ds;
 }
 
 struct FieldSpec {
-    const char* name;
+    const char *name;
     OGRFieldType type;
     int width = 0;
     int precision = 0;
 };
 
-OGRLayer* create_layer(GDALDataset& ds, const char* name, const OGRSpatialReference* srs,
-                       OGRwkbGeometryType type, const std::vector<FieldSpec>& fields,
-                       CSLConstList options = nullptr)
-{
+OGRLayer *create_layer(GDALDataset &ds, const char *name, const OGRSpatialReference *srs,
+                       OGRwkbGeometryType type, const std::vector<FieldSpec> &fields,
+                       CSLConstList options = nullptr) {
     // GDAL 3.6 takes a non-const SRS; CreateLayer clones it.
-    OGRLayer* layer = ds.CreateLayer(name, const_cast<OGRSpatialReference*>(srs), type,
-                                     const_cast<char**>(options));
+    OGRLayer *layer = ds.CreateLayer(name, const_cast<OGRSpatialReference *>(srs), type,
+                                     const_cast<char **>(options));
     if (!layer)
         gdal_failure(fmt::format("creating layer {}", name));
-    for (const FieldSpec& f : fields) {
+    for (const FieldSpec &f : fields) {
         OGRFieldDefn defn(f.name, f.type);
         defn.SetWidth(f.width);
         defn.SetPrecision(f.precision);
@@ -213,50 +204,45 @@ OGRLayer* create_layer(GDALDataset& ds, const char* name, const OGRSpatialRefere
 /// One feature under construction; fields are set by index in FieldSpec order.
 class Row {
 public:
-    explicit Row(OGRLayer& layer) : layer_(layer), feature_(OGRFeature::CreateFeature(layer.GetLayerDefn())) {}
+    explicit Row(OGRLayer &layer)
+        : layer_(layer), feature_(OGRFeature::CreateFeature(layer.GetLayerDefn())) {}
 
-    Row& text(int i, const std::string& value)
-    {
+    Row &text(int i, const std::string &value) {
         if (value.empty())
             feature_->SetFieldNull(i);
         else
             feature_->SetField(i, value.c_str());
         return *this;
     }
-    Row& integer(int i, std::optional<int> value)
-    {
+    Row &integer(int i, std::optional<int> value) {
         if (value)
             feature_->SetField(i, *value);
         else
             feature_->SetFieldNull(i);
         return *this;
     }
-    Row& real(int i, std::optional<double> value)
-    {
+    Row &real(int i, std::optional<double> value) {
         if (value)
             feature_->SetField(i, *value);
         else
             feature_->SetFieldNull(i);
         return *this;
     }
-    Row& geometry(std::unique_ptr<OGRGeometry> g)
-    {
+    Row &geometry(std::unique_ptr<OGRGeometry> g) {
         feature_->SetGeometryDirectly(g.release());
         return *this;
     }
-    void write()
-    {
+    void write() {
         if (layer_.CreateFeature(feature_.get()) != OGRERR_NONE)
             gdal_failure(fmt::format("writing a feature to {}", layer_.GetName()));
     }
 
 private:
-    OGRLayer& layer_;
+    OGRLayer &layer_;
     OGRFeatureUniquePtr feature_;
 };
 
-void write_villages(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_villages(const County &county, const fs::path &dir, const Projector &projector) {
     const fs::path path = dir / "villages.shp";
     // Written as is, but checked against the area of use like every other file.
     const Project checked = [&](XY p) {
@@ -268,7 +254,7 @@ void write_villages(const County& county, const fs::path& dir, const Projector& 
         CPLStringList options;
         options.SetNameValue("ENCODING", "CP936");
         options.SetNameValue("DBF_DATE_LAST_UPDATE", kFixedDate);
-        OGRLayer* layer = create_layer(*ds, "villages", projector.working(), wkbPolygon,
+        OGRLayer *layer = create_layer(*ds, "villages", projector.working(), wkbPolygon,
                                        {{"代码", OFTString, 12},
                                         {"村名", OFTString, 40},
                                         {"乡镇", OFTString, 40},
@@ -280,7 +266,7 @@ void write_villages(const County& county, const fs::path& dir, const Projector& 
                                         {"村委X", OFTReal, 12, 2},
                                         {"村委Y", OFTReal, 13, 2}},
                                        options.List());
-        for (const Village& v : county.villages) {
+        for (const Village &v : county.villages) {
             Row row(*layer);
             row.text(0, v.code)
                 .text(1, v.name)
@@ -298,8 +284,10 @@ void write_villages(const County& county, const fs::path& dir, const Projector& 
     }
     // The common case planners receive: GBK bytes, no .cpg and no code page in the DBF
     // header (language driver id, byte 29), so a reader has to be told the encoding.
+    // GDAL 3.6 writes a .cpg "CP936" and leaves byte 29 at 0; other versions may set it.
     fs::remove(fs::path(path).replace_extension(".cpg"));
-    std::fstream dbf(fs::path(path).replace_extension(".dbf"), std::ios::in | std::ios::out | std::ios::binary);
+    std::fstream dbf(fs::path(path).replace_extension(".dbf"),
+                     std::ios::in | std::ios::out | std::ios::binary);
     if (!dbf)
         throw std::runtime_error("cannot reopen villages.dbf");
     dbf.seekp(29);
@@ -308,17 +296,16 @@ void write_villages(const County& county, const fs::path& dir, const Projector& 
         throw std::runtime_error("cannot patch villages.dbf");
 }
 
-void write_settlements(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_settlements(const County &county, const fs::path &dir, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_dataset("ESRI Shapefile", dir / "settlements.shp");
     CPLStringList options;
     options.SetNameValue("ENCODING", "UTF-8");
     options.SetNameValue("DBF_DATE_LAST_UPDATE", kFixedDate);
-    OGRLayer* layer = create_layer(
+    OGRLayer *layer = create_layer(
         *ds, "settlements", projector.working(), wkbPoint,
         {{"id", OFTString, 14}, {"name", OFTString, 60}, {"population", OFTInteger, 9}},
         options.List());
-    for (const Settlement& s : county.settlements)
+    for (const Settlement &s : county.settlements)
         Row(*layer)
             .text(0, s.id)
             .text(1, s.name)
@@ -327,10 +314,9 @@ void write_settlements(const County& county, const fs::path& dir, const Projecto
             .write();
 }
 
-void write_roads(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_roads(const County &county, const fs::path &dir, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_dataset("GPKG", dir / "roads.gpkg");
-    OGRLayer* layer = create_layer(*ds, "roads", projector.cgcs2000(), wkbLineString,
+    OGRLayer *layer = create_layer(*ds, "roads", projector.cgcs2000(), wkbLineString,
                                    {{"id", OFTString},
                                     {"grade", OFTString},
                                     {"surface", OFTString},
@@ -340,7 +326,7 @@ void write_roads(const County& county, const fs::path& dir, const Projector& pro
     const Project project = [&](XY p) { return projector.to_cgcs2000(p); };
     if (ds->StartTransaction() != OGRERR_NONE)
         gdal_failure("starting a GeoPackage transaction");
-    for (const Road& r : county.roads)
+    for (const Road &r : county.roads)
         Row(*layer)
             .text(0, r.id)
             .text(1, road_grade_label(r.grade))
@@ -354,14 +340,15 @@ void write_roads(const County& county, const fs::path& dir, const Projector& pro
         gdal_failure("committing roads.gpkg");
 }
 
-std::string year_text(std::optional<int> year) { return year ? std::to_string(*year) : ""; }
+std::string year_text(std::optional<int> year) {
+    return year ? std::to_string(*year) : "";
+}
 
-void write_sewage_plants(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_sewage_plants(const County &county, const fs::path &dir, const Projector &projector) {
     const fs::path path = dir / "sewage_plants.csv";
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << "编号,名称,规模,状态,出水达标,建成年份,改造年份,lon,lat\n";
-    for (const SewagePlant& p : county.sewage_plants) {
+    for (const SewagePlant &p : county.sewage_plants) {
         const LonLat wgs = projector.to_wgs84(p.position);
         const gcj02::LonLat gcj = gcj02::wgs84_to_gcj02({wgs.lon, wgs.lat});
         out << fmt::format("{},{},{},{},{},{},{},{:.6f},{:.6f}\n", p.id, p.name, p.capacity_m3d,
@@ -372,17 +359,16 @@ void write_sewage_plants(const County& county, const fs::path& dir, const Projec
         throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
 
-void write_base_stations(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_base_stations(const County &county, const fs::path &dir, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_dataset("XLSX", dir / "base_stations_5g.xlsx");
-    OGRLayer* layer = create_layer(*ds, "基站清单", nullptr, wkbNone,
+    OGRLayer *layer = create_layer(*ds, "基站清单", nullptr, wkbNone,
                                    {{"id", OFTString},
                                     {"band", OFTInteger},
                                     {"operator", OFTString},
                                     {"status", OFTString},
                                     {"lon", OFTReal},
                                     {"lat", OFTReal}});
-    for (const BaseStation& b : county.base_stations) {
+    for (const BaseStation &b : county.base_stations) {
         const LonLat q = projector.to_wgs84(b.position);
         Row(*layer)
             .text(0, b.id)
@@ -396,44 +382,41 @@ void write_base_stations(const County& county, const fs::path& dir, const Projec
 }
 
 /// A GeoJSON file per RFC 7946 (WGS84 longitude/latitude, 7 decimals ≈ 1 cm).
-GDALDatasetUniquePtr create_geojson(const fs::path& path)
-{
+GDALDatasetUniquePtr create_geojson(const fs::path &path) {
     return create_dataset("GeoJSON", path);
 }
 
-OGRLayer* create_geojson_layer(GDALDataset& ds, const char* name, const Projector& projector,
-                               OGRwkbGeometryType type, const std::vector<FieldSpec>& fields)
-{
+OGRLayer *create_geojson_layer(GDALDataset &ds, const char *name, const Projector &projector,
+                               OGRwkbGeometryType type, const std::vector<FieldSpec> &fields) {
     CPLStringList options;
     options.SetNameValue("RFC7946", "YES");
     return create_layer(ds, name, projector.wgs84(), type, fields, options.List());
 }
 
-void write_cultural_halls(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_cultural_halls(const County &county, const fs::path &dir, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_geojson(dir / "cultural_halls.geojson");
-    OGRLayer* layer = create_geojson_layer(
+    OGRLayer *layer = create_geojson_layer(
         *ds, "cultural_halls", projector, wkbUnknown,
         {{"id", OFTString}, {"name", OFTString}, {"stars", OFTInteger}, {"status", OFTString}});
     const Project project = [&](XY p) { return projector.to_wgs84(p); };
-    for (const CulturalHall& h : county.cultural_halls)
+    for (const CulturalHall &h : county.cultural_halls)
         Row(*layer)
             .text(0, h.id)
             .text(1, h.name)
             .integer(2, h.stars)
             .text(3, h.status)
-            .geometry(h.footprint ? make_polygon(*h.footprint, project) : make_point(h.position, project))
+            .geometry(h.footprint ? make_polygon(*h.footprint, project)
+                                  : make_point(h.position, project))
             .write();
 }
 
-void write_clinics(const County& county, const fs::path& dir, const Projector& projector)
-{
+void write_clinics(const County &county, const fs::path &dir, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_geojson(dir / "clinics.geojson");
-    OGRLayer* layer = create_geojson_layer(
+    OGRLayer *layer = create_geojson_layer(
         *ds, "clinics", projector, wkbPoint,
         {{"id", OFTString}, {"name", OFTString}, {"beds", OFTInteger}, {"status", OFTString}});
     const Project project = [&](XY p) { return projector.to_wgs84(p); };
-    for (const Clinic& c : county.clinics)
+    for (const Clinic &c : county.clinics)
         Row(*layer)
             .text(0, c.id)
             .text(1, c.name)
@@ -443,16 +426,15 @@ void write_clinics(const County& county, const fs::path& dir, const Projector& p
             .write();
 }
 
-void write_areas(const std::vector<Area>& areas, const fs::path& path, const char* layer_name,
-                 bool hazard, const Projector& projector)
-{
+void write_areas(const std::vector<Area> &areas, const fs::path &path, const char *layer_name,
+                 bool hazard, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_geojson(path);
     std::vector<FieldSpec> fields{{"id", OFTString}, {"name", OFTString}};
     if (hazard)
         fields.push_back({"hazard_type", OFTString});
-    OGRLayer* layer = create_geojson_layer(*ds, layer_name, projector, wkbUnknown, fields);
+    OGRLayer *layer = create_geojson_layer(*ds, layer_name, projector, wkbUnknown, fields);
     const Project project = [&](XY p) { return projector.to_wgs84(p); };
-    for (const Area& a : areas) {
+    for (const Area &a : areas) {
         Row row(*layer);
         row.text(0, a.id).text(1, a.name).geometry(make_area(a.area, project));
         if (hazard)
@@ -461,37 +443,42 @@ void write_areas(const std::vector<Area>& areas, const fs::path& path, const cha
     }
 }
 
-void write_courier_stations(const County& county, const fs::path& dir, const Projector& projector)
-{
-    const bool libkml = GetGDALDriverManager()->GetDriverByName("LIBKML") != nullptr;
-    GDALDatasetUniquePtr ds = create_dataset(libkml ? "LIBKML" : "KML", dir / "courier_stations.kml");
-    OGRLayer* layer = create_layer(*ds, "courier_stations", projector.wgs84(), wkbPoint,
-                                   {{"name", OFTString},
+void write_courier_stations(const County &county, const fs::path &dir, const Projector &projector) {
+    // The plain KML driver: LIBKML takes minutes for the province set. "Name" becomes the
+    // placemark's <name>, the other fields its ExtendedData.
+    GDALDatasetUniquePtr ds = create_dataset("KML", dir / "courier_stations.kml");
+    OGRLayer *layer = create_layer(*ds, "courier_stations", projector.wgs84(), wkbPoint,
+                                   {{"Name", OFTString},
                                     {"id", OFTString},
                                     {"level", OFTString},
                                     {"operator", OFTString},
                                     {"status", OFTString}});
+    // The driver adds its own Name and Description fields first: look the indices up.
+    const OGRFeatureDefn *defn = layer->GetLayerDefn();
+    const int name = defn->GetFieldIndex("Name"), id = defn->GetFieldIndex("id");
+    const int level = defn->GetFieldIndex("level"), op = defn->GetFieldIndex("operator");
+    const int status = defn->GetFieldIndex("status");
     const Project project = [&](XY p) { return projector.to_wgs84(p); };
-    for (const CourierStation& c : county.courier_stations)
+    for (const CourierStation &c : county.courier_stations)
         Row(*layer)
-            .text(0, c.name)
-            .text(1, c.id)
-            .text(2, c.level)
-            .text(3, c.operator_name)
-            .text(4, c.status)
+            .text(name, c.name)
+            .text(id, c.id)
+            .text(level, c.level)
+            .text(op, c.operator_name)
+            .text(status, c.status)
             .geometry(make_point(c.position, project))
             .write();
 }
 
-void write_text(const fs::path& path, const std::string& text)
-{
+void write_text(const fs::path &path, const std::string &text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;
     if (!out.flush())
         throw std::runtime_error(fmt::format("cannot write {}", path.string()));
 }
 
-constexpr std::string_view kManifest = R"toml(# Qiancun sample county: fictional data made by make_sample_maps (see README.md).
+constexpr std::string_view kManifest =
+    R"toml(# Qiancun sample county: fictional data made by make_sample_maps (see README.md).
 # Paths are relative to this file.
 
 [registry]
@@ -565,8 +552,7 @@ path = "clinics.geojson"
 fields = { id = "id", name = "name", beds = "beds", status = "status" }
 )toml";
 
-std::string counts_json(const County& county)
-{
+std::string counts_json(const County &county) {
     std::string out = "{\n";
     const auto counts = feature_counts(county);
     for (std::size_t i = 0; i < counts.size(); ++i)
@@ -575,10 +561,9 @@ std::string counts_json(const County& county)
     return out + "}\n";
 }
 
-std::string readme(const County& county, const WriteOptions& options)
-{
+std::string readme(const County &county, const WriteOptions &options) {
     std::string table;
-    for (const auto& [kind, n] : feature_counts(county))
+    for (const auto &[kind, n] : feature_counts(county))
         table += fmt::format("| {} | {} |\n", kind, n);
     return fmt::format(R"md(# Sample county
 
@@ -588,8 +573,9 @@ receive. Every name, code and number is invented. Made with
 
     {command}
 
-The generator is deterministic: the same seed writes the same bytes. `county.toml` is the
-import manifest for all files; `counts.json` gives the features per kind:
+(source in `tools/make_sample_maps/`, CMake target `make_sample_maps`). The generator is
+deterministic: the same seed writes the same bytes. `county.toml` is the import manifest for
+all files; `counts.json` gives the features per kind:
 
 | kind | features |
 |---|---|
@@ -613,8 +599,8 @@ import manifest for all files; `counts.json` gives the features per kind:
 - `base_stations_5g.xlsx`, sheet `基站清单` — 5G base stations, lon/lat in WGS84.
 - `cultural_halls.geojson` — RFC 7946 (WGS84); points, and about a third as ~20×30 m
   building footprints (Polygon).
-- `courier_stations.kml` — placemarks with name and extended data id, level, operator,
-  status.
+- `courier_stations.kml` — placemarks with `<name>` (GDAL reads it as field `Name`) and
+  extended data id, level, operator, status; WGS84.
 - `clinics.geojson` — village clinics (村卫生室), the asset type configured in the manifest
   (`[asset_types.clinic]`): id, name, beds, status.
 - `urban.geojson` — the county town's built-up area; `hazard_zones.geojson` — flood and
@@ -630,9 +616,8 @@ Village codes are "330604" + 3-digit township (101…) + 3-digit village (201…
 
 } // namespace
 
-void write_county(const County& county, const WriteOptions& options)
-{
-    const fs::path& dir = options.out_dir;
+void write_county(const County &county, const WriteOptions &options) {
+    const fs::path &dir = options.out_dir;
     fs::create_directories(dir);
     // GeoPackage writes the current time into gpkg_contents unless told otherwise.
     CPLSetConfigOption("OGR_CURRENT_DATE", fmt::format("{}T00:00:00.000Z", kFixedDate).c_str());

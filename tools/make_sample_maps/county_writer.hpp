@@ -13,7 +13,7 @@ namespace qiancun::sample {
 
 /// Feature count per registry kind key ("village", "settlement", "rural_road", …), in the
 /// order of the manifest; exactly what `write_county` writes and counts.json records.
-std::vector<std::pair<std::string, std::size_t>> feature_counts(const County& county);
+std::vector<std::pair<std::string, std::size_t>> feature_counts(const County &county);
 
 struct WriteOptions {
     std::filesystem::path out_dir;
@@ -27,6 +27,6 @@ struct WriteOptions {
 /// files, so the same county gives the same bytes.
 /// Throws std::runtime_error when GDAL fails or a coordinate falls outside 118.5–121.5°E
 /// (the area of use of EPSG:4549).
-void write_county(const County& county, const WriteOptions& options);
+void write_county(const County &county, const WriteOptions &options);
 
 } // namespace qiancun::sample

@@ -19,13 +19,11 @@ struct Options {
     qiancun::sample::GenerationConfig generation;
 };
 
-double seconds_since(std::chrono::steady_clock::time_point start)
-{
+double seconds_since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-int run(const Options& options)
-{
+int run(const Options &options) {
     using namespace qiancun::sample;
     GDALAllRegister();
     const auto start = std::chrono::steady_clock::now();
@@ -34,14 +32,14 @@ int run(const Options& options)
 
     WriteOptions write;
     write.out_dir = options.out_dir;
-    write.command = fmt::format("make_sample_maps --out {} --seed {} --villages {}",
-                                options.out_dir.string(), options.generation.seed,
-                                options.generation.villages);
+    write.command =
+        fmt::format("make_sample_maps --out {} --seed {} --villages {}", options.out_dir.string(),
+                    options.generation.seed, options.generation.villages);
     write_county(county, write);
     const double total_s = seconds_since(start);
 
     fmt::print("wrote {} ({} townships)\n", options.out_dir.string(), county.townships.size());
-    for (const auto& [kind, n] : feature_counts(county))
+    for (const auto &[kind, n] : feature_counts(county))
         fmt::print("  {:<16} {:>8}\n", kind, n);
     fmt::print("generated in {:.1f} s, written in {:.1f} s\n", generated_s, total_s - generated_s);
     return 0;
@@ -49,8 +47,7 @@ int run(const Options& options)
 
 } // namespace
 
-int main(int argc, char** argv)
-{
+int main(int argc, char **argv) {
     Options options;
     CLI::App app{"Generates the deterministic fictional sample county (or a province-size "
                  "benchmark set) in the file formats planners receive."};
@@ -62,7 +59,7 @@ int main(int argc, char** argv)
     CLI11_PARSE(app, argc, argv);
     try {
         return run(options);
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
         std::fprintf(stderr, "make_sample_maps: %s\n", e.what());
         return 1;
     }

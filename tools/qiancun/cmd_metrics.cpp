@@ -1,7 +1,387 @@
 #include "cli.hpp"
 
-namespace qiancun::cli {
+#include "qiancun/config.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/exporter.hpp"
+#include "qiancun/log.hpp"
+#include "qiancun/metrics.hpp"
 
-void register_metrics(CLI::App&) {}
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// `metrics`, `gaps` and `config`: the straight-line coverage metrics of SPEC §3, the villages
+// under the threshold with their uncovered areas, and the configuration they run on.
+
+namespace qiancun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path &path, std::string_view what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw UsageError(fmt::format("{} {} cannot be read", what, path.string()));
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text(const fs::path &path, const std::string &text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out)
+        throw Error(fmt::format("cannot write {}", path.string()));
+}
+
+/// The defaults for the registry's kinds, overridden by `--config` when given.
+MetricsConfig load_config(const Registry &registry, const std::string &config_path) {
+    if (config_path.empty())
+        return MetricsConfig::defaults(registry.kinds());
+    return MetricsConfig::from_toml(read_text(config_path, "configuration file"), config_path,
+                                    registry.kinds());
+}
+
+/// Throws UsageError unless `type` is an asset kind of the registry.
+void check_asset_type(const Registry &registry, const std::string &type) {
+    const KindDef &kind = registry.kind(type); // names the known kinds when unknown
+    if (!kind.is_asset()) {
+        std::vector<std::string> assets;
+        for (const auto &k : registry.kinds())
+            if (k.is_asset())
+                assets.push_back(k.key);
+        throw UsageError(fmt::format("'{}' is not an asset type; asset types are: {}", type,
+                                     fmt::join(assets, ", ")));
+    }
+}
+
+/// Rows as text in `format` (table falls back to CSV: a file is for scripts).
+std::string rows_text(const Rows &rows, OutputFormat format) {
+    std::ostringstream s;
+    print_rows(rows, format == OutputFormat::table ? OutputFormat::csv : format, s);
+    return s.str();
+}
+
+/// The format of `-o FILE` when --format leaves it to the extension.
+OutputFormat file_format(const fs::path &path, OutputFormat format) {
+    if (format != OutputFormat::table)
+        return format;
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext == ".json" ? OutputFormat::json : OutputFormat::csv;
+}
+
+/// A message for people: on stdout with the table, on stderr when stdout carries data.
+void note(OutputFormat format, const std::string &message) {
+    if (format == OutputFormat::table)
+        fmt::print("{}\n", message);
+    else
+        log(LogLevel::info, message);
+}
+
+struct MetricsArgs {
+    std::string registry;
+    std::vector<std::string> types;
+    std::string config;
+    std::vector<std::string> villages;
+    OutputFormat format = OutputFormat::table;
+    std::string output;
+    bool no_store = false;
+};
+
+/// Per type: villages, gaps, mean coverage and people left uncovered.
+Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
+    Rows rows;
+    rows.columns = {"type", "radius_m", "threshold",           "villages",
+                    "gaps", "mean_cov", "uncovered_population"};
+    for (std::size_t t = 0; t < table.types.size(); ++t) {
+        std::int64_t gaps = 0;
+        std::int64_t uncovered = 0;
+        double cov_sum = 0.0;
+        for (const auto &v : table.villages) {
+            const TypeMetrics &m = v.types[t];
+            gaps += m.gap ? 1 : 0;
+            uncovered += m.uncovered_population;
+            cov_sum += m.cov;
+        }
+        const auto n = static_cast<std::int64_t>(table.villages.size());
+        Value radius;
+        Value threshold;
+        if (auto it = config.types.find(table.types[t]); it != config.types.end()) {
+            radius = it->second.radius_m;
+            threshold = it->second.gap_threshold;
+        }
+        rows.rows.push_back({table.types[t], radius, threshold, n, gaps,
+                             n > 0 ? Value(cov_sum / static_cast<double>(n)) : Value(), uncovered});
+    }
+    return rows;
+}
+
+/// One line per village for people: its coverage per type and the types it lacks.
+Rows village_rows(const MetricsTable &table) {
+    Rows rows;
+    rows.columns = {"code", "name"};
+    for (const auto &t : table.types)
+        rows.columns.push_back("cov_" + t);
+    const bool roads =
+        std::find(table.types.begin(), table.types.end(), "rural_road") != table.types.end();
+    if (roads)
+        rows.columns.push_back("road_km");
+    rows.columns.push_back("gaps");
+    for (const auto &v : table.villages) {
+        std::vector<Value> row{v.code, v.name};
+        std::vector<std::string> gaps;
+        for (std::size_t t = 0; t < table.types.size(); ++t) {
+            row.emplace_back(v.types[t].cov);
+            if (v.types[t].gap)
+                gaps.push_back(table.types[t]);
+        }
+        if (roads)
+            row.emplace_back(v.road_km);
+        row.emplace_back(fmt::format("{}", fmt::join(gaps, " ")));
+        rows.rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+void run_metrics(const MetricsArgs &args) {
+    const bool subset = !args.types.empty() || !args.villages.empty();
+    const bool store = !args.no_store && !subset;
+    auto registry = Registry::open(args.registry, !store);
+    for (const auto &t : args.types)
+        check_asset_type(registry, t);
+    const MetricsConfig config = load_config(registry, args.config);
+
+    MetricsOptions options;
+    options.types = args.types;
+    options.village_codes = args.villages;
+    ProgressBar bar("metrics");
+    std::mutex bar_mutex; // the engine may report from its worker threads
+    const MetricsTable table =
+        compute_metrics(registry, config, options, [&](std::int64_t done, std::int64_t total) {
+            const std::lock_guard lock(bar_mutex);
+            bar.update(done, total);
+        });
+    bar.finish();
+    if (!args.villages.empty() && table.villages.size() < args.villages.size()) {
+        std::vector<std::string> missing;
+        for (const auto &code : args.villages)
+            if (std::none_of(table.villages.begin(), table.villages.end(),
+                             [&](const VillageMetrics &v) { return v.code == code; }))
+                missing.push_back(code);
+        throw UsageError(
+            fmt::format("no village with code {} in {}", fmt::join(missing, ", "), args.registry));
+    }
+
+    if (store) {
+        write_metrics_layer(registry, table);
+        log(LogLevel::info, fmt::format("stored layer village_metrics ({} villages) in {}",
+                                        table.villages.size(), args.registry));
+    } else if (!args.no_store) {
+        log(LogLevel::info, "village_metrics not stored: only part of the metrics was computed "
+                            "(run without --type and --village to store them)");
+    }
+
+    const Rows rows = table.to_rows();
+    if (!args.output.empty()) {
+        const OutputFormat f = file_format(args.output, args.format);
+        write_text(args.output, rows_text(rows, f));
+        note(args.format, fmt::format("wrote {} villages to {}", rows.rows.size(), args.output));
+    }
+    if (args.format != OutputFormat::table) {
+        if (args.output.empty())
+            print_rows(rows, args.format, std::cout);
+        return;
+    }
+    print_rows(summary_rows(table, config), OutputFormat::table, std::cout);
+    if (args.output.empty()) {
+        fmt::print("\n");
+        print_rows(village_rows(table), OutputFormat::table, std::cout);
+        fmt::print("every metric of SPEC §3 per village: --format csv (or -o metrics.csv)\n");
+    }
+}
+
+struct GapsArgs {
+    std::string registry;
+    std::string type;
+    std::string config;
+    OutputFormat format = OutputFormat::table;
+    std::string output;
+};
+
+Rows gap_rows(const GapReport &report) {
+    std::map<std::string, std::int64_t> settlements;
+    for (const auto &s : report.settlements)
+        ++settlements[s.village_code];
+    Rows rows;
+    rows.columns = {"code",
+                    "name",
+                    "cov",
+                    "uncovered_area_m2",
+                    "uncovered_population",
+                    "uncovered_settlements"};
+    for (const auto &g : report.villages) {
+        const auto it = settlements.find(g.code);
+        rows.rows.push_back({g.code, g.name, g.cov, g.uncovered_area_m2, g.uncovered_population,
+                             it == settlements.end() ? std::int64_t{0} : it->second});
+    }
+    return rows;
+}
+
+/// "x.shp (+ .shx .dbf .prj .cpg .qml, x.fields.csv)"
+std::string describe(const exporters::ExportedFile &file) {
+    std::vector<std::string> extras;
+    for (const auto &s : file.sidecars)
+        extras.push_back(s.parent_path() == file.path.parent_path() && s.stem() == file.path.stem()
+                             ? s.extension().string()
+                             : s.filename().string());
+    return extras.empty() ? file.path.string()
+                          : fmt::format("{} (+ {})", file.path.string(), fmt::join(extras, " "));
+}
+
+/// Stores the gap layers and exports both: one GeoPackage with two layers, or `<stem>` and
+/// `<stem>_settlements` files for the one-layer formats.
+void export_gaps(const GapsArgs &args, OutputFormat format) {
+    const fs::path out(args.output);
+    std::string ext = out.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const bool gpkg = ext == ".gpkg";
+    const std::string areas = "gaps_" + args.type;
+    const std::string points = areas + "_settlements";
+    exporters::ExportOptions a;
+    a.layer = areas;
+    a.output = out;
+    exporters::ExportOptions p = a;
+    p.layer = points;
+    if (gpkg)
+        p.append = true;
+    else
+        p.output = out.parent_path() / (out.stem().string() + "_settlements" + ext);
+    for (const auto &options : {a, p}) {
+        const auto result = exporters::export_layer(args.registry, options);
+        for (const auto &file : result.outputs)
+            note(format,
+                 fmt::format("wrote {} {} to {}", file.features,
+                             options.layer == areas ? "uncovered areas" : "uncovered settlements",
+                             describe(file)));
+    }
+}
+
+void run_gaps(const GapsArgs &args) {
+    const bool store = !args.output.empty();
+    GapReport report;
+    std::int64_t villages = 0;
+    double threshold = 0.0;
+    {
+        auto registry = Registry::open(args.registry, !store);
+        check_asset_type(registry, args.type);
+        const MetricsConfig config = load_config(registry, args.config);
+        if (auto it = config.types.find(args.type); it != config.types.end())
+            threshold = it->second.gap_threshold;
+        villages = registry.count("village");
+        report = compute_gaps(registry, config, args.type);
+        if (store)
+            write_gap_layers(registry, report);
+    } // closed before GDAL reads the layers back
+    const Rows rows = gap_rows(report);
+    if (args.format == OutputFormat::table) {
+        std::int64_t people = 0;
+        for (const auto &g : report.villages)
+            people += g.uncovered_population;
+        fmt::print("{}: {} of {} villages below the threshold {:g} (worst first); {} people "
+                   "uncovered in them\n",
+                   args.type, report.villages.size(), villages, threshold, people);
+    }
+    print_rows(rows, args.format, std::cout);
+    if (store)
+        export_gaps(args, args.format);
+}
+
+struct ConfigArgs {
+    bool print = false;
+    std::string registry;
+    std::string output;
+};
+
+void run_config(const ConfigArgs &args) {
+    if (!args.print)
+        throw UsageError("config: nothing to do; 'qiancun config --print' writes the defaults");
+    std::vector<KindDef> kinds = builtin_kinds();
+    if (!args.registry.empty())
+        kinds = Registry::open(args.registry, true).kinds();
+    const std::string toml = MetricsConfig::defaults(kinds).to_toml();
+    if (args.output.empty()) {
+        std::cout << toml;
+        return;
+    }
+    write_text(args.output, toml);
+    log(LogLevel::info, fmt::format("wrote {}; edit it and pass it with --config", args.output));
+}
+
+} // namespace
+
+void register_metrics(CLI::App &app) {
+    auto m = std::make_shared<MetricsArgs>();
+    auto *metrics = app.add_subcommand(
+        "metrics", "Coverage metrics per village and asset type (SPEC §3); stores village_metrics");
+    metrics->footer(
+        "Per village and type T: n_T, nearest_T_m, area_cov_T, pop_cov_T, cov_T, gap_T, and\n"
+        "road_km, hardened_km, road_density. Only operating and renovating assets serve.\n"
+        "The full run (no --type, no --village, no --no-store) replaces the registry layer\n"
+        "village_metrics (villages + every column), which 'qiancun export' writes with a QGIS\n"
+        "style. --format csv prints exactly those columns, one row per village, keyed by code.\n"
+        "Example: qiancun metrics county.sqlite --type courier_station --format csv -o c.csv");
+    metrics->add_option("REGISTRY", m->registry, "Registry file (SpatiaLite)")->required();
+    metrics->add_option("--type", m->types, "Only this asset type (repeatable; default: all)")
+        ->allow_extra_args(false);
+    metrics->add_option("--config", m->config,
+                        "Radii and thresholds (TOML; 'qiancun config --print' writes one)");
+    metrics->add_option("--village", m->villages, "Only this village code (repeatable)")
+        ->allow_extra_args(false);
+    add_format_option(metrics, m->format);
+    metrics->add_option("-o,--output", m->output,
+                        "Write the metrics to this file (.csv, or .json) instead of stdout");
+    metrics->add_flag("--no-store", m->no_store, "Do not store the village_metrics layer");
+    metrics->callback([m] { run_metrics(*m); });
+
+    auto g = std::make_shared<GapsArgs>();
+    auto *gaps = app.add_subcommand(
+        "gaps", "Villages below the coverage threshold of one type, worst first");
+    gaps->footer(
+        "Columns: code, name, cov, uncovered_area_m2, uncovered_population,\n"
+        "uncovered_settlements. With -o the uncovered parts of those villages (village minus the\n"
+        "service discs) are stored as layer gaps_<type> and the uncovered settlements as\n"
+        "gaps_<type>_settlements, and both are exported with QGIS styles: into one GeoPackage,\n"
+        "or as <stem> and <stem>_settlements for .shp, .geojson and .csv.\n"
+        "Example: qiancun gaps county.sqlite --type base_station_5g -o blind_spots.gpkg");
+    gaps->add_option("REGISTRY", g->registry, "Registry file (SpatiaLite)")->required();
+    gaps->add_option("--type", g->type, "Asset type, e.g. sewage_plant")->required();
+    gaps->add_option("--config", g->config, "Radii and thresholds (TOML)");
+    add_format_option(gaps, g->format);
+    gaps->add_option("-o,--output", g->output,
+                     "Also write the uncovered areas and settlements: .gpkg .shp .geojson .csv");
+    gaps->callback([g] { run_gaps(*g); });
+
+    auto c = std::make_shared<ConfigArgs>();
+    auto *config = app.add_subcommand(
+        "config", "Print the default radii and thresholds as a TOML file to copy and edit");
+    config->add_flag("--print", c->print, "Write the default configuration (TOML)");
+    config->add_option("--registry", c->registry,
+                       "Include the asset types configured in this registry");
+    config->add_option("-o,--output", c->output, "Write to this file instead of stdout");
+    config->callback([c] { run_config(*c); });
+}
 
 } // namespace qiancun::cli

@@ -22,6 +22,8 @@ struct TypeConfig {
     /// Radius by 5G band ("700" → 5000 m); consulted after the asset's own radius and before
     /// `radius_m`.
     std::map<std::string, double> band_radius_m;
+
+    bool operator==(const TypeConfig&) const = default;
 };
 
 struct MetricsConfig {
@@ -40,14 +42,19 @@ struct MetricsConfig {
     /// the line for unknown types or keys and out-of-range values.
     static MetricsConfig from_toml(std::string_view text, std::string_view origin,
                                    const std::vector<KindDef>& kinds);
-    /// The configuration as a commented TOML file a user can copy and edit.
+    /// The configuration as a commented TOML file a user can copy and edit: every key with
+    /// its value, the basis of each radius as a comment (and as `radius_basis`, which a user
+    /// who changes a radius changes with it). `from_toml` reads it back unchanged.
     std::string to_toml() const;
 
     /// Radius of one asset (SPEC §3 precedence): own `service_radius_m` if > 0, then the band
     /// radius, then the type default. `band` is matched as a number.
     double radius_for(const std::string& type, std::optional<double> own_radius_m,
                       const std::string& band = "") const;
+    /// True when assets with `status` count as serving.
     bool serves(const std::string& status) const;
+
+    bool operator==(const MetricsConfig&) const = default;
 };
 
 } // namespace qiancun

@@ -208,4 +208,60 @@ std::string write_wkt(GeosContext &ctx, const GEOSGeometry *g, int precision) {
     return own_string(ctx, text);
 }
 
+GeosGeometry make_point(GeosContext &ctx, double x, double y) {
+    return own(ctx, GEOSGeom_createPointFromXY_r(ctx.handle(), x, y), "GEOSGeom_createPointFromXY");
+}
+
+double area(GeosContext &ctx, const GEOSGeometry *g) {
+    double value = 0.0;
+    if (!GEOSArea_r(ctx.handle(), g, &value))
+        ctx.fail("GEOSArea");
+    return value;
+}
+
+double length(GeosContext &ctx, const GEOSGeometry *g) {
+    double value = 0.0;
+    if (!GEOSLength_r(ctx.handle(), g, &value))
+        ctx.fail("GEOSLength");
+    return value;
+}
+
+double distance(GeosContext &ctx, const GEOSGeometry *a, const GEOSGeometry *b) {
+    double value = 0.0;
+    if (!GEOSDistance_r(ctx.handle(), a, b, &value))
+        ctx.fail("GEOSDistance");
+    return value;
+}
+
+bool is_empty(GeosContext &ctx, const GEOSGeometry *g) {
+    return predicate(ctx, GEOSisEmpty_r(ctx.handle(), g), "GEOSisEmpty");
+}
+
+GeosGeometry buffer_round(GeosContext &ctx, const GEOSGeometry *g, double width,
+                          int quadrant_segments) {
+    return own(ctx,
+               GEOSBufferWithStyle_r(ctx.handle(), g, width, quadrant_segments, GEOSBUF_CAP_ROUND,
+                                     GEOSBUF_JOIN_ROUND, 5.0),
+               "GEOSBuffer");
+}
+
+GeosGeometry to_multipolygon(GeosContext &ctx, const GEOSGeometry *g) {
+    std::vector<GeosGeometry> polygons;
+    const auto add = [&](const GEOSGeometry *part, const auto &self) -> void {
+        const int type = GEOSGeomTypeId_r(ctx.handle(), part);
+        if (type == GEOS_POLYGON) {
+            if (!is_empty(ctx, part))
+                polygons.push_back(clone(ctx, part));
+        } else if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+            const int n = GEOSGetNumGeometries_r(ctx.handle(), part);
+            for (int i = 0; i < n; ++i)
+                self(GEOSGetGeometryN_r(ctx.handle(), part, i), self);
+        } else if (type < 0) {
+            ctx.fail("GEOSGeomTypeId");
+        }
+    };
+    add(g, add);
+    return collect(ctx, GEOS_MULTIPOLYGON, std::move(polygons));
+}
+
 } // namespace qiancun::ffi

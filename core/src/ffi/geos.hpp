@@ -91,4 +91,28 @@ GeosGeometry read_wkt(GeosContext &ctx, std::string_view wkt);
 /// Writes WKT with `precision` decimals, trailing zeros trimmed, Z kept when present.
 std::string write_wkt(GeosContext &ctx, const GEOSGeometry *g, int precision);
 
+/// A point at (x, y).
+GeosGeometry make_point(GeosContext &ctx, double x, double y);
+
+/// Area of `g` in squared CRS units (holes subtracted); throws Error on a GEOS failure.
+double area(GeosContext &ctx, const GEOSGeometry *g);
+
+/// Length of `g` in CRS units (perimeter for polygons); throws Error on a GEOS failure.
+double length(GeosContext &ctx, const GEOSGeometry *g);
+
+/// Shortest distance between `a` and `b` in CRS units (0 when they intersect).
+double distance(GeosContext &ctx, const GEOSGeometry *a, const GEOSGeometry *b);
+
+/// True for an empty geometry; throws Error on a GEOS failure.
+bool is_empty(GeosContext &ctx, const GEOSGeometry *g);
+
+/// Every point within `width` of `g`, round caps and joins, arcs drawn with
+/// `quadrant_segments` segments per quarter circle.
+GeosGeometry buffer_round(GeosContext &ctx, const GEOSGeometry *g, double width,
+                          int quadrant_segments);
+
+/// The polygonal parts of `g` (Polygon, MultiPolygon or any collection) as one MultiPolygon;
+/// lower-dimensional parts are dropped, an empty input gives an empty MultiPolygon.
+GeosGeometry to_multipolygon(GeosContext &ctx, const GEOSGeometry *g);
+
 } // namespace qiancun::ffi

@@ -17,6 +17,13 @@ struct ExportOptions {
     std::filesystem::path output;     ///< .shp .gpkg .geojson .json .csv
     std::optional<std::string> t_srs; ///< target CRS ("EPSG:4326"); default: working CRS
     std::optional<std::string> where; ///< attribute filter, SQL expression on the layer
+    /// GeoPackage only: add the layer to an existing file (replacing a layer of the same name)
+    /// instead of overwriting the file.
+    bool append = false;
+    /// Ship a QGIS style for the layers that have one (`village_metrics`, `gaps_*`; see
+    /// qml.hpp): `<stem>.qml` beside each file written (in append mode `<stem>_<layer>.qml`),
+    /// and for a GeoPackage also the layer's default style in its `layer_styles` table.
+    bool style = true;
 };
 
 /// One layer file written: `villages.shp`, or `halls_point.shp` and `halls_polygon.shp` when a
@@ -47,8 +54,9 @@ std::vector<std::string> dbf_field_names(const std::vector<std::string> &names);
 /// geometry family, so a layer mixing them is written as `<stem>_point.shp`,
 /// `<stem>_line.shp`, `<stem>_polygon.shp`; field names follow `dbf_field_names` and
 /// `<stem>.fields.csv` (header `field,dbf_field`) lists them. CSV carries the geometry as a
-/// WKT column. Throws UsageError for an unknown extension, layer or CRS and a bad `where`,
-/// DatabaseError when the registry cannot be read, Error when a file cannot be written.
+/// WKT column. The metric layers get a QGIS style (see `ExportOptions::style`). Throws UsageError
+/// for an unknown extension, layer or CRS and a bad `where`, DatabaseError when the registry cannot
+/// be read, Error when a file cannot be written.
 ExportResult export_layer(const std::filesystem::path &registry_path, const ExportOptions &options);
 
 } // namespace qiancun::exporters

@@ -1,0 +1,32 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+/// Result layers stored in the registry as SpatiaLite tables that QGIS and GDAL open directly:
+/// an integer `fid`, typed attribute columns, a registered geometry column `geom` with a
+/// spatial index.
+
+struct sqlite3;
+
+namespace qiancun::metrics {
+
+/// One attribute column; `sql_type` is TEXT, INTEGER, REAL or BOOLEAN (GDAL reads BOOLEAN as
+/// an integer field of subtype boolean).
+struct ColumnDef {
+    std::string name;
+    std::string sql_type;
+};
+
+/// Removes `table` with its geometry registration, triggers and spatial index, if it exists.
+/// Run inside a transaction.
+void drop_spatial_table(sqlite3* db, const std::string& table);
+
+/// Replaces `table` by an empty one with `fid`, `columns` and the geometry column `geom` of
+/// `geometry_type` (POINT, MULTIPOLYGON, …, XY) in `srid`, spatially indexed. Run inside a
+/// transaction.
+void create_spatial_table(sqlite3* db, const std::string& table,
+                          const std::vector<ColumnDef>& columns,
+                          const std::string& geometry_type, int srid);
+
+} // namespace qiancun::metrics
