@@ -60,20 +60,31 @@ std::vector<AttributeDef> asset_common() {
     std::vector<AttributeDef> v;
     v.push_back(text("id", "编号", true));
     v.push_back(choice("status", "状态", asset_statuses(),
-                       {{"规划", "planned"},    {"拟建", "planned"},     {"计划", "planned"},
-                        {"在建", "building"},   {"建设中", "building"},  {"运行", "operating"},
-                        {"运行中", "operating"}, {"在用", "operating"},  {"正常", "operating"},
-                        {"正常运行", "operating"}, {"已建成", "operating"}, {"改造", "renovating"},
-                        {"改造中", "renovating"}, {"提标改造", "renovating"}, {"停用", "closed"},
-                        {"关闭", "closed"},     {"废弃", "closed"}},
+                       {{"规划", "planned"},
+                        {"拟建", "planned"},
+                        {"计划", "planned"},
+                        {"在建", "building"},
+                        {"建设中", "building"},
+                        {"运行", "operating"},
+                        {"运行中", "operating"},
+                        {"在用", "operating"},
+                        {"正常", "operating"},
+                        {"正常运行", "operating"},
+                        {"已建成", "operating"},
+                        {"改造", "renovating"},
+                        {"改造中", "renovating"},
+                        {"提标改造", "renovating"},
+                        {"停用", "closed"},
+                        {"关闭", "closed"},
+                        {"废弃", "closed"}},
                        true));
     v.push_back(number("service_radius_m", "服务半径(米)", ValueType::real));
     return v;
 }
 
 const std::vector<std::pair<std::string, std::string>> kLevelAliases{
-    {"县级", "county"}, {"县", "county"}, {"乡镇级", "township"}, {"镇级", "township"},
-    {"乡级", "township"}, {"乡镇", "township"}, {"村级", "village"}, {"村", "village"}};
+    {"县级", "county"},   {"县", "county"},     {"乡镇级", "township"}, {"镇级", "township"},
+    {"乡级", "township"}, {"乡镇", "township"}, {"村级", "village"},    {"村", "village"}};
 
 KindDef make_asset(std::string key, std::string label, GeometryKind geometry,
                    std::vector<AttributeDef> extra, double radius_m, std::string basis) {
@@ -83,7 +94,7 @@ KindDef make_asset(std::string key, std::string label, GeometryKind geometry,
     k.role = KindRole::asset;
     k.geometry = geometry;
     k.attributes = asset_common();
-    for (auto& a : extra)
+    for (auto &a : extra)
         k.attributes.push_back(std::move(a));
     k.default_radius_m = radius_m;
     k.radius_basis = std::move(basis);
@@ -107,10 +118,17 @@ std::vector<KindDef> make_builtin_kinds() {
         number("population", "人口", ValueType::integer, 0.0),
         number("households", "户数", ValueType::integer, 0.0),
         choice("class", "村庄分类", {"suburban", "cluster", "improve", "heritage", "relocate"},
-               {{"城郊融合类", "suburban"}, {"城郊融合", "suburban"}, {"集聚建设类", "cluster"},
-                {"集聚提升类", "cluster"}, {"集聚建设", "cluster"}, {"整治提升类", "improve"},
-                {"整治提升", "improve"}, {"特色保护类", "heritage"}, {"特色保护", "heritage"},
-                {"搬迁撤并类", "relocate"}, {"搬迁撤并", "relocate"}}),
+               {{"城郊融合类", "suburban"},
+                {"城郊融合", "suburban"},
+                {"集聚建设类", "cluster"},
+                {"集聚提升类", "cluster"},
+                {"集聚建设", "cluster"},
+                {"整治提升类", "improve"},
+                {"整治提升", "improve"},
+                {"特色保护类", "heritage"},
+                {"特色保护", "heritage"},
+                {"搬迁撤并类", "relocate"},
+                {"搬迁撤并", "relocate"}}),
         boolean("heritage", "历史文化(传统)村落"),
         year("hemei_year", "和美乡村验收年份"),
         number("seat_x", "村委会X", ValueType::real),
@@ -150,32 +168,42 @@ std::vector<KindDef> make_builtin_kinds() {
          boolean("effluent_ok", "出水达标"), year("built_year", "建成年份"),
          year("renovated_year", "改造年份")},
         1000.0, "planning assumption: a village treatment terminal serves about 1 km of pipes"));
-    kinds.push_back(make_asset(
-        "rural_road", "农村公路", GeometryKind::line,
-        {choice("grade", "等级", {"county", "township", "village"},
-                {{"县道", "county"}, {"乡道", "township"}, {"村道", "village"}}),
-         choice("surface", "路面", {"hardened", "gravel", "earth"},
-                {{"硬化", "hardened"}, {"水泥", "hardened"}, {"沥青", "hardened"},
-                 {"砂石", "gravel"}, {"土路", "earth"}, {"泥结", "earth"}}),
-         year("built_year", "建成年份"), year("maintained_year", "养护年份")},
-        500.0, "planning assumption: access corridor of 500 m each side"));
+    kinds.push_back(
+        make_asset("rural_road", "农村公路", GeometryKind::line,
+                   {choice("grade", "等级", {"county", "township", "village"},
+                           {{"县道", "county"}, {"乡道", "township"}, {"村道", "village"}}),
+                    choice("surface", "路面", {"hardened", "gravel", "earth"},
+                           {{"硬化", "hardened"},
+                            {"水泥", "hardened"},
+                            {"沥青", "hardened"},
+                            {"砂石", "gravel"},
+                            {"土路", "earth"},
+                            {"泥结", "earth"}}),
+                    year("built_year", "建成年份"), year("maintained_year", "养护年份")},
+                   500.0, "planning assumption: access corridor of 500 m each side"));
     kinds.push_back(make_asset(
         "base_station_5g", "5G 基站", GeometryKind::point,
         {choice("band", "频段(MHz)", {"700", "2600", "3500", "4900"},
-                {{"700MHz", "700"}, {"2600MHz", "2600"}, {"3500MHz", "3500"},
-                 {"4900MHz", "4900"}, {"2.6G", "2600"}, {"3.5G", "3500"}, {"4.9G", "4900"}}),
+                {{"700MHz", "700"},
+                 {"2600MHz", "2600"},
+                 {"3500MHz", "3500"},
+                 {"4900MHz", "4900"},
+                 {"2.6G", "2600"},
+                 {"3.5G", "3500"},
+                 {"4.9G", "4900"}}),
          text("operator", "运营商")},
         1500.0,
         "planning assumption: rural 2.6/3.5 GHz macro cell (700 MHz coverage layer: 5000 m)"));
-    kinds.push_back(make_asset("cultural_hall", "农村文化礼堂", GeometryKind::point_or_polygon,
-                               {text("name", "名称"),
-                                number("stars", "星级", ValueType::integer, 1.0, 5.0)},
-                               1000.0, "planning assumption: a 15-minute walk"));
-    kinds.push_back(make_asset(
-        "courier_station", "村级寄递物流综合服务站", GeometryKind::point,
-        {text("name", "名称"), choice("level", "层级", {"county", "township", "village"}, kLevelAliases),
-         text("operator", "运营主体")},
-        2000.0, "planning assumption: village courier catchment"));
+    kinds.push_back(
+        make_asset("cultural_hall", "农村文化礼堂", GeometryKind::point_or_polygon,
+                   {text("name", "名称"), number("stars", "星级", ValueType::integer, 1.0, 5.0)},
+                   1000.0, "planning assumption: a 15-minute walk"));
+    kinds.push_back(
+        make_asset("courier_station", "村级寄递物流综合服务站", GeometryKind::point,
+                   {text("name", "名称"),
+                    choice("level", "层级", {"county", "township", "village"}, kLevelAliases),
+                    text("operator", "运营主体")},
+                   2000.0, "planning assumption: village courier catchment"));
     return kinds;
 }
 
@@ -194,13 +222,13 @@ std::string trim(std::string_view s) {
 }
 
 std::string lower_ascii(std::string s) {
-    for (auto& c : s)
+    for (auto &c : s)
         if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     return s;
 }
 
-std::optional<double> parse_double(const std::string& s) {
+std::optional<double> parse_double(const std::string &s) {
     double v = 0.0;
     auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || ptr != s.data() + s.size() || !std::isfinite(v))
@@ -212,7 +240,7 @@ std::string format_bound(double v) {
     return value_to_text(Value{v});
 }
 
-std::optional<std::string> check_range(const AttributeDef& def, double v) {
+std::optional<std::string> check_range(const AttributeDef &def, double v) {
     if (def.min_value && v < *def.min_value)
         return fmt::format("{} {} is below the minimum {}", def.name, format_bound(v),
                            format_bound(*def.min_value));
@@ -222,8 +250,8 @@ std::optional<std::string> check_range(const AttributeDef& def, double v) {
     return std::nullopt;
 }
 
-GeometryKind parse_geometry_kind(const std::string& s, std::string_view origin,
-                                 const std::string& key) {
+GeometryKind parse_geometry_kind(const std::string &s, std::string_view origin,
+                                 const std::string &key) {
     if (s == "point")
         return GeometryKind::point;
     if (s == "line")
@@ -238,7 +266,7 @@ GeometryKind parse_geometry_kind(const std::string& s, std::string_view origin,
                                  key, s));
 }
 
-ValueType parse_value_type(const std::string& s, std::string_view origin, const std::string& key) {
+ValueType parse_value_type(const std::string &s, std::string_view origin, const std::string &key) {
     for (auto t : {ValueType::text, ValueType::integer, ValueType::real, ValueType::boolean,
                    ValueType::year, ValueType::choice})
         if (to_string(t) == s)
@@ -266,40 +294,50 @@ int KindDef::attribute_index(std::string_view name) const noexcept {
     return -1;
 }
 
-const std::vector<std::string>& asset_statuses() {
-    static const std::vector<std::string> statuses{"planned", "building", "operating",
-                                                   "renovating", "closed"};
+const std::vector<std::string> &asset_statuses() {
+    static const std::vector<std::string> statuses{"planned", "building", "operating", "renovating",
+                                                   "closed"};
     return statuses;
 }
 
-const std::vector<KindDef>& builtin_kinds() {
+const std::vector<KindDef> &builtin_kinds() {
     static const std::vector<KindDef> kinds = make_builtin_kinds();
     return kinds;
 }
 
 std::string_view to_string(ValueType t) noexcept {
     switch (t) {
-    case ValueType::text: return "text";
-    case ValueType::integer: return "integer";
-    case ValueType::real: return "real";
-    case ValueType::boolean: return "boolean";
-    case ValueType::year: return "year";
-    case ValueType::choice: return "choice";
+    case ValueType::text:
+        return "text";
+    case ValueType::integer:
+        return "integer";
+    case ValueType::real:
+        return "real";
+    case ValueType::boolean:
+        return "boolean";
+    case ValueType::year:
+        return "year";
+    case ValueType::choice:
+        return "choice";
     }
     return "text";
 }
 
 std::string_view to_string(GeometryKind g) noexcept {
     switch (g) {
-    case GeometryKind::point: return "point";
-    case GeometryKind::line: return "line";
-    case GeometryKind::polygon: return "polygon";
-    case GeometryKind::point_or_polygon: return "point_or_polygon";
+    case GeometryKind::point:
+        return "point";
+    case GeometryKind::line:
+        return "line";
+    case GeometryKind::polygon:
+        return "polygon";
+    case GeometryKind::point_or_polygon:
+        return "point_or_polygon";
     }
     return "point";
 }
 
-std::string value_to_text(const Value& v) {
+std::string value_to_text(const Value &v) {
     if (std::holds_alternative<std::int64_t>(v))
         return std::to_string(std::get<std::int64_t>(v));
     if (std::holds_alternative<double>(v)) {
@@ -311,7 +349,7 @@ std::string value_to_text(const Value& v) {
     return {};
 }
 
-std::variant<Value, std::string> parse_value(const AttributeDef& def, std::string_view raw) {
+std::variant<Value, std::string> parse_value(const AttributeDef &def, std::string_view raw) {
     const std::string s = trim(raw);
     if (s.empty()) {
         if (def.required)
@@ -347,8 +385,10 @@ std::variant<Value, std::string> parse_value(const AttributeDef& def, std::strin
     }
     case ValueType::boolean: {
         const std::string l = lower_ascii(s);
-        static const std::vector<std::string> yes{"1", "true", "t", "yes", "y", "是", "达标", "合格"};
-        static const std::vector<std::string> no{"0", "false", "f", "no", "n", "否", "不达标", "不合格"};
+        static const std::vector<std::string> yes{"1", "true", "t",    "yes",
+                                                  "y", "是",   "达标", "合格"};
+        static const std::vector<std::string> no{"0", "false", "f",      "no",
+                                                 "n", "否",    "不达标", "不合格"};
         if (std::find(yes.begin(), yes.end(), l) != yes.end())
             return Value{std::int64_t{1}};
         if (std::find(no.begin(), no.end(), l) != no.end())
@@ -357,20 +397,20 @@ std::variant<Value, std::string> parse_value(const AttributeDef& def, std::strin
     }
     case ValueType::choice: {
         const std::string l = lower_ascii(s);
-        for (const auto& c : def.choices)
+        for (const auto &c : def.choices)
             if (c == l)
                 return Value{c};
-        for (const auto& [alias, c] : def.aliases)
+        for (const auto &[alias, c] : def.aliases)
             if (alias == s || lower_ascii(alias) == l)
                 return Value{c};
         // Numeric choices (5G band) match as numbers: "700.0" is 700.
         if (auto d = parse_double(s)) {
-            for (const auto& c : def.choices)
+            for (const auto &c : def.choices)
                 if (auto cd = parse_double(c); cd && *cd == *d)
                     return Value{c};
         }
         std::string allowed;
-        for (const auto& c : def.choices)
+        for (const auto &c : def.choices)
             allowed += (allowed.empty() ? "" : ", ") + c;
         return fmt::format("{} '{}' is not one of {}", def.name, s, allowed);
     }
@@ -382,29 +422,29 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
     toml::table doc;
     try {
         doc = toml::parse(toml_text, origin);
-    } catch (const toml::parse_error& e) {
-        const auto& where = e.source().begin;
-        throw InputError(std::string(origin), "", std::nullopt,
-                         fmt::format("line {}, column {}: {}", where.line, where.column,
-                                     e.description()));
+    } catch (const toml::parse_error &e) {
+        const auto &where = e.source().begin;
+        throw InputError(
+            std::string(origin), "", std::nullopt,
+            fmt::format("line {}, column {}: {}", where.line, where.column, e.description()));
     }
     std::vector<KindDef> kinds;
-    const auto* types = doc["asset_types"].as_table();
+    const auto *types = doc["asset_types"].as_table();
     if (!types)
         return kinds;
-    auto fail = [&](const std::string& msg) -> InputError {
+    auto fail = [&](const std::string &msg) -> InputError {
         return InputError(std::string(origin), "", std::nullopt, msg);
     };
-    for (const auto& [key_node, node] : *types) {
+    for (const auto &[key_node, node] : *types) {
         const std::string key(key_node.str());
-        const auto* t = node.as_table();
+        const auto *t = node.as_table();
         if (!t)
             throw fail(fmt::format("asset_types.{} must be a table", key));
         if (!is_identifier(key))
             throw fail(fmt::format("asset type key '{}' must be lower-case ASCII letters, digits "
                                    "and _ starting with a letter",
                                    key));
-        for (const auto& b : builtin_kinds())
+        for (const auto &b : builtin_kinds())
             if (b.key == key)
                 throw fail(fmt::format("asset type '{}' is built in and cannot be redefined", key));
         KindDef k;
@@ -412,7 +452,8 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
         k.builtin = false;
         k.role = KindRole::asset;
         k.label = (*t)["label"].value_or(key);
-        k.geometry = parse_geometry_kind((*t)["geometry"].value_or(std::string("point")), origin, key);
+        k.geometry =
+            parse_geometry_kind((*t)["geometry"].value_or(std::string("point")), origin, key);
         if (auto r = (*t)["default_radius_m"].value<double>()) {
             if (!(*r > 0.0))
                 throw fail(fmt::format("asset type '{}': default_radius_m must be positive", key));
@@ -421,9 +462,9 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
         k.radius_basis = (*t)["radius_basis"].value_or(std::string());
         k.gap_threshold = (*t)["gap_threshold"].value_or(0.9);
         k.attributes = asset_common();
-        if (const auto* attrs = (*t)["attributes"].as_array()) {
-            for (const auto& a : *attrs) {
-                const auto* at = a.as_table();
+        if (const auto *attrs = (*t)["attributes"].as_array()) {
+            for (const auto &a : *attrs) {
+                const auto *at = a.as_table();
                 if (!at)
                     throw fail(fmt::format("asset type '{}': each attribute must be a table", key));
                 AttributeDef def;
@@ -438,22 +479,23 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
                     throw fail(fmt::format("asset type '{}': attribute '{}' is defined twice or "
                                            "reserved",
                                            key, def.name));
-                def.type = parse_value_type((*at)["type"].value_or(std::string("text")), origin, key);
+                def.type =
+                    parse_value_type((*at)["type"].value_or(std::string("text")), origin, key);
                 def.label = (*at)["label"].value_or(def.name);
                 def.required = (*at)["required"].value_or(false);
                 if (auto v = (*at)["min"].value<double>())
                     def.min_value = *v;
                 if (auto v = (*at)["max"].value<double>())
                     def.max_value = *v;
-                if (const auto* ch = (*at)["choices"].as_array())
-                    for (const auto& c : *ch)
+                if (const auto *ch = (*at)["choices"].as_array())
+                    for (const auto &c : *ch)
                         if (auto cs = c.value<std::string>())
                             def.choices.push_back(*cs);
                 if (def.type == ValueType::choice && def.choices.empty())
                     throw fail(fmt::format("asset type '{}': choice attribute '{}' needs choices",
                                            key, def.name));
-                if (const auto* al = (*at)["aliases"].as_table())
-                    for (const auto& [ak, av] : *al)
+                if (const auto *al = (*at)["aliases"].as_table())
+                    for (const auto &[ak, av] : *al)
                         if (auto avs = av.value<std::string>())
                             def.aliases.emplace_back(std::string(ak.str()), *avs);
                 k.attributes.push_back(std::move(def));
@@ -464,10 +506,10 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
     return kinds;
 }
 
-std::string kinds_to_toml(const std::vector<KindDef>& kinds) {
+std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
     toml::table root;
     toml::table types;
-    for (const auto& k : kinds) {
+    for (const auto &k : kinds) {
         if (k.builtin)
             continue;
         toml::table t;
@@ -482,7 +524,7 @@ std::string kinds_to_toml(const std::vector<KindDef>& kinds) {
         toml::array attrs;
         const auto common = asset_common().size();
         for (std::size_t i = common; i < k.attributes.size(); ++i) {
-            const auto& a = k.attributes[i];
+            const auto &a = k.attributes[i];
             toml::table at;
             at.insert("name", a.name);
             at.insert("type", std::string(to_string(a.type)));
@@ -496,13 +538,13 @@ std::string kinds_to_toml(const std::vector<KindDef>& kinds) {
                 at.insert("max", *a.max_value);
             if (!a.choices.empty()) {
                 toml::array ch;
-                for (const auto& c : a.choices)
+                for (const auto &c : a.choices)
                     ch.push_back(c);
                 at.insert("choices", ch);
             }
             if (!a.aliases.empty()) {
                 toml::table al;
-                for (const auto& [from, to] : a.aliases)
+                for (const auto &[from, to] : a.aliases)
                     al.insert(from, to);
                 at.insert("aliases", al);
             }

@@ -12,7 +12,7 @@ namespace qiancun {
 
 struct Sha256::Impl {
     struct Free {
-        void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+        void operator()(EVP_MD_CTX *c) const noexcept { EVP_MD_CTX_free(c); }
     };
     std::unique_ptr<EVP_MD_CTX, Free> ctx{EVP_MD_CTX_new()};
 };
@@ -22,8 +22,8 @@ Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
         throw Error("cannot initialise SHA-256");
 }
 
-Sha256::Sha256(Sha256&&) noexcept = default;
-Sha256& Sha256::operator=(Sha256&&) noexcept = default;
+Sha256::Sha256(Sha256 &&) noexcept = default;
+Sha256 &Sha256::operator=(Sha256 &&) noexcept = default;
 Sha256::~Sha256() = default;
 
 void Sha256::update(std::string_view bytes) {
@@ -40,7 +40,7 @@ std::string Sha256::hex() {
     return out;
 }
 
-std::string sha256_file(const std::filesystem::path& path) {
+std::string sha256_file(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw Error(fmt::format("{}: cannot read the file", path.string()));

@@ -6,8 +6,8 @@ namespace qiancun {
 
 namespace {
 
-std::string describe(const std::string& file, const std::string& layer,
-                     std::optional<std::int64_t> row, const std::string& problem) {
+std::string describe(const std::string &file, const std::string &layer,
+                     std::optional<std::int64_t> row, const std::string &problem) {
     std::string where = file;
     if (!layer.empty())
         where += fmt::format(" (layer {})", layer);
@@ -19,7 +19,7 @@ std::string describe(const std::string& file, const std::string& layer,
 } // namespace
 
 InputError::InputError(std::string file, std::string layer, std::optional<std::int64_t> row,
-                       const std::string& problem)
+                       const std::string &problem)
     : Error(describe(file, layer, row, problem)), m_file(std::move(file)),
       m_layer(std::move(layer)), m_row(row), m_problem(problem) {}
 

@@ -34,20 +34,27 @@ std::string sql_type(ValueType t) {
     switch (t) {
     case ValueType::integer:
     case ValueType::boolean:
-    case ValueType::year: return "INTEGER";
-    case ValueType::real: return "REAL";
+    case ValueType::year:
+        return "INTEGER";
+    case ValueType::real:
+        return "REAL";
     case ValueType::text:
-    case ValueType::choice: return "TEXT";
+    case ValueType::choice:
+        return "TEXT";
     }
     return "TEXT";
 }
 
 std::string spatialite_geometry_type(GeometryKind g) {
     switch (g) {
-    case GeometryKind::point: return "POINT";
-    case GeometryKind::line: return "MULTILINESTRING";
-    case GeometryKind::polygon: return "MULTIPOLYGON";
-    case GeometryKind::point_or_polygon: return "GEOMETRY";
+    case GeometryKind::point:
+        return "POINT";
+    case GeometryKind::line:
+        return "MULTILINESTRING";
+    case GeometryKind::polygon:
+        return "MULTIPOLYGON";
+    case GeometryKind::point_or_polygon:
+        return "GEOMETRY";
     }
     return "GEOMETRY";
 }
@@ -63,11 +70,11 @@ std::string sql_string(std::string_view s) {
 }
 
 /// Kinds whose rows carry a `village_code` link.
-bool has_village_link(const KindDef& k) {
+bool has_village_link(const KindDef &k) {
     return k.role == KindRole::settlement || k.role == KindRole::asset;
 }
 
-bool table_exists(sqlite3* db, std::string_view name) {
+bool table_exists(sqlite3 *db, std::string_view name) {
     SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?");
     st.bind_text(1, name);
     return st.step();
@@ -100,17 +107,17 @@ struct Registry::Impl {
     void load_kinds() {
         kinds = builtin_kinds();
         if (auto toml = meta("asset_types"); toml && !toml->empty())
-            for (auto& k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)"))
+            for (auto &k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)"))
                 kinds.push_back(std::move(k));
     }
 
-    void create_kind_table(const KindDef& k) {
+    void create_kind_table(const KindDef &k) {
         if (!epsg || table_exists(db.get(), k.key))
             return;
         const std::string t = quote_identifier(k.key);
         std::string cols = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
         for (std::size_t i = 0; i < k.attributes.size(); ++i) {
-            const auto& a = k.attributes[i];
+            const auto &a = k.attributes[i];
             cols += fmt::format(", {} {}", quote_identifier(a.name), sql_type(a.type));
             if (i == 0)
                 cols += " NOT NULL UNIQUE";
@@ -118,7 +125,7 @@ struct Registry::Impl {
                 cols += " NOT NULL";
             if (a.type == ValueType::choice) {
                 std::string list;
-                for (const auto& c : a.choices)
+                for (const auto &c : a.choices)
                     list += (list.empty() ? "" : ", ") + sql_string(c);
                 cols += fmt::format(" CHECK ({} IS NULL OR {} IN ({}))", quote_identifier(a.name),
                                     quote_identifier(a.name), list);
@@ -129,7 +136,8 @@ struct Registry::Impl {
         cols += ", source_file TEXT, source_row INTEGER, updated_at TEXT";
         db.exec(fmt::format("CREATE TABLE {} ({})", t, cols));
         SqliteStmt add(db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
-        add.bind_text(1, k.key).bind_int(2, *epsg).bind_text(3, spatialite_geometry_type(k.geometry));
+        add.bind_text(1, k.key).bind_int(2, *epsg).bind_text(3,
+                                                             spatialite_geometry_type(k.geometry));
         if (!add.step() || add.get_int(0) != 1)
             throw DatabaseError(fmt::format("cannot add the geometry column of {}", k.key));
         SqliteStmt idx(db.get(), "SELECT CreateSpatialIndex(?, 'geom')");
@@ -141,8 +149,8 @@ struct Registry::Impl {
                                 quote_identifier(k.key + "_village_code"), t));
     }
 
-    const KindDef* find_kind(std::string_view key) const {
-        for (const auto& k : kinds)
+    const KindDef *find_kind(std::string_view key) const {
+        for (const auto &k : kinds)
             if (k.key == key)
                 return &k;
         return nullptr;
@@ -150,19 +158,19 @@ struct Registry::Impl {
 };
 
 Registry::Registry(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
-Registry::Registry(Registry&&) noexcept = default;
-Registry& Registry::operator=(Registry&&) noexcept = default;
+Registry::Registry(Registry &&) noexcept = default;
+Registry &Registry::operator=(Registry &&) noexcept = default;
 Registry::~Registry() = default;
 
-Registry Registry::create(const std::filesystem::path& path, std::optional<int> epsg) {
+Registry Registry::create(const std::filesystem::path &path, std::optional<int> epsg) {
     if (std::filesystem::exists(path))
-        throw UsageError(fmt::format("{} already exists; open it, or remove it first",
-                                     path.string()));
+        throw UsageError(
+            fmt::format("{} already exists; open it, or remove it first", path.string()));
     if (epsg)
         (void)crs::area_of_use(*epsg); // fails early on an unknown code
     try {
         auto impl = std::make_unique<Impl>(path, SqliteDb(path, true, false));
-        auto& db = impl->db;
+        auto &db = impl->db;
         db.exec("PRAGMA journal_mode = WAL");
         db.exec("BEGIN");
         SqliteStmt init(db.get(), "SELECT InitSpatialMetaData(0)");
@@ -190,14 +198,14 @@ Registry Registry::create(const std::filesystem::path& path, std::optional<int> 
     }
 }
 
-Registry Registry::open(const std::filesystem::path& path, bool read_only) {
+Registry Registry::open(const std::filesystem::path &path, bool read_only) {
     if (!std::filesystem::exists(path))
         throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
                                      path.string(), path.string()));
     auto impl = std::make_unique<Impl>(path, SqliteDb(path, false, read_only));
     if (!table_exists(impl->db.get(), "meta"))
-        throw DatabaseError(fmt::format("{} is not a qiancun registry (no meta table)",
-                                        path.string()));
+        throw DatabaseError(
+            fmt::format("{} is not a qiancun registry (no meta table)", path.string()));
     auto version = impl->meta("schema_version");
     if (!version || std::stoi(*version) != kSchemaVersion)
         throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
@@ -208,9 +216,13 @@ Registry Registry::open(const std::filesystem::path& path, bool read_only) {
     return Registry(std::move(impl));
 }
 
-const std::filesystem::path& Registry::path() const noexcept { return m_impl->path; }
+const std::filesystem::path &Registry::path() const noexcept {
+    return m_impl->path;
+}
 
-std::optional<int> Registry::working_epsg() const { return m_impl->epsg; }
+std::optional<int> Registry::working_epsg() const {
+    return m_impl->epsg;
+}
 
 void Registry::set_working_epsg(int epsg) {
     if (m_impl->epsg) {
@@ -226,7 +238,10 @@ void Registry::set_working_epsg(int epsg) {
         SqliteStmt ins(m_impl->db.get(),
                        "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, ref_sys_name, "
                        "proj4text, srtext) VALUES(?, 'epsg', ?, ?, '', ?)");
-        ins.bind_int(1, epsg).bind_int(2, epsg).bind_text(3, crs::name(epsg)).bind_text(4, crs::wkt(epsg, true));
+        ins.bind_int(1, epsg)
+            .bind_int(2, epsg)
+            .bind_text(3, crs::name(epsg))
+            .bind_text(4, crs::wkt(epsg, true));
         ins.run();
     }
     const bool outer = sqlite3_get_autocommit(m_impl->db.get()) != 0;
@@ -235,7 +250,7 @@ void Registry::set_working_epsg(int epsg) {
     try {
         m_impl->set_meta("crs_epsg", std::to_string(epsg));
         m_impl->epsg = epsg;
-        for (const auto& k : m_impl->kinds)
+        for (const auto &k : m_impl->kinds)
             m_impl->create_kind_table(k);
         if (outer)
             m_impl->db.exec("COMMIT");
@@ -247,19 +262,21 @@ void Registry::set_working_epsg(int epsg) {
     }
 }
 
-const std::vector<KindDef>& Registry::kinds() const noexcept { return m_impl->kinds; }
+const std::vector<KindDef> &Registry::kinds() const noexcept {
+    return m_impl->kinds;
+}
 
-const KindDef& Registry::kind(std::string_view key) const {
-    if (const auto* k = m_impl->find_kind(key))
+const KindDef &Registry::kind(std::string_view key) const {
+    if (const auto *k = m_impl->find_kind(key))
         return *k;
     std::string known;
-    for (const auto& k : m_impl->kinds)
+    for (const auto &k : m_impl->kinds)
         known += (known.empty() ? "" : ", ") + k.key;
     throw UsageError(fmt::format("unknown kind '{}'; known kinds: {}", key, known));
 }
 
-void Registry::add_kind(const KindDef& def) {
-    if (const auto* existing = m_impl->find_kind(def.key)) {
+void Registry::add_kind(const KindDef &def) {
+    if (const auto *existing = m_impl->find_kind(def.key)) {
         if (existing->builtin)
             throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
         if (kinds_to_toml({*existing}) != kinds_to_toml({def}))
@@ -269,14 +286,14 @@ void Registry::add_kind(const KindDef& def) {
     }
     m_impl->kinds.push_back(def);
     std::vector<KindDef> configured;
-    for (const auto& k : m_impl->kinds)
+    for (const auto &k : m_impl->kinds)
         if (!k.builtin)
             configured.push_back(k);
     m_impl->set_meta("asset_types", kinds_to_toml(configured));
     m_impl->create_kind_table(m_impl->kinds.back());
 }
 
-Registry::Transaction::Transaction(Registry& registry) : m_registry(&registry) {
+Registry::Transaction::Transaction(Registry &registry) : m_registry(&registry) {
     registry.m_impl->db.exec("BEGIN IMMEDIATE");
 }
 
@@ -301,21 +318,21 @@ void Registry::Transaction::commit() {
     m_done = true;
 }
 
-void Registry::write(const KindDef& kind, std::span<const Feature> features, WriteMode mode,
-                     ImportRecord& record) {
+void Registry::write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+                     ImportRecord &record) {
     if (!m_impl->epsg)
         throw UsageError("the registry has no working CRS yet");
     m_impl->create_kind_table(kind);
-    auto* db = m_impl->db.get();
+    auto *db = m_impl->db.get();
     const std::string t = quote_identifier(kind.key);
-    const std::string& key = kind.key_field();
+    const std::string &key = kind.key_field();
 
     std::unordered_map<std::string, std::int64_t> seen;
-    for (const auto& f : features) {
+    for (const auto &f : features) {
         if (f.values.size() != kind.attributes.size())
             throw Error(fmt::format("feature of row {} has {} values, {} expects {}", f.row,
                                     f.values.size(), kind.key, kind.attributes.size()));
-        const auto* k = std::get_if<std::string>(&f.values.front());
+        const auto *k = std::get_if<std::string>(&f.values.front());
         if (!k || k->empty())
             throw InputError(record.source, record.layer, f.row, fmt::format("{} is empty", key));
         auto [it, inserted] = seen.emplace(*k, f.row);
@@ -329,7 +346,7 @@ void Registry::write(const KindDef& kind, std::span<const Feature> features, Wri
         m_impl->db.exec(fmt::format("DELETE FROM {}", t));
 
     std::string names, params, updates;
-    for (const auto& a : kind.attributes) {
+    for (const auto &a : kind.attributes) {
         names += quote_identifier(a.name) + ", ";
         params += "?, ";
         if (&a != &kind.attributes.front())
@@ -348,13 +365,13 @@ void Registry::write(const KindDef& kind, std::span<const Feature> features, Wri
     record.imported_at = stamp;
     record.inserted = 0;
     record.updated = 0;
-    for (const auto& f : features) {
+    for (const auto &f : features) {
         exists.reset();
         exists.bind(1, f.values.front());
         const bool known = exists.step();
         upsert.reset();
         int i = 1;
-        for (const auto& v : f.values)
+        for (const auto &v : f.values)
             upsert.bind(i++, v);
         upsert.bind_text(i++, record.source);
         upsert.bind_int(i++, f.row);
@@ -362,7 +379,7 @@ void Registry::write(const KindDef& kind, std::span<const Feature> features, Wri
         upsert.bind_blob(i++, f.wkb);
         try {
             upsert.run();
-        } catch (const DatabaseError& e) {
+        } catch (const DatabaseError &e) {
             throw InputError(record.source, record.layer, f.row, e.what());
         }
         ++(known ? record.updated : record.inserted);
@@ -387,30 +404,31 @@ void Registry::write(const KindDef& kind, std::span<const Feature> features, Wri
 void Registry::link_villages() {
     if (!m_impl->epsg || !table_exists(m_impl->db.get(), "village"))
         return;
-    for (const auto& k : m_impl->kinds) {
+    for (const auto &k : m_impl->kinds) {
         if (!has_village_link(k) || k.geometry == GeometryKind::line ||
             !table_exists(m_impl->db.get(), k.key))
             continue;
         // Polygon assets belong by their point-on-surface; a point is its own. The smallest
         // code among villages within 1 mm wins (SPEC §3 border rule).
         const std::string t = quote_identifier(k.key);
-        m_impl->db.exec(fmt::format(
-            "UPDATE {0} SET village_code = ("
-            " SELECT MIN(v.code) FROM village v WHERE v.ROWID IN ("
-            "  SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'village'"
-            "   AND f_geometry_column = 'geom' AND search_frame = BuildMbr("
-            "    X(PointOnSurface({0}.geom)) - {1}, Y(PointOnSurface({0}.geom)) - {1},"
-            "    X(PointOnSurface({0}.geom)) + {1}, Y(PointOnSurface({0}.geom)) + {1}))"
-            " AND ST_Distance(v.geom, PointOnSurface({0}.geom)) <= {1})",
-            t, kBorderTolM));
+        m_impl->db.exec(
+            fmt::format("UPDATE {0} SET village_code = ("
+                        " SELECT MIN(v.code) FROM village v WHERE v.ROWID IN ("
+                        "  SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'village'"
+                        "   AND f_geometry_column = 'geom' AND search_frame = BuildMbr("
+                        "    X(PointOnSurface({0}.geom)) - {1}, Y(PointOnSurface({0}.geom)) - {1},"
+                        "    X(PointOnSurface({0}.geom)) + {1}, Y(PointOnSurface({0}.geom)) + {1}))"
+                        " AND ST_Distance(v.geom, PointOnSurface({0}.geom)) <= {1})",
+                        t, kBorderTolM));
     }
 }
 
 std::int64_t Registry::count(std::string_view kind) const {
-    const auto& k = this->kind(kind);
+    const auto &k = this->kind(kind);
     if (!table_exists(m_impl->db.get(), k.key))
         return 0;
-    SqliteStmt st(m_impl->db.get(), fmt::format("SELECT COUNT(*) FROM {}", quote_identifier(k.key)));
+    SqliteStmt st(m_impl->db.get(),
+                  fmt::format("SELECT COUNT(*) FROM {}", quote_identifier(k.key)));
     st.step();
     return st.get_int(0);
 }
@@ -422,17 +440,18 @@ RegistryInfo Registry::info() const {
     info.epsg = m_impl->epsg;
     if (info.epsg)
         info.crs_name = crs::name(*info.epsg);
-    auto* db = m_impl->db.get();
-    for (const auto& k : m_impl->kinds) {
+    auto *db = m_impl->db.get();
+    for (const auto &k : m_impl->kinds) {
         LayerInfo li;
         li.kind = k.key;
         li.label = k.label;
         li.builtin = k.builtin;
         li.geometry_type = spatialite_geometry_type(k.geometry);
         if (table_exists(db, k.key)) {
-            SqliteStmt st(db, fmt::format("SELECT COUNT(*), MIN(MbrMinX(geom)), MIN(MbrMinY(geom)), "
-                                          "MAX(MbrMaxX(geom)), MAX(MbrMaxY(geom)) FROM {}",
-                                          quote_identifier(k.key)));
+            SqliteStmt st(db,
+                          fmt::format("SELECT COUNT(*), MIN(MbrMinX(geom)), MIN(MbrMinY(geom)), "
+                                      "MAX(MbrMaxX(geom)), MAX(MbrMaxY(geom)) FROM {}",
+                                      quote_identifier(k.key)));
             st.step();
             li.count = st.get_int(0);
             if (li.count > 0 && !st.is_null(1))
@@ -441,8 +460,9 @@ RegistryInfo Registry::info() const {
         }
         info.layers.push_back(std::move(li));
     }
-    SqliteStmt log(db, "SELECT kind, source, layer, imported_at, rows_read, inserted, updated, "
-                       "repaired, rejected, content_hash FROM import_log ORDER BY id DESC LIMIT 20");
+    SqliteStmt log(db,
+                   "SELECT kind, source, layer, imported_at, rows_read, inserted, updated, "
+                   "repaired, rejected, content_hash FROM import_log ORDER BY id DESC LIMIT 20");
     while (log.step()) {
         ImportRecord r;
         r.kind = log.get_text(0);
@@ -460,15 +480,15 @@ RegistryInfo Registry::info() const {
     return info;
 }
 
-Rows Registry::list(std::string_view kind_key, const ListFilter& filter) const {
-    const auto& k = kind(kind_key);
+Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
+    const auto &k = kind(kind_key);
     Rows rows;
-    auto* db = m_impl->db.get();
+    auto *db = m_impl->db.get();
     if (!table_exists(db, k.key))
         return rows;
     const std::string t = quote_identifier(k.key);
     std::string cols;
-    for (const auto& a : k.attributes)
+    for (const auto &a : k.attributes)
         cols += quote_identifier(a.name) + ", ";
     if (has_village_link(k))
         cols += "village_code, ";
@@ -518,13 +538,13 @@ Rows Registry::list(std::string_view kind_key, const ListFilter& filter) const {
 }
 
 std::string Registry::content_checksum() const {
-    auto* db = m_impl->db.get();
+    auto *db = m_impl->db.get();
     Sha256 h;
     std::vector<std::string> tables{"meta", "import_log"};
-    for (const auto& k : m_impl->kinds)
+    for (const auto &k : m_impl->kinds)
         if (table_exists(db, k.key))
             tables.push_back(k.key);
-    for (const auto& t : tables) {
+    for (const auto &t : tables) {
         h.update(t);
         SqliteStmt st(db, fmt::format("SELECT * FROM {} ORDER BY 1", quote_identifier(t)));
         while (st.step()) {
@@ -540,6 +560,8 @@ std::string Registry::content_checksum() const {
     return h.hex();
 }
 
-sqlite3* Registry::handle() const noexcept { return m_impl->db.get(); }
+sqlite3 *Registry::handle() const noexcept {
+    return m_impl->db.get();
+}
 
 } // namespace qiancun

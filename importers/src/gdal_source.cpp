@@ -17,7 +17,7 @@ namespace qiancun::importers::detail {
 
 namespace {
 
-void CPL_STDCALL gdal_error_handler(CPLErr level, CPLErrorNum, const char* msg) {
+void CPL_STDCALL gdal_error_handler(CPLErr level, CPLErrorNum, const char *msg) {
     // Never throw from here: GDAL calls it from C code. Failures surface as return values.
     if (level == CE_Debug)
         qiancun::log(LogLevel::debug, fmt::format("GDAL: {}", msg));
@@ -28,13 +28,13 @@ void CPL_STDCALL gdal_error_handler(CPLErr level, CPLErrorNum, const char* msg) 
 }
 
 std::string upper(std::string s) {
-    for (auto& c : s)
+    for (auto &c : s)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return s;
 }
 
 /// GDAL's encoding name for a user's one ("GBK" → "CP936").
-std::string gdal_encoding(const std::string& enc) {
+std::string gdal_encoding(const std::string &enc) {
     const std::string u = upper(enc);
     if (u == "GBK" || u == "GB2312" || u == "CP936" || u == "936" || u == "GB18030")
         return u == "GB18030" ? "GB18030" : "CP936";
@@ -47,15 +47,15 @@ std::string gdal_encoding(const std::string& enc) {
 /// WGS84 and CGCS2000 differ by centimetres here, so the result is taken as EPSG:4490.
 class WebOffsetInverse final : public OGRCoordinateTransformation {
 public:
-    explicit WebOffsetInverse(WebOffset offset, const OGRSpatialReference& lonlat)
+    explicit WebOffsetInverse(WebOffset offset, const OGRSpatialReference &lonlat)
         : m_offset(offset), m_lonlat(lonlat) {}
-    OGRSpatialReference* GetSourceCS() override { return &m_lonlat; }
-    OGRSpatialReference* GetTargetCS() override { return &m_lonlat; }
-    int Transform(int count, double* x, double* y, double*, double*, int* ok) override {
+    OGRSpatialReference *GetSourceCS() override { return &m_lonlat; }
+    OGRSpatialReference *GetTargetCS() override { return &m_lonlat; }
+    int Transform(int count, double *x, double *y, double *, double *, int *ok) override {
         for (int i = 0; i < count; ++i) {
             const gcj02::LonLat p{x[i], y[i]};
-            const auto w = m_offset == WebOffset::bd09 ? gcj02::bd09_to_wgs84(p)
-                                                       : gcj02::gcj02_to_wgs84(p);
+            const auto w =
+                m_offset == WebOffset::bd09 ? gcj02::bd09_to_wgs84(p) : gcj02::gcj02_to_wgs84(p);
             x[i] = w.lon;
             y[i] = w.lat;
             if (ok)
@@ -63,10 +63,10 @@ public:
         }
         return TRUE;
     }
-    OGRCoordinateTransformation* Clone() const override {
+    OGRCoordinateTransformation *Clone() const override {
         return new WebOffsetInverse(m_offset, m_lonlat);
     }
-    OGRCoordinateTransformation* GetInverse() const override { return nullptr; }
+    OGRCoordinateTransformation *GetInverse() const override { return nullptr; }
 
 private:
     WebOffset m_offset;
@@ -83,7 +83,7 @@ void ensure_gdal() {
     });
 }
 
-bool looks_mis_decoded(const std::string& text) {
+bool looks_mis_decoded(const std::string &text) {
     if (!CPLIsUTF8(text.c_str(), static_cast<int>(text.size())))
         return true;
     // GBK bytes read as ISO-8859-1 become pairs of U+0080–U+00FF code points, which in
@@ -101,7 +101,7 @@ bool looks_mis_decoded(const std::string& text) {
     return latin1 >= 2;
 }
 
-GdalSource::GdalSource(const ImportOptions& options) : m_file(options.source.string()) {
+GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.string()) {
     ensure_gdal();
     std::error_code ec;
     if (!std::filesystem::exists(options.source, ec))
@@ -127,7 +127,8 @@ GdalSource::GdalSource(const ImportOptions& options) : m_file(options.source.str
         // The first row names the columns; every value stays text for our own type checks.
         // GDAL 3.6 takes these as configuration options, read while the sheet is parsed.
         const std::string drv = ext == ".XLSX" ? "XLSX" : "ODS";
-        for (const auto& [key, value] : {std::pair{"HEADERS", "FORCE"}, {"FIELD_TYPES", "STRING"}}) {
+        for (const auto &[key, value] :
+             {std::pair{"HEADERS", "FORCE"}, {"FIELD_TYPES", "STRING"}}) {
             m_config_keys.push_back(fmt::format("OGR_{}_{}", drv, key));
             CPLSetThreadLocalConfigOption(m_config_keys.back().c_str(), value);
         }
@@ -137,9 +138,9 @@ GdalSource::GdalSource(const ImportOptions& options) : m_file(options.source.str
                                       open_options.List(), nullptr));
     if (!m_dataset) {
         std::string why = CPLGetLastErrorMsg();
-        throw InputError(m_file, "", std::nullopt,
-                         fmt::format("GDAL cannot read it as a vector file{}",
-                                     why.empty() ? "" : ": " + why));
+        throw InputError(
+            m_file, "", std::nullopt,
+            fmt::format("GDAL cannot read it as a vector file{}", why.empty() ? "" : ": " + why));
     }
     if (m_dataset->GetLayerCount() == 0)
         throw InputError(m_file, "", std::nullopt, "the file has no layers");
@@ -149,14 +150,14 @@ GdalSource::GdalSource(const ImportOptions& options) : m_file(options.source.str
         m_layer = m_dataset->GetLayerByName(options.layer.c_str());
         if (!m_layer) {
             std::string names;
-            for (auto* l : m_dataset->GetLayers())
+            for (auto *l : m_dataset->GetLayers())
                 names += (names.empty() ? "" : ", ") + std::string(l->GetName());
             throw InputError(m_file, options.layer, std::nullopt,
                              fmt::format("no such layer; layers: {}", names));
         }
     }
     m_layer_name = m_layer->GetName();
-    auto* defn = m_layer->GetLayerDefn();
+    auto *defn = m_layer->GetLayerDefn();
     for (int i = 0; i < defn->GetFieldCount(); ++i)
         m_fields.push_back(recode(defn->GetFieldDefn(i)->GetNameRef()));
     m_layer->ResetReading();
@@ -164,16 +165,16 @@ GdalSource::GdalSource(const ImportOptions& options) : m_file(options.source.str
 
 GdalSource::~GdalSource() {
     m_dataset.reset();
-    for (const auto& key : m_config_keys)
+    for (const auto &key : m_config_keys)
         CPLSetThreadLocalConfigOption(key.c_str(), nullptr);
 }
 
-std::string GdalSource::recode(const char* text) const {
+std::string GdalSource::recode(const char *text) const {
     if (!text)
         return {};
     if (m_recode_from.empty())
         return text;
-    char* out = CPLRecode(text, m_recode_from.c_str(), CPL_ENC_UTF8);
+    char *out = CPLRecode(text, m_recode_from.c_str(), CPL_ENC_UTF8);
     std::string s = out ? out : "";
     CPLFree(out);
     return s;
@@ -185,13 +186,14 @@ std::int64_t GdalSource::feature_count() const {
 }
 
 bool GdalSource::has_geometry() const {
-    return m_layer->GetLayerDefn()->GetGeomFieldCount() > 0 &&
-           m_layer->GetGeomType() != wkbNone;
+    return m_layer->GetLayerDefn()->GetGeomFieldCount() > 0 && m_layer->GetGeomType() != wkbNone;
 }
 
-const OGRSpatialReference* GdalSource::layer_srs() const { return m_layer->GetSpatialRef(); }
+const OGRSpatialReference *GdalSource::layer_srs() const {
+    return m_layer->GetSpatialRef();
+}
 
-bool GdalSource::next(SourceRecord& record) {
+bool GdalSource::next(SourceRecord &record) {
     OGRFeatureUniquePtr f(m_layer->GetNextFeature());
     if (!f)
         return false;
@@ -204,8 +206,8 @@ bool GdalSource::next(SourceRecord& record) {
     return true;
 }
 
-CoordinatePipeline::CoordinatePipeline(const std::string& file, const std::string& src_crs,
-                                       const OGRSpatialReference* layer_srs) {
+CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::string &src_crs,
+                                       const OGRSpatialReference *layer_srs) {
     m_lonlat.importFromEPSG(4490);
     m_lonlat.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     const std::string u = upper(src_crs);
@@ -233,9 +235,9 @@ CoordinatePipeline::CoordinatePipeline(const std::string& file, const std::strin
     m_geographic = m_source.IsGeographic();
     m_to_lonlat.reset(OGRCreateCoordinateTransformation(&m_source, &m_lonlat));
     if (!m_to_lonlat)
-        throw InputError(file, "", std::nullopt,
-                         fmt::format("PROJ cannot transform from {} to CGCS2000",
-                                     source_description()));
+        throw InputError(
+            file, "", std::nullopt,
+            fmt::format("PROJ cannot transform from {} to CGCS2000", source_description()));
 }
 
 std::string CoordinatePipeline::source_description() const {
@@ -243,15 +245,15 @@ std::string CoordinatePipeline::source_description() const {
         return "GCJ-02";
     if (m_offset == WebOffset::bd09)
         return "BD-09";
-    const char* auth = m_source.GetAuthorityName(nullptr);
-    const char* code = m_source.GetAuthorityCode(nullptr);
+    const char *auth = m_source.GetAuthorityName(nullptr);
+    const char *code = m_source.GetAuthorityCode(nullptr);
     if (auth && code)
         return fmt::format("{}:{}", auth, code);
-    const char* name = m_source.GetName();
+    const char *name = m_source.GetName();
     return name ? name : "the source CRS";
 }
 
-bool CoordinatePipeline::to_lonlat(OGRGeometry& g) const {
+bool CoordinatePipeline::to_lonlat(OGRGeometry &g) const {
     return g.transform(m_to_lonlat.get()) == OGRERR_NONE;
 }
 
@@ -266,7 +268,7 @@ void CoordinatePipeline::set_working_epsg(int epsg) {
         throw Error(fmt::format("PROJ cannot transform from CGCS2000 to EPSG:{}", epsg));
 }
 
-bool CoordinatePipeline::to_working(OGRGeometry& g) const {
+bool CoordinatePipeline::to_working(OGRGeometry &g) const {
     if (!m_to_working)
         return false;
     if (m_offset != WebOffset::none && !to_lonlat(g))

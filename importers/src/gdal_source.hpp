@@ -32,33 +32,33 @@ class GdalSource {
 public:
     /// Opens `options.source` (layer `options.layer`, or the first one). Throws InputError
     /// naming the file when it cannot be opened or the layer does not exist.
-    explicit GdalSource(const ImportOptions& options);
-    GdalSource(const GdalSource&) = delete;
-    GdalSource& operator=(const GdalSource&) = delete;
+    explicit GdalSource(const ImportOptions &options);
+    GdalSource(const GdalSource &) = delete;
+    GdalSource &operator=(const GdalSource &) = delete;
     ~GdalSource();
 
-    const std::string& file() const noexcept { return m_file; }
-    const std::string& layer_name() const noexcept { return m_layer_name; }
-    const std::vector<std::string>& fields() const noexcept { return m_fields; }
+    const std::string &file() const noexcept { return m_file; }
+    const std::string &layer_name() const noexcept { return m_layer_name; }
+    const std::vector<std::string> &fields() const noexcept { return m_fields; }
     /// Number of features when cheap to know, else 0.
     std::int64_t feature_count() const;
     /// True when the layer has a geometry column of its own.
     bool has_geometry() const;
     /// The layer's CRS, or null.
-    const OGRSpatialReference* layer_srs() const;
+    const OGRSpatialReference *layer_srs() const;
     /// True when the source's text is recoded from `options.encoding` by us (not the driver).
     bool recodes() const noexcept { return !m_recode_from.empty(); }
 
     /// Reads the next feature; false at the end.
-    bool next(SourceRecord& record);
+    bool next(SourceRecord &record);
 
 private:
-    std::string recode(const char* text) const;
+    std::string recode(const char *text) const;
 
     std::string m_file;
     std::string m_layer_name;
     GDALDatasetUniquePtr m_dataset;
-    OGRLayer* m_layer = nullptr;
+    OGRLayer *m_layer = nullptr;
     std::vector<std::string> m_fields;
     std::string m_recode_from;
     std::int64_t m_row = 0;
@@ -70,8 +70,8 @@ class CoordinatePipeline {
 public:
     /// `src_crs` as in ImportOptions (empty: use `layer_srs`). Throws InputError naming
     /// `file` when no CRS is known or it cannot be parsed.
-    CoordinatePipeline(const std::string& file, const std::string& src_crs,
-                       const OGRSpatialReference* layer_srs);
+    CoordinatePipeline(const std::string &file, const std::string &src_crs,
+                       const OGRSpatialReference *layer_srs);
 
     /// True when the source coordinates are geographic (lon/lat) degrees.
     bool source_is_geographic() const noexcept { return m_geographic; }
@@ -80,12 +80,12 @@ public:
 
     /// Transforms a source geometry in place to lon/lat (EPSG:4490, lon first). False on
     /// failure.
-    bool to_lonlat(OGRGeometry& g) const;
+    bool to_lonlat(OGRGeometry &g) const;
     /// Fixes the working CRS; must be called before `to_working`.
     void set_working_epsg(int epsg);
     /// Transforms a source geometry in place to the working CRS (directly when PROJ can,
     /// through lon/lat for the web-map offsets). False on failure.
-    bool to_working(OGRGeometry& g) const;
+    bool to_working(OGRGeometry &g) const;
 
 private:
     WebOffset m_offset = WebOffset::none;
@@ -101,6 +101,6 @@ private:
 void ensure_gdal();
 
 /// True when `text` is not UTF-8, or looks like Chinese GBK bytes decoded as Latin-1.
-bool looks_mis_decoded(const std::string& text);
+bool looks_mis_decoded(const std::string &text);
 
 } // namespace qiancun::importers::detail

@@ -25,13 +25,13 @@ using detail::SourceRecord;
 constexpr std::size_t kMaxErrorsLogged = 20;
 
 std::string lower(std::string s) {
-    for (auto& c : s)
+    for (auto &c : s)
         if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     return s;
 }
 
-int find_field(const std::vector<std::string>& fields, const std::string& name) {
+int find_field(const std::vector<std::string> &fields, const std::string &name) {
     for (std::size_t i = 0; i < fields.size(); ++i)
         if (fields[i] == name)
             return static_cast<int>(i);
@@ -41,15 +41,15 @@ int find_field(const std::vector<std::string>& fields, const std::string& name) 
     return -1;
 }
 
-std::string list_fields(const std::vector<std::string>& fields) {
+std::string list_fields(const std::vector<std::string> &fields) {
     std::string s;
-    for (const auto& f : fields) {
+    for (const auto &f : fields) {
         s += s.empty() ? "" : ", ";
         if (CPLIsUTF8(f.c_str(), static_cast<int>(f.size()))) {
             s += f;
         } else {
             // Show undecoded names as the GBK they most likely are, so the user recognises them.
-            char* guess = CPLRecode(f.c_str(), "CP936", CPL_ENC_UTF8);
+            char *guess = CPLRecode(f.c_str(), "CP936", CPL_ENC_UTF8);
             s += fmt::format("{} (undecoded GBK?)", guess ? guess : "?");
             CPLFree(guess);
         }
@@ -66,16 +66,16 @@ struct FieldPlan {
     int seat_y = -1;
 };
 
-FieldPlan plan_fields(const KindDef& kind, const GdalSource& src, const ImportOptions& opt) {
-    const auto& fields = src.fields();
+FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOptions &opt) {
+    const auto &fields = src.fields();
     const bool mojibake = std::any_of(fields.begin(), fields.end(), detail::looks_mis_decoded);
     const std::string hint =
         mojibake ? " (the names look mis-decoded: if the source is GBK, pass --encoding GBK)" : "";
     FieldPlan plan;
-    for (const auto& [target, source] : opt.field_map) {
+    for (const auto &[target, source] : opt.field_map) {
         if (kind.attribute_index(target) < 0) {
             std::string attrs;
-            for (const auto& a : kind.attributes)
+            for (const auto &a : kind.attributes)
                 attrs += (attrs.empty() ? "" : ", ") + a.name;
             throw UsageError(fmt::format("--field {}={}: {} has no attribute '{}'; its attributes "
                                          "are {}",
@@ -86,7 +86,7 @@ FieldPlan plan_fields(const KindDef& kind, const GdalSource& src, const ImportOp
                              fmt::format("--field {}={}: no field '{}'; fields are: {}{}", target,
                                          source, source, list_fields(fields), hint));
     }
-    for (const auto& a : kind.attributes) {
+    for (const auto &a : kind.attributes) {
         int idx = -1;
         if (auto it = opt.field_map.find(a.name); it != opt.field_map.end())
             idx = find_field(fields, it->second);
@@ -112,10 +112,10 @@ FieldPlan plan_fields(const KindDef& kind, const GdalSource& src, const ImportOp
                                          plan.x < 0 ? opt.x_field : opt.y_field,
                                          list_fields(fields), hint));
     } else if (!src.has_geometry()) {
-        for (const char* n : {"lon", "lng", "longitude", "x", "经度"})
+        for (const char *n : {"lon", "lng", "longitude", "x", "经度"})
             if (plan.x < 0)
                 plan.x = find_field(fields, n);
-        for (const char* n : {"lat", "latitude", "y", "纬度"})
+        for (const char *n : {"lat", "latitude", "y", "纬度"})
             if (plan.y < 0)
                 plan.y = find_field(fields, n);
         if (plan.x < 0 || plan.y < 0)
@@ -131,28 +131,28 @@ FieldPlan plan_fields(const KindDef& kind, const GdalSource& src, const ImportOp
     return plan;
 }
 
-std::optional<double> parse_coordinate(const std::string& text) {
+std::optional<double> parse_coordinate(const std::string &text) {
     std::string s;
     for (char c : text)
         if (c != ' ' && c != '\t')
             s += c;
     if (s.empty())
         return std::nullopt;
-    char* end = nullptr;
+    char *end = nullptr;
     const double v = std::strtod(s.c_str(), &end);
     if (end != s.c_str() + s.size())
         return std::nullopt;
     return v;
 }
 
-std::string content_hash(const std::filesystem::path& source) {
+std::string content_hash(const std::filesystem::path &source) {
     Sha256 h;
     std::vector<std::filesystem::path> parts{source};
     auto ext = lower(source.extension().string());
     if (ext == ".shp")
-        for (const char* e : {".shx", ".dbf", ".prj", ".cpg"})
+        for (const char *e : {".shx", ".dbf", ".prj", ".cpg"})
             parts.push_back(std::filesystem::path(source).replace_extension(e));
-    for (const auto& p : parts)
+    for (const auto &p : parts)
         if (std::filesystem::is_regular_file(p))
             h.update(sha256_file(p));
     return h.hex();
@@ -168,14 +168,15 @@ struct ErrorList {
         if (errors.empty())
             return;
         for (std::size_t i = 0; i < errors.size() && i < kMaxErrorsLogged; ++i)
-            qiancun::log(LogLevel::error, fmt::format("{}, row {}: {}", file, errors[i].first,
-                                                      errors[i].second));
+            qiancun::log(LogLevel::error,
+                         fmt::format("{}, row {}: {}", file, errors[i].first, errors[i].second));
         if (errors.size() > kMaxErrorsLogged)
             qiancun::log(LogLevel::error,
                          fmt::format("{}: {} more errors", file, errors.size() - kMaxErrorsLogged));
         std::string problem = errors.front().second;
         if (errors.size() > 1)
-            problem += fmt::format(" (and {} more errors; nothing was imported)", errors.size() - 1);
+            problem +=
+                fmt::format(" (and {} more errors; nothing was imported)", errors.size() - 1);
         else
             problem += " (nothing was imported)";
         throw InputError(file, layer, errors.front().first, problem);
@@ -184,25 +185,25 @@ struct ErrorList {
 
 } // namespace
 
-PreparedImport prepare_import(const Registry& registry, const ImportOptions& options,
-                              const Progress& progress, std::optional<int> working_epsg) {
+PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
+                              const Progress &progress, std::optional<int> working_epsg) {
     PreparedImport out;
     out.options = options;
     out.kind = &registry.kind(options.kind);
-    const KindDef& kind = *out.kind;
-    for (const auto& [attr, text] : options.defaults)
+    const KindDef &kind = *out.kind;
+    for (const auto &[attr, text] : options.defaults)
         if (kind.attribute_index(attr) < 0)
-            throw UsageError(fmt::format("default for '{}': {} has no such attribute", attr,
-                                         kind.key));
+            throw UsageError(
+                fmt::format("default for '{}': {} has no such attribute", attr, kind.key));
 
     GdalSource src(options);
     const FieldPlan plan = plan_fields(kind, src, options);
     const bool from_columns = plan.x >= 0;
-    const OGRSpatialReference* layer_srs = from_columns ? nullptr : src.layer_srs();
+    const OGRSpatialReference *layer_srs = from_columns ? nullptr : src.layer_srs();
     CoordinatePipeline coords(src.file(), options.src_crs, layer_srs);
 
     ErrorList errors{src.file(), src.layer_name(), {}};
-    auto& report = out.report;
+    auto &report = out.report;
     report.record.kind = kind.key;
     report.record.source = options.source.string();
     report.record.layer = src.layer_name();
@@ -228,7 +229,7 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
         p.feature.row = rec.row;
         bool row_ok = true;
         for (std::size_t i = 0; i < kind.attributes.size(); ++i) {
-            const auto& attr = kind.attributes[i];
+            const auto &attr = kind.attributes[i];
             std::string text;
             if (plan.source_index[i] >= 0)
                 text = rec.fields[static_cast<std::size_t>(plan.source_index[i])];
@@ -254,7 +255,7 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
                                  attr.name, text)});
             }
             auto parsed = parse_value(attr, text);
-            if (auto* problem = std::get_if<std::string>(&parsed)) {
+            if (auto *problem = std::get_if<std::string>(&parsed)) {
                 errors.add(rec.row, *problem);
                 row_ok = false;
                 p.feature.values.emplace_back();
@@ -266,12 +267,12 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
             continue;
 
         if (from_columns) {
-            const auto& xt = rec.fields[static_cast<std::size_t>(plan.x)];
-            const auto& yt = rec.fields[static_cast<std::size_t>(plan.y)];
+            const auto &xt = rec.fields[static_cast<std::size_t>(plan.x)];
+            const auto &yt = rec.fields[static_cast<std::size_t>(plan.y)];
             auto x = parse_coordinate(xt);
             auto y = parse_coordinate(yt);
-            const auto& xn = src.fields()[static_cast<std::size_t>(plan.x)];
-            const auto& yn = src.fields()[static_cast<std::size_t>(plan.y)];
+            const auto &xn = src.fields()[static_cast<std::size_t>(plan.x)];
+            const auto &yn = src.fields()[static_cast<std::size_t>(plan.y)];
             if (xt.empty() || yt.empty()) {
                 errors.add(rec.row, fmt::format("{} is empty", xt.empty() ? xn : yn));
                 continue;
@@ -290,8 +291,8 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
                     continue;
                 }
                 if (std::fabs(*x) > 180.0 || std::fabs(*y) > 90.0) {
-                    errors.add(rec.row, fmt::format("{} {} / {} {} is not a longitude/latitude",
-                                                    xn, xt, yn, yt));
+                    errors.add(rec.row, fmt::format("{} {} / {} {} is not a longitude/latitude", xn,
+                                                    xt, yn, yt));
                     continue;
                 }
             }
@@ -304,8 +305,8 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
             }
         }
         if (plan.seat_x >= 0) {
-            const auto& sx = p.feature.values[static_cast<std::size_t>(plan.seat_x)];
-            const auto& sy = p.feature.values[static_cast<std::size_t>(plan.seat_y)];
+            const auto &sx = p.feature.values[static_cast<std::size_t>(plan.seat_x)];
+            const auto &sy = p.feature.values[static_cast<std::size_t>(plan.seat_y)];
             const bool hx = !std::holds_alternative<std::monostate>(sx);
             const bool hy = !std::holds_alternative<std::monostate>(sy);
             if (hx != hy) {
@@ -352,12 +353,13 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
     const auto area = crs::area_of_use(*epsg);
     coords.set_working_epsg(*epsg);
 
-    for (auto& p : pending) {
+    for (auto &p : pending) {
         OGRGeometryUniquePtr ll(p.geometry->clone());
         coords.to_lonlat(*ll);
         OGREnvelope env;
         ll->getEnvelope(&env);
-        if (!ll->IsEmpty() && !(area.contains(env.MinX, env.MinY) && area.contains(env.MaxX, env.MaxY))) {
+        if (!ll->IsEmpty() &&
+            !(area.contains(env.MinX, env.MinY) && area.contains(env.MaxX, env.MaxY))) {
             errors.add(p.feature.row,
                        fmt::format("coordinates ({:.6f}, {:.6f}) lie outside the area of use of "
                                    "the working CRS EPSG:{} ({:.1f}–{:.1f}°E, {:.1f}–{:.1f}°N)",
@@ -384,15 +386,18 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
             p.feature.values[static_cast<std::size_t>(plan.seat_y)] = seat.getY();
         }
         std::string wkb(static_cast<std::size_t>(p.geometry->WkbSize()), '\0');
-        p.geometry->exportToWkb(wkbNDR, reinterpret_cast<unsigned char*>(wkb.data()), wkbVariantIso);
-        auto checked = geometry::check(wkb, kind.geometry, options.policy == GeometryPolicy::repair);
+        p.geometry->exportToWkb(wkbNDR, reinterpret_cast<unsigned char *>(wkb.data()),
+                                wkbVariantIso);
+        auto checked =
+            geometry::check(wkb, kind.geometry, options.policy == GeometryPolicy::repair);
         if (!checked.problem.empty()) {
             errors.add(p.feature.row, checked.problem);
             continue;
         }
         if (!checked.repair.empty()) {
             ++report.record.repaired;
-            report.issues.push_back({ImportIssue::Severity::repaired, p.feature.row, checked.repair});
+            report.issues.push_back(
+                {ImportIssue::Severity::repaired, p.feature.row, checked.repair});
         }
         p.feature.wkb = std::move(checked.wkb);
         out.features.push_back(std::move(p.feature));
@@ -400,14 +405,14 @@ PreparedImport prepare_import(const Registry& registry, const ImportOptions& opt
     errors.throw_if_any();
     if (!out.chosen_epsg && !registry.working_epsg())
         out.chosen_epsg = epsg;
-    for (const auto& issue : report.issues)
+    for (const auto &issue : report.issues)
         qiancun::log(issue.severity == ImportIssue::Severity::warning ? LogLevel::warning
-                                                                        : LogLevel::info,
+                                                                      : LogLevel::info,
                      fmt::format("{}, row {}: {}", src.file(), issue.row, issue.message));
     return out;
 }
 
-void commit_import(Registry& registry, PreparedImport& prepared) {
+void commit_import(Registry &registry, PreparedImport &prepared) {
     if (!registry.working_epsg() && prepared.chosen_epsg)
         registry.set_working_epsg(*prepared.chosen_epsg);
     registry.write(*prepared.kind, prepared.features,
@@ -415,8 +420,8 @@ void commit_import(Registry& registry, PreparedImport& prepared) {
                    prepared.report.record);
 }
 
-ImportReport import_file(Registry& registry, const ImportOptions& options,
-                         const Progress& progress) {
+ImportReport import_file(Registry &registry, const ImportOptions &options,
+                         const Progress &progress) {
     auto prepared = prepare_import(registry, options, progress);
     Registry::Transaction tx(registry);
     commit_import(registry, prepared);

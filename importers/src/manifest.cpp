@@ -12,7 +12,7 @@ namespace qiancun::importers {
 
 namespace {
 
-std::string read_text(const std::filesystem::path& path) {
+std::string read_text(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw InputError(path.string(), "", std::nullopt, "the manifest cannot be read");
@@ -21,15 +21,15 @@ std::string read_text(const std::filesystem::path& path) {
     return ss.str();
 }
 
-std::map<std::string, std::string> string_table(const toml::node_view<const toml::node>& node,
-                                                const std::string& file, const std::string& what) {
+std::map<std::string, std::string> string_table(const toml::node_view<const toml::node> &node,
+                                                const std::string &file, const std::string &what) {
     std::map<std::string, std::string> out;
     if (!node)
         return out;
-    const auto* t = node.as_table();
+    const auto *t = node.as_table();
     if (!t)
         throw InputError(file, "", std::nullopt, fmt::format("{} must be a table", what));
-    for (const auto& [k, v] : *t) {
+    for (const auto &[k, v] : *t) {
         if (auto s = v.value<std::string>())
             out[std::string(k.str())] = *s;
         else if (auto i = v.value<std::int64_t>())
@@ -43,7 +43,7 @@ std::map<std::string, std::string> string_table(const toml::node_view<const toml
 
 } // namespace
 
-Manifest read_manifest(const std::filesystem::path& path) {
+Manifest read_manifest(const std::filesystem::path &path) {
     const std::string file = path.string();
     const std::string text = read_text(path);
     Manifest m;
@@ -53,25 +53,25 @@ Manifest read_manifest(const std::filesystem::path& path) {
     if (auto crs = doc["registry"]["crs"].value<std::string>()) {
         try {
             m.epsg = crs::parse_epsg(*crs);
-        } catch (const UsageError& e) {
+        } catch (const UsageError &e) {
             throw InputError(file, "", std::nullopt, fmt::format("[registry] crs: {}", e.what()));
         }
     }
-    const auto* sources = doc["source"].as_array();
+    const auto *sources = doc["source"].as_array();
     if (!sources || sources->empty())
         throw InputError(file, "", std::nullopt, "no [[source]] entries");
     const auto base = path.parent_path();
     std::size_t n = 0;
-    for (const auto& node : *sources) {
+    for (const auto &node : *sources) {
         ++n;
-        const auto* t = node.as_table();
+        const auto *t = node.as_table();
         const std::string what = fmt::format("[[source]] #{}", n);
         if (!t)
             throw InputError(file, "", std::nullopt, what + " must be a table");
-        for (const auto& [k, v] : *t) {
-            static const std::vector<std::string> known{"kind", "path", "layer", "fields",
-                                                        "defaults", "src_crs", "encoding", "x",
-                                                        "y", "replace", "geometry_policy"};
+        for (const auto &[k, v] : *t) {
+            static const std::vector<std::string> known{
+                "kind",     "path", "layer", "fields",  "defaults",       "src_crs",
+                "encoding", "x",    "y",     "replace", "geometry_policy"};
             if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
                 throw InputError(file, "", std::nullopt,
                                  fmt::format("{}: unknown key '{}' (line {})", what, k.str(),
@@ -82,7 +82,8 @@ Manifest read_manifest(const std::filesystem::path& path) {
         const std::string rel = (*t)["path"].value_or(std::string());
         if (o.kind.empty() || rel.empty())
             throw InputError(file, "", std::nullopt, what + " needs kind and path");
-        o.source = std::filesystem::path(rel).is_absolute() ? std::filesystem::path(rel) : base / rel;
+        o.source =
+            std::filesystem::path(rel).is_absolute() ? std::filesystem::path(rel) : base / rel;
         o.layer = (*t)["layer"].value_or(std::string());
         o.src_crs = (*t)["src_crs"].value_or(std::string());
         o.encoding = (*t)["encoding"].value_or(std::string());
@@ -101,20 +102,19 @@ Manifest read_manifest(const std::filesystem::path& path) {
     return m;
 }
 
-std::vector<ImportReport> load_manifest(Registry& registry, const Manifest& manifest,
-                                        const SourceProgress& on_source,
-                                        const Progress& progress) {
+std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &manifest,
+                                        const SourceProgress &on_source, const Progress &progress) {
     Registry::Transaction tx(registry);
     if (manifest.epsg)
         registry.set_working_epsg(*manifest.epsg);
-    for (const auto& k : manifest.kinds)
+    for (const auto &k : manifest.kinds)
         registry.add_kind(k);
     // Villages first so that the CRS and the links are settled before the assets.
-    std::vector<const ImportOptions*> order;
-    for (const auto& s : manifest.sources)
+    std::vector<const ImportOptions *> order;
+    for (const auto &s : manifest.sources)
         if (s.kind == "village")
             order.push_back(&s);
-    for (const auto& s : manifest.sources)
+    for (const auto &s : manifest.sources)
         if (s.kind != "village")
             order.push_back(&s);
     std::vector<ImportReport> reports;

@@ -10,7 +10,7 @@ namespace {
 using testing::run_qiancun;
 using testing::TempDir;
 
-std::vector<std::string> lines(const std::string& s) {
+std::vector<std::string> lines(const std::string &s) {
     std::vector<std::string> out;
     std::size_t start = 0;
     while (start < s.size()) {
@@ -28,10 +28,13 @@ struct Cli : ::testing::Test {
     std::string reg = (dir / "county.sqlite").string();
 
     void SetUp() override {
-        testing::write_vector(dir / "villages.geojson", "GeoJSON", "villages", 4549, {"code", "name"},
-                              {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))",
+        testing::write_vector(dir / "villages.geojson", "GeoJSON", "villages", 4549,
+                              {"code", "name"},
+                              {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 "
+                                "3321000, 500000 3320000))",
                                 {{"code", "330604101201"}, {"name", "东山村"}}},
-                               {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, 501000 3320000))",
+                               {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 "
+                                "3321000, 501000 3320000))",
                                 {{"code", "330604101202"}, {"name", "下管村"}}}});
         // Plants whose true positions are known in EPSG:4549, given as GCJ-02 lon/lat.
         std::string csv = "编号,规模,状态,lon,lat\n";
@@ -49,17 +52,19 @@ struct Cli : ::testing::Test {
 TEST_F(Cli, InitImportListInfoAsAPlannerWould) {
     auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("EPSG:4549 CGCS2000 / 3-degree Gauss-Kruger CM 120E"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("EPSG:4549 CGCS2000 / 3-degree Gauss-Kruger CM 120E"), std::string::npos)
+        << r.out;
 
     r = run_qiancun({"import", reg, (dir / "villages.geojson").string(), "--as", "village"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    r = run_qiancun({"import", reg, (dir / "plants.csv").string(), "--as", "sewage_plant", "--x", "lon",
-                     "--y", "lat", "--src-crs", "GCJ02", "--field", "id=编号", "--field",
+    r = run_qiancun({"import", reg, (dir / "plants.csv").string(), "--as", "sewage_plant", "--x",
+                     "lon", "--y", "lat", "--src-crs", "GCJ02", "--field", "id=编号", "--field",
                      "capacity_m3d=规模", "--field", "status=状态"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("sewage_plant"), std::string::npos);
 
-    r = run_qiancun({"list", reg, "sewage_plant", "--village", "330604101202", "--format", "csv", "--wkt"});
+    r = run_qiancun(
+        {"list", reg, "sewage_plant", "--village", "330604101202", "--format", "csv", "--wkt"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto out = lines(r.out);
     ASSERT_EQ(out.size(), 2u) << r.out;
@@ -67,7 +72,9 @@ TEST_F(Cli, InitImportListInfoAsAPlannerWould) {
                       "renovated_year,village_code,source_file,source_row,updated_at,wkt");
     EXPECT_EQ(out[1].substr(0, 24), "WS2,operating,,,20,,,,33");
     double x = 0, y = 0;
-    ASSERT_EQ(std::sscanf(out[1].substr(out[1].find("POINT(")).c_str(), "POINT(%lf %lf)", &x, &y), 2) << out[1];
+    ASSERT_EQ(std::sscanf(out[1].substr(out[1].find("POINT(")).c_str(), "POINT(%lf %lf)", &x, &y),
+              2)
+        << out[1];
     EXPECT_NEAR(x, 501500.0, 0.01);
     EXPECT_NEAR(y, 3320500.0, 0.01);
 
@@ -84,14 +91,17 @@ TEST_F(Cli, InitImportListInfoAsAPlannerWould) {
 
 TEST_F(Cli, BadRowFailsWithOneLineNamingFileRowAndProblem) {
     ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
-    testing::write_file(dir / "bad.csv", "id,status,x,y\nA,operating,500100,3320100\nB,running,500200,3320200\n");
-    auto r = run_qiancun({"-q", "import", reg, (dir / "bad.csv").string(), "--as", "sewage_plant", "--src-crs", "EPSG:4549"});
+    testing::write_file(dir / "bad.csv",
+                        "id,status,x,y\nA,operating,500100,3320100\nB,running,500200,3320200\n");
+    auto r = run_qiancun({"-q", "import", reg, (dir / "bad.csv").string(), "--as", "sewage_plant",
+                          "--src-crs", "EPSG:4549"});
     EXPECT_EQ(r.exit_code, 3);
     auto err = lines(r.err);
     ASSERT_FALSE(err.empty());
-    EXPECT_EQ(err.back(), fmt::format("qiancun: {} (layer bad), row 2: status 'running' is not one of planned, "
-                                      "building, operating, renovating, closed (nothing was imported)",
-                                      (dir / "bad.csv").string()));
+    EXPECT_EQ(err.back(),
+              fmt::format("qiancun: {} (layer bad), row 2: status 'running' is not one of planned, "
+                          "building, operating, renovating, closed (nothing was imported)",
+                          (dir / "bad.csv").string()));
     EXPECT_EQ(run_qiancun({"list", reg, "sewage_plant", "--format", "csv"}).out,
               "id,status,service_radius_m,name,capacity_m3d,effluent_ok,built_year,renovated_year,"
               "village_code,source_file,source_row,updated_at\n");
@@ -108,7 +118,7 @@ TEST_F(Cli, UsageErrorsAndHelp) {
     r = run_qiancun({"init", reg});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("already exists"), std::string::npos);
-    for (const char* cmd : {"init", "import", "load", "info", "list", "export"}) {
+    for (const char *cmd : {"init", "import", "load", "info", "list", "export"}) {
         r = run_qiancun({cmd, "--help"});
         EXPECT_EQ(r.exit_code, 0) << cmd;
         EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << r.out;

@@ -6,8 +6,8 @@
 namespace qiancun {
 namespace {
 
-const AttributeDef& attr(std::string_view kind, std::string_view name) {
-    for (const auto& k : builtin_kinds())
+const AttributeDef &attr(std::string_view kind, std::string_view name) {
+    for (const auto &k : builtin_kinds())
         if (k.key == kind)
             return k.attributes.at(static_cast<std::size_t>(k.attribute_index(name)));
     throw std::runtime_error("no kind");
@@ -15,12 +15,12 @@ const AttributeDef& attr(std::string_view kind, std::string_view name) {
 
 TEST(AssetTypes, BuiltinKindsAreTheNineLayersOfTheSpec) {
     std::vector<std::string> keys;
-    for (const auto& k : builtin_kinds())
+    for (const auto &k : builtin_kinds())
         keys.push_back(k.key);
     EXPECT_EQ(keys, (std::vector<std::string>{"village", "settlement", "urban", "hazard",
                                               "sewage_plant", "rural_road", "base_station_5g",
                                               "cultural_hall", "courier_station"}));
-    for (const auto& k : builtin_kinds()) {
+    for (const auto &k : builtin_kinds()) {
         EXPECT_EQ(k.key_field(), k.key == "village" ? "code" : "id") << k.key;
         if (k.is_asset()) {
             EXPECT_EQ(k.attributes[1].name, "status");
@@ -31,10 +31,12 @@ TEST(AssetTypes, BuiltinKindsAreTheNineLayersOfTheSpec) {
 }
 
 TEST(AssetTypes, DefaultRadiiFollowTheSpec) {
-    std::map<std::string, double> expected{{"sewage_plant", 1000}, {"base_station_5g", 1500},
-                                           {"cultural_hall", 1000}, {"courier_station", 2000},
+    std::map<std::string, double> expected{{"sewage_plant", 1000},
+                                           {"base_station_5g", 1500},
+                                           {"cultural_hall", 1000},
+                                           {"courier_station", 2000},
                                            {"rural_road", 500}};
-    for (const auto& k : builtin_kinds())
+    for (const auto &k : builtin_kinds())
         if (k.is_asset()) {
             EXPECT_DOUBLE_EQ(*k.default_radius_m, expected.at(k.key)) << k.key;
             EXPECT_FALSE(k.radius_basis.empty()) << k.key;
@@ -42,9 +44,11 @@ TEST(AssetTypes, DefaultRadiiFollowTheSpec) {
 }
 
 TEST(AssetTypes, ParsesStatusesAndChineseAliases) {
-    const auto& status = attr("sewage_plant", "status");
-    EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(status, "operating"))), "operating");
-    EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(status, " Operating "))), "operating");
+    const auto &status = attr("sewage_plant", "status");
+    EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(status, "operating"))),
+              "operating");
+    EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(status, " Operating "))),
+              "operating");
     EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(status, "运行"))), "operating");
     EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(status, "改造中"))), "renovating");
     auto bad = parse_value(status, "open");
@@ -57,24 +61,32 @@ TEST(AssetTypes, ParsesStatusesAndChineseAliases) {
 }
 
 TEST(AssetTypes, ChecksYearsNumbersAndBooleans) {
-    EXPECT_EQ(std::get<std::int64_t>(std::get<Value>(parse_value(attr("sewage_plant", "built_year"), "2021"))), 2021);
+    EXPECT_EQ(std::get<std::int64_t>(
+                  std::get<Value>(parse_value(attr("sewage_plant", "built_year"), "2021"))),
+              2021);
     EXPECT_EQ(std::get<std::string>(parse_value(attr("sewage_plant", "built_year"), "二〇二一")),
               "built_year '二〇二一' is not a year");
     EXPECT_EQ(std::get<std::string>(parse_value(attr("sewage_plant", "built_year"), "1850")),
               "built_year 1850 is not a year between 1900 and 2100");
-    EXPECT_DOUBLE_EQ(std::get<double>(std::get<Value>(parse_value(attr("sewage_plant", "capacity_m3d"), "12.5"))), 12.5);
+    EXPECT_DOUBLE_EQ(std::get<double>(std::get<Value>(
+                         parse_value(attr("sewage_plant", "capacity_m3d"), "12.5"))),
+                     12.5);
     EXPECT_EQ(std::get<std::string>(parse_value(attr("sewage_plant", "capacity_m3d"), "12吨")),
               "capacity_m3d '12吨' is not a number");
     EXPECT_EQ(std::get<std::string>(parse_value(attr("cultural_hall", "stars"), "6")),
               "stars 6 is above the maximum 5");
-    EXPECT_EQ(std::get<std::int64_t>(std::get<Value>(parse_value(attr("sewage_plant", "effluent_ok"), "是"))), 1);
-    EXPECT_EQ(std::get<std::int64_t>(std::get<Value>(parse_value(attr("sewage_plant", "effluent_ok"), "false"))), 0);
+    EXPECT_EQ(std::get<std::int64_t>(
+                  std::get<Value>(parse_value(attr("sewage_plant", "effluent_ok"), "是"))),
+              1);
+    EXPECT_EQ(std::get<std::int64_t>(
+                  std::get<Value>(parse_value(attr("sewage_plant", "effluent_ok"), "false"))),
+              0);
     EXPECT_TRUE(std::holds_alternative<std::monostate>(
         std::get<Value>(parse_value(attr("sewage_plant", "effluent_ok"), ""))));
 }
 
 TEST(AssetTypes, BandMatchesAsANumber) {
-    const auto& band = attr("base_station_5g", "band");
+    const auto &band = attr("base_station_5g", "band");
     EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(band, "700"))), "700");
     EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(band, "700.0"))), "700");
     EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(band, "3.5G"))), "3500");
@@ -82,7 +94,7 @@ TEST(AssetTypes, BandMatchesAsANumber) {
 }
 
 TEST(AssetTypes, ConfiguredTypeRoundTripsThroughToml) {
-    const char* toml = R"(
+    const char *toml = R"(
 [asset_types.clinic]
 label = "村卫生室"
 geometry = "point"
@@ -94,7 +106,7 @@ attributes = [ { name = "name", type = "text" },
 )";
     auto kinds = parse_kinds_toml(toml, "types.toml");
     ASSERT_EQ(kinds.size(), 1u);
-    const auto& k = kinds[0];
+    const auto &k = kinds[0];
     EXPECT_EQ(k.key, "clinic");
     EXPECT_FALSE(k.builtin);
     EXPECT_EQ(k.label, "村卫生室");
@@ -111,19 +123,19 @@ TEST(AssetTypes, RejectsMalformedTypeDefinitions) {
     try {
         parse_kinds_toml("[asset_types.village]\ngeometry = \"point\"\n", "t.toml");
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_STREQ(e.what(), "t.toml: asset type 'village' is built in and cannot be redefined");
     }
     try {
         parse_kinds_toml("[asset_types.clinic]\ngeometry = \"circle\"\n", "t.toml");
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_NE(std::string(e.what()).find("geometry 'circle' is not one of"), std::string::npos);
     }
     try {
         parse_kinds_toml("[asset_types.clinic\n", "t.toml");
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_NE(std::string(e.what()).find("t.toml: line 1"), std::string::npos) << e.what();
     }
 }

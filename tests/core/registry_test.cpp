@@ -12,8 +12,8 @@ namespace {
 
 using testing::TempDir;
 
-Feature village(std::int64_t row, const std::string& code, const std::string& wkt) {
-    const auto& k = builtin_kinds().front();
+Feature village(std::int64_t row, const std::string &code, const std::string &wkt) {
+    const auto &k = builtin_kinds().front();
     Feature f;
     f.row = row;
     f.values.assign(k.attributes.size(), Value{});
@@ -23,9 +23,9 @@ Feature village(std::int64_t row, const std::string& code, const std::string& wk
     return f;
 }
 
-Feature plant(std::int64_t row, const std::string& id, double x, double y,
-              const std::string& status = "operating") {
-    const auto& k = builtin_kinds()[4];
+Feature plant(std::int64_t row, const std::string &id, double x, double y,
+              const std::string &status = "operating") {
+    const auto &k = builtin_kinds()[4];
     Feature f;
     f.row = row;
     f.values.assign(k.attributes.size(), Value{});
@@ -35,7 +35,7 @@ Feature plant(std::int64_t row, const std::string& id, double x, double y,
     return f;
 }
 
-ImportRecord record(const std::string& kind) {
+ImportRecord record(const std::string &kind) {
     ImportRecord r;
     r.kind = kind;
     r.source = "test.src";
@@ -47,9 +47,12 @@ struct TwoVillages : ::testing::Test {
     TempDir dir;
     Registry reg = Registry::create(dir / "r.sqlite", 4549);
     void SetUp() override {
-        std::vector<Feature> v{
-            village(1, "330604101202", "POLYGON((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, 501000 3320000))"),
-            village(2, "330604101201", "POLYGON((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))")};
+        std::vector<Feature> v{village(1, "330604101202",
+                                       "POLYGON((501000 3320000, 502000 3320000, 502000 3321000, "
+                                       "501000 3321000, 501000 3320000))"),
+                               village(2, "330604101201",
+                                       "POLYGON((500000 3320000, 501000 3320000, 501000 3321000, "
+                                       "500000 3321000, 500000 3320000))")};
         Registry::Transaction tx(reg);
         auto rec = record("village");
         reg.write(reg.kind("village"), v, WriteMode::upsert, rec);
@@ -61,9 +64,9 @@ TEST(Registry, CreatesSpatiaLiteTablesWithIndexes) {
     TempDir dir;
     auto reg = Registry::create(dir / "r.sqlite", 4549);
     EXPECT_EQ(reg.working_epsg(), 4549);
-    sqlite3* db = reg.handle();
-    for (const auto& k : builtin_kinds()) {
-        sqlite3_stmt* st = nullptr;
+    sqlite3 *db = reg.handle();
+    for (const auto &k : builtin_kinds()) {
+        sqlite3_stmt *st = nullptr;
         ASSERT_EQ(sqlite3_prepare_v2(db,
                                      "SELECT srid, spatial_index_enabled FROM geometry_columns "
                                      "WHERE f_table_name = ? AND f_geometry_column = 'geom'",
@@ -86,7 +89,7 @@ TEST(Registry, RefusesToOverwriteOrOpenWhatIsNotARegistry) {
     try {
         Registry::open(dir / "missing.sqlite");
         FAIL();
-    } catch (const UsageError& e) {
+    } catch (const UsageError &e) {
         EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos);
     }
 }
@@ -102,11 +105,11 @@ TEST(Registry, WorkingCrsIsFixedOnce) {
 }
 
 TEST_F(TwoVillages, BorderPointBelongsToTheSmallestCode) {
-    std::vector<Feature> p{plant(1, "A", 501000.0, 3320500.0),        // on the shared border
-                           plant(2, "B", 501000.0005, 3320500.0),     // 0.5 mm inside the east
-                           plant(3, "C", 501000.01, 3320500.0),       // 10 mm inside the east
-                           plant(4, "D", 500500.0, 3320500.0),        // west
-                           plant(5, "E", 499000.0, 3320500.0)};       // outside every village
+    std::vector<Feature> p{plant(1, "A", 501000.0, 3320500.0),    // on the shared border
+                           plant(2, "B", 501000.0005, 3320500.0), // 0.5 mm inside the east
+                           plant(3, "C", 501000.01, 3320500.0),   // 10 mm inside the east
+                           plant(4, "D", 500500.0, 3320500.0),    // west
+                           plant(5, "E", 499000.0, 3320500.0)};   // outside every village
     Registry::Transaction tx(reg);
     auto rec = record("sewage_plant");
     reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
@@ -114,8 +117,9 @@ TEST_F(TwoVillages, BorderPointBelongsToTheSmallestCode) {
     tx.commit();
     auto rows = reg.list("sewage_plant", {});
     std::map<std::string, std::string> link;
-    const auto col = std::find(rows.columns.begin(), rows.columns.end(), "village_code") - rows.columns.begin();
-    for (const auto& r : rows.rows)
+    const auto col =
+        std::find(rows.columns.begin(), rows.columns.end(), "village_code") - rows.columns.begin();
+    for (const auto &r : rows.rows)
         link[std::get<std::string>(r[0])] = value_to_text(r[static_cast<std::size_t>(col)]);
     EXPECT_EQ(link["A"], "330604101201");
     EXPECT_EQ(link["B"], "330604101201");
@@ -132,9 +136,11 @@ TEST_F(TwoVillages, UpsertUpdatesByIdAndReplaceSwapsEverything) {
         tx.commit();
         return rec;
     };
-    auto r1 = write({plant(1, "A", 500100, 3320100), plant(2, "B", 500200, 3320200)}, WriteMode::upsert);
+    auto r1 =
+        write({plant(1, "A", 500100, 3320100), plant(2, "B", 500200, 3320200)}, WriteMode::upsert);
     EXPECT_EQ(r1.inserted, 2);
-    auto r2 = write({plant(1, "A", 500100, 3320100, "closed"), plant(2, "B", 500200, 3320200)}, WriteMode::upsert);
+    auto r2 = write({plant(1, "A", 500100, 3320100, "closed"), plant(2, "B", 500200, 3320200)},
+                    WriteMode::upsert);
     EXPECT_EQ(r2.inserted, 0);
     EXPECT_EQ(r2.updated, 2);
     EXPECT_EQ(reg.count("sewage_plant"), 2);
@@ -151,14 +157,16 @@ TEST_F(TwoVillages, DuplicateIdIsAnErrorAndRollsBack) {
     try {
         Registry::Transaction tx(reg);
         auto rec = record("sewage_plant");
-        reg.write(reg.kind("sewage_plant"),
-                  std::vector<Feature>{plant(1, "A", 500100, 3320100), plant(7, "A", 500200, 3320200)},
-                  WriteMode::upsert, rec);
+        reg.write(
+            reg.kind("sewage_plant"),
+            std::vector<Feature>{plant(1, "A", 500100, 3320100), plant(7, "A", 500200, 3320200)},
+            WriteMode::upsert, rec);
         tx.commit();
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_EQ(e.row(), 7);
-        EXPECT_STREQ(e.what(), "test.src, row 7: id 'A' appears twice in the source (rows 1 and 7)");
+        EXPECT_STREQ(e.what(),
+                     "test.src, row 7: id 'A' appears twice in the source (rows 1 and 7)");
     }
     EXPECT_EQ(reg.content_checksum(), before);
 }
@@ -167,9 +175,10 @@ TEST_F(TwoVillages, ListByVillageUsesTheLinkAndGeometry) {
     {
         Registry::Transaction tx(reg);
         auto rec = record("sewage_plant");
-        reg.write(reg.kind("sewage_plant"),
-                  std::vector<Feature>{plant(1, "A", 500100, 3320100), plant(2, "B", 501500, 3320500)},
-                  WriteMode::upsert, rec);
+        reg.write(
+            reg.kind("sewage_plant"),
+            std::vector<Feature>{plant(1, "A", 500100, 3320100), plant(2, "B", 501500, 3320500)},
+            WriteMode::upsert, rec);
         reg.link_villages();
         tx.commit();
     }
@@ -187,7 +196,7 @@ TEST_F(TwoVillages, InfoReportsCountsAndExtent) {
     auto info = reg.info();
     EXPECT_EQ(info.epsg, 4549);
     EXPECT_NE(info.crs_name.find("Gauss-Kruger CM 120E"), std::string::npos);
-    const auto& v = info.layers.front();
+    const auto &v = info.layers.front();
     EXPECT_EQ(v.kind, "village");
     EXPECT_EQ(v.count, 2);
     ASSERT_TRUE(v.extent);
@@ -199,20 +208,22 @@ TEST(Registry, ConfiguredKindGetsATableAndSurvivesReopen) {
     TempDir dir;
     {
         auto reg = Registry::create(dir / "r.sqlite", 4549);
-        auto kinds = parse_kinds_toml("[asset_types.clinic]\nlabel = \"村卫生室\"\ndefault_radius_m = 1500\n"
-                                      "attributes = [{ name = \"beds\", type = \"integer\" }]\n",
-                                      "t");
+        auto kinds =
+            parse_kinds_toml("[asset_types.clinic]\nlabel = \"村卫生室\"\ndefault_radius_m = 1500\n"
+                             "attributes = [{ name = \"beds\", type = \"integer\" }]\n",
+                             "t");
         reg.add_kind(kinds[0]);
     }
     auto reg = Registry::open(dir / "r.sqlite");
-    const auto& k = reg.kind("clinic");
+    const auto &k = reg.kind("clinic");
     EXPECT_EQ(k.label, "村卫生室");
     EXPECT_EQ(reg.count("clinic"), 0);
     try {
         reg.kind("hospital");
         FAIL();
-    } catch (const UsageError& e) {
-        EXPECT_NE(std::string(e.what()).find("unknown kind 'hospital'; known kinds: village"), std::string::npos);
+    } catch (const UsageError &e) {
+        EXPECT_NE(std::string(e.what()).find("unknown kind 'hospital'; known kinds: village"),
+                  std::string::npos);
         EXPECT_NE(std::string(e.what()).find("clinic"), std::string::npos);
     }
 }

@@ -14,11 +14,13 @@ namespace {
 using testing::TempDir;
 
 /// A GBK village Shapefile as departments send it: no .cpg, DBF language driver byte 0.
-void write_gbk_villages(const std::filesystem::path& shp) {
+void write_gbk_villages(const std::filesystem::path &shp) {
     testing::write_vector(shp, "ESRI Shapefile", "v", 4549, {"代码", "村名", "乡镇"},
-                          {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))",
+                          {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 "
+                            "3321000, 500000 3320000))",
                             {{"代码", "330604101201"}, {"村名", "东山村"}, {"乡镇", "章镇镇"}}},
-                           {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, 501000 3320000))",
+                           {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 "
+                            "3321000, 501000 3320000))",
                             {{"代码", "330604101202"}, {"村名", "下管村"}, {"乡镇", "百官街道"}}}},
                           {"ENCODING=CP936"});
     std::filesystem::remove(std::filesystem::path(shp).replace_extension(".cpg"));
@@ -51,16 +53,16 @@ TEST(RoundTrip, GbkShapefileInUtf8ShapefileOutSameChineseStrings) {
     auto rows = testing::read_vector(dir / "out" / "villages.shp");
     ASSERT_EQ(rows.size(), 2u);
     std::map<std::string, std::map<std::string, std::string>> by_code;
-    for (auto& r : rows)
+    for (auto &r : rows)
         by_code[r["code"]] = r;
     EXPECT_EQ(by_code["330604101201"]["name"], "东山村");
     EXPECT_EQ(by_code["330604101201"]["township"], "章镇镇");
     EXPECT_EQ(by_code["330604101202"]["name"], "下管村");
     EXPECT_EQ(by_code["330604101202"]["township"], "百官街道");
-    EXPECT_TRUE(testing::geometry_near(
-        by_code["330604101201"]["WKT"],
-        "POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))",
-        testing::kCoordTolM));
+    EXPECT_TRUE(testing::geometry_near(by_code["330604101201"]["WKT"],
+                                       "POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, "
+                                       "500000 3321000, 500000 3320000))",
+                                       testing::kCoordTolM));
     const auto prj = testing::read_file(dir / "out" / "villages.prj");
     EXPECT_NE(prj.find("Gauss"), std::string::npos) << prj;
 }
@@ -82,7 +84,7 @@ TEST(RoundTrip, RegistryOpensInGdalWithCrsAndSpatialIndex) {
     GDALDatasetUniquePtr ds(GDALDataset::Open((dir / "r.sqlite").c_str(), GDAL_OF_VECTOR));
     ASSERT_TRUE(ds);
     EXPECT_STREQ(ds->GetDriver()->GetDescription(), "SQLite");
-    auto* layer = ds->GetLayerByName("village");
+    auto *layer = ds->GetLayerByName("village");
     ASSERT_NE(layer, nullptr);
     EXPECT_EQ(layer->GetFeatureCount(), 2);
     ASSERT_NE(layer->GetSpatialRef(), nullptr);

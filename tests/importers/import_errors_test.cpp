@@ -11,7 +11,7 @@ namespace {
 using importers::ImportOptions;
 using testing::TempDir;
 
-constexpr const char* kSquare =
+constexpr const char *kSquare =
     "POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))";
 
 /// A registry that already holds one village and one plant, and its checksum.
@@ -33,7 +33,7 @@ struct ErrorFixture : ::testing::Test {
         before = reg.content_checksum();
     }
 
-    ImportOptions csv(const std::string& name) const {
+    ImportOptions csv(const std::string &name) const {
         ImportOptions o;
         o.kind = "sewage_plant";
         o.source = dir / name;
@@ -43,11 +43,11 @@ struct ErrorFixture : ::testing::Test {
 
     /// Imports `o`, expects an InputError whose message contains `expected`, and checks that
     /// the registry is exactly as it was.
-    void expect_rejected(const ImportOptions& o, const std::string& expected) {
+    void expect_rejected(const ImportOptions &o, const std::string &expected) {
         try {
             importers::import_file(reg, o);
             ADD_FAILURE() << "no error; expected: " << expected;
-        } catch (const InputError& e) {
+        } catch (const InputError &e) {
             EXPECT_NE(std::string(e.what()).find(expected), std::string::npos)
                 << "message: " << e.what() << "\nexpected to contain: " << expected;
             EXPECT_NE(std::string(e.what()).find(o.source.filename().string()), std::string::npos)
@@ -58,17 +58,21 @@ struct ErrorFixture : ::testing::Test {
 };
 
 TEST_F(ErrorFixture, BadStatusNamesTheRow) {
-    testing::write_file(dir / "p.csv", "id,status,x,y\nB,operating,500100,3320100\nC,open,500200,3320200\n");
-    expect_rejected(csv("p.csv"), "row 2: status 'open' is not one of planned, building, operating");
+    testing::write_file(dir / "p.csv",
+                        "id,status,x,y\nB,operating,500100,3320100\nC,open,500200,3320200\n");
+    expect_rejected(csv("p.csv"),
+                    "row 2: status 'open' is not one of planned, building, operating");
 }
 
 TEST_F(ErrorFixture, YearThatIsNotANumber) {
-    testing::write_file(dir / "p.csv", "id,status,built_year,x,y\nB,operating,2019年,500100,3320100\n");
+    testing::write_file(dir / "p.csv",
+                        "id,status,built_year,x,y\nB,operating,2019年,500100,3320100\n");
     expect_rejected(csv("p.csv"), "row 1: built_year '2019年' is not a year");
 }
 
 TEST_F(ErrorFixture, DuplicateIdWithinTheSource) {
-    testing::write_file(dir / "p.csv", "id,status,x,y\nB,operating,500100,3320100\nB,operating,500200,3320200\n");
+    testing::write_file(dir / "p.csv",
+                        "id,status,x,y\nB,operating,500100,3320100\nB,operating,500200,3320200\n");
     expect_rejected(csv("p.csv"), "row 2: id 'B' appears twice in the source (rows 1 and 2)");
 }
 
@@ -99,12 +103,14 @@ TEST_F(ErrorFixture, SourceWithoutCrsIsAnErrorNotAGuess) {
     ImportOptions o;
     o.kind = "sewage_plant";
     o.source = dir / "noprj.shp";
-    expect_rejected(o, "the source has no coordinate system (no .prj or CRS); say which it is with --src-crs");
+    expect_rejected(
+        o, "the source has no coordinate system (no .prj or CRS); say which it is with --src-crs");
 }
 
 TEST_F(ErrorFixture, EmptyGeometryIsRejectedWithItsRow) {
     testing::write_vector(dir / "v2.geojson", "GeoJSON", "v2", 4326, {"code"},
-                          {{"POLYGON ((120.87 30.02, 120.88 30.02, 120.88 30.03, 120.87 30.02))", {{"code", "330604101202"}}},
+                          {{"POLYGON ((120.87 30.02, 120.88 30.02, 120.88 30.03, 120.87 30.02))",
+                            {{"code", "330604101202"}}},
                            {"POLYGON EMPTY", {{"code", "330604101203"}}}});
     ImportOptions o;
     o.kind = "village";
@@ -125,7 +131,8 @@ TEST_F(ErrorFixture, FeatureWithoutGeometryIsRejectedWithItsRow) {
 
 TEST_F(ErrorFixture, SelfIntersectingVillageIsRepairedAndReported) {
     testing::write_vector(dir / "bow.geojson", "GeoJSON", "bow", 4549, {"code"},
-                          {{"POLYGON ((502000 3320000, 503000 3321000, 503000 3320000, 502000 3321000, 502000 3320000))",
+                          {{"POLYGON ((502000 3320000, 503000 3321000, 503000 3320000, 502000 "
+                            "3321000, 502000 3320000))",
                             {{"code", "330604101209"}}}});
     ImportOptions o;
     o.kind = "village";
@@ -135,17 +142,19 @@ TEST_F(ErrorFixture, SelfIntersectingVillageIsRepairedAndReported) {
     EXPECT_EQ(report.record.repaired, 1);
     ASSERT_EQ(report.issues.size(), 1u);
     EXPECT_EQ(report.issues[0].row, 1);
-    EXPECT_NE(report.issues[0].message.find("Self-intersection"), std::string::npos) << report.issues[0].message;
+    EXPECT_NE(report.issues[0].message.find("Self-intersection"), std::string::npos)
+        << report.issues[0].message;
     ListFilter f;
     f.village_code = "330604101209";
     f.with_wkt = true;
     auto rows = reg.list("village", f);
     ASSERT_EQ(rows.rows.size(), 1u);
     // The bow-tie becomes its two triangles.
-    EXPECT_TRUE(testing::geometry_near(std::get<std::string>(rows.rows[0].back()),
-                                       "MULTIPOLYGON (((502000 3320000, 502500 3320500, 502000 3321000, 502000 3320000)),"
-                                       " ((503000 3320000, 502500 3320500, 503000 3321000, 503000 3320000)))",
-                                       testing::kTolM));
+    EXPECT_TRUE(testing::geometry_near(
+        std::get<std::string>(rows.rows[0].back()),
+        "MULTIPOLYGON (((502000 3320000, 502500 3320500, 502000 3321000, 502000 3320000)),"
+        " ((503000 3320000, 502500 3320500, 503000 3321000, 503000 3320000)))",
+        testing::kTolM));
     o.policy = importers::GeometryPolicy::reject;
     o.replace = true;
     before = reg.content_checksum();

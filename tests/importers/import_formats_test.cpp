@@ -27,7 +27,7 @@ struct Imported {
 };
 
 /// Imports `opt` into a fresh registry with working CRS EPSG:4549 and returns the rows.
-std::vector<Imported> import_and_list(const TempDir& dir, ImportOptions opt,
+std::vector<Imported> import_and_list(const TempDir &dir, ImportOptions opt,
                                       std::optional<int> epsg = 4549) {
     auto path = dir / "r.sqlite";
     std::filesystem::remove(path);
@@ -37,7 +37,7 @@ std::vector<Imported> import_and_list(const TempDir& dir, ImportOptions opt,
     f.with_wkt = true;
     auto rows = reg.list(opt.kind, f);
     std::vector<Imported> out;
-    for (const auto& r : rows.rows) {
+    for (const auto &r : rows.rows) {
         Imported imp;
         for (std::size_t i = 0; i < rows.columns.size(); ++i)
             imp.fields[rows.columns[i]] = value_to_text(r[i]);
@@ -47,7 +47,7 @@ std::vector<Imported> import_and_list(const TempDir& dir, ImportOptions opt,
     return out;
 }
 
-void expect_at(const Imported& imp, int from_epsg, double sx, double sy) {
+void expect_at(const Imported &imp, int from_epsg, double sx, double sy) {
     auto [ex, ey] = testing::ogr_transform(from_epsg, 4549, sx, sy);
     EXPECT_NEAR(imp.x, ex, testing::kCoordTolM) << imp.fields.at("wkt");
     EXPECT_NEAR(imp.y, ey, testing::kCoordTolM) << imp.fields.at("wkt");
@@ -73,10 +73,11 @@ TEST(ImportFormats, ShapefileInGeographicCgcs2000) {
 
 TEST(ImportFormats, GeoPackageLinesInEpsg4490) {
     TempDir dir;
-    testing::write_vector(dir / "roads.gpkg", "GPKG", "roads", 4490, {"id", "grade", "surface", "status"},
-                          {{fmt::format("LINESTRING ({:.7f} {:.7f}, {:.7f} {:.7f})", kLon, kLat,
-                                        kLon + 0.01, kLat + 0.01),
-                            {{"id", "R1"}, {"grade", "村道"}, {"surface", "硬化"}, {"status", "operating"}}}});
+    testing::write_vector(
+        dir / "roads.gpkg", "GPKG", "roads", 4490, {"id", "grade", "surface", "status"},
+        {{fmt::format("LINESTRING ({:.7f} {:.7f}, {:.7f} {:.7f})", kLon, kLat, kLon + 0.01,
+                      kLat + 0.01),
+          {{"id", "R1"}, {"grade", "村道"}, {"surface", "硬化"}, {"status", "operating"}}}});
     ImportOptions o;
     o.kind = "rural_road";
     o.source = dir / "roads.gpkg";
@@ -89,21 +90,24 @@ TEST(ImportFormats, GeoPackageLinesInEpsg4490) {
     ASSERT_EQ(rows.rows.size(), 1u);
     auto [x0, y0] = testing::ogr_transform(4490, 4549, kLon, kLat);
     auto [x1, y1] = testing::ogr_transform(4490, 4549, kLon + 0.01, kLat + 0.01);
-    EXPECT_TRUE(testing::geometry_near(std::get<std::string>(rows.rows[0].back()),
-                                       fmt::format("MULTILINESTRING (({:.4f} {:.4f}, {:.4f} {:.4f}))", x0, y0, x1, y1),
-                                       testing::kCoordTolM));
+    EXPECT_TRUE(testing::geometry_near(
+        std::get<std::string>(rows.rows[0].back()),
+        fmt::format("MULTILINESTRING (({:.4f} {:.4f}, {:.4f} {:.4f}))", x0, y0, x1, y1),
+        testing::kCoordTolM));
     EXPECT_EQ(std::get<std::string>(rows.rows[0][3]), "village");
     EXPECT_EQ(std::get<std::string>(rows.rows[0][4]), "hardened");
 }
 
 TEST(ImportFormats, GeoJsonPolygonsAndPoints) {
     TempDir dir;
-    testing::write_vector(
-        dir / "halls.geojson", "GeoJSON", "halls", 4326, {"id", "stars", "status"},
-        {{fmt::format("POINT ({:.7f} {:.7f})", kLon, kLat), {{"id", "H1"}, {"stars", "5"}, {"status", "operating"}}},
-         {fmt::format("POLYGON (({0:.7f} {1:.7f}, {2:.7f} {1:.7f}, {2:.7f} {3:.7f}, {0:.7f} {3:.7f}, {0:.7f} {1:.7f}))",
-                      kLon, kLat, kLon + 0.0003, kLat + 0.0002),
-          {{"id", "H2"}, {"stars", "3"}, {"status", "building"}}}});
+    testing::write_vector(dir / "halls.geojson", "GeoJSON", "halls", 4326,
+                          {"id", "stars", "status"},
+                          {{fmt::format("POINT ({:.7f} {:.7f})", kLon, kLat),
+                            {{"id", "H1"}, {"stars", "5"}, {"status", "operating"}}},
+                           {fmt::format("POLYGON (({0:.7f} {1:.7f}, {2:.7f} {1:.7f}, {2:.7f} "
+                                        "{3:.7f}, {0:.7f} {3:.7f}, {0:.7f} {1:.7f}))",
+                                        kLon, kLat, kLon + 0.0003, kLat + 0.0002),
+                            {{"id", "H2"}, {"stars", "3"}, {"status", "building"}}}});
     ImportOptions o;
     o.kind = "cultural_hall";
     o.source = dir / "halls.geojson";
@@ -130,9 +134,10 @@ TEST(ImportFormats, KmlPlacemarks) {
 
 TEST(ImportFormats, CsvWithLonLatColumnsAndChineseHeaders) {
     TempDir dir;
-    testing::write_file(dir / "plants.csv",
-                        fmt::format("编号,规模,状态,lon,lat\nWS1,25,运行,{:.7f},{:.7f}\nWS2,,规划,{:.7f},{:.7f}\n",
-                                    kLon, kLat, kLon + 0.001, kLat));
+    testing::write_file(
+        dir / "plants.csv",
+        fmt::format("编号,规模,状态,lon,lat\nWS1,25,运行,{:.7f},{:.7f}\nWS2,,规划,{:.7f},{:.7f}\n",
+                    kLon, kLat, kLon + 0.001, kLat));
     ImportOptions o;
     o.kind = "sewage_plant";
     o.source = dir / "plants.csv";
@@ -151,9 +156,14 @@ TEST(ImportFormats, CsvWithLonLatColumnsAndChineseHeaders) {
 
 TEST(ImportFormats, XlsxWithLonLatColumns) {
     TempDir dir;
-    testing::write_vector(dir / "bs.xlsx", "XLSX", "stations", 0, {"id", "band", "status", "lon", "lat"},
-                          {{"", {{"id", "JZ1"}, {"band", "700"}, {"status", "operating"},
-                                 {"lon", fmt::format("{:.7f}", kLon)}, {"lat", fmt::format("{:.7f}", kLat)}}}});
+    testing::write_vector(dir / "bs.xlsx", "XLSX", "stations", 0,
+                          {"id", "band", "status", "lon", "lat"},
+                          {{"",
+                            {{"id", "JZ1"},
+                             {"band", "700"},
+                             {"status", "operating"},
+                             {"lon", fmt::format("{:.7f}", kLon)},
+                             {"lat", fmt::format("{:.7f}", kLat)}}}});
     ImportOptions o;
     o.kind = "base_station_5g";
     o.source = dir / "bs.xlsx";
@@ -169,7 +179,9 @@ TEST(ImportFormats, Gcj02AndBd09CoordinatesLandOnTheTruePoint) {
     const auto g = gcj02::wgs84_to_gcj02({kLon, kLat});
     const auto b = gcj02::wgs84_to_bd09({kLon, kLat});
     for (auto [crs, p] : {std::pair{std::string("GCJ02"), g}, std::pair{std::string("BD09"), b}}) {
-        testing::write_file(dir / "p.csv", fmt::format("id,status,lon,lat\nA,operating,{:.9f},{:.9f}\n", p.lon, p.lat));
+        testing::write_file(
+            dir / "p.csv",
+            fmt::format("id,status,lon,lat\nA,operating,{:.9f},{:.9f}\n", p.lon, p.lat));
         ImportOptions o;
         o.kind = "sewage_plant";
         o.source = dir / "p.csv";
@@ -185,8 +197,9 @@ TEST(ImportFormats, Gcj02AndBd09CoordinatesLandOnTheTruePoint) {
 
 TEST(ImportFormats, FirstImportFixesTheGaussKrugerZoneOfTheData) {
     TempDir dir;
-    testing::write_vector(dir / "s.geojson", "GeoJSON", "s", 4326, {"id", "name", "population"},
-                          {{"POINT (117.2 31.8)", {{"id", "S1"}, {"name", "合肥"}, {"population", "10"}}}});
+    testing::write_vector(
+        dir / "s.geojson", "GeoJSON", "s", 4326, {"id", "name", "population"},
+        {{"POINT (117.2 31.8)", {{"id", "S1"}, {"name", "合肥"}, {"population", "10"}}}});
     ImportOptions o;
     o.kind = "settlement";
     o.source = dir / "s.geojson";
@@ -198,10 +211,16 @@ TEST(ImportFormats, FirstImportFixesTheGaussKrugerZoneOfTheData) {
 
 TEST(ImportFormats, VillageSeatColumnsAreTransformedWithTheFile) {
     TempDir dir;
-    testing::write_vector(dir / "v.shp", "ESRI Shapefile", "v", 4490, {"code", "name", "seat_x", "seat_y"},
-                          {{fmt::format("POLYGON (({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))", 120.86, 30.02, 120.88, 30.03),
-                            {{"code", "330604101201"}, {"name", "东山村"}, {"seat_x", "120.87"}, {"seat_y", "30.025"}}},
-                           {fmt::format("POLYGON (({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))", 120.88, 30.02, 120.90, 30.03),
+    testing::write_vector(dir / "v.shp", "ESRI Shapefile", "v", 4490,
+                          {"code", "name", "seat_x", "seat_y"},
+                          {{fmt::format("POLYGON (({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))",
+                                        120.86, 30.02, 120.88, 30.03),
+                            {{"code", "330604101201"},
+                             {"name", "东山村"},
+                             {"seat_x", "120.87"},
+                             {"seat_y", "30.025"}}},
+                           {fmt::format("POLYGON (({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))",
+                                        120.88, 30.02, 120.90, 30.03),
                             {{"code", "330604101202"}, {"name", "西山村"}}}});
     ImportOptions o;
     o.kind = "village";
@@ -216,11 +235,13 @@ TEST(ImportFormats, VillageSeatColumnsAreTransformedWithTheFile) {
 }
 
 /// Writes a GBK shapefile as departments hand them over: no .cpg, language driver byte 0.
-void write_gbk_villages(const std::filesystem::path& shp) {
+void write_gbk_villages(const std::filesystem::path &shp) {
     testing::write_vector(shp, "ESRI Shapefile", "v", 4549, {"代码", "村名"},
-                          {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))",
+                          {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 "
+                            "3321000, 500000 3320000))",
                             {{"代码", "330604101201"}, {"村名", "东山村"}}},
-                           {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, 501000 3320000))",
+                           {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 "
+                            "3321000, 501000 3320000))",
                             {{"代码", "330604101202"}, {"村名", "下管村"}}}},
                           {"ENCODING=CP936"});
     std::filesystem::remove(std::filesystem::path(shp).replace_extension(".cpg"));
@@ -241,7 +262,7 @@ TEST(ImportFormats, GbkDbfWithoutCpgNeedsEncodingAndIsThenExact) {
     try {
         import_and_list(dir, o);
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_NE(std::string(e.what()).find("--encoding GBK"), std::string::npos) << e.what();
     }
     o.encoding = "GBK";
@@ -263,8 +284,9 @@ TEST(ImportFormats, GbkCsvIsRecoded) {
     try {
         import_and_list(dir, o);
         FAIL();
-    } catch (const InputError& e) {
-        EXPECT_NE(std::string(e.what()).find("row 1: name is not valid UTF-8"), std::string::npos) << e.what();
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("row 1: name is not valid UTF-8"), std::string::npos)
+            << e.what();
     }
     o.encoding = "GBK";
     auto rows = import_and_list(dir, o);
@@ -274,9 +296,10 @@ TEST(ImportFormats, GbkCsvIsRecoded) {
 
 TEST(ImportFormats, ReimportUpdatesByIdInsteadOfDuplicating) {
     TempDir dir;
-    testing::write_vector(dir / "p.geojson", "GeoJSON", "p", 4326, {"id", "status"},
-                          {{fmt::format("POINT ({} {})", kLon, kLat), {{"id", "A"}, {"status", "operating"}}},
-                           {fmt::format("POINT ({} {})", kLon + 0.01, kLat), {{"id", "B"}, {"status", "closed"}}}});
+    testing::write_vector(
+        dir / "p.geojson", "GeoJSON", "p", 4326, {"id", "status"},
+        {{fmt::format("POINT ({} {})", kLon, kLat), {{"id", "A"}, {"status", "operating"}}},
+         {fmt::format("POINT ({} {})", kLon + 0.01, kLat), {{"id", "B"}, {"status", "closed"}}}});
     auto reg = Registry::create(dir / "r.sqlite", 4549);
     ImportOptions o;
     o.kind = "sewage_plant";

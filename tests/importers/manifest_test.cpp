@@ -12,11 +12,13 @@ struct ManifestFixture : ::testing::Test {
     TempDir dir;
     void SetUp() override {
         testing::write_vector(dir / "v.geojson", "GeoJSON", "v", 4549, {"代码", "村名"},
-                              {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, 500000 3320000))",
+                              {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 "
+                                "3321000, 500000 3320000))",
                                 {{"代码", "330604101201"}, {"村名", "东山村"}}}});
-        testing::write_file(dir / "clinics.csv", "id,name,beds,x,y\nC1,东山卫生室,4,500500,3320500\n");
+        testing::write_file(dir / "clinics.csv",
+                            "id,name,beds,x,y\nC1,东山卫生室,4,500500,3320500\n");
     }
-    std::filesystem::path manifest(const std::string& extra_source) {
+    std::filesystem::path manifest(const std::string &extra_source) {
         testing::write_file(dir / "county.toml", R"(
 [registry]
 crs = "EPSG:4549"
@@ -61,7 +63,8 @@ TEST_F(ManifestFixture, LoadsEverySourceAndAConfiguredType) {
     EXPECT_EQ(std::get<std::string>(rows.rows[0][1]), "operating");
     EXPECT_EQ(std::get<std::string>(rows.rows[0][3]), "东山卫生室");
     EXPECT_EQ(std::get<std::int64_t>(rows.rows[0][4]), 4);
-    const auto col = std::find(rows.columns.begin(), rows.columns.end(), "village_code") - rows.columns.begin();
+    const auto col =
+        std::find(rows.columns.begin(), rows.columns.end(), "village_code") - rows.columns.begin();
     EXPECT_EQ(std::get<std::string>(rows.rows[0][static_cast<std::size_t>(col)]), "330604101201");
     // Loading the same manifest again updates by id.
     auto again = importers::load_manifest(reg, m);
@@ -71,7 +74,8 @@ TEST_F(ManifestFixture, LoadsEverySourceAndAConfiguredType) {
 }
 
 TEST_F(ManifestFixture, OneBadSourceLeavesTheRegistryAsItWas) {
-    testing::write_file(dir / "bad.csv", "id,status,x,y\nW1,operating,500100,3320100\nW2,operating,oops,3320100\n");
+    testing::write_file(dir / "bad.csv",
+                        "id,status,x,y\nW1,operating,500100,3320100\nW2,operating,oops,3320100\n");
     auto m = importers::read_manifest(manifest(R"(
 [[source]]
 kind = "sewage_plant"
@@ -83,9 +87,11 @@ src_crs = "EPSG:4549"
     try {
         importers::load_manifest(reg, m);
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_NE(std::string(e.what()).find("bad.csv"), std::string::npos);
-        EXPECT_NE(std::string(e.what()).find("row 2: coordinate x 'oops' is not a number"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("row 2: coordinate x 'oops' is not a number"),
+                  std::string::npos)
+            << e.what();
     }
     EXPECT_EQ(reg.content_checksum(), before);
     EXPECT_FALSE(reg.working_epsg());
@@ -95,12 +101,16 @@ src_crs = "EPSG:4549"
 }
 
 TEST_F(ManifestFixture, MalformedManifestsNameTheProblem) {
-    testing::write_file(dir / "m.toml", "[[source]]\nkind = \"village\"\npath = \"v.geojson\"\nencodng = \"GBK\"\n");
+    testing::write_file(
+        dir / "m.toml",
+        "[[source]]\nkind = \"village\"\npath = \"v.geojson\"\nencodng = \"GBK\"\n");
     try {
         importers::read_manifest(dir / "m.toml");
         FAIL();
-    } catch (const InputError& e) {
-        EXPECT_NE(std::string(e.what()).find("[[source]] #1: unknown key 'encodng' (line 4)"), std::string::npos) << e.what();
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find("[[source]] #1: unknown key 'encodng' (line 4)"),
+                  std::string::npos)
+            << e.what();
     }
     testing::write_file(dir / "m.toml", "[[source]]\nkind = \"village\"\n");
     EXPECT_THROW(importers::read_manifest(dir / "m.toml"), InputError);
@@ -108,7 +118,7 @@ TEST_F(ManifestFixture, MalformedManifestsNameTheProblem) {
     try {
         importers::read_manifest(dir / "m.toml");
         FAIL();
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         EXPECT_NE(std::string(e.what()).find("m.toml: line 1"), std::string::npos) << e.what();
     }
 }

@@ -20,25 +20,28 @@ TEST(SampleCounty, ManifestLoadsAndCountsMatchTheGenerator) {
     EXPECT_EQ(reports.size(), manifest.sources.size());
     EXPECT_EQ(reg.working_epsg(), 4549);
 
-    const auto counts = nlohmann::json::parse(testing::read_file(testing::sample_maps_dir() / "counts.json"));
+    const auto counts =
+        nlohmann::json::parse(testing::read_file(testing::sample_maps_dir() / "counts.json"));
     ASSERT_FALSE(counts.empty());
-    for (const auto& [kind, n] : counts.items())
+    for (const auto &[kind, n] : counts.items())
         EXPECT_EQ(reg.count(kind), n.get<std::int64_t>()) << kind;
-    for (const auto& r : reports)
-        EXPECT_EQ(r.record.rows_read, counts.at(r.record.kind).get<std::int64_t>()) << r.record.kind;
+    for (const auto &r : reports)
+        EXPECT_EQ(r.record.rows_read, counts.at(r.record.kind).get<std::int64_t>())
+            << r.record.kind;
 
     // Every settlement lies inside a village (the generator keeps them 1 m off the borders).
     ListFilter all;
     const auto settlements = reg.list("settlement", all);
-    const auto col = std::find(settlements.columns.begin(), settlements.columns.end(), "village_code") -
-                     settlements.columns.begin();
-    for (const auto& row : settlements.rows)
+    const auto col =
+        std::find(settlements.columns.begin(), settlements.columns.end(), "village_code") -
+        settlements.columns.begin();
+    for (const auto &row : settlements.rows)
         EXPECT_FALSE(std::holds_alternative<std::monostate>(row[static_cast<std::size_t>(col)]))
             << std::get<std::string>(row[0]);
 
     // Loading the same manifest again changes no counts.
     importers::load_manifest(reg, manifest);
-    for (const auto& [kind, n] : counts.items())
+    for (const auto &[kind, n] : counts.items())
         EXPECT_EQ(reg.count(kind), n.get<std::int64_t>()) << kind;
 }
 
@@ -46,14 +49,15 @@ TEST(SampleCounty, ManifestLoadsAndCountsMatchTheGenerator) {
 TEST(SampleCounty, GbkVillageNamesMatchGdalsOwnDecoding) {
     TempDir dir;
     auto reg = Registry::create(dir / "county.sqlite", std::nullopt);
-    importers::load_manifest(reg, importers::read_manifest(testing::sample_maps_dir() / "county.toml"));
-    const auto expected = testing::read_vector(testing::sample_maps_dir() / "villages.shp", "",
-                                               {"ENCODING=CP936"});
+    importers::load_manifest(reg,
+                             importers::read_manifest(testing::sample_maps_dir() / "county.toml"));
+    const auto expected =
+        testing::read_vector(testing::sample_maps_dir() / "villages.shp", "", {"ENCODING=CP936"});
     ASSERT_EQ(expected.size(), 300u);
     std::map<std::string, std::string> name_by_code;
-    for (const auto& row : reg.list("village", {}).rows)
+    for (const auto &row : reg.list("village", {}).rows)
         name_by_code[std::get<std::string>(row[0])] = std::get<std::string>(row[1]);
-    for (const auto& e : expected)
+    for (const auto &e : expected)
         EXPECT_EQ(name_by_code.at(e.at("代码")), e.at("村名"));
 }
 

@@ -38,7 +38,7 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(m_path, ec);
 }
 
-std::string read_file(const std::filesystem::path& path) {
+std::string read_file(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         throw std::runtime_error("cannot read " + path.string());
@@ -47,15 +47,19 @@ std::string read_file(const std::filesystem::path& path) {
     return ss.str();
 }
 
-void write_file(const std::filesystem::path& path, const std::string& content) {
+void write_file(const std::filesystem::path &path, const std::string &content) {
     std::ofstream out(path, std::ios::binary);
     out << content;
     if (!out)
         throw std::runtime_error("cannot write " + path.string());
 }
 
-std::filesystem::path source_dir() { return QIANCUN_SOURCE_DIR; }
-std::filesystem::path sample_maps_dir() { return source_dir() / "sample_maps"; }
+std::filesystem::path source_dir() {
+    return QIANCUN_SOURCE_DIR;
+}
+std::filesystem::path sample_maps_dir() {
+    return source_dir() / "sample_maps";
+}
 
 namespace {
 
@@ -73,8 +77,8 @@ std::string drain(int fd) {
 
 } // namespace
 
-CommandResult run_command(const std::vector<std::string>& argv,
-                          const std::optional<std::filesystem::path>& cwd) {
+CommandResult run_command(const std::vector<std::string> &argv,
+                          const std::optional<std::filesystem::path> &cwd) {
     // Both streams go to files so that a chatty child can never block on a full pipe.
     TempDir tmp;
     auto out_path = tmp / "out";
@@ -91,9 +95,9 @@ CommandResult run_command(const std::vector<std::string>& argv,
         ::dup2(err, 2);
         if (cwd && ::chdir(cwd->c_str()) != 0)
             ::_exit(126);
-        std::vector<char*> args;
-        for (const auto& a : argv)
-            args.push_back(const_cast<char*>(a.c_str()));
+        std::vector<char *> args;
+        for (const auto &a : argv)
+            args.push_back(const_cast<char *>(a.c_str()));
         args.push_back(nullptr);
         ::execv(args[0], args.data());
         ::_exit(127);
@@ -107,29 +111,29 @@ CommandResult run_command(const std::vector<std::string>& argv,
     return r;
 }
 
-CommandResult run_qiancun(const std::vector<std::string>& args,
-                          const std::optional<std::filesystem::path>& cwd) {
+CommandResult run_qiancun(const std::vector<std::string> &args,
+                          const std::optional<std::filesystem::path> &cwd) {
     std::vector<std::string> argv{QIANCUN_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
     return run_command(argv, cwd);
 }
 
-void write_vector(const std::filesystem::path& path, const std::string& driver_name,
-                  const std::string& layer_name, int epsg,
-                  const std::vector<std::string>& field_names,
-                  const std::vector<FixtureFeature>& features,
-                  const std::vector<std::string>& layer_options,
-                  const std::vector<std::string>& real_fields,
-                  const std::vector<std::string>& int_fields) {
+void write_vector(const std::filesystem::path &path, const std::string &driver_name,
+                  const std::string &layer_name, int epsg,
+                  const std::vector<std::string> &field_names,
+                  const std::vector<FixtureFeature> &features,
+                  const std::vector<std::string> &layer_options,
+                  const std::vector<std::string> &real_fields,
+                  const std::vector<std::string> &int_fields) {
     GDALAllRegister();
-    auto* driver = GetGDALDriverManager()->GetDriverByName(driver_name.c_str());
+    auto *driver = GetGDALDriverManager()->GetDriverByName(driver_name.c_str());
     if (!driver)
         throw std::runtime_error("no GDAL driver " + driver_name);
     GDALDatasetUniquePtr ds(driver->Create(path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
     if (!ds)
         throw std::runtime_error("cannot create " + path.string());
     OGRSpatialReference srs;
-    OGRSpatialReference* srs_ptr = nullptr;
+    OGRSpatialReference *srs_ptr = nullptr;
     if (epsg != 0) {
         srs.importFromEPSG(epsg);
         srs.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
@@ -137,10 +141,10 @@ void write_vector(const std::filesystem::path& path, const std::string& driver_n
     }
     bool has_geometry = false;
     OGRwkbGeometryType gtype = wkbUnknown;
-    for (const auto& f : features) {
+    for (const auto &f : features) {
         if (!f.wkt.empty()) {
             has_geometry = true;
-            OGRGeometry* g = nullptr;
+            OGRGeometry *g = nullptr;
             OGRGeometryFactory::createFromWkt(f.wkt.c_str(), nullptr, &g);
             if (g) {
                 auto t = wkbFlatten(g->getGeometryType());
@@ -149,9 +153,9 @@ void write_vector(const std::filesystem::path& path, const std::string& driver_n
             }
         }
     }
-    std::vector<const char*> lco;
+    std::vector<const char *> lco;
     bool has_encoding = false;
-    for (const auto& o : layer_options) {
+    for (const auto &o : layer_options) {
         lco.push_back(o.c_str());
         has_encoding = has_encoding || o.rfind("ENCODING=", 0) == 0;
     }
@@ -161,14 +165,14 @@ void write_vector(const std::filesystem::path& path, const std::string& driver_n
     lco.push_back(nullptr);
     if (!has_geometry)
         gtype = wkbNone;
-    auto* layer = ds->CreateLayer(layer_name.c_str(), srs_ptr, gtype,
-                                  const_cast<char**>(lco.data()));
+    auto *layer =
+        ds->CreateLayer(layer_name.c_str(), srs_ptr, gtype, const_cast<char **>(lco.data()));
     if (!layer)
         throw std::runtime_error("cannot create layer " + layer_name);
-    auto contains = [](const std::vector<std::string>& v, const std::string& s) {
+    auto contains = [](const std::vector<std::string> &v, const std::string &s) {
         return std::find(v.begin(), v.end(), s) != v.end();
     };
-    for (const auto& name : field_names) {
+    for (const auto &name : field_names) {
         OGRFieldType t = contains(real_fields, name)  ? OFTReal
                          : contains(int_fields, name) ? OFTInteger64
                                                       : OFTString;
@@ -176,9 +180,9 @@ void write_vector(const std::filesystem::path& path, const std::string& driver_n
         if (layer->CreateField(&fd) != OGRERR_NONE)
             throw std::runtime_error("cannot create field " + name);
     }
-    for (const auto& f : features) {
+    for (const auto &f : features) {
         OGRFeatureUniquePtr feat(OGRFeature::CreateFeature(layer->GetLayerDefn()));
-        for (const auto& [k, v] : f.fields) {
+        for (const auto &[k, v] : f.fields) {
             int idx = feat->GetFieldIndex(k.c_str());
             if (idx < 0)
                 throw std::runtime_error("fixture field not declared: " + k);
@@ -186,7 +190,7 @@ void write_vector(const std::filesystem::path& path, const std::string& driver_n
                 feat->SetField(idx, v.c_str());
         }
         if (!f.wkt.empty()) {
-            OGRGeometry* g = nullptr;
+            OGRGeometry *g = nullptr;
             if (OGRGeometryFactory::createFromWkt(f.wkt.c_str(), srs_ptr, &g) != OGRERR_NONE)
                 throw std::runtime_error("bad fixture WKT " + f.wkt);
             feat->SetGeometryDirectly(g);
@@ -208,72 +212,73 @@ std::pair<double, double> ogr_transform(int from_epsg, int to_epsg, double x, do
     return {x, y};
 }
 
-std::vector<std::map<std::string, std::string>> read_vector(const std::filesystem::path& path,
-                                                            const std::string& layer_name,
-                                                            const std::vector<std::string>& open_options) {
+std::vector<std::map<std::string, std::string>>
+read_vector(const std::filesystem::path &path, const std::string &layer_name,
+            const std::vector<std::string> &open_options) {
     GDALAllRegister();
-    std::vector<const char*> oo;
-    for (const auto& o : open_options)
+    std::vector<const char *> oo;
+    for (const auto &o : open_options)
         oo.push_back(o.c_str());
     oo.push_back(nullptr);
     GDALDatasetUniquePtr ds(GDALDataset::Open(path.c_str(), GDAL_OF_VECTOR, nullptr, oo.data()));
     if (!ds)
         throw std::runtime_error("GDAL cannot open " + path.string());
-    OGRLayer* layer = layer_name.empty() ? ds->GetLayer(0) : ds->GetLayerByName(layer_name.c_str());
+    OGRLayer *layer = layer_name.empty() ? ds->GetLayer(0) : ds->GetLayerByName(layer_name.c_str());
     if (!layer)
         throw std::runtime_error("no layer in " + path.string());
     std::vector<std::map<std::string, std::string>> rows;
-    for (auto& feat : *layer) {
+    for (auto &feat : *layer) {
         std::map<std::string, std::string> row;
         for (int i = 0; i < feat->GetFieldCount(); ++i) {
             row[feat->GetFieldDefnRef(i)->GetNameRef()] =
                 feat->IsFieldSetAndNotNull(i) ? feat->GetFieldAsString(i) : "";
         }
-        if (auto* g = feat->GetGeometryRef())
+        if (auto *g = feat->GetGeometryRef())
             row["WKT"] = g->exportToWkt();
         rows.push_back(std::move(row));
     }
     return rows;
 }
 
-::testing::AssertionResult geometry_near(const std::string& actual_wkt,
-                                         const std::string& expected_wkt, double tol_m) {
-    OGRGeometry* a = nullptr;
-    OGRGeometry* b = nullptr;
+::testing::AssertionResult geometry_near(const std::string &actual_wkt,
+                                         const std::string &expected_wkt, double tol_m) {
+    OGRGeometry *a = nullptr;
+    OGRGeometry *b = nullptr;
     OGRGeometryFactory::createFromWkt(actual_wkt.c_str(), nullptr, &a);
     OGRGeometryFactory::createFromWkt(expected_wkt.c_str(), nullptr, &b);
     std::unique_ptr<OGRGeometry> ua(a), ub(b);
     if (!a || !b)
-        return ::testing::AssertionFailure() << "unparsable WKT: " << actual_wkt << " / " << expected_wkt;
+        return ::testing::AssertionFailure()
+               << "unparsable WKT: " << actual_wkt << " / " << expected_wkt;
     // Hausdorff distance through the symmetric point-to-geometry distances of the vertices.
-    auto max_vertex_distance = [](const OGRGeometry* from, const OGRGeometry* to) {
+    auto max_vertex_distance = [](const OGRGeometry *from, const OGRGeometry *to) {
         double worst = 0.0;
         std::vector<OGRPoint> points;
-        std::function<void(const OGRGeometry*)> collect = [&](const OGRGeometry* x) {
+        std::function<void(const OGRGeometry *)> collect = [&](const OGRGeometry *x) {
             auto t = wkbFlatten(x->getGeometryType());
             if (t == wkbPoint) {
                 points.push_back(*x->toPoint());
             } else if (t == wkbLineString || t == wkbLinearRing) {
-                for (const auto& pt : *x->toSimpleCurve())
+                for (const auto &pt : *x->toSimpleCurve())
                     points.push_back(pt);
             } else if (t == wkbPolygon) {
-                for (const auto* ring : *x->toPolygon())
+                for (const auto *ring : *x->toPolygon())
                     collect(ring);
             } else if (OGR_GT_IsSubClassOf(t, wkbGeometryCollection)) {
-                for (const auto* part : *x->toGeometryCollection())
+                for (const auto *part : *x->toGeometryCollection())
                     collect(part);
             }
         };
         collect(from);
-        for (const auto& pt : points)
+        for (const auto &pt : points)
             worst = std::max(worst, pt.Distance(to));
         return worst;
     };
     double d = std::max(max_vertex_distance(a, b), max_vertex_distance(b, a));
     if (a->getGeometryType() != b->getGeometryType() || d > tol_m)
         return ::testing::AssertionFailure()
-               << "geometries differ by " << d << " m (tolerance " << tol_m << ")\n  actual:   "
-               << a->exportToWkt() << "\n  expected: " << b->exportToWkt();
+               << "geometries differ by " << d << " m (tolerance " << tol_m
+               << ")\n  actual:   " << a->exportToWkt() << "\n  expected: " << b->exportToWkt();
     return ::testing::AssertionSuccess();
 }
 

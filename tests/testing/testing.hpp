@@ -22,18 +22,18 @@ inline constexpr double kCoordTolM = 0.01;
 class TempDir {
 public:
     TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
     ~TempDir();
-    const std::filesystem::path& path() const noexcept { return m_path; }
-    std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+    const std::filesystem::path &path() const noexcept { return m_path; }
+    std::filesystem::path operator/(const std::string &name) const { return m_path / name; }
 
 private:
     std::filesystem::path m_path;
 };
 
-std::string read_file(const std::filesystem::path& path);
-void write_file(const std::filesystem::path& path, const std::string& content);
+std::string read_file(const std::filesystem::path &path);
+void write_file(const std::filesystem::path &path, const std::string &content);
 
 std::filesystem::path source_dir();
 std::filesystem::path sample_maps_dir();
@@ -45,11 +45,11 @@ struct CommandResult {
 };
 
 /// Runs `argv` (argv[0] is the program path) with stdin closed, capturing both streams.
-CommandResult run_command(const std::vector<std::string>& argv,
-                          const std::optional<std::filesystem::path>& cwd = std::nullopt);
+CommandResult run_command(const std::vector<std::string> &argv,
+                          const std::optional<std::filesystem::path> &cwd = std::nullopt);
 /// Runs the built `qiancun` binary with `args`.
-CommandResult run_qiancun(const std::vector<std::string>& args,
-                          const std::optional<std::filesystem::path>& cwd = std::nullopt);
+CommandResult run_qiancun(const std::vector<std::string> &args,
+                          const std::optional<std::filesystem::path> &cwd = std::nullopt);
 
 /// One fixture feature: geometry as WKT ("" = no geometry) and field values as text.
 struct FixtureFeature {
@@ -60,26 +60,25 @@ struct FixtureFeature {
 /// Writes a one-layer vector file with GDAL. Every field is a string field unless named in
 /// `real_fields`/`int_fields`. `epsg` 0 writes no CRS (no .prj). `layer_options` are GDAL
 /// layer creation options ("ENCODING=CP936").
-void write_vector(const std::filesystem::path& path, const std::string& driver,
-                  const std::string& layer, int epsg,
-                  const std::vector<std::string>& field_names,
-                  const std::vector<FixtureFeature>& features,
-                  const std::vector<std::string>& layer_options = {},
-                  const std::vector<std::string>& real_fields = {},
-                  const std::vector<std::string>& int_fields = {});
+void write_vector(const std::filesystem::path &path, const std::string &driver,
+                  const std::string &layer, int epsg, const std::vector<std::string> &field_names,
+                  const std::vector<FixtureFeature> &features,
+                  const std::vector<std::string> &layer_options = {},
+                  const std::vector<std::string> &real_fields = {},
+                  const std::vector<std::string> &int_fields = {});
 
 /// Transforms (x, y) between EPSG CRSs with OGRCoordinateTransformation, in the traditional
 /// GIS axis order (lon, lat / easting, northing): the tests' independent reference.
 std::pair<double, double> ogr_transform(int from_epsg, int to_epsg, double x, double y);
 
 /// Reads every feature of a vector file with GDAL as {field → text} plus "WKT".
-std::vector<std::map<std::string, std::string>> read_vector(const std::filesystem::path& path,
-                                                            const std::string& layer = "",
-                                                            const std::vector<std::string>& open_options = {});
+std::vector<std::map<std::string, std::string>>
+read_vector(const std::filesystem::path &path, const std::string &layer = "",
+            const std::vector<std::string> &open_options = {});
 
 /// True when both geometries, normalised, are within `tol_m` of each other (Hausdorff
 /// distance); otherwise explains with both WKTs.
-::testing::AssertionResult geometry_near(const std::string& actual_wkt,
-                                         const std::string& expected_wkt, double tol_m);
+::testing::AssertionResult geometry_near(const std::string &actual_wkt,
+                                         const std::string &expected_wkt, double tol_m);
 
 } // namespace qiancun::testing

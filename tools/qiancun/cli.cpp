@@ -13,7 +13,7 @@ namespace qiancun::cli {
 namespace {
 
 /// Display width of UTF-8 text: CJK and full-width characters take two columns.
-std::size_t display_width(const std::string& s) {
+std::size_t display_width(const std::string &s) {
     std::size_t w = 0;
     for (std::size_t i = 0; i < s.size();) {
         const auto c = static_cast<unsigned char>(s[i]);
@@ -24,7 +24,7 @@ std::size_t display_width(const std::string& s) {
     return w;
 }
 
-std::string csv_cell(const std::string& s) {
+std::string csv_cell(const std::string &s) {
     if (s.find_first_of(",\"\n\r") == std::string::npos)
         return s;
     std::string out = "\"";
@@ -38,7 +38,7 @@ std::string csv_cell(const std::string& s) {
 
 } // namespace
 
-void add_format_option(CLI::App* cmd, OutputFormat& format) {
+void add_format_option(CLI::App *cmd, OutputFormat &format) {
     cmd->add_option("--format", format, "Output: table (for people), csv or json (for scripts)")
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, OutputFormat>{{"table", OutputFormat::table},
@@ -48,13 +48,13 @@ void add_format_option(CLI::App* cmd, OutputFormat& format) {
         ->default_str("table");
 }
 
-void print_rows(const Rows& rows, OutputFormat format, std::ostream& out) {
+void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
     if (format == OutputFormat::json) {
         auto arr = nlohmann::json::array();
-        for (const auto& r : rows.rows) {
+        for (const auto &r : rows.rows) {
             nlohmann::json obj = nlohmann::json::object();
             for (std::size_t i = 0; i < rows.columns.size(); ++i) {
-                const auto& v = r[i];
+                const auto &v = r[i];
                 if (std::holds_alternative<std::int64_t>(v))
                     obj[rows.columns[i]] = std::get<std::int64_t>(v);
                 else if (std::holds_alternative<double>(v))
@@ -73,7 +73,7 @@ void print_rows(const Rows& rows, OutputFormat format, std::ostream& out) {
         for (std::size_t i = 0; i < rows.columns.size(); ++i)
             out << (i ? "," : "") << csv_cell(rows.columns[i]);
         out << '\n';
-        for (const auto& r : rows.rows) {
+        for (const auto &r : rows.rows) {
             for (std::size_t i = 0; i < r.size(); ++i)
                 out << (i ? "," : "") << csv_cell(value_to_text(r[i]));
             out << '\n';
@@ -81,10 +81,10 @@ void print_rows(const Rows& rows, OutputFormat format, std::ostream& out) {
         return;
     }
     std::vector<std::size_t> width;
-    for (const auto& c : rows.columns)
+    for (const auto &c : rows.columns)
         width.push_back(display_width(c));
     std::vector<std::vector<std::string>> cells;
-    for (const auto& r : rows.rows) {
+    for (const auto &r : rows.rows) {
         std::vector<std::string> line;
         for (std::size_t i = 0; i < r.size(); ++i) {
             std::string t = value_to_text(r[i]);
@@ -95,7 +95,7 @@ void print_rows(const Rows& rows, OutputFormat format, std::ostream& out) {
         }
         cells.push_back(std::move(line));
     }
-    auto print_line = [&](const std::vector<std::string>& line) {
+    auto print_line = [&](const std::vector<std::string> &line) {
         for (std::size_t i = 0; i < line.size(); ++i) {
             out << line[i];
             if (i + 1 < line.size())
@@ -104,24 +104,32 @@ void print_rows(const Rows& rows, OutputFormat format, std::ostream& out) {
         out << '\n';
     };
     print_line(rows.columns);
-    for (const auto& line : cells)
+    for (const auto &line : cells)
         print_line(line);
     out << fmt::format("({} row{})\n", rows.rows.size(), rows.rows.size() == 1 ? "" : "s");
 }
 
-bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+bool stderr_is_terminal() {
+    return ::isatty(STDERR_FILENO) == 1;
+}
 
 namespace {
 bool g_quiet = false;
 } // namespace
 
-bool quiet() { return g_quiet; }
-void set_quiet(bool q) { g_quiet = q; }
+bool quiet() {
+    return g_quiet;
+}
+void set_quiet(bool q) {
+    g_quiet = q;
+}
 
 ProgressBar::ProgressBar(std::string label)
     : m_label(std::move(label)), m_enabled(stderr_is_terminal() && !quiet()) {}
 
-ProgressBar::~ProgressBar() { finish(); }
+ProgressBar::~ProgressBar() {
+    finish();
+}
 
 void ProgressBar::update(std::int64_t done, std::int64_t total) {
     if (!m_enabled || m_finished)

@@ -16,10 +16,10 @@ namespace qiancun::cli {
 enum class OutputFormat { table, csv, json };
 
 /// Adds `--format table|csv|json` bound to `format`.
-void add_format_option(CLI::App* cmd, OutputFormat& format);
+void add_format_option(CLI::App *cmd, OutputFormat &format);
 
 /// Prints rows as an aligned table (for people), RFC 4180 CSV, or a JSON array of objects.
-void print_rows(const Rows& rows, OutputFormat format, std::ostream& out);
+void print_rows(const Rows &rows, OutputFormat format, std::ostream &out);
 
 /// True when stderr is a terminal (progress bars are drawn only then).
 bool stderr_is_terminal();
@@ -28,8 +28,8 @@ bool stderr_is_terminal();
 class ProgressBar {
 public:
     explicit ProgressBar(std::string label);
-    ProgressBar(const ProgressBar&) = delete;
-    ProgressBar& operator=(const ProgressBar&) = delete;
+    ProgressBar(const ProgressBar &) = delete;
+    ProgressBar &operator=(const ProgressBar &) = delete;
     ~ProgressBar();
     void update(std::int64_t done, std::int64_t total);
     void finish();
@@ -46,11 +46,11 @@ bool quiet();
 void set_quiet(bool quiet);
 
 /// Each registers one subcommand on `app`.
-void register_init(CLI::App& app);
-void register_import(CLI::App& app); // import and load
-void register_info(CLI::App& app);
-void register_list(CLI::App& app);
-void register_export(CLI::App& app);
-void register_metrics(CLI::App& app); // metrics, gaps, config
+void register_init(CLI::App &app);
+void register_import(CLI::App &app); // import and load
+void register_info(CLI::App &app);
+void register_list(CLI::App &app);
+void register_export(CLI::App &app);
+void register_metrics(CLI::App &app); // metrics, gaps, config
 
 } // namespace qiancun::cli

@@ -19,10 +19,10 @@ struct ImportCliOptions {
     bool reject_invalid = false;
 };
 
-std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& pairs,
-                                               const char* option) {
+std::map<std::string, std::string> parse_pairs(const std::vector<std::string> &pairs,
+                                               const char *option) {
     std::map<std::string, std::string> out;
-    for (const auto& p : pairs) {
+    for (const auto &p : pairs) {
         auto eq = p.find('=');
         if (eq == std::string::npos || eq == 0)
             throw UsageError(fmt::format("{} {}: expected TARGET=SOURCE", option, p));
@@ -31,14 +31,14 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string>& p
     return out;
 }
 
-void print_report(const importers::ImportReport& r) {
-    const auto& rec = r.record;
+void print_report(const importers::ImportReport &r) {
+    const auto &rec = r.record;
     fmt::print("{:<16} {:<28} read {:>6}  new {:>6}  updated {:>6}  repaired {:>3}\n", rec.kind,
                std::filesystem::path(rec.source).filename().string(), rec.rows_read, rec.inserted,
                rec.updated, rec.repaired);
 }
 
-void run_import(ImportCliOptions& o) {
+void run_import(ImportCliOptions &o) {
     o.import.source = o.source;
     o.import.field_map = parse_pairs(o.fields, "--field");
     o.import.defaults = parse_pairs(o.defaults, "--default");
@@ -47,8 +47,10 @@ void run_import(ImportCliOptions& o) {
     auto registry = Registry::open(o.registry);
     const bool had_crs = registry.working_epsg().has_value();
     ProgressBar bar(fmt::format("importing {}", o.source));
-    auto report = importers::import_file(
-        registry, o.import, [&](std::int64_t done, std::int64_t total) { bar.update(done, total); });
+    auto report =
+        importers::import_file(registry, o.import, [&](std::int64_t done, std::int64_t total) {
+            bar.update(done, total);
+        });
     bar.finish();
     if (!had_crs && registry.working_epsg())
         fmt::print("working CRS fixed to EPSG:{} {}\n", *registry.working_epsg(),
@@ -61,14 +63,14 @@ struct LoadOptions {
     std::string manifest;
 };
 
-void run_load(const LoadOptions& o) {
+void run_load(const LoadOptions &o) {
     auto manifest = importers::read_manifest(o.manifest);
     auto registry = Registry::open(o.registry);
     const bool had_crs = registry.working_epsg().has_value();
     std::unique_ptr<ProgressBar> bar;
     auto reports = importers::load_manifest(
         registry, manifest,
-        [&](std::size_t i, std::size_t n, const importers::ImportOptions& s) {
+        [&](std::size_t i, std::size_t n, const importers::ImportOptions &s) {
             if (bar)
                 bar->finish();
             if (!quiet())
@@ -85,16 +87,16 @@ void run_load(const LoadOptions& o) {
     if (!had_crs && registry.working_epsg())
         fmt::print("working CRS: EPSG:{} {}\n", *registry.working_epsg(),
                    crs::name(*registry.working_epsg()));
-    for (const auto& r : reports)
+    for (const auto &r : reports)
         print_report(r);
     fmt::print("loaded {} sources from {} in one transaction\n", reports.size(), o.manifest);
 }
 
 } // namespace
 
-void register_import(CLI::App& app) {
+void register_import(CLI::App &app) {
     auto opts = std::make_shared<ImportCliOptions>();
-    auto* cmd = app.add_subcommand("import", "Import one source file as one kind (all or nothing)");
+    auto *cmd = app.add_subcommand("import", "Import one source file as one kind (all or nothing)");
     cmd->add_option("registry", opts->registry, "Registry file")->required();
     cmd->add_option("source", opts->source,
                     "Source: Shapefile, GeoPackage, GeoJSON, KML, CSV, XLSX, anything GDAL reads")
@@ -121,7 +123,7 @@ void register_import(CLI::App& app) {
     cmd->callback([opts] { run_import(*opts); });
 
     auto lopts = std::make_shared<LoadOptions>();
-    auto* load = app.add_subcommand("load", "Import every source a manifest lists, in one "
+    auto *load = app.add_subcommand("load", "Import every source a manifest lists, in one "
                                             "transaction");
     load->add_option("registry", lopts->registry, "Registry file")->required();
     load->add_option("manifest", lopts->manifest, "Manifest (TOML), e.g. sample_maps/county.toml")

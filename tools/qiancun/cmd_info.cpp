@@ -14,24 +14,27 @@ struct InfoOptions {
     OutputFormat format = OutputFormat::table;
 };
 
-void run_info(const InfoOptions& o) {
+void run_info(const InfoOptions &o) {
     auto registry = Registry::open(o.registry, true);
     const auto info = registry.info();
     if (o.format == OutputFormat::json) {
         nlohmann::json j;
         j["path"] = info.path.string();
         j["schema_version"] = info.schema_version;
-        j["crs"] = info.epsg ? nlohmann::json(fmt::format("EPSG:{}", *info.epsg)) : nlohmann::json();
+        j["crs"] =
+            info.epsg ? nlohmann::json(fmt::format("EPSG:{}", *info.epsg)) : nlohmann::json();
         j["crs_name"] = info.crs_name;
-        for (const auto& l : info.layers) {
-            nlohmann::json lj{{"layer", l.kind},          {"label", l.label},
-                              {"geometry", l.geometry_type}, {"count", l.count},
+        for (const auto &l : info.layers) {
+            nlohmann::json lj{{"layer", l.kind},
+                              {"label", l.label},
+                              {"geometry", l.geometry_type},
+                              {"count", l.count},
                               {"builtin", l.builtin}};
             if (l.extent)
                 lj["extent"] = *l.extent;
             j["layers"].push_back(lj);
         }
-        for (const auto& r : info.last_imports)
+        for (const auto &r : info.last_imports)
             j["imports"].push_back({{"kind", r.kind},
                                     {"source", r.source},
                                     {"layer", r.layer},
@@ -47,7 +50,7 @@ void run_info(const InfoOptions& o) {
     }
     Rows layers;
     layers.columns = {"layer", "label", "geometry", "count", "extent"};
-    for (const auto& l : info.layers) {
+    for (const auto &l : info.layers) {
         std::string extent;
         if (l.extent)
             extent = fmt::format("{:.0f} {:.0f}, {:.0f} {:.0f}", (*l.extent)[0], (*l.extent)[1],
@@ -56,7 +59,7 @@ void run_info(const InfoOptions& o) {
     }
     Rows imports;
     imports.columns = {"imported_at", "kind", "source", "read", "new", "updated", "repaired"};
-    for (const auto& r : info.last_imports)
+    for (const auto &r : info.last_imports)
         imports.rows.push_back({r.imported_at, r.kind,
                                 std::filesystem::path(r.source).filename().string(), r.rows_read,
                                 r.inserted, r.updated, r.repaired});
@@ -66,8 +69,9 @@ void run_info(const InfoOptions& o) {
     }
     fmt::print("registry:  {}\n", info.path.string());
     fmt::print("schema:    {}\n", info.schema_version);
-    fmt::print("CRS:       {}\n\n", info.epsg ? fmt::format("EPSG:{} {}", *info.epsg, info.crs_name)
-                                              : std::string("not fixed yet (first import fixes it)"));
+    fmt::print("CRS:       {}\n\n", info.epsg
+                                        ? fmt::format("EPSG:{} {}", *info.epsg, info.crs_name)
+                                        : std::string("not fixed yet (first import fixes it)"));
     print_rows(layers, o.format, std::cout);
     if (!imports.rows.empty()) {
         fmt::print("\nlast imports:\n");
@@ -77,9 +81,9 @@ void run_info(const InfoOptions& o) {
 
 } // namespace
 
-void register_info(CLI::App& app) {
+void register_info(CLI::App &app) {
     auto opts = std::make_shared<InfoOptions>();
-    auto* cmd = app.add_subcommand("info", "CRS, extent, counts per layer and the last imports");
+    auto *cmd = app.add_subcommand("info", "CRS, extent, counts per layer and the last imports");
     cmd->add_option("registry", opts->registry, "Registry file")->required();
     add_format_option(cmd, opts->format);
     cmd->callback([opts] { run_info(*opts); });

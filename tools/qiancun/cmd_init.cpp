@@ -18,7 +18,7 @@ struct InitOptions {
     std::string types;
 };
 
-void run_init(const InitOptions& o) {
+void run_init(const InitOptions &o) {
     std::optional<int> epsg;
     if (!o.crs.empty())
         epsg = crs::parse_epsg(o.crs);
@@ -32,20 +32,20 @@ void run_init(const InitOptions& o) {
         kinds = parse_kinds_toml(ss.str(), o.types);
     }
     auto registry = Registry::create(o.registry, epsg);
-    for (const auto& k : kinds)
+    for (const auto &k : kinds)
         registry.add_kind(k);
     fmt::print("created {} ({})\n", o.registry,
                epsg ? fmt::format("working CRS EPSG:{} {}", *epsg, crs::name(*epsg))
                     : std::string("working CRS fixed by the first import"));
-    for (const auto& k : kinds)
+    for (const auto &k : kinds)
         fmt::print("  asset type {} ({})\n", k.key, k.label);
 }
 
 } // namespace
 
-void register_init(CLI::App& app) {
+void register_init(CLI::App &app) {
     auto opts = std::make_shared<InitOptions>();
-    auto* cmd = app.add_subcommand("init", "Create a registry (a SpatiaLite file QGIS opens)");
+    auto *cmd = app.add_subcommand("init", "Create a registry (a SpatiaLite file QGIS opens)");
     cmd->add_option("registry", opts->registry, "Registry file to create, e.g. county.sqlite")
         ->required();
     cmd->add_option("--crs", opts->crs,

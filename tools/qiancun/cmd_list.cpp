@@ -16,7 +16,7 @@ struct ListOptions {
     OutputFormat format = OutputFormat::table;
 };
 
-void run_list(const ListOptions& o) {
+void run_list(const ListOptions &o) {
     auto registry = Registry::open(o.registry, true);
     ListFilter f;
     if (!o.village.empty())
@@ -31,9 +31,9 @@ void run_list(const ListOptions& o) {
 
 } // namespace
 
-void register_list(CLI::App& app) {
+void register_list(CLI::App &app) {
     auto opts = std::make_shared<ListOptions>();
-    auto* cmd = app.add_subcommand("list", "List the rows of one layer");
+    auto *cmd = app.add_subcommand("list", "List the rows of one layer");
     cmd->add_option("registry", opts->registry, "Registry file")->required();
     cmd->add_option("kind", opts->kind, "Layer: village, settlement, sewage_plant, …")->required();
     cmd->add_option("--village", opts->village,

@@ -11,7 +11,7 @@
 namespace {
 
 // Exit codes: 1 generic failure, 2 usage, 3 bad input data, 4 database.
-int run(int argc, char** argv) {
+int run(int argc, char **argv) {
     CLI::App app{"qiancun — rural infrastructure asset registry (千村)", "qiancun"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "qiancun 0.1.0");
@@ -19,7 +19,7 @@ int run(int argc, char** argv) {
     // CLI11's callbacks.
     static bool quiet = false;
     static bool verbose = false;
-    app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->each([](const std::string&) {
+    app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->each([](const std::string &) {
         qiancun::cli::set_quiet(true);
     });
     app.add_flag("-v,--verbose", verbose, "Debug messages on stderr");
@@ -28,7 +28,7 @@ int run(int argc, char** argv) {
             return;
         if (quiet && level != qiancun::LogLevel::error)
             return;
-        const char* tag = level == qiancun::LogLevel::warning ? "warning: "
+        const char *tag = level == qiancun::LogLevel::warning ? "warning: "
                           : level == qiancun::LogLevel::error ? "error: "
                                                               : "";
         fmt::print(stderr, "{}{}\n", tag, msg);
@@ -41,7 +41,7 @@ int run(int argc, char** argv) {
     qiancun::cli::register_metrics(app);
     try {
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
+    } catch (const CLI::ParseError &e) {
         return app.exit(e);
     }
     return 0;
@@ -49,19 +49,19 @@ int run(int argc, char** argv) {
 
 } // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
     try {
         return run(argc, argv);
-    } catch (const qiancun::UsageError& e) {
+    } catch (const qiancun::UsageError &e) {
         fmt::print(stderr, "qiancun: {}\n", e.what());
         return 2;
-    } catch (const qiancun::InputError& e) {
+    } catch (const qiancun::InputError &e) {
         fmt::print(stderr, "qiancun: {}\n", e.what());
         return 3;
-    } catch (const qiancun::DatabaseError& e) {
+    } catch (const qiancun::DatabaseError &e) {
         fmt::print(stderr, "qiancun: {}\n", e.what());
         return 4;
-    } catch (const std::exception& e) {
+    } catch (const std::exception &e) {
         fmt::print(stderr, "qiancun: {}\n", e.what());
         return 1;
     }

@@ -20,15 +20,15 @@ enum class ValueType { text, integer, real, boolean, year, choice };
 
 /// One attribute column of a kind.
 struct AttributeDef {
-    std::string name;                 ///< column name, snake_case ASCII
+    std::string name; ///< column name, snake_case ASCII
     ValueType type = ValueType::text;
-    std::vector<std::string> choices; ///< allowed values for `choice`
+    std::vector<std::string> choices;                         ///< allowed values for `choice`
     std::vector<std::pair<std::string, std::string>> aliases; ///< other spellings → choice,
                                                               ///< e.g. "运行" → "operating"
-    bool required = false;            ///< empty is an error
-    std::optional<double> min_value;  ///< inclusive bounds for integer and real
+    bool required = false;                                    ///< empty is an error
+    std::optional<double> min_value; ///< inclusive bounds for integer and real
     std::optional<double> max_value;
-    std::string label;                ///< human name (may be Chinese)
+    std::string label; ///< human name (may be Chinese)
 };
 
 enum class GeometryKind { point, line, polygon, point_or_polygon };
@@ -49,17 +49,17 @@ struct KindDef {
     std::optional<double> gap_threshold;    ///< coverage below this is a gap, [0, 1]
 
     /// "code" for villages, "id" for everything else.
-    const std::string& key_field() const { return attributes.front().name; }
+    const std::string &key_field() const { return attributes.front().name; }
     bool is_asset() const noexcept { return role == KindRole::asset; }
     /// Index of attribute `name` in `attributes`, or -1.
     int attribute_index(std::string_view name) const noexcept;
 };
 
 /// The statuses of SPEC §2, in order; `operating` and `renovating` serve.
-const std::vector<std::string>& asset_statuses();
+const std::vector<std::string> &asset_statuses();
 
 /// village, settlement, urban, hazard and the five asset types of SPEC §2.
-const std::vector<KindDef>& builtin_kinds();
+const std::vector<KindDef> &builtin_kinds();
 
 /// Parses `[asset_types.<key>]` tables of a TOML document into kind definitions, e.g.
 ///   [asset_types.clinic]
@@ -71,16 +71,16 @@ const std::vector<KindDef>& builtin_kinds();
 std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin);
 
 /// Serialises configured (non-builtin) kinds back to the TOML form above.
-std::string kinds_to_toml(const std::vector<KindDef>& kinds);
+std::string kinds_to_toml(const std::vector<KindDef> &kinds);
 
 /// Parses `text` as a value of `def`. Empty text is NULL (an error message if `required`).
 /// Returns the value, or the problem as a sentence ("status 'open' is not one of planned, …").
-std::variant<Value, std::string> parse_value(const AttributeDef& def, std::string_view text);
+std::variant<Value, std::string> parse_value(const AttributeDef &def, std::string_view text);
 
 std::string_view to_string(ValueType t) noexcept;
 std::string_view to_string(GeometryKind g) noexcept;
 
 /// Text of a value as it would be printed ("" for NULL; reals without trailing zeros).
-std::string value_to_text(const Value& v);
+std::string value_to_text(const Value &v);
 
 } // namespace qiancun

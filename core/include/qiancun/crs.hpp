@@ -32,7 +32,8 @@ int parse_epsg(std::string_view text);
 /// Area of use of an EPSG CRS, as PROJ's database records it. Throws Error if unknown.
 AreaOfUse area_of_use(int epsg);
 
-/// Human-readable name of an EPSG CRS from PROJ's database ("CGCS2000 / 3-degree Gauss-Kruger CM 120E").
+/// Human-readable name of an EPSG CRS from PROJ's database ("CGCS2000 / 3-degree Gauss-Kruger CM
+/// 120E").
 std::string name(int epsg);
 
 /// WKT (WKT1_ESRI when `esri` is set, for .prj files; else WKT2:2019) of an EPSG CRS.

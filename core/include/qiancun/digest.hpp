@@ -13,10 +13,10 @@ namespace qiancun {
 class Sha256 {
 public:
     Sha256();
-    Sha256(Sha256&&) noexcept;
-    Sha256& operator=(Sha256&&) noexcept;
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
+    Sha256(Sha256 &&) noexcept;
+    Sha256 &operator=(Sha256 &&) noexcept;
+    Sha256(const Sha256 &) = delete;
+    Sha256 &operator=(const Sha256 &) = delete;
     ~Sha256();
 
     void update(std::string_view bytes);
@@ -28,6 +28,6 @@ private:
 };
 
 /// SHA-256 of a file's bytes; throws Error if it cannot be read.
-std::string sha256_file(const std::filesystem::path& path);
+std::string sha256_file(const std::filesystem::path &path);
 
 } // namespace qiancun

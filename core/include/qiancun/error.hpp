@@ -24,12 +24,12 @@ public:
 class InputError : public Error {
 public:
     InputError(std::string file, std::string layer, std::optional<std::int64_t> row,
-               const std::string& problem);
+               const std::string &problem);
 
-    const std::string& file() const noexcept { return m_file; }
-    const std::string& layer() const noexcept { return m_layer; }
+    const std::string &file() const noexcept { return m_file; }
+    const std::string &layer() const noexcept { return m_layer; }
     std::optional<std::int64_t> row() const noexcept { return m_row; }
-    const std::string& problem() const noexcept { return m_problem; }
+    const std::string &problem() const noexcept { return m_problem; }
 
 private:
     std::string m_file;

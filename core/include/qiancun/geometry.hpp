@@ -11,10 +11,10 @@ namespace qiancun::geometry {
 
 /// Outcome of `check`: either a geometry to store, or the reason it is rejected.
 struct CheckResult {
-    std::string wkb;      ///< ISO WKB, cast to the kind's storage type (Multi* for polygons
-                          ///< and lines); empty when rejected
-    std::string problem;  ///< why it is rejected (non-empty = reject)
-    std::string repair;   ///< what was wrong and repaired (non-empty = repaired)
+    std::string wkb;     ///< ISO WKB, cast to the kind's storage type (Multi* for polygons
+                         ///< and lines); empty when rejected
+    std::string problem; ///< why it is rejected (non-empty = reject)
+    std::string repair;  ///< what was wrong and repaired (non-empty = repaired)
 };
 
 /// Checks one geometry for a kind: null/empty is rejected; a type that does not fit the

@@ -85,17 +85,17 @@ class Registry {
 public:
     /// Creates a new registry file (an error if it exists). `epsg` fixes the working CRS now;
     /// without it the first import fixes it.
-    static Registry create(const std::filesystem::path& path, std::optional<int> epsg);
+    static Registry create(const std::filesystem::path &path, std::optional<int> epsg);
     /// Opens an existing registry; throws DatabaseError if it is not one.
-    static Registry open(const std::filesystem::path& path, bool read_only = false);
+    static Registry open(const std::filesystem::path &path, bool read_only = false);
 
-    Registry(Registry&&) noexcept;
-    Registry& operator=(Registry&&) noexcept;
-    Registry(const Registry&) = delete;
-    Registry& operator=(const Registry&) = delete;
+    Registry(Registry &&) noexcept;
+    Registry &operator=(Registry &&) noexcept;
+    Registry(const Registry &) = delete;
+    Registry &operator=(const Registry &) = delete;
     ~Registry();
 
-    const std::filesystem::path& path() const noexcept;
+    const std::filesystem::path &path() const noexcept;
 
     /// The working CRS, once fixed.
     std::optional<int> working_epsg() const;
@@ -103,31 +103,31 @@ public:
     void set_working_epsg(int epsg);
 
     /// Every kind: builtin first, then configured ones in the order added.
-    const std::vector<KindDef>& kinds() const noexcept;
+    const std::vector<KindDef> &kinds() const noexcept;
     /// The kind with this key; throws UsageError naming the known keys.
-    const KindDef& kind(std::string_view key) const;
+    const KindDef &kind(std::string_view key) const;
     /// Adds a configured kind (creates its table) or checks that an existing one is identical.
-    void add_kind(const KindDef& def);
+    void add_kind(const KindDef &def);
 
     /// Guard of one write transaction (BEGIN IMMEDIATE); rolls back unless commit() is called.
     class Transaction {
     public:
-        explicit Transaction(Registry& registry);
-        Transaction(const Transaction&) = delete;
-        Transaction& operator=(const Transaction&) = delete;
+        explicit Transaction(Registry &registry);
+        Transaction(const Transaction &) = delete;
+        Transaction &operator=(const Transaction &) = delete;
         ~Transaction();
         void commit();
 
     private:
-        Registry* m_registry;
+        Registry *m_registry;
         bool m_done = false;
     };
 
     /// Stores `features` of `kind` and logs the import; must run inside a Transaction.
     /// Fills record.inserted/updated/imported_at. Throws InputError on a duplicate key
     /// within `features`.
-    void write(const KindDef& kind, std::span<const Feature> features, WriteMode mode,
-               ImportRecord& record);
+    void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+               ImportRecord &record);
 
     /// Recomputes `village_code` of every settlement and point/polygon asset (border rule:
     /// within 1 mm of several villages → the smallest code; polygons by point-on-surface).
@@ -135,14 +135,14 @@ public:
 
     RegistryInfo info() const;
     std::int64_t count(std::string_view kind) const;
-    Rows list(std::string_view kind, const ListFilter& filter) const;
+    Rows list(std::string_view kind, const ListFilter &filter) const;
 
     /// SHA-256 over every row of every table (meta, import log, kinds), for "left exactly as
     /// it was" checks.
     std::string content_checksum() const;
 
     /// The underlying connection (SpatiaLite loaded), for core's own analysis code.
-    sqlite3* handle() const noexcept;
+    sqlite3 *handle() const noexcept;
 
 private:
     struct Impl;

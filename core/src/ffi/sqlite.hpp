@@ -17,40 +17,40 @@ namespace qiancun::ffi {
 class SqliteDb {
 public:
     /// Opens `path`; `create` allows creating a new file. Throws DatabaseError.
-    SqliteDb(const std::filesystem::path& path, bool create, bool read_only);
-    SqliteDb(SqliteDb&& other) noexcept;
-    SqliteDb& operator=(SqliteDb&& other) noexcept;
-    SqliteDb(const SqliteDb&) = delete;
-    SqliteDb& operator=(const SqliteDb&) = delete;
+    SqliteDb(const std::filesystem::path &path, bool create, bool read_only);
+    SqliteDb(SqliteDb &&other) noexcept;
+    SqliteDb &operator=(SqliteDb &&other) noexcept;
+    SqliteDb(const SqliteDb &) = delete;
+    SqliteDb &operator=(const SqliteDb &) = delete;
     ~SqliteDb();
 
-    sqlite3* get() const noexcept { return m_db; }
+    sqlite3 *get() const noexcept { return m_db; }
     /// Runs one or more statements without results; throws DatabaseError naming `sql`.
     void exec(std::string_view sql) const;
 
 private:
     void close() noexcept;
-    sqlite3* m_db = nullptr;
-    void* m_spatialite_cache = nullptr;
+    sqlite3 *m_db = nullptr;
+    void *m_spatialite_cache = nullptr;
 };
 
 /// A prepared statement with typed binding and reading.
 class SqliteStmt {
 public:
-    SqliteStmt(sqlite3* db, std::string_view sql);
-    SqliteStmt(SqliteStmt&& other) noexcept;
-    SqliteStmt& operator=(SqliteStmt&& other) noexcept;
-    SqliteStmt(const SqliteStmt&) = delete;
-    SqliteStmt& operator=(const SqliteStmt&) = delete;
+    SqliteStmt(sqlite3 *db, std::string_view sql);
+    SqliteStmt(SqliteStmt &&other) noexcept;
+    SqliteStmt &operator=(SqliteStmt &&other) noexcept;
+    SqliteStmt(const SqliteStmt &) = delete;
+    SqliteStmt &operator=(const SqliteStmt &) = delete;
     ~SqliteStmt();
 
     /// Parameters are 1-based.
-    SqliteStmt& bind(int index, const Value& v);
-    SqliteStmt& bind_text(int index, std::string_view s);
-    SqliteStmt& bind_int(int index, std::int64_t v);
-    SqliteStmt& bind_double(int index, double v);
-    SqliteStmt& bind_blob(int index, std::string_view bytes);
-    SqliteStmt& bind_null(int index);
+    SqliteStmt &bind(int index, const Value &v);
+    SqliteStmt &bind_text(int index, std::string_view s);
+    SqliteStmt &bind_int(int index, std::int64_t v);
+    SqliteStmt &bind_double(int index, double v);
+    SqliteStmt &bind_blob(int index, std::string_view bytes);
+    SqliteStmt &bind_null(int index);
 
     /// Steps once; true while a row is available. Throws DatabaseError on failure.
     bool step();
@@ -68,11 +68,11 @@ public:
     /// The column as a Value by its storage class.
     Value get_value(int i) const;
 
-    sqlite3_stmt* get() const noexcept { return m_stmt; }
+    sqlite3_stmt *get() const noexcept { return m_stmt; }
 
 private:
-    sqlite3_stmt* m_stmt = nullptr;
-    sqlite3* m_db = nullptr;
+    sqlite3_stmt *m_stmt = nullptr;
+    sqlite3 *m_db = nullptr;
 };
 
 /// Quotes an identifier for SQL ("name" with inner quotes doubled).

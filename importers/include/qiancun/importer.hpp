@@ -31,17 +31,17 @@ struct ImportIssue {
 };
 
 struct ImportOptions {
-    std::string kind;                              ///< target kind key
-    std::filesystem::path source;                  ///< file (or directory GDAL opens)
-    std::string layer;                             ///< empty = the only/first layer
-    std::map<std::string, std::string> field_map;  ///< target attribute → source field
-    std::map<std::string, std::string> defaults;   ///< target attribute → text when empty
-    std::string src_crs;   ///< "" = from the source (.prj); "EPSG:4490", any PROJ string,
-                           ///< "GCJ02" or "BD09"
-    std::string encoding;  ///< "" = as the source declares; "GBK", "UTF-8", …
-    std::string x_field;   ///< coordinate columns of a table source (CSV, XLSX)
+    std::string kind;                             ///< target kind key
+    std::filesystem::path source;                 ///< file (or directory GDAL opens)
+    std::string layer;                            ///< empty = the only/first layer
+    std::map<std::string, std::string> field_map; ///< target attribute → source field
+    std::map<std::string, std::string> defaults;  ///< target attribute → text when empty
+    std::string src_crs;  ///< "" = from the source (.prj); "EPSG:4490", any PROJ string,
+                          ///< "GCJ02" or "BD09"
+    std::string encoding; ///< "" = as the source declares; "GBK", "UTF-8", …
+    std::string x_field;  ///< coordinate columns of a table source (CSV, XLSX)
     std::string y_field;
-    bool replace = false;  ///< swap every row of the kind instead of upserting by id
+    bool replace = false; ///< swap every row of the kind instead of upserting by id
     GeometryPolicy policy = GeometryPolicy::repair;
 };
 
@@ -57,39 +57,39 @@ using Progress = std::function<void(std::int64_t done, std::int64_t total)>;
 /// (file, row, problem), after logging every error found.
 struct PreparedImport {
     ImportOptions options;
-    const KindDef* kind = nullptr;
+    const KindDef *kind = nullptr;
     std::vector<Feature> features;
     ImportReport report;
     std::optional<int> chosen_epsg; ///< working CRS proposed when the registry has none
 };
-PreparedImport prepare_import(const Registry& registry, const ImportOptions& options,
-                              const Progress& progress = {},
+PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
+                              const Progress &progress = {},
                               std::optional<int> working_epsg = std::nullopt);
 
 /// Writes a prepared import; call inside a Registry::Transaction.
-void commit_import(Registry& registry, PreparedImport& prepared);
+void commit_import(Registry &registry, PreparedImport &prepared);
 
 /// prepare + commit + link villages in one transaction: all-or-nothing.
-ImportReport import_file(Registry& registry, const ImportOptions& options,
-                         const Progress& progress = {});
+ImportReport import_file(Registry &registry, const ImportOptions &options,
+                         const Progress &progress = {});
 
 /// A county manifest (TOML): the sources to load, their mapping, and configured kinds.
 struct Manifest {
     std::filesystem::path path;
-    std::optional<int> epsg;          ///< [registry] crs = "EPSG:4549"
-    std::vector<KindDef> kinds;       ///< [asset_types.*]
+    std::optional<int> epsg;            ///< [registry] crs = "EPSG:4549"
+    std::vector<KindDef> kinds;         ///< [asset_types.*]
     std::vector<ImportOptions> sources; ///< [[source]], paths resolved against the manifest
 };
 
 /// Parses a manifest; throws InputError naming the file and the entry.
-Manifest read_manifest(const std::filesystem::path& path);
+Manifest read_manifest(const std::filesystem::path &path);
 
 /// Called before each source of a manifest load: (index, count, options).
-using SourceProgress = std::function<void(std::size_t, std::size_t, const ImportOptions&)>;
+using SourceProgress = std::function<void(std::size_t, std::size_t, const ImportOptions &)>;
 
 /// Loads every source of a manifest in one transaction; all or nothing.
-std::vector<ImportReport> load_manifest(Registry& registry, const Manifest& manifest,
-                                        const SourceProgress& on_source = {},
-                                        const Progress& progress = {});
+std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &manifest,
+                                        const SourceProgress &on_source = {},
+                                        const Progress &progress = {});
 
 } // namespace qiancun::importers
