@@ -1,5 +1,6 @@
 #include "qiancun/registry.hpp"
 
+#include "ffi/geos.hpp"
 #include "ffi/sqlite.hpp"
 #include "qiancun/crs.hpp"
 #include "qiancun/digest.hpp"
@@ -8,6 +9,9 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <boost/geometry.hpp>
+#include <boost/geometry/index/rtree.hpp>
 
 #include <chrono>
 #include <unordered_map>
@@ -401,25 +405,71 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
         .run();
 }
 
-void Registry::link_villages() {
+void Registry::link_villages(std::string_view only_kind) {
     if (!m_impl->epsg || !table_exists(m_impl->db.get(), "village"))
         return;
+    auto *db = m_impl->db.get();
+    auto &ctx = ffi::geos_context();
+    namespace bgi = boost::geometry::index;
+    using Box = boost::geometry::model::box<boost::geometry::model::d2::point_xy<double>>;
+
+    // Villages once: prepared polygons in an R-tree of their envelopes.
+    struct Village {
+        std::string code;
+        ffi::GeosGeometry geom;
+        ffi::GeosPrepared prepared;
+    };
+    std::vector<Village> villages;
+    std::vector<std::pair<Box, std::size_t>> boxes;
+    SqliteStmt vs(db, "SELECT code, AsBinary(geom) FROM village");
+    while (vs.step()) {
+        Village v{vs.get_text(0), ffi::read_wkb(ctx, vs.get_blob(1)), nullptr};
+        v.prepared = ffi::prepare(ctx, v.geom.get());
+        double minx = 0, miny = 0, maxx = 0, maxy = 0;
+        GEOSGeom_getXMin_r(ctx.handle(), v.geom.get(), &minx);
+        GEOSGeom_getYMin_r(ctx.handle(), v.geom.get(), &miny);
+        GEOSGeom_getXMax_r(ctx.handle(), v.geom.get(), &maxx);
+        GEOSGeom_getYMax_r(ctx.handle(), v.geom.get(), &maxy);
+        boxes.emplace_back(Box({minx, miny}, {maxx, maxy}), villages.size());
+        villages.push_back(std::move(v));
+    }
+    bgi::rtree<std::pair<Box, std::size_t>, bgi::rstar<16>> tree(boxes.begin(), boxes.end());
+
     for (const auto &k : m_impl->kinds) {
         if (!has_village_link(k) || k.geometry == GeometryKind::line ||
-            !table_exists(m_impl->db.get(), k.key))
+            (!only_kind.empty() && k.key != only_kind) || !table_exists(db, k.key))
             continue;
-        // Polygon assets belong by their point-on-surface; a point is its own. The smallest
-        // code among villages within 1 mm wins (SPEC §3 border rule).
         const std::string t = quote_identifier(k.key);
-        m_impl->db.exec(
-            fmt::format("UPDATE {0} SET village_code = ("
-                        " SELECT MIN(v.code) FROM village v WHERE v.ROWID IN ("
-                        "  SELECT ROWID FROM SpatialIndex WHERE f_table_name = 'village'"
-                        "   AND f_geometry_column = 'geom' AND search_frame = BuildMbr("
-                        "    X(PointOnSurface({0}.geom)) - {1}, Y(PointOnSurface({0}.geom)) - {1},"
-                        "    X(PointOnSurface({0}.geom)) + {1}, Y(PointOnSurface({0}.geom)) + {1}))"
-                        " AND ST_Distance(v.geom, PointOnSurface({0}.geom)) <= {1})",
-                        t, kBorderTolM));
+        SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary(geom) FROM {}", t));
+        SqliteStmt update(db, fmt::format("UPDATE {} SET village_code = ? WHERE fid = ?", t));
+        while (rows.step()) {
+            auto g = ffi::read_wkb(ctx, rows.get_blob(1));
+            // Polygon assets belong by their point-on-surface; a point is its own.
+            if (GEOSGeomTypeId_r(ctx.handle(), g.get()) != GEOS_POINT)
+                g = ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), g.get()), "point on surface");
+            double x = 0, y = 0;
+            GEOSGeomGetX_r(ctx.handle(), g.get(), &x);
+            GEOSGeomGetY_r(ctx.handle(), g.get(), &y);
+            const Box query({x - kBorderTolM, y - kBorderTolM}, {x + kBorderTolM, y + kBorderTolM});
+            // SPEC §3 border rule: among villages within 1 mm, the smallest code.
+            const std::string *best = nullptr;
+            for (auto it = tree.qbegin(bgi::intersects(query)); it != tree.qend(); ++it) {
+                const auto &v = villages[it->second];
+                if ((!best || v.code < *best) &&
+                    ffi::predicate(ctx,
+                                   GEOSPreparedDistanceWithin_r(ctx.handle(), v.prepared.get(),
+                                                                g.get(), kBorderTolM),
+                                   "distance within"))
+                    best = &v.code;
+            }
+            update.reset();
+            if (best)
+                update.bind_text(1, *best);
+            else
+                update.bind_null(1);
+            update.bind_int(2, rows.get_int(0));
+            update.run();
+        }
     }
 }
 

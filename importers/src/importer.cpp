@@ -425,7 +425,9 @@ ImportReport import_file(Registry &registry, const ImportOptions &options,
     auto prepared = prepare_import(registry, options, progress);
     Registry::Transaction tx(registry);
     commit_import(registry, prepared);
-    registry.link_villages();
+    // New villages move every link; anything else only needs its own rows linked.
+    registry.link_villages(prepared.kind->role == KindRole::village ? std::string_view{}
+                                                                    : prepared.kind->key);
     tx.commit();
     return prepared.report;
 }

@@ -129,9 +129,10 @@ public:
     void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
                ImportRecord &record);
 
-    /// Recomputes `village_code` of every settlement and point/polygon asset (border rule:
-    /// within 1 mm of several villages → the smallest code; polygons by point-on-surface).
-    void link_villages();
+    /// Recomputes `village_code` of the settlements and point/polygon assets of `kind` (all
+    /// kinds when empty). Border rule: within 1 mm of several villages → the smallest code;
+    /// polygons by their point-on-surface; outside every village → NULL.
+    void link_villages(std::string_view kind = {});
 
     RegistryInfo info() const;
     std::int64_t count(std::string_view kind) const;
