@@ -46,11 +46,21 @@ std::string toml_string(std::string_view s) {
     std::string out = "\"";
     for (char c : s) {
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
         default:
             if (static_cast<unsigned char>(c) < 0x20)
                 out += fmt::format("\\u{:04X}", static_cast<unsigned>(c));
@@ -73,41 +83,41 @@ class TomlReader {
 public:
     explicit TomlReader(std::string_view origin) : m_origin(origin) {}
 
-    [[noreturn]] void fail(const toml::node& where, const std::string& problem) const {
+    [[noreturn]] void fail(const toml::node &where, const std::string &problem) const {
         const auto line = where.source().begin.line;
         throw InputError(m_origin, "", std::nullopt,
                          line > 0 ? fmt::format("line {}: {}", line, problem) : problem);
     }
 
-    double number(const toml::node& node, const std::string& name) const {
+    double number(const toml::node &node, const std::string &name) const {
         if (auto v = node.value<double>(); v && (node.is_integer() || node.is_floating_point()))
             return *v;
         fail(node, fmt::format("{} must be a number", name));
     }
 
-    double positive(const toml::node& node, const std::string& name) const {
+    double positive(const toml::node &node, const std::string &name) const {
         const double v = number(node, name);
         if (!(v > 0.0) || !std::isfinite(v))
             fail(node, fmt::format("{} must be a positive number of metres, not {}", name, v));
         return v;
     }
 
-    double non_negative(const toml::node& node, const std::string& name) const {
+    double non_negative(const toml::node &node, const std::string &name) const {
         const double v = number(node, name);
         if (!(v >= 0.0) || !std::isfinite(v))
-            fail(node, fmt::format("{} must be zero or a positive number of metres, not {}", name,
-                                   v));
+            fail(node,
+                 fmt::format("{} must be zero or a positive number of metres, not {}", name, v));
         return v;
     }
 
-    const toml::table& table(const toml::node& node, const std::string& name) const {
-        if (const auto* t = node.as_table())
+    const toml::table &table(const toml::node &node, const std::string &name) const {
+        if (const auto *t = node.as_table())
             return *t;
         fail(node, fmt::format("{} must be a table", name));
     }
 
-    void read(const toml::table& doc, MetricsConfig& config) const {
-        for (const auto& [key, node] : doc) {
+    void read(const toml::table &doc, MetricsConfig &config) const {
+        for (const auto &[key, node] : doc) {
             const std::string k(key.str());
             if (k == "quadrant_segments")
                 read_quadrant_segments(node, config);
@@ -125,7 +135,7 @@ public:
     }
 
 private:
-    void read_quadrant_segments(const toml::node& node, MetricsConfig& config) const {
+    void read_quadrant_segments(const toml::node &node, MetricsConfig &config) const {
         const auto v = node.value_exact<std::int64_t>();
         if (!v)
             fail(node, "quadrant_segments must be an integer");
@@ -136,14 +146,14 @@ private:
         config.quadrant_segments = static_cast<int>(*v);
     }
 
-    void read_statuses(const toml::node& node, MetricsConfig& config) const {
-        const auto* array = node.as_array();
+    void read_statuses(const toml::node &node, MetricsConfig &config) const {
+        const auto *array = node.as_array();
         if (!array)
             fail(node, "serving_statuses must be an array of statuses");
         std::vector<std::string> statuses;
-        for (const auto& item : *array) {
+        for (const auto &item : *array) {
             const auto s = item.value_exact<std::string>();
-            const auto& known = asset_statuses();
+            const auto &known = asset_statuses();
             if (!s || std::find(known.begin(), known.end(), *s) == known.end())
                 fail(item, fmt::format("serving_statuses: '{}' is not one of planned, building, "
                                        "operating, renovating, closed",
@@ -154,8 +164,8 @@ private:
         config.serving_statuses = std::move(statuses);
     }
 
-    void read_network(const toml::table& network, MetricsConfig& config) const {
-        for (const auto& [key, node] : network) {
+    void read_network(const toml::table &network, MetricsConfig &config) const {
+        for (const auto &[key, node] : network) {
             const std::string k(key.str());
             if (k == "snap_tolerance_m")
                 config.snap_tolerance_m = non_negative(node, "network.snap_tolerance_m");
@@ -168,13 +178,13 @@ private:
         }
     }
 
-    void read_types(const toml::table& types, MetricsConfig& config) const {
-        for (const auto& [key, node] : types) {
+    void read_types(const toml::table &types, MetricsConfig &config) const {
+        for (const auto &[key, node] : types) {
             const std::string type(key.str());
             auto it = config.types.find(type);
             if (it == config.types.end()) {
                 std::string known;
-                for (const auto& [k, _] : config.types)
+                for (const auto &[k, _] : config.types)
                     known += (known.empty() ? "" : ", ") + k;
                 fail(node, fmt::format("unknown asset type '{}'; known types: {}", type, known));
             }
@@ -182,10 +192,10 @@ private:
         }
     }
 
-    void read_type(const std::string& type, const toml::table& t, TypeConfig& tc) const {
+    void read_type(const std::string &type, const toml::table &t, TypeConfig &tc) const {
         const std::string prefix = "types." + type + ".";
         std::optional<double> radius;
-        for (const auto& [key, node] : t) {
+        for (const auto &[key, node] : t) {
             const std::string k(key.str());
             if (k == "radius_m") {
                 radius = positive(node, prefix + k);
@@ -201,11 +211,11 @@ private:
                 tc.gap_threshold = v;
             } else if (k == "band_radius_m") {
                 std::map<std::string, double> bands;
-                for (const auto& [band, r] : table(node, prefix + k)) {
+                for (const auto &[band, r] : table(node, prefix + k)) {
                     const std::string b(band.str());
                     if (!parse_number(b))
-                        fail(r, fmt::format("{}{}: band '{}' must be a number of MHz", prefix, k,
-                                            b));
+                        fail(r,
+                             fmt::format("{}{}: band '{}' must be a number of MHz", prefix, k, b));
                     bands[b] = positive(r, fmt::format("{}{}.{}", prefix, k, b));
                 }
                 tc.band_radius_m = std::move(bands);
@@ -224,9 +234,9 @@ private:
 
 } // namespace
 
-MetricsConfig MetricsConfig::defaults(const std::vector<KindDef>& kinds) {
+MetricsConfig MetricsConfig::defaults(const std::vector<KindDef> &kinds) {
     MetricsConfig config;
-    for (const auto& k : kinds) {
+    for (const auto &k : kinds) {
         if (!k.is_asset())
             continue;
         TypeConfig tc;
@@ -246,12 +256,12 @@ MetricsConfig MetricsConfig::defaults(const std::vector<KindDef>& kinds) {
 }
 
 MetricsConfig MetricsConfig::from_toml(std::string_view text, std::string_view origin,
-                                       const std::vector<KindDef>& kinds) {
+                                       const std::vector<KindDef> &kinds) {
     MetricsConfig config = defaults(kinds);
     toml::table doc;
     try {
         doc = toml::parse(text, origin);
-    } catch (const toml::parse_error& e) {
+    } catch (const toml::parse_error &e) {
         throw InputError(std::string(origin), "", std::nullopt,
                          fmt::format("line {}, column {}: {}", e.source().begin.line,
                                      e.source().begin.column, e.description()));
@@ -271,7 +281,7 @@ std::string MetricsConfig::to_toml() const {
     out += fmt::format("quadrant_segments = {}\n", quadrant_segments);
     out += "# Asset statuses that count as serving.\n";
     std::string statuses;
-    for (const auto& s : serving_statuses)
+    for (const auto &s : serving_statuses)
         statuses += (statuses.empty() ? "" : ", ") + toml_string(s);
     out += fmt::format("serving_statuses = [{}]\n\n", statuses);
 
@@ -282,7 +292,7 @@ std::string MetricsConfig::to_toml() const {
            "# network (metres); a leg equal to the cap still reaches.\n";
     out += fmt::format("offroad_cap_m = {}\n", toml_number(offroad_cap_m));
 
-    for (const auto& [key, tc] : types) {
+    for (const auto &[key, tc] : types) {
         out += fmt::format("\n[types.{}]\n", key);
         if (!tc.radius_basis.empty())
             out += fmt::format("# basis: {}\n", one_line(tc.radius_basis));
@@ -299,24 +309,24 @@ std::string MetricsConfig::to_toml() const {
         if (!tc.band_radius_m.empty()) {
             out += fmt::format("\n[types.{}.band_radius_m]\n", key);
             out += "# radius by band in MHz (matched as a number), used before radius_m\n";
-            for (const auto& [band, r] : tc.band_radius_m)
+            for (const auto &[band, r] : tc.band_radius_m)
                 out += fmt::format("{} = {}\n", toml_string(band), toml_number(r));
         }
     }
     return out;
 }
 
-double MetricsConfig::radius_for(const std::string& type, std::optional<double> own_radius_m,
-                                 const std::string& band) const {
+double MetricsConfig::radius_for(const std::string &type, std::optional<double> own_radius_m,
+                                 const std::string &band) const {
     if (own_radius_m && *own_radius_m > 0.0 && std::isfinite(*own_radius_m))
         return *own_radius_m;
     const auto it = types.find(type);
     if (it == types.end())
         throw UsageError(fmt::format("no configuration for asset type '{}'", type));
-    const TypeConfig& tc = it->second;
+    const TypeConfig &tc = it->second;
     if (!band.empty() && !tc.band_radius_m.empty()) {
         const auto wanted = parse_number(band);
-        for (const auto& [b, r] : tc.band_radius_m) {
+        for (const auto &[b, r] : tc.band_radius_m) {
             const auto have = parse_number(b);
             if (wanted && have ? *wanted == *have : b == band)
                 return r;
@@ -325,7 +335,7 @@ double MetricsConfig::radius_for(const std::string& type, std::optional<double> 
     return tc.radius_m;
 }
 
-bool MetricsConfig::serves(const std::string& status) const {
+bool MetricsConfig::serves(const std::string &status) const {
     return std::find(serving_statuses.begin(), serving_statuses.end(), status) !=
            serving_statuses.end();
 }

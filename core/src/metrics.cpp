@@ -25,21 +25,21 @@ using metrics::VillageEvaluator;
 constexpr int kMinQuadrantSegments = 8;
 
 /// `config` with every asset kind of the registry it lacks taken from the defaults.
-MetricsConfig complete(const MetricsConfig& config, const Registry& registry) {
+MetricsConfig complete(const MetricsConfig &config, const Registry &registry) {
     if (config.quadrant_segments < kMinQuadrantSegments)
         throw UsageError(fmt::format("quadrant_segments must be at least {} (SPEC §3), not {}",
                                      kMinQuadrantSegments, config.quadrant_segments));
     MetricsConfig full = config;
-    for (auto& [key, tc] : MetricsConfig::defaults(registry.kinds()).types)
+    for (auto &[key, tc] : MetricsConfig::defaults(registry.kinds()).types)
         full.types.try_emplace(key, std::move(tc));
     return full;
 }
 
 /// The columns of `to_rows()` with their storage types.
-std::vector<ColumnDef> metric_columns(const MetricsTable& table) {
+std::vector<ColumnDef> metric_columns(const MetricsTable &table) {
     std::vector<ColumnDef> cols{{"code", "TEXT"}};
     bool roads = false;
-    for (const auto& t : table.types) {
+    for (const auto &t : table.types) {
         cols.push_back({"n_" + t, "INTEGER"});
         cols.push_back({"nearest_" + t + "_m", "REAL"});
         cols.push_back({"area_cov_" + t, "REAL"});
@@ -56,16 +56,18 @@ std::vector<ColumnDef> metric_columns(const MetricsTable& table) {
     return cols;
 }
 
-Value optional_value(const std::optional<double>& v) { return v ? Value{*v} : Value{}; }
+Value optional_value(const std::optional<double> &v) {
+    return v ? Value{*v} : Value{};
+}
 
-int working_srid(const Registry& registry) {
+int working_srid(const Registry &registry) {
     const auto epsg = registry.working_epsg();
     if (!epsg)
         throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
     return *epsg;
 }
 
-void bind_optional(ffi::SqliteStmt& st, int index, const std::optional<double>& v) {
+void bind_optional(ffi::SqliteStmt &st, int index, const std::optional<double> &v) {
     if (v)
         st.bind_double(index, *v);
     else
@@ -76,15 +78,15 @@ void bind_optional(ffi::SqliteStmt& st, int index, const std::optional<double>& 
 
 Rows MetricsTable::to_rows() const {
     Rows rows;
-    for (auto& c : metric_columns(*this))
+    for (auto &c : metric_columns(*this))
         rows.columns.push_back(std::move(c.name));
     const bool roads = std::find(types.begin(), types.end(), "rural_road") != types.end();
     rows.rows.reserve(villages.size());
-    for (const auto& v : villages) {
+    for (const auto &v : villages) {
         std::vector<Value> row;
         row.reserve(rows.columns.size());
         row.emplace_back(v.code);
-        for (const auto& m : v.types) {
+        for (const auto &m : v.types) {
             row.emplace_back(m.n);
             row.push_back(optional_value(m.nearest_m));
             row.emplace_back(m.area_cov);
@@ -102,15 +104,15 @@ Rows MetricsTable::to_rows() const {
     return rows;
 }
 
-MetricsTable compute_metrics(const Registry& registry, const MetricsConfig& config,
-                             const MetricsOptions& options, const MetricsProgress& progress) {
+MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &config,
+                             const MetricsOptions &options, const MetricsProgress &progress) {
     const auto started = std::chrono::steady_clock::now();
     const MetricsConfig full = complete(config, registry);
     const auto data = metrics::load_dataset(registry, full, options.types, options.village_codes);
     const auto loaded = std::chrono::steady_clock::now();
 
     MetricsTable table;
-    for (const auto& layer : data.layers)
+    for (const auto &layer : data.layers)
         table.types.push_back(layer.type);
     const std::size_t n = data.villages.size();
     table.villages.resize(n);
@@ -139,26 +141,26 @@ MetricsTable compute_metrics(const Registry& registry, const MetricsConfig& conf
     return table;
 }
 
-void write_metrics_layer(Registry& registry, const MetricsTable& table) {
+void write_metrics_layer(Registry &registry, const MetricsTable &table) {
     const int srid = working_srid(registry);
     const auto columns = metric_columns(table);
     const Rows rows = table.to_rows();
-    sqlite3* db = registry.handle();
+    sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
     metrics::create_spatial_table(db, "village_metrics", columns, "MULTIPOLYGON", srid);
     std::string names;
     std::string params;
-    for (const auto& c : columns) {
+    for (const auto &c : columns) {
         names += ffi::quote_identifier(c.name) + ", ";
         params += "?, ";
     }
     ffi::SqliteStmt insert(db, fmt::format("INSERT INTO village_metrics ({}geom) VALUES ({}"
                                            "(SELECT geom FROM village WHERE code = ?))",
                                            names, params));
-    for (const auto& row : rows.rows) {
+    for (const auto &row : rows.rows) {
         insert.reset();
         int i = 1;
-        for (const auto& v : row)
+        for (const auto &v : row)
             insert.bind(i++, v);
         insert.bind(i, row.front());
         insert.run();
@@ -166,16 +168,16 @@ void write_metrics_layer(Registry& registry, const MetricsTable& table) {
     tx.commit();
 }
 
-GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
-                       const std::string& type) {
+GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
+                       const std::string &type) {
     const MetricsConfig full = complete(config, registry);
     const auto data = metrics::load_dataset(registry, full, {type}, {});
     const std::size_t n = data.villages.size();
     std::vector<VillageMetrics> results(n);
     std::vector<std::vector<GapDetail>> details(n);
     metrics::for_each_parallel(n, metrics::thread_count(0, n), [&] {
-        return [&, evaluator = VillageEvaluator(data, full.quadrant_segments,
-                                                ffi::geos_context())](std::size_t i) mutable {
+        return [&, evaluator = VillageEvaluator(data, full.quadrant_segments, ffi::geos_context())](
+                   std::size_t i) mutable {
             details[i].resize(1);
             results[i] = evaluator.evaluate(static_cast<std::uint32_t>(i), &details[i]);
         };
@@ -191,11 +193,11 @@ GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
         return results[a].types.front().cov < results[b].types.front().cov;
     });
 
-    auto& ctx = ffi::geos_context();
+    auto &ctx = ffi::geos_context();
     for (const std::size_t i : order) {
-        const VillageMetrics& v = results[i];
-        const TypeMetrics& m = v.types.front();
-        const GapDetail& d = details[i].front();
+        const VillageMetrics &v = results[i];
+        const TypeMetrics &m = v.types.front();
+        const GapDetail &d = details[i].front();
         GapArea area;
         area.code = v.code;
         area.name = v.name;
@@ -204,8 +206,8 @@ GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
         area.uncovered_population = m.uncovered_population;
         area.wkb = d.uncovered_wkb;
         report.villages.push_back(std::move(area));
-        for (const auto& [s_index, nearest] : d.uncovered_settlements) {
-            const auto& s = data.settlements[s_index];
+        for (const auto &[s_index, nearest] : d.uncovered_settlements) {
+            const auto &s = data.settlements[s_index];
             UncoveredSettlement u;
             u.id = s.id;
             u.name = s.name;
@@ -219,12 +221,12 @@ GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
     return report;
 }
 
-void write_gap_layers(Registry& registry, const GapReport& report) {
+void write_gap_layers(Registry &registry, const GapReport &report) {
     const int srid = working_srid(registry);
     (void)registry.kind(report.type); // UsageError for an unknown type
     const std::string areas = "gaps_" + report.type;
     const std::string points = areas + "_settlements";
-    sqlite3* db = registry.handle();
+    sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
 
     metrics::create_spatial_table(db, areas,
@@ -238,7 +240,7 @@ void write_gap_layers(Registry& registry, const GapReport& report) {
         db, fmt::format("INSERT INTO {} (code, name, cov, uncovered_area_m2, uncovered_population, "
                         "geom) VALUES (?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
                         ffi::quote_identifier(areas), srid));
-    for (const auto& a : report.villages) {
+    for (const auto &a : report.villages) {
         insert_area.reset();
         insert_area.bind_text(1, a.code)
             .bind_text(2, a.name)
@@ -263,7 +265,7 @@ void write_gap_layers(Registry& registry, const GapReport& report) {
         db, fmt::format("INSERT INTO {} (id, name, village_code, population, nearest_m, geom) "
                         "VALUES (?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
                         ffi::quote_identifier(points), srid));
-    for (const auto& s : report.settlements) {
+    for (const auto &s : report.settlements) {
         insert_point.reset();
         insert_point.bind_text(1, s.id)
             .bind_text(2, s.name)

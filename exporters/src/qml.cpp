@@ -301,7 +301,7 @@ void embed_gpkg_style(const fs::path &gpkg, const std::string &layer, const std:
     row->SetField("f_table_schema", "");
     row->SetField("f_table_name", layer.c_str());
     row->SetField("f_geometry_column", geometry_column.c_str());
-    row->SetField("styleName", layer.c_str());
+    row->SetField("styleName", "qiancun"); // the column holds 30 characters
     row->SetField("styleQML", qml.c_str());
     row->SetField("styleSLD", "");
     row->SetField("useAsDefault", 1);

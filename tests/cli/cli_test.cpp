@@ -10,19 +10,6 @@ namespace {
 using testing::run_qiancun;
 using testing::TempDir;
 
-std::vector<std::string> lines(const std::string &s) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < s.size()) {
-        auto end = s.find('\n', start);
-        if (end == std::string::npos)
-            end = s.size();
-        out.push_back(s.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 struct Cli : ::testing::Test {
     TempDir dir;
     std::string reg = (dir / "county.sqlite").string();
@@ -66,7 +53,7 @@ TEST_F(Cli, InitImportListInfoAsAPlannerWould) {
     r = run_qiancun(
         {"list", reg, "sewage_plant", "--village", "330604101202", "--format", "csv", "--wkt"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    auto out = lines(r.out);
+    auto out = testing::split_lines(r.out);
     ASSERT_EQ(out.size(), 2u) << r.out;
     EXPECT_EQ(out[0], "id,status,service_radius_m,name,capacity_m3d,effluent_ok,built_year,"
                       "renovated_year,village_code,source_file,source_row,updated_at,wkt");
@@ -96,7 +83,7 @@ TEST_F(Cli, BadRowFailsWithOneLineNamingFileRowAndProblem) {
     auto r = run_qiancun({"-q", "import", reg, (dir / "bad.csv").string(), "--as", "sewage_plant",
                           "--src-crs", "EPSG:4549"});
     EXPECT_EQ(r.exit_code, 3);
-    auto err = lines(r.err);
+    auto err = testing::split_lines(r.err);
     ASSERT_FALSE(err.empty());
     EXPECT_EQ(err.back(),
               fmt::format("qiancun: {} (layer bad), row 2: status 'running' is not one of planned, "

@@ -10,23 +10,23 @@ namespace {
 
 using ::testing::HasSubstr;
 
-const MetricsConfig& defaults() {
+const MetricsConfig &defaults() {
     static const MetricsConfig config = MetricsConfig::defaults(builtin_kinds());
     return config;
 }
 
 /// The message of the InputError that reading `toml` throws ("" when it does not throw).
-std::string toml_error(const std::string& toml) {
+std::string toml_error(const std::string &toml) {
     try {
         (void)MetricsConfig::from_toml(toml, "radii.toml", builtin_kinds());
-    } catch (const InputError& e) {
+    } catch (const InputError &e) {
         return e.what();
     }
     return "";
 }
 
 TEST(Config, DefaultsFollowSpecTable) {
-    const auto& c = defaults();
+    const auto &c = defaults();
     ASSERT_EQ(c.types.size(), 5u);
     EXPECT_EQ(c.types.at("sewage_plant").radius_m, 1000.0);
     EXPECT_EQ(c.types.at("base_station_5g").radius_m, 1500.0);
@@ -34,11 +34,12 @@ TEST(Config, DefaultsFollowSpecTable) {
     EXPECT_EQ(c.types.at("cultural_hall").radius_m, 1000.0);
     EXPECT_EQ(c.types.at("courier_station").radius_m, 2000.0);
     EXPECT_EQ(c.types.at("rural_road").radius_m, 500.0);
-    for (const auto& [key, tc] : c.types) {
+    for (const auto &[key, tc] : c.types) {
         EXPECT_EQ(tc.gap_threshold, 0.9) << key;
         EXPECT_FALSE(tc.radius_basis.empty()) << key;
-        if (key != "base_station_5g")
+        if (key != "base_station_5g") {
             EXPECT_TRUE(tc.band_radius_m.empty()) << key;
+        }
     }
     EXPECT_EQ(c.serving_statuses, (std::vector<std::string>{"operating", "renovating"}));
     EXPECT_EQ(c.quadrant_segments, 16);
@@ -47,11 +48,10 @@ TEST(Config, DefaultsFollowSpecTable) {
 }
 
 TEST(Config, DefaultBasisIsTheAssetTypeBasis) {
-    for (const auto& k : builtin_kinds())
+    for (const auto &k : builtin_kinds())
         if (k.is_asset())
             EXPECT_EQ(defaults().types.at(k.key).radius_basis, k.radius_basis) << k.key;
-    EXPECT_THAT(defaults().types.at("sewage_plant").radius_basis,
-                HasSubstr("planning assumption"));
+    EXPECT_THAT(defaults().types.at("sewage_plant").radius_basis, HasSubstr("planning assumption"));
 }
 
 TEST(Config, ConfiguredKindsUseTheirOwnRadiusElseAStatedAssumption) {
@@ -71,7 +71,7 @@ TEST(Config, ConfiguredKindsUseTheirOwnRadiusElseAStatedAssumption) {
 }
 
 TEST(Config, RadiusPrecedenceOwnThenBandThenType) {
-    const auto& c = defaults();
+    const auto &c = defaults();
     EXPECT_EQ(c.radius_for("base_station_5g", 800.0, "700"), 800.0);
     EXPECT_EQ(c.radius_for("base_station_5g", std::nullopt, "700"), 5000.0);
     EXPECT_EQ(c.radius_for("base_station_5g", 0.0, "700"), 5000.0);
@@ -87,7 +87,7 @@ TEST(Config, RadiusPrecedenceOwnThenBandThenType) {
 }
 
 TEST(Config, ServingStatuses) {
-    const auto& c = defaults();
+    const auto &c = defaults();
     EXPECT_TRUE(c.serves("operating"));
     EXPECT_TRUE(c.serves("renovating"));
     EXPECT_FALSE(c.serves("planned"));
@@ -169,7 +169,7 @@ TEST(Config, TomlErrorsNameFileAndLine) {
 
 TEST(Config, TomlRoundTripsWithCommentedBasis) {
     const std::string text = defaults().to_toml();
-    for (const auto& k : builtin_kinds())
+    for (const auto &k : builtin_kinds())
         if (k.is_asset())
             EXPECT_THAT(text, HasSubstr("# basis: " + k.radius_basis)) << text;
     EXPECT_THAT(text, HasSubstr("[types.base_station_5g.band_radius_m]"));
@@ -181,8 +181,7 @@ TEST(Config, TomlRoundTripsWithCommentedBasis) {
                                             "mine.toml", builtin_kinds());
     changed.offroad_cap_m = 750.25;
     changed.types.at("base_station_5g").band_radius_m["4900"] = 800.0;
-    EXPECT_EQ(MetricsConfig::from_toml(changed.to_toml(), "again.toml", builtin_kinds()),
-              changed);
+    EXPECT_EQ(MetricsConfig::from_toml(changed.to_toml(), "again.toml", builtin_kinds()), changed);
 }
 
 } // namespace

@@ -6,8 +6,6 @@
 #include <gdal_priv.h>
 #include <ogrsf_frmts.h>
 
-#include <fstream>
-
 namespace qiancun {
 namespace {
 
@@ -23,11 +21,7 @@ void write_gbk_villages(const std::filesystem::path &shp) {
                             "3321000, 501000 3320000))",
                             {{"代码", "330604101202"}, {"村名", "下管村"}, {"乡镇", "百官街道"}}}},
                           {"ENCODING=CP936"});
-    std::filesystem::remove(std::filesystem::path(shp).replace_extension(".cpg"));
-    std::fstream f(std::filesystem::path(shp).replace_extension(".dbf"),
-                   std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(29);
-    f.put('\0');
+    testing::strip_encoding_declaration(shp);
 }
 
 TEST(RoundTrip, GbkShapefileInUtf8ShapefileOutSameChineseStrings) {

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <fstream>
 
 namespace qiancun {
 namespace {
@@ -244,11 +243,7 @@ void write_gbk_villages(const std::filesystem::path &shp) {
                             "3321000, 501000 3320000))",
                             {{"代码", "330604101202"}, {"村名", "下管村"}}}},
                           {"ENCODING=CP936"});
-    std::filesystem::remove(std::filesystem::path(shp).replace_extension(".cpg"));
-    auto dbf = std::filesystem::path(shp).replace_extension(".dbf");
-    std::fstream f(dbf, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(29);
-    f.put('\0');
+    testing::strip_encoding_declaration(shp);
 }
 
 TEST(ImportFormats, GbkDbfWithoutCpgNeedsEncodingAndIsThenExact) {

@@ -200,6 +200,29 @@ void write_vector(const std::filesystem::path &path, const std::string &driver_n
     }
 }
 
+void strip_encoding_declaration(const std::filesystem::path &shp) {
+    std::filesystem::remove(std::filesystem::path(shp).replace_extension(".cpg"));
+    std::fstream f(std::filesystem::path(shp).replace_extension(".dbf"),
+                   std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(29);
+    f.put('\0');
+    if (!f)
+        throw std::runtime_error("cannot patch the .dbf of " + shp.string());
+}
+
+std::vector<std::string> split_lines(const std::string &text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        if (end == std::string::npos)
+            end = text.size();
+        out.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
 std::pair<double, double> ogr_transform(int from_epsg, int to_epsg, double x, double y) {
     OGRSpatialReference a, b;
     a.importFromEPSG(from_epsg);

@@ -67,6 +67,13 @@ void write_vector(const std::filesystem::path &path, const std::string &driver,
                   const std::vector<std::string> &real_fields = {},
                   const std::vector<std::string> &int_fields = {});
 
+/// Makes a Shapefile written with ENCODING=CP936 look as departments send it: the .cpg
+/// removed and the DBF language-driver byte zeroed, so nothing declares the GBK encoding.
+void strip_encoding_declaration(const std::filesystem::path &shp);
+
+/// Splits text at newlines (no trailing empty line).
+std::vector<std::string> split_lines(const std::string &text);
+
 /// Transforms (x, y) between EPSG CRSs with OGRCoordinateTransformation, in the traditional
 /// GIS axis order (lon, lat / easting, northing): the tests' independent reference.
 std::pair<double, double> ogr_transform(int from_epsg, int to_epsg, double x, double y);

@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -72,14 +74,19 @@ std::string rows_text(const Rows &rows, OutputFormat format) {
     return s.str();
 }
 
+/// ".GPKG" → ".gpkg"
+std::string lower_extension(const fs::path &path) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext;
+}
+
 /// The format of `-o FILE` when --format leaves it to the extension.
 OutputFormat file_format(const fs::path &path, OutputFormat format) {
     if (format != OutputFormat::table)
         return format;
-    std::string ext = path.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext == ".json" ? OutputFormat::json : OutputFormat::csv;
+    return lower_extension(path) == ".json" ? OutputFormat::json : OutputFormat::csv;
 }
 
 /// A message for people: on stdout with the table, on stderr when stdout carries data.
@@ -119,7 +126,8 @@ Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
         Value radius;
         Value threshold;
         if (auto it = config.types.find(table.types[t]); it != config.types.end()) {
-            radius = it->second.radius_m;
+            const double r = it->second.radius_m;
+            radius = r == std::floor(r) ? Value(static_cast<std::int64_t>(r)) : Value(r);
             threshold = it->second.gap_threshold;
         }
         rows.rows.push_back({table.types[t], radius, threshold, n, gaps,
@@ -254,9 +262,7 @@ std::string describe(const exporters::ExportedFile &file) {
 /// `<stem>_settlements` files for the one-layer formats.
 void export_gaps(const GapsArgs &args, OutputFormat format) {
     const fs::path out(args.output);
-    std::string ext = out.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string ext = lower_extension(out);
     const bool gpkg = ext == ".gpkg";
     const std::string areas = "gaps_" + args.type;
     const std::string points = areas + "_settlements";

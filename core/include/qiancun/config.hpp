@@ -23,7 +23,7 @@ struct TypeConfig {
     /// `radius_m`.
     std::map<std::string, double> band_radius_m;
 
-    bool operator==(const TypeConfig&) const = default;
+    bool operator==(const TypeConfig &) const = default;
 };
 
 struct MetricsConfig {
@@ -37,11 +37,11 @@ struct MetricsConfig {
 
     /// The defaults of SPEC §3 for every asset kind in `kinds` (configured kinds use their
     /// own `default_radius_m`, else 1000 m as a stated assumption).
-    static MetricsConfig defaults(const std::vector<KindDef>& kinds);
+    static MetricsConfig defaults(const std::vector<KindDef> &kinds);
     /// `defaults(kinds)` overridden by a TOML document; throws InputError naming `origin` and
     /// the line for unknown types or keys and out-of-range values.
     static MetricsConfig from_toml(std::string_view text, std::string_view origin,
-                                   const std::vector<KindDef>& kinds);
+                                   const std::vector<KindDef> &kinds);
     /// The configuration as a commented TOML file a user can copy and edit: every key with
     /// its value, the basis of each radius as a comment (and as `radius_basis`, which a user
     /// who changes a radius changes with it). `from_toml` reads it back unchanged.
@@ -49,12 +49,12 @@ struct MetricsConfig {
 
     /// Radius of one asset (SPEC §3 precedence): own `service_radius_m` if > 0, then the band
     /// radius, then the type default. `band` is matched as a number.
-    double radius_for(const std::string& type, std::optional<double> own_radius_m,
-                      const std::string& band = "") const;
+    double radius_for(const std::string &type, std::optional<double> own_radius_m,
+                      const std::string &band = "") const;
     /// True when assets with `status` count as serving.
-    bool serves(const std::string& status) const;
+    bool serves(const std::string &status) const;
 
-    bool operator==(const MetricsConfig&) const = default;
+    bool operator==(const MetricsConfig &) const = default;
 };
 
 } // namespace qiancun

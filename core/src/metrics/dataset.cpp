@@ -15,40 +15,40 @@ namespace {
 using ffi::quote_identifier;
 using ffi::SqliteStmt;
 
-bool table_exists(sqlite3* db, const std::string& name) {
+bool table_exists(sqlite3 *db, const std::string &name) {
     SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
     st.bind_text(1, name);
     return st.step();
 }
 
-std::optional<double> number_of(const Value& v) {
-    if (const auto* d = std::get_if<double>(&v))
+std::optional<double> number_of(const Value &v) {
+    if (const auto *d = std::get_if<double>(&v))
         return *d;
-    if (const auto* i = std::get_if<std::int64_t>(&v))
+    if (const auto *i = std::get_if<std::int64_t>(&v))
         return static_cast<double>(*i);
     return std::nullopt;
 }
 
-std::string text_of(const SqliteStmt& st, int column) {
+std::string text_of(const SqliteStmt &st, int column) {
     return st.is_null(column) ? std::string() : st.get_text(column);
 }
 
-Box box_of(const SqliteStmt& st, int first_column) {
+Box box_of(const SqliteStmt &st, int first_column) {
     return Box(Point(st.get_double(first_column), st.get_double(first_column + 1)),
                Point(st.get_double(first_column + 2), st.get_double(first_column + 3)));
 }
 
-std::vector<const KindDef*> asset_kinds(const Registry& registry,
-                                        const std::vector<std::string>& types) {
-    std::vector<const KindDef*> kinds;
+std::vector<const KindDef *> asset_kinds(const Registry &registry,
+                                         const std::vector<std::string> &types) {
+    std::vector<const KindDef *> kinds;
     if (types.empty()) {
-        for (const auto& k : registry.kinds())
+        for (const auto &k : registry.kinds())
             if (k.is_asset())
                 kinds.push_back(&k);
         return kinds;
     }
-    for (const auto& t : types) {
-        const KindDef& k = registry.kind(t); // UsageError for an unknown key
+    for (const auto &t : types) {
+        const KindDef &k = registry.kind(t); // UsageError for an unknown key
         if (!k.is_asset())
             throw UsageError(fmt::format("'{}' is not an asset type", t));
         if (std::find(kinds.begin(), kinds.end(), &k) == kinds.end())
@@ -57,7 +57,7 @@ std::vector<const KindDef*> asset_kinds(const Registry& registry,
     return kinds;
 }
 
-std::vector<VillageRecord> load_villages(sqlite3* db, const std::vector<std::string>& codes) {
+std::vector<VillageRecord> load_villages(sqlite3 *db, const std::vector<std::string> &codes) {
     std::vector<VillageRecord> villages;
     if (!table_exists(db, "village"))
         return villages;
@@ -80,13 +80,13 @@ std::vector<VillageRecord> load_villages(sqlite3* db, const std::vector<std::str
         v.extent = box_of(st, 6);
         villages.push_back(std::move(v));
     }
-    for (const auto& c : wanted)
+    for (const auto &c : wanted)
         if (!std::ranges::binary_search(villages, c, {}, &VillageRecord::code))
             throw UsageError(fmt::format("no village with code '{}' in the registry", c));
     return villages;
 }
 
-void load_settlements(sqlite3* db, Dataset& data) {
+void load_settlements(sqlite3 *db, Dataset &data) {
     data.settlements_of.assign(data.villages.size(), {});
     if (!table_exists(db, "settlement"))
         return;
@@ -113,7 +113,7 @@ void load_settlements(sqlite3* db, Dataset& data) {
     }
 }
 
-AssetLayer load_layer(sqlite3* db, const KindDef& kind, const MetricsConfig& config) {
+AssetLayer load_layer(sqlite3 *db, const KindDef &kind, const MetricsConfig &config) {
     AssetLayer layer;
     layer.type = kind.key;
     layer.is_road = kind.geometry == GeometryKind::line;
@@ -163,20 +163,19 @@ AssetLayer load_layer(sqlite3* db, const KindDef& kind, const MetricsConfig& con
 
 } // namespace
 
-Box grow(const Box& box, double margin_m) {
+Box grow(const Box &box, double margin_m) {
     return Box(Point(box.min_corner().get<0>() - margin_m, box.min_corner().get<1>() - margin_m),
                Point(box.max_corner().get<0>() + margin_m, box.max_corner().get<1>() + margin_m));
 }
 
-Dataset load_dataset(const Registry& registry, const MetricsConfig& config,
-                     const std::vector<std::string>& types,
-                     const std::vector<std::string>& codes) {
-    sqlite3* db = registry.handle();
+Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
+                     const std::vector<std::string> &types, const std::vector<std::string> &codes) {
+    sqlite3 *db = registry.handle();
     const auto kinds = asset_kinds(registry, types);
     Dataset data;
     data.villages = load_villages(db, codes);
     load_settlements(db, data);
-    for (const KindDef* k : kinds)
+    for (const KindDef *k : kinds)
         data.layers.push_back(load_layer(db, *k, config));
     return data;
 }

@@ -30,21 +30,21 @@ using BoxEntry = std::pair<Box, std::uint32_t>;
 using BoxTree = boost::geometry::index::rtree<BoxEntry, boost::geometry::index::rstar<16>>;
 
 /// `box` grown by `margin_m` on every side.
-Box grow(const Box& box, double margin_m);
+Box grow(const Box &box, double margin_m);
 
 struct VillageRecord {
     std::string code;
     std::string name;
     std::string township;
-    std::string wkb;                                 ///< MultiPolygon
-    Box extent;                                      ///< bounding box of the polygon
-    std::optional<std::pair<double, double>> seat;   ///< village committee, when both set
+    std::string wkb;                               ///< MultiPolygon
+    Box extent;                                    ///< bounding box of the polygon
+    std::optional<std::pair<double, double>> seat; ///< village committee, when both set
 };
 
 struct SettlementRecord {
     std::string id;
     std::string name;
-    std::string village_code; ///< empty when outside every village
+    std::string village_code;    ///< empty when outside every village
     std::int64_t population = 0; ///< NULL reads as 0
     double x = 0.0;
     double y = 0.0;
@@ -53,39 +53,38 @@ struct SettlementRecord {
 /// One serving asset.
 struct AssetRecord {
     std::string id;
-    std::string wkb;          ///< empty for a point: `x`, `y` say everything
+    std::string wkb; ///< empty for a point: `x`, `y` say everything
     bool is_point = false;
-    double x = 0.0;           ///< the point, when `is_point`
+    double x = 0.0; ///< the point, when `is_point`
     double y = 0.0;
-    Box extent;               ///< bounding box of the geometry
-    double radius_m = 0.0;    ///< service radius after the SPEC §3 precedence
-    bool hardened = false;    ///< roads: surface = hardened
+    Box extent;            ///< bounding box of the geometry
+    double radius_m = 0.0; ///< service radius after the SPEC §3 precedence
+    bool hardened = false; ///< roads: surface = hardened
 };
 
 /// The serving assets of one type with their indexes.
 struct AssetLayer {
     std::string type;
-    bool is_road = false;     ///< line assets: corridors, road lengths, n by intersection
-    double threshold = 0.9;   ///< gap below this
+    bool is_road = false;   ///< line assets: corridors, road lengths, n by intersection
+    double threshold = 0.9; ///< gap below this
     std::vector<AssetRecord> assets;
-    BoxTree reach;            ///< extent grown by the asset's radius: who can serve a place
-    BoxTree extents;          ///< extent: nearest-neighbour search
+    BoxTree reach;   ///< extent grown by the asset's radius: who can serve a place
+    BoxTree extents; ///< extent: nearest-neighbour search
     /// Serving point/polygon assets per linked village code (the registry's border rule).
     std::unordered_map<std::string, std::int64_t> count_by_village;
 };
 
 struct Dataset {
-    std::vector<VillageRecord> villages;         ///< the villages asked for, by code
-    std::vector<SettlementRecord> settlements;   ///< those linked to one of `villages`
+    std::vector<VillageRecord> villages;                    ///< the villages asked for, by code
+    std::vector<SettlementRecord> settlements;              ///< those linked to one of `villages`
     std::vector<std::vector<std::uint32_t>> settlements_of; ///< parallel to `villages`
-    std::vector<AssetLayer> layers;              ///< one per type asked for
+    std::vector<AssetLayer> layers;                         ///< one per type asked for
 };
 
 /// Reads villages (all, or those in `codes`; an unknown code is a UsageError), their
 /// settlements and the serving assets of `types` (every asset kind when empty; an unknown
 /// or non-asset kind is a UsageError). `config` must hold every type.
-Dataset load_dataset(const Registry& registry, const MetricsConfig& config,
-                     const std::vector<std::string>& types,
-                     const std::vector<std::string>& codes);
+Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
+                     const std::vector<std::string> &types, const std::vector<std::string> &codes);
 
 } // namespace qiancun::metrics

@@ -25,7 +25,7 @@ inline unsigned thread_count(int requested, std::size_t items) {
 /// The first exception stops the remaining work and is rethrown here after every thread ended.
 template <class MakeWorker>
 void for_each_parallel(std::size_t count, unsigned threads, MakeWorker make_worker,
-                       const std::function<void(std::size_t)>& progress = {}) {
+                       const std::function<void(std::size_t)> &progress = {}) {
     std::atomic<std::size_t> next{0};
     std::atomic<std::size_t> done{0};
     std::atomic<bool> stop{false};
@@ -56,7 +56,7 @@ void for_each_parallel(std::size_t count, unsigned threads, MakeWorker make_work
     for (unsigned t = 1; t < threads; ++t)
         pool.emplace_back(run, false);
     run(true);
-    for (auto& t : pool)
+    for (auto &t : pool)
         t.join();
     if (failure)
         std::rethrow_exception(failure);

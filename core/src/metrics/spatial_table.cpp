@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 namespace qiancun::metrics {
 
 namespace {
@@ -12,17 +14,19 @@ namespace {
 using ffi::quote_identifier;
 using ffi::SqliteStmt;
 
-bool exists(sqlite3* db, const std::string& name) {
+bool exists(sqlite3 *db, const std::string &name) {
     SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
                       "AND lower(name) = lower(?)");
     st.bind_text(1, name);
     return st.step();
 }
 
-void exec(sqlite3* db, const std::string& sql) { SqliteStmt(db, sql).run(); }
+void exec(sqlite3 *db, const std::string &sql) {
+    SqliteStmt(db, sql).run();
+}
 
 /// Runs a SpatiaLite function of (table, 'geom') that answers 1 on success.
-void call(sqlite3* db, const std::string& function, const std::string& table) {
+void call(sqlite3 *db, const std::string &function, const std::string &table) {
     SqliteStmt st(db, fmt::format("SELECT {}(?, 'geom')", function));
     st.bind_text(1, table);
     if (!st.step() || st.get_int(0) != 1)
@@ -31,18 +35,24 @@ void call(sqlite3* db, const std::string& function, const std::string& table) {
 
 } // namespace
 
-void drop_spatial_table(sqlite3* db, const std::string& table) {
-    SqliteStmt registered(db, "SELECT spatial_index_enabled FROM geometry_columns "
-                              "WHERE lower(f_table_name) = lower(?) AND f_geometry_column = 'geom'");
-    registered.bind_text(1, table);
-    if (registered.step()) {
-        if (registered.get_int(0) != 0)
+void drop_spatial_table(sqlite3 *db, const std::string &table) {
+    std::optional<bool> indexed; // set when the geometry column is registered
+    {
+        SqliteStmt st(db, "SELECT spatial_index_enabled FROM geometry_columns "
+                          "WHERE lower(f_table_name) = lower(?) AND f_geometry_column = 'geom'");
+        st.bind_text(1, table);
+        if (st.step())
+            indexed = st.get_int(0) != 0;
+    } // a pending SELECT would lock the tables dropped below
+    if (indexed) {
+        if (*indexed)
             call(db, "DisableSpatialIndex", table);
-        exec(db, fmt::format("DROP TABLE IF EXISTS {}", quote_identifier("idx_" + table + "_geom")));
+        exec(db,
+             fmt::format("DROP TABLE IF EXISTS {}", quote_identifier("idx_" + table + "_geom")));
         call(db, "DiscardGeometryColumn", table);
     }
     // Rows SpatiaLite keeps about the column elsewhere; foreign-key cascades are off by default.
-    for (const char* aux : {"geometry_columns_auth", "geometry_columns_statistics",
+    for (const char *aux : {"geometry_columns_auth", "geometry_columns_statistics",
                             "geometry_columns_field_infos", "geometry_columns_time"}) {
         if (!exists(db, aux))
             continue;
@@ -53,12 +63,12 @@ void drop_spatial_table(sqlite3* db, const std::string& table) {
         exec(db, fmt::format("DROP TABLE {}", quote_identifier(table)));
 }
 
-void create_spatial_table(sqlite3* db, const std::string& table,
-                          const std::vector<ColumnDef>& columns,
-                          const std::string& geometry_type, int srid) {
+void create_spatial_table(sqlite3 *db, const std::string &table,
+                          const std::vector<ColumnDef> &columns, const std::string &geometry_type,
+                          int srid) {
     drop_spatial_table(db, table);
     std::string defs = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
-    for (const auto& c : columns)
+    for (const auto &c : columns)
         defs += fmt::format(", {} {}", quote_identifier(c.name), c.sql_type);
     exec(db, fmt::format("CREATE TABLE {} ({})", quote_identifier(table), defs));
     SqliteStmt add(db, "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY')");

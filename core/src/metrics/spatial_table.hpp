@@ -20,13 +20,13 @@ struct ColumnDef {
 
 /// Removes `table` with its geometry registration, triggers and spatial index, if it exists.
 /// Run inside a transaction.
-void drop_spatial_table(sqlite3* db, const std::string& table);
+void drop_spatial_table(sqlite3 *db, const std::string &table);
 
 /// Replaces `table` by an empty one with `fid`, `columns` and the geometry column `geom` of
 /// `geometry_type` (POINT, MULTIPOLYGON, …, XY) in `srid`, spatially indexed. Run inside a
 /// transaction.
-void create_spatial_table(sqlite3* db, const std::string& table,
-                          const std::vector<ColumnDef>& columns,
-                          const std::string& geometry_type, int srid);
+void create_spatial_table(sqlite3 *db, const std::string &table,
+                          const std::vector<ColumnDef> &columns, const std::string &geometry_type,
+                          int srid);
 
 } // namespace qiancun::metrics

@@ -24,10 +24,18 @@ namespace {
 /// keep every piece that can touch the village, metres.
 constexpr double kClipMarginM = 1.0;
 
-double min_x(const Box& b) { return b.min_corner().get<0>(); }
-double min_y(const Box& b) { return b.min_corner().get<1>(); }
-double max_x(const Box& b) { return b.max_corner().get<0>(); }
-double max_y(const Box& b) { return b.max_corner().get<1>(); }
+double min_x(const Box &b) {
+    return b.min_corner().get<0>();
+}
+double min_y(const Box &b) {
+    return b.min_corner().get<1>();
+}
+double max_x(const Box &b) {
+    return b.max_corner().get<0>();
+}
+double max_y(const Box &b) {
+    return b.max_corner().get<1>();
+}
 
 /// Point-to-point distance as GEOS computes it, so that "within r" agrees everywhere.
 double planar_distance(double ax, double ay, double bx, double by) {
@@ -39,17 +47,17 @@ double planar_distance(double ax, double ay, double bx, double by) {
 /// `g` clipped to `box` unless it already lies inside it. GEOS documents rectangle clipping
 /// as possibly invalid for polygons in general; it is only used here for lines and convex
 /// discs, where the result is valid.
-GeosGeometry clip(ffi::GeosContext& ctx, GeosGeometry g, const Box& extent, const Box& box) {
+GeosGeometry clip(ffi::GeosContext &ctx, GeosGeometry g, const Box &extent, const Box &box) {
     if (bg::within(extent, box))
         return g;
-    return ffi::own(ctx,
-                    GEOSClipByRect_r(ctx.handle(), g.get(), min_x(box), min_y(box), max_x(box),
-                                     max_y(box)),
-                    "GEOSClipByRect");
+    return ffi::own(
+        ctx,
+        GEOSClipByRect_r(ctx.handle(), g.get(), min_x(box), min_y(box), max_x(box), max_y(box)),
+        "GEOSClipByRect");
 }
 
 /// Appends copies of the LineStrings in `g` (any nesting of collections) to `out`.
-void collect_lines(ffi::GeosContext& ctx, const GEOSGeometry* g, std::vector<GeosGeometry>& out) {
+void collect_lines(ffi::GeosContext &ctx, const GEOSGeometry *g, std::vector<GeosGeometry> &out) {
     const int type = GEOSGeomTypeId_r(ctx.handle(), g);
     if (type == GEOS_LINESTRING) {
         if (!ffi::is_empty(ctx, g))
@@ -62,7 +70,7 @@ void collect_lines(ffi::GeosContext& ctx, const GEOSGeometry* g, std::vector<Geo
 }
 
 /// Distance from (x, y) to the nearest point of `box` (0 inside), metres.
-double box_distance(const Box& box, double x, double y) {
+double box_distance(const Box &box, double x, double y) {
     const double dx = std::max({min_x(box) - x, 0.0, x - max_x(box)});
     const double dy = std::max({min_y(box) - y, 0.0, y - max_y(box)});
     return std::sqrt(dx * dx + dy * dy);
@@ -70,12 +78,12 @@ double box_distance(const Box& box, double x, double y) {
 
 /// Appends the indexes of the R-tree entries matching `predicate` to `out`.
 template <class Predicate>
-void query(const BoxTree& tree, const Predicate& predicate, std::vector<std::uint32_t>& out) {
+void query(const BoxTree &tree, const Predicate &predicate, std::vector<std::uint32_t> &out) {
     tree.query(predicate, boost::make_function_output_iterator(
-                              [&out](const BoxEntry& e) { out.push_back(e.second); }));
+                              [&out](const BoxEntry &e) { out.push_back(e.second); }));
 }
 
-bool is_line(ffi::GeosContext& ctx, const GEOSGeometry* g) {
+bool is_line(ffi::GeosContext &ctx, const GEOSGeometry *g) {
     const int type = GEOSGeomTypeId_r(ctx.handle(), g);
     return type == GEOS_LINESTRING || type == GEOS_MULTILINESTRING;
 }
@@ -83,18 +91,18 @@ bool is_line(ffi::GeosContext& ctx, const GEOSGeometry* g) {
 } // namespace
 
 struct VillageEvaluator::Village {
-    const VillageRecord* record = nullptr;
-    GeosGeometry geom;          // declared before `prepared`, which must be destroyed first
+    const VillageRecord *record = nullptr;
+    GeosGeometry geom; // declared before `prepared`, which must be destroyed first
     ffi::GeosPrepared prepared;
     double area_m2 = 0.0;
     double demand_x = 0.0;
     double demand_y = 0.0;
-    const std::vector<std::uint32_t>* settlements = nullptr;
+    const std::vector<std::uint32_t> *settlements = nullptr;
     std::int64_t population = 0;
 };
 
-VillageEvaluator::VillageEvaluator(const Dataset& data, int quadrant_segments,
-                                   ffi::GeosContext& ctx)
+VillageEvaluator::VillageEvaluator(const Dataset &data, int quadrant_segments,
+                                   ffi::GeosContext &ctx)
     : m_data(data), m_quadrant_segments(std::max(1, quadrant_segments)), m_ctx(ctx) {
     // A regular n-gon inscribed in a circle of radius ρ has area (n/2)·ρ²·sin(2π/n); drawing
     // it with ρ = k·r, k = sqrt(2π / (n·sin(2π/n))), gives exactly the circle's area πr², and
@@ -105,33 +113,34 @@ VillageEvaluator::VillageEvaluator(const Dataset& data, int quadrant_segments,
     m_disc_scale = std::sqrt(2.0 * std::numbers::pi / (n * std::sin(2.0 * std::numbers::pi / n)));
 }
 
-const GEOSGeometry* VillageEvaluator::geometry(const AssetLayer& layer, std::uint32_t i) {
+const GEOSGeometry *VillageEvaluator::geometry(const AssetLayer &layer, std::uint32_t i) {
     auto it = m_geometry_cache.find(i);
     if (it == m_geometry_cache.end())
         it = m_geometry_cache.emplace(i, ffi::read_wkb(m_ctx, layer.assets[i].wkb)).first;
     return it->second.get();
 }
 
-double VillageEvaluator::distance_to(const AssetLayer& layer, std::uint32_t i, double x, double y,
-                                     const GEOSGeometry* point) {
-    const AssetRecord& a = layer.assets[i];
+double VillageEvaluator::distance_to(const AssetLayer &layer, std::uint32_t i, double x, double y,
+                                     const GEOSGeometry *point) {
+    const AssetRecord &a = layer.assets[i];
     if (a.is_point)
         return planar_distance(a.x, a.y, x, y);
     return ffi::distance(m_ctx, geometry(layer, i), point);
 }
 
-std::optional<double> VillageEvaluator::nearest(const AssetLayer& layer, double x, double y) {
+std::optional<double> VillageEvaluator::nearest(const AssetLayer &layer, double x, double y) {
     if (layer.extents.empty())
         return std::nullopt;
     const Point p(x, y);
     GeosGeometry point;
     double best = std::numeric_limits<double>::infinity();
     // Boxes come in order of their distance, a lower bound of the distance to what they hold.
-    for (auto it = layer.extents.qbegin(bgi::nearest(p, static_cast<unsigned>(layer.extents.size())));
+    for (auto it =
+             layer.extents.qbegin(bgi::nearest(p, static_cast<unsigned>(layer.extents.size())));
          it != layer.extents.qend(); ++it) {
         if (box_distance(it->first, x, y) >= best)
             break;
-        const AssetRecord& a = layer.assets[it->second];
+        const AssetRecord &a = layer.assets[it->second];
         if (!a.is_point && !point)
             point = ffi::make_point(m_ctx, x, y);
         best = std::min(best, distance_to(layer, it->second, x, y, point.get()));
@@ -139,15 +148,15 @@ std::optional<double> VillageEvaluator::nearest(const AssetLayer& layer, double 
     return best;
 }
 
-double VillageEvaluator::covered_area(const AssetLayer& layer, const Village& v,
-                                      const std::vector<std::uint32_t>& candidates,
-                                      GeosGeometry* keep_union) {
-    const Box& box = v.record->extent;
+double VillageEvaluator::covered_area(const AssetLayer &layer, const Village &v,
+                                      const std::vector<std::uint32_t> &candidates,
+                                      GeosGeometry *keep_union) {
+    const Box &box = v.record->extent;
     const Box clip_box = grow(box, kClipMarginM);
     std::vector<GeosGeometry> pieces;
     std::map<double, std::vector<GeosGeometry>> lines_by_radius;
     for (const std::uint32_t i : candidates) {
-        const AssetRecord& a = layer.assets[i];
+        const AssetRecord &a = layer.assets[i];
         const double r = a.radius_m;
         if (a.is_point) {
             if (box_distance(box, a.x, a.y) > r)
@@ -165,20 +174,22 @@ double VillageEvaluator::covered_area(const AssetLayer& layer, const Village& v,
                 pieces.push_back(std::move(disc));
             continue;
         }
-        const GEOSGeometry* g = geometry(layer, i);
-        if (!ffi::predicate(m_ctx, GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(), g, r),
+        const GEOSGeometry *g = geometry(layer, i);
+        if (!ffi::predicate(m_ctx,
+                            GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(), g, r),
                             "GEOSPreparedDistanceWithin"))
             continue;
         if (is_line(m_ctx, g)) {
             // Only the part of a line within r of the bounding box can reach the village;
             // buffering just that part keeps long roads cheap and changes nothing inside.
-            const auto part = clip(m_ctx, ffi::clone(m_ctx, g), a.extent, grow(box, r + kClipMarginM));
+            const auto part =
+                clip(m_ctx, ffi::clone(m_ctx, g), a.extent, grow(box, r + kClipMarginM));
             collect_lines(m_ctx, part.get(), lines_by_radius[r]);
         } else {
             pieces.push_back(ffi::buffer_round(m_ctx, g, r, m_quadrant_segments));
         }
     }
-    for (auto& [r, lines] : lines_by_radius) {
+    for (auto &[r, lines] : lines_by_radius) {
         if (lines.empty())
             continue;
         const auto all = ffi::collect(m_ctx, GEOS_MULTILINESTRING, std::move(lines));
@@ -193,19 +204,19 @@ double VillageEvaluator::covered_area(const AssetLayer& layer, const Village& v,
         const auto all = ffi::collect(m_ctx, GEOS_GEOMETRYCOLLECTION, std::move(pieces));
         united = ffi::own(m_ctx, GEOSUnaryUnion_r(m_ctx.handle(), all.get()), "GEOSUnaryUnion");
     }
-    const auto inside = ffi::own(m_ctx, GEOSIntersection_r(m_ctx.handle(), v.geom.get(), united.get()),
-                                 "GEOSIntersection");
+    const auto inside = ffi::own(
+        m_ctx, GEOSIntersection_r(m_ctx.handle(), v.geom.get(), united.get()), "GEOSIntersection");
     const double covered = ffi::area(m_ctx, inside.get());
     if (keep_union)
         *keep_union = std::move(united);
     return std::min(covered, v.area_m2);
 }
 
-TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer& layer, const Village& v,
-                                             VillageMetrics& out, GapDetail* gap) {
+TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Village &v,
+                                             VillageMetrics &out, GapDetail *gap) {
     m_geometry_cache.clear();
     TypeMetrics m;
-    const Box& box = v.record->extent;
+    const Box &box = v.record->extent;
     std::vector<std::uint32_t> candidates;
     query(layer.reach, bgi::intersects(box), candidates);
     std::sort(candidates.begin(), candidates.end());
@@ -213,11 +224,12 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer& layer, const Vill
     if (layer.is_road) {
         const bool is_rural_road = layer.type == "rural_road";
         for (const std::uint32_t i : candidates) {
-            const AssetRecord& a = layer.assets[i];
+            const AssetRecord &a = layer.assets[i];
             if (!bg::intersects(a.extent, box))
                 continue;
-            const GEOSGeometry* g = geometry(layer, i);
-            if (!ffi::predicate(m_ctx, GEOSPreparedIntersects_r(m_ctx.handle(), v.prepared.get(), g),
+            const GEOSGeometry *g = geometry(layer, i);
+            if (!ffi::predicate(m_ctx,
+                                GEOSPreparedIntersects_r(m_ctx.handle(), v.prepared.get(), g),
                                 "GEOSPreparedIntersects"))
                 continue;
             ++m.n;
@@ -249,14 +261,14 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer& layer, const Vill
     std::vector<std::uint32_t> uncovered;
     std::vector<std::uint32_t> reaching;
     for (const std::uint32_t s_index : *v.settlements) {
-        const SettlementRecord& s = m_data.settlements[s_index];
+        const SettlementRecord &s = m_data.settlements[s_index];
         reaching.clear();
         query(layer.reach, bgi::intersects(Point(s.x, s.y)), reaching);
         std::sort(reaching.begin(), reaching.end());
         GeosGeometry point;
         bool covered = false;
         for (const std::uint32_t i : reaching) {
-            const AssetRecord& a = layer.assets[i];
+            const AssetRecord &a = layer.assets[i];
             if (!a.is_point && !point)
                 point = ffi::make_point(m_ctx, s.x, s.y);
             if (distance_to(layer, i, s.x, s.y, point.get()) <= a.radius_m) {
@@ -291,15 +303,15 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer& layer, const Vill
         if (!ffi::is_empty(m_ctx, polygons.get()))
             gap->uncovered_wkb = ffi::write_wkb(m_ctx, polygons.get());
         for (const std::uint32_t s_index : uncovered) {
-            const SettlementRecord& s = m_data.settlements[s_index];
+            const SettlementRecord &s = m_data.settlements[s_index];
             gap->uncovered_settlements.emplace_back(s_index, nearest(layer, s.x, s.y));
         }
     }
     return m;
 }
 
-VillageMetrics VillageEvaluator::evaluate(std::uint32_t index, std::vector<GapDetail>* gaps) {
-    const VillageRecord& record = m_data.villages[index];
+VillageMetrics VillageEvaluator::evaluate(std::uint32_t index, std::vector<GapDetail> *gaps) {
+    const VillageRecord &record = m_data.villages[index];
     Village v;
     v.record = &record;
     v.geom = ffi::read_wkb(m_ctx, record.wkb);
@@ -327,8 +339,7 @@ VillageMetrics VillageEvaluator::evaluate(std::uint32_t index, std::vector<GapDe
     out.settlement_population = v.population;
     out.types.reserve(m_data.layers.size());
     for (std::size_t i = 0; i < m_data.layers.size(); ++i)
-        out.types.push_back(
-            evaluate_layer(m_data.layers[i], v, out, gaps ? &(*gaps)[i] : nullptr));
+        out.types.push_back(evaluate_layer(m_data.layers[i], v, out, gaps ? &(*gaps)[i] : nullptr));
     out.road_density = v.area_m2 > 0.0 ? out.road_km / (v.area_m2 / 1e6) : 0.0;
     m_geometry_cache.clear();
     return out;

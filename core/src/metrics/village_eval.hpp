@@ -27,35 +27,36 @@ struct GapDetail {
 class VillageEvaluator {
 public:
     /// `quadrant_segments` ≥ 1 segments per quarter circle for disc and corridor polygons.
-    VillageEvaluator(const Dataset& data, int quadrant_segments, ffi::GeosContext& ctx);
+    VillageEvaluator(const Dataset &data, int quadrant_segments, ffi::GeosContext &ctx);
 
     /// Metrics of village `index` for every layer of the dataset (TypeMetrics parallel to
     /// `Dataset::layers`). With `gaps` (parallel to the layers), layers where the village has
     /// a gap get their GapDetail.
-    VillageMetrics evaluate(std::uint32_t index, std::vector<GapDetail>* gaps = nullptr);
+    VillageMetrics evaluate(std::uint32_t index, std::vector<GapDetail> *gaps = nullptr);
 
 private:
     struct Village;
 
-    TypeMetrics evaluate_layer(const AssetLayer& layer, const Village& v,
-                               VillageMetrics& out, GapDetail* gap);
+    TypeMetrics evaluate_layer(const AssetLayer &layer, const Village &v, VillageMetrics &out,
+                               GapDetail *gap);
     /// Area of the village covered by the layer's discs/corridors (m²). With `keep_union`,
     /// also their union clipped near the village; it stays null when nothing reaches the
     /// village (covered 0) or when one circle holds the whole village (covered = area).
-    double covered_area(const AssetLayer& layer, const Village& v,
-                        const std::vector<std::uint32_t>& candidates, ffi::GeosGeometry* keep_union);
+    double covered_area(const AssetLayer &layer, const Village &v,
+                        const std::vector<std::uint32_t> &candidates,
+                        ffi::GeosGeometry *keep_union);
     /// Exact distance from (x, y) to asset `i` of `layer`, metres.
-    double distance_to(const AssetLayer& layer, std::uint32_t i, double x, double y,
-                       const GEOSGeometry* point);
+    double distance_to(const AssetLayer &layer, std::uint32_t i, double x, double y,
+                       const GEOSGeometry *point);
     /// Distance from (x, y) to the nearest asset of `layer`; empty when the layer has none.
-    std::optional<double> nearest(const AssetLayer& layer, double x, double y);
+    std::optional<double> nearest(const AssetLayer &layer, double x, double y);
     /// The asset's geometry in this thread's context (cached per layer and village).
-    const GEOSGeometry* geometry(const AssetLayer& layer, std::uint32_t i);
+    const GEOSGeometry *geometry(const AssetLayer &layer, std::uint32_t i);
 
-    const Dataset& m_data;
+    const Dataset &m_data;
     int m_quadrant_segments;
     double m_disc_scale; ///< radius factor making a point's disc polygon as large as its circle
-    ffi::GeosContext& m_ctx;
+    ffi::GeosContext &m_ctx;
     std::unordered_map<std::uint32_t, ffi::GeosGeometry> m_geometry_cache;
 };
 
