@@ -34,5 +34,15 @@ for type in sewage_plant courier_station; do
 done
 step "$qiancun" export "$registry" village_metrics "$out/village_metrics.shp"
 
+# Village classes (SPEC §4): the suggestion per village goes to the CSV and the layer
+# village_classes; the counts per class and per township are printed.
+step "$qiancun" classify "$registry" -o "$out/village_classes.csv"
+step "$qiancun" export "$registry" village_classes "$out/village_classes.shp"
+# The plan's indicators against target (SPEC §5): the monthly bulletin, and per township.
+step "$qiancun" indicators "$registry"
+"$qiancun" indicators "$registry" --by township --format csv -o "$out/indicators_by_township.csv"
+printf 'per township: %s\n' "$out/indicators_by_township.csv"
+
 printf '\nThe registry %s and the files in %s/ open directly in QGIS;\n' "$registry" "$out"
-printf 'village_metrics.shp and the gaps_*.gpkg layers open coloured by their styles (.qml).\n'
+printf 'village_metrics.shp, village_classes.shp and the gaps_*.gpkg layers open coloured by their\n'
+printf 'styles (.qml).\n'

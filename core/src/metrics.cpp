@@ -6,6 +6,7 @@
 #include "metrics/parallel.hpp"
 #include "metrics/spatial_table.hpp"
 #include "metrics/village_eval.hpp"
+#include "network/analysis.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
 
@@ -53,6 +54,12 @@ std::vector<ColumnDef> metric_columns(const MetricsTable &table) {
         cols.push_back({"hardened_km", "REAL"});
         cols.push_back({"road_density", "REAL"});
     }
+    if (table.network)
+        for (const auto &t : table.types)
+            if (t != "rural_road") {
+                cols.push_back({"net_nearest_" + t + "_m", "REAL"});
+                cols.push_back({"net_pop_cov_" + t, "REAL"});
+            }
     return cols;
 }
 
@@ -99,6 +106,11 @@ Rows MetricsTable::to_rows() const {
             row.emplace_back(v.hardened_km);
             row.emplace_back(v.road_density);
         }
+        for (std::size_t t = 0; network && t < types.size(); ++t)
+            if (types[t] != "rural_road") {
+                row.push_back(optional_value(v.types[t].net_nearest_m));
+                row.push_back(optional_value(v.types[t].net_pop_cov));
+            }
         rows.rows.push_back(std::move(row));
     }
     return rows;
@@ -131,6 +143,8 @@ MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &conf
             };
         },
         report);
+    if (options.network)
+        network::add_network_metrics(registry, full, data, options.threads, table);
 
     const auto ended = std::chrono::steady_clock::now();
     using seconds = std::chrono::duration<double>;

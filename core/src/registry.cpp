@@ -84,7 +84,46 @@ bool table_exists(sqlite3 *db, std::string_view name) {
     return st.step();
 }
 
+constexpr const char *kStatusHistoryDdl =
+    "CREATE TABLE status_history (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, "
+    "asset_id TEXT NOT NULL, status TEXT, valid_from TEXT NOT NULL, source TEXT, "
+    "recorded_at TEXT NOT NULL); "
+    "CREATE INDEX status_history_asset ON status_history(kind, asset_id, valid_from)";
+
+/// Creates the status history of a registry made before it existed, seeded with every asset's
+/// current status from the date of its last import.
+void ensure_status_history(const SqliteDb &db, const std::vector<KindDef> &kinds) {
+    if (table_exists(db.get(), "status_history"))
+        return;
+    db.exec(kStatusHistoryDdl);
+    for (const auto &k : kinds) {
+        if (!k.is_asset() || !table_exists(db.get(), k.key))
+            continue;
+        SqliteStmt seed(
+            db.get(), fmt::format("INSERT INTO status_history(kind, asset_id, status, valid_from, "
+                                  "source, recorded_at) SELECT ?, id, status, "
+                                  "substr(updated_at, 1, 10), source_file, updated_at FROM {}",
+                                  quote_identifier(k.key)));
+        seed.bind_text(1, k.key).run();
+    }
+}
+
 } // namespace
+
+bool is_iso_date(std::string_view text) {
+    if (text.size() != 10 || text[4] != '-' || text[7] != '-')
+        return false;
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+    const int y = std::stoi(std::string(text.substr(0, 4)));
+    const int m = std::stoi(std::string(text.substr(5, 2)));
+    const int d = std::stoi(std::string(text.substr(8, 2)));
+    const std::chrono::year_month_day ymd{std::chrono::year{y},
+                                          std::chrono::month{static_cast<unsigned>(m)},
+                                          std::chrono::day{static_cast<unsigned>(d)}};
+    return ymd.ok();
+}
 
 struct Registry::Impl {
     std::filesystem::path path;
@@ -184,6 +223,7 @@ Registry Registry::create(const std::filesystem::path &path, std::optional<int> 
                 "NULL, source TEXT NOT NULL, layer TEXT, imported_at TEXT NOT NULL, rows_read "
                 "INTEGER, inserted INTEGER, updated INTEGER, repaired INTEGER, rejected INTEGER, "
                 "content_hash TEXT)");
+        db.exec(kStatusHistoryDdl);
         impl->set_meta("schema_version", std::to_string(kSchemaVersion));
         impl->set_meta("created_at", now_utc());
         impl->set_meta("asset_types", "");
@@ -346,8 +386,41 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
                                          key, *k, it->second, f.row));
     }
 
-    if (mode == WriteMode::replace)
+    if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
+        throw UsageError(
+            fmt::format("effective date '{}' is not a date YYYY-MM-DD", record.effective_date));
+    const std::string stamp = now_utc();
+    const std::string valid_from =
+        record.effective_date.empty() ? stamp.substr(0, 10) : record.effective_date;
+
+    // Status history (assets only): the status each key had before this write.
+    const bool track = kind.is_asset() && kind.attribute_index("status") >= 0;
+    const std::size_t status_index =
+        track ? static_cast<std::size_t>(kind.attribute_index("status")) : 0;
+    std::unordered_map<std::string, std::string> before;
+    std::optional<SqliteStmt> history;
+    if (track) {
+        ensure_status_history(m_impl->db, m_impl->kinds);
+        SqliteStmt old(db, fmt::format("SELECT {}, status FROM {}", quote_identifier(key), t));
+        while (old.step())
+            before.emplace(old.get_text(0), old.is_null(1) ? std::string() : old.get_text(1));
+        history.emplace(db, "INSERT INTO status_history(kind, asset_id, status, valid_from, "
+                            "source, recorded_at) VALUES(?, ?, ?, ?, ?, ?)");
+    }
+    auto record_status = [&](const std::string &id, const Value &status) {
+        history->reset();
+        history->bind_text(1, kind.key).bind_text(2, id).bind(3, status);
+        history->bind_text(4, valid_from).bind_text(5, record.source).bind_text(6, stamp);
+        history->run();
+    };
+
+    if (mode == WriteMode::replace) {
         m_impl->db.exec(fmt::format("DELETE FROM {}", t));
+        if (track)
+            for (const auto &[id, status] : before)
+                if (!seen.count(id))
+                    record_status(id, Value{});
+    }
 
     std::string names, params, updates;
     for (const auto &a : kind.attributes) {
@@ -365,7 +438,6 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
                                       t, names, params, quote_identifier(key), updates));
     SqliteStmt exists(db, fmt::format("SELECT 1 FROM {} WHERE {} = ?", t, quote_identifier(key)));
 
-    const std::string stamp = now_utc();
     record.imported_at = stamp;
     record.inserted = 0;
     record.updated = 0;
@@ -387,6 +459,13 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
             throw InputError(record.source, record.layer, f.row, e.what());
         }
         ++(known ? record.updated : record.inserted);
+        if (track) {
+            const auto &id = std::get<std::string>(f.values.front());
+            const Value &status = f.values[status_index];
+            const auto it = before.find(id);
+            if (it == before.end() || it->second != value_to_text(status))
+                record_status(id, status);
+        }
     }
 
     SqliteStmt log(db, "INSERT INTO import_log(kind, source, layer, imported_at, rows_read, "
@@ -587,10 +666,69 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
     return rows;
 }
 
+std::vector<StatusChange> Registry::statuses_as_of(std::string_view date,
+                                                   std::string_view kind_key) const {
+    if (!is_iso_date(date))
+        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+    auto *db = m_impl->db.get();
+    const bool has_history = table_exists(db, "status_history");
+    std::vector<StatusChange> out;
+    for (const auto &k : m_impl->kinds) {
+        if (!k.is_asset() || (!kind_key.empty() && k.key != kind_key) || !table_exists(db, k.key))
+            continue;
+        const std::string t = quote_identifier(k.key);
+        // Latest entry valid on the date per asset; assets with no entry at all fall back to
+        // their current row.
+        const std::string sql =
+            has_history
+                ? fmt::format(
+                      "SELECT asset_id, status, valid_from, source FROM ("
+                      " SELECT asset_id, status, valid_from, source, row_number() OVER ("
+                      "  PARTITION BY asset_id ORDER BY valid_from DESC, id DESC) AS n"
+                      " FROM status_history WHERE kind = ?1 AND valid_from <= ?2) WHERE n = 1"
+                      " UNION ALL SELECT id, status, substr(updated_at, 1, 10), source_file"
+                      " FROM {0} WHERE substr(updated_at, 1, 10) <= ?2 AND id NOT IN"
+                      " (SELECT asset_id FROM status_history WHERE kind = ?1)"
+                      " ORDER BY 1",
+                      t)
+                : fmt::format("SELECT id, status, substr(updated_at, 1, 10), source_file "
+                              "FROM {} WHERE ?1 = ?1 AND substr(updated_at, 1, 10) <= ?2 "
+                              "ORDER BY 1",
+                              t);
+        SqliteStmt st(db, sql);
+        st.bind_text(1, k.key).bind_text(2, date);
+        while (st.step()) {
+            if (st.is_null(1))
+                continue; // removed by then
+            out.push_back({k.key, st.get_text(0), st.get_text(1), st.get_text(2),
+                           st.is_null(3) ? std::string() : st.get_text(3)});
+        }
+    }
+    return out;
+}
+
+std::vector<StatusChange> Registry::status_history(std::string_view kind_key,
+                                                   std::string_view id) const {
+    const auto &k = kind(kind_key);
+    std::vector<StatusChange> out;
+    auto *db = m_impl->db.get();
+    if (!table_exists(db, "status_history"))
+        return out;
+    SqliteStmt st(db, "SELECT status, valid_from, source FROM status_history "
+                      "WHERE kind = ? AND asset_id = ? ORDER BY valid_from, id");
+    st.bind_text(1, k.key).bind_text(2, id);
+    while (st.step())
+        out.push_back({k.key, std::string(id), st.is_null(0) ? std::string() : st.get_text(0),
+                       st.get_text(1), st.is_null(2) ? std::string() : st.get_text(2)});
+    return out;
+}
+
 std::string Registry::content_checksum() const {
     auto *db = m_impl->db.get();
     Sha256 h;
     std::vector<std::string> tables{"meta", "import_log"};
+    if (table_exists(db, "status_history"))
+        tables.push_back("status_history");
     for (const auto &k : m_impl->kinds)
         if (table_exists(db, k.key))
             tables.push_back(k.key);

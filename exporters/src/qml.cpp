@@ -45,6 +45,21 @@ constexpr std::array kClasses{
     CoverageClass{0.0, 0.5, "< 50 %", "215,25,28"},
 };
 
+/// The classes of SPEC §4: key (the value of `suggested_class`), legend label, colour
+/// (ColorBrewer Set1, qualitative: five hues told apart also by most colour-blind readers).
+struct ClassCategory {
+    std::string_view key;
+    std::string_view label;
+    std::string_view rgb;
+};
+constexpr std::array kVillageClasses{
+    ClassCategory{"suburban", "城郊融合类", "255,127,0"},
+    ClassCategory{"cluster", "集聚建设类", "228,26,28"},
+    ClassCategory{"improve", "整治提升类", "77,175,74"},
+    ClassCategory{"heritage", "特色保护类", "152,78,163"},
+    ClassCategory{"relocate", "搬迁撤并类", "55,126,184"},
+};
+
 constexpr std::string_view kOutlineGrey = "128,128,128,255";
 constexpr std::string_view kGapRed = "227,26,28";
 
@@ -159,6 +174,67 @@ std::string graduated_renderer(const std::string &attr) {
                        xml_escape(attr), ranges, symbols);
 }
 
+std::string categorized_renderer(const std::string &attr) {
+    std::string categories;
+    std::string symbols;
+    for (std::size_t i = 0; i < kVillageClasses.size(); ++i) {
+        const auto &c = kVillageClasses[i];
+        categories += fmt::format("      <category value=\"{}\" symbol=\"{}\" label=\"{}\" "
+                                  "type=\"string\" render=\"true\"/>\n",
+                                  c.key, i, xml_escape(c.label));
+        symbols += symbol_xml(std::to_string(i), "fill", "SimpleFill",
+                              fill_props(fmt::format("{},255", c.rgb), kOutlineGrey, "0.1"), 6);
+    }
+    return fmt::format("  <renderer-v2 type=\"categorizedSymbol\" attr=\"{}\" symbollevels=\"0\" "
+                       "forceraster=\"0\" enableorderby=\"0\" referencescale=\"-1\">\n"
+                       "    <categories>\n{}    </categories>\n"
+                       "    <symbols>\n{}    </symbols>\n"
+                       "    <rotation/>\n"
+                       "    <sizescale/>\n"
+                       "  </renderer-v2>\n",
+                       xml_escape(attr), categories, symbols);
+}
+
+/// Service-area lines: 5 graduated classes of the distance reached over the layer's largest
+/// (a QGIS expression, so one style fits every reach), ColorBrewer RdYlGn reversed.
+std::string reach_renderer(const std::string &distance_field) {
+    constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kReach{{
+        {"0–20 % of the furthest", "26,150,65"},
+        {"20–40 %", "166,217,106"},
+        {"40–60 %", "255,255,191"},
+        {"60–80 %", "253,174,97"},
+        {"80–100 %", "215,25,28"},
+    }};
+    std::string ranges;
+    std::string symbols;
+    for (std::size_t i = 0; i < kReach.size(); ++i) {
+        ranges += fmt::format("      <range lower=\"{:.15f}\" upper=\"{:.15f}\" symbol=\"{}\" "
+                              "label=\"{}\" render=\"true\"/>\n",
+                              0.2 * static_cast<double>(i), 0.2 * static_cast<double>(i + 1), i,
+                              xml_escape(kReach[i].first));
+        symbols += symbol_xml(std::to_string(i), "line", "SimpleLine",
+                              {{"capstyle", "round"},
+                               {"joinstyle", "round"},
+                               {"line_color", fmt::format("{},255", kReach[i].second)},
+                               {"line_style", "solid"},
+                               {"line_width", "0.8"},
+                               {"line_width_unit", "MM"},
+                               {"offset", "0"},
+                               {"offset_unit", "MM"}},
+                              6);
+    }
+    const std::string expr = fmt::format("\"{0}\" / maximum(\"{0}\")", distance_field);
+    return fmt::format("  <renderer-v2 type=\"graduatedSymbol\" attr=\"{}\" "
+                       "graduatedMethod=\"GraduatedColor\" symbollevels=\"0\" forceraster=\"0\" "
+                       "enableorderby=\"0\" referencescale=\"-1\">\n"
+                       "    <ranges>\n{}    </ranges>\n"
+                       "    <symbols>\n{}    </symbols>\n"
+                       "    <rotation/>\n"
+                       "    <sizescale/>\n"
+                       "  </renderer-v2>\n",
+                       xml_escape(expr), ranges, symbols);
+}
+
 std::string aliases_xml(const std::vector<std::pair<std::string, std::string>> &fields) {
     std::string out = "  <aliases>\n";
     for (std::size_t i = 0; i < fields.size(); ++i)
@@ -180,6 +256,11 @@ std::optional<LayerStyle> style_for_layer(std::string_view layer) {
     if (layer.starts_with("gaps_"))
         return layer.ends_with("_settlements") ? LayerStyle::gap_settlements
                                                : LayerStyle::gap_areas;
+    if (layer.starts_with("village_classes"))
+        return LayerStyle::village_classes;
+    if (layer.starts_with("service_area_"))
+        return layer.ends_with("_buffer") ? LayerStyle::service_area_buffer
+                                          : LayerStyle::service_area_lines;
     return std::nullopt;
 }
 
@@ -220,6 +301,26 @@ std::string layer_qml(LayerStyle style,
         geometry_type = 0;
         renderer =
             single_renderer("marker", "SimpleMarker", marker_props(fmt::format("{},255", kGapRed)));
+        break;
+    case LayerStyle::village_classes: {
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [](const auto &f) { return f.first == "suggested_class"; });
+        renderer = it != fields.end()
+                       ? categorized_renderer(it->second)
+                       : single_renderer("fill", "SimpleFill",
+                                         fill_props("220,220,220,255", kOutlineGrey, "0.1"));
+        break;
+    }
+    case LayerStyle::service_area_lines: {
+        geometry_type = 1;
+        auto it = std::find_if(fields.begin(), fields.end(),
+                               [](const auto &f) { return f.first == "distance_m"; });
+        renderer = reach_renderer(it != fields.end() ? it->second : "distance_m");
+        break;
+    }
+    case LayerStyle::service_area_buffer:
+        renderer = single_renderer("fill", "SimpleFill",
+                                   fill_props("31,120,180,70", "31,120,180,255", "0.3"));
         break;
     }
     return fmt::format("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"

@@ -191,6 +191,8 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
     out.options = options;
     out.kind = &registry.kind(options.kind);
     const KindDef &kind = *out.kind;
+    if (!options.as_of.empty() && !is_iso_date(options.as_of))
+        throw UsageError(fmt::format("as-of date '{}' is not a date YYYY-MM-DD", options.as_of));
     for (const auto &[attr, text] : options.defaults)
         if (kind.attribute_index(attr) < 0)
             throw UsageError(
@@ -208,6 +210,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
     report.record.source = options.source.string();
     report.record.layer = src.layer_name();
     report.record.content_hash = content_hash(options.source);
+    report.record.effective_date = options.as_of;
 
     struct Pending {
         Feature feature;

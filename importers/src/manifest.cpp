@@ -57,6 +57,20 @@ Manifest read_manifest(const std::filesystem::path &path) {
             throw InputError(file, "", std::nullopt, fmt::format("[registry] crs: {}", e.what()));
         }
     }
+    // A date may be written as a TOML date (2025-06-30) or a string.
+    auto date_text = [&](auto node, const std::string &what) {
+        std::string date;
+        if (const auto d = node.template value<toml::date>())
+            date = fmt::format("{:04}-{:02}-{:02}", int{d->year}, int{d->month}, int{d->day});
+        else if (node)
+            date = node.value_or(std::string());
+        if (node && !is_iso_date(date))
+            throw InputError(file, "", std::nullopt,
+                             fmt::format("{}: as_of must be a date YYYY-MM-DD (line {})", what,
+                                         node.node()->source().begin.line));
+        return date;
+    };
+    m.as_of = date_text(doc["registry"]["as_of"], "[registry]");
     const auto *sources = doc["source"].as_array();
     if (!sources || sources->empty())
         throw InputError(file, "", std::nullopt, "no [[source]] entries");
@@ -70,8 +84,8 @@ Manifest read_manifest(const std::filesystem::path &path) {
             throw InputError(file, "", std::nullopt, what + " must be a table");
         for (const auto &[k, v] : *t) {
             static const std::vector<std::string> known{
-                "kind",     "path", "layer", "fields",  "defaults",       "src_crs",
-                "encoding", "x",    "y",     "replace", "geometry_policy"};
+                "kind",     "path", "layer", "fields",  "defaults",        "src_crs",
+                "encoding", "x",    "y",     "replace", "geometry_policy", "as_of"};
             if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
                 throw InputError(file, "", std::nullopt,
                                  fmt::format("{}: unknown key '{}' (line {})", what, k.str(),
@@ -95,6 +109,9 @@ Manifest read_manifest(const std::filesystem::path &path) {
             throw InputError(file, "", std::nullopt,
                              fmt::format("{}: geometry_policy must be repair or reject", what));
         o.policy = policy == "repair" ? GeometryPolicy::repair : GeometryPolicy::reject;
+        o.as_of = date_text((*t)["as_of"], what);
+        if (o.as_of.empty())
+            o.as_of = m.as_of;
         o.field_map = string_table((*t)["fields"], file, what + ".fields");
         o.defaults = string_table((*t)["defaults"], file, what + ".defaults");
         m.sources.push_back(std::move(o));

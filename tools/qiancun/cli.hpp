@@ -51,6 +51,11 @@ void register_import(CLI::App &app); // import and load
 void register_info(CLI::App &app);
 void register_list(CLI::App &app);
 void register_export(CLI::App &app);
-void register_metrics(CLI::App &app); // metrics, gaps, config
+void register_metrics(CLI::App &app);  // metrics, gaps, config
+void register_classify(CLI::App &app); // classify, indicators
+void register_network(CLI::App &app);  // service-area, route
+
+/// `info --network`: the road graph and its disconnected pieces.
+void print_network_info(const std::string &registry, OutputFormat format);
 
 } // namespace qiancun::cli

@@ -61,10 +61,14 @@ void run_import(ImportCliOptions &o) {
 struct LoadOptions {
     std::string registry;
     std::string manifest;
+    std::string as_of;
 };
 
 void run_load(const LoadOptions &o) {
     auto manifest = importers::read_manifest(o.manifest);
+    if (!o.as_of.empty())
+        for (auto &s : manifest.sources)
+            s.as_of = o.as_of;
     auto registry = Registry::open(o.registry);
     const bool had_crs = registry.working_epsg().has_value();
     std::unique_ptr<ProgressBar> bar;
@@ -120,6 +124,9 @@ void register_import(CLI::App &app) {
                   "Replace every row of the kind instead of updating by id");
     cmd->add_flag("--reject-invalid", opts->reject_invalid,
                   "Reject invalid polygons instead of repairing them");
+    cmd->add_option("--as-of", opts->import.as_of,
+                    "Date YYYY-MM-DD from which the imported statuses hold (status history; "
+                    "default: today)");
     cmd->callback([opts] { run_import(*opts); });
 
     auto lopts = std::make_shared<LoadOptions>();
@@ -128,6 +135,9 @@ void register_import(CLI::App &app) {
     load->add_option("registry", lopts->registry, "Registry file")->required();
     load->add_option("manifest", lopts->manifest, "Manifest (TOML), e.g. sample_maps/county.toml")
         ->required();
+    load->add_option("--as-of", lopts->as_of,
+                     "Date YYYY-MM-DD from which the statuses hold, for every source (overrides "
+                     "the manifest's as_of)");
     load->callback([lopts] { run_load(*lopts); });
 }
 

@@ -12,9 +12,14 @@ namespace {
 struct InfoOptions {
     std::string registry;
     OutputFormat format = OutputFormat::table;
+    bool network = false;
 };
 
 void run_info(const InfoOptions &o) {
+    if (o.network) {
+        print_network_info(o.registry, o.format);
+        return;
+    }
     auto registry = Registry::open(o.registry, true);
     const auto info = registry.info();
     if (o.format == OutputFormat::json) {
@@ -86,6 +91,8 @@ void register_info(CLI::App &app) {
     auto *cmd = app.add_subcommand("info", "CRS, extent, counts per layer and the last imports");
     cmd->add_option("registry", opts->registry, "Registry file")->required();
     add_format_option(cmd, opts->format);
+    cmd->add_flag("--network", opts->network,
+                  "The road network instead: size and disconnected pieces (km, villages)");
     cmd->callback([opts] { run_info(*opts); });
 }
 

@@ -3,6 +3,7 @@
 #include "qiancun/config.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/exporter.hpp"
+#include "qiancun/indicators.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/metrics.hpp"
 
@@ -105,6 +106,7 @@ struct MetricsArgs {
     OutputFormat format = OutputFormat::table;
     std::string output;
     bool no_store = false;
+    bool network = false;
 };
 
 /// Per type: villages, gaps, mean coverage and people left uncovered.
@@ -174,6 +176,7 @@ void run_metrics(const MetricsArgs &args) {
     MetricsOptions options;
     options.types = args.types;
     options.village_codes = args.villages;
+    options.network = args.network;
     ProgressBar bar("metrics");
     std::mutex bar_mutex; // the engine may report from its worker threads
     const MetricsTable table =
@@ -317,11 +320,19 @@ void run_gaps(const GapsArgs &args) {
 
 struct ConfigArgs {
     bool print = false;
+    bool print_targets = false;
     std::string registry;
     std::string output;
 };
 
 void run_config(const ConfigArgs &args) {
+    if (args.print_targets) {
+        if (args.output.empty())
+            std::cout << default_targets_toml();
+        else
+            write_text(args.output, std::string(default_targets_toml()));
+        return;
+    }
     if (!args.print)
         throw UsageError("config: nothing to do; 'qiancun config --print' writes the defaults");
     std::vector<KindDef> kinds = builtin_kinds();
@@ -360,6 +371,8 @@ void register_metrics(CLI::App &app) {
     metrics->add_option("-o,--output", m->output,
                         "Write the metrics to this file (.csv, or .json) instead of stdout");
     metrics->add_flag("--no-store", m->no_store, "Do not store the village_metrics layer");
+    metrics->add_flag("--network", m->network,
+                      "Also net_nearest_T_m and net_pop_cov_T: distances along the roads");
     metrics->callback([m] { run_metrics(*m); });
 
     auto g = std::make_shared<GapsArgs>();
@@ -384,6 +397,8 @@ void register_metrics(CLI::App &app) {
     auto *config = app.add_subcommand(
         "config", "Print the default radii and thresholds as a TOML file to copy and edit");
     config->add_flag("--print", c->print, "Write the default configuration (TOML)");
+    config->add_flag("--print-targets", c->print_targets,
+                     "Write the plan's indicator targets (TOML) for 'indicators --targets'");
     config->add_option("--registry", c->registry,
                        "Include the asset types configured in this registry");
     config->add_option("-o,--output", c->output, "Write to this file instead of stdout");

@@ -39,6 +39,8 @@ int run(int argc, char **argv) {
     qiancun::cli::register_list(app);
     qiancun::cli::register_export(app);
     qiancun::cli::register_metrics(app);
+    qiancun::cli::register_classify(app);
+    qiancun::cli::register_network(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -23,6 +23,11 @@ struct TypeMetrics {
     double cov = 0.0;                  ///< pop_cov if present, else area_cov
     bool gap = false;                  ///< cov < threshold (strict)
     std::int64_t uncovered_population = 0;
+    /// Along the road network (network.hpp), when MetricsOptions::network: demand point →
+    /// nearest serving asset, legs included; empty if none is reachable.
+    std::optional<double> net_nearest_m;
+    /// Along the road network: covered / total settlement population; empty if 0.
+    std::optional<double> net_pop_cov;
 };
 
 struct VillageMetrics {
@@ -40,10 +45,12 @@ struct VillageMetrics {
 struct MetricsTable {
     std::vector<std::string> types; ///< asset kind keys computed, in registry order
     std::vector<VillageMetrics> villages; ///< ordered by code
+    bool network = false; ///< net_nearest_T_m and net_pop_cov_T were computed
 
     /// Columns of SPEC §3 keyed by `code`: code, then per type (roads included) n_T,
     /// nearest_T_m, area_cov_T, pop_cov_T, cov_T, gap_T, then road_km, hardened_km,
-    /// road_density (when rural_road is computed).
+    /// road_density (when rural_road is computed), then with `network` per non-road type
+    /// net_nearest_T_m, net_pop_cov_T.
     Rows to_rows() const;
 };
 
@@ -54,6 +61,7 @@ struct MetricsOptions {
     std::vector<std::string> types; ///< empty = every asset kind
     std::vector<std::string> village_codes; ///< empty = every village
     int threads = 0;                ///< 0 = hardware concurrency
+    bool network = false;           ///< also the network metrics (net_*) of every non-road type
 };
 
 /// Computes the metrics from the registry. Throws UsageError for an unknown type.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 /// The registry: one SpatiaLite database file per county that QGIS opens directly. A table
@@ -45,7 +46,23 @@ struct ImportRecord {
     std::int64_t repaired = 0;
     std::int64_t rejected = 0;
     std::string content_hash; ///< SHA-256 of the source file(s)
+    /// Date (YYYY-MM-DD) from which the asset statuses written hold, for the status history;
+    /// empty = the UTC date of the import.
+    std::string effective_date;
 };
+
+/// One entry of the status history: from `valid_from` on, asset `id` of `kind` has `status`
+/// (empty = removed from the registry by a replacing import).
+struct StatusChange {
+    std::string kind;
+    std::string id;
+    std::string status;
+    std::string valid_from; ///< YYYY-MM-DD
+    std::string source;     ///< the source file that recorded it
+};
+
+/// True for a valid calendar date written YYYY-MM-DD.
+bool is_iso_date(std::string_view text);
 
 /// Per-layer summary for `info`.
 struct LayerInfo {
@@ -125,7 +142,9 @@ public:
 
     /// Stores `features` of `kind` and logs the import; must run inside a Transaction.
     /// Fills record.inserted/updated/imported_at. Throws InputError on a duplicate key
-    /// within `features`.
+    /// within `features`, UsageError on a malformed `record.effective_date`. For an asset kind,
+    /// every inserted row, every status change and every row a replace removes is added to the
+    /// status history, valid from `record.effective_date`.
     void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
                ImportRecord &record);
 
@@ -138,8 +157,18 @@ public:
     std::int64_t count(std::string_view kind) const;
     Rows list(std::string_view kind, const ListFilter &filter) const;
 
-    /// SHA-256 over every row of every table (meta, import log, kinds), for "left exactly as
-    /// it was" checks.
+    /// The status of every asset present on `date` (YYYY-MM-DD, the whole day included): per
+    /// asset the latest history entry valid from `date` or earlier, ties going to the entry
+    /// recorded last; assets without entries (imported before the history existed) count with
+    /// their current status from the date of their last import. Removed assets are left out.
+    /// Only `kind` when given; ordered by kind and id. Throws UsageError for a bad date.
+    std::vector<StatusChange> statuses_as_of(std::string_view date,
+                                             std::string_view kind = {}) const;
+    /// Every history entry of one asset, oldest first.
+    std::vector<StatusChange> status_history(std::string_view kind, std::string_view id) const;
+
+    /// SHA-256 over every row of every table (meta, import log, status history, kinds), for "left
+    /// exactly as it was" checks.
     std::string content_checksum() const;
 
     /// The underlying connection (SpatiaLite loaded), for core's own analysis code.

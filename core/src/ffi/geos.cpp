@@ -245,6 +245,20 @@ GeosGeometry buffer_round(GeosContext &ctx, const GEOSGeometry *g, double width,
                "GEOSBuffer");
 }
 
+GeosGeometry translate(GeosContext &ctx, const GEOSGeometry *g, double dx, double dy) {
+    struct Offset {
+        double dx;
+        double dy;
+    } offset{dx, dy};
+    const auto move = [](double *x, double *y, void *user_data) -> int {
+        const auto *o = static_cast<const Offset *>(user_data);
+        *x += o->dx;
+        *y += o->dy;
+        return 1;
+    };
+    return own(ctx, GEOSGeom_transformXY_r(ctx.handle(), g, move, &offset), "GEOSGeom_transformXY");
+}
+
 GeosGeometry to_multipolygon(GeosContext &ctx, const GEOSGeometry *g) {
     std::vector<GeosGeometry> polygons;
     const auto add = [&](const GEOSGeometry *part, const auto &self) -> void {

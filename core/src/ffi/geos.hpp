@@ -111,6 +111,9 @@ bool is_empty(GeosContext &ctx, const GEOSGeometry *g);
 GeosGeometry buffer_round(GeosContext &ctx, const GEOSGeometry *g, double width,
                           int quadrant_segments);
 
+/// A copy of `g` moved by (dx, dy).
+GeosGeometry translate(GeosContext &ctx, const GEOSGeometry *g, double dx, double dy);
+
 /// The polygonal parts of `g` (Polygon, MultiPolygon or any collection) as one MultiPolygon;
 /// lower-dimensional parts are dropped, an empty input gives an empty MultiPolygon.
 GeosGeometry to_multipolygon(GeosContext &ctx, const GEOSGeometry *g);

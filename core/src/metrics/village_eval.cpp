@@ -23,6 +23,8 @@ namespace {
 /// Discs are clipped to the village's bounding box grown by this before the union: enough to
 /// keep every piece that can touch the village, metres.
 constexpr double kClipMarginM = 1.0;
+/// Distinct radii whose disc polygons an evaluator keeps; own radii can make many.
+constexpr std::size_t kMaxCachedDiscs = 256;
 
 double min_x(const Box &b) {
     return b.min_corner().get<0>();
@@ -76,6 +78,22 @@ double box_distance(const Box &box, double x, double y) {
     return std::sqrt(dx * dx + dy * dy);
 }
 
+/// Distance between two boxes (0 when they meet), metres.
+double box_distance(const Box &a, const Box &b) {
+    const double dx = std::max({min_x(b) - max_x(a), 0.0, min_x(a) - max_x(b)});
+    const double dy = std::max({min_y(b) - max_y(a), 0.0, min_y(a) - max_y(b)});
+    return std::sqrt(dx * dx + dy * dy);
+}
+
+/// Bounding box of a non-empty geometry.
+Box envelope(ffi::GeosContext &ctx, const GEOSGeometry *g) {
+    double x0 = 0.0, y0 = 0.0, x1 = 0.0, y1 = 0.0;
+    if (!GEOSGeom_getXMin_r(ctx.handle(), g, &x0) || !GEOSGeom_getYMin_r(ctx.handle(), g, &y0) ||
+        !GEOSGeom_getXMax_r(ctx.handle(), g, &x1) || !GEOSGeom_getYMax_r(ctx.handle(), g, &y1))
+        ctx.fail("GEOSGeom_getXMin");
+    return Box(Point(x0, y0), Point(x1, y1));
+}
+
 /// Appends the indexes of the R-tree entries matching `predicate` to `out`.
 template <class Predicate>
 void query(const BoxTree &tree, const Predicate &predicate, std::vector<std::uint32_t> &out) {
@@ -120,6 +138,20 @@ const GEOSGeometry *VillageEvaluator::geometry(const AssetLayer &layer, std::uin
     return it->second.get();
 }
 
+const GEOSGeometry *VillageEvaluator::disc_at_origin(double radius_m) {
+    auto it = m_discs.find(radius_m);
+    if (it == m_discs.end()) {
+        if (m_discs.size() >= kMaxCachedDiscs)
+            m_discs.clear();
+        const auto origin = ffi::make_point(m_ctx, 0.0, 0.0);
+        it = m_discs
+                 .emplace(radius_m,
+                          ffi::buffer_round(m_ctx, origin.get(), radius_m, m_quadrant_segments))
+                 .first;
+    }
+    return it->second.get();
+}
+
 double VillageEvaluator::distance_to(const AssetLayer &layer, std::uint32_t i, double x, double y,
                                      const GEOSGeometry *point) {
     const AssetRecord &a = layer.assets[i];
@@ -133,28 +165,41 @@ std::optional<double> VillageEvaluator::nearest(const AssetLayer &layer, double 
         return std::nullopt;
     const Point p(x, y);
     GeosGeometry point;
-    double best = std::numeric_limits<double>::infinity();
-    // Boxes come in order of their distance, a lower bound of the distance to what they hold.
-    for (auto it =
-             layer.extents.qbegin(bgi::nearest(p, static_cast<unsigned>(layer.extents.size())));
-         it != layer.extents.qend(); ++it) {
-        if (box_distance(it->first, x, y) >= best)
-            break;
-        const AssetRecord &a = layer.assets[it->second];
-        if (!a.is_point && !point)
-            point = ffi::make_point(m_ctx, x, y);
-        best = std::min(best, distance_to(layer, it->second, x, y, point.get()));
+    std::vector<BoxEntry> found;
+    // The distance to a box is a lower bound of the distance to what it holds: once the k-th
+    // nearest box is no nearer than the best exact distance among the k, no other asset can
+    // be nearer. (An incremental query over the whole tree sorts far too much.)
+    for (std::size_t k = 4;; k *= 4) {
+        found.clear();
+        layer.extents.query(bgi::nearest(p, static_cast<unsigned>(k)), std::back_inserter(found));
+        double best = std::numeric_limits<double>::infinity();
+        double farthest_box = 0.0;
+        for (const auto &[box, i] : found) {
+            farthest_box = std::max(farthest_box, box_distance(box, x, y));
+            const AssetRecord &a = layer.assets[i];
+            if (!a.is_point && !point)
+                point = ffi::make_point(m_ctx, x, y);
+            best = std::min(best, distance_to(layer, i, x, y, point.get()));
+        }
+        if (found.size() < k || farthest_box >= best)
+            return best;
     }
-    return best;
 }
 
-double VillageEvaluator::covered_area(const AssetLayer &layer, const Village &v,
-                                      const std::vector<std::uint32_t> &candidates,
-                                      GeosGeometry *keep_union) {
+Coverage VillageEvaluator::covered_area(const AssetLayer &layer, const Village &v,
+                                        const std::vector<std::uint32_t> &candidates) {
     const Box &box = v.record->extent;
     const Box clip_box = grow(box, kClipMarginM);
-    std::vector<GeosGeometry> pieces;
-    std::map<double, std::vector<GeosGeometry>> lines_by_radius;
+    Coverage coverage;
+    std::vector<GeosGeometry> discs;
+    struct LinePiece {
+        double order; ///< distance from the village's box centre to the piece's box, metres
+        double radius_m;
+        GeosGeometry line;
+    };
+    std::vector<LinePiece> lines;
+    const double cx = (min_x(box) + max_x(box)) / 2.0;
+    const double cy = (min_y(box) + max_y(box)) / 2.0;
     for (const std::uint32_t i : candidates) {
         const AssetRecord &a = layer.assets[i];
         const double r = a.radius_m;
@@ -163,15 +208,16 @@ double VillageEvaluator::covered_area(const AssetLayer &layer, const Village &v,
                 continue; // the circle misses the bounding box
             const double fx = std::max(a.x - min_x(box), max_x(box) - a.x);
             const double fy = std::max(a.y - min_y(box), max_y(box) - a.y);
-            if (fx * fx + fy * fy <= r * r)
-                return v.area_m2; // the exact circle holds the whole bounding box
+            if (fx * fx + fy * fy <= r * r) {
+                coverage.covered_m2 = v.area_m2; // the exact circle holds the bounding box
+                return coverage;
+            }
             const double rho = r * m_disc_scale;
             const Box disc_box(Point(a.x - rho, a.y - rho), Point(a.x + rho, a.y + rho));
-            auto disc = ffi::buffer_round(m_ctx, ffi::make_point(m_ctx, a.x, a.y).get(), rho,
-                                          m_quadrant_segments);
-            disc = clip(m_ctx, std::move(disc), disc_box, clip_box);
+            auto disc = clip(m_ctx, ffi::translate(m_ctx, disc_at_origin(rho), a.x, a.y), disc_box,
+                             clip_box);
             if (!ffi::is_empty(m_ctx, disc.get()))
-                pieces.push_back(std::move(disc));
+                discs.push_back(std::move(disc));
             continue;
         }
         const GEOSGeometry *g = geometry(layer, i);
@@ -184,32 +230,71 @@ double VillageEvaluator::covered_area(const AssetLayer &layer, const Village &v,
             // buffering just that part keeps long roads cheap and changes nothing inside.
             const auto part =
                 clip(m_ctx, ffi::clone(m_ctx, g), a.extent, grow(box, r + kClipMarginM));
-            collect_lines(m_ctx, part.get(), lines_by_radius[r]);
+            std::vector<GeosGeometry> parts;
+            collect_lines(m_ctx, part.get(), parts);
+            for (auto &line : parts) {
+                const Box e = envelope(m_ctx, line.get());
+                lines.push_back({box_distance(e, cx, cy), r, std::move(line)});
+            }
         } else {
-            pieces.push_back(ffi::buffer_round(m_ctx, g, r, m_quadrant_segments));
+            discs.push_back(ffi::buffer_round(m_ctx, g, r, m_quadrant_segments));
         }
     }
-    for (auto &[r, lines] : lines_by_radius) {
-        if (lines.empty())
-            continue;
-        const auto all = ffi::collect(m_ctx, GEOS_MULTILINESTRING, std::move(lines));
-        pieces.push_back(ffi::buffer_round(m_ctx, all.get(), r, m_quadrant_segments));
-    }
-    if (pieces.empty())
-        return 0.0;
+
     GeosGeometry united;
-    if (pieces.size() == 1) {
-        united = std::move(pieces.front());
-    } else {
-        const auto all = ffi::collect(m_ctx, GEOS_GEOMETRYCOLLECTION, std::move(pieces));
+    if (discs.size() == 1) {
+        united = std::move(discs.front());
+    } else if (!discs.empty()) {
+        const auto all = ffi::collect(m_ctx, GEOS_GEOMETRYCOLLECTION, std::move(discs));
         united = ffi::own(m_ctx, GEOSUnaryUnion_r(m_ctx.handle(), all.get()), "GEOSUnaryUnion");
     }
-    const auto inside = ffi::own(
-        m_ctx, GEOSIntersection_r(m_ctx.handle(), v.geom.get(), united.get()), "GEOSIntersection");
-    const double covered = ffi::area(m_ctx, inside.get());
-    if (keep_union)
-        *keep_union = std::move(united);
-    return std::min(covered, v.area_m2);
+    if (lines.empty()) {
+        if (united) {
+            const auto inside =
+                ffi::own(m_ctx, GEOSIntersection_r(m_ctx.handle(), v.geom.get(), united.get()),
+                         "GEOSIntersection");
+            coverage.covered_m2 = std::min(ffi::area(m_ctx, inside.get()), v.area_m2);
+            coverage.discs = std::move(united);
+        }
+        return coverage;
+    }
+
+    // Corridors of a road network overlap heavily: buffering and uniting them all costs far
+    // more than cutting them one by one out of what is still uncovered, nearest first, which
+    // stops as soon as nothing is left.
+    GeosGeometry rest =
+        united ? ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), v.geom.get(), united.get()),
+                          "GEOSDifference")
+               : ffi::clone(m_ctx, v.geom.get());
+    std::stable_sort(lines.begin(), lines.end(),
+                     [](const LinePiece &a, const LinePiece &b) { return a.order < b.order; });
+    Box rest_box = envelope(m_ctx, rest.get());
+    for (auto &piece : lines) {
+        if (ffi::is_empty(m_ctx, rest.get()))
+            break;
+        if (box_distance(rest_box, envelope(m_ctx, piece.line.get())) > piece.radius_m)
+            continue;
+        const auto corridor =
+            ffi::buffer_round(m_ctx, piece.line.get(), piece.radius_m, m_quadrant_segments);
+        rest = ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), rest.get(), corridor.get()),
+                        "GEOSDifference");
+        if (!ffi::is_empty(m_ctx, rest.get()))
+            rest_box = envelope(m_ctx, rest.get());
+    }
+    coverage.covered_m2 = std::clamp(v.area_m2 - ffi::area(m_ctx, rest.get()), 0.0, v.area_m2);
+    coverage.rest = std::move(rest);
+    return coverage;
+}
+
+GeosGeometry VillageEvaluator::uncovered(const Village &v, Coverage &coverage) {
+    if (coverage.rest)
+        return std::move(coverage.rest);
+    if (coverage.discs)
+        return ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), v.geom.get(), coverage.discs.get()),
+                        "GEOSDifference");
+    if (coverage.covered_m2 >= v.area_m2)
+        return ffi::collect(m_ctx, GEOS_MULTIPOLYGON, {});
+    return ffi::clone(m_ctx, v.geom.get());
 }
 
 TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Village &v,
@@ -253,12 +338,12 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Vill
         m.n = it->second;
     }
 
-    GeosGeometry united;
-    const double covered_m2 = covered_area(layer, v, candidates, gap ? &united : nullptr);
+    Coverage coverage = covered_area(layer, v, candidates);
+    const double covered_m2 = coverage.covered_m2;
     m.area_cov = v.area_m2 > 0.0 ? std::clamp(covered_m2 / v.area_m2, 0.0, 1.0) : 0.0;
 
     std::int64_t covered_population = 0;
-    std::vector<std::uint32_t> uncovered;
+    std::vector<std::uint32_t> uncovered_settlements;
     std::vector<std::uint32_t> reaching;
     for (const std::uint32_t s_index : *v.settlements) {
         const SettlementRecord &s = m_data.settlements[s_index];
@@ -279,7 +364,7 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Vill
         if (covered)
             covered_population += s.population;
         else
-            uncovered.push_back(s_index);
+            uncovered_settlements.push_back(s_index);
     }
     if (v.population > 0) {
         m.pop_cov = static_cast<double>(covered_population) / static_cast<double>(v.population);
@@ -291,18 +376,11 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Vill
 
     if (gap && m.gap) {
         gap->covered_area_m2 = covered_m2;
-        GeosGeometry rest;
-        if (united)
-            rest = ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), v.geom.get(), united.get()),
-                            "GEOSDifference");
-        else if (covered_m2 < v.area_m2)
-            rest = ffi::clone(m_ctx, v.geom.get());
-        else
-            rest = ffi::collect(m_ctx, GEOS_MULTIPOLYGON, {});
+        const GeosGeometry rest = uncovered(v, coverage);
         const auto polygons = ffi::to_multipolygon(m_ctx, rest.get());
         if (!ffi::is_empty(m_ctx, polygons.get()))
             gap->uncovered_wkb = ffi::write_wkb(m_ctx, polygons.get());
-        for (const std::uint32_t s_index : uncovered) {
+        for (const std::uint32_t s_index : uncovered_settlements) {
             const SettlementRecord &s = m_data.settlements[s_index];
             gap->uncovered_settlements.emplace_back(s_index, nearest(layer, s.x, s.y));
         }

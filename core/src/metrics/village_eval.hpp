@@ -24,6 +24,13 @@ struct GapDetail {
     std::vector<std::pair<std::uint32_t, std::optional<double>>> uncovered_settlements;
 };
 
+/// The part of a village that one layer's discs and corridors cover.
+struct Coverage {
+    double covered_m2 = 0.0;
+    ffi::GeosGeometry rest;  ///< the uncovered part, when it was computed on the way
+    ffi::GeosGeometry discs; ///< else the union of the discs near the village, if any
+};
+
 class VillageEvaluator {
 public:
     /// `quadrant_segments` ≥ 1 segments per quarter circle for disc and corridor polygons.
@@ -39,17 +46,19 @@ private:
 
     TypeMetrics evaluate_layer(const AssetLayer &layer, const Village &v, VillageMetrics &out,
                                GapDetail *gap);
-    /// Area of the village covered by the layer's discs/corridors (m²). With `keep_union`,
-    /// also their union clipped near the village; it stays null when nothing reaches the
-    /// village (covered 0) or when one circle holds the whole village (covered = area).
-    double covered_area(const AssetLayer &layer, const Village &v,
-                        const std::vector<std::uint32_t> &candidates,
-                        ffi::GeosGeometry *keep_union);
+    /// How much of the village the layer's discs and corridors cover.
+    Coverage covered_area(const AssetLayer &layer, const Village &v,
+                          const std::vector<std::uint32_t> &candidates);
+    /// The village minus the discs and corridors (consumes `coverage`).
+    ffi::GeosGeometry uncovered(const Village &v, Coverage &coverage);
     /// Exact distance from (x, y) to asset `i` of `layer`, metres.
     double distance_to(const AssetLayer &layer, std::uint32_t i, double x, double y,
                        const GEOSGeometry *point);
     /// Distance from (x, y) to the nearest asset of `layer`; empty when the layer has none.
     std::optional<double> nearest(const AssetLayer &layer, double x, double y);
+    /// A disc polygon of `radius_m` around (0, 0): point buffers are costly to build, moving
+    /// a copy is not.
+    const GEOSGeometry *disc_at_origin(double radius_m);
     /// The asset's geometry in this thread's context (cached per layer and village).
     const GEOSGeometry *geometry(const AssetLayer &layer, std::uint32_t i);
 
@@ -58,6 +67,7 @@ private:
     double m_disc_scale; ///< radius factor making a point's disc polygon as large as its circle
     ffi::GeosContext &m_ctx;
     std::unordered_map<std::uint32_t, ffi::GeosGeometry> m_geometry_cache;
+    std::unordered_map<double, ffi::GeosGeometry> m_discs; ///< by radius, around (0, 0)
 };
 
 } // namespace qiancun::metrics

@@ -9,7 +9,8 @@
 
 /// QGIS 3 layer styles (.qml) for the metric layers, so that an export opens coloured:
 /// `village_metrics` graduated red → green on a coverage field, `gaps_<type>` as red
-/// semi-transparent uncovered areas and `gaps_<type>_settlements` as red markers. Each style
+/// semi-transparent uncovered areas, `gaps_<type>_settlements` as red markers and
+/// `village_classes` categorized by suggested class with the plan's Chinese names. Each style
 /// gives every field an alias with its full name (a Shapefile's DBF names are short).
 
 namespace qiancun::exporters {
@@ -17,11 +18,18 @@ namespace qiancun::exporters {
 enum class LayerStyle {
     village_metrics, ///< graduated fill on `cov_<type>`: 5 classes, < 50 % red … ≥ 90 % green
     gap_areas,       ///< one red semi-transparent fill
-    gap_settlements  ///< one red circle marker
+    gap_settlements, ///< one red circle marker
+    village_classes, ///< categorized fill on `suggested_class`: one colour per class (SPEC §4),
+                     ///< labelled 城郊融合类 … 搬迁撤并类
+    service_area_lines, ///< lines graduated on `distance_m` relative to the layer's largest:
+                        ///< 5 classes, near dark green … far red
+    service_area_buffer ///< one blue semi-transparent fill
 };
 
 /// The style of a registry layer by its name: `village_metrics…` → village_metrics,
-/// `gaps_…_settlements` → gap_settlements, any other `gaps_…` → gap_areas; else none.
+/// `gaps_…_settlements` → gap_settlements, any other `gaps_…` → gap_areas,
+/// `village_classes…` → village_classes, `service_area_…_buffer` → service_area_buffer, any
+/// other `service_area_…` → service_area_lines; else none.
 std::optional<LayerStyle> style_for_layer(std::string_view layer);
 
 /// The field (full name) a village_metrics style classifies by: `cov_sewage_plant` when

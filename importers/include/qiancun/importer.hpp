@@ -43,6 +43,7 @@ struct ImportOptions {
     std::string y_field;
     bool replace = false; ///< swap every row of the kind instead of upserting by id
     GeometryPolicy policy = GeometryPolicy::repair;
+    std::string as_of; ///< YYYY-MM-DD the statuses hold from (status history); "" = today
 };
 
 struct ImportReport {
@@ -76,7 +77,8 @@ ImportReport import_file(Registry &registry, const ImportOptions &options,
 /// A county manifest (TOML): the sources to load, their mapping, and configured kinds.
 struct Manifest {
     std::filesystem::path path;
-    std::optional<int> epsg;            ///< [registry] crs = "EPSG:4549"
+    std::optional<int> epsg; ///< [registry] crs = "EPSG:4549"
+    std::string as_of;       ///< [registry] as_of = "2025-06-30": default of the sources' `as_of`
     std::vector<KindDef> kinds;         ///< [asset_types.*]
     std::vector<ImportOptions> sources; ///< [[source]], paths resolved against the manifest
 };

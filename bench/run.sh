@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# Benchmark of `qiancun metrics` on a province-size data set, side by side with two peers that
+# compute the same SPEC §3 metrics on the same registry: SpatiaLite SQL and GeoPandas.
+# See bench/README.md. Prints a table of wall seconds, peak memory and ratios, and checks that
+# the peers agree with qiancun's area_cov / pop_cov within 0.01.
+#
+#   bench/run.sh                      # everything, defaults below
+#   WORK=/data/qb bench/run.sh        # another working directory
+#
+# Environment (all optional):
+#   WORK=/tmp/qiancun-bench   working directory (data set, registry, CSVs, logs, table)
+#   VILLAGES=20000            size of the generated set (make_sample_maps --villages)
+#   SQL_VILLAGES=0            SpatiaLite peer: first N villages by code (0 = all)
+#   GP_VILLAGES=0             GeoPandas peer: first N villages by code (0 = all)
+#   PEER_JOBS=2               processes per peer (qiancun uses both cores too)
+#   STEP_TIMEOUT=1800         seconds before any one step is stopped (reported as timeout)
+#   SKIP_BUILD=1              use build/release as it is
+#   SKIP_PEERS=1              qiancun rows only
+# When a peer runs on a subset, qiancun is also timed on exactly that subset (--village …),
+# so every ratio compares the same work. Exit status: 0 when every step ran and both peers
+# agree, 1 otherwise.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH=$ROOT/bench
+WORK=${WORK:-/tmp/qiancun-bench}
+VILLAGES=${VILLAGES:-20000}
+SQL_VILLAGES=${SQL_VILLAGES:-0}
+GP_VILLAGES=${GP_VILLAGES:-0}
+PEER_JOBS=${PEER_JOBS:-2}
+STEP_TIMEOUT=${STEP_TIMEOUT:-1800}
+PY=/usr/bin/python3 # Debian's interpreter: the one that sees python3-geopandas
+QC=$ROOT/build/release/tools/qiancun
+GEN=$ROOT/build/release/tools/make_sample_maps
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- 0. tools
+say "tools"
+need_apt=()
+command -v spatialite >/dev/null || need_apt+=(spatialite-bin)
+[[ -x /usr/bin/time ]] || need_apt+=(time)
+$PY -c 'import geopandas, rtree; from osgeo import ogr' 2>/dev/null || need_apt+=(python3-geopandas python3-rtree python3-gdal)
+if ((${#need_apt[@]})); then
+    [[ $(id -u) -eq 0 ]] || die "missing Debian packages: ${need_apt[*]} (apt-get install -y …)"
+    echo "installing ${need_apt[*]}" >&2
+    apt-get install -y -q "${need_apt[@]}" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "${need_apt[@]}" >/dev/null; }
+fi
+
+# ---------------------------------------------------------------- 1. build
+if [[ -z ${SKIP_BUILD:-} ]]; then
+    say "build (release preset; only what changed is rebuilt)"
+    cd "$ROOT"
+    [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null
+    cmake --build --preset release -j2 --target qiancun make_sample_maps >/dev/null \
+        || die "the release build failed (cmake --build --preset release --target qiancun make_sample_maps)"
+fi
+[[ -x $QC && -x $GEN ]] || die "no binaries in build/release/tools (run without SKIP_BUILD)"
+"$QC" metrics --help >/dev/null 2>&1 || die "this build of qiancun has no 'metrics' subcommand yet"
+
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+RES=$WORK/results.tsv
+AGREE=$WORK/agreement.tsv
+LOGS=$WORK/logs
+REG=$WORK/R.sqlite
+rm -f "$RES" "$AGREE"
+mkdir -p "$LOGS"
+FAILED=0
+
+# measure STEP TOOL DATA VILLAGES -- CMD…  (log in $LOGS/<tool>.log); never stops the script
+measure() {
+    local step=$1 tool=$2 data=$3 n=$4
+    shift 4
+    local log
+    log=$LOGS/$(echo "$step-$tool" | tr -c 'A-Za-z0-9_.\n-' '_').log
+    if ! "$PY" "$BENCH/measure.py" "$RES" "$step" "$tool" "$data" "$n" \
+        --timeout "$STEP_TIMEOUT" --log "$log" "$@"; then
+        echo "   failed; last lines of $log:" >&2
+        tail -n 5 "$log" >&2 || true
+        FAILED=1
+        return 1
+    fi
+}
+
+{
+    echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -h | awk '/^Mem:/{print $2}') RAM"
+    # shellcheck disable=SC1091
+    echo "system:  $(. /etc/os-release && echo "$PRETTY_NAME"), $(spatialite -bail :memory: "SELECT 'SpatiaLite ' || spatialite_version() || ', GEOS ' || geos_version()" 2>/dev/null)"
+    echo "python:  $($PY -c 'import geopandas, shapely, pandas, rtree, osgeo; print(f"GeoPandas {geopandas.__version__}, Shapely {shapely.__version__}, pandas {pandas.__version__}, rtree {rtree.__version__}, GDAL {osgeo.__version__}")')"
+    echo "qiancun: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree as built)"
+} | tee "$WORK/machine.txt" >&2
+
+# ---------------------------------------------------------------- 2. data
+say "generate the province set ($VILLAGES villages) in $WORK/province"
+rm -rf "$WORK/province"
+measure generate make_sample_maps "--villages $VILLAGES" "$VILLAGES" -- \
+    "$GEN" --villages "$VILLAGES" --out "$WORK/province" || die "generation failed"
+COUNTS=$($PY -c 'import json,sys; c=json.load(open(sys.argv[1])); print(", ".join(f"{v:,} {k}" for k,v in c.items()))' "$WORK/province/counts.json")
+echo "   $COUNTS" >&2
+echo "data:    $COUNTS" >>"$WORK/machine.txt"
+NV=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["village"])' "$WORK/province/counts.json")
+FEATURES=$($PY -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' "$WORK/province/counts.json")
+
+# ---------------------------------------------------------------- 3. load
+say "load the registry $REG"
+rm -f "$REG" "$REG-wal" "$REG-shm"
+"$QC" -q init "$REG" --crs EPSG:4549 >/dev/null
+measure load "qiancun load" "10 sources, $FEATURES features" "$NV" -- \
+    "$QC" -q load "$REG" "$WORK/province/county.toml" || die "load failed"
+
+# ---------------------------------------------------------------- 4. qiancun metrics
+say "qiancun metrics"
+measure metrics "qiancun" "$NV villages × all types" "$NV" -- \
+    "$QC" -q metrics "$REG" --no-store --format csv -o "$WORK/qiancun.csv" || true
+measure metrics+store "qiancun (stores village_metrics)" "$NV villages × all types" "$NV" -- \
+    "$QC" -q metrics "$REG" --format csv -o "$WORK/qiancun_stored.csv" || true
+
+# qiancun on the first N villages (when a peer runs on a subset): the like-for-like row.
+declare -A SUBSET_DONE=()
+subset_reference() {
+    local n=$1
+    ((n > 0 && n < NV)) || return 0
+    [[ -z ${SUBSET_DONE[$n]:-} ]] || return 0
+    SUBSET_DONE[$n]=1
+    local args=()
+    while read -r code; do args+=(--village "$code"); done < <(
+        spatialite -bail "$REG" "SELECT code FROM village ORDER BY code LIMIT $n")
+    measure metrics "qiancun" "first $n villages × all types" "$n" -- \
+        "$QC" -q metrics "$REG" --no-store --format csv -o "$WORK/qiancun_first$n.csv" "${args[@]}" || true
+}
+
+# ---------------------------------------------------------------- 5. peers
+if [[ -z ${SKIP_PEERS:-} ]]; then
+    for n in "$SQL_VILLAGES" "$GP_VILLAGES"; do subset_reference "$n"; done
+    label() { if (($1 > 0 && $1 < NV)); then echo "first $1 villages × all types"; else echo "$NV villages × all types"; fi; }
+    count() { if (($1 > 0 && $1 < NV)); then echo "$1"; else echo "$NV"; fi; }
+
+    say "peer: SpatiaLite SQL ($PEER_JOBS spatialite processes)"
+    if measure metrics "SpatiaLite SQL" "$(label "$SQL_VILLAGES")" "$(count "$SQL_VILLAGES")" -- \
+        "$BENCH/peers/spatialite_metrics.sh" "$REG" "$WORK/spatialite.csv" \
+        --villages "$SQL_VILLAGES" --jobs "$PEER_JOBS"; then
+        "$PY" "$BENCH/compare.py" "$WORK/qiancun.csv" "$WORK/spatialite.csv" "SpatiaLite" \
+            --summary "$AGREE" >"$LOGS/compare-spatialite.txt" || FAILED=1
+        cat "$LOGS/compare-spatialite.txt" >&2
+    fi
+
+    say "peer: GeoPandas ($PEER_JOBS worker processes)"
+    if measure metrics "GeoPandas" "$(label "$GP_VILLAGES")" "$(count "$GP_VILLAGES")" -- \
+        "$PY" "$BENCH/peers/geopandas_metrics.py" "$REG" "$WORK/geopandas.csv" \
+        --villages "$GP_VILLAGES" --jobs "$PEER_JOBS"; then
+        "$PY" "$BENCH/compare.py" "$WORK/qiancun.csv" "$WORK/geopandas.csv" "GeoPandas" \
+            --summary "$AGREE" >"$LOGS/compare-geopandas.txt" || FAILED=1
+        cat "$LOGS/compare-geopandas.txt" >&2
+    fi
+fi
+
+# ---------------------------------------------------------------- 6. table
+say "results ($WORK/table.md)"
+touch "$AGREE"
+{
+    cat "$WORK/machine.txt"
+    echo
+    "$PY" "$BENCH/table.py" "$RES" "$AGREE" --markdown
+} >"$WORK/table.md"
+echo >&2
+cat "$WORK/machine.txt"
+echo
+"$PY" "$BENCH/table.py" "$RES" "$AGREE"
+if [[ ! -s $AGREE && -z ${SKIP_PEERS:-} ]]; then FAILED=1; fi
+exit "$FAILED"

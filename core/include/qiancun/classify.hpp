@@ -1,0 +1,173 @@
+#pragma once
+
+#include "qiancun/config.hpp"
+#include "qiancun/registry.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// Village classification (SPEC §4): per village the features the plan's five classes are
+/// judged by, an ordered rule list from a TOML file (first rule that fires wins, the last rule
+/// is the unconditional default), and the suggested class with the rule and a reason that
+/// quotes the actual values. Lengths in metres and areas in m² of the working CRS.
+
+namespace qiancun {
+
+/// The class keys of SPEC §4 in the plan's order: suburban, cluster, improve, heritage,
+/// relocate.
+const std::vector<std::string> &village_class_keys();
+
+/// The Chinese name of a class key ("suburban" → "城郊融合类"); "" for an unknown key.
+std::string_view village_class_label(std::string_view key);
+
+/// How a feature's value reads in a reason.
+enum class FeatureFormat {
+    metres,  ///< "1,850 m"
+    count,   ///< "1,312"
+    density, ///< "212 /km²"
+    share,   ///< a ratio in [0, 1] shown as "62 %"; thresholds are written as ratios (0.5)
+    flag     ///< 0/1 shown as "no"/"yes"
+};
+
+/// A feature rules can test.
+struct FeatureDef {
+    std::string key;   ///< as written in rules: "road_access_m"
+    std::string label; ///< as written in reasons: "road access"
+    FeatureFormat format = FeatureFormat::count;
+    std::string definition; ///< one sentence: what it measures and where it comes from
+};
+
+/// The features, in the column order of the outputs: urban_distance_m, population,
+/// settlements, density, completeness, heritage, hazard_share, road_access_m.
+const std::vector<FeatureDef> &classification_features();
+
+/// `value` formatted as in a reason: "1,850 m", "62 %", "yes".
+std::string format_feature(const FeatureDef &feature, double value);
+
+enum class CompareOp { lt, le, gt, ge, eq, ne };
+
+std::string_view to_string(CompareOp op) noexcept;
+
+/// `feature op threshold`, e.g. "population < 400".
+struct Condition {
+    std::string feature; ///< a key of classification_features()
+    CompareOp op = CompareOp::lt;
+    double threshold = 0.0;
+    int line = 0; ///< in the rules file, for messages
+};
+
+struct Rule {
+    std::string name;                  ///< unique, shown in the `rule` column
+    std::string village_class;         ///< a key of village_class_keys()
+    std::vector<Condition> conditions; ///< all must hold; none = the default rule
+    /// Reason template: `{<feature>}` is replaced by the village's value, `{conditions}` by
+    /// every condition with the actual value ("population 312 < 400 and road access 1,850 m
+    /// > 1,500 m"). Empty = "{conditions}" (or "default rule" for the default).
+    std::string reason;
+    int line = 0;
+};
+
+/// An ordered rule list whose last rule (only) is unconditional.
+struct RuleSet {
+    std::vector<Rule> rules;
+    std::string origin; ///< file name, or "built-in rules"
+
+    /// The built-in rules: the text of `default_rules_toml()`.
+    static RuleSet defaults();
+    /// Parses a rules file:
+    ///   [[rule]]
+    ///   name = "relocate_small_remote"
+    ///   class = "relocate"
+    ///   when = ["population < 400", "road_access_m > 1500"]
+    ///   reason = "small and remote: {conditions}"
+    /// Throws InputError naming `origin` and the line for a TOML error, an unknown key,
+    /// feature, class or placeholder, a bad operator or threshold, a duplicate name, an
+    /// unconditional rule before the last, and a missing default rule.
+    static RuleSet from_toml(std::string_view text, std::string_view origin);
+};
+
+/// The built-in rules file, each threshold commented with its source or stated as a
+/// planning assumption (shipped as sample_maps/rules.toml).
+std::string_view default_rules_toml();
+
+/// The features of one village: values parallel to classification_features(), empty when
+/// the input is missing (never guessed).
+struct VillageFeatures {
+    std::vector<std::optional<double>> values;
+
+    /// The value of feature `key`; empty when missing or unknown.
+    std::optional<double> get(std::string_view key) const;
+    void set(std::string_view key, std::optional<double> value);
+};
+
+/// Which rule fired for one village.
+struct RuleMatch {
+    const Rule *rule = nullptr; ///< never null for a valid RuleSet
+    std::string reason;         ///< the template filled with the village's values
+    /// Rules passed over because a feature they test is missing, with that feature:
+    /// (rule name, feature key).
+    std::vector<std::pair<std::string, std::string>> skipped;
+};
+
+/// Applies `rules` in order to `features`: the first rule whose conditions all hold wins;
+/// a rule testing a missing feature is skipped (and listed), never evaluated.
+RuleMatch apply_rules(const RuleSet &rules, const VillageFeatures &features);
+
+struct VillageClassification {
+    std::string code;
+    std::string name;
+    std::string township;
+    std::string suggested_class;
+    std::string rule;
+    std::string reason;
+    std::string recorded_class;   ///< the village's `class`; "" when not recorded
+    std::optional<bool> mismatch; ///< suggested ≠ recorded; empty when nothing is recorded
+    VillageFeatures features;
+    std::vector<std::pair<std::string, std::string>> skipped; ///< as RuleMatch::skipped
+};
+
+struct Classification {
+    std::vector<VillageClassification> villages; ///< ordered by code
+    /// Inputs that are missing and the rules skipped for them, one sentence each (also logged
+    /// as warnings).
+    std::vector<std::string> warnings;
+
+    /// Columns code, name, township, suggested_class, rule, reason, recorded_class, mismatch
+    /// (1/0, empty when no class is recorded); with `with_features` one column per feature
+    /// after them.
+    Rows to_rows(bool with_features = false) const;
+    /// Per class in village_class_keys() order: class, label (Chinese), suggested, recorded,
+    /// mismatches (villages recorded in the class but suggested another).
+    Rows class_counts() const;
+    /// Per township (sorted): township, one column per class key with the suggested count,
+    /// total.
+    Rows township_counts() const;
+};
+
+struct ClassifyOptions {
+    int threads = 0; ///< for the facility metrics; 0 = hardware concurrency
+};
+
+/// Computes every village's features and applies `rules`:
+/// - urban_distance_m: demand point (SPEC §3: seat, else point-on-surface) to the nearest
+///   urban polygon, 0 inside; missing when the registry has no urban area;
+/// - population: the village's `population`; missing when empty;
+/// - settlements: settlements linked to the village; missing when there are none anywhere;
+/// - density: population per km² of the village's area;
+/// - completeness: share of the five built-in asset types with cov_T ≥ its threshold
+///   (compute_metrics with `config`); missing when one of the five layers is empty;
+/// - heritage: the village's `heritage` flag; missing when empty;
+/// - hazard_share: area(V ∩ hazard zones) / area(V); missing when there are no hazard zones;
+/// - road_access_m: nearest_rural_road_m of SPEC §3; missing when no road serves.
+/// Throws UsageError when the registry has no working CRS.
+Classification classify_villages(const Registry &registry, const RuleSet &rules,
+                                 const MetricsConfig &config, const ClassifyOptions &options = {});
+
+/// Stores `result` as the spatial layer `village_classes` (village polygon + the columns of
+/// `to_rows(true)` + `suggested_label` in Chinese), replacing an earlier one, in one
+/// transaction.
+void write_classes_layer(Registry &registry, const Classification &result);
+
+} // namespace qiancun

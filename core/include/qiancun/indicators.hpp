@@ -1,0 +1,100 @@
+#pragma once
+
+#include "qiancun/config.hpp"
+#include "qiancun/registry.hpp"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// The plan's core indicators (SPEC §5) computed from the registry as of a date, against the
+/// plan's targets. Each indicator has a fixed key so bulletins compare month to month.
+
+namespace qiancun {
+
+/// One indicator of the plan.
+struct IndicatorDef {
+    std::string key;        ///< "sewage_new"
+    std::string unit;       ///< "count", "%" or "km"
+    std::string label;      ///< Chinese name as in the plan
+    std::string definition; ///< how it is computed, one sentence
+};
+
+/// The ten indicators in bulletin order: sewage_new, sewage_renovated,
+/// sewage_village_coverage, sewage_effluent_ok, road_new_km, road_maintained_km,
+/// hall_five_star, courier_village_coverage, bs5g_settlement_coverage, retained_hemei_share.
+const std::vector<IndicatorDef> &indicator_defs();
+
+/// The target of one indicator: one value, or milestones by year.
+struct Target {
+    /// Year → value. A single target is stored under year 0. For a bulletin of year Y the
+    /// target is the first milestone at Y or later (the next one the county works toward),
+    /// else the last one.
+    std::map<int, double> milestones;
+    std::string basis;       ///< where it comes from
+    bool assumption = false; ///< the plan gives no number: a stated planning assumption
+
+    /// The target for a bulletin of `year`; empty when there are no milestones.
+    std::optional<double> for_year(int year) const;
+};
+
+struct Targets {
+    int period_start = 2023; ///< first year of the plan period
+    int period_end = 2027;   ///< last year
+    std::map<std::string, Target> by_key;
+
+    /// The plan's targets: the text of `default_targets_toml()`.
+    static Targets defaults();
+    /// `defaults()` overridden by a targets file; throws InputError naming `origin` and the
+    /// line for a TOML error, an unknown key or indicator, or a bad value.
+    static Targets from_toml(std::string_view text, std::string_view origin);
+};
+
+/// The built-in targets file with the plan's numbers and their sources (shipped as
+/// sample_maps/targets.toml, printed by `qiancun config --print-targets`).
+std::string_view default_targets_toml();
+
+enum class IndicatorStatus { met, not_met, no_data };
+
+std::string_view to_string(IndicatorStatus status) noexcept;
+
+/// One indicator for the district or one township.
+struct IndicatorValue {
+    std::string key;
+    std::string township;         ///< "" for the district
+    std::optional<double> target; ///< empty: no target (a township's share of a count)
+    std::optional<double> actual; ///< empty: no data
+    IndicatorStatus status = IndicatorStatus::no_data;
+    /// What the actual is made of, e.g. "236 of 241 villages" or "31 plants"; "" when none.
+    std::string detail;
+};
+
+struct IndicatorOptions {
+    std::string as_of; ///< YYYY-MM-DD; "" = today (UTC)
+    bool by_township = false;
+    int threads = 0; ///< for the coverage metrics; 0 = hardware concurrency
+};
+
+struct Bulletin {
+    std::string as_of;
+    int year = 0;                       ///< of `as_of`
+    std::vector<IndicatorValue> values; ///< district rows in indicator_defs() order, then per
+                                        ///< township (sorted) the same order
+    std::vector<std::string> notes;     ///< assumptions and missing data, one sentence each
+
+    /// Columns indicator, unit, target, actual, status (with a leading `township` column when
+    /// `townships` and any township row exists, its rows then included).
+    Rows to_rows(bool townships) const;
+};
+
+/// Computes the indicators as of `options.as_of`. The picture on that date: assets present
+/// with the status the registry's status history gives for it (Registry::statuses_as_of);
+/// "serving" is `config.serving_statuses`; years count from `targets.period_start` up to the
+/// as-of year (and no later than `period_end`). A status is `met` when actual ≥ target.
+/// Throws UsageError for a bad date or a registry without a working CRS.
+Bulletin compute_indicators(const Registry &registry, const Targets &targets,
+                            const MetricsConfig &config, const IndicatorOptions &options = {});
+
+} // namespace qiancun

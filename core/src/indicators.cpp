@@ -1,0 +1,698 @@
+#include "qiancun/indicators.hpp"
+
+#include "ffi/geos.hpp"
+#include "ffi/sqlite.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+#include "qiancun/metrics.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <tuple>
+#include <unordered_map>
+
+namespace qiancun {
+
+namespace {
+
+namespace fs = std::filesystem;
+using ffi::GeosGeometry;
+using ffi::SqliteStmt;
+
+constexpr std::string_view kDefaultTargets =
+    R"toml(# Qiancun indicator targets (SPEC §5). Copy, edit, pass with --targets FILE.
+#
+# Source: 上虞区县城承载能力提升和深化"千村示范、万村整治"工程实施方案（2023—2027年）,
+# Shangyu District People's Government Office, 6 April 2023 (the "plan").
+# Each [key] sets `target` (one number, or milestones by year: the bulletin of a year uses
+# the first milestone in that year or later), `basis` and `assumption` (true when the plan
+# gives no number and the target is a planning assumption of this registry).
+
+period_start = 2023 # the plan period: years counted by the "new / renovated / maintained"
+period_end = 2027   # indicators
+
+[sewage_new]
+target = 40
+basis = "plan §二(二)2: 建设农村生活污水处理设施40个"
+
+[sewage_renovated]
+target = 200
+basis = "plan §二(二)2: 改造农村生活污水处理设施200个"
+
+[sewage_village_coverage]
+target = 98
+basis = "plan §二(二)2: 处理设施行政村覆盖率达98%"
+
+[sewage_effluent_ok]
+target = 98
+basis = "plan §二(二)2: 出水水质达标率达98%"
+
+[road_new_km]
+target = 30
+basis = "plan §三(三)1: 完成新改建农村公路30公里"
+
+[road_maintained_km]
+target = 300
+basis = "plan §三(三)1: 实施养护工程300公里"
+
+[hall_five_star]
+target = 50
+basis = "plan §二(三)1: 累计建成50家五星级农村文化礼堂"
+
+[courier_village_coverage]
+target = 100
+basis = "planning assumption: the plan (§三(三)1) asks for village courier stations without a number; every village covered"
+assumption = true
+
+[bs5g_settlement_coverage]
+target = 100
+basis = "planning assumption: the plan (§三(三)3) asks to fill remote blind spots without a number; every settlement reached"
+assumption = true
+
+[retained_hemei_share]
+target = { 2023 = 20, 2027 = 90 }
+basis = "plan §一(二)/(三): 20%以上规划保留村建成和美乡村 in 2023, 90%以上 by 2027"
+)toml";
+
+const std::array<std::string_view, 3> kCoverageTypes{"sewage_plant", "courier_station",
+                                                     "base_station_5g"};
+
+std::string today_utc() {
+    const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%d}", now);
+}
+
+[[noreturn]] void targets_error(std::string_view origin, std::int64_t line,
+                                const std::string &problem) {
+    throw InputError(std::string(origin), "", std::nullopt,
+                     fmt::format("line {}: {}", line, problem));
+}
+
+bool table_exists(sqlite3 *db, std::string_view name) {
+    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+std::optional<std::int64_t> optional_int(const SqliteStmt &st, int column) {
+    if (st.is_null(column))
+        return std::nullopt;
+    return st.get_int(column);
+}
+
+std::string text_or_empty(const SqliteStmt &st, int column) {
+    return st.is_null(column) ? std::string() : st.get_text(column);
+}
+
+/// A copy of the registry showing the picture on one date: assets absent then are removed,
+/// the others carry their status then. Deleted with its file on destruction.
+class AsOfSnapshot {
+public:
+    AsOfSnapshot(const Registry &registry, const std::vector<StatusChange> &statuses) {
+        static std::atomic<int> counter{0};
+        m_path = fs::temp_directory_path() /
+                 fmt::format("qiancun-as-of-{}-{}.sqlite", ::getpid(), counter++);
+        remove_files();
+        SqliteStmt vacuum(registry.handle(), "VACUUM INTO ?");
+        vacuum.bind_text(1, m_path.string()).run();
+        m_registry.emplace(Registry::open(m_path));
+        std::map<std::string, std::map<std::string, std::string>> status_of; // kind → id → status
+        for (const auto &s : statuses)
+            status_of[s.kind][s.id] = s.status;
+        sqlite3 *db = m_registry->handle();
+        Registry::Transaction tx(*m_registry);
+        for (const auto &k : m_registry->kinds()) {
+            if (!k.is_asset() || !table_exists(db, k.key))
+                continue;
+            const std::string t = ffi::quote_identifier(k.key);
+            const auto &known = status_of[k.key];
+            std::vector<std::pair<std::string, std::string>> changed;
+            std::vector<std::string> absent;
+            SqliteStmt rows(db, fmt::format("SELECT id, status FROM {}", t));
+            while (rows.step()) {
+                const std::string id = rows.get_text(0);
+                const auto it = known.find(id);
+                if (it == known.end())
+                    absent.push_back(id);
+                else if (it->second != text_or_empty(rows, 1))
+                    changed.emplace_back(id, it->second);
+            }
+            SqliteStmt del(db, fmt::format("DELETE FROM {} WHERE id = ?", t));
+            for (const auto &id : absent) {
+                del.reset();
+                del.bind_text(1, id).run();
+            }
+            SqliteStmt upd(db, fmt::format("UPDATE {} SET status = ? WHERE id = ?", t));
+            for (const auto &[id, status] : changed) {
+                upd.reset();
+                upd.bind_text(1, status).bind_text(2, id).run();
+            }
+            m_absent += static_cast<std::int64_t>(absent.size());
+            m_changed += static_cast<std::int64_t>(changed.size());
+        }
+        tx.commit();
+    }
+    AsOfSnapshot(const AsOfSnapshot &) = delete;
+    AsOfSnapshot &operator=(const AsOfSnapshot &) = delete;
+    ~AsOfSnapshot() {
+        m_registry.reset();
+        remove_files();
+    }
+
+    const Registry &registry() const { return *m_registry; }
+    std::int64_t absent() const noexcept { return m_absent; }
+    std::int64_t changed() const noexcept { return m_changed; }
+
+private:
+    void remove_files() noexcept {
+        std::error_code ec;
+        for (const char *suffix : {"", "-wal", "-shm", "-journal"})
+            fs::remove(m_path.string() + suffix, ec);
+    }
+
+    fs::path m_path;
+    std::optional<Registry> m_registry;
+    std::int64_t m_absent = 0;
+    std::int64_t m_changed = 0;
+};
+
+/// True when the registry's current rows are exactly the picture of `statuses`.
+bool matches_current(const Registry &registry, const std::vector<StatusChange> &statuses) {
+    std::set<std::tuple<std::string, std::string, std::string>> as_of;
+    for (const auto &s : statuses)
+        as_of.emplace(s.kind, s.id, s.status);
+    std::size_t current = 0;
+    sqlite3 *db = registry.handle();
+    for (const auto &k : registry.kinds()) {
+        if (!k.is_asset() || !table_exists(db, k.key))
+            continue;
+        SqliteStmt rows(db, fmt::format("SELECT id, status FROM {}", ffi::quote_identifier(k.key)));
+        while (rows.step()) {
+            ++current;
+            if (!as_of.count({k.key, rows.get_text(0), text_or_empty(rows, 1)}))
+                return false;
+        }
+    }
+    return current == as_of.size();
+}
+
+/// Everything the indicators read, per group (district = ""; townships by name).
+struct Tally {
+    std::int64_t sewage_new = 0;
+    std::int64_t sewage_renovated = 0;
+    std::int64_t sewage_serving = 0;
+    std::int64_t sewage_effluent_ok = 0;
+    std::int64_t villages = 0;
+    std::int64_t sewage_covered_villages = 0;
+    std::int64_t courier_covered_villages = 0;
+    double road_new_km = 0.0;
+    double road_maintained_km = 0.0;
+    std::int64_t halls_five_star = 0;
+    std::int64_t settlement_population = 0;
+    std::int64_t population_5g = 0;
+    std::int64_t retained = 0;
+    std::int64_t retained_hemei = 0;
+};
+
+struct RoadRecord {
+    bool is_new = false;
+    bool maintained = false;
+    double length_km = 0.0;
+    std::string wkb;
+};
+
+std::string percent_detail(std::int64_t part, std::int64_t whole, std::string_view what) {
+    return fmt::format("{} of {} {}", part, whole, what);
+}
+
+std::optional<double> percent(std::int64_t part, std::int64_t whole) {
+    if (whole <= 0)
+        return std::nullopt;
+    // Multiplying first keeps 49 of 50 at exactly 98.
+    return 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
+} // namespace
+
+const std::vector<IndicatorDef> &indicator_defs() {
+    static const std::vector<IndicatorDef> defs{
+        {"sewage_new", "count", "新建农村生活污水处理设施",
+         "sewage plants built in the period (built_year) and serving"},
+        {"sewage_renovated", "count", "改造农村生活污水处理设施",
+         "sewage plants with renovated_year in the period"},
+        {"sewage_village_coverage", "%", "处理设施行政村覆盖率",
+         "villages with cov_sewage_plant at or over its threshold"},
+        {"sewage_effluent_ok", "%", "出水水质达标率", "serving sewage plants with effluent_ok"},
+        {"road_new_km", "km", "新改建农村公路", "serving roads built in the period (built_year)"},
+        {"road_maintained_km", "km", "农村公路养护工程",
+         "roads with maintained_year in the period"},
+        {"hall_five_star", "count", "五星级农村文化礼堂", "serving cultural halls with 5 stars"},
+        {"courier_village_coverage", "%", "村级寄递物流综合服务站覆盖",
+         "villages with cov_courier_station at or over its threshold"},
+        {"bs5g_settlement_coverage", "%", "偏远地区5G覆盖",
+         "settlement population within reach of a serving 5G station"},
+        {"retained_hemei_share", "%", "规划保留村建成和美乡村比例",
+         "retained villages (class not relocate) with hemei_year up to the as-of year"},
+    };
+    return defs;
+}
+
+std::optional<double> Target::for_year(int year) const {
+    if (milestones.empty())
+        return std::nullopt;
+    const auto it = milestones.lower_bound(year);
+    return it == milestones.end() ? milestones.rbegin()->second : it->second;
+}
+
+namespace {
+
+/// `targets` overridden by the targets file `text`.
+Targets parse_targets(Targets targets, std::string_view text, std::string_view origin) {
+    toml::table doc;
+    try {
+        doc = toml::parse(text, origin);
+    } catch (const toml::parse_error &e) {
+        targets_error(origin, e.source().begin.line, std::string(e.description()));
+    }
+    auto year_of = [&](const toml::node &node, std::string_view what) {
+        const auto v = node.value<std::int64_t>();
+        if (!v || *v < 2000 || *v > 2100)
+            targets_error(origin, node.source().begin.line,
+                          fmt::format("{} must be a year such as 2023", what));
+        return static_cast<int>(*v);
+    };
+    auto number_of = [&](const toml::node &node, std::string_view what) {
+        const auto v = node.value<double>();
+        if (!v || *v < 0.0)
+            targets_error(origin, node.source().begin.line,
+                          fmt::format("{} must be a number ≥ 0", what));
+        return *v;
+    };
+    for (const auto &[key, node] : doc) {
+        const std::string k(key.str());
+        const auto line = node.source().begin.line;
+        if (k == "period_start") {
+            targets.period_start = year_of(node, k);
+            continue;
+        }
+        if (k == "period_end") {
+            targets.period_end = year_of(node, k);
+            continue;
+        }
+        const auto &defs = indicator_defs();
+        if (std::none_of(defs.begin(), defs.end(), [&](const auto &d) { return d.key == k; })) {
+            std::vector<std::string> keys;
+            for (const auto &d : defs)
+                keys.push_back(d.key);
+            targets_error(
+                origin, line,
+                fmt::format("unknown indicator '{}'; indicators: {}", k, fmt::join(keys, ", ")));
+        }
+        const auto *t = node.as_table();
+        if (!t)
+            targets_error(origin, line, fmt::format("[{}] must be a table", k));
+        Target target;
+        for (const auto &[field, value] : *t) {
+            const std::string f(field.str());
+            const auto at = value.source().begin.line;
+            if (f == "target") {
+                if (const auto *years = value.as_table()) {
+                    for (const auto &[year, v] : *years) {
+                        int y = 0;
+                        const std::string ys(year.str());
+                        const auto [ptr, ec] = std::from_chars(ys.data(), ys.data() + ys.size(), y);
+                        if (ec != std::errc() || ptr != ys.data() + ys.size() || y < 2000 ||
+                            y > 2100)
+                            targets_error(origin, v.source().begin.line,
+                                          fmt::format("[{}] target: '{}' is not a year", k, ys));
+                        target.milestones[y] = number_of(v, "a target");
+                    }
+                    if (target.milestones.empty())
+                        targets_error(origin, at, fmt::format("[{}] target has no years", k));
+                } else {
+                    target.milestones[0] = number_of(value, "target");
+                }
+            } else if (f == "basis") {
+                const auto s = value.value<std::string>();
+                if (!s)
+                    targets_error(origin, at, "basis must be a string");
+                target.basis = *s;
+            } else if (f == "assumption") {
+                const auto b = value.value<bool>();
+                if (!b)
+                    targets_error(origin, at, "assumption must be true or false");
+                target.assumption = *b;
+            } else {
+                targets_error(origin, at,
+                              fmt::format("unknown key '{}' in [{}]; keys: target, basis, "
+                                          "assumption",
+                                          f, k));
+            }
+        }
+        if (target.milestones.empty())
+            targets_error(origin, line, fmt::format("[{}] needs a target", k));
+        targets.by_key[k] = std::move(target);
+    }
+    if (targets.period_end < targets.period_start)
+        targets_error(origin, 1, "period_end is before period_start");
+    return targets;
+}
+
+} // namespace
+
+Targets Targets::defaults() {
+    return parse_targets(Targets{}, kDefaultTargets, "built-in targets");
+}
+
+Targets Targets::from_toml(std::string_view text, std::string_view origin) {
+    return parse_targets(defaults(), text, origin);
+}
+
+std::string_view default_targets_toml() {
+    return kDefaultTargets;
+}
+
+std::string_view to_string(IndicatorStatus status) noexcept {
+    switch (status) {
+    case IndicatorStatus::met:
+        return "met";
+    case IndicatorStatus::not_met:
+        return "not_met";
+    case IndicatorStatus::no_data:
+        return "no_data";
+    }
+    return "no_data";
+}
+
+Rows Bulletin::to_rows(bool townships) const {
+    const bool with_townships =
+        townships && std::any_of(values.begin(), values.end(),
+                                 [](const IndicatorValue &v) { return !v.township.empty(); });
+    Rows rows;
+    if (with_townships)
+        rows.columns.push_back("township");
+    for (const char *c : {"indicator", "unit", "target", "actual", "status"})
+        rows.columns.emplace_back(c);
+    std::unordered_map<std::string, std::string> unit_of;
+    for (const auto &d : indicator_defs())
+        unit_of[d.key] = d.unit;
+    for (const auto &v : values) {
+        if (!v.township.empty() && !with_townships)
+            continue;
+        std::vector<Value> row;
+        if (with_townships)
+            row.emplace_back(v.township);
+        row.emplace_back(v.key);
+        row.emplace_back(unit_of[v.key]);
+        row.push_back(v.target ? Value{*v.target} : Value{});
+        // Counts print as integers; km and % keep two decimals' worth of precision.
+        if (!v.actual)
+            row.emplace_back();
+        else if (unit_of[v.key] == "count")
+            row.emplace_back(static_cast<std::int64_t>(std::llround(*v.actual)));
+        else
+            row.emplace_back(std::round(*v.actual * 100.0) / 100.0);
+        row.emplace_back(std::string(to_string(v.status)));
+        rows.rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+Bulletin compute_indicators(const Registry &registry, const Targets &targets,
+                            const MetricsConfig &config, const IndicatorOptions &options) {
+    if (!registry.working_epsg())
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+    Bulletin bulletin;
+    bulletin.as_of = options.as_of.empty() ? today_utc() : options.as_of;
+    if (!is_iso_date(bulletin.as_of))
+        throw UsageError(fmt::format("--as-of '{}' is not a date YYYY-MM-DD", bulletin.as_of));
+    bulletin.year = std::stoi(bulletin.as_of.substr(0, 4));
+    const int first_year = targets.period_start;
+    const int last_year = std::min(targets.period_end, bulletin.year);
+    auto in_period = [&](const std::optional<std::int64_t> &y) {
+        return y && *y >= first_year && *y <= last_year;
+    };
+
+    // The picture on the as-of date.
+    const auto statuses = registry.statuses_as_of(bulletin.as_of);
+    std::optional<AsOfSnapshot> snapshot;
+    if (!matches_current(registry, statuses)) {
+        snapshot.emplace(registry, statuses);
+        bulletin.notes.push_back(fmt::format(
+            "as of {} (status history): {} assets not yet registered or removed left out, {} "
+            "with an earlier status",
+            bulletin.as_of, snapshot->absent(), snapshot->changed()));
+    }
+    const Registry &reg = snapshot ? snapshot->registry() : registry;
+    sqlite3 *db = reg.handle();
+    auto &ctx = ffi::geos_context();
+
+    // Villages and their townships.
+    std::unordered_map<std::string, std::string> township_of;
+    std::set<std::string> townships;
+    std::map<std::string, Tally> tally; // "" = district
+    Tally &district = tally[""];
+    if (table_exists(db, "village")) {
+        SqliteStmt st(db, "SELECT code, township, class, hemei_year FROM village");
+        while (st.step()) {
+            const std::string code = st.get_text(0);
+            // Villages without a township form a group of their own, never the district's.
+            std::string township = text_or_empty(st, 1);
+            if (township.empty())
+                township = "(none)";
+            township_of[code] = township;
+            townships.insert(township);
+            const bool retained = text_or_empty(st, 2) != "relocate";
+            const auto hemei = optional_int(st, 3);
+            for (Tally *t : {&district, &tally[township]}) {
+                ++t->villages;
+                if (retained) {
+                    ++t->retained;
+                    t->retained_hemei += hemei && *hemei <= bulletin.year ? 1 : 0;
+                }
+            }
+        }
+    }
+    auto tallies_of = [&](const std::string &village_code) {
+        std::vector<Tally *> out{&district};
+        if (const auto it = township_of.find(village_code); it != township_of.end())
+            out.push_back(&tally[it->second]);
+        return out;
+    };
+
+    auto count_rows = [&](const std::string &kind) -> std::int64_t {
+        if (!table_exists(db, kind))
+            return 0;
+        SqliteStmt st(db, fmt::format("SELECT COUNT(*) FROM {}", ffi::quote_identifier(kind)));
+        st.step();
+        return st.get_int(0);
+    };
+    const std::int64_t plants = count_rows("sewage_plant");
+    const std::int64_t roads = count_rows("rural_road");
+    const std::int64_t halls = count_rows("cultural_hall");
+    const std::int64_t couriers = count_rows("courier_station");
+    const std::int64_t stations = count_rows("base_station_5g");
+
+    if (plants > 0) {
+        SqliteStmt st(db, "SELECT status, built_year, renovated_year, effluent_ok, village_code "
+                          "FROM sewage_plant");
+        while (st.step()) {
+            const bool serving = config.serves(text_or_empty(st, 0));
+            for (Tally *t : tallies_of(text_or_empty(st, 4))) {
+                t->sewage_new += serving && in_period(optional_int(st, 1)) ? 1 : 0;
+                t->sewage_renovated += in_period(optional_int(st, 2)) ? 1 : 0;
+                t->sewage_serving += serving ? 1 : 0;
+                t->sewage_effluent_ok += serving && optional_int(st, 3).value_or(0) != 0 ? 1 : 0;
+            }
+        }
+    }
+    if (halls > 0) {
+        SqliteStmt st(db, "SELECT status, stars, village_code FROM cultural_hall");
+        while (st.step())
+            if (config.serves(text_or_empty(st, 0)) && optional_int(st, 1) == 5)
+                for (Tally *t : tallies_of(text_or_empty(st, 2)))
+                    ++t->halls_five_star;
+    }
+    std::vector<RoadRecord> road_records;
+    if (roads > 0) {
+        SqliteStmt st(db, "SELECT status, built_year, maintained_year, AsBinary(geom) "
+                          "FROM rural_road WHERE geom IS NOT NULL");
+        while (st.step()) {
+            RoadRecord r;
+            r.is_new = config.serves(text_or_empty(st, 0)) && in_period(optional_int(st, 1));
+            r.maintained = in_period(optional_int(st, 2));
+            if (!r.is_new && !r.maintained)
+                continue;
+            r.wkb = st.get_blob(3);
+            const auto g = ffi::read_wkb(ctx, r.wkb);
+            r.length_km = ffi::length(ctx, g.get()) / 1000.0;
+            district.road_new_km += r.is_new ? r.length_km : 0.0;
+            district.road_maintained_km += r.maintained ? r.length_km : 0.0;
+            road_records.push_back(std::move(r));
+        }
+    }
+    if (options.by_township && !road_records.empty() && table_exists(db, "village")) {
+        // A township's roads: the length inside its villages.
+        struct VillageShape {
+            std::string township;
+            GeosGeometry geom;
+            ffi::GeosPrepared prepared;
+        };
+        std::vector<VillageShape> shapes;
+        SqliteStmt vs(db, "SELECT township, AsBinary(geom) FROM village WHERE geom IS NOT NULL");
+        while (vs.step()) {
+            VillageShape v{text_or_empty(vs, 0), ffi::read_wkb(ctx, vs.get_blob(1)), nullptr};
+            v.prepared = ffi::prepare(ctx, v.geom.get());
+            shapes.push_back(std::move(v));
+        }
+        for (const auto &r : road_records) {
+            const auto line = ffi::read_wkb(ctx, r.wkb);
+            for (const auto &v : shapes) {
+                if (!ffi::predicate(
+                        ctx, GEOSPreparedIntersects_r(ctx.handle(), v.prepared.get(), line.get()),
+                        "road intersects village"))
+                    continue;
+                const auto part = ffi::own(
+                    ctx, GEOSIntersection_r(ctx.handle(), line.get(), v.geom.get()), "road part");
+                const double km = ffi::length(ctx, part.get()) / 1000.0;
+                Tally &t = tally[v.township];
+                t.road_new_km += r.is_new ? km : 0.0;
+                t.road_maintained_km += r.maintained ? km : 0.0;
+            }
+        }
+    }
+
+    // Coverage from the SPEC §3 metrics on the as-of picture.
+    MetricsOptions mo;
+    for (const auto &t : kCoverageTypes)
+        mo.types.emplace_back(t);
+    mo.threads = options.threads;
+    const MetricsTable metrics =
+        district.villages > 0 ? compute_metrics(reg, config, mo) : MetricsTable{};
+    auto type_index = [&](std::string_view type) {
+        return static_cast<std::size_t>(
+            std::find(metrics.types.begin(), metrics.types.end(), type) - metrics.types.begin());
+    };
+    const std::size_t sewage_i = type_index("sewage_plant");
+    const std::size_t courier_i = type_index("courier_station");
+    const std::size_t bs_i = type_index("base_station_5g");
+    for (const auto &v : metrics.villages) {
+        for (Tally *t : tallies_of(v.code)) {
+            t->sewage_covered_villages += v.types.at(sewage_i).gap ? 0 : 1;
+            t->courier_covered_villages += v.types.at(courier_i).gap ? 0 : 1;
+            t->settlement_population += v.settlement_population;
+            t->population_5g += v.settlement_population - v.types.at(bs_i).uncovered_population;
+        }
+    }
+
+    // The rows.
+    auto no_layer = [&](std::string_view what) {
+        return fmt::format("no {} in the registry as of {}", what, bulletin.as_of);
+    };
+    std::set<std::string> noted;
+    auto note_once = [&](const std::string &note) {
+        if (noted.insert(note).second)
+            bulletin.notes.push_back(note);
+    };
+    std::vector<std::string> groups{""};
+    if (options.by_township)
+        groups.insert(groups.end(), townships.begin(), townships.end());
+    for (const auto &group : groups) {
+        const Tally &t = tally[group];
+        for (const auto &def : indicator_defs()) {
+            IndicatorValue v;
+            v.key = def.key;
+            v.township = group;
+            const Target *target = nullptr;
+            if (const auto it = targets.by_key.find(def.key); it != targets.by_key.end())
+                target = &it->second;
+            // A township has no share of a district count or length in the plan.
+            if (target && (group.empty() || def.unit == "%"))
+                v.target = target->for_year(bulletin.year);
+            std::string missing; // why there is no actual
+            const auto &k = def.key;
+            if (k == "sewage_new" || k == "sewage_renovated") {
+                if (plants == 0)
+                    missing = no_layer("sewage plants");
+                else
+                    v.actual =
+                        static_cast<double>(k == "sewage_new" ? t.sewage_new : t.sewage_renovated);
+            } else if (k == "sewage_village_coverage" || k == "courier_village_coverage") {
+                const bool sewage = k == "sewage_village_coverage";
+                if ((sewage ? plants : couriers) == 0)
+                    missing = no_layer(sewage ? "sewage plants" : "courier stations");
+                else if (t.villages == 0)
+                    missing = "no villages";
+                v.actual = missing.empty() ? percent(sewage ? t.sewage_covered_villages
+                                                            : t.courier_covered_villages,
+                                                     t.villages)
+                                           : std::nullopt;
+                v.detail =
+                    percent_detail(sewage ? t.sewage_covered_villages : t.courier_covered_villages,
+                                   t.villages, "villages");
+            } else if (k == "sewage_effluent_ok") {
+                if (t.sewage_serving == 0)
+                    missing = plants == 0 ? no_layer("sewage plants") : "no serving sewage plant";
+                else
+                    v.actual = percent(t.sewage_effluent_ok, t.sewage_serving);
+                v.detail = percent_detail(t.sewage_effluent_ok, t.sewage_serving, "serving plants");
+            } else if (k == "road_new_km" || k == "road_maintained_km") {
+                if (roads == 0)
+                    missing = no_layer("roads");
+                else
+                    v.actual = k == "road_new_km" ? t.road_new_km : t.road_maintained_km;
+            } else if (k == "hall_five_star") {
+                if (halls == 0)
+                    missing = no_layer("cultural halls");
+                else
+                    v.actual = static_cast<double>(t.halls_five_star);
+            } else if (k == "bs5g_settlement_coverage") {
+                if (stations == 0)
+                    missing = no_layer("5G base stations");
+                else if (t.settlement_population == 0)
+                    missing = "no settlement population";
+                else
+                    v.actual = percent(t.population_5g, t.settlement_population);
+                v.detail = fmt::format("{} of {} people", t.population_5g, t.settlement_population);
+            } else if (k == "retained_hemei_share") {
+                if (t.retained == 0)
+                    missing = "no retained villages";
+                else
+                    v.actual = percent(t.retained_hemei, t.retained);
+                v.detail = percent_detail(t.retained_hemei, t.retained, "retained villages");
+            }
+            if (!missing.empty())
+                note_once(fmt::format("{}{}: no data ({})", k, group.empty() ? "" : " in " + group,
+                                      missing));
+            v.status = !v.actual || !v.target   ? IndicatorStatus::no_data
+                       : *v.actual >= *v.target ? IndicatorStatus::met
+                                                : IndicatorStatus::not_met;
+            bulletin.values.push_back(std::move(v));
+        }
+    }
+    for (const auto &def : indicator_defs())
+        if (const auto it = targets.by_key.find(def.key);
+            it != targets.by_key.end() && it->second.assumption)
+            bulletin.notes.push_back(fmt::format("{}: the target {:g} {} is an assumption — {}",
+                                                 def.key, *it->second.for_year(bulletin.year),
+                                                 def.unit, it->second.basis));
+    if (options.by_township)
+        bulletin.notes.push_back("per township, counts and lengths have no target (the plan "
+                                 "sets them for the district only): status no_data");
+    return bulletin;
+}
+
+} // namespace qiancun

@@ -1,0 +1,507 @@
+#include "network/analysis.hpp"
+
+#include "network/road_graph_impl.hpp"
+
+#include "ffi/geos.hpp"
+#include "ffi/sqlite.hpp"
+#include "metrics/parallel.hpp"
+#include "metrics/spatial_table.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+namespace qiancun {
+
+namespace {
+
+using network::Attachment;
+using network::RoadGraph;
+using network::RoadLine;
+using network::Source;
+using network::XY;
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+using Seconds = std::chrono::duration<double>;
+
+/// `config` with every kind of the registry it lacks taken from the defaults.
+MetricsConfig complete(const MetricsConfig &config, const Registry &registry) {
+    MetricsConfig full = config;
+    for (auto &[key, tc] : MetricsConfig::defaults(registry.kinds()).types)
+        full.types.try_emplace(key, std::move(tc));
+    return full;
+}
+
+bool table_exists(sqlite3 *db, const std::string &name) {
+    ffi::SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+int working_srid(const Registry &registry) {
+    const auto epsg = registry.working_epsg();
+    if (!epsg)
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+    return *epsg;
+}
+
+/// Every LineString part of the serving roads, with their road ids.
+std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &config) {
+    std::vector<RoadLine> lines;
+    sqlite3 *db = registry.handle();
+    if (!table_exists(db, "rural_road"))
+        return lines;
+    auto &ctx = ffi::geos_context();
+    GEOSContextHandle_t h = ctx.handle();
+    ffi::SqliteStmt st(db, "SELECT id, status, AsBinary(geom) FROM rural_road "
+                           "WHERE geom IS NOT NULL ORDER BY id");
+    while (st.step()) {
+        if (!config.serves(st.is_null(1) ? std::string() : st.get_text(1)))
+            continue;
+        const std::string id = st.get_text(0);
+        const auto geom = ffi::read_wkb(ctx, st.get_blob(2));
+        const int parts = GEOSGetNumGeometries_r(h, geom.get());
+        for (int p = 0; p < parts; ++p) {
+            const GEOSGeometry *part = GEOSGetGeometryN_r(h, geom.get(), p);
+            if (GEOSGeomTypeId_r(h, part) != GEOS_LINESTRING)
+                continue;
+            const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(h, part);
+            unsigned int n = 0;
+            if (!seq || !GEOSCoordSeq_getSize_r(h, seq, &n))
+                ctx.fail("GEOSGeom_getCoordSeq");
+            RoadLine line{id, {}};
+            line.points.resize(n);
+            for (unsigned int i = 0; i < n; ++i)
+                if (!GEOSCoordSeq_getXY_r(h, seq, i, &line.points[i].x, &line.points[i].y))
+                    ctx.fail("GEOSCoordSeq_getXY");
+            lines.push_back(std::move(line));
+        }
+    }
+    return lines;
+}
+
+/// Where a serving asset joins the network.
+std::optional<Attachment> attach_asset(const RoadGraph &graph, const metrics::AssetRecord &a) {
+    return a.is_point ? graph.attach(XY{a.x, a.y}) : graph.attach_footprint(a.wkb);
+}
+
+/// Sources for every asset of `layer` that has an attachment; `asset_of` maps sources back.
+std::vector<Source> asset_sources(const RoadGraph &graph, const metrics::AssetLayer &layer,
+                                  std::optional<double> radius_m,
+                                  std::vector<std::uint32_t> &asset_of) {
+    std::vector<Source> sources;
+    asset_of.clear();
+    for (std::uint32_t i = 0; i < layer.assets.size(); ++i) {
+        const auto at = attach_asset(graph, layer.assets[i]);
+        if (!at)
+            continue;
+        sources.push_back({*at, radius_m ? *radius_m : layer.assets[i].radius_m});
+        asset_of.push_back(i);
+    }
+    return sources;
+}
+
+/// The demand point of a village (SPEC §3): its seat, else GEOS point-on-surface.
+XY demand_point(const metrics::VillageRecord &v) {
+    if (v.seat)
+        return XY{v.seat->first, v.seat->second};
+    auto &ctx = ffi::geos_context();
+    const auto g = ffi::read_wkb(ctx, v.wkb);
+    const auto p = ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), g.get()), "GEOSPointOnSurface");
+    XY out;
+    if (!GEOSGeomGetX_r(ctx.handle(), p.get(), &out.x) ||
+        !GEOSGeomGetY_r(ctx.handle(), p.get(), &out.y))
+        ctx.fail("GEOSGeomGetX");
+    return out;
+}
+
+std::string line_wkb(const std::vector<XY> &points) {
+    auto &ctx = ffi::geos_context();
+    GEOSContextHandle_t h = ctx.handle();
+    GEOSCoordSequence *seq = GEOSCoordSeq_create_r(h, static_cast<unsigned>(points.size()), 2);
+    if (!seq)
+        ctx.fail("GEOSCoordSeq_create");
+    for (unsigned i = 0; i < points.size(); ++i)
+        GEOSCoordSeq_setXY_r(h, seq, i, points[i].x, points[i].y);
+    const auto line = ffi::own(ctx, GEOSGeom_createLineString_r(h, seq), "GEOSGeom_createLineString");
+    return ffi::write_wkb(ctx, line.get());
+}
+
+void check_point_type(const Registry &registry, const std::string &type) {
+    const KindDef &kind = registry.kind(type); // UsageError naming the known kinds
+    if (!kind.is_asset())
+        throw UsageError(fmt::format("'{}' is not an asset type", type));
+    if (kind.geometry == GeometryKind::line)
+        throw UsageError(fmt::format("'{}' is a line type: network distances are measured from "
+                                     "point and polygon assets",
+                                     type));
+}
+
+} // namespace
+
+network::RoadGraph build_road_graph(const Registry &registry, const MetricsConfig &config,
+                                    bool full_noding) {
+    const auto started = std::chrono::steady_clock::now();
+    network::GraphOptions options;
+    options.snap_tolerance_m = config.snap_tolerance_m;
+    options.offroad_cap_m = config.offroad_cap_m;
+    options.full_noding = full_noding;
+    auto graph = RoadGraph::build(load_roads(registry, config), options);
+    log(LogLevel::info,
+        fmt::format("road graph: {} nodes, {} edges, {:.1f} km in {:.2f} s", graph.node_count(),
+                    graph.edge_count(), graph.length_m() / 1000.0,
+                    Seconds(std::chrono::steady_clock::now() - started).count()));
+    return graph;
+}
+
+namespace network {
+
+void add_network_metrics(const RoadGraph &graph, const metrics::Dataset &data, int threads,
+                         MetricsTable &table) {
+    const std::size_t nv = data.villages.size();
+    const std::size_t ns = data.settlements.size();
+    // Every place joins the network once, for all types.
+    std::vector<std::optional<Attachment>> demand(nv);
+    std::vector<std::optional<Attachment>> settled(ns);
+    metrics::for_each_parallel(nv + ns, metrics::thread_count(threads, nv + ns), [&] {
+        return [&](std::size_t i) {
+            if (i < nv)
+                demand[i] = graph.attach(demand_point(data.villages[i]));
+            else
+                settled[i - nv] =
+                    graph.attach(XY{data.settlements[i - nv].x, data.settlements[i - nv].y});
+        };
+    });
+
+    // Two searches per type, each one multi-source Dijkstra from every serving asset:
+    //  - nearest: plain distances, unbounded (net_nearest_T_m has no limit);
+    //  - coverage: radii differ per asset (own radius, 5G band), and a settlement is covered
+    //    when SOME asset A reaches it within r(A). Seeding each asset with −r(A) makes the
+    //    search minimise d(A, ·) − r(A), the negated remaining budget, so one search answers
+    //    "min over A of d(A, s) − r(A) ≤ 0" exactly, bounded at 0, i.e. at the largest radius.
+    //    Grouping assets by radius would need one search per distinct radius, and an asset's
+    //    own service_radius_m can make those many.
+    std::vector<std::size_t> layers;
+    for (std::size_t t = 0; t < data.layers.size(); ++t)
+        if (!data.layers[t].is_road)
+            layers.push_back(t);
+    const std::size_t tasks = 2 * layers.size();
+    metrics::for_each_parallel(tasks, metrics::thread_count(threads, tasks), [&] {
+        return [&](std::size_t task) {
+            const std::size_t t = layers[task / 2];
+            const bool coverage = task % 2 == 1;
+            std::vector<std::uint32_t> asset_of;
+            auto sources = asset_sources(graph, data.layers[t],
+                                         coverage ? std::nullopt : std::optional<double>(0.0),
+                                         asset_of);
+            const ShortestPaths sp = graph.search(std::move(sources), coverage ? 0.0 : kInf);
+            for (std::size_t v = 0; v < nv; ++v) {
+                TypeMetrics &m = table.villages[v].types[t];
+                if (!coverage) {
+                    const auto r = demand[v] ? sp.reach(*demand[v]) : std::nullopt;
+                    m.net_nearest_m = r ? std::optional<double>(r->distance_m) : std::nullopt;
+                    continue;
+                }
+                std::int64_t total = 0;
+                std::int64_t covered = 0;
+                for (const std::uint32_t s : data.settlements_of[v]) {
+                    total += data.settlements[s].population;
+                    if (settled[s] && sp.reach(*settled[s]))
+                        covered += data.settlements[s].population;
+                }
+                m.net_pop_cov = total > 0 ? std::optional<double>(static_cast<double>(covered) /
+                                                                  static_cast<double>(total))
+                                          : std::nullopt;
+            }
+        };
+    });
+    table.network = true;
+}
+
+void add_network_metrics(const Registry &registry, const MetricsConfig &config,
+                         const metrics::Dataset &data, int threads, MetricsTable &table) {
+    const auto started = std::chrono::steady_clock::now();
+    const RoadGraph graph = build_road_graph(registry, config);
+    add_network_metrics(graph, data, threads, table);
+    log(LogLevel::info, fmt::format("network metrics in {:.2f} s",
+                                    Seconds(std::chrono::steady_clock::now() - started).count()));
+}
+
+} // namespace network
+
+ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &config,
+                                 const ServiceAreaOptions &options) {
+    check_point_type(registry, options.type);
+    if (!(options.width_m > 0.0))
+        throw UsageError(fmt::format("the buffer width must be positive, not {}", options.width_m));
+    if (options.distance_m && !(*options.distance_m > 0.0))
+        throw UsageError(
+            fmt::format("the service distance must be positive, not {}", *options.distance_m));
+    const MetricsConfig full = complete(config, registry);
+    const auto data = metrics::load_dataset(registry, full, {options.type}, {});
+    const metrics::AssetLayer &layer = data.layers.front();
+    const RoadGraph graph = build_road_graph(registry, full, options.full_noding);
+
+    std::vector<std::uint32_t> asset_of;
+    auto sources = asset_sources(graph, layer, options.distance_m, asset_of);
+    const network::ShortestPaths sp = graph.search(sources, 0.0);
+
+    ServiceArea area;
+    area.type = options.type;
+    area.width_m = options.width_m;
+    std::map<std::uint32_t, std::vector<std::uint32_t>> lines_of; // by source
+    for (auto &piece : sp.reached()) {
+        ServiceAreaLine line;
+        line.facility = layer.assets[asset_of[piece.source]].id;
+        line.road_id = graph.edge(piece.edge).road_id;
+        line.from_m = piece.start_m;
+        line.distance_m = piece.end_m;
+        line.wkb = line_wkb(piece.points);
+        lines_of[piece.source].push_back(static_cast<std::uint32_t>(area.lines.size()));
+        area.lines.push_back(std::move(line));
+    }
+
+    auto &ctx = ffi::geos_context();
+    for (std::uint32_t s = 0; s < sources.size(); ++s) {
+        const auto &a = layer.assets[asset_of[s]];
+        ServiceAreaFacility f;
+        f.facility = a.id;
+        f.reach_m = sources[s].radius_m;
+        f.leg_m = sources[s].at.leg_m;
+        f.on_network = graph.within_cap(sources[s].at);
+        const auto it = lines_of.find(s);
+        if (it != lines_of.end()) {
+            std::vector<ffi::GeosGeometry> parts;
+            for (const std::uint32_t l : it->second)
+                parts.push_back(ffi::read_wkb(ctx, area.lines[l].wkb));
+            const auto lines = ffi::collect(ctx, GEOS_MULTILINESTRING, std::move(parts));
+            f.road_km = ffi::length(ctx, lines.get()) / 1000.0;
+            const auto buffer = ffi::to_multipolygon(
+                ctx, ffi::buffer_round(ctx, lines.get(), options.width_m, full.quadrant_segments)
+                         .get());
+            f.area_km2 = ffi::area(ctx, buffer.get()) / 1e6;
+            f.buffer_wkb = ffi::write_wkb(ctx, buffer.get());
+        }
+        area.facilities.push_back(std::move(f));
+    }
+    return area;
+}
+
+void write_service_area_layers(Registry &registry, const ServiceArea &area) {
+    const int srid = working_srid(registry);
+    (void)registry.kind(area.type); // UsageError for an unknown type
+    const std::string lines = "service_area_" + area.type;
+    const std::string buffers = lines + "_buffer";
+    sqlite3 *db = registry.handle();
+    Registry::Transaction tx(registry);
+    metrics::create_spatial_table(
+        db, lines,
+        {{"facility", "TEXT"}, {"road_id", "TEXT"}, {"from_m", "REAL"}, {"distance_m", "REAL"}},
+        "LINESTRING", srid);
+    ffi::SqliteStmt insert_line(
+        db, fmt::format("INSERT INTO {} (facility, road_id, from_m, distance_m, geom) "
+                        "VALUES (?, ?, ?, ?, GeomFromWKB(?, {}))",
+                        ffi::quote_identifier(lines), srid));
+    for (const auto &l : area.lines) {
+        insert_line.reset();
+        insert_line.bind_text(1, l.facility)
+            .bind_text(2, l.road_id)
+            .bind_double(3, l.from_m)
+            .bind_double(4, l.distance_m)
+            .bind_blob(5, l.wkb);
+        insert_line.run();
+    }
+    metrics::create_spatial_table(db, buffers,
+                                  {{"facility", "TEXT"},
+                                   {"reach_m", "REAL"},
+                                   {"width_m", "REAL"},
+                                   {"leg_m", "REAL"},
+                                   {"road_km", "REAL"},
+                                   {"area_km2", "REAL"}},
+                                  "MULTIPOLYGON", srid);
+    ffi::SqliteStmt insert_buffer(
+        db, fmt::format("INSERT INTO {} (facility, reach_m, width_m, leg_m, road_km, area_km2, "
+                        "geom) VALUES (?, ?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
+                        ffi::quote_identifier(buffers), srid));
+    for (const auto &f : area.facilities) {
+        if (f.buffer_wkb.empty())
+            continue;
+        insert_buffer.reset();
+        insert_buffer.bind_text(1, f.facility)
+            .bind_double(2, f.reach_m)
+            .bind_double(3, area.width_m)
+            .bind_double(4, f.leg_m)
+            .bind_double(5, f.road_km)
+            .bind_double(6, f.area_km2)
+            .bind_blob(7, f.buffer_wkb);
+        insert_buffer.run();
+    }
+    tx.commit();
+}
+
+Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
+                       const std::string &from, const std::string &type) {
+    check_point_type(registry, type);
+    const MetricsConfig full = complete(config, registry);
+    sqlite3 *db = registry.handle();
+    Route route;
+    route.from_id = from;
+    route.type = type;
+    std::vector<std::string> codes;
+    std::optional<XY> start;
+    if (table_exists(db, "village")) {
+        ffi::SqliteStmt st(db, "SELECT 1 FROM village WHERE code = ? AND geom IS NOT NULL");
+        st.bind_text(1, from);
+        if (st.step()) {
+            route.from_kind = "village";
+            codes.push_back(from);
+        }
+    }
+    if (route.from_kind.empty() && table_exists(db, "settlement")) {
+        ffi::SqliteStmt st(db, "SELECT X(geom), Y(geom), village_code FROM settlement "
+                               "WHERE id = ? AND geom IS NOT NULL");
+        st.bind_text(1, from);
+        if (st.step() && !st.is_null(0)) {
+            route.from_kind = "settlement";
+            start = XY{st.get_double(0), st.get_double(1)};
+            if (!st.is_null(2))
+                codes.push_back(st.get_text(2));
+        }
+    }
+    if (route.from_kind.empty())
+        throw UsageError(
+            fmt::format("'{}' is neither a village code nor a settlement id in {}", from,
+                        registry.path().string()));
+    const auto data = metrics::load_dataset(registry, full, {type}, codes);
+    if (!start)
+        start = demand_point(data.villages.front());
+
+    const RoadGraph graph = build_road_graph(registry, full);
+    const auto start_at = graph.attach(*start);
+    if (!start_at)
+        return route;
+    route.start_leg_m = start_at->leg_m;
+    const network::ShortestPaths sp = graph.search({Source{*start_at, 0.0}});
+    const metrics::AssetLayer &layer = data.layers.front();
+    double best = kInf;
+    std::optional<Attachment> best_at;
+    for (const auto &a : layer.assets) { // ordered by id: ties go to the smaller id
+        const auto at = attach_asset(graph, a);
+        const auto r = at ? sp.reach(*at) : std::nullopt;
+        if (r && r->distance_m < best) {
+            best = r->distance_m;
+            best_at = at;
+            route.asset_id = a.id;
+        }
+    }
+    if (!best_at)
+        return route;
+    route.distance_m = best;
+    route.end_leg_m = best_at->leg_m;
+    route.wkb = line_wkb(sp.path_to(*best_at));
+    return route;
+}
+
+void write_route_layer(Registry &registry, const Route &route) {
+    const int srid = working_srid(registry);
+    sqlite3 *db = registry.handle();
+    Registry::Transaction tx(registry);
+    metrics::create_spatial_table(db, "route",
+                                  {{"from_kind", "TEXT"},
+                                   {"from_id", "TEXT"},
+                                   {"type", "TEXT"},
+                                   {"asset_id", "TEXT"},
+                                   {"distance_m", "REAL"},
+                                   {"start_leg_m", "REAL"},
+                                   {"end_leg_m", "REAL"}},
+                                  "LINESTRING", srid);
+    if (!route.wkb.empty()) {
+        ffi::SqliteStmt insert(
+            db, fmt::format("INSERT INTO route (from_kind, from_id, type, asset_id, distance_m, "
+                            "start_leg_m, end_leg_m, geom) VALUES (?, ?, ?, ?, ?, ?, ?, "
+                            "GeomFromWKB(?, {}))",
+                            srid));
+        insert.bind_text(1, route.from_kind)
+            .bind_text(2, route.from_id)
+            .bind_text(3, route.type)
+            .bind_text(4, route.asset_id);
+        insert.bind_double(5, route.distance_m)
+            .bind_double(6, route.start_leg_m).bind_double(7, route.end_leg_m);
+        insert.bind_blob(8, route.wkb);
+        insert.run();
+    }
+    tx.commit();
+}
+
+NetworkReport network_report(const Registry &registry, const MetricsConfig &config) {
+    const MetricsConfig full = complete(config, registry);
+    const RoadGraph graph = build_road_graph(registry, full);
+    NetworkReport report;
+    report.nodes = static_cast<std::int64_t>(graph.node_count());
+    report.edges = static_cast<std::int64_t>(graph.edge_count());
+    report.km = graph.length_m() / 1000.0;
+    report.snap_tolerance_m = full.snap_tolerance_m;
+    const auto components = graph.components();
+
+    // Villages (for the disconnected pieces only: the main network touches nearly all).
+    struct Village {
+        std::string code;
+        ffi::GeosGeometry geom;
+    };
+    auto &ctx = ffi::geos_context();
+    std::vector<Village> villages;
+    std::vector<std::pair<network::BBox, std::uint32_t>> boxes;
+    sqlite3 *db = registry.handle();
+    if (components.size() > 1 && table_exists(db, "village")) {
+        ffi::SqliteStmt st(db, "SELECT code, AsBinary(geom), MbrMinX(geom), MbrMinY(geom), "
+                               "MbrMaxX(geom), MbrMaxY(geom) FROM village "
+                               "WHERE geom IS NOT NULL ORDER BY code");
+        while (st.step()) {
+            boxes.emplace_back(network::BBox(network::BPoint(st.get_double(2), st.get_double(3)),
+                                             network::BPoint(st.get_double(4), st.get_double(5))),
+                               static_cast<std::uint32_t>(villages.size()));
+            villages.push_back({st.get_text(0), ffi::read_wkb(ctx, st.get_blob(1))});
+        }
+    }
+    const boost::geometry::index::rtree<std::pair<network::BBox, std::uint32_t>,
+                                        boost::geometry::index::rstar<16>>
+        tree(boxes.begin(), boxes.end());
+
+    for (std::size_t c = 0; c < components.size(); ++c) {
+        NetworkPiece piece;
+        piece.edges = static_cast<std::int64_t>(components[c].edges.size());
+        piece.km = components[c].length_m / 1000.0;
+        if (c > 0 && !villages.empty()) {
+            std::vector<ffi::GeosGeometry> parts;
+            network::BBox box;
+            boost::geometry::assign_inverse(box);
+            for (const std::uint32_t e : components[c].edges) {
+                const auto pts = graph.edge_points(e);
+                for (const XY &p : pts)
+                    boost::geometry::expand(box, network::BPoint(p.x, p.y));
+                parts.push_back(ffi::read_wkb(ctx, line_wkb(pts)));
+            }
+            const auto lines = ffi::collect(ctx, GEOS_MULTILINESTRING, std::move(parts));
+            std::vector<std::pair<network::BBox, std::uint32_t>> found;
+            tree.query(boost::geometry::index::intersects(box), std::back_inserter(found));
+            std::set<std::string> codes;
+            for (const auto &[b, v] : found)
+                if (ffi::predicate(ctx, GEOSIntersects_r(ctx.handle(), villages[v].geom.get(),
+                                                          lines.get()),
+                                   "GEOSIntersects"))
+                    codes.insert(villages[v].code);
+            piece.villages.assign(codes.begin(), codes.end());
+        }
+        report.pieces.push_back(std::move(piece));
+    }
+    return report;
+}
+
+} // namespace qiancun

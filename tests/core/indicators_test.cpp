@@ -1,0 +1,404 @@
+#include "qiancun/error.hpp"
+#include "qiancun/geometry.hpp"
+#include "qiancun/indicators.hpp"
+#include "qiancun/registry.hpp"
+
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+
+#include <map>
+
+namespace qiancun {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::TempDir;
+
+constexpr double kX0 = 500000.0;
+constexpr double kY0 = 3320000.0;
+/// Villages are 1 km squares 5 km apart: no asset reaches a neighbour.
+constexpr double kSpacingM = 5000.0;
+/// Percentages and kilometres worked out by hand, compared to this.
+constexpr double kTol = 1e-9;
+
+std::string square_wkt(double x, double y, double side) {
+    return fmt::format("POLYGON(({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))", x, y, x + side,
+                       y + side);
+}
+
+double vx(int n) {
+    return kX0 + kSpacingM * n;
+}
+/// The centre of village n.
+double cx(int n) {
+    return vx(n) + 500.0;
+}
+constexpr double kCy = kY0 + 500.0;
+
+std::string code(int n) {
+    return fmt::format("33060410120{}", n);
+}
+
+/// Writes features of one kind with an effective date, as an import dated `as_of` would.
+class Writer {
+public:
+    explicit Writer(Registry &registry) : m_registry(registry) {}
+
+    Writer &add(const std::string &kind, std::map<std::string, Value> values,
+                const std::string &wkt) {
+        const KindDef &k = m_registry.kind(kind);
+        Feature f;
+        f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
+        f.values.assign(k.attributes.size(), Value{});
+        for (auto &[name, v] : values) {
+            const int i = k.attribute_index(name);
+            if (i < 0)
+                throw std::logic_error(kind + " has no attribute " + name);
+            f.values[static_cast<std::size_t>(i)] = std::move(v);
+        }
+        const auto checked = geometry::check(geometry::wkb_from_wkt(wkt), k.geometry, false);
+        if (!checked.problem.empty())
+            throw std::logic_error(wkt + ": " + checked.problem);
+        f.wkb = checked.wkb;
+        m_pending[kind].push_back(std::move(f));
+        return *this;
+    }
+
+    Writer &point(const std::string &kind, const std::string &id, double x, double y,
+                  std::map<std::string, Value> values = {}) {
+        values["id"] = id;
+        if (m_registry.kind(kind).is_asset())
+            values.try_emplace("status", std::string("operating"));
+        return add(kind, values, fmt::format("POINT({} {})", x, y));
+    }
+
+    void commit(const std::string &as_of, WriteMode mode = WriteMode::upsert) {
+        Registry::Transaction tx(m_registry);
+        for (const auto &[kind, features] : m_pending) {
+            ImportRecord record;
+            record.kind = kind;
+            record.source = kind + ".test";
+            record.effective_date = as_of;
+            m_registry.write(m_registry.kind(kind), features, mode, record);
+        }
+        m_registry.link_villages();
+        tx.commit();
+        m_pending.clear();
+    }
+
+private:
+    Registry &m_registry;
+    std::map<std::string, std::vector<Feature>> m_pending;
+};
+
+/// Three villages, every indicator worked out by hand:
+///
+/// | village | township | class    | hemei | settlements | assets at its centre            |
+/// |---------|----------|----------|-------|-------------|---------------------------------|
+/// | 0       | 甲镇     | improve  | 2022  | S0: 100     | P0 (2023, ok), H0 ★5, C0        |
+/// | 1       | 甲镇     | relocate | 2023  | —           | P1 (2015, renov. 2024, not ok), |
+/// |         |          |          |       |             | H1 ★4                           |
+/// | 2       | 乙镇     | —        | 2025  | S2: 300     | P2 (2024, ok; building until    |
+/// |         |          |          |       |             | 2025-03-01), H2 ★5 closed, B2   |
+///
+/// Roads: R0 1 km through village 0, built 2024; R1 2 km north–south across village 1 (1 km
+/// inside it), built 2010, maintained 2023. Everything registered 2024-01-01; P2's change to
+/// operating registered as of 2025-03-01.
+class SmallCounty : public ::testing::Test {
+protected:
+    TempDir dir;
+    Registry registry = Registry::create(dir / "county.sqlite", 4549);
+
+    void SetUp() override {
+        Writer w(registry);
+        const std::vector<std::tuple<std::string, Value, std::int64_t>> villages{
+            {"甲镇", std::string("improve"), 2022},
+            {"甲镇", std::string("relocate"), 2023},
+            {"乙镇", Value{}, 2025}};
+        for (int n = 0; n < 3; ++n) {
+            const auto &[township, cls, hemei] = villages[static_cast<std::size_t>(n)];
+            w.add("village",
+                  {{"code", code(n)},
+                   {"name", fmt::format("村{}", n)},
+                   {"township", township},
+                   {"class", cls},
+                   {"hemei_year", hemei}},
+                  square_wkt(vx(n), kY0, 1000.0));
+        }
+        w.point("settlement", "S0", cx(0), kCy, {{"population", std::int64_t{100}}});
+        w.point("settlement", "S2", cx(2), kCy, {{"population", std::int64_t{300}}});
+        w.point("sewage_plant", "P0", cx(0), kCy,
+                {{"built_year", std::int64_t{2023}}, {"effluent_ok", std::int64_t{1}}});
+        w.point("sewage_plant", "P1", cx(1), kCy,
+                {{"built_year", std::int64_t{2015}},
+                 {"renovated_year", std::int64_t{2024}},
+                 {"effluent_ok", std::int64_t{0}}});
+        w.point("sewage_plant", "P2", cx(2), kCy,
+                {{"status", std::string("building")},
+                 {"built_year", std::int64_t{2024}},
+                 {"effluent_ok", std::int64_t{1}}});
+        w.point("cultural_hall", "H0", cx(0), kCy, {{"stars", std::int64_t{5}}});
+        w.point("cultural_hall", "H1", cx(1), kCy, {{"stars", std::int64_t{4}}});
+        w.point("cultural_hall", "H2", cx(2), kCy,
+                {{"stars", std::int64_t{5}}, {"status", std::string("closed")}});
+        w.point("courier_station", "C0", cx(0), kCy);
+        w.point("base_station_5g", "B2", cx(2), kCy);
+        w.add("rural_road",
+              {{"id", std::string("R0")},
+               {"status", std::string("operating")},
+               {"built_year", std::int64_t{2024}}},
+              fmt::format("LINESTRING({} {}, {} {})", vx(0), kCy, vx(0) + 1000.0, kCy));
+        w.add("rural_road",
+              {{"id", std::string("R1")},
+               {"status", std::string("operating")},
+               {"built_year", std::int64_t{2010}},
+               {"maintained_year", std::int64_t{2023}}},
+              fmt::format("LINESTRING({0} {1}, {0} {2})", cx(1), kY0 - 500.0, kY0 + 1500.0));
+        w.commit("2024-01-01");
+
+        w.point("sewage_plant", "P2", cx(2), kCy,
+                {{"built_year", std::int64_t{2024}}, {"effluent_ok", std::int64_t{1}}});
+        w.commit("2025-03-01");
+    }
+
+    Bulletin bulletin(const std::string &as_of, bool by_township = false,
+                      const Targets &targets = Targets::defaults()) {
+        IndicatorOptions options;
+        options.as_of = as_of;
+        options.by_township = by_township;
+        return compute_indicators(registry, targets, MetricsConfig::defaults(registry.kinds()),
+                                  options);
+    }
+};
+
+const IndicatorValue &value_of(const Bulletin &b, const std::string &key,
+                               const std::string &township = "") {
+    for (const auto &v : b.values)
+        if (v.key == key && v.township == township)
+            return v;
+    throw std::logic_error("no " + key + " for '" + township + "'");
+}
+
+/// Actual and status of one indicator.
+void expect(const Bulletin &b, const std::string &key, std::optional<double> actual,
+            IndicatorStatus status, const std::string &township = "") {
+    const auto &v = value_of(b, key, township);
+    if (actual) {
+        ASSERT_TRUE(v.actual) << key << " " << township;
+        EXPECT_NEAR(*v.actual, *actual, kTol) << key << " " << township;
+    } else {
+        EXPECT_FALSE(v.actual) << key << " " << township;
+    }
+    EXPECT_EQ(v.status, status) << key << " " << township;
+}
+
+TEST_F(SmallCounty, EveryIndicatorAfterTheStatusChange) {
+    const Bulletin b = bulletin("2025-03-01");
+    ASSERT_EQ(b.values.size(), 10u);
+    using S = IndicatorStatus;
+    expect(b, "sewage_new", 2.0, S::not_met);                       // P0 (2023), P2 (2024)
+    expect(b, "sewage_renovated", 1.0, S::not_met);                 // P1 (2024)
+    expect(b, "sewage_village_coverage", 100.0, S::met);            // 3 of 3 ≥ 98
+    expect(b, "sewage_effluent_ok", 200.0 / 3.0, S::not_met);       // P0, P2 of P0, P1, P2
+    expect(b, "road_new_km", 1.0, S::not_met);                      // R0
+    expect(b, "road_maintained_km", 2.0, S::not_met);               // R1
+    expect(b, "hall_five_star", 1.0, S::not_met);                   // H0; H2 is closed
+    expect(b, "courier_village_coverage", 100.0 / 3.0, S::not_met); // village 0 only
+    expect(b, "bs5g_settlement_coverage", 75.0, S::not_met);        // S2: 300 of 400
+    // Retained: villages 0 and 2 (1 is relocate); hemei by 2025: both.
+    expect(b, "retained_hemei_share", 100.0, S::met);
+    EXPECT_EQ(value_of(b, "retained_hemei_share").target, 90.0); // the 2027 milestone
+    EXPECT_EQ(value_of(b, "courier_village_coverage").target, 100.0);
+}
+
+TEST_F(SmallCounty, AsOfTheDayBeforeTheStatusChange) {
+    const Bulletin b = bulletin("2025-02-28");
+    using S = IndicatorStatus;
+    expect(b, "sewage_new", 1.0, S::not_met); // P2 still building
+    expect(b, "sewage_village_coverage", 200.0 / 3.0, S::not_met);
+    expect(b, "sewage_effluent_ok", 50.0, S::not_met); // P0 of P0, P1
+    expect(b, "hall_five_star", 1.0, S::not_met);
+    EXPECT_THAT(b.notes.front(), HasSubstr("1 with an earlier status"));
+    // The registry itself is left as it is.
+    EXPECT_EQ(registry.statuses_as_of("2026-01-01", "sewage_plant").at(2).status, "operating");
+}
+
+TEST_F(SmallCounty, AsOfAnEarlierYearCountsOnlyThatYear) {
+    // 2024-06-30: hemei by 2024 is village 0 only; the 2027 milestone applies.
+    const Bulletin b = bulletin("2024-06-30");
+    using S = IndicatorStatus;
+    expect(b, "sewage_new", 1.0, S::not_met);
+    expect(b, "sewage_renovated", 1.0, S::not_met);
+    expect(b, "road_new_km", 1.0, S::not_met);
+    expect(b, "retained_hemei_share", 50.0, S::not_met);
+    // 2023: P1's renovation (2024) and R0 (2024) are not yet in the period up to 2023, and
+    // the 2023 milestone (20 %) applies. Nothing was registered before 2024 either.
+    const Bulletin early = bulletin("2023-12-31");
+    for (const char *key :
+         {"sewage_new", "sewage_renovated", "sewage_village_coverage", "sewage_effluent_ok",
+          "road_new_km", "road_maintained_km", "hall_five_star", "courier_village_coverage",
+          "bs5g_settlement_coverage"})
+        expect(early, key, std::nullopt, S::no_data);
+    expect(early, "retained_hemei_share", 50.0, S::met);
+    EXPECT_EQ(value_of(early, "retained_hemei_share").target, 20.0);
+}
+
+TEST_F(SmallCounty, ByTownship) {
+    const Bulletin b = bulletin("2025-12-31", true);
+    ASSERT_EQ(b.values.size(), 30u); // district, 乙镇, 甲镇
+    using S = IndicatorStatus;
+    expect(b, "sewage_new", 1.0, S::no_data, "甲镇"); // no township target for counts
+    EXPECT_FALSE(value_of(b, "sewage_new", "甲镇").target);
+    expect(b, "sewage_new", 1.0, S::no_data, "乙镇");
+    expect(b, "sewage_renovated", 1.0, S::no_data, "甲镇");
+    expect(b, "sewage_village_coverage", 100.0, S::met, "甲镇");
+    expect(b, "sewage_effluent_ok", 50.0, S::not_met, "甲镇");
+    expect(b, "sewage_effluent_ok", 100.0, S::met, "乙镇");
+    expect(b, "road_new_km", 1.0, S::no_data, "甲镇");
+    expect(b, "road_new_km", 0.0, S::no_data, "乙镇");
+    expect(b, "road_maintained_km", 1.0, S::no_data, "甲镇"); // the 1 km inside village 1
+    expect(b, "road_maintained_km", 2.0, S::not_met);
+    expect(b, "hall_five_star", 1.0, S::no_data, "甲镇");
+    expect(b, "courier_village_coverage", 50.0, S::not_met, "甲镇");
+    expect(b, "courier_village_coverage", 0.0, S::not_met, "乙镇");
+    expect(b, "bs5g_settlement_coverage", 0.0, S::not_met, "甲镇");
+    expect(b, "bs5g_settlement_coverage", 100.0, S::met, "乙镇");
+    expect(b, "retained_hemei_share", 100.0, S::met, "甲镇");
+
+    const Rows rows = b.to_rows(true);
+    EXPECT_EQ(rows.columns, (std::vector<std::string>{"township", "indicator", "unit", "target",
+                                                      "actual", "status"}));
+    EXPECT_EQ(rows.rows.size(), 30u);
+    EXPECT_EQ(b.to_rows(false).columns,
+              (std::vector<std::string>{"indicator", "unit", "target", "actual", "status"}));
+    EXPECT_EQ(b.to_rows(false).rows.size(), 10u);
+}
+
+TEST_F(SmallCounty, TargetsFileOverridesTheBuiltInOnes) {
+    const Targets t = Targets::from_toml("[sewage_new]\ntarget = 2\n"
+                                         "[retained_hemei_share]\ntarget = { 2025 = 100 }\n",
+                                         "t.toml");
+    const Bulletin b = bulletin("2025-06-30", false, t);
+    expect(b, "sewage_new", 2.0, IndicatorStatus::met);
+    expect(b, "retained_hemei_share", 100.0, IndicatorStatus::met);
+    EXPECT_EQ(value_of(b, "sewage_renovated").target, 200.0); // untouched
+}
+
+TEST(IndicatorTargets, BuiltInTargetsAreThePlansAndShipped) {
+    const Targets t = Targets::defaults();
+    EXPECT_EQ(t.period_start, 2023);
+    EXPECT_EQ(t.period_end, 2027);
+    const std::map<std::string, double> plan{{"sewage_new", 40},
+                                             {"sewage_renovated", 200},
+                                             {"sewage_village_coverage", 98},
+                                             {"sewage_effluent_ok", 98},
+                                             {"road_new_km", 30},
+                                             {"road_maintained_km", 300},
+                                             {"hall_five_star", 50},
+                                             {"courier_village_coverage", 100},
+                                             {"bs5g_settlement_coverage", 100}};
+    ASSERT_EQ(t.by_key.size(), 10u);
+    for (const auto &[key, value] : plan)
+        EXPECT_EQ(t.by_key.at(key).for_year(2025), value) << key;
+    const Target &hemei = t.by_key.at("retained_hemei_share");
+    EXPECT_EQ(hemei.for_year(2023), 20.0);
+    EXPECT_EQ(hemei.for_year(2024), 90.0);
+    EXPECT_EQ(hemei.for_year(2027), 90.0);
+    EXPECT_EQ(hemei.for_year(2030), 90.0);
+    for (const auto &[key, target] : t.by_key)
+        EXPECT_EQ(target.assumption,
+                  key == "courier_village_coverage" || key == "bs5g_settlement_coverage")
+            << key;
+    EXPECT_EQ(testing::read_file(testing::sample_maps_dir() / "targets.toml"),
+              std::string(default_targets_toml()));
+    std::vector<std::string> keys;
+    for (const auto &d : indicator_defs())
+        keys.push_back(d.key);
+    EXPECT_EQ(keys,
+              (std::vector<std::string>{"sewage_new", "sewage_renovated", "sewage_village_coverage",
+                                        "sewage_effluent_ok", "road_new_km", "road_maintained_km",
+                                        "hall_five_star", "courier_village_coverage",
+                                        "bs5g_settlement_coverage", "retained_hemei_share"}));
+}
+
+TEST(IndicatorTargets, BadTargetsFilesAreRejectedWithTheLine) {
+    auto error = [](const std::string &text) -> std::string {
+        try {
+            (void)Targets::from_toml(text, "t.toml");
+        } catch (const InputError &e) {
+            return e.what();
+        }
+        return "(accepted)";
+    };
+    EXPECT_THAT(error("\n[sewage_old]\ntarget = 3\n"),
+                AllOf(HasSubstr("t.toml"), HasSubstr("line 2"), HasSubstr("unknown indicator")));
+    EXPECT_THAT(error("[sewage_new]\ntarget = -3\n"), HasSubstr("line 2"));
+    EXPECT_THAT(error("[sewage_new]\ntarget = { soon = 3 }\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("not a year")));
+    EXPECT_THAT(error("[sewage_new]\ngoal = 3\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("unknown key 'goal'")));
+    EXPECT_THAT(error("[sewage_new]\nbasis = \"x\"\n"), HasSubstr("needs a target"));
+}
+
+TEST(StatusHistory, RecordsInsertsChangesAndRemovalsWithTheirDates) {
+    TempDir dir;
+    Registry registry = Registry::create(dir / "r.sqlite", 4549);
+    Writer w(registry);
+    w.point("sewage_plant", "A", kX0, kY0, {{"status", std::string("planned")}});
+    w.point("sewage_plant", "B", kX0 + 10, kY0);
+    w.commit("2024-01-15");
+    // Same status again: no new entry; A changes; B disappears in a replacing import.
+    w.point("sewage_plant", "A", kX0, kY0, {{"status", std::string("planned")}});
+    w.commit("2024-02-01");
+    w.point("sewage_plant", "A", kX0, kY0, {{"status", std::string("building")}});
+    w.commit("2024-06-01", WriteMode::replace);
+
+    const auto history = registry.status_history("sewage_plant", "A");
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_EQ(history[0].status, "planned");
+    EXPECT_EQ(history[0].valid_from, "2024-01-15");
+    EXPECT_EQ(history[0].source, "sewage_plant.test");
+    EXPECT_EQ(history[1].status, "building");
+    EXPECT_EQ(history[1].valid_from, "2024-06-01");
+    const auto b = registry.status_history("sewage_plant", "B");
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(b[1].status, ""); // removed
+    EXPECT_EQ(b[1].valid_from, "2024-06-01");
+
+    auto statuses = [&](const std::string &date) {
+        std::vector<std::string> out;
+        for (const auto &s : registry.statuses_as_of(date, "sewage_plant"))
+            out.push_back(s.id + "=" + s.status);
+        return out;
+    };
+    EXPECT_TRUE(statuses("2024-01-14").empty());
+    EXPECT_EQ(statuses("2024-01-15"), (std::vector<std::string>{"A=planned", "B=operating"}));
+    EXPECT_EQ(statuses("2024-05-31"), (std::vector<std::string>{"A=planned", "B=operating"}));
+    EXPECT_EQ(statuses("2024-06-01"), (std::vector<std::string>{"A=building"}));
+    EXPECT_THROW(registry.statuses_as_of("2024-02-30"), UsageError);
+    EXPECT_THROW(registry.statuses_as_of("24-01-01"), UsageError);
+
+    // A malformed effective date is refused before anything is written.
+    ImportRecord bad;
+    bad.kind = "sewage_plant";
+    bad.effective_date = "2024/06/01";
+    Registry::Transaction tx(registry);
+    EXPECT_THROW(registry.write(registry.kind("sewage_plant"), {}, WriteMode::upsert, bad),
+                 UsageError);
+}
+
+TEST(StatusHistory, DefaultsToTheImportDate) {
+    TempDir dir;
+    Registry registry = Registry::create(dir / "r.sqlite", 4549);
+    Writer w(registry);
+    w.point("courier_station", "K", kX0, kY0);
+    w.commit("");
+    const auto h = registry.status_history("courier_station", "K");
+    ASSERT_EQ(h.size(), 1u);
+    EXPECT_TRUE(is_iso_date(h[0].valid_from));
+    EXPECT_EQ(registry.statuses_as_of(h[0].valid_from).size(), 1u);
+}
+
+} // namespace
+} // namespace qiancun

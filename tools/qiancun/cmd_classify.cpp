@@ -1,0 +1,329 @@
+#include "cli.hpp"
+
+#include "qiancun/classify.hpp"
+#include "qiancun/config.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/indicators.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// `classify` and `indicators`: the plan's village classes (SPEC §4) and its core indicators
+// against target (SPEC §5).
+
+namespace qiancun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_text(const fs::path &path, std::string_view what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw UsageError(fmt::format("{} {} cannot be read", what, path.string()));
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text(const fs::path &path, const std::string &text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out)
+        throw Error(fmt::format("cannot write {}", path.string()));
+}
+
+MetricsConfig load_config(const Registry &registry, const std::string &path) {
+    if (path.empty())
+        return MetricsConfig::defaults(registry.kinds());
+    return MetricsConfig::from_toml(read_text(path, "configuration file"), path, registry.kinds());
+}
+
+/// The format of `-o FILE`: --format when given, else by the extension (.json, else CSV).
+OutputFormat file_format(const fs::path &path, OutputFormat format) {
+    if (format != OutputFormat::table)
+        return format;
+    return path.extension() == ".json" ? OutputFormat::json : OutputFormat::csv;
+}
+
+std::string rows_text(const Rows &rows, OutputFormat format) {
+    std::ostringstream s;
+    print_rows(rows, format, s);
+    return s.str();
+}
+
+/// A number for people: integers without decimals, others with up to two.
+Value readable(const std::optional<double> &v) {
+    if (!v)
+        return Value{};
+    if (*v == std::floor(*v) && std::fabs(*v) < 1e15)
+        return Value{static_cast<std::int64_t>(*v)};
+    return Value{fmt::format("{:.2f}", *v)};
+}
+
+struct ClassifyArgs {
+    std::string registry;
+    std::string rules;
+    std::string config;
+    OutputFormat format = OutputFormat::table;
+    std::string output;
+    bool mismatches = false;
+    bool features = false;
+    bool no_store = false;
+};
+
+void run_classify(const ClassifyArgs &args) {
+    const RuleSet rules = args.rules.empty()
+                              ? RuleSet::defaults()
+                              : RuleSet::from_toml(read_text(args.rules, "rules file"), args.rules);
+    auto registry = Registry::open(args.registry, args.no_store);
+    const MetricsConfig config = load_config(registry, args.config);
+    const Classification result = classify_villages(registry, rules, config);
+    if (!args.no_store) {
+        write_classes_layer(registry, result);
+        log(LogLevel::info,
+            fmt::format("stored layer village_classes ({} villages) in {}; 'qiancun export {} "
+                        "village_classes classes.shp' writes it with a QGIS style",
+                        result.villages.size(), args.registry, args.registry));
+    }
+
+    Rows rows = result.to_rows(args.features);
+    if (args.mismatches) {
+        const auto at = static_cast<std::size_t>(
+            std::find(rows.columns.begin(), rows.columns.end(), "mismatch") - rows.columns.begin());
+        std::erase_if(rows.rows, [&](const std::vector<Value> &r) {
+            return !std::holds_alternative<std::int64_t>(r[at]) ||
+                   std::get<std::int64_t>(r[at]) != 1;
+        });
+    }
+    if (!args.output.empty()) {
+        write_text(args.output, rows_text(rows, file_format(args.output, args.format)));
+        const std::string message =
+            fmt::format("wrote {} villages to {}", rows.rows.size(), args.output);
+        if (args.format == OutputFormat::table)
+            fmt::print("{}\n", message);
+        else
+            log(LogLevel::info, message);
+    }
+    if (args.format != OutputFormat::table) {
+        if (args.output.empty())
+            print_rows(rows, args.format, std::cout);
+        return;
+    }
+    if (args.output.empty()) {
+        print_rows(rows, OutputFormat::table, std::cout);
+        fmt::print("\n");
+    }
+    std::int64_t mismatched = 0;
+    std::int64_t recorded = 0;
+    for (const auto &v : result.villages) {
+        recorded += v.recorded_class.empty() ? 0 : 1;
+        mismatched += v.mismatch.value_or(false) ? 1 : 0;
+    }
+    fmt::print("Villages per class ({} villages, rules: {}; {} with a recorded class, {} of them "
+               "suggested another)\n",
+               result.villages.size(), rules.origin, recorded, mismatched);
+    print_rows(result.class_counts(), OutputFormat::table, std::cout);
+    fmt::print("\nSuggested classes per township\n");
+    print_rows(result.township_counts(), OutputFormat::table, std::cout);
+}
+
+struct IndicatorArgs {
+    std::string registry;
+    std::string as_of;
+    std::string compare;
+    std::string by;
+    std::string targets;
+    std::string config;
+    OutputFormat format = OutputFormat::table;
+    std::string output;
+};
+
+/// `bulletin` as CSV/JSON rows; with `before`, the columns compare_actual and change.
+Rows data_rows(const Bulletin &bulletin, const Bulletin *before, bool townships) {
+    Rows rows = bulletin.to_rows(townships);
+    if (!before)
+        return rows;
+    const Rows old = before->to_rows(townships);
+    const auto actual_at = static_cast<std::size_t>(
+        std::find(rows.columns.begin(), rows.columns.end(), "actual") - rows.columns.begin());
+    rows.columns.emplace_back("compare_actual");
+    rows.columns.emplace_back("change");
+    for (std::size_t i = 0; i < rows.rows.size(); ++i) {
+        // Matched on the columns before `target` (township, indicator, unit): a target may
+        // change with the year.
+        Value previous;
+        for (const auto &r : old.rows)
+            if (std::equal(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(actual_at) - 1,
+                           rows.rows[i].begin()))
+                previous = r[actual_at];
+        auto number = [](const Value &v) -> std::optional<double> {
+            if (const auto *d = std::get_if<double>(&v))
+                return *d;
+            if (const auto *n = std::get_if<std::int64_t>(&v))
+                return static_cast<double>(*n);
+            return std::nullopt;
+        };
+        const auto a = number(rows.rows[i][actual_at]);
+        const auto b = number(previous);
+        rows.rows[i].push_back(previous);
+        rows.rows[i].push_back(a && b ? Value{std::round((*a - *b) * 100.0) / 100.0} : Value{});
+    }
+    return rows;
+}
+
+void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targets &targets,
+                    bool townships) {
+    fmt::print("Indicators as of {} (plan period {}–{}){}\n", bulletin.as_of, targets.period_start,
+               targets.period_end,
+               before ? fmt::format(", compared with {}", before->as_of) : std::string());
+    std::map<std::string, const IndicatorDef *> def_of;
+    for (const auto &d : indicator_defs())
+        def_of[d.key] = &d;
+    Rows rows;
+    if (townships)
+        rows.columns.emplace_back("township");
+    for (const char *c : {"indicator", "名称", "unit", "target", "actual", "status"})
+        rows.columns.emplace_back(c);
+    if (before)
+        for (const char *c : {"compare", "change"})
+            rows.columns.emplace_back(c);
+    rows.columns.emplace_back("detail");
+    for (const auto &v : bulletin.values) {
+        if (!townships && !v.township.empty())
+            continue;
+        std::vector<Value> row;
+        if (townships)
+            row.emplace_back(v.township.empty() ? std::string("(district)") : v.township);
+        const auto &def = *def_of.at(v.key);
+        const auto it = targets.by_key.find(v.key);
+        const bool assumed = it != targets.by_key.end() && it->second.assumption;
+        row.emplace_back(v.key);
+        row.emplace_back(def.label);
+        row.emplace_back(def.unit);
+        Value target = readable(v.target);
+        if (assumed && v.target)
+            target = fmt::format("{}*", value_to_text(target));
+        row.push_back(target);
+        row.push_back(readable(v.actual));
+        row.emplace_back(std::string(to_string(v.status)));
+        if (before) {
+            std::optional<double> previous;
+            for (const auto &b : before->values)
+                if (b.key == v.key && b.township == v.township)
+                    previous = b.actual;
+            row.push_back(readable(previous));
+            row.push_back(v.actual && previous ? readable(*v.actual - *previous) : Value{});
+        }
+        row.emplace_back(v.detail);
+        rows.rows.push_back(std::move(row));
+    }
+    print_rows(rows, OutputFormat::table, std::cout);
+    fmt::print("* a planning assumption: the plan gives no number\n");
+    for (const auto &note : bulletin.notes)
+        fmt::print("note: {}\n", note);
+    if (before)
+        for (const auto &note : before->notes)
+            fmt::print("note ({}): {}\n", before->as_of, note);
+}
+
+void run_indicators(const IndicatorArgs &args) {
+    if (!args.by.empty() && args.by != "township")
+        throw UsageError(fmt::format("--by {}: only 'township' is supported", args.by));
+    const Targets targets =
+        args.targets.empty()
+            ? Targets::defaults()
+            : Targets::from_toml(read_text(args.targets, "targets file"), args.targets);
+    auto registry = Registry::open(args.registry, true);
+    const MetricsConfig config = load_config(registry, args.config);
+    IndicatorOptions options;
+    options.as_of = args.as_of;
+    options.by_township = args.by == "township";
+    const Bulletin bulletin = compute_indicators(registry, targets, config, options);
+    std::optional<Bulletin> before;
+    if (!args.compare.empty()) {
+        options.as_of = args.compare;
+        before = compute_indicators(registry, targets, config, options);
+    }
+    const Bulletin *b = before ? &*before : nullptr;
+    if (!args.output.empty()) {
+        write_text(args.output, rows_text(data_rows(bulletin, b, options.by_township),
+                                          file_format(args.output, args.format)));
+        if (args.format == OutputFormat::table)
+            fmt::print("wrote the bulletin as of {} to {}\n", bulletin.as_of, args.output);
+    }
+    if (args.format != OutputFormat::table) {
+        if (args.output.empty())
+            print_rows(data_rows(bulletin, b, options.by_township), args.format, std::cout);
+        for (const auto &note : bulletin.notes)
+            log(LogLevel::info, "note: " + note);
+        return;
+    }
+    print_bulletin(bulletin, b, targets, options.by_township);
+}
+
+} // namespace
+
+void register_classify(CLI::App &app) {
+    auto c = std::make_shared<ClassifyArgs>();
+    auto *classify = app.add_subcommand(
+        "classify", "Suggest each village's class (SPEC §4) by rules; stores village_classes");
+    classify->footer(
+        "Features per village: urban_distance_m, population, settlements, density,\n"
+        "completeness, heritage, hazard_share, road_access_m. Rules are tried in order; the\n"
+        "first that fires gives the class, the last is the default. A rule that needs a missing\n"
+        "feature is skipped with a warning. The built-in rules are sample_maps/rules.toml.\n"
+        "--format csv columns: code,name,township,suggested_class,rule,reason,recorded_class,\n"
+        "mismatch (1 when the recorded class differs, empty when none is recorded).\n"
+        "Example: qiancun classify county.sqlite --rules my-rules.toml --format csv -o c.csv");
+    classify->add_option("REGISTRY", c->registry, "Registry file (SpatiaLite)")->required();
+    classify->add_option("--rules", c->rules, "Rules file (TOML; default: the built-in rules)");
+    classify->add_option("--config", c->config,
+                         "Radii and thresholds for the facility completeness (TOML)");
+    add_format_option(classify, c->format);
+    classify->add_option("-o,--output", c->output,
+                         "Write the villages to this file (.csv or .json) instead of stdout");
+    classify->add_flag("--mismatches", c->mismatches,
+                       "Only villages whose suggested class differs from the recorded one");
+    classify->add_flag("--features", c->features, "Add a column per feature");
+    classify->add_flag("--no-store", c->no_store, "Do not store the village_classes layer");
+    classify->callback([c] { run_classify(*c); });
+
+    auto i = std::make_shared<IndicatorArgs>();
+    auto *indicators = app.add_subcommand(
+        "indicators", "The plan's core indicators against target (SPEC §5), as of a date");
+    indicators->footer(
+        "Keys: sewage_new, sewage_renovated, sewage_village_coverage, sewage_effluent_ok,\n"
+        "road_new_km, road_maintained_km, hall_five_star, courier_village_coverage,\n"
+        "bs5g_settlement_coverage, retained_hemei_share. Status: met (actual ≥ target),\n"
+        "not_met, no_data. The targets of courier_village_coverage and\n"
+        "bs5g_settlement_coverage (100 %) are planning assumptions: the plan gives no number.\n"
+        "--format csv columns: indicator,unit,target,actual,status (township first with --by\n"
+        "township; compare_actual,change last with --compare).\n"
+        "Example: qiancun indicators county.sqlite --as-of 2025-12-31 --compare 2025-11-30");
+    indicators->add_option("REGISTRY", i->registry, "Registry file (SpatiaLite)")->required();
+    indicators->add_option("--as-of", i->as_of,
+                           "Date YYYY-MM-DD of the picture (status history; default: today)");
+    indicators->add_option("--compare", i->compare,
+                           "Also compute as of this date, with the change (month on month)");
+    indicators->add_option("--by", i->by, "township: one row per indicator and township too");
+    indicators->add_option("--targets", i->targets,
+                           "Targets file (TOML; 'qiancun config --print-targets' writes one)");
+    indicators->add_option("--config", i->config, "Radii and thresholds for the coverages (TOML)");
+    add_format_option(indicators, i->format);
+    indicators->add_option("-o,--output", i->output,
+                           "Write the bulletin to this file (.csv, .json)");
+    indicators->callback([i] { run_indicators(*i); });
+}
+
+} // namespace qiancun::cli

@@ -1,0 +1,262 @@
+#include "cli.hpp"
+
+#include "qiancun/config.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/exporter.hpp"
+#include "qiancun/geometry.hpp"
+#include "qiancun/log.hpp"
+#include "qiancun/network.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// `service-area`, `route` and `info --network`: distances along the serving road network.
+
+namespace qiancun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+MetricsConfig load_config(const Registry &registry, const std::string &path) {
+    if (path.empty())
+        return MetricsConfig::defaults(registry.kinds());
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw UsageError(fmt::format("configuration file {} cannot be read", path));
+    std::ostringstream text;
+    text << in.rdbuf();
+    return MetricsConfig::from_toml(text.str(), path, registry.kinds());
+}
+
+std::string lower_extension(const fs::path &path) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext;
+}
+
+/// A message for people: on stdout with a table, on stderr when stdout carries data.
+void note(OutputFormat format, const std::string &message) {
+    if (format == OutputFormat::table)
+        fmt::print("{}\n", message);
+    else
+        log(LogLevel::info, message);
+}
+
+/// Exports registry layers to `output`: all into one GeoPackage, else `<stem><suffix>` files.
+void export_layers(const std::string &registry, const fs::path &output,
+                   const std::vector<std::pair<std::string, std::string>> &layers_and_suffixes,
+                   OutputFormat format) {
+    const std::string ext = lower_extension(output);
+    bool first = true;
+    for (const auto &[layer, suffix] : layers_and_suffixes) {
+        exporters::ExportOptions o;
+        o.layer = layer;
+        o.output = output;
+        if (ext == ".gpkg")
+            o.append = !first;
+        else if (!suffix.empty())
+            o.output = output.parent_path() / (output.stem().string() + suffix + ext);
+        first = false;
+        for (const auto &file : exporters::export_layer(registry, o).outputs)
+            note(format, fmt::format("wrote {} features of {} to {}", file.features, layer,
+                                     file.path.string()));
+    }
+}
+
+struct ServiceAreaArgs {
+    std::string registry;
+    std::string type;
+    double distance_m = 0.0;
+    double width_m = 100.0;
+    std::string config;
+    bool full_noding = false;
+    std::string output;
+    OutputFormat format = OutputFormat::table;
+};
+
+void run_service_area(const ServiceAreaArgs &args) {
+    ServiceArea area;
+    {
+        auto registry = Registry::open(args.registry);
+        ServiceAreaOptions options;
+        options.type = args.type;
+        if (args.distance_m != 0.0)
+            options.distance_m = args.distance_m;
+        options.width_m = args.width_m;
+        options.full_noding = args.full_noding;
+        area = compute_service_area(registry, load_config(registry, args.config), options);
+        write_service_area_layers(registry, area);
+    } // closed before GDAL reads the layers back
+    Rows rows;
+    rows.columns = {"facility", "reach_m", "leg_m", "on_network", "road_km", "area_km2"};
+    double km = 0.0;
+    std::int64_t off = 0;
+    for (const auto &f : area.facilities) {
+        rows.rows.push_back({f.facility, f.reach_m, f.leg_m, std::int64_t{f.on_network ? 1 : 0},
+                             f.road_km, f.area_km2});
+        km += f.road_km;
+        off += f.on_network ? 0 : 1;
+    }
+    if (args.format == OutputFormat::table)
+        fmt::print("{}: {} serving facilities reach {:.1f} km of road ({} off the network); "
+                   "layers service_area_{} and service_area_{}_buffer (width {:g} m) stored\n",
+                   area.type, area.facilities.size(), km, off, area.type, area.type,
+                   area.width_m);
+    print_rows(rows, args.format, std::cout);
+    if (!args.output.empty())
+        export_layers(args.registry, args.output,
+                      {{"service_area_" + area.type, ""},
+                       {"service_area_" + area.type + "_buffer", "_buffer"}},
+                      args.format);
+}
+
+struct RouteArgs {
+    std::string registry;
+    std::string from;
+    std::string type;
+    std::string config;
+    std::string output;
+    OutputFormat format = OutputFormat::table;
+};
+
+void run_route(const RouteArgs &args) {
+    const std::string ext = lower_extension(args.output);
+    const bool text_file = ext == ".wkt" || ext == ".txt";
+    const bool store = !args.output.empty() && !text_file;
+    Route route;
+    {
+        auto registry = Registry::open(args.registry, !store);
+        route = route_to_nearest(registry, load_config(registry, args.config), args.from,
+                                 args.type);
+        if (store)
+            write_route_layer(registry, route);
+    }
+    const std::string wkt = route.wkb.empty() ? "" : geometry::wkt_from_wkb(route.wkb, 3);
+    if (route.asset_id.empty())
+        throw InputError(fmt::format(
+            "no serving {} is reachable from {} {} along the roads (off-road leg {:.1f} m, cap "
+            "from the configuration)",
+            route.type, route.from_kind, route.from_id, route.start_leg_m));
+    if (args.format == OutputFormat::table) {
+        fmt::print("{} {} → nearest {} {}: {:.1f} m (off-road {:.1f} m + road {:.1f} m + "
+                   "off-road {:.1f} m)\n",
+                   route.from_kind, route.from_id, route.type, route.asset_id, route.distance_m,
+                   route.start_leg_m, route.distance_m - route.start_leg_m - route.end_leg_m,
+                   route.end_leg_m);
+        if (args.output.empty())
+            fmt::print("{}\n", wkt);
+    } else {
+        Rows rows;
+        rows.columns = {"from_kind",  "from_id",     "type",      "asset_id",
+                        "distance_m", "start_leg_m", "end_leg_m", "wkt"};
+        rows.rows.push_back({route.from_kind, route.from_id, route.type, route.asset_id,
+                             route.distance_m, route.start_leg_m, route.end_leg_m, wkt});
+        print_rows(rows, args.format, std::cout);
+    }
+    if (text_file) {
+        std::ofstream out(args.output, std::ios::binary | std::ios::trunc);
+        out << wkt << '\n';
+        out.close();
+        if (!out)
+            throw Error(fmt::format("cannot write {}", args.output));
+        note(args.format, fmt::format("wrote the path to {}", args.output));
+    } else if (store) {
+        export_layers(args.registry, args.output, {{"route", ""}}, args.format);
+    }
+}
+
+} // namespace
+
+void print_network_info(const std::string &registry_path, OutputFormat format) {
+    auto registry = Registry::open(registry_path, true);
+    const NetworkReport report = network_report(registry, MetricsConfig::defaults(registry.kinds()));
+    Rows rows;
+    rows.columns = {"piece", "edges", "km", "villages"};
+    for (std::size_t i = 0; i < report.pieces.size(); ++i) {
+        const auto &p = report.pieces[i];
+        rows.rows.push_back({i == 0 ? std::string("main") : fmt::format("{}", i), p.edges, p.km,
+                             fmt::format("{}", fmt::join(p.villages, " "))});
+    }
+    if (format == OutputFormat::json) {
+        nlohmann::json j;
+        j["nodes"] = report.nodes;
+        j["edges"] = report.edges;
+        j["km"] = report.km;
+        j["snap_tolerance_m"] = report.snap_tolerance_m;
+        j["pieces"] = nlohmann::json::array();
+        for (const auto &p : report.pieces)
+            j["pieces"].push_back({{"edges", p.edges}, {"km", p.km}, {"villages", p.villages}});
+        std::cout << j.dump(2) << '\n';
+        return;
+    }
+    if (format == OutputFormat::csv) {
+        print_rows(rows, format, std::cout);
+        return;
+    }
+    double detached_km = 0.0;
+    for (std::size_t i = 1; i < report.pieces.size(); ++i)
+        detached_km += report.pieces[i].km;
+    fmt::print("road network (serving roads, snapping {:g} m): {} nodes, {} edges, {:.1f} km\n",
+               report.snap_tolerance_m, report.nodes, report.edges, report.km);
+    fmt::print("disconnected pieces: {} ({:.1f} km) besides the main network\n",
+               report.pieces.empty() ? 0 : report.pieces.size() - 1, detached_km);
+    if (!rows.rows.empty())
+        print_rows(rows, format, std::cout);
+}
+
+void register_network(CLI::App &app) {
+    auto s = std::make_shared<ServiceAreaArgs>();
+    auto *sa = app.add_subcommand(
+        "service-area", "Road parts each facility of a type reaches along the road network");
+    sa->footer(
+        "Stores layer service_area_<type> (reached road stretches: facility, road_id, from_m,\n"
+        "distance_m — network distance at the near and far end, partial edges cut at the exact\n"
+        "reach) and service_area_<type>_buffer (per facility: those lines buffered by --width).\n"
+        "Distance = off-road leg + road + off-road leg; legs over the configured cap do not\n"
+        "reach. With -o both are exported with QGIS styles (one .gpkg, or <stem> and\n"
+        "<stem>_buffer). Example:\n"
+        "  qiancun service-area county.sqlite --type courier_station --distance 2000 -o reach.gpkg");
+    sa->add_option("REGISTRY", s->registry, "Registry file (SpatiaLite)")->required();
+    sa->add_option("--type", s->type, "Asset type, e.g. courier_station")->required();
+    sa->add_option("--distance", s->distance_m,
+                   "Reach of every facility, metres (default: each one's service radius)")
+        ->check(CLI::PositiveNumber);
+    sa->add_option("--width", s->width_m, "Buffer width each side of the lines, metres")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sa->add_option("--config", s->config, "Radii, snapping tolerance and off-road cap (TOML)");
+    sa->add_flag("--full-noding", s->full_noding,
+                 "Also join roads that cross without a shared vertex (ignores bridges)");
+    sa->add_option("-o,--output", s->output, "Export both layers: .gpkg .shp .geojson .csv");
+    add_format_option(sa, s->format);
+    sa->callback([s] { run_service_area(*s); });
+
+    auto r = std::make_shared<RouteArgs>();
+    auto *route = app.add_subcommand(
+        "route", "Shortest road path from a village or settlement to the nearest asset of a type");
+    route->footer("FROM is a village code (its demand point: the seat, else a point inside) or a\n"
+                  "settlement id. Prints the distance and the path as WKT; -o writes the path\n"
+                  "(.wkt/.txt as text, else as layer `route` exported: .gpkg .shp .geojson).\n"
+                  "Example: qiancun route county.sqlite --from 330604101201 --to-nearest "
+                  "sewage_plant");
+    route->add_option("REGISTRY", r->registry, "Registry file (SpatiaLite)")->required();
+    route->add_option("--from", r->from, "Village code or settlement id")->required();
+    route->add_option("--to-nearest", r->type, "Asset type")->required();
+    route->add_option("--config", r->config, "Snapping tolerance and off-road cap (TOML)");
+    route->add_option("-o,--output", r->output, "Write the path to this file");
+    add_format_option(route, r->format);
+    route->callback([r] { run_route(*r); });
+}
+
+} // namespace qiancun::cli
