@@ -170,4 +170,10 @@ cat "$WORK/machine.txt"
 echo
 "$PY" "$BENCH/table.py" "$RES" "$AGREE"
 if [[ ! -s $AGREE && -z ${SKIP_PEERS:-} ]]; then FAILED=1; fi
+# Road-network metrics (issue 4) on the same registry: bench/network/run.sh, SKIP_NETWORK=1 skips.
+if [[ -x $BENCH/network/run.sh && -z ${SKIP_NETWORK:-} ]]; then
+    say "road network (bench/network/run.sh)"
+    REG=$REG WORK=$WORK/network BUILD=$ROOT/build/release SKIP_PEER=${SKIP_PEERS:-} \
+        "$BENCH/network/run.sh" || FAILED=1
+fi
 exit "$FAILED"

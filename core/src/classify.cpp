@@ -94,8 +94,8 @@ reason = "small and off the road network: {conditions}"
 name = "relocate_hollow"
 class = "relocate"
 # Source: 乡村振兴战略规划 ch. 9 — villages with serious population loss (人口流失特别严重)
-# are 搬迁撤并类; the Shangyu plan §二(二)1 asks for the 空心村 to be redeveloped. Planning
-# assumptions: fewer than 80 people per km² spread over at most two settlements.
+# are 搬迁撤并类; the Shangyu plan §二(二)1 asks for the 空心村 to be redeveloped.
+# Planning assumptions: fewer than 80 people per km² spread over at most two settlements.
 when = ["density < 80", "settlements <= 2"]
 reason = "hollowed-out: {conditions}"
 
@@ -111,10 +111,10 @@ reason = "next to the county town: {conditions}"
 [[rule]]
 name = "cluster"
 class = "cluster"
-# Source: 乡村振兴战略规划 ch. 9 — existing large central villages are 集聚提升类. Planning
-# assumptions: at least 1,500 people (the Shangyu plan §三(三)2 already singles out villages
-# of over 1,000 residents for services) and at least four of the five facility types
-# covered (completeness 0.8).
+# Source: 乡村振兴战略规划 ch. 9 — existing large central villages are 集聚提升类.
+# Planning assumptions: at least 1,500 people (the Shangyu plan §三(三)2 already singles out
+# villages of over 1,000 residents for services) and at least four of the five facility
+# types covered (completeness 0.8).
 when = ["population >= 1500", "completeness >= 0.8"]
 reason = "large and well served: {conditions}"
 

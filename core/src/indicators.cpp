@@ -686,9 +686,9 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto &def : indicator_defs())
         if (const auto it = targets.by_key.find(def.key);
             it != targets.by_key.end() && it->second.assumption)
-            bulletin.notes.push_back(fmt::format("{}: the target {:g} {} is an assumption — {}",
-                                                 def.key, *it->second.for_year(bulletin.year),
-                                                 def.unit, it->second.basis));
+            bulletin.notes.push_back(fmt::format("{}: target {:g} {}, not the plan's — {}", def.key,
+                                                 *it->second.for_year(bulletin.year), def.unit,
+                                                 it->second.basis));
     if (options.by_township)
         bulletin.notes.push_back("per township, counts and lengths have no target (the plan "
                                  "sets them for the district only): status no_data");

@@ -214,7 +214,8 @@ TEST(ClassifyRules, BadRulesFilesAreRejectedWithTheLine) {
                 AllOf(HasSubstr("line 1"), HasSubstr("placeholder {people}")));
     EXPECT_THAT(rules_error("[[rule]]\nname = \"a\"\nclass = \"improve\"\n\nname2 = = 3\n"),
                 HasSubstr("line 5"));
-    EXPECT_THAT(rules_error(tail + tail), AllOf(HasSubstr("line 1"), HasSubstr("a second rule")));
+    EXPECT_THAT(rules_error(tail + tail),
+                AllOf(HasSubstr("line 4"), HasSubstr("a second rule named 'rest'")));
 }
 
 TEST(ClassifyRules, ShippedRulesFileIsTheBuiltInOne) {

@@ -103,8 +103,8 @@ TEST(NetworkGraph, NearMissIsJoinedAtHalfAMetreAndNotAtTwo) {
     // The gap costs nothing: 5 + 90 + 0 + 89.5 + 5.
     EXPECT_NEAR(*distance(joined, 10, -5, 190, -5), 189.5, kExactTolM);
 
-    const auto apart = RoadGraph::build({line("A", "0 0, 100 0"), line("B", "102 0, 200 0")},
-                                        options);
+    const auto apart =
+        RoadGraph::build({line("A", "0 0, 100 0"), line("B", "102 0, 200 0")}, options);
     EXPECT_EQ(apart.components().size(), 2u);
     EXPECT_FALSE(distance(apart, 10, -5, 190, -5));
 
@@ -152,8 +152,8 @@ TEST(NetworkGraph, CrossingWithoutASharedVertexIsNotJoined) {
 
 TEST(NetworkReach, PartialEdgeIsCutAtTheExactRemainingDistance) {
     // One road bending at (100, 0); a junction at (100, 0) with a road north.
-    const auto g = RoadGraph::build(
-        {line("east", "0 0, 100 0"), line("north", "100 0, 100 300, 100 500")});
+    const auto g =
+        RoadGraph::build({line("east", "0 0, 100 0"), line("north", "100 0, 100 300, 100 500")});
     // A facility 10 m off the road at x = 30, reach 200 m: 10 leg + 70 to the junction leaves
     // 120 m up the north road, cut between its vertices.
     const auto sp = g.search({Source{at(g, 30, -10), 200.0}}, 0.0);
@@ -272,8 +272,7 @@ protected:
 
     NetworkCounty() : m_registry(Registry::create(m_dir / "county.sqlite", 4549)) {}
 
-    void add(const std::string &kind, std::map<std::string, Value> values,
-             const std::string &wkt) {
+    void add(const std::string &kind, std::map<std::string, Value> values, const std::string &wkt) {
         const KindDef &k = m_registry.kind(kind);
         Feature f;
         f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
@@ -316,24 +315,21 @@ protected:
 TEST_F(NetworkCounty, MetricsAddNetworkColumnsFromDemandPointsAndSettlements) {
     // Two villages side by side along a road on y = 500 that ends at x = 1800; a river
     // crossing: village B's settlement lies near a plant across nothing but is far by road.
-    add("village", {{"code", std::string("330604101201")}, {"seat_x", kX0 + 200.0},
-                    {"seat_y", kY0 + 510.0}},
+    add("village",
+        {{"code", std::string("330604101201")}, {"seat_x", kX0 + 200.0}, {"seat_y", kY0 + 510.0}},
         square(0, 0, 1000));
     add("village", {{"code", std::string("330604101202")}}, square(1000, 0, 1000));
-    add("settlement", {{"id", std::string("S1")}, {"population", std::int64_t{100}}},
-        pt(300, 490));
+    add("settlement", {{"id", std::string("S1")}, {"population", std::int64_t{100}}}, pt(300, 490));
     add("settlement", {{"id", std::string("S2")}, {"population", std::int64_t{300}}},
         pt(1700, 505));
-    add("settlement", {{"id", std::string("S3")}, {"population", std::int64_t{50}}},
-        pt(1900, 100));
-    add("rural_road",
-        {{"id", std::string("R1")}, {"status", std::string("operating")}},
+    add("settlement", {{"id", std::string("S3")}, {"population", std::int64_t{50}}}, pt(1900, 100));
+    add("rural_road", {{"id", std::string("R1")}, {"status", std::string("operating")}},
         fmt::format("LINESTRING({} {}, {} {})", kX0, kY0 + 500, kX0 + 1800, kY0 + 500));
-    add("rural_road",
-        {{"id", std::string("R2")}, {"status", std::string("planned")}},
+    add("rural_road", {{"id", std::string("R2")}, {"status", std::string("planned")}},
         fmt::format("LINESTRING({} {}, {} {})", kX0 + 1800, kY0 + 500, kX0 + 1900, kY0 + 100));
     add("sewage_plant",
-        {{"id", std::string("P1")}, {"status", std::string("operating")},
+        {{"id", std::string("P1")},
+         {"status", std::string("operating")},
          {"service_radius_m", 1500.0}},
         pt(600, 520));
     commit();
@@ -361,15 +357,13 @@ TEST_F(NetworkCounty, MetricsAddNetworkColumnsFromDemandPointsAndSettlements) {
 
     options.network = false;
     const Rows plain =
-        compute_metrics(m_registry, MetricsConfig::defaults(m_registry.kinds()), options)
-            .to_rows();
+        compute_metrics(m_registry, MetricsConfig::defaults(m_registry.kinds()), options).to_rows();
     EXPECT_THAT(plain.columns, ::testing::Not(::testing::Contains("net_pop_cov_sewage_plant")));
 }
 
 TEST_F(NetworkCounty, ServiceAreaRouteAndReport) {
     add("village", {{"code", std::string("330604101201")}}, square(0, 0, 1000));
-    add("settlement", {{"id", std::string("S1")}, {"population", std::int64_t{10}}},
-        pt(900, 510));
+    add("settlement", {{"id", std::string("S1")}, {"population", std::int64_t{10}}}, pt(900, 510));
     add("rural_road", {{"id", std::string("R1")}, {"status", std::string("operating")}},
         fmt::format("LINESTRING({} {}, {} {})", kX0, kY0 + 500, kX0 + 1000, kY0 + 500));
     add("rural_road", {{"id", std::string("R2")}, {"status", std::string("operating")}},
@@ -387,18 +381,24 @@ TEST_F(NetworkCounty, ServiceAreaRouteAndReport) {
     EXPECT_NEAR(area.facilities[0].road_km, 0.1 + 0.3, kExactTolM);
     EXPECT_GT(area.facilities[0].area_km2, 0.0);
     write_service_area_layers(m_registry, area);
-    EXPECT_EQ(m_registry.list("service_area_courier_station", {}).rows.size(), 2u);
-    EXPECT_EQ(m_registry.list("service_area_courier_station_buffer", {}).rows.size(), 1u);
+    const auto lines = testing::read_vector(m_registry.path(), "service_area_courier_station");
+    ASSERT_EQ(lines.size(), 2u); // both ways from the station along R1
+    for (const auto &l : lines) {
+        EXPECT_EQ(l.at("facility"), "C1");
+        EXPECT_EQ(l.at("road_id"), "R1");
+    }
+    EXPECT_EQ(testing::read_vector(m_registry.path(), "service_area_courier_station_buffer").size(),
+              1u);
 
     const auto route = route_to_nearest(m_registry, config, "S1", "courier_station");
     EXPECT_EQ(route.from_kind, "settlement");
     EXPECT_EQ(route.asset_id, "C1");
     EXPECT_NEAR(route.distance_m, 10 + 800, kExactTolM);
-    EXPECT_TRUE(testing::geometry_near(
-        geometry::wkt_from_wkb(route.wkb, 6),
-        fmt::format("LINESTRING({} {}, {} {}, {} {})", kX0 + 900, kY0 + 510, kX0 + 900,
-                    kY0 + 500, kX0 + 100, kY0 + 500),
-        kExactTolM));
+    EXPECT_TRUE(
+        testing::geometry_near(geometry::wkt_from_wkb(route.wkb, 6),
+                               fmt::format("LINESTRING({} {}, {} {}, {} {})", kX0 + 900, kY0 + 510,
+                                           kX0 + 900, kY0 + 500, kX0 + 100, kY0 + 500),
+                               kExactTolM));
     EXPECT_THROW(route_to_nearest(m_registry, config, "nowhere", "courier_station"), UsageError);
 
     const auto report = network_report(m_registry, config);

@@ -111,8 +111,7 @@ void run_service_area(const ServiceAreaArgs &args) {
     if (args.format == OutputFormat::table)
         fmt::print("{}: {} serving facilities reach {:.1f} km of road ({} off the network); "
                    "layers service_area_{} and service_area_{}_buffer (width {:g} m) stored\n",
-                   area.type, area.facilities.size(), km, off, area.type, area.type,
-                   area.width_m);
+                   area.type, area.facilities.size(), km, off, area.type, area.type, area.width_m);
     print_rows(rows, args.format, std::cout);
     if (!args.output.empty())
         export_layers(args.registry, args.output,
@@ -137,14 +136,14 @@ void run_route(const RouteArgs &args) {
     Route route;
     {
         auto registry = Registry::open(args.registry, !store);
-        route = route_to_nearest(registry, load_config(registry, args.config), args.from,
-                                 args.type);
+        route =
+            route_to_nearest(registry, load_config(registry, args.config), args.from, args.type);
         if (store)
             write_route_layer(registry, route);
     }
     const std::string wkt = route.wkb.empty() ? "" : geometry::wkt_from_wkb(route.wkb, 3);
     if (route.asset_id.empty())
-        throw InputError(fmt::format(
+        throw Error(fmt::format(
             "no serving {} is reachable from {} {} along the roads (off-road leg {:.1f} m, cap "
             "from the configuration)",
             route.type, route.from_kind, route.from_id, route.start_leg_m));
@@ -180,7 +179,8 @@ void run_route(const RouteArgs &args) {
 
 void print_network_info(const std::string &registry_path, OutputFormat format) {
     auto registry = Registry::open(registry_path, true);
-    const NetworkReport report = network_report(registry, MetricsConfig::defaults(registry.kinds()));
+    const NetworkReport report =
+        network_report(registry, MetricsConfig::defaults(registry.kinds()));
     Rows rows;
     rows.columns = {"piece", "edges", "km", "villages"};
     for (std::size_t i = 0; i < report.pieces.size(); ++i) {
@@ -226,7 +226,8 @@ void register_network(CLI::App &app) {
         "Distance = off-road leg + road + off-road leg; legs over the configured cap do not\n"
         "reach. With -o both are exported with QGIS styles (one .gpkg, or <stem> and\n"
         "<stem>_buffer). Example:\n"
-        "  qiancun service-area county.sqlite --type courier_station --distance 2000 -o reach.gpkg");
+        "  qiancun service-area county.sqlite --type courier_station --distance 2000 -o "
+        "reach.gpkg");
     sa->add_option("REGISTRY", s->registry, "Registry file (SpatiaLite)")->required();
     sa->add_option("--type", s->type, "Asset type, e.g. courier_station")->required();
     sa->add_option("--distance", s->distance_m,

@@ -120,6 +120,10 @@ public:
     /// The same for a footprint given as WKB (polygon or point): the closest pair of points
     /// of footprint and road (leg 0 when a road touches the footprint).
     std::optional<Attachment> attach_footprint(std::string_view wkb) const;
+    /// Every way a footprint joins the network (SPEC §3: distances are to the footprint, 0
+    /// inside it): where roads cross or touch it, the first and the last point of each road
+    /// segment inside it, with leg 0; else the one attachment of `attach_footprint`.
+    std::vector<Attachment> attach_footprint_all(std::string_view wkb) const;
     /// True when the leg is at most the off-road cap.
     bool within_cap(const Attachment &at) const noexcept;
 
@@ -197,12 +201,12 @@ struct ServiceAreaLine {
 /// Per facility: what it reaches.
 struct ServiceAreaFacility {
     std::string facility;
-    double reach_m = 0.0;     ///< the distance it is given
-    double leg_m = 0.0;       ///< off-road leg to the nearest road
-    bool on_network = false;  ///< leg within the cap
-    double road_km = 0.0;     ///< reached road length (stretches it reaches first)
-    double area_km2 = 0.0;    ///< of its buffer polygon
-    std::string buffer_wkb;   ///< MultiPolygon, empty when it reaches nothing
+    double reach_m = 0.0;    ///< the distance it is given
+    double leg_m = 0.0;      ///< off-road leg to the nearest road
+    bool on_network = false; ///< leg within the cap
+    double road_km = 0.0;    ///< reached road length (stretches it reaches first)
+    double area_km2 = 0.0;   ///< of its buffer polygon
+    std::string buffer_wkb;  ///< MultiPolygon, empty when it reaches nothing
 };
 
 struct ServiceArea {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <map>
 #include <numbers>
 
 namespace qiancun::metrics {
@@ -268,6 +267,8 @@ Coverage VillageEvaluator::covered_area(const AssetLayer &layer, const Village &
                : ffi::clone(m_ctx, v.geom.get());
     std::stable_sort(lines.begin(), lines.end(),
                      [](const LinePiece &a, const LinePiece &b) { return a.order < b.order; });
+    // Uniting corridors in batches before cutting was measured slower on the generated
+    // province: one cut per corridor keeps every overlay small.
     Box rest_box = envelope(m_ctx, rest.get());
     for (auto &piece : lines) {
         if (ffi::is_empty(m_ctx, rest.get()))

@@ -87,9 +87,14 @@ std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &
     return lines;
 }
 
-/// Where a serving asset joins the network.
-std::optional<Attachment> attach_asset(const RoadGraph &graph, const metrics::AssetRecord &a) {
-    return a.is_point ? graph.attach(XY{a.x, a.y}) : graph.attach_footprint(a.wkb);
+/// Where a serving asset joins the network: a point once, a footprint where roads cross it.
+std::vector<Attachment> attach_asset(const RoadGraph &graph, const metrics::AssetRecord &a) {
+    if (!a.is_point)
+        return graph.attach_footprint_all(a.wkb);
+    std::vector<Attachment> out;
+    if (auto at = graph.attach(XY{a.x, a.y}))
+        out.push_back(*at);
+    return out;
 }
 
 /// Sources for every asset of `layer` that has an attachment; `asset_of` maps sources back.
@@ -98,13 +103,11 @@ std::vector<Source> asset_sources(const RoadGraph &graph, const metrics::AssetLa
                                   std::vector<std::uint32_t> &asset_of) {
     std::vector<Source> sources;
     asset_of.clear();
-    for (std::uint32_t i = 0; i < layer.assets.size(); ++i) {
-        const auto at = attach_asset(graph, layer.assets[i]);
-        if (!at)
-            continue;
-        sources.push_back({*at, radius_m ? *radius_m : layer.assets[i].radius_m});
-        asset_of.push_back(i);
-    }
+    for (std::uint32_t i = 0; i < layer.assets.size(); ++i)
+        for (const Attachment &at : attach_asset(graph, layer.assets[i])) {
+            sources.push_back({at, radius_m ? *radius_m : layer.assets[i].radius_m});
+            asset_of.push_back(i);
+        }
     return sources;
 }
 
@@ -130,7 +133,8 @@ std::string line_wkb(const std::vector<XY> &points) {
         ctx.fail("GEOSCoordSeq_create");
     for (unsigned i = 0; i < points.size(); ++i)
         GEOSCoordSeq_setXY_r(h, seq, i, points[i].x, points[i].y);
-    const auto line = ffi::own(ctx, GEOSGeom_createLineString_r(h, seq), "GEOSGeom_createLineString");
+    const auto line =
+        ffi::own(ctx, GEOSGeom_createLineString_r(h, seq), "GEOSGeom_createLineString");
     return ffi::write_wkb(ctx, line.get());
 }
 
@@ -198,9 +202,9 @@ void add_network_metrics(const RoadGraph &graph, const metrics::Dataset &data, i
             const std::size_t t = layers[task / 2];
             const bool coverage = task % 2 == 1;
             std::vector<std::uint32_t> asset_of;
-            auto sources = asset_sources(graph, data.layers[t],
-                                         coverage ? std::nullopt : std::optional<double>(0.0),
-                                         asset_of);
+            auto sources =
+                asset_sources(graph, data.layers[t],
+                              coverage ? std::nullopt : std::optional<double>(0.0), asset_of);
             const ShortestPaths sp = graph.search(std::move(sources), coverage ? 0.0 : kInf);
             for (std::size_t v = 0; v < nv; ++v) {
                 TypeMetrics &m = table.villages[v].types[t];
@@ -256,7 +260,7 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
     ServiceArea area;
     area.type = options.type;
     area.width_m = options.width_m;
-    std::map<std::uint32_t, std::vector<std::uint32_t>> lines_of; // by source
+    std::map<std::uint32_t, std::vector<std::uint32_t>> lines_of; // by asset
     for (auto &piece : sp.reached()) {
         ServiceAreaLine line;
         line.facility = layer.assets[asset_of[piece.source]].id;
@@ -264,19 +268,26 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
         line.from_m = piece.start_m;
         line.distance_m = piece.end_m;
         line.wkb = line_wkb(piece.points);
-        lines_of[piece.source].push_back(static_cast<std::uint32_t>(area.lines.size()));
+        lines_of[asset_of[piece.source]].push_back(static_cast<std::uint32_t>(area.lines.size()));
         area.lines.push_back(std::move(line));
     }
 
     auto &ctx = ffi::geos_context();
     for (std::uint32_t s = 0; s < sources.size(); ++s) {
+        if (s > 0 && asset_of[s] == asset_of[s - 1]) {
+            // Another way into the same footprint.
+            auto &f = area.facilities.back();
+            f.leg_m = std::min(f.leg_m, sources[s].at.leg_m);
+            f.on_network = f.on_network || graph.within_cap(sources[s].at);
+            continue;
+        }
         const auto &a = layer.assets[asset_of[s]];
         ServiceAreaFacility f;
         f.facility = a.id;
         f.reach_m = sources[s].radius_m;
         f.leg_m = sources[s].at.leg_m;
         f.on_network = graph.within_cap(sources[s].at);
-        const auto it = lines_of.find(s);
+        const auto it = lines_of.find(asset_of[s]);
         if (it != lines_of.end()) {
             std::vector<ffi::GeosGeometry> parts;
             for (const std::uint32_t l : it->second)
@@ -284,8 +295,8 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
             const auto lines = ffi::collect(ctx, GEOS_MULTILINESTRING, std::move(parts));
             f.road_km = ffi::length(ctx, lines.get()) / 1000.0;
             const auto buffer = ffi::to_multipolygon(
-                ctx, ffi::buffer_round(ctx, lines.get(), options.width_m, full.quadrant_segments)
-                         .get());
+                ctx,
+                ffi::buffer_round(ctx, lines.get(), options.width_m, full.quadrant_segments).get());
             f.area_km2 = ffi::area(ctx, buffer.get()) / 1e6;
             f.buffer_wkb = ffi::write_wkb(ctx, buffer.get());
         }
@@ -376,9 +387,8 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
         }
     }
     if (route.from_kind.empty())
-        throw UsageError(
-            fmt::format("'{}' is neither a village code nor a settlement id in {}", from,
-                        registry.path().string()));
+        throw UsageError(fmt::format("'{}' is neither a village code nor a settlement id in {}",
+                                     from, registry.path().string()));
     const auto data = metrics::load_dataset(registry, full, {type}, codes);
     if (!start)
         start = demand_point(data.villages.front());
@@ -392,15 +402,15 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
     const metrics::AssetLayer &layer = data.layers.front();
     double best = kInf;
     std::optional<Attachment> best_at;
-    for (const auto &a : layer.assets) { // ordered by id: ties go to the smaller id
-        const auto at = attach_asset(graph, a);
-        const auto r = at ? sp.reach(*at) : std::nullopt;
-        if (r && r->distance_m < best) {
-            best = r->distance_m;
-            best_at = at;
-            route.asset_id = a.id;
+    for (const auto &a : layer.assets) // ordered by id: ties go to the smaller id
+        for (const Attachment &at : attach_asset(graph, a)) {
+            const auto r = sp.reach(at);
+            if (r && r->distance_m < best) {
+                best = r->distance_m;
+                best_at = at;
+                route.asset_id = a.id;
+            }
         }
-    }
     if (!best_at)
         return route;
     route.distance_m = best;
@@ -433,7 +443,8 @@ void write_route_layer(Registry &registry, const Route &route) {
             .bind_text(3, route.type)
             .bind_text(4, route.asset_id);
         insert.bind_double(5, route.distance_m)
-            .bind_double(6, route.start_leg_m).bind_double(7, route.end_leg_m);
+            .bind_double(6, route.start_leg_m)
+            .bind_double(7, route.end_leg_m);
         insert.bind_blob(8, route.wkb);
         insert.run();
     }
@@ -493,9 +504,9 @@ NetworkReport network_report(const Registry &registry, const MetricsConfig &conf
             tree.query(boost::geometry::index::intersects(box), std::back_inserter(found));
             std::set<std::string> codes;
             for (const auto &[b, v] : found)
-                if (ffi::predicate(ctx, GEOSIntersects_r(ctx.handle(), villages[v].geom.get(),
-                                                          lines.get()),
-                                   "GEOSIntersects"))
+                if (ffi::predicate(
+                        ctx, GEOSIntersects_r(ctx.handle(), villages[v].geom.get(), lines.get()),
+                        "GEOSIntersects"))
                     codes.insert(villages[v].code);
             piece.villages.assign(codes.begin(), codes.end());
         }

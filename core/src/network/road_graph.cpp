@@ -18,6 +18,8 @@ namespace qiancun::network {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+/// Points of a path closer than this are one (a nanometre: far below any survey).
+constexpr double kSamePointM = 1e-9;
 
 /// Disjoint sets with path halving, for clustering and components.
 class UnionFind {
@@ -208,9 +210,9 @@ RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &opti
         for (std::uint32_t c = 0; c < coords.size(); ++c) {
             const XY p = coords[c].p;
             found.clear();
-            tree.query(bgi::intersects(BBox(BPoint(p.x - tol, p.y - tol),
-                                            BPoint(p.x + tol, p.y + tol))),
-                       std::back_inserter(found));
+            tree.query(
+                bgi::intersects(BBox(BPoint(p.x - tol, p.y - tol), BPoint(p.x + tol, p.y + tol))),
+                std::back_inserter(found));
             for (const auto &[q, d] : found) {
                 if (d <= c || dist(p, coords[d].p) > tol)
                     continue;
@@ -277,8 +279,8 @@ RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &opti
             start = i;
         }
     }
-    g.graph = Csr(boost::edges_are_unsorted_multi_pass, arcs.begin(), arcs.end(),
-                  arc_props.begin(), nodes);
+    g.graph = Csr(boost::edges_are_unsorted_multi_pass, arcs.begin(), arcs.end(), arc_props.begin(),
+                  nodes);
     g.segments = SegmentTree(segments.begin(), segments.end());
     return RoadGraph(std::move(impl));
 }
@@ -325,8 +327,9 @@ std::vector<XY> RoadGraph::Impl::part(std::uint32_t edge, double from_m, double 
         const double t = seg > 0.0 ? std::clamp((base + off - along_m[i]) / seg, 0.0, 1.0) : 0.0;
         const XY a = points[i];
         const XY b = points[i + 1];
-        return std::make_pair(i, t == 0.0 ? a : t == 1.0 ? b : XY{a.x + t * (b.x - a.x),
-                                                                  a.y + t * (b.y - a.y)});
+        return std::make_pair(i, t == 0.0   ? a
+                                 : t == 1.0 ? b
+                                            : XY{a.x + t * (b.x - a.x), a.y + t * (b.y - a.y)});
     };
     const auto [i0, p0] = at(lo);
     const auto [i1, p1] = at(hi);
@@ -352,8 +355,7 @@ Attachment RoadGraph::Impl::attach_to_segment(std::uint32_t i, XY p) const {
     Attachment at;
     at.edge = point_edge[i];
     const Edge &e = edges[at.edge];
-    at.offset_m =
-        std::clamp(along_m[i] - along_m[e.first_point] + dist(a, q), 0.0, e.length_m);
+    at.offset_m = std::clamp(along_m[i] - along_m[e.first_point] + dist(a, q), 0.0, e.length_m);
     at.leg_m = dist(p, q);
     at.from = p;
     at.on_road = q;
@@ -400,9 +402,8 @@ std::optional<Attachment> RoadGraph::attach_footprint(std::string_view wkb) cons
         ctx.fail("GEOSGeom_getXMin");
     const double m = bound.leg_m;
     std::vector<SegmentEntry> found;
-    g.segments.query(
-        bgi::intersects(BBox(BPoint(minx - m, miny - m), BPoint(maxx + m, maxy + m))),
-        std::back_inserter(found));
+    g.segments.query(bgi::intersects(BBox(BPoint(minx - m, miny - m), BPoint(maxx + m, maxy + m))),
+                     std::back_inserter(found));
     std::sort(found.begin(), found.end(),
               [](const SegmentEntry &a, const SegmentEntry &b) { return a.second < b.second; });
     const auto prepared = ffi::prepare(ctx, footprint.get());
@@ -433,8 +434,8 @@ std::optional<Attachment> RoadGraph::attach_footprint(std::string_view wkb) cons
     if (!pair)
         ctx.fail("GEOSNearestPoints");
     double fx = 0.0, fy = 0.0, rx = 0.0, ry = 0.0;
-    const bool ok = GEOSCoordSeq_getXY_r(h, pair, 0, &fx, &fy) &&
-                    GEOSCoordSeq_getXY_r(h, pair, 1, &rx, &ry);
+    const bool ok =
+        GEOSCoordSeq_getXY_r(h, pair, 0, &fx, &fy) && GEOSCoordSeq_getXY_r(h, pair, 1, &rx, &ry);
     GEOSCoordSeq_destroy_r(h, pair);
     if (!ok)
         ctx.fail("GEOSCoordSeq_getXY");
@@ -442,6 +443,64 @@ std::optional<Attachment> RoadGraph::attach_footprint(std::string_view wkb) cons
     at.from = XY{fx, fy};
     at.leg_m = best;
     return at;
+}
+
+std::vector<Attachment> RoadGraph::attach_footprint_all(std::string_view wkb) const {
+    const Impl &g = *m_impl;
+    auto &ctx = ffi::geos_context();
+    GEOSContextHandle_t h = ctx.handle();
+    const auto footprint = ffi::read_wkb(ctx, wkb);
+    std::vector<Attachment> out;
+    if (!g.segments.empty() && GEOSGeomTypeId_r(h, footprint.get()) != GEOS_POINT) {
+        double minx = 0.0, miny = 0.0, maxx = 0.0, maxy = 0.0;
+        if (!GEOSGeom_getXMin_r(h, footprint.get(), &minx) ||
+            !GEOSGeom_getYMin_r(h, footprint.get(), &miny) ||
+            !GEOSGeom_getXMax_r(h, footprint.get(), &maxx) ||
+            !GEOSGeom_getYMax_r(h, footprint.get(), &maxy))
+            ctx.fail("GEOSGeom_getXMin");
+        std::vector<SegmentEntry> found;
+        g.segments.query(bgi::intersects(BBox(BPoint(minx, miny), BPoint(maxx, maxy))),
+                         std::back_inserter(found));
+        std::sort(found.begin(), found.end(),
+                  [](const SegmentEntry &a, const SegmentEntry &b) { return a.second < b.second; });
+        const auto prepared = ffi::prepare(ctx, footprint.get());
+        for (const auto &[segment, i] : found) {
+            const XY a = g.points[i];
+            const XY b = g.points[i + 1];
+            GEOSCoordSequence *seq = GEOSCoordSeq_create_r(h, 2, 2);
+            if (!seq)
+                ctx.fail("GEOSCoordSeq_create");
+            GEOSCoordSeq_setXY_r(h, seq, 0, a.x, a.y);
+            GEOSCoordSeq_setXY_r(h, seq, 1, b.x, b.y);
+            const auto line =
+                ffi::own(ctx, GEOSGeom_createLineString_r(h, seq), "GEOSGeom_createLineString");
+            if (!ffi::predicate(ctx, GEOSPreparedIntersects_r(h, prepared.get(), line.get()),
+                                "GEOSPreparedIntersects"))
+                continue;
+            const auto inside = ffi::own(ctx, GEOSIntersection_r(h, footprint.get(), line.get()),
+                                         "GEOSIntersection");
+            double x0 = 0.0, y0 = 0.0, x1 = 0.0, y1 = 0.0;
+            if (!GEOSGeom_getXMin_r(h, inside.get(), &x0) ||
+                !GEOSGeom_getYMin_r(h, inside.get(), &y0) ||
+                !GEOSGeom_getXMax_r(h, inside.get(), &x1) ||
+                !GEOSGeom_getYMax_r(h, inside.get(), &y1))
+                continue; // empty: touching only within GEOS's tolerance
+            // Every point of the part inside lies on the segment, so its first and last
+            // points along the segment are corners of its envelope.
+            const XY first{b.x >= a.x ? x0 : x1, b.y >= a.y ? y0 : y1};
+            const XY last{b.x >= a.x ? x1 : x0, b.y >= a.y ? y1 : y0};
+            for (const XY p : {first, last}) {
+                Attachment at = g.attach_to_segment(i, p);
+                at.leg_m = 0.0;
+                at.from = at.on_road;
+                out.push_back(at);
+            }
+        }
+    }
+    if (out.empty())
+        if (auto at = attach_footprint(wkb))
+            out.push_back(*at);
+    return out;
 }
 
 bool RoadGraph::within_cap(const Attachment &at) const noexcept {
@@ -539,8 +598,8 @@ ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound_m) con
         boost::dijkstra_shortest_paths_no_init(
             g.graph, seeds.begin(), seeds.end(), boost::dummy_property_map(),
             boost::make_iterator_property_map(sp.m_margin.begin(), index),
-            boost::get(&Arc::length_m, g.graph), index, std::less<double>(),
-            std::plus<double>(), 0.0, SearchVisitor(sp.m_margin, sp.m_owner, sp.m_pred_edge, bound_m),
+            boost::get(&Arc::length_m, g.graph), index, std::less<double>(), std::plus<double>(),
+            0.0, SearchVisitor(sp.m_margin, sp.m_owner, sp.m_pred_edge, bound_m),
             boost::make_iterator_property_map(color.begin(), index));
     } catch (const BoundReached &) {
     }
@@ -593,7 +652,9 @@ std::vector<XY> ShortestPaths::path_to(const Attachment &target) const {
     const RoadGraph::Impl &g = *m_graph;
     // Built backwards, from the target to the source.
     std::vector<XY> path{target.from, target.on_road};
-    auto append = [&](const std::vector<XY> &pts) { path.insert(path.end(), pts.begin(), pts.end()); };
+    auto append = [&](const std::vector<XY> &pts) {
+        path.insert(path.end(), pts.begin(), pts.end());
+    };
     const Source *src = &m_sources[o.source];
     if (o.via_node == kNone) {
         append(g.part(target.edge, target.offset_m, src->at.offset_m));
@@ -603,20 +664,22 @@ std::vector<XY> ShortestPaths::path_to(const Attachment &target) const {
         while (m_pred_edge[node] != kNone) {
             const Edge &e = g.edges[m_pred_edge[node]];
             const bool from_b = node == e.b;
-            append(g.part(m_pred_edge[node], from_b ? e.length_m : 0.0,
-                          from_b ? 0.0 : e.length_m));
+            append(g.part(m_pred_edge[node], from_b ? e.length_m : 0.0, from_b ? 0.0 : e.length_m));
             node = from_b ? e.a : e.b;
         }
         src = &m_sources[m_owner[node]];
         const Edge &e = g.edges[src->at.edge];
         // The seed came from the end giving the smaller value (either for a loop edge).
-        const bool at_a = node == e.a &&
-                          (node != e.b || src->at.offset_m <= e.length_m - src->at.offset_m);
+        const bool at_a =
+            node == e.a && (node != e.b || src->at.offset_m <= e.length_m - src->at.offset_m);
         append(g.part(src->at.edge, at_a ? 0.0 : e.length_m, src->at.offset_m));
     }
     path.push_back(src->at.on_road);
     path.push_back(src->at.from);
-    path.erase(std::unique(path.begin(), path.end()), path.end());
+    // Legs of (nearly) zero length would repeat a point.
+    path.erase(
+        std::unique(path.begin(), path.end(), [](XY a, XY b) { return dist(a, b) < kSamePointM; }),
+        path.end());
     std::reverse(path.begin(), path.end());
     return path;
 }
@@ -692,7 +755,8 @@ std::vector<ReachedPiece> ShortestPaths::reached() const {
             p.start_m = (rising ? m_lo : m_hi) + r;
             p.end_m = (rising ? m_hi : m_lo) + r;
             p.points = rising ? g.part(edge, piece_lo, piece_hi) : g.part(edge, piece_hi, piece_lo);
-            out.push_back(std::move(p));
+            if (p.points.size() >= 2) // not a stretch shorter than the coordinates resolve
+                out.push_back(std::move(p));
         };
         for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
             const double x0 = cuts[k];

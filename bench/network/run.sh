@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Benchmark of the road-network metrics (issue 4) on the province set, next to a networkx peer
+# doing the same multi-source computation (bench/network/networkx_network.py). See the section
+# "Network distance" of bench/README.md.
+#
+#   bench/network/run.sh                 # generate, load, time, compare
+#   REG=/path/R.sqlite bench/network/run.sh   # reuse a loaded registry
+#
+# Environment (all optional):
+#   WORK=/tmp/qiancun-bench-network   working directory
+#   VILLAGES=20000                    size of the generated set
+#   BUILD=build/release               where qiancun and make_sample_maps are
+#   REG=…                             a registry already loaded with the set (skips 1–2)
+#   SKIP_PEER=1                       qiancun only
+# Prints a table (seconds, peak MiB, ratio) and the agreement of every net_* column; exit 1 if
+# a step failed or the peer disagrees.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+WORK=${WORK:-/tmp/qiancun-bench-network}
+VILLAGES=${VILLAGES:-20000}
+BUILD=${BUILD:-$ROOT/build/release}
+QC=$BUILD/tools/qiancun
+GEN=$BUILD/tools/make_sample_maps
+PY=/usr/bin/python3 # Debian's interpreter: the one that sees python3-networkx
+TYPES=(sewage_plant base_station_5g cultural_hall courier_station)
+
+say() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'bench/network/run.sh: %s\n' "$*" >&2; exit 1; }
+[[ -x $QC && -x $GEN ]] || die "no qiancun/make_sample_maps in $BUILD/tools (build first)"
+[[ -x /usr/bin/time ]] || apt-get install -y -q time >/dev/null
+$PY -c 'import networkx, geopandas, scipy' 2>/dev/null ||
+    apt-get install -y -q python3-networkx python3-geopandas python3-scipy >/dev/null
+mkdir -p "$WORK"
+WORK=$(cd "$WORK" && pwd)
+LOG=$WORK/logs
+mkdir -p "$LOG"
+
+if [[ -z ${REG:-} ]]; then
+    REG=$WORK/R.sqlite
+    say "1. generate $VILLAGES villages"
+    "$GEN" --villages "$VILLAGES" --out "$WORK/data" >"$LOG/generate.log" 2>&1
+    say "2. load"
+    rm -f "$REG"
+    "$QC" -q init "$REG" --crs EPSG:4549 >/dev/null
+    "$QC" -q load "$REG" "$WORK/data/county.toml" >"$LOG/load.log" 2>&1
+fi
+
+# timed NAME CMD… : wall seconds and peak RSS (MiB) of CMD into $WORK/NAME.time
+timed() {
+    local name=$1
+    shift
+    /usr/bin/time -v -o "$WORK/$name.time" "$@" >"$LOG/$name.out" 2>"$LOG/$name.err" ||
+        { echo "   $name failed; see $LOG/$name.err" >&2; return 1; }
+}
+wall() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
+    for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.2f", s }' "$WORK/$1.time"; }
+peak() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$WORK/$1.time"; }
+
+FAILED=0
+say "3. qiancun: graph (info --network)"
+timed graph "$QC" info "$REG" --network || FAILED=1
+GRAPH_S=$(sed -n 's/.*road graph: .* in \([0-9.]*\) s.*/\1/p' "$LOG/graph.err" | head -1)
+EDGES=$(sed -n 's/.*road graph: [0-9]* nodes, \([0-9]*\) edges.*/\1/p' "$LOG/graph.err" | head -1)
+
+say "4. qiancun: metrics --network for ${TYPES[*]}"
+TYPE_ARGS=()
+for t in "${TYPES[@]}"; do TYPE_ARGS+=(--type "$t"); done
+timed metrics "$QC" metrics "$REG" --network --no-store "${TYPE_ARGS[@]}" --format csv \
+    -o "$WORK/qiancun.csv" || FAILED=1
+NET_S=$(sed -n 's/.*network metrics in \([0-9.]*\) s.*/\1/p' "$LOG/metrics.err" | head -1)
+ALL_S=$(sed -n 's/.*metrics: .* in \([0-9.]*\) s (loading.*/\1/p' "$LOG/metrics.err" | head -1)
+
+PEER_S="" PEER_GRAPH_S="" PEER_MIB=""
+if [[ -z ${SKIP_PEER:-} ]]; then
+    say "5. networkx peer"
+    if timed peer "$PY" "$ROOT/bench/network/networkx_network.py" "$REG" "$WORK/peer.csv" \
+        --types "${TYPES[*]}"; then
+        PEER_S=$(wall peer)
+        PEER_MIB=$(peak peer)
+        # graph = reading the roads + building the graph + its edge index, as for qiancun
+        PEER_GRAPH_S=$(sed -n 's/^\[ *\([0-9.]*\) s\] edge index/\1/p' "$LOG/peer.err")
+        say "6. agreement"
+        $PY "$ROOT/bench/network/compare.py" "$WORK/qiancun.csv" "$WORK/peer.csv" |
+            tee "$WORK/agreement.tsv" || FAILED=1
+    else
+        FAILED=1
+    fi
+fi
+
+ratio() { [[ -n $1 && -n $2 ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f×", a / b }' || echo "–"; }
+{
+    echo "| step | qiancun s | qiancun peak MiB | networkx s | networkx peak MiB | ratio |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    echo "| road graph ($EDGES edges; read + build) | $GRAPH_S | $(peak graph) (info --network) | ${PEER_GRAPH_S:-–} | | $(ratio "$PEER_GRAPH_S" "$GRAPH_S") |"
+    echo "| network metrics, 4 types (graph included) | $NET_S | | ${PEER_S:-–} | ${PEER_MIB:-–} | $(ratio "$PEER_S" "$NET_S") |"
+    echo "| whole \`metrics --network\` process (straight-line metrics too) | $(wall metrics) | $(peak metrics) | | | |"
+} | tee "$WORK/table.md"
+echo "(straight-line + network metrics in-process: ${ALL_S:-?} s; load average $(cut -d' ' -f1 /proc/loadavg))" >&2
+exit $FAILED

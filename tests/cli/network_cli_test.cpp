@@ -1,0 +1,188 @@
+#include "testing/testing.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace qiancun {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_qiancun;
+using testing::TempDir;
+
+/// Network distances here are sums of a few whole metres.
+constexpr double kTolM = 1e-6;
+
+std::vector<std::string> cells(const std::string &line) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = line.find(',', start);
+        out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
+        if (comma == std::string::npos)
+            return out;
+        start = comma + 1;
+    }
+}
+
+/// The value of `column` in the first data row of a CSV text.
+std::string csv_cell(const std::string &csv, const std::string &column) {
+    const auto rows = testing::split_lines(csv);
+    if (rows.size() < 2)
+        throw std::logic_error("no data row in: " + csv);
+    const auto header = cells(rows[0]);
+    const auto it = std::find(header.begin(), header.end(), column);
+    if (it == header.end())
+        throw std::logic_error("no column " + column + " in: " + rows[0]);
+    return cells(rows[1]).at(static_cast<std::size_t>(it - header.begin()));
+}
+
+/// Two 1 km villages cut by a river along y = 3320500 with one bridge at their east end
+/// (x = 502000): a road on each bank. A plant (radius 1000 m) 10 m south of the south road at
+/// x = 500100; settlement S1 across the river 200 m from it in a straight line and 4020 m by
+/// road, S2 on the same bank 820 m away by road. A farm track in the east village joins
+/// nothing.
+struct NetworkCli : ::testing::Test {
+    TempDir dir;
+    std::string reg = (dir / "county.sqlite").string();
+
+    void SetUp() override {
+        testing::write_vector(
+            dir / "villages.geojson", "GeoJSON", "villages", 4549, {"code", "name"},
+            {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, "
+              "500000 3320000))",
+              {{"code", "330604101201"}, {"name", "东山村"}}},
+             {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, "
+              "501000 3320000))",
+              {{"code", "330604101202"}, {"name", "下管村"}}}});
+        testing::write_vector(
+            dir / "settlements.geojson", "GeoJSON", "settlements", 4549,
+            {"id", "name", "population"},
+            {{"POINT (500100 3320610)", {{"id", "S1"}, {"name", "北岸"}, {"population", "100"}}},
+             {"POINT (500900 3320390)", {{"id", "S2"}, {"name", "南岸"}, {"population", "300"}}}},
+            {}, {}, {"population"});
+        testing::write_vector(
+            dir / "roads.geojson", "GeoJSON", "roads", 4549, {"id", "status", "surface"},
+            {{"LINESTRING (500000 3320400, 502000 3320400)",
+              {{"id", "south"}, {"status", "operating"}, {"surface", "hardened"}}},
+             {"LINESTRING (500000 3320600, 502000 3320600)",
+              {{"id", "north"}, {"status", "operating"}, {"surface", "hardened"}}},
+             {"LINESTRING (502000 3320400, 502000 3320600)",
+              {{"id", "bridge"}, {"status", "operating"}, {"surface", "hardened"}}},
+             {"LINESTRING (501500 3320900, 501800 3320900)",
+              {{"id", "track"}, {"status", "operating"}, {"surface", "earth"}}}});
+        testing::write_file(dir / "plants.csv", "id,status,service_radius_m,x,y\n"
+                                                "WS1,operating,1000,500100,3320390\n");
+        for (const auto &args : std::vector<std::vector<std::string>>{
+                 {"init", reg, "--crs", "EPSG:4549"},
+                 {"import", reg, (dir / "villages.geojson").string(), "--as", "village"},
+                 {"import", reg, (dir / "settlements.geojson").string(), "--as", "settlement"},
+                 {"import", reg, (dir / "roads.geojson").string(), "--as", "rural_road"},
+                 {"import", reg, (dir / "plants.csv").string(), "--as", "sewage_plant", "--src-crs",
+                  "EPSG:4549"}}) {
+            const auto r = run_qiancun(args);
+            ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+        }
+    }
+};
+
+TEST_F(NetworkCli, MetricsNetworkAddsColumnsThatSeeTheRiver) {
+    auto r =
+        run_qiancun({"metrics", reg, "--type", "sewage_plant", "--network", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Straight line: both settlements within 1000 m; by road only S2 (300 of 400 people).
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "pop_cov_sewage_plant")), 1.0, kTolM);
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "net_pop_cov_sewage_plant")), 0.75, kTolM);
+    EXPECT_FALSE(csv_cell(r.out, "net_nearest_sewage_plant_m").empty());
+
+    r = run_qiancun({"metrics", reg, "--type", "sewage_plant", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.find("net_"), std::string::npos) << "network columns only when asked";
+}
+
+TEST_F(NetworkCli, RouteCrossesTheBridge) {
+    auto r = run_qiancun(
+        {"route", reg, "--from", "S1", "--to-nearest", "sewage_plant", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(csv_cell(r.out, "asset_id"), "WS1");
+    EXPECT_EQ(csv_cell(r.out, "from_kind"), "settlement");
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "distance_m")), 10 + 1900 + 200 + 1900 + 10, kTolM);
+
+    r = run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "sewage_plant"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("4020.0 m"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("LINESTRING"), std::string::npos) << r.out;
+
+    const fs::path path = dir / "path.geojson";
+    r = run_qiancun(
+        {"route", reg, "--from", "S1", "--to-nearest", "sewage_plant", "-o", path.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto features = testing::read_vector(path);
+    ASSERT_EQ(features.size(), 1u);
+    EXPECT_TRUE(testing::geometry_near(
+        features[0].at("WKT"),
+        "LINESTRING (500100 3320610, 500100 3320600, 502000 3320600, 502000 3320400, "
+        "500100 3320400, 500100 3320390)",
+        1e-3));
+
+    // From a village: its demand point.
+    r = run_qiancun({"route", reg, "--from", "330604101202", "--to-nearest", "sewage_plant",
+                     "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(csv_cell(r.out, "from_kind"), "village");
+}
+
+TEST_F(NetworkCli, RouteFromAnUnknownPlaceIsAUsageError) {
+    const auto r = run_qiancun({"route", reg, "--from", "nowhere", "--to-nearest", "sewage_plant"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("nowhere"), std::string::npos) << r.err;
+}
+
+TEST_F(NetworkCli, ServiceAreaWritesLinesAndBufferWithStyles) {
+    const fs::path out = dir / "reach.gpkg";
+    auto r = run_qiancun({"service-area", reg, "--type", "sewage_plant", "--distance", "500",
+                          "--width", "50", "-o", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("WS1"), std::string::npos) << r.out;
+    const auto lines = testing::read_vector(out, "service_area_sewage_plant");
+    ASSERT_EQ(lines.size(), 2u); // west to the road's end, east up to the cut
+    double longest = 0.0;
+    for (const auto &l : lines) {
+        EXPECT_EQ(l.at("facility"), "WS1");
+        longest = std::max(longest, std::stod(l.at("distance_m")));
+    }
+    EXPECT_NEAR(longest, 500.0, kTolM);
+    EXPECT_TRUE(testing::geometry_near(
+        std::find_if(lines.begin(), lines.end(),
+                     [](const auto &l) { return std::stod(l.at("distance_m")) > 400; })
+            ->at("WKT"),
+        "LINESTRING (500100 3320400, 500590 3320400)", 1e-6));
+    const auto buffer = testing::read_vector(out, "service_area_sewage_plant_buffer");
+    ASSERT_EQ(buffer.size(), 1u);
+    EXPECT_NEAR(std::stod(buffer[0].at("road_km")), 0.1 + 0.49, kTolM);
+    EXPECT_TRUE(fs::exists(dir / "reach.qml"));
+
+    r = run_qiancun({"service-area", reg, "--type", "rural_road", "--distance", "500"});
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+}
+
+TEST_F(NetworkCli, InfoNetworkReportsTheDisconnectedTrack) {
+    const auto r = run_qiancun({"info", reg, "--network", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto rows = testing::split_lines(r.out);
+    ASSERT_EQ(rows.size(), 3u) << r.out;
+    EXPECT_EQ(rows[0], "piece,edges,km,villages");
+    const auto main = cells(rows[1]);
+    const auto track = cells(rows[2]);
+    EXPECT_EQ(main[0], "main");
+    EXPECT_NEAR(std::stod(main[2]), 4.2, kTolM);
+    EXPECT_NEAR(std::stod(track[2]), 0.3, kTolM);
+    EXPECT_EQ(track[3], "330604101202");
+
+    const auto table = run_qiancun({"info", reg, "--network"});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_NE(table.out.find("disconnected pieces: 1 (0.3 km)"), std::string::npos) << table.out;
+}
+
+} // namespace
+} // namespace qiancun
