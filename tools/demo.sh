@@ -22,7 +22,7 @@ step "$qiancun" export "$registry" sewage_plant "$out/sewage_plants.gpkg"
 step "$qiancun" export "$registry" cultural_hall "$out/cultural_halls.geojson" --t-srs EPSG:4326
 
 # Coverage per village (SPEC §3): a summary per type here, every column in the CSV.
-step "$qiancun" metrics "$registry" -o "$out/village_metrics.csv"
+step "$qiancun" metrics "$registry" --network -o "$out/village_metrics.csv"
 # The worst gaps first; the uncovered areas and settlements go to a GeoPackage with styles.
 for type in sewage_plant courier_station; do
     printf '\n\033[1m$ %s gaps %s --type %s -o %s\033[0m  (first lines)\n' \
@@ -33,6 +33,9 @@ for type in sewage_plant courier_station; do
     grep '^wrote' "$out/gaps_$type.txt" || true
 done
 step "$qiancun" export "$registry" village_metrics "$out/village_metrics.shp"
+# Along the roads (issue 4): the road parts courier stations reach within 2 km, with styles.
+step "$qiancun" service-area "$registry" --type courier_station --distance 2000 \
+    -o "$out/courier_reach.gpkg"
 
 # Village classes (SPEC §4): the suggestion per village goes to the CSV and the layer
 # village_classes; the counts per class and per township are printed.
