@@ -5,8 +5,12 @@
 
 #include <unistd.h>
 
+#include "qiancun/error.hpp"
+
 #include <cstdio>
+#include <fstream>
 #include <ostream>
+#include <sstream>
 
 namespace qiancun::cli {
 
@@ -107,6 +111,42 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
     for (const auto &line : cells)
         print_line(line);
     out << fmt::format("({} row{})\n", rows.rows.size(), rows.rows.size() == 1 ? "" : "s");
+}
+
+std::string read_text_file(const std::filesystem::path &path, std::string_view what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw UsageError(fmt::format("{} {} cannot be read", what, path.string()));
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text_file(const std::filesystem::path &path, const std::string &text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out)
+        throw Error(fmt::format("cannot write {}", path.string()));
+}
+
+MetricsConfig load_metrics_config(const Registry &registry, const std::string &path) {
+    if (path.empty())
+        return MetricsConfig::defaults(registry.kinds());
+    return MetricsConfig::from_toml(read_text_file(path, "configuration file"), path,
+                                    registry.kinds());
+}
+
+OutputFormat file_format(const std::filesystem::path &path, OutputFormat format) {
+    if (format != OutputFormat::table)
+        return format;
+    return path.extension() == ".json" ? OutputFormat::json : OutputFormat::csv;
+}
+
+std::string rows_text(const Rows &rows, OutputFormat format) {
+    std::ostringstream s;
+    print_rows(rows, format == OutputFormat::table ? OutputFormat::csv : format, s);
+    return s.str();
 }
 
 bool stderr_is_terminal() {

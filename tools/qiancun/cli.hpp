@@ -1,12 +1,15 @@
 #pragma once
 
+#include "qiancun/config.hpp"
 #include "qiancun/registry.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <string_view>
 
 /// Shared pieces of the `qiancun` subcommands: output formats, progress, registration.
 /// Each cmd_<verb>.cpp only parses its options into a struct and calls the library.
@@ -20,6 +23,21 @@ void add_format_option(CLI::App *cmd, OutputFormat &format);
 
 /// Prints rows as an aligned table (for people), RFC 4180 CSV, or a JSON array of objects.
 void print_rows(const Rows &rows, OutputFormat format, std::ostream &out);
+
+/// Reads a whole text file; throws UsageError naming `what` ("rules file") when it cannot.
+std::string read_text_file(const std::filesystem::path &path, std::string_view what);
+
+/// Writes `text` to `path`, replacing it; throws Error when it cannot.
+void write_text_file(const std::filesystem::path &path, const std::string &text);
+
+/// The defaults for the registry's kinds, overridden by the TOML file at `path` when given.
+MetricsConfig load_metrics_config(const Registry &registry, const std::string &path);
+
+/// The format of `-o FILE`: `format` unless it is table, else by the extension (.json, else CSV).
+OutputFormat file_format(const std::filesystem::path &path, OutputFormat format);
+
+/// Rows as text in `format`; table becomes CSV, since a file is for scripts.
+std::string rows_text(const Rows &rows, OutputFormat format);
 
 /// True when stderr is a terminal (progress bars are drawn only then).
 bool stderr_is_terminal();

@@ -26,42 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path &path, std::string_view what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw UsageError(fmt::format("{} {} cannot be read", what, path.string()));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_text(const fs::path &path, const std::string &text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out)
-        throw Error(fmt::format("cannot write {}", path.string()));
-}
-
-MetricsConfig load_config(const Registry &registry, const std::string &path) {
-    if (path.empty())
-        return MetricsConfig::defaults(registry.kinds());
-    return MetricsConfig::from_toml(read_text(path, "configuration file"), path, registry.kinds());
-}
-
-/// The format of `-o FILE`: --format when given, else by the extension (.json, else CSV).
-OutputFormat file_format(const fs::path &path, OutputFormat format) {
-    if (format != OutputFormat::table)
-        return format;
-    return path.extension() == ".json" ? OutputFormat::json : OutputFormat::csv;
-}
-
-std::string rows_text(const Rows &rows, OutputFormat format) {
-    std::ostringstream s;
-    print_rows(rows, format, s);
-    return s.str();
-}
-
 /// A number for people: integers without decimals, others with up to two.
 Value readable(const std::optional<double> &v) {
     if (!v)
@@ -85,9 +49,9 @@ struct ClassifyArgs {
 void run_classify(const ClassifyArgs &args) {
     const RuleSet rules = args.rules.empty()
                               ? RuleSet::defaults()
-                              : RuleSet::from_toml(read_text(args.rules, "rules file"), args.rules);
+                              : RuleSet::from_toml(read_text_file(args.rules, "rules file"), args.rules);
     auto registry = Registry::open(args.registry, args.no_store);
-    const MetricsConfig config = load_config(registry, args.config);
+    const MetricsConfig config = load_metrics_config(registry, args.config);
     const Classification result = classify_villages(registry, rules, config);
     if (!args.no_store) {
         write_classes_layer(registry, result);
@@ -107,7 +71,7 @@ void run_classify(const ClassifyArgs &args) {
         });
     }
     if (!args.output.empty()) {
-        write_text(args.output, rows_text(rows, file_format(args.output, args.format)));
+        write_text_file(args.output, rows_text(rows, file_format(args.output, args.format)));
         const std::string message =
             fmt::format("wrote {} villages to {}", rows.rows.size(), args.output);
         if (args.format == OutputFormat::table)
@@ -243,9 +207,9 @@ void run_indicators(const IndicatorArgs &args) {
     const Targets targets =
         args.targets.empty()
             ? Targets::defaults()
-            : Targets::from_toml(read_text(args.targets, "targets file"), args.targets);
+            : Targets::from_toml(read_text_file(args.targets, "targets file"), args.targets);
     auto registry = Registry::open(args.registry, true);
-    const MetricsConfig config = load_config(registry, args.config);
+    const MetricsConfig config = load_metrics_config(registry, args.config);
     IndicatorOptions options;
     options.as_of = args.as_of;
     options.by_township = args.by == "township";
@@ -257,7 +221,7 @@ void run_indicators(const IndicatorArgs &args) {
     }
     const Bulletin *b = before ? &*before : nullptr;
     if (!args.output.empty()) {
-        write_text(args.output, rows_text(data_rows(bulletin, b, options.by_township),
+        write_text_file(args.output, rows_text(data_rows(bulletin, b, options.by_township),
                                           file_format(args.output, args.format)));
         if (args.format == OutputFormat::table)
             fmt::print("wrote the bulletin as of {} to {}\n", bulletin.as_of, args.output);

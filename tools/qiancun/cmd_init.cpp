@@ -5,9 +5,6 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
-#include <sstream>
-
 namespace qiancun::cli {
 
 namespace {
@@ -23,14 +20,8 @@ void run_init(const InitOptions &o) {
     if (!o.crs.empty())
         epsg = crs::parse_epsg(o.crs);
     std::vector<KindDef> kinds;
-    if (!o.types.empty()) {
-        std::ifstream in(o.types, std::ios::binary);
-        if (!in)
-            throw UsageError(fmt::format("{}: cannot read the file", o.types));
-        std::ostringstream ss;
-        ss << in.rdbuf();
-        kinds = parse_kinds_toml(ss.str(), o.types);
-    }
+    if (!o.types.empty())
+        kinds = parse_kinds_toml(read_text_file(o.types, "types file"), o.types);
     auto registry = Registry::create(o.registry, epsg);
     for (const auto &k : kinds)
         registry.add_kind(k);

@@ -30,31 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path &path, std::string_view what) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw UsageError(fmt::format("{} {} cannot be read", what, path.string()));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-void write_text(const fs::path &path, const std::string &text) {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out)
-        throw Error(fmt::format("cannot write {}", path.string()));
-}
-
-/// The defaults for the registry's kinds, overridden by `--config` when given.
-MetricsConfig load_config(const Registry &registry, const std::string &config_path) {
-    if (config_path.empty())
-        return MetricsConfig::defaults(registry.kinds());
-    return MetricsConfig::from_toml(read_text(config_path, "configuration file"), config_path,
-                                    registry.kinds());
-}
-
 /// Throws UsageError unless `type` is an asset kind of the registry.
 void check_asset_type(const Registry &registry, const std::string &type) {
     const KindDef &kind = registry.kind(type); // names the known kinds when unknown
@@ -68,26 +43,12 @@ void check_asset_type(const Registry &registry, const std::string &type) {
     }
 }
 
-/// Rows as text in `format` (table falls back to CSV: a file is for scripts).
-std::string rows_text(const Rows &rows, OutputFormat format) {
-    std::ostringstream s;
-    print_rows(rows, format == OutputFormat::table ? OutputFormat::csv : format, s);
-    return s.str();
-}
-
 /// ".GPKG" → ".gpkg"
 std::string lower_extension(const fs::path &path) {
     std::string ext = path.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return ext;
-}
-
-/// The format of `-o FILE` when --format leaves it to the extension.
-OutputFormat file_format(const fs::path &path, OutputFormat format) {
-    if (format != OutputFormat::table)
-        return format;
-    return lower_extension(path) == ".json" ? OutputFormat::json : OutputFormat::csv;
 }
 
 /// A message for people: on stdout with the table, on stderr when stdout carries data.
@@ -171,7 +132,7 @@ void run_metrics(const MetricsArgs &args) {
     auto registry = Registry::open(args.registry, !store);
     for (const auto &t : args.types)
         check_asset_type(registry, t);
-    const MetricsConfig config = load_config(registry, args.config);
+    const MetricsConfig config = load_metrics_config(registry, args.config);
 
     MetricsOptions options;
     options.types = args.types;
@@ -207,7 +168,7 @@ void run_metrics(const MetricsArgs &args) {
     const Rows rows = table.to_rows();
     if (!args.output.empty()) {
         const OutputFormat f = file_format(args.output, args.format);
-        write_text(args.output, rows_text(rows, f));
+        write_text_file(args.output, rows_text(rows, f));
         note(args.format, fmt::format("wrote {} villages to {}", rows.rows.size(), args.output));
     }
     if (args.format != OutputFormat::table) {
@@ -296,7 +257,7 @@ void run_gaps(const GapsArgs &args) {
     {
         auto registry = Registry::open(args.registry, !store);
         check_asset_type(registry, args.type);
-        const MetricsConfig config = load_config(registry, args.config);
+        const MetricsConfig config = load_metrics_config(registry, args.config);
         if (auto it = config.types.find(args.type); it != config.types.end())
             threshold = it->second.gap_threshold;
         villages = registry.count("village");
@@ -330,7 +291,7 @@ void run_config(const ConfigArgs &args) {
         if (args.output.empty())
             std::cout << default_targets_toml();
         else
-            write_text(args.output, std::string(default_targets_toml()));
+            write_text_file(args.output, std::string(default_targets_toml()));
         return;
     }
     if (!args.print)
@@ -343,7 +304,7 @@ void run_config(const ConfigArgs &args) {
         std::cout << toml;
         return;
     }
-    write_text(args.output, toml);
+    write_text_file(args.output, toml);
     log(LogLevel::info, fmt::format("wrote {}; edit it and pass it with --config", args.output));
 }
 

@@ -27,17 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-MetricsConfig load_config(const Registry &registry, const std::string &path) {
-    if (path.empty())
-        return MetricsConfig::defaults(registry.kinds());
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw UsageError(fmt::format("configuration file {} cannot be read", path));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return MetricsConfig::from_toml(text.str(), path, registry.kinds());
-}
-
 std::string lower_extension(const fs::path &path) {
     std::string ext = path.extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(),
@@ -95,7 +84,7 @@ void run_service_area(const ServiceAreaArgs &args) {
             options.distance_m = args.distance_m;
         options.width_m = args.width_m;
         options.full_noding = args.full_noding;
-        area = compute_service_area(registry, load_config(registry, args.config), options);
+        area = compute_service_area(registry, load_metrics_config(registry, args.config), options);
         write_service_area_layers(registry, area);
     } // closed before GDAL reads the layers back
     Rows rows;
@@ -137,7 +126,7 @@ void run_route(const RouteArgs &args) {
     {
         auto registry = Registry::open(args.registry, !store);
         route =
-            route_to_nearest(registry, load_config(registry, args.config), args.from, args.type);
+            route_to_nearest(registry, load_metrics_config(registry, args.config), args.from, args.type);
         if (store)
             write_route_layer(registry, route);
     }
