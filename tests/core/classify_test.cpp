@@ -3,6 +3,7 @@
 #include "qiancun/geometry.hpp"
 #include "qiancun/registry.hpp"
 
+#include "testing/feature_writer.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -246,21 +247,7 @@ public:
 
     County &add(const std::string &kind, std::map<std::string, Value> values,
                 const std::string &wkt) {
-        const KindDef &k = m_registry.kind(kind);
-        Feature f;
-        f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
-        f.values.assign(k.attributes.size(), Value{});
-        for (auto &[name, v] : values) {
-            const int i = k.attribute_index(name);
-            if (i < 0)
-                throw std::logic_error(kind + " has no attribute " + name);
-            f.values[static_cast<std::size_t>(i)] = std::move(v);
-        }
-        const auto checked = geometry::check(geometry::wkb_from_wkt(wkt), k.geometry, false);
-        if (!checked.problem.empty())
-            throw std::logic_error(wkt + ": " + checked.problem);
-        f.wkb = checked.wkb;
-        m_pending[kind].push_back(std::move(f));
+        m_writer.add(kind, std::move(values), wkt);
         return *this;
     }
 
@@ -276,23 +263,12 @@ public:
 
     County &point(const std::string &kind, const std::string &id, double px, double py,
                   std::map<std::string, Value> values = {}) {
-        values["id"] = id;
-        if (m_registry.kind(kind).is_asset())
-            values.try_emplace("status", std::string("operating"));
-        return add(kind, values, fmt::format("POINT({} {})", px, py));
+        m_writer.point(kind, id, px, py, std::move(values));
+        return *this;
     }
 
     County &commit() {
-        Registry::Transaction tx(m_registry);
-        for (const auto &[kind, features] : m_pending) {
-            ImportRecord record;
-            record.kind = kind;
-            record.source = "classify_test";
-            m_registry.write(m_registry.kind(kind), features, WriteMode::upsert, record);
-        }
-        m_registry.link_villages();
-        tx.commit();
-        m_pending.clear();
+        m_writer.commit("classify_test");
         return *this;
     }
 
@@ -304,7 +280,7 @@ public:
 private:
     TempDir m_dir;
     Registry m_registry;
-    std::map<std::string, std::vector<Feature>> m_pending;
+    testing::FeatureWriter m_writer{m_registry};
 };
 
 const VillageClassification &village_of(const Classification &c, int n) {

@@ -3,6 +3,7 @@
 #include "qiancun/indicators.hpp"
 #include "qiancun/registry.hpp"
 
+#include "testing/feature_writer.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -40,56 +41,29 @@ std::string code(int n) {
     return fmt::format("33060410120{}", n);
 }
 
-/// Writes features of one kind with an effective date, as an import dated `as_of` would.
+/// Writes features with an effective date, as an import dated `as_of` would.
 class Writer {
 public:
-    explicit Writer(Registry &registry) : m_registry(registry) {}
+    explicit Writer(Registry &registry) : m_writer(registry) {}
 
     Writer &add(const std::string &kind, std::map<std::string, Value> values,
                 const std::string &wkt) {
-        const KindDef &k = m_registry.kind(kind);
-        Feature f;
-        f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
-        f.values.assign(k.attributes.size(), Value{});
-        for (auto &[name, v] : values) {
-            const int i = k.attribute_index(name);
-            if (i < 0)
-                throw std::logic_error(kind + " has no attribute " + name);
-            f.values[static_cast<std::size_t>(i)] = std::move(v);
-        }
-        const auto checked = geometry::check(geometry::wkb_from_wkt(wkt), k.geometry, false);
-        if (!checked.problem.empty())
-            throw std::logic_error(wkt + ": " + checked.problem);
-        f.wkb = checked.wkb;
-        m_pending[kind].push_back(std::move(f));
+        m_writer.add(kind, std::move(values), wkt);
         return *this;
     }
 
     Writer &point(const std::string &kind, const std::string &id, double x, double y,
                   std::map<std::string, Value> values = {}) {
-        values["id"] = id;
-        if (m_registry.kind(kind).is_asset())
-            values.try_emplace("status", std::string("operating"));
-        return add(kind, values, fmt::format("POINT({} {})", x, y));
+        m_writer.point(kind, id, x, y, std::move(values));
+        return *this;
     }
 
     void commit(const std::string &as_of, WriteMode mode = WriteMode::upsert) {
-        Registry::Transaction tx(m_registry);
-        for (const auto &[kind, features] : m_pending) {
-            ImportRecord record;
-            record.kind = kind;
-            record.source = kind + ".test";
-            record.effective_date = as_of;
-            m_registry.write(m_registry.kind(kind), features, mode, record);
-        }
-        m_registry.link_villages();
-        tx.commit();
-        m_pending.clear();
+        m_writer.commit("indicators.test", as_of, mode);
     }
 
 private:
-    Registry &m_registry;
-    std::map<std::string, std::vector<Feature>> m_pending;
+    testing::FeatureWriter m_writer;
 };
 
 /// Three villages, every indicator worked out by hand:
@@ -358,7 +332,7 @@ TEST(StatusHistory, RecordsInsertsChangesAndRemovalsWithTheirDates) {
     ASSERT_EQ(history.size(), 2u);
     EXPECT_EQ(history[0].status, "planned");
     EXPECT_EQ(history[0].valid_from, "2024-01-15");
-    EXPECT_EQ(history[0].source, "sewage_plant.test");
+    EXPECT_EQ(history[0].source, "indicators.test");
     EXPECT_EQ(history[1].status, "building");
     EXPECT_EQ(history[1].valid_from, "2024-06-01");
     const auto b = registry.status_history("sewage_plant", "B");

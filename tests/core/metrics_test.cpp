@@ -3,6 +3,7 @@
 #include "qiancun/metrics.hpp"
 #include "qiancun/registry.hpp"
 
+#include "testing/feature_writer.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -55,21 +56,7 @@ public:
     /// Adds a feature of `kind` with `values` by attribute name and geometry `wkt`.
     County &add(const std::string &kind, std::map<std::string, Value> values,
                 const std::string &wkt) {
-        const KindDef &k = m_registry.kind(kind);
-        Feature f;
-        f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
-        f.values.assign(k.attributes.size(), Value{});
-        for (auto &[name, v] : values) {
-            const int i = k.attribute_index(name);
-            if (i < 0)
-                throw std::logic_error(kind + " has no attribute " + name);
-            f.values[static_cast<std::size_t>(i)] = std::move(v);
-        }
-        const auto checked = geometry::check(geometry::wkb_from_wkt(wkt), k.geometry, false);
-        if (!checked.problem.empty())
-            throw std::logic_error(wkt + ": " + checked.problem);
-        f.wkb = checked.wkb;
-        m_pending[kind].push_back(std::move(f));
+        m_writer.add(kind, std::move(values), wkt);
         return *this;
     }
 
@@ -111,16 +98,7 @@ public:
 
     /// Writes everything added so far and links settlements and assets to villages.
     County &commit() {
-        Registry::Transaction tx(m_registry);
-        for (const auto &[kind, features] : m_pending) {
-            ImportRecord record;
-            record.kind = kind;
-            record.source = "metrics_test";
-            m_registry.write(m_registry.kind(kind), features, WriteMode::upsert, record);
-        }
-        m_registry.link_villages();
-        tx.commit();
-        m_pending.clear();
+        m_writer.commit("metrics_test");
         return *this;
     }
 
@@ -139,7 +117,7 @@ public:
 private:
     TempDir m_dir;
     Registry m_registry;
-    std::map<std::string, std::vector<Feature>> m_pending;
+    testing::FeatureWriter m_writer{m_registry};
 };
 
 const VillageMetrics &village_of(const MetricsTable &table, const std::string &code) {

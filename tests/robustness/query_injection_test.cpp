@@ -1,0 +1,113 @@
+#include "robustness.hpp"
+
+#include "qiancun/importer.hpp"
+#include "qiancun/registry.hpp"
+
+#include <fmt/format.h>
+
+/// User-supplied filters (`export --where`, `list --village`/`--status`) are parsed or bound,
+/// never pasted into SQL: classic injections match nothing or are refused, and every table
+/// survives them unchanged.
+
+namespace qiancun {
+namespace {
+
+using testing::TempDir;
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kInjections{
+    "'; DROP TABLE village; --",
+    "' OR '1'='1",
+    "1=1 OR",
+    "330604101201' OR 1=1 --",
+    "x\"; DELETE FROM meta; --",
+    "1) UNION SELECT name, sql FROM sqlite_master --",
+    "code = '330604101201') OR (1=1",
+    "1=1 UNION SELECT * FROM import_log",
+    "(SELECT COUNT(*) FROM meta) > 0",
+    "code IN (SELECT code FROM village)",
+    "load_extension('/tmp/evil.so')",
+    "'\\'; ATTACH DATABASE '/tmp/x.db' AS x; --",
+};
+
+class QueryInjectionTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        reg = dir / "r.sqlite";
+        auto r = Registry::create(reg, 4549);
+        testing::write_vector(dir / "v.geojson", "GeoJSON", "v", 4549, {"code", "name"},
+                              {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 "
+                                "3321000, 500000 3320000))",
+                                {{"code", "330604101201"}, {"name", "东山村"}}}});
+        importers::ImportOptions v;
+        v.kind = "village";
+        v.source = dir / "v.geojson";
+        importers::import_file(r, v);
+        testing::write_file(dir / "p.csv", "id,status,x,y\nA,operating,500500,3320500\n"
+                                           "B,building,500600,3320600\n");
+        importers::ImportOptions p;
+        p.kind = "sewage_plant";
+        p.source = dir / "p.csv";
+        p.src_crs = "EPSG:4549";
+        importers::import_file(r, p);
+        before = r.content_checksum();
+    }
+    void expect_unchanged() {
+        EXPECT_EQ(testing::checksum(reg), before) << "a table changed";
+        EXPECT_EQ(testing::integrity_check(reg), "ok");
+    }
+    TempDir dir;
+    fs::path reg;
+    std::string before;
+};
+
+TEST_F(QueryInjectionTest, ListVillageAndStatusAreBoundNotPasted) {
+    for (const auto &bad : kInjections) {
+        SCOPED_TRACE(bad);
+        for (const char *kind : {"village", "sewage_plant"}) {
+            auto r = testing::run_qiancun(
+                {"list", reg.string(), kind, "--village", bad, "--format", "csv"});
+            EXPECT_EQ(r.exit_code, 0) << r.err;
+            // Only the header: no code equals the injected text.
+            EXPECT_EQ(testing::split_lines(r.out).size(), 1u) << r.out;
+        }
+        auto r = testing::run_qiancun(
+            {"list", reg.string(), "sewage_plant", "--status", bad, "--format", "csv"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(testing::split_lines(r.out).size(), 1u) << r.out;
+    }
+    expect_unchanged();
+}
+
+TEST_F(QueryInjectionTest, ExportWhereIsParsedAndInjectionsAreRefused) {
+    int refused = 0, matched_nothing = 0;
+    for (const auto &bad : kInjections) {
+        SCOPED_TRACE(bad);
+        const auto out = dir / "out.csv";
+        auto r = testing::run_qiancun(
+            {"export", reg.string(), "sewage_plant", out.string(), "--where", bad});
+        if (r.exit_code == 0) {
+            // A filter GDAL's parser accepts may only ever select rows of this layer.
+            const auto rows = testing::read_vector(out);
+            EXPECT_LE(rows.size(), 2u);
+            ++matched_nothing;
+        } else {
+            EXPECT_EQ(r.exit_code, 2) << r.err;
+            EXPECT_THAT(r.err, ::testing::HasSubstr("--where"));
+            ++refused;
+        }
+    }
+    std::cout << fmt::format("{} injections refused, {} parsed as plain filters\n", refused,
+                             matched_nothing);
+    // A well-formed filter still works.
+    auto r = testing::run_qiancun({"export", reg.string(), "sewage_plant",
+                                   (dir / "ok.csv").string(), "--where", "status = 'building'"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto rows = testing::read_vector(dir / "ok.csv");
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].at("id"), "B");
+    expect_unchanged();
+}
+
+} // namespace
+} // namespace qiancun
