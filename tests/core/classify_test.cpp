@@ -155,7 +155,8 @@ TEST(ClassifyRules, MissingFeatureSkipsTheRuleInsteadOfGuessing) {
     // Would be suburban at 0 m; with the distance unknown the rule is skipped, not guessed.
     auto f = ordinary(
         {{"urban_distance_m", std::nullopt}, {"population", 3000.0}, {"completeness", 1.0}});
-    const auto m = apply_rules(RuleSet::defaults(), f);
+    const auto rules = RuleSet::defaults(); // the match points into it
+    const auto m = apply_rules(rules, f);
     EXPECT_EQ(m.rule->name, "cluster");
     ASSERT_EQ(m.skipped.size(), 2u);
     EXPECT_EQ(m.skipped[0],

@@ -113,6 +113,7 @@ struct RuleMatch {
 
 /// Applies `rules` in order to `features`: the first rule whose conditions all hold wins;
 /// a rule testing a missing feature is skipped (and listed), never evaluated.
+/// The returned match points into `rules`, which must outlive it.
 RuleMatch apply_rules(const RuleSet &rules, const VillageFeatures &features);
 
 struct VillageClassification {
