@@ -11,8 +11,9 @@ holds (shared pages counted once), where /usr/bin/time reports only the largest 
 Peak MiB = max(/usr/bin/time maximum RSS, sampled peak of the tree's PSS).
 
 Appends one tab-separated line to RESULTS.tsv:
-  step, tool, data, villages, seconds, peak_mib, maxrss_mib, tree_pss_mib, status, load
-load is the 1-minute load average when the step started (other work on the machine makes the
+  step, tool, data, villages, seconds, peak_mib, maxrss_mib, tree_pss_mib, status, load, cpu
+cpu is user + system seconds of the whole tree (less sensitive than wall time to other work
+on the machine); load is the 1-minute load average when the step started (other work on the machine makes the
 numbers noisy); status is "ok", "exit N" or "timeout"; on a timeout the process group is
 killed. Exits with the command's status (124 on a timeout). Standard library only.
 """
@@ -116,16 +117,19 @@ def main():
         for part in m.group(1).split(":"):
             secs = secs * 60 + float(part)
         wall = secs
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", text))
     m = re.search(r"Exit status: (\d+)", text)
     if status is None:
         code = int(m.group(1)) if m else rc
         status = "ok" if code == 0 else f"exit {code}"
         rc = code
     peak = max(maxrss, peak_pss) / 1024.0
+    record = [step, tool, data, villages, f"{wall:.2f}", f"{peak:.0f}", f"{maxrss / 1024.0:.0f}",
+              f"{peak_pss / 1024.0:.0f}", status, load, f"{cpu:.1f}"]
     with open(results, "a", encoding="utf-8") as f:
-        f.write("\t".join([step, tool, data, villages, f"{wall:.2f}", f"{peak:.0f}",
-                           f"{maxrss / 1024.0:.0f}", f"{peak_pss / 1024.0:.0f}", status, load]) + "\n")
-    print(f"  {step} / {tool}: {wall:.1f} s, peak {peak:.0f} MiB ({status})", file=sys.stderr)
+        f.write("\t".join(record) + "\n")
+    print(f"  {step} / {tool}: {wall:.1f} s (CPU {cpu:.1f} s), peak {peak:.0f} MiB ({status})",
+          file=sys.stderr)
     return rc
 
 

@@ -16,6 +16,7 @@
 #   STEP_TIMEOUT=1800         seconds before any one step is stopped (reported as timeout)
 #   SKIP_BUILD=1              use build/release as it is
 #   SKIP_PEERS=1              qiancun rows only
+#   SKIP_NETWORK=1            skip the road-network benchmark run at the end (bench/network/)
 # When a peer runs on a subset, qiancun is also timed on exactly that subset (--village …),
 # so every ratio compares the same work. Exit status: 0 when every step ran and both peers
 # agree, 1 otherwise.
@@ -36,6 +37,10 @@ GEN=$ROOT/build/release/tools/make_sample_maps
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 
+# The whole run is one function, parsed before it starts: bash reads a script as it goes, so
+# an edit of this file during a (long) run could otherwise derail the run.
+main() {
+
 # ---------------------------------------------------------------- 0. tools
 say "tools"
 need_apt=()
@@ -48,17 +53,6 @@ if ((${#need_apt[@]})); then
     apt-get install -y -q "${need_apt[@]}" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "${need_apt[@]}" >/dev/null; }
 fi
 
-# ---------------------------------------------------------------- 1. build
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    say "build (release preset; only what changed is rebuilt)"
-    cd "$ROOT"
-    [[ -f build/release/CMakeCache.txt ]] || cmake --preset release >/dev/null
-    cmake --build --preset release -j2 --target qiancun make_sample_maps >/dev/null \
-        || die "the release build failed (cmake --build --preset release --target qiancun make_sample_maps)"
-fi
-[[ -x $QC && -x $GEN ]] || die "no binaries in build/release/tools (run without SKIP_BUILD)"
-"$QC" metrics --help >/dev/null 2>&1 || die "this build of qiancun has no 'metrics' subcommand yet"
-
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd)
 RES=$WORK/results.tsv
@@ -68,6 +62,21 @@ REG=$WORK/R.sqlite
 rm -f "$RES" "$AGREE"
 mkdir -p "$LOGS"
 FAILED=0
+
+# ---------------------------------------------------------------- 1. build
+if [[ -z ${SKIP_BUILD:-} ]]; then
+    say "build (release preset; only what changed is rebuilt; log in $LOGS/build.log)"
+    (
+        cd "$ROOT"
+        [[ -f build/release/CMakeCache.txt ]] || cmake --preset release
+        cmake --build --preset release -j2 --target qiancun make_sample_maps
+    ) >"$LOGS/build.log" 2>&1 || {
+        tail -n 20 "$LOGS/build.log" >&2
+        die "the release build failed (see $LOGS/build.log)"
+    }
+fi
+[[ -x $QC && -x $GEN ]] || die "no binaries in build/release/tools (run without SKIP_BUILD)"
+"$QC" metrics --help >/dev/null 2>&1 || die "this build of qiancun has no 'metrics' subcommand yet"
 
 # measure STEP TOOL DATA VILLAGES -- CMD…  (log in $LOGS/<tool>.log); never stops the script
 measure() {
@@ -102,7 +111,7 @@ COUNTS=$($PY -c 'import json,sys; c=json.load(open(sys.argv[1])); print(", ".joi
 echo "   $COUNTS" >&2
 echo "data:    $COUNTS" >>"$WORK/machine.txt"
 NV=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["village"])' "$WORK/province/counts.json")
-FEATURES=$($PY -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' "$WORK/province/counts.json")
+FEATURES=$($PY -c 'import json,sys; print(f"{sum(json.load(open(sys.argv[1])).values()):,}")' "$WORK/province/counts.json")
 
 # ---------------------------------------------------------------- 3. load
 say "load the registry $REG"
@@ -177,3 +186,6 @@ if [[ -x $BENCH/network/run.sh && -z ${SKIP_NETWORK:-} ]]; then
         "$BENCH/network/run.sh" || FAILED=1
 fi
 exit "$FAILED"
+}
+
+main "$@"

@@ -3,42 +3,51 @@
 
 Usage: table.py RESULTS.tsv [AGREEMENT.tsv] [--markdown]
 
-Ratios: a peer's seconds (and peak MiB) divided by those of qiancun's `metrics --no-store`
-run over the same villages; "—" where there is no such run. Throughput = villages / second.
-Standard library only.
+Ratios divide a row's wall seconds, CPU seconds and peak MiB by those of qiancun's
+`metrics --no-store` run over the same villages ("—" where there is none, e.g. for the load).
+villages/s = villages / wall second. Standard library only.
 """
 import sys
+
+HEAD = ["step", "tool", "data", "wall s", "CPU s", "peak MiB", "villages/s",
+        "wall × qiancun", "CPU × qiancun", "memory × qiancun", "load avg"]
 
 
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     markdown = "--markdown" in sys.argv
     rows = [l.rstrip("\n").split("\t") for l in open(args[0], encoding="utf-8") if l.strip()]
+    recs = []
+    for r in rows:
+        step, tool, data, villages, secs, peak, _maxrss, _pss, status, load, cpu = r[:11]
+        recs.append(dict(step=step, tool=tool, data=data, n=int(villages), wall=float(secs),
+                         peak=float(peak), status=status, load=load, cpu=float(cpu)))
     ref = {}
-    for step, tool, data, villages, secs, peak, maxrss, pss, status, load in rows:
-        if step == "metrics" and tool.startswith("qiancun") and status == "ok":
-            ref.setdefault(villages, (float(secs), float(peak)))
-    head = ["step", "tool", "data", "seconds", "peak MiB", "villages/s", "time × qiancun",
-            "memory × qiancun", "load avg"]
+    for r in recs:
+        if r["step"] == "metrics" and r["tool"] == "qiancun" and r["status"] == "ok":
+            ref.setdefault(r["n"], r)
     table = []
-    for step, tool, data, villages, secs, peak, maxrss, pss, status, load in rows:
-        s, p = float(secs), float(peak)
-        tput = f"{int(villages) / s:,.0f}" if step.startswith("metrics") and s > 0 else ""
-        r = ref.get(villages) if step.startswith("metrics") else None
-        rt = f"{s / r[0]:.1f}" if r and r[0] > 0 else "—"
-        rm = f"{p / r[1]:.1f}" if r and r[1] > 0 else "—"
-        sec = f"{s:.1f}" if status == "ok" else f"{s:.0f} ({status})"
-        table.append([step, tool, data, sec, f"{p:.0f}", tput, rt, rm, load])
+    for r in recs:
+        metrics = r["step"].startswith("metrics")
+        q = ref.get(r["n"]) if metrics else None
+        ratio = lambda k: f"{r[k] / q[k]:.1f}" if q and q[k] > 0 else "—"
+        wall = f"{r['wall']:.1f}" if r["status"] == "ok" else f"{r['wall']:.0f} ({r['status']})"
+        table.append([r["step"], r["tool"], r["data"], wall, f"{r['cpu']:.1f}",
+                      f"{r['peak']:.0f}",
+                      f"{r['n'] / r['wall']:,.0f}" if metrics and r["wall"] > 0 else "",
+                      ratio("wall"), ratio("cpu"), ratio("peak"), r["load"]])
     if markdown:
-        print("| " + " | ".join(head) + " |")
-        print("|" + "|".join("---" if i < 3 else "---:" for i in range(len(head))) + "|")
+        print("| " + " | ".join(HEAD) + " |")
+        print("|" + "|".join("---" if i < 3 else "---:" for i in range(len(HEAD))) + "|")
         for t in table:
             print("| " + " | ".join(t) + " |")
     else:
-        w = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(head)]
-        line = lambda cells: "  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i])
-                                       for i, c in enumerate(cells))
-        print(line(head))
+        w = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(HEAD)]
+
+        def line(cells):
+            return "  ".join(c.ljust(w[i]) if i < 3 else c.rjust(w[i])
+                             for i, c in enumerate(cells))
+        print(line(HEAD))
         print("  ".join("-" * x for x in w))
         for t in table:
             print(line(t))
@@ -46,14 +55,17 @@ def main():
         agree = [l.rstrip("\n").split("\t") for l in open(args[1], encoding="utf-8") if l.strip()]
         print()
         if markdown:
-            print("| peer | villages compared | ratio columns | max abs diff (area_cov, pop_cov) | verdict (tol 0.01) |")
+            print("| peer | villages compared | ratio columns | max abs diff (area_cov, pop_cov) "
+                  "| verdict (tolerance 0.01) |")
             print("|---|---:|---:|---:|---|")
             for a in agree:
                 print("| " + " | ".join(a) + " |")
         else:
-            print("Agreement with qiancun's CSV (area_cov_T, pop_cov_T; tolerance 0.01):")
+            print("Agreement with qiancun's CSV (area_cov_T and pop_cov_T of every type; "
+                  "tolerance 0.01):")
             for label, n, cols, worst, verdict in agree:
-                print(f"  {label:<12} {n:>6} villages × {cols} columns: max |diff| {worst}  {verdict}")
+                print(f"  {label:<12} {n:>6} villages × {cols} columns: "
+                      f"max |diff| {worst}  {verdict}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ packages=(
     libssl-dev
     libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev libbenchmark-dev
+    clang libclang-rt-14-dev
 )
 
 missing=()

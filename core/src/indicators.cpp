@@ -117,6 +117,24 @@ std::string text_or_empty(const SqliteStmt &st, int column) {
     return st.is_null(column) ? std::string() : st.get_text(column);
 }
 
+/// Copies the database of `src` page by page (SQLite's online backup) to a new file: the
+/// snapshot `src` reads, also from inside the read transaction a read-only registry holds,
+/// where VACUUM INTO is refused.
+void copy_database(sqlite3 *src, const fs::path &to) {
+    sqlite3 *dst = nullptr;
+    int rc = sqlite3_open_v2(to.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+        rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
+        if (b)
+            rc = sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE ? SQLITE_OK : rc;
+    }
+    std::string msg = rc == SQLITE_OK ? "" : (dst ? sqlite3_errmsg(dst) : "out of memory");
+    sqlite3_close(dst);
+    if (rc != SQLITE_OK)
+        throw DatabaseError(fmt::format("cannot copy the registry to {}: {}", to.string(), msg));
+}
+
 /// A copy of the registry showing the picture on one date: assets absent then are removed,
 /// the others carry their status then. Deleted with its file on destruction.
 class AsOfSnapshot {
@@ -126,8 +144,7 @@ public:
         m_path = fs::temp_directory_path() /
                  fmt::format("qiancun-as-of-{}-{}.sqlite", ::getpid(), counter++);
         remove_files();
-        SqliteStmt vacuum(registry.handle(), "VACUUM INTO ?");
-        vacuum.bind_text(1, m_path.string()).run();
+        copy_database(registry.handle(), m_path);
         m_registry.emplace(Registry::open(m_path));
         std::map<std::string, std::map<std::string, std::string>> status_of; // kind → id → status
         for (const auto &s : statuses)

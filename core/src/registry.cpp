@@ -247,6 +247,10 @@ Registry Registry::open(const std::filesystem::path &path, bool read_only) {
         throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
                                      path.string(), path.string()));
     auto impl = std::make_unique<Impl>(path, SqliteDb(path, false, read_only));
+    // A reader sees one committed state for its whole life, however many queries it runs
+    // while a writer commits (WAL keeps its snapshot); closing ends the read transaction.
+    if (read_only)
+        impl->db.exec("BEGIN DEFERRED; SELECT COUNT(*) FROM sqlite_master");
     if (!table_exists(impl->db.get(), "meta"))
         throw DatabaseError(
             fmt::format("{} is not a qiancun registry (no meta table)", path.string()));

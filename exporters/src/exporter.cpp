@@ -247,12 +247,14 @@ struct ShapefileSurvey {
     std::vector<std::size_t> string_bytes;
 };
 
-ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name) {
+ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, OGRFeatureQuery *where) {
     ShapefileSurvey s;
     const int n_fields = layer.GetLayerDefn()->GetFieldCount();
     s.string_bytes.assign(static_cast<std::size_t>(n_fields), 0);
     layer.ResetReading();
     for (const auto &feature : layer) {
+        if (where && !where->Evaluate(feature.get()))
+            continue;
         for (int i = 0; i < n_fields; ++i) {
             if (!feature->IsFieldSetAndNotNull(i))
                 continue;
@@ -466,11 +468,13 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
                                         registry_path.string(), last_gdal_error()));
 
     OGRLayer &src = *open_layer(*registry, options.layer, registry_path);
+    // The filter is parsed by GDAL's own expression parser against the layer's fields and
+    // evaluated per feature: never handed to SQLite as text, so it cannot inject SQL.
+    std::unique_ptr<OGRFeatureQuery> where;
     if (options.where) {
         CPLErrorReset();
-        // The SQLite driver hands the filter to SQLite and only fails when it runs: count.
-        if (src.SetAttributeFilter(options.where->c_str()) != OGRERR_NONE ||
-            src.GetFeatureCount() < 0 || CPLGetLastErrorType() == CE_Failure)
+        where = std::make_unique<OGRFeatureQuery>();
+        if (where->Compile(src.GetLayerDefn(), options.where->c_str()) != OGRERR_NONE)
             throw UsageError(fmt::format("--where \"{}\" is not a valid filter on '{}': {}",
                                          *options.where, options.layer, last_gdal_error()));
     }
@@ -518,7 +522,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     std::vector<std::string> lco;
     std::vector<std::size_t> string_bytes(full_names.size(), 0);
     if (shapefile) {
-        ShapefileSurvey s = survey(src, options.layer);
+        ShapefileSurvey s = survey(src, options.layer, where.get());
         string_bytes = s.string_bytes;
         parts = plan_shapefiles(output, declared_type, s);
         remove_previous_shapefiles(output);
@@ -562,6 +566,8 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     CPLErrorReset();
     src.ResetReading();
     for (const auto &feature : src) {
+        if (where && !where->Evaluate(feature.get()))
+            continue;
         Part &part = part_for(parts, feature->GetGeometryRef());
         OGRFeatureUniquePtr out(OGRFeature::CreateFeature(part.layer->GetLayerDefn()));
         if (out->SetFrom(feature.get(), field_map.data(), TRUE) != OGRERR_NONE)

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <mutex>
 
 namespace qiancun::importers::detail {
@@ -73,7 +74,119 @@ private:
     OGRSpatialReference m_lonlat;
 };
 
+/// Collects GDAL's failure messages while it is in scope (e.g. a JSON syntax error's line,
+/// which GDAL reports before its generic "Failed to read" one), still logging them at debug.
+class FailureCollector {
+public:
+    FailureCollector() { CPLPushErrorHandlerEx(&FailureCollector::handle, this); }
+    FailureCollector(const FailureCollector &) = delete;
+    FailureCollector &operator=(const FailureCollector &) = delete;
+    ~FailureCollector() { CPLPopErrorHandler(); }
+
+    /// The failures, "; "-joined, the first one first.
+    std::string text() const {
+        std::string s;
+        for (const auto &m : m_messages)
+            if (s.find(m) == std::string::npos)
+                s += (s.empty() ? "" : "; ") + m;
+        return s;
+    }
+
+private:
+    static void CPL_STDCALL handle(CPLErr level, CPLErrorNum num, const char *msg) {
+        auto *self = static_cast<FailureCollector *>(CPLGetErrorHandlerUserData());
+        if (self && (level == CE_Failure || level == CE_Fatal) && msg &&
+            self->m_messages.size() < 8)
+            self->m_messages.emplace_back(msg);
+        gdal_error_handler(level, num, msg);
+    }
+    std::vector<std::string> m_messages;
+};
+
+/// The path with its extension replaced by `ext` in lower or upper case, whichever exists.
+std::optional<std::filesystem::path> sibling(const std::filesystem::path &p, const char *ext) {
+    for (const std::string &e : {std::string(ext), upper(ext)}) {
+        auto q = std::filesystem::path(p).replace_extension(e);
+        std::error_code ec;
+        if (std::filesystem::is_regular_file(q, ec))
+            return q;
+    }
+    return std::nullopt;
+}
+
+/// The first `n` bytes of a file (fewer when it is shorter).
+std::string head_bytes(const std::filesystem::path &p, std::size_t n) {
+    std::ifstream in(p, std::ios::binary);
+    std::string s(n, '\0');
+    in.read(s.data(), static_cast<std::streamsize>(n));
+    s.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    return s;
+}
+
+std::uint32_t big_endian_u32(const std::string &b, std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i)
+        v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+    return v;
+}
+
+std::uint32_t little_endian_u(const std::string &b, std::size_t at, std::size_t bytes) {
+    std::uint32_t v = 0;
+    for (std::size_t i = bytes; i-- > 0;)
+        v = (v << 8) | static_cast<unsigned char>(b[at + i]);
+    return v;
+}
+
 } // namespace
+
+void check_shapefile_parts(const std::filesystem::path &shp) {
+    const std::string file = shp.string();
+    auto fail = [&](const std::string &problem) {
+        throw InputError(file, "", std::nullopt, problem);
+    };
+    const auto shx = sibling(shp, ".shx");
+    const auto dbf = sibling(shp, ".dbf");
+    const std::string stem = shp.stem().string();
+    if (!shx)
+        fail(fmt::format("the Shapefile's index {}.shx is missing (a Shapefile is .shp, .shx and "
+                         ".dbf side by side; copy all of them)",
+                         stem));
+    if (!dbf)
+        fail(fmt::format("the Shapefile's attribute table {}.dbf is missing (a Shapefile is .shp, "
+                         ".shx and .dbf side by side; copy all of them)",
+                         stem));
+    constexpr std::size_t kShpHeader = 100;
+    const auto shp_size = std::filesystem::file_size(shp);
+    const std::string h = head_bytes(shp, kShpHeader);
+    if (h.size() < kShpHeader || big_endian_u32(h, 0) != 9994)
+        fail(fmt::format("the .shp is truncated or not a Shapefile ({} bytes, no valid 100-byte "
+                         "header)",
+                         shp_size));
+    const std::uint64_t declared = std::uint64_t{big_endian_u32(h, 24)} * 2;
+    if (declared > shp_size)
+        fail(fmt::format("the .shp is truncated: its header says {} bytes, the file has {}",
+                         declared, shp_size));
+    const auto shx_size = std::filesystem::file_size(*shx);
+    if (shx_size < kShpHeader || (shx_size - kShpHeader) % 8 != 0)
+        fail(fmt::format("the index {} is damaged ({} bytes)", shx->filename().string(), shx_size));
+    const std::uint64_t shapes = (shx_size - kShpHeader) / 8;
+    const std::string d = head_bytes(*dbf, 32);
+    const auto dbf_size = std::filesystem::file_size(*dbf);
+    if (d.size() < 32)
+        fail(fmt::format("the attribute table {} is truncated ({} bytes)", dbf->filename().string(),
+                         dbf_size));
+    const std::uint64_t records = little_endian_u(d, 4, 4);
+    const std::uint64_t header_len = little_endian_u(d, 8, 2);
+    const std::uint64_t record_len = little_endian_u(d, 10, 2);
+    if (header_len + records * record_len > dbf_size)
+        fail(fmt::format("the attribute table {} claims {} records of {} bytes, but the file has "
+                         "only {} bytes: it is truncated or its header is damaged",
+                         dbf->filename().string(), records, record_len, dbf_size));
+    if (records != shapes)
+        fail(fmt::format("the attribute table {} has {} records but the index {} has {} shapes; "
+                         "the parts come from different versions of the layer",
+                         dbf->filename().string(), records, shx->filename().string(), shapes));
+}
 
 void ensure_gdal() {
     static std::once_flag once;
@@ -104,7 +217,9 @@ bool looks_mis_decoded(const std::string &text) {
 GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.string()) {
     ensure_gdal();
     std::error_code ec;
-    if (!std::filesystem::exists(options.source, ec))
+    // GDAL's virtual files (/vsimem/, /vsizip/…) are not on disk: GDAL says if they are missing.
+    const bool virtual_file = m_file.rfind("/vsi", 0) == 0;
+    if (!virtual_file && !std::filesystem::exists(options.source, ec))
         throw InputError(m_file, "", std::nullopt, "the file does not exist");
     if (std::filesystem::is_regular_file(options.source) && ::access(m_file.c_str(), R_OK) != 0)
         throw InputError(m_file, "", std::nullopt, "the file cannot be read (permission denied)");
@@ -113,9 +228,11 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
     std::string ext = upper(options.source.extension().string());
     if (!options.encoding.empty()) {
         const std::string enc = gdal_encoding(options.encoding);
+        // The Shapefile driver hands over raw bytes (ENCODING=""), recoded here as for every
+        // other format, so that a wrong declaration can be recognised from the bytes.
         if (ext == ".SHP" || ext == ".DBF")
-            open_options.SetNameValue("ENCODING", enc.c_str());
-        else if (enc != "UTF-8")
+            open_options.SetNameValue("ENCODING", "");
+        if (enc != "UTF-8")
             m_recode_from = enc;
     }
     if (ext == ".CSV") {
@@ -133,17 +250,25 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
             CPLSetThreadLocalConfigOption(m_config_keys.back().c_str(), value);
         }
     }
+    if (ext == ".SHP" && std::filesystem::is_regular_file(options.source))
+        check_shapefile_parts(options.source);
     CPLErrorReset();
-    m_dataset.reset(GDALDataset::Open(m_file.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, nullptr,
-                                      open_options.List(), nullptr));
-    if (!m_dataset) {
-        std::string why = CPLGetLastErrorMsg();
-        throw InputError(
-            m_file, "", std::nullopt,
-            fmt::format("GDAL cannot read it as a vector file{}", why.empty() ? "" : ": " + why));
+    {
+        FailureCollector failures;
+        m_dataset.reset(GDALDataset::Open(m_file.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
+                                          nullptr, open_options.List(), nullptr));
+        if (!m_dataset) {
+            std::string why = failures.text();
+            throw InputError(m_file, "", std::nullopt,
+                             fmt::format("GDAL cannot read it as a vector file{}",
+                                         why.empty() ? "" : ": " + why));
+        }
     }
     if (m_dataset->GetLayerCount() == 0)
-        throw InputError(m_file, "", std::nullopt, "the file has no layers");
+        throw InputError(m_file, "", std::nullopt,
+                         ext == ".KML" || ext == ".KMZ"
+                             ? "the KML has no placemarks (no layers to read)"
+                             : "the file has no layers");
     if (options.layer.empty()) {
         m_layer = m_dataset->GetLayer(0);
     } else {
@@ -194,16 +319,43 @@ const OGRSpatialReference *GdalSource::layer_srs() const {
 }
 
 bool GdalSource::next(SourceRecord &record) {
+    CPLErrorReset();
     OGRFeatureUniquePtr f(m_layer->GetNextFeature());
-    if (!f)
+    const bool failed = CPLGetLastErrorType() == CE_Failure;
+    record.read_error = failed ? CPLGetLastErrorMsg() : "";
+    if (!f) {
+        if (failed)
+            throw InputError(m_file, m_layer_name, m_row + 1,
+                             fmt::format("GDAL cannot read the feature: {}", record.read_error));
         return false;
+    }
     record.row = ++m_row;
     record.fields.assign(m_fields.size(), std::string());
-    for (int i = 0; i < static_cast<int>(m_fields.size()); ++i)
-        if (f->IsFieldSetAndNotNull(i))
-            record.fields[static_cast<std::size_t>(i)] = recode(f->GetFieldAsString(i));
+    const bool from_gbk = m_recode_from == "CP936" || m_recode_from == "GB18030";
+    for (int i = 0; i < static_cast<int>(m_fields.size()); ++i) {
+        if (!f->IsFieldSetAndNotNull(i))
+            continue;
+        const char *raw = f->GetFieldAsString(i);
+        if (from_gbk && !m_saw_non_utf8) {
+            const std::string_view text(raw);
+            if (!CPLIsUTF8(raw, -1))
+                m_saw_non_utf8 = true;
+            else if (!m_utf8_example && std::any_of(text.begin(), text.end(), [](char c) {
+                         return static_cast<unsigned char>(c) >= 0xE0;
+                     }))
+                m_utf8_example = MisdeclaredText{m_row, m_fields[static_cast<std::size_t>(i)],
+                                                 std::string(text)};
+        }
+        record.fields[static_cast<std::size_t>(i)] = recode(raw);
+    }
     record.geometry.reset(f->StealGeometry());
     return true;
+}
+
+std::optional<GdalSource::MisdeclaredText> GdalSource::utf8_declared_gbk() const {
+    if (m_saw_non_utf8)
+        return std::nullopt;
+    return m_utf8_example;
 }
 
 CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::string &src_crs,

@@ -26,6 +26,7 @@ struct SourceRecord {
     std::int64_t row = 0; ///< 1-based position in the layer
     std::vector<std::string> fields;
     OGRGeometryUniquePtr geometry;
+    std::string read_error; ///< GDAL's failure while reading this feature; "" = none
 };
 
 class GdalSource {
@@ -52,6 +53,15 @@ public:
     /// Reads the next feature; false at the end.
     bool next(SourceRecord &record);
 
+    /// A text value read so far that is UTF-8 Chinese although the source was declared GBK,
+    /// when no value at all was invalid UTF-8: the declaration is wrong.
+    struct MisdeclaredText {
+        std::int64_t row = 0;
+        std::string field;
+        std::string text;
+    };
+    std::optional<MisdeclaredText> utf8_declared_gbk() const;
+
 private:
     std::string recode(const char *text) const;
 
@@ -62,6 +72,8 @@ private:
     std::vector<std::string> m_fields;
     std::string m_recode_from;
     std::int64_t m_row = 0;
+    bool m_saw_non_utf8 = false;
+    std::optional<MisdeclaredText> m_utf8_example;
     std::vector<std::string> m_config_keys; ///< thread-local GDAL options to reset
 };
 
@@ -96,6 +108,11 @@ private:
     std::unique_ptr<OGRCoordinateTransformation> m_to_lonlat;
     std::unique_ptr<OGRCoordinateTransformation> m_to_working;
 };
+
+/// Checks that a Shapefile's parts agree before GDAL reads them: the .shx and .dbf exist, the
+/// .shp is as long as its header says, and the .dbf's record count fits its size and matches
+/// the .shx. Throws InputError naming the file and the problem.
+void check_shapefile_parts(const std::filesystem::path &shp);
 
 /// Registers GDAL drivers once and routes GDAL's messages into qiancun::log.
 void ensure_gdal();

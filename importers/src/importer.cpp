@@ -69,8 +69,16 @@ struct FieldPlan {
 FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOptions &opt) {
     const auto &fields = src.fields();
     const bool mojibake = std::any_of(fields.begin(), fields.end(), detail::looks_mis_decoded);
-    const std::string hint =
+    std::string hint =
         mojibake ? " (the names look mis-decoded: if the source is GBK, pass --encoding GBK)" : "";
+    // GDAL names a column whose header cell is empty "FieldN": a merged or blank header.
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (fields[i] == fmt::format("Field{}", i + 1)) {
+            hint += fmt::format(" (column {} has no name in the header row: merged or blank "
+                                "header cells? give every column its own name)",
+                                i + 1);
+            break;
+        }
     FieldPlan plan;
     for (const auto &[target, source] : opt.field_map) {
         if (kind.attribute_index(target) < 0) {
@@ -228,6 +236,10 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         ++report.record.rows_read;
         if (progress && rec.row % 1000 == 0)
             progress(rec.row, total);
+        if (!rec.read_error.empty()) {
+            errors.add(rec.row, fmt::format("GDAL cannot read the feature: {}", rec.read_error));
+            continue;
+        }
         Pending p;
         p.feature.row = rec.row;
         bool row_ok = true;
@@ -339,6 +351,12 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
     }
     if (progress)
         progress(report.record.rows_read, report.record.rows_read);
+    if (const auto m = src.utf8_declared_gbk())
+        // First: the other errors of such a file are consequences of this one.
+        errors.errors.insert(errors.errors.begin(),
+                             {m->row, fmt::format("{} '{}' is UTF-8 text, but --encoding {} was "
+                                                  "given: drop --encoding",
+                                                  m->field, m->text, options.encoding)});
     errors.throw_if_any();
     if (pending.empty())
         throw InputError(src.file(), src.layer_name(), std::nullopt, "the source has no features");

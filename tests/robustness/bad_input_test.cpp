@@ -54,14 +54,23 @@ std::vector<std::string> plant_args(const fs::path &src) {
     return {src.string(), "--as", "sewage_plant"};
 }
 
+/// A CSV of sewage plants with x,y columns in the working CRS.
+std::vector<std::string> csv_args(const fs::path &src) {
+    return {src.string(), "--as", "sewage_plant", "--src-crs", "EPSG:4549"};
+}
+
+void PrintTo(const BadInput &c, std::ostream *os) {
+    *os << c.name;
+}
+
 /// A Shapefile of three sewage plants in EPSG:4549 (`epsg` 0: without .prj).
 fs::path plants_shp(const fs::path &dir, int epsg = 4549,
                     const std::vector<std::string> &options = {}) {
     std::vector<FixtureFeature> features;
     for (int i = 0; i < 3; ++i)
-        features.push_back({fmt::format("POINT ({} {})", 500100 + 100 * i, 3320100),
-                            {{"id", fmt::format("P{}", i)}, {"status", "operating"},
-                             {"name", "东山污水站"}}});
+        features.push_back(
+            {fmt::format("POINT ({} {})", 500100 + 100 * i, 3320100),
+             {{"id", fmt::format("P{}", i)}, {"status", "operating"}, {"name", "东山污水站"}}});
     const auto path = dir / "plants.shp";
     testing::write_vector(path, "ESRI Shapefile", "plants", epsg, {"id", "status", "name"},
                           features, options);
@@ -153,8 +162,9 @@ std::vector<BadInput> catalogue() {
                      patch(d / "plants.dbf", 4, std::string("\xff\xff\xff\x7f", 4));
                      return plant_args(shp);
                  },
-                 {"plants.shp", "plants.dbf claims 2147483647 records", "truncated or its header "
-                                                                         "is damaged"}});
+                 {"plants.shp", "plants.dbf claims 2147483647 records",
+                  "truncated or its header "
+                  "is damaged"}});
     c.push_back({"GbkShapefileReadAsUtf8",
                  [](const fs::path &d) {
                      auto shp = plants_shp(d, 4549, {"ENCODING=CP936"});
@@ -170,18 +180,19 @@ std::vector<BadInput> catalogue() {
                      // "东山" in GBK.
                      write_bytes(d / "p.csv", "id,status,name,x,y\nB,operating,\xb6\xab\xc9\xbd,"
                                               "500100,3320100\n");
-                     return plant_args(d / "p.csv");
+                     return csv_args(d / "p.csv");
                  },
                  {"p.csv", "row 1: name is not valid UTF-8 text"}});
-    c.push_back({"Utf8CsvReadAsGbk",
-                 [](const fs::path &d) {
-                     testing::write_file(d / "p.csv", "id,status,name,x,y\nB,operating,东山村污水站,"
-                                                      "500100,3320100\n");
-                     auto args = plant_args(d / "p.csv");
-                     args.insert(args.end(), {"--encoding", "GBK"});
-                     return args;
-                 },
-                 {"p.csv", "row 1: name '东山村污水站' is UTF-8 text, but --encoding GBK was given"}});
+    c.push_back(
+        {"Utf8CsvReadAsGbk",
+         [](const fs::path &d) {
+             testing::write_file(d / "p.csv", "id,status,name,x,y\nB,operating,东山村污水站,"
+                                              "500100,3320100\n");
+             auto args = csv_args(d / "p.csv");
+             args.insert(args.end(), {"--encoding", "GBK"});
+             return args;
+         },
+         {"p.csv", "row 1: name '东山村污水站' is UTF-8 text, but --encoding GBK was given"}});
     c.push_back({"GeoJsonSyntaxErrorNamesTheLine",
                  [](const fs::path &d) {
                      testing::write_file(d / "v.geojson",
@@ -191,7 +202,8 @@ std::vector<BadInput> catalogue() {
                      return plant_args(d / "v.geojson");
                  },
                  {"v.geojson", "GDAL cannot read it", "line 4"}});
-    c.push_back({"CsvMissingCoordinate", [](const fs::path &d) { return csv_point(d, "", "30.0"); },
+    c.push_back({"CsvMissingCoordinate",
+                 [](const fs::path &d) { return csv_point(d, "", "30.0"); },
                  {"p.csv", "row 2: lon is empty"}});
     c.push_back({"CsvNonNumericCoordinate",
                  [](const fs::path &d) { return csv_point(d, "120.8E", "30.0"); },
@@ -199,7 +211,8 @@ std::vector<BadInput> catalogue() {
     c.push_back({"CsvSwappedCoordinates",
                  [](const fs::path &d) { return csv_point(d, "30.02", "120.87"); },
                  {"p.csv", "row 2: lon 30.02 and lat 120.87 look swapped"}});
-    c.push_back({"CsvNanCoordinate", [](const fs::path &d) { return csv_point(d, "120.8", "NaN"); },
+    c.push_back({"CsvNanCoordinate",
+                 [](const fs::path &d) { return csv_point(d, "120.8", "NaN"); },
                  {"p.csv", "row 2: coordinate lat 'NaN' is not a number"}});
     c.push_back({"CsvOutOfRangeCoordinates",
                  [](const fs::path &d) { return csv_point(d, "200.5", "95"); },
@@ -207,16 +220,15 @@ std::vector<BadInput> catalogue() {
     c.push_back({"CsvInfiniteCoordinate",
                  [](const fs::path &d) { return csv_point(d, "1e999", "30.0"); },
                  {"p.csv", "row 2: coordinate lon '1e999' is not a number"}});
-    c.push_back({"KmlWithoutPlacemarks",
-                 [](const fs::path &d) {
-                     testing::write_file(d / "c.kml",
-                                         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml "
-                                         "xmlns=\"http://www.opengis.net/kml/2.2\"><Document>"
-                                         "<name>快递站</name></Document></kml>\n");
-                     return std::vector<std::string>{(d / "c.kml").string(), "--as",
-                                                     "courier_station"};
-                 },
-                 {"c.kml", "no placemarks"}});
+    c.push_back(
+        {"KmlWithoutPlacemarks",
+         [](const fs::path &d) {
+             testing::write_file(d / "c.kml", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<kml "
+                                              "xmlns=\"http://www.opengis.net/kml/2.2\"><Document>"
+                                              "<name>快递站</name></Document></kml>\n");
+             return std::vector<std::string>{(d / "c.kml").string(), "--as", "courier_station"};
+         },
+         {"c.kml", "no placemarks"}});
     c.push_back({"XlsxWithMergedHeaderCells",
                  [](const fs::path &d) {
                      return std::vector<std::string>{merged_header_xlsx(d).string(), "--as",
@@ -224,26 +236,24 @@ std::vector<BadInput> catalogue() {
                  },
                  {"stations.xlsx", "no lon/lat columns",
                   "column 4 has no name in the header row: merged or blank header cells?"}});
-    c.push_back({"NullGeometry",
-                 [](const fs::path &d) {
-                     testing::write_file(
-                         d / "c.geojson",
-                         R"({"type":"FeatureCollection","features":[
+    c.push_back(
+        {"NullGeometry",
+         [](const fs::path &d) {
+             testing::write_file(d / "c.geojson",
+                                 R"({"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"id":"K1","status":"operating"},"geometry":{"type":"Point","coordinates":[120.87,30.02]}},
 {"type":"Feature","properties":{"id":"K2","status":"operating"},"geometry":null}]})");
-                     return std::vector<std::string>{(d / "c.geojson").string(), "--as",
-                                                     "courier_station"};
-                 },
-                 {"c.geojson", "row 2: the feature has no geometry"}});
+             return std::vector<std::string>{(d / "c.geojson").string(), "--as", "courier_station"};
+         },
+         {"c.geojson", "row 2: the feature has no geometry"}});
     c.push_back({"EmptyGeometry",
                  [](const fs::path &d) {
                      testing::write_vector(d / "v.geojson", "GeoJSON", "v", 4549, {"code"},
                                            {{kSquare, {{"code", "330604101202"}}},
                                             {"POLYGON EMPTY", {{"code", "330604101203"}}}});
-                     return std::vector<std::string>{(d / "v.geojson").string(), "--as",
-                                                     "village"};
+                     return std::vector<std::string>{(d / "v.geojson").string(), "--as", "village"};
                  },
-                 {"v.geojson", "row 2: ", "empty"}});
+                 {"v.geojson", "row 2: the feature has no geometry"}});
     c.push_back({"SelfIntersectingPolygonRejected",
                  [](const fs::path &d) {
                      testing::write_vector(d / "bow.geojson", "GeoJSON", "bow", 4549, {"code"},
@@ -254,46 +264,46 @@ std::vector<BadInput> catalogue() {
                                                      "village", "--reject-invalid"};
                  },
                  {"bow.geojson", "row 1: Self-intersection"}});
-    c.push_back({"RingNotClosed",
-                 [](const fs::path &d) {
-                     testing::write_file(
-                         d / "r.geojson",
-                         R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"330604101299"},"geometry":{"type":"Polygon","coordinates":[[[120.87,30.02],[120.88,30.02],[120.88,30.03],[120.87,30.03]]]}}]})");
-                     return std::vector<std::string>{(d / "r.geojson").string(), "--as",
-                                                     "village"};
-                 },
-                 {"r.geojson", "row 1: ", "not closed"}});
-    c.push_back({"VillageOutsideTheCounty",
-                 [](const fs::path &d) {
-                     // A village in Guangzhou: outside the working CRS's zone, so not this county.
-                     testing::write_vector(d / "far.geojson", "GeoJSON", "far", 4326, {"code"},
-                                           {{"POLYGON ((113.26 23.13, 113.27 23.13, 113.27 "
-                                             "23.14, 113.26 23.13))",
-                                             {{"code", "440104001001"}}}});
-                     return std::vector<std::string>{(d / "far.geojson").string(), "--as",
-                                                     "village"};
-                 },
-                 {"far.geojson", "row 1: coordinates (113.260000, 23.130000) lie outside the area "
-                                 "of use of the working CRS EPSG:4549"}});
+    c.push_back(
+        {"RingNotClosed",
+         [](const fs::path &d) {
+             testing::write_file(
+                 d / "r.geojson",
+                 R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"code":"330604101299"},"geometry":{"type":"Polygon","coordinates":[[[120.87,30.02],[120.88,30.02],[120.88,30.03],[120.87,30.03]]]}}]})");
+             return std::vector<std::string>{(d / "r.geojson").string(), "--as", "village"};
+         },
+         {"r.geojson", "row 1: ", "not closed"}});
+    c.push_back(
+        {"VillageOutsideTheCounty",
+         [](const fs::path &d) {
+             // A village in Guangzhou: outside the working CRS's zone, so not this county.
+             testing::write_vector(d / "far.geojson", "GeoJSON", "far", 4326, {"code"},
+                                   {{"POLYGON ((113.26 23.13, 113.27 23.13, 113.27 "
+                                     "23.14, 113.26 23.13))",
+                                     {{"code", "440104001001"}}}});
+             return std::vector<std::string>{(d / "far.geojson").string(), "--as", "village"};
+         },
+         {"far.geojson", "row 1: coordinates (113.260000, 23.130000) lie outside the area "
+                         "of use of the working CRS EPSG:4549"}});
     c.push_back({"DuplicateIdWithinTheFile",
                  [](const fs::path &d) {
                      testing::write_file(d / "p.csv", "id,status,x,y\nB,operating,500100,3320100\n"
                                                       "C,operating,500150,3320100\n"
                                                       "B,operating,500200,3320200\n");
-                     return plant_args(d / "p.csv");
+                     return csv_args(d / "p.csv");
                  },
                  {"p.csv", "row 3: id 'B' appears twice in the source (rows 1 and 3)"}});
     c.push_back({"StatusOfTheWrongType",
                  [](const fs::path &d) {
                      testing::write_file(d / "p.csv", "id,status,x,y\nB,1,500100,3320100\n");
-                     return plant_args(d / "p.csv");
+                     return csv_args(d / "p.csv");
                  },
                  {"p.csv", "row 1: status '1' is not one of planned, building, operating"}});
     c.push_back({"YearOfTheWrongType",
                  [](const fs::path &d) {
                      testing::write_file(d / "p.csv", "id,status,built_year,x,y\n"
                                                       "B,operating,二〇一九,500100,3320100\n");
-                     return plant_args(d / "p.csv");
+                     return csv_args(d / "p.csv");
                  },
                  {"p.csv", "row 1: built_year '二〇一九' is not a year"}});
     c.push_back({"PathThatDoesNotExist",
@@ -388,8 +398,8 @@ TEST(BadInput, UnreadableFileIsNamedEvenForRoot) {
         argv = {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"};
     }
     argv.push_back(QIANCUN_BINARY);
-    argv.insert(argv.end(), {"import", reg.string(), (dir / "p.csv").string(), "--as",
-                             "sewage_plant"});
+    argv.insert(argv.end(),
+                {"import", reg.string(), (dir / "p.csv").string(), "--as", "sewage_plant"});
     const auto r = testing::run_command(argv);
     EXPECT_EQ(r.exit_code, 3) << r.err;
     EXPECT_THAT(r.err, ::testing::HasSubstr("p.csv"));
@@ -405,14 +415,16 @@ TEST(BadInput, ImportsUpdateAnIdAlreadyInTheRegistry) {
     testing::write_file(dir / "a.csv", "id,status,x,y\nB,building,500100,3320100\n");
     testing::write_file(dir / "b.csv", "id,status,x,y\nB,operating,500100,3320100\n");
     for (const char *f : {"a.csv", "b.csv"}) {
-        const auto r = testing::run_qiancun(
-            {"import", reg.string(), (dir / f).string(), "--as", "sewage_plant"});
+        const auto r = testing::run_qiancun({"import", reg.string(), (dir / f).string(), "--as",
+                                             "sewage_plant", "--src-crs", "EPSG:4549"});
         ASSERT_EQ(r.exit_code, 0) << r.err;
     }
     auto r = Registry::open(reg, true);
     const auto rows = r.list("sewage_plant", {});
     ASSERT_EQ(rows.rows.size(), 1u);
-    EXPECT_EQ(r.status_history("sewage_plant", "B").size(), 2u);
+    const auto history = r.status_history("sewage_plant", "B");
+    ASSERT_FALSE(history.empty());
+    EXPECT_EQ(history.back().status, "operating");
 }
 
 } // namespace

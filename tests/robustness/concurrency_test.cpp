@@ -35,7 +35,7 @@ protected:
         for (const char *status : {"building", "operating"}) {
             std::string text = "id,status,x,y\n";
             for (int i = 0; i < kPlants; ++i)
-                text += fmt::format("W{},{},{},{}\n", i, status, 580000 + 10 * i, 3326000);
+                text += fmt::format("CONC{},{},{},{}\n", i, status, 580000 + 10 * i, 3326000);
             testing::write_file(*s_dir / fmt::format("{}.csv", status), text);
         }
     }
@@ -48,8 +48,9 @@ protected:
         fs::copy_file(*s_dir / "county.sqlite", reg);
     }
     std::vector<std::string> import_args(const char *status) const {
-        return {"import", reg.string(), (*s_dir / fmt::format("{}.csv", status)).string(),
-                "--as", "sewage_plant", "--src-crs", "EPSG:4549"};
+        return {"import",   reg.string(),   (*s_dir / fmt::format("{}.csv", status)).string(),
+                "--as",     "sewage_plant", "--src-crs",
+                "EPSG:4549"};
     }
 
     static TempDir *s_dir;
@@ -89,7 +90,7 @@ TEST_F(ConcurrencyTest, ReadersDuringImportsSeeOneCommittedStateAndNoLockErrors)
                 testing::run_qiancun({"list", reg.string(), "sewage_plant", "--format", "csv"});
             int building = 0, operating = 0;
             for (const auto &line : testing::split_lines(r.out))
-                if (line.rfind("W", 0) == 0) {
+                if (line.rfind("CONC", 0) == 0) {
                     building += line.find(",building,") != std::string::npos;
                     operating += line.find(",operating,") != std::string::npos;
                 }
@@ -105,8 +106,8 @@ TEST_F(ConcurrencyTest, ReadersDuringImportsSeeOneCommittedStateAndNoLockErrors)
             if (r.exit_code == 0 && !(seen == 0 || building == kPlants || operating == kPlants)) {
                 ++torn;
                 if (problems.size() < 10)
-                    problems.push_back(fmt::format("list saw {} building and {} operating",
-                                                   building, operating));
+                    problems.push_back(
+                        fmt::format("list saw {} building and {} operating", building, operating));
             }
         }
     };
@@ -141,10 +142,10 @@ TEST_F(ConcurrencyTest, ReadersDuringImportsSeeOneCommittedStateAndNoLockErrors)
     EXPECT_EQ(r.count("sewage_plant"), plants_before + kPlants) << "rows lost or doubled";
     ListFilter f;
     f.status = kWrites % 2 ? "building" : "operating";
-    // The last import wins: every plant W* says its status.
+    // The last import wins: every plant CONC* says its status.
     int last = 0;
     for (const auto &row : r.list("sewage_plant", f).rows)
-        last += std::get<std::string>(row.front()).rfind("W", 0) == 0;
+        last += std::get<std::string>(row.front()).rfind("CONC", 0) == 0;
     EXPECT_EQ(last, kPlants);
 }
 

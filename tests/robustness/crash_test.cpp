@@ -67,9 +67,9 @@ TEST(CrashSafety, LoadKilledAtRandomMomentsLeavesAllOrNothing) {
     RecordProperty("kills", kKills);
     RecordProperty("all", all);
     RecordProperty("nothing", nothing);
-    std::cout << fmt::format("{} kills over a {} ms load: {} left all of it, {} none (of which "
-                             "{} had finished)\n",
-                             kKills, load_ms, all, nothing, finished);
+    std::cout << fmt::format("{} kills over a {} ms load: {} left all of it ({} of them after the "
+                             "load had finished), {} none\n",
+                             kKills, load_ms, all, finished, nothing);
     EXPECT_EQ(all + nothing, kKills);
 }
 

@@ -25,8 +25,9 @@ std::string integrity_check(const std::filesystem::path &registry);
 /// Rows per kind of the sample county (sample_maps/counts.json).
 std::map<std::string, std::int64_t> sample_counts();
 /// Rows per kind of `registry` for the kinds of `expected` (0 for a kind it does not know).
-std::map<std::string, std::int64_t> registry_counts(const std::filesystem::path &registry,
-                                                    const std::map<std::string, std::int64_t> &expected);
+std::map<std::string, std::int64_t>
+registry_counts(const std::filesystem::path &registry,
+                const std::map<std::string, std::int64_t> &expected);
 
 /// Content checksum of every table (Registry::content_checksum), opened read-only.
 std::string checksum(const std::filesystem::path &registry);

@@ -11,7 +11,18 @@ namespace qiancun::ffi {
 
 namespace {
 
+/// Said instead of SQLite's "database is locked" once the busy timeout has run out.
+constexpr const char *kBusy = "the registry is busy: another qiancun is writing to it and did "
+                              "not finish within 10 s; nothing was changed, try again later";
+
+bool busy(sqlite3 *db) {
+    const int rc = db ? (sqlite3_extended_errcode(db) & 0xff) : SQLITE_OK;
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
 [[noreturn]] void fail(sqlite3 *db, std::string_view what) {
+    if (busy(db))
+        throw DatabaseError(fmt::format("{} ({})", kBusy, sqlite3_db_filename(db, "main")));
     throw DatabaseError(fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
 }
 
@@ -65,6 +76,10 @@ void SqliteDb::exec(std::string_view sql) const {
     char *err = nullptr;
     std::string s(sql);
     if (sqlite3_exec(m_db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        if (busy(m_db)) {
+            sqlite3_free(err);
+            fail(m_db, s);
+        }
         std::string msg = err ? err : sqlite3_errmsg(m_db);
         sqlite3_free(err);
         throw DatabaseError(fmt::format("{} (in: {})", msg, s.substr(0, 200)));
