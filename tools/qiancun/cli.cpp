@@ -1,12 +1,16 @@
 #include "cli.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
 #include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -147,6 +151,56 @@ std::string rows_text(const Rows &rows, OutputFormat format) {
     std::ostringstream s;
     print_rows(rows, format == OutputFormat::table ? OutputFormat::csv : format, s);
     return s.str();
+}
+
+std::string lower_extension(const std::filesystem::path &path) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return ext;
+}
+
+void note(OutputFormat format, const std::string &message) {
+    if (format == OutputFormat::table)
+        fmt::print("{}\n", message);
+    else
+        log(LogLevel::info, message);
+}
+
+std::string describe_export(const exporters::ExportedFile &file) {
+    std::vector<std::string> same_stem;
+    std::vector<std::string> others;
+    for (const auto &s : file.sidecars) {
+        if (s.parent_path() == file.path.parent_path() && s.stem() == file.path.stem())
+            same_stem.push_back(s.extension().string());
+        else
+            others.push_back(s.filename().string());
+    }
+    std::string extras = fmt::format("{}", fmt::join(same_stem, " "));
+    if (!others.empty())
+        extras += (extras.empty() ? "" : ", ") + fmt::format("{}", fmt::join(others, ", "));
+    return extras.empty() ? file.path.string()
+                          : fmt::format("{} (+ {})", file.path.string(), extras);
+}
+
+void export_layers(const std::string &registry, const std::filesystem::path &output,
+                   const std::vector<std::pair<std::string, std::string>> &layers_and_suffixes,
+                   OutputFormat format) {
+    const std::string ext = lower_extension(output);
+    bool first = true;
+    for (const auto &[layer, suffix] : layers_and_suffixes) {
+        exporters::ExportOptions o;
+        o.layer = layer;
+        o.output = output;
+        if (ext == ".gpkg")
+            o.append = !first;
+        else if (!suffix.empty())
+            o.output = output.parent_path() / (output.stem().string() + suffix + ext);
+        first = false;
+        for (const auto &file : exporters::export_layer(registry, o).outputs)
+            note(format, fmt::format("wrote {} features of {} to {}", file.features, layer,
+                                     describe_export(file)));
+    }
 }
 
 bool stderr_is_terminal() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "qiancun/config.hpp"
+#include "qiancun/exporter.hpp"
 #include "qiancun/registry.hpp"
 
 #include <CLI/CLI.hpp>
@@ -38,6 +39,22 @@ OutputFormat file_format(const std::filesystem::path &path, OutputFormat format)
 
 /// Rows as text in `format`; table becomes CSV, since a file is for scripts.
 std::string rows_text(const Rows &rows, OutputFormat format);
+
+/// The lower-case extension of `path` (".GPKG" → ".gpkg").
+std::string lower_extension(const std::filesystem::path &path);
+
+/// A message for people: on stdout next to a table, on stderr when stdout carries data.
+void note(OutputFormat format, const std::string &message);
+
+/// "villages.shp (+ .shx .dbf .prj .cpg, villages.fields.csv)": sidecars sharing the file's
+/// stem by their extension, others by name.
+std::string describe_export(const exporters::ExportedFile &file);
+
+/// Exports registry layers to `output`: all into one GeoPackage, else one file per layer named
+/// `<stem><suffix><ext>`; notes each file written.
+void export_layers(const std::string &registry, const std::filesystem::path &output,
+                   const std::vector<std::pair<std::string, std::string>> &layers_and_suffixes,
+                   OutputFormat format);
 
 /// True when stderr is a terminal (progress bars are drawn only then).
 bool stderr_is_terminal();

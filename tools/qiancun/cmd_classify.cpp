@@ -47,9 +47,10 @@ struct ClassifyArgs {
 };
 
 void run_classify(const ClassifyArgs &args) {
-    const RuleSet rules = args.rules.empty()
-                              ? RuleSet::defaults()
-                              : RuleSet::from_toml(read_text_file(args.rules, "rules file"), args.rules);
+    const RuleSet rules =
+        args.rules.empty()
+            ? RuleSet::defaults()
+            : RuleSet::from_toml(read_text_file(args.rules, "rules file"), args.rules);
     auto registry = Registry::open(args.registry, args.no_store);
     const MetricsConfig config = load_metrics_config(registry, args.config);
     const Classification result = classify_villages(registry, rules, config);
@@ -222,7 +223,7 @@ void run_indicators(const IndicatorArgs &args) {
     const Bulletin *b = before ? &*before : nullptr;
     if (!args.output.empty()) {
         write_text_file(args.output, rows_text(data_rows(bulletin, b, options.by_township),
-                                          file_format(args.output, args.format)));
+                                               file_format(args.output, args.format)));
         if (args.format == OutputFormat::table)
             fmt::print("wrote the bulletin as of {} to {}\n", bulletin.as_of, args.output);
     }

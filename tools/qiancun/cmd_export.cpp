@@ -20,24 +20,6 @@ struct ExportArgs {
     std::string where;
 };
 
-/// "villages.shp (+ .shx .dbf .prj .cpg, villages.fields.csv)": sidecars sharing the file's
-/// stem by their extension, others by name.
-std::string describe(const exporters::ExportedFile &file) {
-    std::vector<std::string> same_stem;
-    std::vector<std::string> others;
-    for (const auto &s : file.sidecars) {
-        if (s.parent_path() == file.path.parent_path() && s.stem() == file.path.stem())
-            same_stem.push_back(s.extension().string());
-        else
-            others.push_back(s.filename().string());
-    }
-    std::string extras = fmt::format("{}", fmt::join(same_stem, " "));
-    if (!others.empty())
-        extras += (extras.empty() ? "" : ", ") + fmt::format("{}", fmt::join(others, ", "));
-    return extras.empty() ? file.path.string()
-                          : fmt::format("{} (+ {})", file.path.string(), extras);
-}
-
 void run_export(const ExportArgs &args) {
     exporters::ExportOptions options;
     options.layer = args.layer;
@@ -49,7 +31,7 @@ void run_export(const ExportArgs &args) {
     const auto result = exporters::export_layer(args.registry, options);
     for (const auto &file : result.outputs)
         fmt::print("wrote {} feature{} to {}\n", file.features, file.features == 1 ? "" : "s",
-                   describe(file));
+                   describe_export(file));
 }
 
 } // namespace

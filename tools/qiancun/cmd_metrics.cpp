@@ -43,22 +43,6 @@ void check_asset_type(const Registry &registry, const std::string &type) {
     }
 }
 
-/// ".GPKG" → ".gpkg"
-std::string lower_extension(const fs::path &path) {
-    std::string ext = path.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext;
-}
-
-/// A message for people: on stdout with the table, on stderr when stdout carries data.
-void note(OutputFormat format, const std::string &message) {
-    if (format == OutputFormat::table)
-        fmt::print("{}\n", message);
-    else
-        log(LogLevel::info, message);
-}
-
 struct MetricsArgs {
     std::string registry;
     std::vector<std::string> types;
@@ -211,42 +195,12 @@ Rows gap_rows(const GapReport &report) {
     return rows;
 }
 
-/// "x.shp (+ .shx .dbf .prj .cpg .qml, x.fields.csv)"
-std::string describe(const exporters::ExportedFile &file) {
-    std::vector<std::string> extras;
-    for (const auto &s : file.sidecars)
-        extras.push_back(s.parent_path() == file.path.parent_path() && s.stem() == file.path.stem()
-                             ? s.extension().string()
-                             : s.filename().string());
-    return extras.empty() ? file.path.string()
-                          : fmt::format("{} (+ {})", file.path.string(), fmt::join(extras, " "));
-}
-
 /// Stores the gap layers and exports both: one GeoPackage with two layers, or `<stem>` and
 /// `<stem>_settlements` files for the one-layer formats.
 void export_gaps(const GapsArgs &args, OutputFormat format) {
-    const fs::path out(args.output);
-    const std::string ext = lower_extension(out);
-    const bool gpkg = ext == ".gpkg";
     const std::string areas = "gaps_" + args.type;
-    const std::string points = areas + "_settlements";
-    exporters::ExportOptions a;
-    a.layer = areas;
-    a.output = out;
-    exporters::ExportOptions p = a;
-    p.layer = points;
-    if (gpkg)
-        p.append = true;
-    else
-        p.output = out.parent_path() / (out.stem().string() + "_settlements" + ext);
-    for (const auto &options : {a, p}) {
-        const auto result = exporters::export_layer(args.registry, options);
-        for (const auto &file : result.outputs)
-            note(format,
-                 fmt::format("wrote {} {} to {}", file.features,
-                             options.layer == areas ? "uncovered areas" : "uncovered settlements",
-                             describe(file)));
-    }
+    export_layers(args.registry, args.output,
+                  {{areas, ""}, {areas + "_settlements", "_settlements"}}, format);
 }
 
 void run_gaps(const GapsArgs &args) {

@@ -27,42 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string lower_extension(const fs::path &path) {
-    std::string ext = path.extension().string();
-    std::transform(ext.begin(), ext.end(), ext.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return ext;
-}
-
-/// A message for people: on stdout with a table, on stderr when stdout carries data.
-void note(OutputFormat format, const std::string &message) {
-    if (format == OutputFormat::table)
-        fmt::print("{}\n", message);
-    else
-        log(LogLevel::info, message);
-}
-
-/// Exports registry layers to `output`: all into one GeoPackage, else `<stem><suffix>` files.
-void export_layers(const std::string &registry, const fs::path &output,
-                   const std::vector<std::pair<std::string, std::string>> &layers_and_suffixes,
-                   OutputFormat format) {
-    const std::string ext = lower_extension(output);
-    bool first = true;
-    for (const auto &[layer, suffix] : layers_and_suffixes) {
-        exporters::ExportOptions o;
-        o.layer = layer;
-        o.output = output;
-        if (ext == ".gpkg")
-            o.append = !first;
-        else if (!suffix.empty())
-            o.output = output.parent_path() / (output.stem().string() + suffix + ext);
-        first = false;
-        for (const auto &file : exporters::export_layer(registry, o).outputs)
-            note(format, fmt::format("wrote {} features of {} to {}", file.features, layer,
-                                     file.path.string()));
-    }
-}
-
 struct ServiceAreaArgs {
     std::string registry;
     std::string type;
@@ -125,8 +89,8 @@ void run_route(const RouteArgs &args) {
     Route route;
     {
         auto registry = Registry::open(args.registry, !store);
-        route =
-            route_to_nearest(registry, load_metrics_config(registry, args.config), args.from, args.type);
+        route = route_to_nearest(registry, load_metrics_config(registry, args.config), args.from,
+                                 args.type);
         if (store)
             write_route_layer(registry, route);
     }

@@ -16,12 +16,12 @@ namespace qiancun {
 
 /// The metrics of one asset type for one village.
 struct TypeMetrics {
-    std::int64_t n = 0;                ///< serving assets inside V (roads: intersecting V)
-    std::optional<double> nearest_m;   ///< demand point → nearest serving asset; empty if none
-    double area_cov = 0.0;             ///< area(V ∩ ⋃ discs) / area(V)
-    std::optional<double> pop_cov;     ///< covered / total settlement population; empty if 0
-    double cov = 0.0;                  ///< pop_cov if present, else area_cov
-    bool gap = false;                  ///< cov < threshold (strict)
+    std::int64_t n = 0;              ///< serving assets inside V (roads: intersecting V)
+    std::optional<double> nearest_m; ///< demand point → nearest serving asset; empty if none
+    double area_cov = 0.0;           ///< area(V ∩ ⋃ discs) / area(V)
+    std::optional<double> pop_cov;   ///< covered / total settlement population; empty if 0
+    double cov = 0.0;                ///< pop_cov if present, else area_cov
+    bool gap = false;                ///< cov < threshold (strict)
     std::int64_t uncovered_population = 0;
     /// Along the road network (network.hpp), when MetricsOptions::network: demand point →
     /// nearest serving asset, legs included; empty if none is reachable.
@@ -36,16 +36,16 @@ struct VillageMetrics {
     std::string township;
     double area_m2 = 0.0;
     std::int64_t settlement_population = 0;
-    double road_km = 0.0;       ///< length of serving roads inside V
-    double hardened_km = 0.0;   ///< of which surface = hardened
-    double road_density = 0.0;  ///< road_km per km² of V
+    double road_km = 0.0;           ///< length of serving roads inside V
+    double hardened_km = 0.0;       ///< of which surface = hardened
+    double road_density = 0.0;      ///< road_km per km² of V
     std::vector<TypeMetrics> types; ///< parallel to MetricsTable::types
 };
 
 struct MetricsTable {
-    std::vector<std::string> types; ///< asset kind keys computed, in registry order
+    std::vector<std::string> types;       ///< asset kind keys computed, in registry order
     std::vector<VillageMetrics> villages; ///< ordered by code
-    bool network = false; ///< net_nearest_T_m and net_pop_cov_T were computed
+    bool network = false;                 ///< net_nearest_T_m and net_pop_cov_T were computed
 
     /// Columns of SPEC §3 keyed by `code`: code, then per type (roads included) n_T,
     /// nearest_T_m, area_cov_T, pop_cov_T, cov_T, gap_T, then road_km, hardened_km,
@@ -58,20 +58,20 @@ struct MetricsTable {
 using MetricsProgress = std::function<void(std::int64_t, std::int64_t)>;
 
 struct MetricsOptions {
-    std::vector<std::string> types; ///< empty = every asset kind
+    std::vector<std::string> types;         ///< empty = every asset kind
     std::vector<std::string> village_codes; ///< empty = every village
-    int threads = 0;                ///< 0 = hardware concurrency
-    bool network = false;           ///< also the network metrics (net_*) of every non-road type
+    int threads = 0;                        ///< 0 = hardware concurrency
+    bool network = false; ///< also the network metrics (net_*) of every non-road type
 };
 
 /// Computes the metrics from the registry. Throws UsageError for an unknown type.
-MetricsTable compute_metrics(const Registry& registry, const MetricsConfig& config,
-                             const MetricsOptions& options = {},
-                             const MetricsProgress& progress = {});
+MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &config,
+                             const MetricsOptions &options = {},
+                             const MetricsProgress &progress = {});
 
 /// Stores `table` as the spatial layer `village_metrics` (village polygon + every column of
 /// `to_rows()`), replacing an earlier one, in one transaction.
-void write_metrics_layer(Registry& registry, const MetricsTable& table);
+void write_metrics_layer(Registry &registry, const MetricsTable &table);
 
 /// The uncovered part of one village for one type.
 struct GapArea {
@@ -94,16 +94,16 @@ struct UncoveredSettlement {
 
 struct GapReport {
     std::string type;
-    std::vector<GapArea> villages;             ///< villages with gap_T, worst (lowest cov) first
+    std::vector<GapArea> villages;                ///< villages with gap_T, worst (lowest cov) first
     std::vector<UncoveredSettlement> settlements; ///< settlements in those villages left uncovered
 };
 
 /// Villages under the threshold for `type` with their uncovered areas and settlements.
-GapReport compute_gaps(const Registry& registry, const MetricsConfig& config,
-                       const std::string& type);
+GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
+                       const std::string &type);
 
 /// Stores a gap report as the spatial layers `gaps_<type>` (polygons) and
 /// `gaps_<type>_settlements` (points), replacing earlier ones.
-void write_gap_layers(Registry& registry, const GapReport& report);
+void write_gap_layers(Registry &registry, const GapReport &report);
 
 } // namespace qiancun
