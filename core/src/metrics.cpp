@@ -67,13 +67,6 @@ Value optional_value(const std::optional<double> &v) {
     return v ? Value{*v} : Value{};
 }
 
-int working_srid(const Registry &registry) {
-    const auto epsg = registry.working_epsg();
-    if (!epsg)
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
-    return *epsg;
-}
-
 void bind_optional(ffi::SqliteStmt &st, int index, const std::optional<double> &v) {
     if (v)
         st.bind_double(index, *v);
@@ -156,7 +149,7 @@ MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &conf
 }
 
 void write_metrics_layer(Registry &registry, const MetricsTable &table) {
-    const int srid = working_srid(registry);
+    const int srid = metrics::working_srid(registry);
     const auto columns = metric_columns(table);
     const Rows rows = table.to_rows();
     sqlite3 *db = registry.handle();
@@ -236,24 +229,20 @@ GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
 }
 
 void write_gap_layers(Registry &registry, const GapReport &report) {
-    const int srid = working_srid(registry);
+    const int srid = metrics::working_srid(registry);
     (void)registry.kind(report.type); // UsageError for an unknown type
     const std::string areas = "gaps_" + report.type;
     const std::string points = areas + "_settlements";
     sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
 
-    metrics::create_spatial_table(db, areas,
-                                  {{"code", "TEXT"},
-                                   {"name", "TEXT"},
-                                   {"cov", "REAL"},
-                                   {"uncovered_area_m2", "REAL"},
-                                   {"uncovered_population", "INTEGER"}},
-                                  "MULTIPOLYGON", srid);
-    ffi::SqliteStmt insert_area(
-        db, fmt::format("INSERT INTO {} (code, name, cov, uncovered_area_m2, uncovered_population, "
-                        "geom) VALUES (?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
-                        ffi::quote_identifier(areas), srid));
+    auto insert_area = metrics::create_spatial_table(db, areas,
+                                                     {{"code", "TEXT"},
+                                                      {"name", "TEXT"},
+                                                      {"cov", "REAL"},
+                                                      {"uncovered_area_m2", "REAL"},
+                                                      {"uncovered_population", "INTEGER"}},
+                                                     "MULTIPOLYGON", srid);
     for (const auto &a : report.villages) {
         insert_area.reset();
         insert_area.bind_text(1, a.code)
@@ -268,17 +257,13 @@ void write_gap_layers(Registry &registry, const GapReport &report) {
         insert_area.run();
     }
 
-    metrics::create_spatial_table(db, points,
-                                  {{"id", "TEXT"},
-                                   {"name", "TEXT"},
-                                   {"village_code", "TEXT"},
-                                   {"population", "INTEGER"},
-                                   {"nearest_m", "REAL"}},
-                                  "POINT", srid);
-    ffi::SqliteStmt insert_point(
-        db, fmt::format("INSERT INTO {} (id, name, village_code, population, nearest_m, geom) "
-                        "VALUES (?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
-                        ffi::quote_identifier(points), srid));
+    auto insert_point = metrics::create_spatial_table(db, points,
+                                                      {{"id", "TEXT"},
+                                                       {"name", "TEXT"},
+                                                       {"village_code", "TEXT"},
+                                                       {"population", "INTEGER"},
+                                                       {"nearest_m", "REAL"}},
+                                                      "POINT", srid);
     for (const auto &s : report.settlements) {
         insert_point.reset();
         insert_point.bind_text(1, s.id)

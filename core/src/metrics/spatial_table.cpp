@@ -63,9 +63,9 @@ void drop_spatial_table(sqlite3 *db, const std::string &table) {
         exec(db, fmt::format("DROP TABLE {}", quote_identifier(table)));
 }
 
-void create_spatial_table(sqlite3 *db, const std::string &table,
-                          const std::vector<ColumnDef> &columns, const std::string &geometry_type,
-                          int srid) {
+SqliteStmt create_spatial_table(sqlite3 *db, const std::string &table,
+                                const std::vector<ColumnDef> &columns,
+                                const std::string &geometry_type, int srid) {
     drop_spatial_table(db, table);
     std::string defs = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
     for (const auto &c : columns)
@@ -76,6 +76,20 @@ void create_spatial_table(sqlite3 *db, const std::string &table,
     if (!add.step() || add.get_int(0) != 1)
         throw DatabaseError(fmt::format("cannot add the geometry column of {}", table));
     call(db, "CreateSpatialIndex", table);
+    std::string names, params;
+    for (const auto &c : columns) {
+        names += quote_identifier(c.name) + ", ";
+        params += "?, ";
+    }
+    return SqliteStmt(db, fmt::format("INSERT INTO {} ({}geom) VALUES ({}GeomFromWKB(?, {}))",
+                                      quote_identifier(table), names, params, srid));
+}
+
+int working_srid(const Registry &registry) {
+    const auto epsg = registry.working_epsg();
+    if (!epsg)
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+    return *epsg;
 }
 
 } // namespace qiancun::metrics

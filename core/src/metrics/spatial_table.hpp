@@ -1,5 +1,8 @@
 #pragma once
 
+#include "ffi/sqlite.hpp"
+#include "qiancun/registry.hpp"
+
 #include <string>
 #include <vector>
 
@@ -24,9 +27,13 @@ void drop_spatial_table(sqlite3 *db, const std::string &table);
 
 /// Replaces `table` by an empty one with `fid`, `columns` and the geometry column `geom` of
 /// `geometry_type` (POINT, MULTIPOLYGON, …, XY) in `srid`, spatially indexed. Run inside a
-/// transaction.
-void create_spatial_table(sqlite3 *db, const std::string &table,
-                          const std::vector<ColumnDef> &columns, const std::string &geometry_type,
-                          int srid);
+/// transaction. Returns the statement that inserts one row: parameters 1…n are `columns` in
+/// order, n+1 the geometry as WKB.
+ffi::SqliteStmt create_spatial_table(sqlite3 *db, const std::string &table,
+                                     const std::vector<ColumnDef> &columns,
+                                     const std::string &geometry_type, int srid);
+
+/// The registry's working CRS as an SRID; UsageError when no import has fixed it yet.
+int working_srid(const Registry &registry);
 
 } // namespace qiancun::metrics

@@ -45,13 +45,6 @@ bool table_exists(sqlite3 *db, const std::string &name) {
     return st.step();
 }
 
-int working_srid(const Registry &registry) {
-    const auto epsg = registry.working_epsg();
-    if (!epsg)
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
-    return *epsg;
-}
-
 /// Every LineString part of the serving roads, with their road ids.
 std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &config) {
     std::vector<RoadLine> lines;
@@ -306,20 +299,16 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
 }
 
 void write_service_area_layers(Registry &registry, const ServiceArea &area) {
-    const int srid = working_srid(registry);
+    const int srid = metrics::working_srid(registry);
     (void)registry.kind(area.type); // UsageError for an unknown type
     const std::string lines = "service_area_" + area.type;
     const std::string buffers = lines + "_buffer";
     sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(
+    auto insert_line = metrics::create_spatial_table(
         db, lines,
         {{"facility", "TEXT"}, {"road_id", "TEXT"}, {"from_m", "REAL"}, {"distance_m", "REAL"}},
         "LINESTRING", srid);
-    ffi::SqliteStmt insert_line(
-        db, fmt::format("INSERT INTO {} (facility, road_id, from_m, distance_m, geom) "
-                        "VALUES (?, ?, ?, ?, GeomFromWKB(?, {}))",
-                        ffi::quote_identifier(lines), srid));
     for (const auto &l : area.lines) {
         insert_line.reset();
         insert_line.bind_text(1, l.facility)
@@ -329,18 +318,14 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
             .bind_blob(5, l.wkb);
         insert_line.run();
     }
-    metrics::create_spatial_table(db, buffers,
-                                  {{"facility", "TEXT"},
-                                   {"reach_m", "REAL"},
-                                   {"width_m", "REAL"},
-                                   {"leg_m", "REAL"},
-                                   {"road_km", "REAL"},
-                                   {"area_km2", "REAL"}},
-                                  "MULTIPOLYGON", srid);
-    ffi::SqliteStmt insert_buffer(
-        db, fmt::format("INSERT INTO {} (facility, reach_m, width_m, leg_m, road_km, area_km2, "
-                        "geom) VALUES (?, ?, ?, ?, ?, ?, GeomFromWKB(?, {}))",
-                        ffi::quote_identifier(buffers), srid));
+    auto insert_buffer = metrics::create_spatial_table(db, buffers,
+                                                       {{"facility", "TEXT"},
+                                                        {"reach_m", "REAL"},
+                                                        {"width_m", "REAL"},
+                                                        {"leg_m", "REAL"},
+                                                        {"road_km", "REAL"},
+                                                        {"area_km2", "REAL"}},
+                                                       "MULTIPOLYGON", srid);
     for (const auto &f : area.facilities) {
         if (f.buffer_wkb.empty())
             continue;
@@ -420,24 +405,19 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
 }
 
 void write_route_layer(Registry &registry, const Route &route) {
-    const int srid = working_srid(registry);
+    const int srid = metrics::working_srid(registry);
     sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(db, "route",
-                                  {{"from_kind", "TEXT"},
-                                   {"from_id", "TEXT"},
-                                   {"type", "TEXT"},
-                                   {"asset_id", "TEXT"},
-                                   {"distance_m", "REAL"},
-                                   {"start_leg_m", "REAL"},
-                                   {"end_leg_m", "REAL"}},
-                                  "LINESTRING", srid);
+    auto insert = metrics::create_spatial_table(db, "route",
+                                                {{"from_kind", "TEXT"},
+                                                 {"from_id", "TEXT"},
+                                                 {"type", "TEXT"},
+                                                 {"asset_id", "TEXT"},
+                                                 {"distance_m", "REAL"},
+                                                 {"start_leg_m", "REAL"},
+                                                 {"end_leg_m", "REAL"}},
+                                                "LINESTRING", srid);
     if (!route.wkb.empty()) {
-        ffi::SqliteStmt insert(
-            db, fmt::format("INSERT INTO route (from_kind, from_id, type, asset_id, distance_m, "
-                            "start_leg_m, end_leg_m, geom) VALUES (?, ?, ?, ?, ?, ?, ?, "
-                            "GeomFromWKB(?, {}))",
-                            srid));
         insert.bind_text(1, route.from_kind)
             .bind_text(2, route.from_id)
             .bind_text(3, route.type)
