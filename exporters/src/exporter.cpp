@@ -171,19 +171,6 @@ fs::path with_suffix(const fs::path &stem_path, std::string_view suffix) {
     return fs::path(stem_path.string() + std::string(suffix));
 }
 
-/// RFC 4180 quoting of one CSV cell.
-std::string csv_cell(const std::string &s) {
-    if (s.find_first_of(",\"\r\n") == std::string::npos)
-        return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"')
-            out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
 /// Everything the copy loop needs to know about the source layer, read once.
 struct Source {
     OGRLayer *layer = nullptr;
@@ -624,6 +611,18 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     if (const auto style = style_for_layer(options.layer); style && options.style)
         add_styles(*style, format.format == Format::gpkg, options, result);
     return result;
+}
+
+std::string csv_cell(const std::string &s) {
+    if (s.find_first_of(",\"\r\n") == std::string::npos)
+        return s;
+    std::string out = "\"";
+    for (char c : s) {
+        if (c == '"')
+            out += '"';
+        out += c;
+    }
+    return out + "\"";
 }
 
 } // namespace qiancun::exporters

@@ -32,18 +32,6 @@ std::size_t display_width(const std::string &s) {
     return w;
 }
 
-std::string csv_cell(const std::string &s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos)
-        return s;
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"')
-            out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
-
 } // namespace
 
 void add_format_option(CLI::App *cmd, OutputFormat &format) {
@@ -79,11 +67,11 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
     }
     if (format == OutputFormat::csv) {
         for (std::size_t i = 0; i < rows.columns.size(); ++i)
-            out << (i ? "," : "") << csv_cell(rows.columns[i]);
+            out << (i ? "," : "") << exporters::csv_cell(rows.columns[i]);
         out << '\n';
         for (const auto &r : rows.rows) {
             for (std::size_t i = 0; i < r.size(); ++i)
-                out << (i ? "," : "") << csv_cell(value_to_text(r[i]));
+                out << (i ? "," : "") << exporters::csv_cell(value_to_text(r[i]));
             out << '\n';
         }
         return;

@@ -59,4 +59,7 @@ std::vector<std::string> dbf_field_names(const std::vector<std::string> &names);
 /// be read, Error when a file cannot be written.
 ExportResult export_layer(const std::filesystem::path &registry_path, const ExportOptions &options);
 
+/// RFC 4180 quoting of one CSV cell (quoted only when it holds a comma, quote or newline).
+std::string csv_cell(const std::string &s);
+
 } // namespace qiancun::exporters
