@@ -276,8 +276,8 @@ std::string MetricsConfig::to_toml() const {
            "# quality and road-network settings. Copy this file, edit it and pass it with\n"
            "# `qiancun metrics --config FILE`; any value left out keeps its default.\n"
            "# Lengths are metres in the working CRS; thresholds are ratios in [0, 1].\n\n";
-    out += "# Segments per quarter circle of a disc polygon (SPEC §3: at least 8; 16 keeps every\n"
-           "# coverage ratio within 0.002 of exact circles).\n";
+    out += "# Segments per quarter circle of the disc and corridor polygons drawn in gap layers and\n"
+           "# service areas (SPEC §3: at least 8). The coverage ratios use exact circles.\n";
     out += fmt::format("quadrant_segments = {}\n", quadrant_segments);
     out += "# Asset statuses that count as serving.\n";
     std::string statuses;

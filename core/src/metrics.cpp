@@ -209,7 +209,7 @@ GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
         area.code = v.code;
         area.name = v.name;
         area.cov = m.cov;
-        area.uncovered_area_m2 = std::max(0.0, v.area_m2 - d.covered_area_m2);
+        area.uncovered_area_m2 = d.uncovered_area_m2;
         area.uncovered_population = m.uncovered_population;
         area.wkb = d.uncovered_wkb;
         report.villages.push_back(std::move(area));

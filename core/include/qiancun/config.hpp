@@ -28,8 +28,8 @@ struct TypeConfig {
 
 struct MetricsConfig {
     std::map<std::string, TypeConfig> types; ///< by asset kind key
-    /// Segments per quarter circle of a disc polygon (SPEC §3: at least 8); 16 keeps every
-    /// ratio within 0.002 of exact circles.
+    /// Segments per quarter circle of the disc and corridor polygons drawn for gap layers and
+    /// service areas (SPEC §3: at least 8). The coverage ratios use exact circles.
     int quadrant_segments = 16;
     std::vector<std::string> serving_statuses{"operating", "renovating"};
     double snap_tolerance_m = 1.0; ///< network: near-miss vertices joined within this

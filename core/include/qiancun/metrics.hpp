@@ -78,7 +78,7 @@ struct GapArea {
     std::string code;
     std::string name;
     double cov = 0.0;
-    double uncovered_area_m2 = 0.0;
+    double uncovered_area_m2 = 0.0; ///< area of `wkb` (its drawn discs), m²
     std::int64_t uncovered_population = 0;
     std::string wkb; ///< MultiPolygon: V minus the union of the discs; may be empty
 };

@@ -278,4 +278,63 @@ GeosGeometry to_multipolygon(GeosContext &ctx, const GEOSGeometry *g) {
     return collect(ctx, GEOS_MULTIPOLYGON, std::move(polygons));
 }
 
+namespace {
+
+void append_path(GeosContext &ctx, const GEOSGeometry *line,
+                 std::vector<std::vector<double>> &out) {
+    const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(ctx.handle(), line);
+    unsigned int size = 0;
+    if (!seq || !GEOSCoordSeq_getSize_r(ctx.handle(), seq, &size))
+        ctx.fail("GEOSGeom_getCoordSeq");
+    std::vector<double> xy(2 * static_cast<std::size_t>(size));
+    if (size > 0 && !GEOSCoordSeq_copyToBuffer_r(ctx.handle(), seq, xy.data(), 0, 0))
+        ctx.fail("GEOSCoordSeq_copyToBuffer");
+    out.push_back(std::move(xy));
+}
+
+void append_paths(GeosContext &ctx, const GEOSGeometry *g, std::vector<std::vector<double>> &out) {
+    switch (GEOSGeomTypeId_r(ctx.handle(), g)) {
+    case GEOS_LINESTRING:
+    case GEOS_LINEARRING:
+        append_path(ctx, g, out);
+        break;
+    case GEOS_POLYGON: {
+        if (is_empty(ctx, g))
+            break;
+        const GEOSGeometry *shell = GEOSGetExteriorRing_r(ctx.handle(), g);
+        if (!shell)
+            ctx.fail("GEOSGetExteriorRing");
+        append_path(ctx, shell, out);
+        const int holes = GEOSGetNumInteriorRings_r(ctx.handle(), g);
+        for (int i = 0; i < holes; ++i) {
+            const GEOSGeometry *hole = GEOSGetInteriorRingN_r(ctx.handle(), g, i);
+            if (!hole)
+                ctx.fail("GEOSGetInteriorRingN");
+            append_path(ctx, hole, out);
+        }
+        break;
+    }
+    case GEOS_MULTILINESTRING:
+    case GEOS_MULTIPOLYGON:
+    case GEOS_GEOMETRYCOLLECTION: {
+        const int n = GEOSGetNumGeometries_r(ctx.handle(), g);
+        for (int i = 0; i < n; ++i)
+            append_paths(ctx, GEOSGetGeometryN_r(ctx.handle(), g, i), out);
+        break;
+    }
+    case -1:
+        ctx.fail("GEOSGeomTypeId");
+    default:
+        break;
+    }
+}
+
+} // namespace
+
+std::vector<std::vector<double>> coordinate_paths(GeosContext &ctx, const GEOSGeometry *g) {
+    std::vector<std::vector<double>> out;
+    append_paths(ctx, g, out);
+    return out;
+}
+
 } // namespace qiancun::ffi

@@ -118,4 +118,8 @@ GeosGeometry translate(GeosContext &ctx, const GEOSGeometry *g, double dx, doubl
 /// lower-dimensional parts are dropped, an empty input gives an empty MultiPolygon.
 GeosGeometry to_multipolygon(GeosContext &ctx, const GEOSGeometry *g);
 
+/// The x, y coordinates (x0, y0, x1, y1, …) of every LineString and polygon ring in `g`, any
+/// nesting of collections; points are skipped.
+std::vector<std::vector<double>> coordinate_paths(GeosContext &ctx, const GEOSGeometry *g);
+
 } // namespace qiancun::ffi

@@ -186,11 +186,43 @@ std::optional<double> VillageEvaluator::nearest(const AssetLayer &layer, double 
     }
 }
 
-Coverage VillageEvaluator::covered_area(const AssetLayer &layer, const Village &v,
-                                        const std::vector<std::uint32_t> &candidates) {
+double VillageEvaluator::covered_fraction(const AssetLayer &layer, const Village &v,
+                                          const std::vector<std::uint32_t> &candidates) {
+    const Box &box = v.record->extent;
+    m_sweep.clear_reaches();
+    for (const std::uint32_t i : candidates) {
+        const AssetRecord &a = layer.assets[i];
+        const double r = a.radius_m;
+        if (a.is_point) {
+            if (box_distance(box, a.x, a.y) > r)
+                continue; // the circle misses the bounding box
+            const double fx = std::max(a.x - min_x(box), max_x(box) - a.x);
+            const double fy = std::max(a.y - min_y(box), max_y(box) - a.y);
+            if (fx * fx + fy * fy <= r * r)
+                return 1.0; // the circle holds the bounding box
+            m_sweep.add_disc(a.x, a.y, r);
+            continue;
+        }
+        const GEOSGeometry *g = geometry(layer, i);
+        if (!ffi::predicate(m_ctx,
+                            GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(), g, r),
+                            "GEOSPreparedDistanceWithin"))
+            continue;
+        const auto paths = ffi::coordinate_paths(m_ctx, g);
+        if (is_line(m_ctx, g)) {
+            for (const auto &path : paths)
+                m_sweep.add_line(path, r);
+        } else {
+            m_sweep.add_polygon(paths, r);
+        }
+    }
+    return m_sweep.covered_fraction();
+}
+
+GeosGeometry VillageEvaluator::uncovered(const AssetLayer &layer, const Village &v,
+                                         const std::vector<std::uint32_t> &candidates) {
     const Box &box = v.record->extent;
     const Box clip_box = grow(box, kClipMarginM);
-    Coverage coverage;
     std::vector<GeosGeometry> discs;
     struct LinePiece {
         double order; ///< distance from the village's box centre to the piece's box, metres
@@ -206,12 +238,6 @@ Coverage VillageEvaluator::covered_area(const AssetLayer &layer, const Village &
         if (a.is_point) {
             if (box_distance(box, a.x, a.y) > r)
                 continue; // the circle misses the bounding box
-            const double fx = std::max(a.x - min_x(box), max_x(box) - a.x);
-            const double fy = std::max(a.y - min_y(box), max_y(box) - a.y);
-            if (fx * fx + fy * fy <= r * r) {
-                coverage.covered_m2 = v.area_m2; // the exact circle holds the bounding box
-                return coverage;
-            }
             const double rho = r * m_disc_scale;
             const Box disc_box(Point(a.x - rho, a.y - rho), Point(a.x + rho, a.y + rho));
             auto disc = clip(m_ctx, ffi::translate(m_ctx, disc_at_origin(rho), a.x, a.y), disc_box,
@@ -241,62 +267,33 @@ Coverage VillageEvaluator::covered_area(const AssetLayer &layer, const Village &
         }
     }
 
-    GeosGeometry united;
-    if (discs.size() == 1) {
-        united = std::move(discs.front());
-    } else if (!discs.empty()) {
+    GeosGeometry rest;
+    if (discs.empty()) {
+        rest = ffi::clone(m_ctx, v.geom.get());
+    } else {
         const auto all = ffi::collect(m_ctx, GEOS_GEOMETRYCOLLECTION, std::move(discs));
-        united = ffi::own(m_ctx, GEOSUnaryUnion_r(m_ctx.handle(), all.get()), "GEOSUnaryUnion");
+        const auto united =
+            ffi::own(m_ctx, GEOSUnaryUnion_r(m_ctx.handle(), all.get()), "GEOSUnaryUnion");
+        rest = ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), v.geom.get(), united.get()),
+                        "GEOSDifference");
     }
-    if (lines.empty()) {
-        if (united) {
-            const auto inside =
-                ffi::own(m_ctx, GEOSIntersection_r(m_ctx.handle(), v.geom.get(), united.get()),
-                         "GEOSIntersection");
-            coverage.covered_m2 = std::min(ffi::area(m_ctx, inside.get()), v.area_m2);
-            coverage.discs = std::move(united);
-        }
-        return coverage;
-    }
-
     // Corridors of a road network overlap heavily: buffering and uniting them all costs far
     // more than cutting them one by one out of what is still uncovered, nearest first, which
     // stops as soon as nothing is left.
-    GeosGeometry rest =
-        united ? ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), v.geom.get(), united.get()),
-                          "GEOSDifference")
-               : ffi::clone(m_ctx, v.geom.get());
     std::stable_sort(lines.begin(), lines.end(),
                      [](const LinePiece &a, const LinePiece &b) { return a.order < b.order; });
-    // Uniting corridors in batches before cutting was measured slower on the generated
-    // province: one cut per corridor keeps every overlay small.
-    Box rest_box = envelope(m_ctx, rest.get());
     for (auto &piece : lines) {
         if (ffi::is_empty(m_ctx, rest.get()))
             break;
-        if (box_distance(rest_box, envelope(m_ctx, piece.line.get())) > piece.radius_m)
+        if (box_distance(envelope(m_ctx, rest.get()), envelope(m_ctx, piece.line.get())) >
+            piece.radius_m)
             continue;
         const auto corridor =
             ffi::buffer_round(m_ctx, piece.line.get(), piece.radius_m, m_quadrant_segments);
         rest = ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), rest.get(), corridor.get()),
                         "GEOSDifference");
-        if (!ffi::is_empty(m_ctx, rest.get()))
-            rest_box = envelope(m_ctx, rest.get());
     }
-    coverage.covered_m2 = std::clamp(v.area_m2 - ffi::area(m_ctx, rest.get()), 0.0, v.area_m2);
-    coverage.rest = std::move(rest);
-    return coverage;
-}
-
-GeosGeometry VillageEvaluator::uncovered(const Village &v, Coverage &coverage) {
-    if (coverage.rest)
-        return std::move(coverage.rest);
-    if (coverage.discs)
-        return ffi::own(m_ctx, GEOSDifference_r(m_ctx.handle(), v.geom.get(), coverage.discs.get()),
-                        "GEOSDifference");
-    if (coverage.covered_m2 >= v.area_m2)
-        return ffi::collect(m_ctx, GEOS_MULTIPOLYGON, {});
-    return ffi::clone(m_ctx, v.geom.get());
+    return rest;
 }
 
 TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Village &v,
@@ -340,9 +337,7 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Vill
         m.n = it->second;
     }
 
-    Coverage coverage = covered_area(layer, v, candidates);
-    const double covered_m2 = coverage.covered_m2;
-    m.area_cov = v.area_m2 > 0.0 ? std::clamp(covered_m2 / v.area_m2, 0.0, 1.0) : 0.0;
+    m.area_cov = v.area_m2 > 0.0 ? covered_fraction(layer, v, candidates) : 0.0;
 
     std::int64_t covered_population = 0;
     std::vector<std::uint32_t> uncovered_settlements;
@@ -377,9 +372,9 @@ TypeMetrics VillageEvaluator::evaluate_layer(const AssetLayer &layer, const Vill
     m.nearest_m = nearest(layer, v.demand_x, v.demand_y);
 
     if (gap && m.gap) {
-        gap->covered_area_m2 = covered_m2;
-        const GeosGeometry rest = uncovered(v, coverage);
+        const GeosGeometry rest = uncovered(layer, v, candidates);
         const auto polygons = ffi::to_multipolygon(m_ctx, rest.get());
+        gap->uncovered_area_m2 = ffi::area(m_ctx, polygons.get());
         if (!ffi::is_empty(m_ctx, polygons.get()))
             gap->uncovered_wkb = ffi::write_wkb(m_ctx, polygons.get());
         for (const std::uint32_t s_index : uncovered_settlements) {
@@ -407,6 +402,7 @@ VillageMetrics VillageEvaluator::evaluate(std::uint32_t index, std::vector<GapDe
             !GEOSGeomGetY_r(m_ctx.handle(), p.get(), &v.demand_y))
             m_ctx.fail("GEOSGeomGetX");
     }
+    m_sweep.reset(ffi::coordinate_paths(m_ctx, v.geom.get()));
     v.settlements = &m_data.settlements_of[index];
     for (const std::uint32_t s : *v.settlements)
         v.population += m_data.settlements[s].population;

@@ -2,6 +2,7 @@
 
 #include "ffi/geos.hpp"
 #include "metrics/dataset.hpp"
+#include "metrics/sweep.hpp"
 #include "qiancun/metrics.hpp"
 
 #include <cstdint>
@@ -17,23 +18,19 @@ namespace qiancun::metrics {
 
 /// What a gap report needs beyond TypeMetrics; filled only for a village with a gap.
 struct GapDetail {
-    double covered_area_m2 = 0.0;
+    /// Area of `uncovered_wkb`: the drawn polygon's own area, so that the attribute matches
+    /// what a GIS measures on the geometry (area_cov uses exact circles), m².
+    double uncovered_area_m2 = 0.0;
     std::string uncovered_wkb; ///< MultiPolygon: the village minus the union of the discs
     /// Settlements of the village that no serving asset reaches, with the distance to the
     /// nearest serving asset (empty when there is none), metres.
     std::vector<std::pair<std::uint32_t, std::optional<double>>> uncovered_settlements;
 };
 
-/// The part of a village that one layer's discs and corridors cover.
-struct Coverage {
-    double covered_m2 = 0.0;
-    ffi::GeosGeometry rest;  ///< the uncovered part, when it was computed on the way
-    ffi::GeosGeometry discs; ///< else the union of the discs near the village, if any
-};
-
 class VillageEvaluator {
 public:
-    /// `quadrant_segments` ≥ 1 segments per quarter circle for disc and corridor polygons.
+    /// `quadrant_segments` ≥ 1 segments per quarter circle for the disc and corridor polygons of
+    /// gap layers (the ratios use exact circles).
     VillageEvaluator(const Dataset &data, int quadrant_segments, ffi::GeosContext &ctx);
 
     /// Metrics of village `index` for every layer of the dataset (TypeMetrics parallel to
@@ -46,11 +43,13 @@ private:
 
     TypeMetrics evaluate_layer(const AssetLayer &layer, const Village &v, VillageMetrics &out,
                                GapDetail *gap);
-    /// How much of the village the layer's discs and corridors cover.
-    Coverage covered_area(const AssetLayer &layer, const Village &v,
-                          const std::vector<std::uint32_t> &candidates);
-    /// The village minus the discs and corridors (consumes `coverage`).
-    ffi::GeosGeometry uncovered(const Village &v, Coverage &coverage);
+    /// Share of the village within reach of the layer's assets (exact circles, CoverageSweep).
+    double covered_fraction(const AssetLayer &layer, const Village &v,
+                            const std::vector<std::uint32_t> &candidates);
+    /// The village minus the layer's discs and corridors drawn as polygons with
+    /// `quadrant_segments`: the uncovered parts a gap layer shows.
+    ffi::GeosGeometry uncovered(const AssetLayer &layer, const Village &v,
+                                const std::vector<std::uint32_t> &candidates);
     /// Exact distance from (x, y) to asset `i` of `layer`, metres.
     double distance_to(const AssetLayer &layer, std::uint32_t i, double x, double y,
                        const GEOSGeometry *point);
@@ -68,6 +67,7 @@ private:
     ffi::GeosContext &m_ctx;
     std::unordered_map<std::uint32_t, ffi::GeosGeometry> m_geometry_cache;
     std::unordered_map<double, ffi::GeosGeometry> m_discs; ///< by radius, around (0, 0)
+    CoverageSweep m_sweep;                                 ///< the current village's rows
 };
 
 } // namespace qiancun::metrics
