@@ -367,7 +367,7 @@ CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::strin
         m_offset = u.rfind("GCJ", 0) == 0 ? WebOffset::gcj02 : WebOffset::bd09;
         m_geographic = true;
         m_source = m_lonlat;
-        m_to_lonlat = std::make_unique<WebOffsetInverse>(m_offset, m_lonlat);
+        m_to_lonlat.reset(new WebOffsetInverse(m_offset, m_lonlat));
         return;
     }
     if (!src_crs.empty()) {

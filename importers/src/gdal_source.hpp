@@ -77,6 +77,18 @@ private:
     std::vector<std::string> m_config_keys; ///< thread-local GDAL options to reset
 };
 
+/// Releases a transformation with OGRCoordinateTransformation::DestroyCT instead of delete.
+/// GDAL then keeps it in its process-wide cache (keyed by source CRS, target CRS and
+/// options), so the next OGRCreateCoordinateTransformation for the same pair reuses it instead
+/// of searching PROJ's database for the candidate operations again, the costly part of an
+/// import of a small file. A cached transformation is handed to one caller at a time.
+struct TransformDeleter {
+    void operator()(OGRCoordinateTransformation *ct) const noexcept {
+        OGRCoordinateTransformation::DestroyCT(ct);
+    }
+};
+using TransformPtr = std::unique_ptr<OGRCoordinateTransformation, TransformDeleter>;
+
 /// Source CRS → CGCS2000 lon/lat (EPSG:4490) → working CRS.
 class CoordinatePipeline {
 public:
@@ -105,8 +117,8 @@ private:
     OGRSpatialReference m_source;
     OGRSpatialReference m_lonlat;
     OGRSpatialReference m_working;
-    std::unique_ptr<OGRCoordinateTransformation> m_to_lonlat;
-    std::unique_ptr<OGRCoordinateTransformation> m_to_working;
+    TransformPtr m_to_lonlat;
+    TransformPtr m_to_working;
 };
 
 /// Checks that a Shapefile's parts agree before GDAL reads them: the .shx and .dbf exist, the

@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace qiancun {
 namespace {
@@ -308,6 +311,64 @@ TEST(ImportFormats, ReimportUpdatesByIdInsteadOfDuplicating) {
     o.replace = true;
     importers::import_file(reg, o);
     EXPECT_EQ(reg.count("sewage_plant"), 2);
+}
+
+TEST(ImportFormats, RepeatedImportsInOneProcessGiveIdenticalGeometry) {
+    // The coordinate transformations are reused across imports and threads: every reuse must
+    // give the bytes of the first import.
+    TempDir dir;
+    testing::write_file(dir / "p.csv",
+                        fmt::format("id,status,lon,lat\nA,operating,{:.7f},{:.7f}\nB,closed,{:.7f},"
+                                    "{:.7f}\n",
+                                    kLon, kLat, kLon + 0.05, kLat - 0.02));
+    const auto g = gcj02::wgs84_to_gcj02({kLon, kLat});
+    testing::write_file(
+        dir / "g.csv", fmt::format("id,status,lon,lat\nG,operating,{:.9f},{:.9f}\n", g.lon, g.lat));
+    ImportOptions wgs84;
+    wgs84.kind = "sewage_plant";
+    wgs84.source = dir / "p.csv";
+    wgs84.src_crs = "EPSG:4326";
+    ImportOptions cgcs2000 = wgs84;
+    cgcs2000.src_crs = "EPSG:4490";
+    ImportOptions web = wgs84;
+    web.source = dir / "g.csv";
+    web.src_crs = "GCJ02";
+
+    auto wkbs = [](const Registry &reg, const ImportOptions &o) {
+        std::vector<std::string> out;
+        for (const auto &f : importers::prepare_import(reg, o).features)
+            out.push_back(f.wkb);
+        return out;
+    };
+    const auto reg = Registry::create(dir / "r.sqlite", 4549);
+    const auto first = wkbs(reg, wgs84);
+    const auto first_cgcs2000 = wkbs(reg, cgcs2000);
+    const auto first_web = wkbs(reg, web);
+    ASSERT_EQ(first.size(), 2u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(wkbs(reg, wgs84), first);
+        EXPECT_EQ(wkbs(reg, cgcs2000), first_cgcs2000);
+        EXPECT_EQ(wkbs(reg, web), first_web);
+    }
+
+    // Two threads at once, each with its own registry, take transformations of the same pairs.
+    std::vector<int> mismatches(2, 0);
+    std::vector<std::thread> threads;
+    for (std::size_t t = 0; t < mismatches.size(); ++t)
+        threads.emplace_back([&, t] {
+            const auto own = Registry::create(dir / fmt::format("r{}.sqlite", t), 4549);
+            for (int i = 0; i < 6; ++i)
+                mismatches[t] +=
+                    i % 2 ? wkbs(own, cgcs2000) != first_cgcs2000 : wkbs(own, wgs84) != first;
+        });
+    for (auto &th : threads)
+        th.join();
+    EXPECT_EQ(mismatches, std::vector<int>(2, 0));
+
+    auto rows = import_and_list(dir, wgs84);
+    ASSERT_EQ(rows.size(), 2u);
+    expect_at(rows[0], 4326, kLon, kLat);
+    expect_at(rows[1], 4326, kLon + 0.05, kLat - 0.02);
 }
 
 } // namespace
