@@ -1,14 +1,12 @@
 #include "qiancun/error.hpp"
 #include "qiancun/importer.hpp"
 #include "qiancun/registry.hpp"
+#include "scratch_path.hpp"
 
 #include <cpl_vsi.h>
 
-#include <unistd.h>
-
 #include <cstddef>
 #include <cstdint>
-#include <filesystem>
 #include <string>
 
 /// libFuzzer target: the importer's read-and-check entry point (prepare_import) on one
@@ -22,13 +20,9 @@
 namespace {
 
 qiancun::Registry &registry() {
-    static const std::filesystem::path path =
-        std::filesystem::temp_directory_path() /
-        ("qiancun-fuzz-" + std::to_string(::getpid()) + ".sqlite");
-    static qiancun::Registry reg = [] {
-        std::filesystem::remove(path);
-        return qiancun::Registry::create(path, 4549);
-    }();
+    // Constructed first, so destroyed after the registry that holds the file open.
+    static const ScratchPath file("qiancun-fuzz", ".sqlite");
+    static qiancun::Registry reg = qiancun::Registry::create(file.path(), 4549);
     return reg;
 }
 
