@@ -48,9 +48,11 @@ TEST(Config, DefaultsFollowSpecTable) {
 }
 
 TEST(Config, DefaultBasisIsTheAssetTypeBasis) {
-    for (const auto &k : builtin_kinds())
-        if (k.is_asset())
+    for (const auto &k : builtin_kinds()) {
+        if (k.is_asset()) {
             EXPECT_EQ(defaults().types.at(k.key).radius_basis, k.radius_basis) << k.key;
+        }
+    }
     EXPECT_THAT(defaults().types.at("sewage_plant").radius_basis, HasSubstr("planning assumption"));
 }
 
@@ -169,9 +171,11 @@ TEST(Config, TomlErrorsNameFileAndLine) {
 
 TEST(Config, TomlRoundTripsWithCommentedBasis) {
     const std::string text = defaults().to_toml();
-    for (const auto &k : builtin_kinds())
-        if (k.is_asset())
+    for (const auto &k : builtin_kinds()) {
+        if (k.is_asset()) {
             EXPECT_THAT(text, HasSubstr("# basis: " + k.radius_basis)) << text;
+        }
+    }
     EXPECT_THAT(text, HasSubstr("[types.base_station_5g.band_radius_m]"));
     EXPECT_EQ(MetricsConfig::from_toml(text, "printed.toml", builtin_kinds()), defaults());
 

@@ -111,7 +111,7 @@ void CoverageSweep::add_segment(double ax, double ay, double bx, double by, doub
         add_disc(ax, ay, r);
         return;
     }
-    m_segments.push_back({ax, ay, bx, by, r});
+    m_segments.push_back({ax, ay, bx, by, r, (bx - ax) / length, (by - ay) / length, length});
     // The top and bottom of a round end, where nothing else continues the corridor.
     if (first_end) {
         add_break(ay - r);
@@ -207,67 +207,65 @@ void CoverageSweep::crossings(const std::vector<std::vector<double>> &rings,
     }
 }
 
-void CoverageSweep::disc_spans(const Disc &d) {
-    const auto [first, last] = rows_between(d.y - d.r, d.y + d.r);
-    for (std::uint32_t k = first; k < last; ++k) {
-        const double dy = m_row_y[k] - d.y;
-        const double w = std::sqrt(std::max(0.0, d.r * d.r - dy * dy));
-        m_spans.push_back({k, d.x - w, d.x + w});
-    }
+namespace {
+
+/// The points of the row at height y within r of (x, y0): false when there are none.
+inline bool disc_interval(double x, double y0, double r, double y, double &lo, double &hi) {
+    const double d = y - y0;
+    if (!(std::abs(d) <= r))
+        return false;
+    const double w = std::sqrt(std::max(0.0, r * r - d * d));
+    lo = x - w;
+    hi = x + w;
+    return true;
 }
 
-void CoverageSweep::segment_spans(const Segment &s) {
-    const double ax = s.ax, ay = s.ay, bx = s.bx, by = s.by, r = s.r;
-    const double length = std::hypot(bx - ax, by - ay);
-    const double ux = (bx - ax) / length;
-    const double uy = (by - ay) / length;
-    const double inf = std::numeric_limits<double>::infinity();
-    const auto [first, last] = rows_between(std::min(ay, by) - r, std::max(ay, by) + r);
-    for (std::uint32_t k = first; k < last; ++k) {
-        const double y = m_row_y[k];
-        // The reach of a segment is convex: the union of the discs at its ends and the
-        // rectangle between them, whose three intervals on this row join into one.
-        double lo = inf;
-        double hi = -inf;
-        for (const auto &[px, py] : {std::pair{ax, ay}, std::pair{bx, by}}) {
-            const double d = y - py;
-            if (std::abs(d) <= r) {
-                const double w = std::sqrt(std::max(0.0, r * r - d * d));
-                lo = std::min(lo, px - w);
-                hi = std::max(hi, px + w);
-            }
-        }
-        // Rectangle: 0 ≤ (P − A)·u ≤ L and |(P − A)·n| ≤ r with n = (−uy, ux), P = (x, y).
-        const double ey = y - ay;
-        double x0 = -inf;
-        double x1 = inf;
-        if (ux != 0.0) {
-            double a = (0.0 - ey * uy) / ux;
-            double b = (length - ey * uy) / ux;
-            if (a > b)
-                std::swap(a, b);
-            x0 = std::max(x0, ax + a);
-            x1 = std::min(x1, ax + b);
-        } else if (ey * uy < 0.0 || ey * uy > length) {
-            x1 = -inf;
-        }
-        if (uy != 0.0) {
-            double a = (ey * ux - r) / uy;
-            double b = (ey * ux + r) / uy;
-            if (a > b)
-                std::swap(a, b);
-            x0 = std::max(x0, ax + a);
-            x1 = std::min(x1, ax + b);
-        } else if (std::abs(ey * ux) > r) {
-            x1 = -inf;
-        }
-        if (x0 <= x1) {
-            lo = std::min(lo, x0);
-            hi = std::max(hi, x1);
-        }
-        if (lo <= hi)
-            m_spans.push_back({k, lo, hi});
+} // namespace
+
+bool CoverageSweep::segment_interval(const Segment &s, double y, double &lo, double &hi) {
+    // The reach of a segment is convex: the union of the discs at its ends and the rectangle
+    // between them, whose intervals on this row join into one.
+    constexpr double inf = std::numeric_limits<double>::infinity();
+    lo = inf;
+    hi = -inf;
+    double l = 0.0, h = 0.0;
+    if (disc_interval(s.ax, s.ay, s.r, y, l, h)) {
+        lo = l;
+        hi = h;
     }
+    if (disc_interval(s.bx, s.by, s.r, y, l, h)) {
+        lo = std::min(lo, l);
+        hi = std::max(hi, h);
+    }
+    // Rectangle: 0 ≤ (P − A)·u ≤ L and |(P − A)·n| ≤ r with n = (−uy, ux), P = (x, y).
+    const double ey = y - s.ay;
+    double x0 = -inf;
+    double x1 = inf;
+    if (s.ux != 0.0) {
+        double a = (0.0 - ey * s.uy) / s.ux;
+        double b = (s.length - ey * s.uy) / s.ux;
+        if (a > b)
+            std::swap(a, b);
+        x0 = std::max(x0, s.ax + a);
+        x1 = std::min(x1, s.ax + b);
+    } else if (ey * s.uy < 0.0 || ey * s.uy > s.length) {
+        return lo <= hi;
+    }
+    if (s.uy != 0.0) {
+        double a = (ey * s.ux - s.r) / s.uy;
+        double b = (ey * s.ux + s.r) / s.uy;
+        if (a > b)
+            std::swap(a, b);
+        x0 = std::max(x0, s.ax + a);
+        x1 = std::min(x1, s.ax + b);
+    } else if (std::abs(ey * s.ux) > s.r) {
+        return lo <= hi;
+    }
+    if (x0 <= x1) {
+        lo = std::min(lo, x0);
+        hi = std::max(hi, x1);
+    }
+    return lo <= hi;
 }
 
 void CoverageSweep::polygon_spans(const std::vector<std::vector<double>> &rings) {
@@ -295,9 +293,8 @@ double CoverageSweep::covered_fraction() {
     crossings(m_rings, m_cross);
     bucket_by_row(
         m_cross, rows, [](const auto &c) { return c.first; }, m_cross_sorted, m_start, m_cursor);
-    std::vector<std::uint32_t> inside_start(rows + 1, 0);
-    std::vector<double> inside;
-    inside.reserve(m_cross_sorted.size());
+    m_inside_start.assign(rows + 1, 0);
+    m_inside.clear();
     double inside_total = 0.0;
     for (std::size_t r = 0; r < rows; ++r) {
         auto *b = m_cross_sorted.data() + m_start[r];
@@ -307,41 +304,76 @@ double CoverageSweep::covered_fraction() {
         // the importers repair); its last crossing is ignored.
         double length = 0.0;
         for (auto *p = b; p + 1 < e; p += 2) {
-            inside.push_back(p[0].second);
-            inside.push_back(p[1].second);
+            m_inside.push_back(p[0].second);
+            m_inside.push_back(p[1].second);
             length += p[1].second - p[0].second;
         }
         inside_total += length * m_row_h[r];
-        inside_start[r + 1] = static_cast<std::uint32_t>(inside.size());
+        m_inside_start[r + 1] = static_cast<std::uint32_t>(m_inside.size());
     }
     if (!(inside_total > 0.0))
         return 0.0;
 
+    // Footprint insides (rare) as spans by row; discs and segments row by row from an active
+    // list, so that no interval is stored longer than its row.
     m_spans.clear();
-    for (const Disc &d : m_discs)
-        disc_spans(d);
-    for (const Segment &s : m_segments)
-        segment_spans(s);
     for (const auto &solid : m_solids)
         polygon_spans(solid);
     bucket_by_row(
         m_spans, rows, [](const Span &s) { return s.row; }, m_sorted, m_start, m_cursor);
 
+    m_pending.clear();
+    for (std::uint32_t i = 0; i < m_discs.size(); ++i) {
+        const Disc &d = m_discs[i];
+        const auto [first, last] = rows_between(d.y - d.r, d.y + d.r);
+        if (first < last)
+            m_pending.push_back({first, last, i, true});
+    }
+    for (std::uint32_t i = 0; i < m_segments.size(); ++i) {
+        const Segment &s = m_segments[i];
+        const auto [first, last] =
+            rows_between(std::min(s.ay, s.by) - s.r, std::max(s.ay, s.by) + s.r);
+        if (first < last)
+            m_pending.push_back({first, last, i, false});
+    }
+    std::sort(m_pending.begin(), m_pending.end(),
+              [](const Reach &a, const Reach &b) { return a.first < b.first; });
+
+    m_active.clear();
+    std::size_t next = 0;
     double covered = 0.0;
-    for (std::size_t r = 0; r < rows; ++r) {
-        Span *b = m_sorted.data() + m_start[r];
-        Span *e = m_sorted.data() + m_start[r + 1];
-        if (b == e)
+    for (std::uint32_t r = 0; r < rows; ++r) {
+        while (next < m_pending.size() && m_pending[next].first == r)
+            m_active.push_back(m_pending[next++]);
+        const double y = m_row_y[r];
+        m_row.assign(m_sorted.begin() + m_start[r], m_sorted.begin() + m_start[r + 1]);
+        for (std::size_t i = 0; i < m_active.size();) {
+            const Reach &a = m_active[i];
+            if (a.last <= r) {
+                m_active[i] = m_active.back();
+                m_active.pop_back();
+                continue;
+            }
+            double lo = 0.0, hi = 0.0;
+            const bool hit = a.is_disc ? disc_interval(m_discs[a.index].x, m_discs[a.index].y,
+                                                       m_discs[a.index].r, y, lo, hi)
+                                       : segment_interval(m_segments[a.index], y, lo, hi);
+            if (hit && hi > m_min_x && lo < m_max_x)
+                m_row.push_back({r, lo, hi});
+            ++i;
+        }
+        if (m_row.empty())
             continue;
-        std::sort(b, e, [](const Span &p, const Span &q) { return p.lo < q.lo; });
-        const double *in = inside.data() + inside_start[r];
-        const double *in_end = inside.data() + inside_start[r + 1];
+        std::sort(m_row.begin(), m_row.end(),
+                  [](const Span &p, const Span &q) { return p.lo < q.lo; });
+        const double *in = m_inside.data() + m_inside_start[r];
+        const double *in_end = m_inside.data() + m_inside_start[r + 1];
         double length = 0.0;
         // Walk the union of the spans and the inside intervals together.
-        for (Span *s = b; s != e && in != in_end;) {
+        for (auto s = m_row.begin(); s != m_row.end() && in != in_end;) {
             const double lo = s->lo;
             double hi = s->hi;
-            for (++s; s != e && s->lo <= hi; ++s)
+            for (++s; s != m_row.end() && s->lo <= hi; ++s)
                 hi = std::max(hi, s->hi);
             while (in != in_end && in[1] <= lo)
                 in += 2;

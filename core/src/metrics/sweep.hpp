@@ -58,6 +58,14 @@ private:
     };
     struct Segment {
         double ax, ay, bx, by, r;
+        double ux, uy, length; ///< unit direction and length of B − A
+    };
+    /// A disc or segment and its rows [first, last).
+    struct Reach {
+        std::uint32_t first;
+        std::uint32_t last;
+        std::uint32_t index; ///< into m_discs or m_segments
+        bool is_disc;
     };
     struct Span {
         std::uint32_t row;
@@ -79,8 +87,9 @@ private:
     /// Where the edges of `rings` cross each row (lo ≤ y < hi per edge), as (row, x) pairs.
     void crossings(const std::vector<std::vector<double>> &rings,
                    std::vector<std::pair<std::uint32_t, double>> &out) const;
-    void disc_spans(const Disc &d);
-    void segment_spans(const Segment &s);
+    /// The points of the row at height y within s.r of the segment: false when none.
+    static bool segment_interval(const Segment &s, double y, double &lo, double &hi);
+    /// A footprint's inside, as spans by row.
     void polygon_spans(const std::vector<std::vector<double>> &rings);
 
     std::vector<std::vector<double>> m_rings;
@@ -98,8 +107,13 @@ private:
 
     std::vector<double> m_row_y; ///< row centres, increasing
     std::vector<double> m_row_h; ///< row heights (strip widths)
-    std::vector<Span> m_spans;
+    std::vector<Span> m_spans;   ///< footprint insides
     // Scratch buffers kept between calls.
+    std::vector<double> m_inside; ///< the polygon's inside intervals, x0, x1 pairs by row
+    std::vector<std::uint32_t> m_inside_start;
+    std::vector<Reach> m_pending;
+    std::vector<Reach> m_active;
+    std::vector<Span> m_row;
     std::vector<std::pair<std::uint32_t, double>> m_cross;
     std::vector<std::pair<std::uint32_t, double>> m_cross_sorted;
     std::vector<Span> m_sorted;
