@@ -294,6 +294,7 @@ double CoverageSweep::covered_fraction() {
     bucket_by_row(
         m_cross, rows, [](const auto &c) { return c.first; }, m_cross_sorted, m_start, m_cursor);
     m_inside_start.assign(rows + 1, 0);
+    m_inside_length.assign(rows, 0.0);
     m_inside.clear();
     double inside_total = 0.0;
     for (std::size_t r = 0; r < rows; ++r) {
@@ -309,6 +310,7 @@ double CoverageSweep::covered_fraction() {
             length += p[1].second - p[0].second;
         }
         inside_total += length * m_row_h[r];
+        m_inside_length[r] = length;
         m_inside_start[r + 1] = static_cast<std::uint32_t>(m_inside.size());
     }
     if (!(inside_total > 0.0))
@@ -322,36 +324,40 @@ double CoverageSweep::covered_fraction() {
     bucket_by_row(
         m_spans, rows, [](const Span &s) { return s.row; }, m_sorted, m_start, m_cursor);
 
+    // Reaches that start inside the polygon's box ("near") usually cover most rows on their
+    // own; the others are only evaluated on rows the near ones leave partly uncovered. With
+    // large radii that skips most of the work (each reach spans thousands of rows) and changes
+    // nothing: on a fully covered row more intervals cannot add length.
+    const auto near_box = [&](double x0, double y0, double x1, double y1) {
+        return x1 >= m_min_x && x0 <= m_max_x && y1 >= m_y0 && y0 <= m_y1;
+    };
     m_pending.clear();
     for (std::uint32_t i = 0; i < m_discs.size(); ++i) {
         const Disc &d = m_discs[i];
         const auto [first, last] = rows_between(d.y - d.r, d.y + d.r);
         if (first < last)
-            m_pending.push_back({first, last, i, true});
+            m_pending.push_back({first, last, i, true, near_box(d.x, d.y, d.x, d.y)});
     }
     for (std::uint32_t i = 0; i < m_segments.size(); ++i) {
         const Segment &s = m_segments[i];
         const auto [first, last] =
             rows_between(std::min(s.ay, s.by) - s.r, std::max(s.ay, s.by) + s.r);
         if (first < last)
-            m_pending.push_back({first, last, i, false});
+            m_pending.push_back({first, last, i, false,
+                                 near_box(std::min(s.ax, s.bx), std::min(s.ay, s.by),
+                                          std::max(s.ax, s.bx), std::max(s.ay, s.by))});
     }
     std::sort(m_pending.begin(), m_pending.end(),
               [](const Reach &a, const Reach &b) { return a.first < b.first; });
 
-    m_active.clear();
-    std::size_t next = 0;
-    double covered = 0.0;
-    for (std::uint32_t r = 0; r < rows; ++r) {
-        while (next < m_pending.size() && m_pending[next].first == r)
-            m_active.push_back(m_pending[next++]);
+    // Appends the intervals of the live reaches of `active` on row r; drops the dead ones.
+    const auto add_intervals = [&](std::vector<Reach> &active, std::uint32_t r) {
         const double y = m_row_y[r];
-        m_row.assign(m_sorted.begin() + m_start[r], m_sorted.begin() + m_start[r + 1]);
-        for (std::size_t i = 0; i < m_active.size();) {
-            const Reach &a = m_active[i];
+        for (std::size_t i = 0; i < active.size();) {
+            const Reach &a = active[i];
             if (a.last <= r) {
-                m_active[i] = m_active.back();
-                m_active.pop_back();
+                active[i] = active.back();
+                active.pop_back();
                 continue;
             }
             double lo = 0.0, hi = 0.0;
@@ -362,8 +368,9 @@ double CoverageSweep::covered_fraction() {
                 m_row.push_back({r, lo, hi});
             ++i;
         }
-        if (m_row.empty())
-            continue;
+    };
+    // Length of the polygon's inside on row r covered by the spans in m_row.
+    const auto covered_length = [&](std::uint32_t r) {
         std::sort(m_row.begin(), m_row.end(),
                   [](const Span &p, const Span &q) { return p.lo < q.lo; });
         const double *in = m_inside.data() + m_inside_start[r];
@@ -379,6 +386,24 @@ double CoverageSweep::covered_fraction() {
                 in += 2;
             for (const double *i = in; i != in_end && i[0] < hi; i += 2)
                 length += std::max(0.0, std::min(hi, i[1]) - std::max(lo, i[0]));
+        }
+        return length;
+    };
+
+    m_active_near.clear();
+    m_active_far.clear();
+    std::size_t next = 0;
+    double covered = 0.0;
+    for (std::uint32_t r = 0; r < rows; ++r) {
+        for (; next < m_pending.size() && m_pending[next].first == r; ++next)
+            (m_pending[next].near ? m_active_near : m_active_far).push_back(m_pending[next]);
+        m_row.assign(m_sorted.begin() + m_start[r], m_sorted.begin() + m_start[r + 1]);
+        add_intervals(m_active_near, r);
+        double length = m_row.empty() ? 0.0 : covered_length(r);
+        if (length < m_inside_length[r] && !m_active_far.empty()) {
+            add_intervals(m_active_far, r);
+            if (!m_row.empty())
+                length = covered_length(r);
         }
         covered += length * m_row_h[r];
     }

@@ -66,6 +66,7 @@ private:
         std::uint32_t last;
         std::uint32_t index; ///< into m_discs or m_segments
         bool is_disc;
+        bool near; ///< starts inside the polygon's bounding box
     };
     struct Span {
         std::uint32_t row;
@@ -111,8 +112,10 @@ private:
     // Scratch buffers kept between calls.
     std::vector<double> m_inside; ///< the polygon's inside intervals, x0, x1 pairs by row
     std::vector<std::uint32_t> m_inside_start;
+    std::vector<double> m_inside_length; ///< per row
     std::vector<Reach> m_pending;
-    std::vector<Reach> m_active;
+    std::vector<Reach> m_active_near;
+    std::vector<Reach> m_active_far;
     std::vector<Span> m_row;
     std::vector<std::pair<std::uint32_t, double>> m_cross;
     std::vector<std::pair<std::uint32_t, double>> m_cross_sorted;
