@@ -102,6 +102,14 @@ public:
         return v;
     }
 
+    double positive_of(const toml::node &node, const std::string &name,
+                       std::string_view unit) const {
+        const double v = number(node, name);
+        if (!(v > 0.0) || !std::isfinite(v))
+            fail(node, fmt::format("{} must be a positive number{}, not {}", name, unit, v));
+        return v;
+    }
+
     double non_negative(const toml::node &node, const std::string &name) const {
         const double v = number(node, name);
         if (!(v >= 0.0) || !std::isfinite(v))
@@ -171,10 +179,36 @@ private:
                 config.snap_tolerance_m = non_negative(node, "network.snap_tolerance_m");
             else if (k == "offroad_cap_m")
                 config.offroad_cap_m = non_negative(node, "network.offroad_cap_m");
+            else if (k == "offroad_speed_kmh")
+                config.offroad_speed_kmh =
+                    positive_of(node, "network.offroad_speed_kmh", " of km/h");
+            else if (k == "speed_kmh")
+                read_known_keys(table(node, "network.speed_kmh"), "network.speed_kmh", " of km/h",
+                                config.grade_speed_kmh);
+            else if (k == "surface_factor")
+                read_known_keys(table(node, "network.surface_factor"), "network.surface_factor", "",
+                                config.surface_factor);
             else
-                fail(node, fmt::format("unknown key 'network.{}'; expected snap_tolerance_m or "
-                                       "offroad_cap_m",
+                fail(node, fmt::format("unknown key 'network.{}'; expected snap_tolerance_m, "
+                                       "offroad_cap_m, offroad_speed_kmh, [network.speed_kmh] or "
+                                       "[network.surface_factor]",
                                        k));
+        }
+    }
+
+    /// Positive numbers for keys that `values` already has (road grades, surfaces).
+    void read_known_keys(const toml::table &t, const std::string &name, std::string_view unit,
+                         std::map<std::string, double> &values) const {
+        for (const auto &[key, node] : t) {
+            const std::string k(key.str());
+            auto it = values.find(k);
+            if (it == values.end()) {
+                std::string known;
+                for (const auto &[v, _] : values)
+                    known += (known.empty() ? "" : ", ") + v;
+                fail(node, fmt::format("unknown key '{}.{}'; expected {}", name, k, known));
+            }
+            it->second = positive_of(node, name + "." + k, unit);
         }
     }
 
@@ -275,9 +309,11 @@ std::string MetricsConfig::to_toml() const {
     out += "# Qiancun analysis configuration (SPEC §3): service radii, gap thresholds, disc\n"
            "# quality and road-network settings. Copy this file, edit it and pass it with\n"
            "# `qiancun metrics --config FILE`; any value left out keeps its default.\n"
-           "# Lengths are metres in the working CRS; thresholds are ratios in [0, 1].\n\n";
-    out += "# Segments per quarter circle of the disc and corridor polygons drawn in gap layers and\n"
-           "# service areas (SPEC §3: at least 8). The coverage ratios use exact circles.\n";
+           "# Lengths are metres in the working CRS, speeds km/h; thresholds are ratios in\n"
+           "# [0, 1].\n\n";
+    out +=
+        "# Segments per quarter circle of the disc and corridor polygons drawn in gap layers and\n"
+        "# service areas (SPEC §3: at least 8). The coverage ratios use exact circles.\n";
     out += fmt::format("quadrant_segments = {}\n", quadrant_segments);
     out += "# Asset statuses that count as serving.\n";
     std::string statuses;
@@ -291,6 +327,27 @@ std::string MetricsConfig::to_toml() const {
     out += "# Longest straight leg between a point and its nearest road that still reaches the\n"
            "# network (metres); a leg equal to the cap still reaches.\n";
     out += fmt::format("offroad_cap_m = {}\n", toml_number(offroad_cap_m));
+    out += "# Travel time, for service areas and routes by time only (`service-area --minutes`,\n"
+           "# `route --cost time`); the metrics stay distances. Walking speed on the off-road\n"
+           "# legs (km/h). Planning assumption: an unhurried walking pace. The cap above stays in\n"
+           "# metres.\n";
+    out += fmt::format("offroad_speed_kmh = {}\n", toml_number(offroad_speed_kmh));
+    out +=
+        "\n[network.speed_kmh]\n"
+        "# Travel speed by road grade (km/h); a road without a grade uses `village`. Planning\n"
+        "# assumptions, not measured speeds: JTG B01-2014 (公路工程技术标准) sets design speeds\n"
+        "# of 80 or 60 km/h for class-2 roads, 40 or 30 for class 3 and 30 or 20 for class 4.\n"
+        "# A grade (county, township, village road) is not a technical class; these defaults\n"
+        "# take county roads at 60 (class 2, lower speed), township roads at 40 (class 3) and\n"
+        "# village roads at 30 (class 3, lower speed, or class 4).\n";
+    for (const auto &[grade, v] : grade_speed_kmh)
+        out += fmt::format("{} = {}\n", grade, toml_number(v));
+    out += "\n[network.surface_factor]\n"
+           "# Factor on the speed of the grade by road surface; a road without a surface keeps\n"
+           "# its grade's speed (factor 1). Planning assumption, no standard: a gravel road is\n"
+           "# driven at 0.6 and an earth road at 0.4 of the speed of a hardened one.\n";
+    for (const auto &[surface, v] : surface_factor)
+        out += fmt::format("{} = {}\n", surface, toml_number(v));
 
     for (const auto &[key, tc] : types) {
         out += fmt::format("\n[types.{}]\n", key);
@@ -333,6 +390,16 @@ double MetricsConfig::radius_for(const std::string &type, std::optional<double> 
         }
     }
     return tc.radius_m;
+}
+
+double MetricsConfig::road_speed_kmh(const std::string &grade, const std::string &surface) const {
+    const auto speed = grade_speed_kmh.find(grade.empty() ? std::string("village") : grade);
+    if (speed == grade_speed_kmh.end())
+        return 0.0;
+    if (surface.empty())
+        return speed->second;
+    const auto factor = surface_factor.find(surface);
+    return factor == surface_factor.end() ? 0.0 : speed->second * factor->second;
 }
 
 bool MetricsConfig::serves(const std::string &status) const {

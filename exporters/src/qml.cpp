@@ -195,8 +195,8 @@ std::string categorized_renderer(const std::string &attr) {
                        xml_escape(attr), categories, symbols);
 }
 
-/// Service-area lines: 5 graduated classes of the distance reached over the layer's largest
-/// (a QGIS expression, so one style fits every reach), ColorBrewer RdYlGn reversed.
+/// Service-area lines: 5 graduated classes of the distance (or time) reached over the layer's
+/// largest (a QGIS expression, so one style fits every reach), ColorBrewer RdYlGn reversed.
 std::string reach_renderer(const std::string &distance_field) {
     constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kReach{{
         {"0–20 % of the furthest", "26,150,65"},
@@ -313,8 +313,12 @@ std::string layer_qml(LayerStyle style,
     }
     case LayerStyle::service_area_lines: {
         geometry_type = 1;
+        // A service area by time carries `minutes`: colour by the cost it was bounded by.
         auto it = std::find_if(fields.begin(), fields.end(),
-                               [](const auto &f) { return f.first == "distance_m"; });
+                               [](const auto &f) { return f.first == "minutes"; });
+        if (it == fields.end())
+            it = std::find_if(fields.begin(), fields.end(),
+                              [](const auto &f) { return f.first == "distance_m"; });
         renderer = reach_renderer(it != fields.end() ? it->second : "distance_m");
         break;
     }

@@ -184,5 +184,137 @@ TEST_F(NetworkCli, InfoNetworkReportsTheDisconnectedTrack) {
     EXPECT_NE(table.out.find("disconnected pieces: 1 (0.3 km)"), std::string::npos) << table.out;
 }
 
+/// A square loop of side 1000 m at (500000, 3320000): the south side a village road of earth
+/// (30 km/h × 0.4 = 12 km/h by default, 0.3 s/m), west and north county roads (60 km/h,
+/// 0.06 s/m), east hardened without a grade (the village speed, 30 km/h, 0.12 s/m). Settlement
+/// S1 10 m south of the road at x = 500010, courier station C1 10 m south at x = 500990.
+struct NetworkTimeCli : ::testing::Test {
+    TempDir dir;
+    std::string reg = (dir / "county.sqlite").string();
+
+    void SetUp() override {
+        testing::write_vector(
+            dir / "villages.geojson", "GeoJSON", "villages", 4549, {"code", "name"},
+            {{"POLYGON ((499900 3319900, 501100 3319900, 501100 3321100, 499900 3321100, "
+              "499900 3319900))",
+              {{"code", "330604101201"}, {"name", "东山村"}}}});
+        testing::write_vector(dir / "settlements.geojson", "GeoJSON", "settlements", 4549,
+                              {"id", "population"},
+                              {{"POINT (500010 3319990)", {{"id", "S1"}, {"population", "100"}}}},
+                              {}, {}, {"population"});
+        testing::write_vector(
+            dir / "roads.geojson", "GeoJSON", "roads", 4549, {"id", "status", "grade", "surface"},
+            {{"LINESTRING (500000 3320000, 501000 3320000)",
+              {{"id", "S"}, {"status", "operating"}, {"grade", "村道"}, {"surface", "土路"}}},
+             {"LINESTRING (501000 3320000, 501000 3321000)",
+              {{"id", "E"}, {"status", "operating"}, {"surface", "hardened"}}},
+             {"LINESTRING (501000 3321000, 500000 3321000)",
+              {{"id", "N"}, {"status", "operating"}, {"grade", "county"}, {"surface", "hardened"}}},
+             {"LINESTRING (500000 3321000, 500000 3320000)",
+              {{"id", "W"}, {"status", "operating"}, {"grade", "县道"}, {"surface", "hardened"}}}});
+        testing::write_file(dir / "couriers.csv", "id,status,x,y\nC1,operating,500990,3319990\n");
+        for (const auto &args : std::vector<std::vector<std::string>>{
+                 {"init", reg, "--crs", "EPSG:4549"},
+                 {"import", reg, (dir / "villages.geojson").string(), "--as", "village"},
+                 {"import", reg, (dir / "settlements.geojson").string(), "--as", "settlement"},
+                 {"import", reg, (dir / "roads.geojson").string(), "--as", "rural_road"},
+                 {"import", reg, (dir / "couriers.csv").string(), "--as", "courier_station",
+                  "--src-crs", "EPSG:4549"}}) {
+            const auto r = run_qiancun(args);
+            ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
+        }
+    }
+};
+
+/// Minutes here are sums of a few lengths times 3.6 / speed, over 60.
+constexpr double kTolMin = 1e-6;
+
+TEST_F(NetworkTimeCli, RouteByTimeTakesTheLongerFasterWay) {
+    auto r = run_qiancun(
+        {"route", reg, "--from", "S1", "--to-nearest", "courier_station", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "distance_m")), 10 + 980 + 10, kTolM);
+    EXPECT_EQ(testing::split_lines(r.out)[0].find("minutes"), std::string::npos) << r.out;
+
+    // 10 m walked (9 s), 10 m of earth (3 s), west and north (60 + 60 s), east (120 s), 10 m
+    // of earth (3 s), 10 m walked (9 s): 264 s = 4.4 min over 3040 m. Straight: 312 s.
+    r = run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "courier_station", "--cost",
+                     "time", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(csv_cell(r.out, "asset_id"), "C1");
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "minutes")), 4.4, kTolMin);
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "distance_m")), 3040.0, kTolM);
+
+    const fs::path wkt = dir / "fastest.wkt";
+    r = run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "courier_station", "--cost",
+                     "time", "-o", wkt.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("fastest courier_station C1: 4.4 min, 3040.0 m"), std::string::npos)
+        << r.out;
+    EXPECT_TRUE(testing::geometry_near(
+        testing::read_file(wkt),
+        "LINESTRING (500010 3319990, 500010 3320000, 500000 3320000, 500000 3321000, "
+        "501000 3321000, 501000 3320000, 500990 3320000, 500990 3319990)",
+        1e-3));
+
+    // Village roads at 60 km/h make the earth road 24 km/h (0.15 s/m): straight is 18 + 147 =
+    // 165 s; round the loop 18 + 3 + 60 + 60 + 60 = 201 s.
+    testing::write_file(dir / "speeds.toml", "[network.speed_kmh]\nvillage = 60\n");
+    r = run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "courier_station", "--cost",
+                     "time", "--config", (dir / "speeds.toml").string(), "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "minutes")), 165.0 / 60.0, kTolMin);
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "distance_m")), 1000.0, kTolM);
+
+    testing::write_file(dir / "bad.toml", "[network.speed_kmh]\ncounty = 60\nvillage = 0\n");
+    r = run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "courier_station", "--cost",
+                     "time", "--config", (dir / "bad.toml").string()});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_NE(r.err.find("line 3"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("network.speed_kmh.village"), std::string::npos) << r.err;
+
+    r = run_qiancun(
+        {"route", reg, "--from", "S1", "--to-nearest", "courier_station", "--cost", "fuel"});
+    EXPECT_NE(r.exit_code, 0);
+}
+
+TEST_F(NetworkTimeCli, ServiceAreaByMinutesCutsAtTheTimeReached) {
+    const fs::path out = dir / "reach.gpkg";
+    auto r = run_qiancun(
+        {"service-area", reg, "--type", "courier_station", "--minutes", "1", "-o", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("within 1 min"), std::string::npos) << r.out;
+    // 9 s of leg leave 51 s: 170 m west on earth; east 10 m (3 s), then 48 s / 0.12 = 400 m
+    // north.
+    const auto lines = testing::read_vector(out, "service_area_courier_station");
+    ASSERT_EQ(lines.size(), 3u);
+    double longest = 0.0;
+    for (const auto &l : lines) {
+        EXPECT_EQ(l.at("facility"), "C1");
+        longest = std::max(longest, std::stod(l.at("minutes")));
+        if (l.at("road_id") == "E") {
+            EXPECT_NEAR(std::stod(l.at("from_min")), 0.2, kTolMin);
+            EXPECT_NEAR(std::stod(l.at("minutes")), 1.0, kTolMin);
+            EXPECT_NEAR(std::stod(l.at("distance_m")), 420.0, kTolM);
+            EXPECT_TRUE(testing::geometry_near(
+                l.at("WKT"), "LINESTRING (501000 3320000, 501000 3320400)", 1e-6));
+        }
+    }
+    EXPECT_NEAR(longest, 1.0, kTolMin);
+    const auto buffer = testing::read_vector(out, "service_area_courier_station_buffer");
+    ASSERT_EQ(buffer.size(), 1u);
+    EXPECT_NEAR(std::stod(buffer[0].at("reach_min")), 1.0, kTolMin);
+    EXPECT_NEAR(std::stod(buffer[0].at("road_km")), 0.17 + 0.01 + 0.4, kTolM);
+    // The style colours the lines by the time reached.
+    const std::string qml = testing::read_file(dir / "reach.qml");
+    EXPECT_NE(qml.find("&quot;minutes&quot; / maximum(&quot;minutes&quot;)"), std::string::npos)
+        << qml;
+
+    r = run_qiancun(
+        {"service-area", reg, "--type", "courier_station", "--minutes", "1", "--distance", "500"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--minutes"), std::string::npos) << r.err;
+}
+
 } // namespace
 } // namespace qiancun

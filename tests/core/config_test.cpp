@@ -3,6 +3,7 @@
 
 #include "testing/testing.hpp"
 
+#include <map>
 #include <string>
 
 namespace qiancun {
@@ -45,6 +46,65 @@ TEST(Config, DefaultsFollowSpecTable) {
     EXPECT_EQ(c.quadrant_segments, 16);
     EXPECT_EQ(c.snap_tolerance_m, 1.0);
     EXPECT_EQ(c.offroad_cap_m, 1000.0);
+}
+
+TEST(Config, TravelSpeedsByGradeAndSurface) {
+    const auto &c = defaults();
+    EXPECT_EQ(c.grade_speed_kmh, (std::map<std::string, double>{
+                                     {"county", 60.0}, {"township", 40.0}, {"village", 30.0}}));
+    EXPECT_EQ(c.surface_factor,
+              (std::map<std::string, double>{{"earth", 0.4}, {"gravel", 0.6}, {"hardened", 1.0}}));
+    EXPECT_EQ(c.offroad_speed_kmh, 4.0);
+    EXPECT_EQ(c.road_speed_kmh("county", "hardened"), 60.0);
+    EXPECT_DOUBLE_EQ(c.road_speed_kmh("township", "gravel"), 24.0);
+    EXPECT_DOUBLE_EQ(c.road_speed_kmh("village", "earth"), 12.0);
+    EXPECT_EQ(c.road_speed_kmh("", "hardened"), 30.0); // no grade: a village road
+    EXPECT_EQ(c.road_speed_kmh("township", ""), 40.0); // no surface: factor 1
+    EXPECT_EQ(c.road_speed_kmh("", ""), 30.0);
+    EXPECT_EQ(c.road_speed_kmh("motorway", ""), 0.0); // unknown: no speed
+    EXPECT_EQ(c.road_speed_kmh("county", "cobbles"), 0.0);
+}
+
+TEST(Config, TomlOverridesTravelSpeeds) {
+    const auto c = MetricsConfig::from_toml(R"(
+[network]
+offroad_speed_kmh = 5
+
+[network.speed_kmh]
+county = 80
+village = 25.5
+
+[network.surface_factor]
+earth = 0.3
+)",
+                                            "speeds.toml", builtin_kinds());
+    EXPECT_EQ(c.offroad_speed_kmh, 5.0);
+    EXPECT_EQ(c.grade_speed_kmh.at("county"), 80.0);
+    EXPECT_EQ(c.grade_speed_kmh.at("township"), 40.0); // kept
+    EXPECT_EQ(c.grade_speed_kmh.at("village"), 25.5);
+    EXPECT_EQ(c.surface_factor.at("earth"), 0.3);
+    EXPECT_EQ(c.surface_factor.at("gravel"), 0.6); // kept
+    EXPECT_DOUBLE_EQ(c.road_speed_kmh("", "earth"), 25.5 * 0.3);
+    // Distances are untouched.
+    EXPECT_EQ(c.snap_tolerance_m, 1.0);
+    EXPECT_EQ(c.offroad_cap_m, 1000.0);
+
+    EXPECT_THAT(toml_error("[network.speed_kmh]\ncounty = 60\ntownship = 0\n"),
+                AllOf(HasSubstr("radii.toml: line 3"), HasSubstr("network.speed_kmh.township"),
+                      HasSubstr("positive")));
+    EXPECT_THAT(toml_error("[network.speed_kmh]\nmotorway = 100\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("unknown key 'network.speed_kmh.motorway'"),
+                      HasSubstr("county, township, village")));
+    EXPECT_THAT(toml_error("\n[network.surface_factor]\ngravel = \"slow\"\n"),
+                AllOf(HasSubstr("line 3"), HasSubstr("network.surface_factor.gravel"),
+                      HasSubstr("must be a number")));
+    EXPECT_THAT(toml_error("[network.surface_factor]\nasphalt = 1\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("earth, gravel, hardened")));
+    EXPECT_THAT(
+        toml_error("[network]\noffroad_speed_kmh = -4\n"),
+        AllOf(HasSubstr("line 2"), HasSubstr("network.offroad_speed_kmh"), HasSubstr("positive")));
+    EXPECT_THAT(toml_error("[network]\nspeed_kmh = 50\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("must be a table")));
 }
 
 TEST(Config, DefaultBasisIsTheAssetTypeBasis) {
@@ -177,6 +237,9 @@ TEST(Config, TomlRoundTripsWithCommentedBasis) {
         }
     }
     EXPECT_THAT(text, HasSubstr("[types.base_station_5g.band_radius_m]"));
+    EXPECT_THAT(text, HasSubstr("[network.speed_kmh]"));
+    EXPECT_THAT(text, HasSubstr("JTG B01-2014"));
+    EXPECT_THAT(text, HasSubstr("offroad_speed_kmh = 4.0"));
     EXPECT_EQ(MetricsConfig::from_toml(text, "printed.toml", builtin_kinds()), defaults());
 
     auto changed = MetricsConfig::from_toml("quadrant_segments = 9\n[types.cultural_hall]\n"
@@ -184,6 +247,9 @@ TEST(Config, TomlRoundTripsWithCommentedBasis) {
                                             "radius_basis = \"a \\\"quoted\\\" basis\"\n",
                                             "mine.toml", builtin_kinds());
     changed.offroad_cap_m = 750.25;
+    changed.offroad_speed_kmh = 4.5;
+    changed.grade_speed_kmh.at("township") = 35.0;
+    changed.surface_factor.at("gravel") = 0.55;
     changed.types.at("base_station_5g").band_radius_m["4900"] = 800.0;
     EXPECT_EQ(MetricsConfig::from_toml(changed.to_toml(), "again.toml", builtin_kinds()), changed);
 }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -23,8 +24,12 @@ using network::Source;
 using network::XY;
 using testing::TempDir;
 
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
 /// Distances in these fixtures are sums of a few exact lengths.
 constexpr double kExactTolM = 1e-6;
+/// Travel times here are sums of a few lengths times 3.6 / speed: exact up to rounding.
+constexpr double kExactTolS = 1e-6;
 
 /// "0 0, 100 0, 100 100" → points.
 RoadLine line(const std::string &id, const std::string &coords) {
@@ -37,6 +42,13 @@ RoadLine line(const std::string &id, const std::string &coords) {
         xy >> p.x >> p.y;
         l.points.push_back(p);
     }
+    return l;
+}
+
+/// `line` with a travel speed, km/h.
+RoadLine line(const std::string &id, const std::string &coords, double speed_kmh) {
+    RoadLine l = line(id, coords);
+    l.speed_kmh = speed_kmh;
     return l;
 }
 
@@ -59,6 +71,15 @@ double path_length(const std::vector<XY> &path) {
     for (std::size_t i = 1; i < path.size(); ++i)
         sum += std::hypot(path[i].x - path[i - 1].x, path[i].y - path[i - 1].y);
     return sum;
+}
+
+/// Compares a path vertex by vertex, within kExactTolM.
+void expect_path(const std::vector<XY> &path, const std::vector<XY> &expected) {
+    ASSERT_EQ(path.size(), expected.size());
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        EXPECT_NEAR(path[i].x, expected[i].x, kExactTolM) << "vertex " << i;
+        EXPECT_NEAR(path[i].y, expected[i].y, kExactTolM) << "vertex " << i;
+    }
 }
 
 TEST(NetworkGraph, SquareLoopOfFourRoads) {
@@ -264,6 +285,122 @@ TEST(NetworkReach, FootprintJoinsFromItsNearestPoint) {
     EXPECT_NEAR(across->leg_m, 0.0, kExactTolM);
 }
 
+/// A square loop of side 1000 m: the south side a slow road (12 km/h, 0.3 s/m), the other three
+/// fast (60 km/h, 0.06 s/m). Off-road legs at the default 4 km/h (0.9 s/m).
+RoadGraph slow_south_loop() {
+    return RoadGraph::build({line("S", "0 0, 1000 0", 12.0), line("E", "1000 0, 1000 1000", 60.0),
+                             line("N", "1000 1000, 0 1000", 60.0), line("W", "0 1000, 0 0", 60.0)});
+}
+
+TEST(NetworkTime, FastestWayRoundASquareLoopIsLongerThanTheShortest) {
+    const auto g = slow_south_loop();
+    EXPECT_NEAR(g.edge(0).seconds, 1000 * 0.3, kExactTolS);
+    const Attachment from = at(g, 10, -10);
+    const Attachment to = at(g, 990, -10);
+
+    // Shortest: straight along the slow side, 10 + 980 + 10 m.
+    const auto by_length = g.search({Source{from, 0.0}});
+    EXPECT_NEAR(by_length.reach(to)->distance_m, 1000.0, kExactTolM);
+    expect_path(by_length.path_to(to), {{10, -10}, {10, 0}, {990, 0}, {990, -10}});
+
+    // By time the straight way takes 2 × 10 m × 0.9 + 980 m × 0.3 = 312 s; round the three
+    // fast sides 18 + 10 × 0.3 + 3000 × 0.06 + 10 × 0.3 = 204 s (3.4 min) over 3040 m.
+    const auto by_time = g.search({Source{from, 0.0}}, kInf, network::Cost::time);
+    const auto r = by_time.reach(to);
+    ASSERT_TRUE(r);
+    EXPECT_NEAR(r->seconds, 204.0, kExactTolS);
+    EXPECT_NEAR(r->seconds / 60.0, 3.4, kExactTolS);
+    EXPECT_NEAR(r->distance_m, 3040.0, kExactTolM);
+    EXPECT_NEAR(r->margin_s, 204.0, kExactTolS);
+    const auto path = by_time.path_to(to);
+    expect_path(
+        path,
+        {{10, -10}, {10, 0}, {0, 0}, {0, 1000}, {1000, 1000}, {1000, 0}, {990, 0}, {990, -10}});
+    EXPECT_NEAR(path_length(path), r->distance_m, kExactTolM);
+
+    // A target nearer along the slow side than round the loop: 10 × 0.9 + 5 × 0.9 + 100 × 0.3.
+    EXPECT_NEAR(by_time.reach(at(g, 110, -5))->seconds, 10 * 0.9 + 5 * 0.9 + 100 * 0.3, kExactTolS);
+}
+
+TEST(NetworkTime, PartialEdgeIsCutAtTheExactTimeProportionalPoint) {
+    // A fast road (36 km/h: 0.1 s/m) east to a junction, then a slow one (7.2 km/h: 0.5 s/m)
+    // north, bending at (1000, 100).
+    const auto g = RoadGraph::build(
+        {line("fast", "0 0, 1000 0", 36.0), line("slow", "1000 0, 1000 100, 1000 1000", 7.2)});
+    // A facility 8 m off the road at x = 100 (8 × 0.9 = 7.2 s), 150 s: 7.2 + 900 × 0.1 = 97.2 s
+    // at the junction leaves 52.8 s, 105.6 m up the slow road, past its bend.
+    const auto pieces =
+        g.search({Source{at(g, 100, -8), 0.0, 150.0}}, 0.0, network::Cost::time).reached();
+    double reached_m = 0.0;
+    bool cut_found = false;
+    for (const auto &p : pieces) {
+        EXPECT_LE(p.start_s, p.end_s);
+        EXPECT_LE(p.end_s, 150.0 + kExactTolS);
+        const double pace = g.edge(p.edge).seconds / g.edge(p.edge).length_m;
+        EXPECT_NEAR(p.end_s - p.start_s, path_length(p.points) * pace, kExactTolS);
+        EXPECT_NEAR(p.end_m - p.start_m, path_length(p.points), kExactTolM);
+        reached_m += path_length(p.points);
+        if (g.edge(p.edge).road_id == "slow") {
+            cut_found = true;
+            expect_path(p.points, {{1000, 0}, {1000, 100}, {1000, 105.6}});
+            EXPECT_NEAR(p.start_s, 97.2, kExactTolS);
+            EXPECT_NEAR(p.end_s, 150.0, kExactTolS);
+            EXPECT_NEAR(p.start_m, 8 + 900, kExactTolM);
+            EXPECT_NEAR(p.end_m, 8 + 900 + 105.6, kExactTolM);
+        }
+    }
+    EXPECT_TRUE(cut_found);
+    EXPECT_NEAR(reached_m, 1000.0 + 105.6, kExactTolM);
+
+    // 20 s end inside the facility's own edge: 12.8 s after the leg is 128 m east; west the
+    // road ends after 100 m (17.2 s).
+    const auto short_reach =
+        g.search({Source{at(g, 100, -8), 0.0, 20.0}}, 0.0, network::Cost::time).reached();
+    ASSERT_EQ(short_reach.size(), 2u);
+    for (const auto &p : short_reach) {
+        EXPECT_NEAR(p.points.front().x, 100.0, kExactTolM);
+        EXPECT_NEAR(p.start_s, 7.2, kExactTolS);
+        if (p.points.back().x > 100.0) {
+            EXPECT_NEAR(p.points.back().x, 228.0, kExactTolM);
+            EXPECT_NEAR(p.end_s, 20.0, kExactTolS);
+        } else {
+            EXPECT_NEAR(p.points.back().x, 0.0, kExactTolM);
+            EXPECT_NEAR(p.end_s, 17.2, kExactTolS);
+        }
+    }
+}
+
+TEST(NetworkTime, OffRoadLegsAreWalkedAndCappedInMetres) {
+    GraphOptions options;                                              // 4 km/h: 0.9 s/m
+    const std::vector<RoadLine> lines{line("A", "0 0, 1000 0", 36.0)}; // 0.1 s/m
+    auto seconds = [](const RoadGraph &g, XY from, XY to) -> std::optional<double> {
+        const auto r = g.search({Source{at(g, from.x, from.y), 0.0}}, kInf, network::Cost::time)
+                           .reach(at(g, to.x, to.y));
+        return r ? std::optional<double>(r->seconds) : std::nullopt;
+    };
+    const auto walk4 = RoadGraph::build(lines, options);
+    // Legs 400 m and 100 m walked, 1000 m driven: 500 × 0.9 + 1000 × 0.1.
+    EXPECT_NEAR(*seconds(walk4, {0, -400}, {1000, -100}), 450.0 + 100.0, kExactTolS);
+    // A leg equal to the 1000 m cap still reaches (900 s of walking); just above does not.
+    EXPECT_NEAR(*seconds(walk4, {500, 0}, {500, 1000}), 900.0, kExactTolS);
+    EXPECT_FALSE(seconds(walk4, {500, 0}, {500, 1000.001}));
+
+    options.offroad_speed_kmh = 5.0; // 0.72 s/m
+    const auto walk5 = RoadGraph::build(lines, options);
+    EXPECT_NEAR(*seconds(walk5, {0, -400}, {1000, -100}), 360.0 + 100.0, kExactTolS);
+}
+
+TEST(NetworkTime, SpeedsAreCheckedAndNeededForTime) {
+    // Lines without a speed: lengths only.
+    const auto g = RoadGraph::build({line("A", "0 0, 1000 0")});
+    EXPECT_NEAR(*distance(g, 0, -1, 1000, -1), 1002.0, kExactTolM);
+    EXPECT_THROW(g.search({Source{at(g, 0, -1), 0.0}}, kInf, network::Cost::time), UsageError);
+    EXPECT_THROW(RoadGraph::build({line("A", "0 0, 1000 0", -30.0)}), UsageError);
+    GraphOptions standing;
+    standing.offroad_speed_kmh = 0.0;
+    EXPECT_THROW(RoadGraph::build({line("A", "0 0, 1000 0", 30.0)}, standing), UsageError);
+}
+
 /// A registry with one road, two villages and their settlements, built in one transaction.
 class NetworkCounty : public ::testing::Test {
 protected:
@@ -406,6 +543,94 @@ TEST_F(NetworkCounty, ServiceAreaRouteAndReport) {
     EXPECT_NEAR(report.pieces[0].km, 1.0, kExactTolM);
     EXPECT_NEAR(report.pieces[1].km, 0.2, kExactTolM);
     EXPECT_EQ(report.pieces[1].villages, std::vector<std::string>{"330604101201"});
+}
+
+TEST_F(NetworkCounty, ServiceAreaAndRouteByTimeUseTheSpeedsOfGradeAndSurface) {
+    // The square loop of NetworkTime with speeds from the configuration's defaults: south
+    // village/earth 30 × 0.4 = 12 km/h (0.3 s/m), west county/hardened 60 (0.06 s/m), north
+    // county without a surface 60, east without a grade but hardened: village 30 (0.12 s/m).
+    auto road = [&](const std::string &id, std::map<std::string, Value> values, double x0,
+                    double y0, double x1, double y1) {
+        values["id"] = id;
+        values["status"] = std::string("operating");
+        add("rural_road", std::move(values),
+            fmt::format("LINESTRING({} {}, {} {})", kX0 + x0, kY0 + y0, kX0 + x1, kY0 + y1));
+    };
+    add("village", {{"code", std::string("330604101201")}}, square(-100, -100, 1200));
+    add("settlement", {{"id", std::string("S1")}, {"population", std::int64_t{10}}}, pt(10, -10));
+    road("S", {{"grade", std::string("village")}, {"surface", std::string("earth")}}, 0, 0, 1000,
+         0);
+    road("E", {{"surface", std::string("hardened")}}, 1000, 0, 1000, 1000);
+    road("N", {{"grade", std::string("county")}}, 1000, 1000, 0, 1000);
+    road("W", {{"grade", std::string("county")}, {"surface", std::string("hardened")}}, 0, 1000, 0,
+         0);
+    add("courier_station", {{"id", std::string("C1")}, {"status", std::string("operating")}},
+        pt(990, -10));
+    commit();
+    const auto config = MetricsConfig::defaults(m_registry.kinds());
+
+    // Shortest: 1000 m straight; fastest: 9 + 3 + 60 + 60 + 120 + 3 + 9 = 264 s over 3040 m.
+    const auto shortest = route_to_nearest(m_registry, config, "S1", "courier_station");
+    EXPECT_NEAR(shortest.distance_m, 1000.0, kExactTolM);
+    EXPECT_EQ(shortest.minutes, 0.0);
+    const auto fastest =
+        route_to_nearest(m_registry, config, "S1", "courier_station", network::Cost::time);
+    EXPECT_EQ(fastest.asset_id, "C1");
+    EXPECT_NEAR(fastest.minutes, 264.0 / 60.0, kExactTolS / 60.0);
+    EXPECT_NEAR(fastest.distance_m, 3040.0, kExactTolM);
+    auto xy = [](double x, double y) { return fmt::format("{} {}", kX0 + x, kY0 + y); };
+    EXPECT_TRUE(testing::geometry_near(
+        geometry::wkt_from_wkb(fastest.wkb, 6),
+        fmt::format("LINESTRING({}, {}, {}, {}, {}, {}, {}, {})", xy(10, -10), xy(10, 0), xy(0, 0),
+                    xy(0, 1000), xy(1000, 1000), xy(1000, 0), xy(990, 0), xy(990, -10)),
+        kExactTolM));
+    write_route_layer(m_registry, fastest);
+    const auto stored = testing::read_vector(m_registry.path(), "route");
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_NEAR(std::stod(stored[0].at("minutes")), 4.4, kExactTolS / 60.0);
+
+    // One minute from C1: 9 s of leg leaves 51 s: 170 m west on the slow road (to x = 820);
+    // east 10 m (3 s) to the corner, then 48 s / 0.12 = 400 m north.
+    ServiceAreaOptions options;
+    options.type = "courier_station";
+    options.minutes = 1.0;
+    const auto area = compute_service_area(m_registry, config, options);
+    ASSERT_EQ(area.facilities.size(), 1u);
+    EXPECT_EQ(area.facilities[0].reach_min, 1.0);
+    EXPECT_NEAR(area.facilities[0].road_km, 0.170 + 0.010 + 0.400, kExactTolM / 1000.0);
+    ASSERT_EQ(area.lines.size(), 3u);
+    for (const auto &l : area.lines) {
+        if (l.road_id == "E") {
+            EXPECT_NEAR(l.from_min, 12.0 / 60.0, kExactTolS / 60.0);
+            EXPECT_NEAR(l.minutes, 1.0, kExactTolS / 60.0);
+            EXPECT_NEAR(l.from_m, 20.0, kExactTolM);
+            EXPECT_NEAR(l.distance_m, 420.0, kExactTolM);
+            EXPECT_TRUE(testing::geometry_near(
+                geometry::wkt_from_wkb(l.wkb, 6),
+                fmt::format("LINESTRING({0} {1}, {0} {2})", kX0 + 1000, kY0, kY0 + 400),
+                kExactTolM));
+        } else {
+            EXPECT_EQ(l.road_id, "S");
+        }
+    }
+    write_service_area_layers(m_registry, area);
+    const auto lines = testing::read_vector(m_registry.path(), "service_area_courier_station");
+    ASSERT_EQ(lines.size(), 3u);
+    double longest_min = 0.0;
+    for (const auto &l : lines)
+        longest_min = std::max(longest_min, std::stod(l.at("minutes")));
+    EXPECT_NEAR(longest_min, 1.0, kExactTolS / 60.0);
+    const auto buffer =
+        testing::read_vector(m_registry.path(), "service_area_courier_station_buffer");
+    ASSERT_EQ(buffer.size(), 1u);
+    EXPECT_EQ(std::stod(buffer[0].at("reach_min")), 1.0);
+    EXPECT_FALSE(buffer[0].count("reach_m"));
+
+    options.distance_m = 500.0;
+    EXPECT_THROW(compute_service_area(m_registry, config, options), UsageError);
+    options.distance_m.reset();
+    options.minutes = 0.0;
+    EXPECT_THROW(compute_service_area(m_registry, config, options), UsageError);
 }
 
 } // namespace

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -31,6 +32,7 @@ struct ServiceAreaArgs {
     std::string registry;
     std::string type;
     double distance_m = 0.0;
+    double minutes = 0.0;
     double width_m = 100.0;
     std::string config;
     bool full_noding = false;
@@ -39,6 +41,8 @@ struct ServiceAreaArgs {
 };
 
 void run_service_area(const ServiceAreaArgs &args) {
+    if (args.distance_m != 0.0 && args.minutes != 0.0)
+        throw UsageError("service-area: give --distance or --minutes, not both");
     ServiceArea area;
     {
         auto registry = Registry::open(args.registry);
@@ -46,25 +50,31 @@ void run_service_area(const ServiceAreaArgs &args) {
         options.type = args.type;
         if (args.distance_m != 0.0)
             options.distance_m = args.distance_m;
+        if (args.minutes != 0.0)
+            options.minutes = args.minutes;
         options.width_m = args.width_m;
         options.full_noding = args.full_noding;
         area = compute_service_area(registry, load_metrics_config(registry, args.config), options);
         write_service_area_layers(registry, area);
     } // closed before GDAL reads the layers back
+    const bool by_time = area.cost == network::Cost::time;
     Rows rows;
-    rows.columns = {"facility", "reach_m", "leg_m", "on_network", "road_km", "area_km2"};
+    rows.columns = {"facility", by_time ? "reach_min" : "reach_m", "leg_m", "on_network", "road_km",
+                    "area_km2"};
     double km = 0.0;
     std::int64_t off = 0;
     for (const auto &f : area.facilities) {
-        rows.rows.push_back({f.facility, f.reach_m, f.leg_m, std::int64_t{f.on_network ? 1 : 0},
-                             f.road_km, f.area_km2});
+        rows.rows.push_back({f.facility, by_time ? f.reach_min : f.reach_m, f.leg_m,
+                             std::int64_t{f.on_network ? 1 : 0}, f.road_km, f.area_km2});
         km += f.road_km;
         off += f.on_network ? 0 : 1;
     }
     if (args.format == OutputFormat::table)
-        fmt::print("{}: {} serving facilities reach {:.1f} km of road ({} off the network); "
+        fmt::print("{}: {} serving facilities reach {:.1f} km of road{} ({} off the network); "
                    "layers service_area_{} and service_area_{}_buffer (width {:g} m) stored\n",
-                   area.type, area.facilities.size(), km, off, area.type, area.type, area.width_m);
+                   area.type, area.facilities.size(), km,
+                   by_time ? fmt::format(" within {:g} min", args.minutes) : std::string(), off,
+                   area.type, area.type, area.width_m);
     print_rows(rows, args.format, std::cout);
     if (!args.output.empty())
         export_layers(args.registry, args.output,
@@ -77,6 +87,7 @@ struct RouteArgs {
     std::string registry;
     std::string from;
     std::string type;
+    network::Cost cost = network::Cost::length;
     std::string config;
     std::string output;
     OutputFormat format = OutputFormat::table;
@@ -90,7 +101,7 @@ void run_route(const RouteArgs &args) {
     {
         auto registry = Registry::open(args.registry, !store);
         route = route_to_nearest(registry, load_metrics_config(registry, args.config), args.from,
-                                 args.type);
+                                 args.type, args.cost);
         if (store)
             write_route_layer(registry, route);
     }
@@ -100,20 +111,28 @@ void run_route(const RouteArgs &args) {
             "no serving {} is reachable from {} {} along the roads (off-road leg {:.1f} m, cap "
             "from the configuration)",
             route.type, route.from_kind, route.from_id, route.start_leg_m));
+    const bool by_time = route.cost == network::Cost::time;
     if (args.format == OutputFormat::table) {
-        fmt::print("{} {} → nearest {} {}: {:.1f} m (off-road {:.1f} m + road {:.1f} m + "
+        fmt::print("{} {} → {} {} {}: {}{:.1f} m (off-road {:.1f} m + road {:.1f} m + "
                    "off-road {:.1f} m)\n",
-                   route.from_kind, route.from_id, route.type, route.asset_id, route.distance_m,
-                   route.start_leg_m, route.distance_m - route.start_leg_m - route.end_leg_m,
-                   route.end_leg_m);
+                   route.from_kind, route.from_id, by_time ? "fastest" : "nearest", route.type,
+                   route.asset_id, by_time ? fmt::format("{:.1f} min, ", route.minutes) : "",
+                   route.distance_m, route.start_leg_m,
+                   route.distance_m - route.start_leg_m - route.end_leg_m, route.end_leg_m);
         if (args.output.empty())
             fmt::print("{}\n", wkt);
     } else {
         Rows rows;
-        rows.columns = {"from_kind",  "from_id",     "type",      "asset_id",
-                        "distance_m", "start_leg_m", "end_leg_m", "wkt"};
+        rows.columns = {"from_kind",  "from_id",     "type",     "asset_id",
+                        "distance_m", "start_leg_m", "end_leg_m"};
         rows.rows.push_back({route.from_kind, route.from_id, route.type, route.asset_id,
-                             route.distance_m, route.start_leg_m, route.end_leg_m, wkt});
+                             route.distance_m, route.start_leg_m, route.end_leg_m});
+        if (by_time) {
+            rows.columns.push_back("minutes");
+            rows.rows.back().push_back(route.minutes);
+        }
+        rows.columns.push_back("wkt");
+        rows.rows.back().push_back(wkt);
         print_rows(rows, args.format, std::cout);
     }
     if (text_file) {
@@ -177,19 +196,28 @@ void register_network(CLI::App &app) {
         "distance_m — network distance at the near and far end, partial edges cut at the exact\n"
         "reach) and service_area_<type>_buffer (per facility: those lines buffered by --width).\n"
         "Distance = off-road leg + road + off-road leg; legs over the configured cap do not\n"
-        "reach. With -o both are exported with QGIS styles (one .gpkg, or <stem> and\n"
-        "<stem>_buffer). Example:\n"
+        "reach. With --minutes the reach is travel time instead: each road at the speed of its\n"
+        "grade times the factor of its surface, off-road legs at the walking speed ([network]\n"
+        "of the configuration, `qiancun config --print`); the lines then also carry from_min\n"
+        "and minutes, the time at the near and far end, and the buffers reach_min. With -o both\n"
+        "are exported with QGIS styles (one .gpkg, or <stem> and <stem>_buffer). Examples:\n"
         "  qiancun service-area county.sqlite --type courier_station --distance 2000 -o "
-        "reach.gpkg");
+        "reach.gpkg\n"
+        "  qiancun service-area county.sqlite --type courier_station --minutes 10 -o "
+        "reach10.gpkg");
     sa->add_option("REGISTRY", s->registry, "Registry file (SpatiaLite)")->required();
     sa->add_option("--type", s->type, "Asset type, e.g. courier_station")->required();
     sa->add_option("--distance", s->distance_m,
                    "Reach of every facility, metres (default: each one's service radius)")
         ->check(CLI::PositiveNumber);
+    sa->add_option("--minutes", s->minutes,
+                   "Reach of every facility in travel time, minutes (instead of --distance)")
+        ->check(CLI::PositiveNumber);
     sa->add_option("--width", s->width_m, "Buffer width each side of the lines, metres")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    sa->add_option("--config", s->config, "Radii, snapping tolerance and off-road cap (TOML)");
+    sa->add_option("--config", s->config,
+                   "Radii, snapping tolerance, off-road cap and speeds (TOML)");
     sa->add_flag("--full-noding", s->full_noding,
                  "Also join roads that cross without a shared vertex (ignores bridges)");
     sa->add_option("-o,--output", s->output, "Export both layers: .gpkg .shp .geojson .csv");
@@ -202,12 +230,23 @@ void register_network(CLI::App &app) {
     route->footer("FROM is a village code (its demand point: the seat, else a point inside) or a\n"
                   "settlement id. Prints the distance and the path as WKT; -o writes the path\n"
                   "(.wkt/.txt as text, else as layer `route` exported: .gpkg .shp .geojson).\n"
+                  "--cost time takes the asset reached soonest and the fastest way to it, with\n"
+                  "the speeds of [network] in the configuration (by road grade and surface,\n"
+                  "walking off the road), and prints its minutes as well as its metres.\n"
                   "Example: qiancun route county.sqlite --from 330604101201 --to-nearest "
-                  "sewage_plant");
+                  "sewage_plant --cost time");
     route->add_option("REGISTRY", r->registry, "Registry file (SpatiaLite)")->required();
     route->add_option("--from", r->from, "Village code or settlement id")->required();
     route->add_option("--to-nearest", r->type, "Asset type")->required();
-    route->add_option("--config", r->config, "Snapping tolerance and off-road cap (TOML)");
+    route
+        ->add_option("--cost", r->cost,
+                     "What the route minimises: length (metres) or time (minutes)")
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, network::Cost>{{"length", network::Cost::length},
+                                                 {"time", network::Cost::time}},
+            CLI::ignore_case))
+        ->default_str("length");
+    route->add_option("--config", r->config, "Snapping tolerance, off-road cap and speeds (TOML)");
     route->add_option("-o,--output", r->output, "Write the path to this file");
     add_format_option(route, r->format);
     route->callback([r] { run_route(*r); });

@@ -8,7 +8,8 @@
 #include <string_view>
 #include <vector>
 
-/// Analysis configuration: service radii, gap thresholds, disc quality and network settings.
+/// Analysis configuration: service radii, gap thresholds, disc quality and network settings
+/// (including the travel speeds of service areas and routes by time).
 /// Defaults come from SPEC §3 (each with its basis); a TOML file the user copies from
 /// `qiancun config --print` overrides any of them.
 
@@ -34,6 +35,14 @@ struct MetricsConfig {
     std::vector<std::string> serving_statuses{"operating", "renovating"};
     double snap_tolerance_m = 1.0; ///< network: near-miss vertices joined within this
     double offroad_cap_m = 1000.0; ///< network: longest off-road leg that still reaches
+    /// Network, travel time (service areas and routes by time only; the SPEC §3 metrics are
+    /// distances): speed by road `grade`, km/h. Planning assumptions, see `to_toml`.
+    std::map<std::string, double> grade_speed_kmh{
+        {"county", 60.0}, {"township", 40.0}, {"village", 30.0}};
+    /// … and the factor on that speed by road `surface`.
+    std::map<std::string, double> surface_factor{
+        {"hardened", 1.0}, {"gravel", 0.6}, {"earth", 0.4}};
+    double offroad_speed_kmh = 4.0; ///< network, travel time: walking speed on off-road legs
 
     /// The defaults of SPEC §3 for every asset kind in `kinds` (configured kinds use their
     /// own `default_radius_m`, else 1000 m as a stated assumption).
@@ -53,6 +62,9 @@ struct MetricsConfig {
                       const std::string &band = "") const;
     /// True when assets with `status` count as serving.
     bool serves(const std::string &status) const;
+    /// Travel speed of a road, km/h: the speed of its grade (no grade: "village") times the
+    /// factor of its surface (no surface: 1); 0 for a grade or surface it does not know.
+    double road_speed_kmh(const std::string &grade, const std::string &surface) const;
 
     bool operator==(const MetricsConfig &) const = default;
 };

@@ -29,6 +29,7 @@ using network::Source;
 using network::XY;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kSecondsPerMinute = 60.0;
 using Seconds = std::chrono::duration<double>;
 
 /// `config` with every kind of the registry it lacks taken from the defaults.
@@ -45,7 +46,8 @@ bool table_exists(sqlite3 *db, const std::string &name) {
     return st.step();
 }
 
-/// Every LineString part of the serving roads, with their road ids.
+/// Every LineString part of the serving roads, with their road ids and their speeds by grade and
+/// surface.
 std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &config) {
     std::vector<RoadLine> lines;
     sqlite3 *db = registry.handle();
@@ -53,13 +55,17 @@ std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &
         return lines;
     auto &ctx = ffi::geos_context();
     GEOSContextHandle_t h = ctx.handle();
-    ffi::SqliteStmt st(db, "SELECT id, status, AsBinary(geom) FROM rural_road "
+    ffi::SqliteStmt st(db, "SELECT id, status, grade, surface, AsBinary(geom) FROM rural_road "
                            "WHERE geom IS NOT NULL ORDER BY id");
+    auto text = [&](int column) {
+        return st.is_null(column) ? std::string() : st.get_text(column);
+    };
     while (st.step()) {
-        if (!config.serves(st.is_null(1) ? std::string() : st.get_text(1)))
+        if (!config.serves(text(1)))
             continue;
         const std::string id = st.get_text(0);
-        const auto geom = ffi::read_wkb(ctx, st.get_blob(2));
+        const double speed_kmh = config.road_speed_kmh(text(2), text(3));
+        const auto geom = ffi::read_wkb(ctx, st.get_blob(4));
         const int parts = GEOSGetNumGeometries_r(h, geom.get());
         for (int p = 0; p < parts; ++p) {
             const GEOSGeometry *part = GEOSGetGeometryN_r(h, geom.get(), p);
@@ -69,7 +75,7 @@ std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &
             unsigned int n = 0;
             if (!seq || !GEOSCoordSeq_getSize_r(h, seq, &n))
                 ctx.fail("GEOSGeom_getCoordSeq");
-            RoadLine line{id, {}};
+            RoadLine line{id, {}, speed_kmh};
             line.points.resize(n);
             for (unsigned int i = 0; i < n; ++i)
                 if (!GEOSCoordSeq_getXY_r(h, seq, i, &line.points[i].x, &line.points[i].y))
@@ -150,6 +156,7 @@ network::RoadGraph build_road_graph(const Registry &registry, const MetricsConfi
     options.snap_tolerance_m = config.snap_tolerance_m;
     options.offroad_cap_m = config.offroad_cap_m;
     options.full_noding = full_noding;
+    options.offroad_speed_kmh = config.offroad_speed_kmh;
     auto graph = RoadGraph::build(load_roads(registry, config), options);
     log(LogLevel::info,
         fmt::format("road graph: {} nodes, {} edges, {:.1f} km in {:.2f} s", graph.node_count(),
@@ -241,17 +248,28 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
     if (options.distance_m && !(*options.distance_m > 0.0))
         throw UsageError(
             fmt::format("the service distance must be positive, not {}", *options.distance_m));
+    if (options.minutes && !(*options.minutes > 0.0 && std::isfinite(*options.minutes)))
+        throw UsageError(fmt::format(
+            "the service time must be a positive number of minutes, not {}", *options.minutes));
+    if (options.distance_m && options.minutes)
+        throw UsageError("a service area is bounded by a distance or by a time, not both");
+    const network::Cost cost = options.minutes ? network::Cost::time : network::Cost::length;
     const MetricsConfig full = complete(config, registry);
     const auto data = metrics::load_dataset(registry, full, {options.type}, {});
     const metrics::AssetLayer &layer = data.layers.front();
     const RoadGraph graph = build_road_graph(registry, full, options.full_noding);
 
     std::vector<std::uint32_t> asset_of;
-    auto sources = asset_sources(graph, layer, options.distance_m, asset_of);
-    const network::ShortestPaths sp = graph.search(sources, 0.0);
+    auto sources = asset_sources(
+        graph, layer, options.minutes ? std::optional<double>(0.0) : options.distance_m, asset_of);
+    if (options.minutes)
+        for (Source &s : sources)
+            s.budget_s = *options.minutes * kSecondsPerMinute;
+    const network::ShortestPaths sp = graph.search(sources, 0.0, cost);
 
     ServiceArea area;
     area.type = options.type;
+    area.cost = cost;
     area.width_m = options.width_m;
     std::map<std::uint32_t, std::vector<std::uint32_t>> lines_of; // by asset
     for (auto &piece : sp.reached()) {
@@ -260,6 +278,8 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
         line.road_id = graph.edge(piece.edge).road_id;
         line.from_m = piece.start_m;
         line.distance_m = piece.end_m;
+        line.from_min = piece.start_s / kSecondsPerMinute;
+        line.minutes = piece.end_s / kSecondsPerMinute;
         line.wkb = line_wkb(piece.points);
         lines_of[asset_of[piece.source]].push_back(static_cast<std::uint32_t>(area.lines.size()));
         area.lines.push_back(std::move(line));
@@ -277,7 +297,8 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
         const auto &a = layer.assets[asset_of[s]];
         ServiceAreaFacility f;
         f.facility = a.id;
-        f.reach_m = sources[s].radius_m;
+        f.reach_m = options.minutes ? 0.0 : sources[s].radius_m;
+        f.reach_min = options.minutes.value_or(0.0);
         f.leg_m = sources[s].at.leg_m;
         f.on_network = graph.within_cap(sources[s].at);
         const auto it = lines_of.find(asset_of[s]);
@@ -304,23 +325,32 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
     const std::string lines = "service_area_" + area.type;
     const std::string buffers = lines + "_buffer";
     sqlite3 *db = registry.handle();
+    const bool by_time = area.cost == network::Cost::time;
     Registry::Transaction tx(registry);
-    auto insert_line = metrics::create_spatial_table(
-        db, lines,
-        {{"facility", "TEXT"}, {"road_id", "TEXT"}, {"from_m", "REAL"}, {"distance_m", "REAL"}},
-        "LINESTRING", srid);
+    std::vector<metrics::ColumnDef> line_columns{
+        {"facility", "TEXT"}, {"road_id", "TEXT"}, {"from_m", "REAL"}, {"distance_m", "REAL"}};
+    if (by_time) {
+        line_columns.push_back({"from_min", "REAL"});
+        line_columns.push_back({"minutes", "REAL"});
+    }
+    auto insert_line = metrics::create_spatial_table(db, lines, line_columns, "LINESTRING", srid);
     for (const auto &l : area.lines) {
         insert_line.reset();
         insert_line.bind_text(1, l.facility)
             .bind_text(2, l.road_id)
             .bind_double(3, l.from_m)
-            .bind_double(4, l.distance_m)
-            .bind_blob(5, l.wkb);
+            .bind_double(4, l.distance_m);
+        int next = 5;
+        if (by_time) {
+            insert_line.bind_double(next, l.from_min).bind_double(next + 1, l.minutes);
+            next += 2;
+        }
+        insert_line.bind_blob(next, l.wkb);
         insert_line.run();
     }
     auto insert_buffer = metrics::create_spatial_table(db, buffers,
                                                        {{"facility", "TEXT"},
-                                                        {"reach_m", "REAL"},
+                                                        {by_time ? "reach_min" : "reach_m", "REAL"},
                                                         {"width_m", "REAL"},
                                                         {"leg_m", "REAL"},
                                                         {"road_km", "REAL"},
@@ -331,7 +361,7 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
             continue;
         insert_buffer.reset();
         insert_buffer.bind_text(1, f.facility)
-            .bind_double(2, f.reach_m)
+            .bind_double(2, by_time ? f.reach_min : f.reach_m)
             .bind_double(3, area.width_m)
             .bind_double(4, f.leg_m)
             .bind_double(5, f.road_km)
@@ -343,13 +373,14 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
 }
 
 Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
-                       const std::string &from, const std::string &type) {
+                       const std::string &from, const std::string &type, network::Cost cost) {
     check_point_type(registry, type);
     const MetricsConfig full = complete(config, registry);
     sqlite3 *db = registry.handle();
     Route route;
     route.from_id = from;
     route.type = type;
+    route.cost = cost;
     std::vector<std::string> codes;
     std::optional<XY> start;
     if (table_exists(db, "village")) {
@@ -383,22 +414,26 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
     if (!start_at)
         return route;
     route.start_leg_m = start_at->leg_m;
-    const network::ShortestPaths sp = graph.search({Source{*start_at, 0.0}});
+    const bool by_time = cost == network::Cost::time;
+    const network::ShortestPaths sp = graph.search({Source{*start_at, 0.0}}, kInf, cost);
     const metrics::AssetLayer &layer = data.layers.front();
     double best = kInf;
+    std::optional<network::Reach> best_reach;
     std::optional<Attachment> best_at;
     for (const auto &a : layer.assets) // ordered by id: ties go to the smaller id
         for (const Attachment &at : attach_asset(graph, a)) {
             const auto r = sp.reach(at);
-            if (r && r->distance_m < best) {
-                best = r->distance_m;
+            if (r && (by_time ? r->seconds : r->distance_m) < best) {
+                best = by_time ? r->seconds : r->distance_m;
+                best_reach = r;
                 best_at = at;
                 route.asset_id = a.id;
             }
         }
     if (!best_at)
         return route;
-    route.distance_m = best;
+    route.distance_m = best_reach->distance_m;
+    route.minutes = best_reach->seconds / kSecondsPerMinute;
     route.end_leg_m = best_at->leg_m;
     route.wkb = line_wkb(sp.path_to(*best_at));
     return route;
@@ -407,16 +442,14 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
 void write_route_layer(Registry &registry, const Route &route) {
     const int srid = metrics::working_srid(registry);
     sqlite3 *db = registry.handle();
+    const bool by_time = route.cost == network::Cost::time;
     Registry::Transaction tx(registry);
-    auto insert = metrics::create_spatial_table(db, "route",
-                                                {{"from_kind", "TEXT"},
-                                                 {"from_id", "TEXT"},
-                                                 {"type", "TEXT"},
-                                                 {"asset_id", "TEXT"},
-                                                 {"distance_m", "REAL"},
-                                                 {"start_leg_m", "REAL"},
-                                                 {"end_leg_m", "REAL"}},
-                                                "LINESTRING", srid);
+    std::vector<metrics::ColumnDef> columns{
+        {"from_kind", "TEXT"},  {"from_id", "TEXT"},     {"type", "TEXT"},     {"asset_id", "TEXT"},
+        {"distance_m", "REAL"}, {"start_leg_m", "REAL"}, {"end_leg_m", "REAL"}};
+    if (by_time)
+        columns.push_back({"minutes", "REAL"});
+    auto insert = metrics::create_spatial_table(db, "route", columns, "LINESTRING", srid);
     if (!route.wkb.empty()) {
         insert.bind_text(1, route.from_kind)
             .bind_text(2, route.from_id)
@@ -425,7 +458,10 @@ void write_route_layer(Registry &registry, const Route &route) {
         insert.bind_double(5, route.distance_m)
             .bind_double(6, route.start_leg_m)
             .bind_double(7, route.end_leg_m);
-        insert.bind_blob(8, route.wkb);
+        int next = 8;
+        if (by_time)
+            insert.bind_double(next++, route.minutes);
+        insert.bind_blob(next, route.wkb);
         insert.run();
     }
     tx.commit();

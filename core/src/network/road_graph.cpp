@@ -20,6 +20,8 @@ namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
 /// Points of a path closer than this are one (a nanometre: far below any survey).
 constexpr double kSamePointM = 1e-9;
+/// Seconds per metre at 1 km/h.
+constexpr double kSecondsPerMAtOneKmh = 3.6;
 
 /// Disjoint sets with path halving, for clustering and components.
 class UnionFind {
@@ -140,6 +142,14 @@ RoadGraph::~RoadGraph() = default;
 RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &options) {
     if (!(options.snap_tolerance_m >= 0.0) || !(options.offroad_cap_m >= 0.0))
         throw UsageError("the snapping tolerance and the off-road cap must not be negative");
+    if (!(options.offroad_speed_kmh > 0.0) || !std::isfinite(options.offroad_speed_kmh))
+        throw UsageError(fmt::format("the off-road speed must be a positive number of km/h, not {}",
+                                     options.offroad_speed_kmh));
+    for (const RoadLine &l : lines)
+        if (!(l.speed_kmh >= 0.0) || !std::isfinite(l.speed_kmh))
+            throw UsageError(fmt::format("road {}: the speed must be 0 (none) or a positive "
+                                         "number of km/h, not {}",
+                                         l.road_id, l.speed_kmh));
     clean(lines);
     if (options.full_noding)
         node_lines(lines);
@@ -147,6 +157,8 @@ RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &opti
     auto impl = std::make_unique<Impl>();
     Impl &g = *impl;
     g.options = options;
+    g.offroad_seconds_per_m = kSecondsPerMAtOneKmh / options.offroad_speed_kmh;
+    std::vector<double> line_seconds_per_m;
     std::vector<std::uint32_t> line_of_point;
     std::vector<bool> is_end;
     for (std::uint32_t l = 0; l < lines.size(); ++l) {
@@ -162,6 +174,10 @@ RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &opti
             is_end.push_back(i == 0 || i + 1 == pts.size());
         }
         g.road_ids.push_back(std::move(lines[l].road_id));
+        const double speed = lines[l].speed_kmh;
+        line_seconds_per_m.push_back(speed > 0.0 ? kSecondsPerMAtOneKmh / speed : 0.0);
+        if (!(speed > 0.0) && g.untimed_road.empty())
+            g.untimed_road = g.road_ids.back();
     }
     g.line_first.push_back(static_cast<std::uint32_t>(g.points.size()));
     const std::size_t n_points = g.points.size();
@@ -269,11 +285,13 @@ RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &opti
             e.b = end_node;
             e.line = l;
             e.length_m = g.along_m[i] - g.along_m[start];
+            e.seconds_per_m = line_seconds_per_m[l];
             const auto index = static_cast<std::uint32_t>(g.edges.size());
+            const double seconds = e.length_m * e.seconds_per_m;
             arcs.emplace_back(e.a, e.b);
-            arc_props.push_back({e.length_m, index});
+            arc_props.push_back({e.length_m, seconds, index});
             arcs.emplace_back(e.b, e.a);
-            arc_props.push_back({e.length_m, index});
+            arc_props.push_back({e.length_m, seconds, index});
             g.total_length_m += e.length_m;
             g.edges.push_back(e);
             start = i;
@@ -303,7 +321,7 @@ double RoadGraph::length_m() const noexcept {
 
 EdgeInfo RoadGraph::edge(std::uint32_t edge) const {
     const Edge &e = m_impl->edges.at(edge);
-    return {e.a, e.b, e.length_m, m_impl->road_ids[e.line]};
+    return {e.a, e.b, e.length_m, m_impl->road_ids[e.line], e.length_m * e.seconds_per_m};
 }
 
 std::vector<XY> RoadGraph::edge_points(std::uint32_t edge) const {
@@ -538,8 +556,9 @@ struct BoundReached {};
 class SearchVisitor : public boost::default_dijkstra_visitor {
 public:
     SearchVisitor(const std::vector<double> &margin, std::vector<std::uint32_t> &owner,
-                  std::vector<std::uint32_t> &pred_edge, double bound)
-        : m_margin(&margin), m_owner(&owner), m_pred_edge(&pred_edge), m_bound(bound) {}
+                  std::vector<std::uint32_t> &pred_edge, std::vector<double> *length, double bound)
+        : m_margin(&margin), m_owner(&owner), m_pred_edge(&pred_edge), m_length(length),
+          m_bound(bound) {}
 
     void examine_vertex(std::uint32_t u, const Csr &) const {
         if ((*m_margin)[u] > m_bound)
@@ -549,33 +568,45 @@ public:
         const auto v = boost::target(e, g);
         (*m_pred_edge)[v] = g[e].edge;
         (*m_owner)[v] = (*m_owner)[boost::source(e, g)];
+        if (m_length)
+            (*m_length)[v] = (*m_length)[boost::source(e, g)] + g[e].length_m;
     }
 
 private:
     const std::vector<double> *m_margin;
     std::vector<std::uint32_t> *m_owner;
     std::vector<std::uint32_t> *m_pred_edge;
+    std::vector<double> *m_length; ///< null for Cost::length (the margin is the length)
     double m_bound;
 };
 
 } // namespace
 
-ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound_m) const {
+ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound, Cost cost) const {
     const Impl &g = *m_impl;
+    const bool timed = cost == Cost::time;
+    if (timed && !g.untimed_road.empty())
+        throw UsageError(fmt::format("travel time needs a speed for every road; road {} has none",
+                                     g.untimed_road));
     ShortestPaths sp;
     sp.m_graph = &g;
     sp.m_sources = std::move(sources);
-    sp.m_bound = bound_m;
+    sp.m_bound = bound;
+    sp.m_cost = cost;
     sp.m_margin.assign(g.node_count, kInf);
     sp.m_owner.assign(g.node_count, kNone);
     sp.m_pred_edge.assign(g.node_count, kNone);
+    if (timed)
+        sp.m_length.assign(g.node_count, kInf);
     std::vector<std::uint32_t> seeds;
-    auto seed = [&](std::uint32_t node, double margin, std::uint32_t s) {
+    auto seed = [&](std::uint32_t node, double margin, double length_m, std::uint32_t s) {
         if (sp.m_margin[node] == kInf)
             seeds.push_back(node);
         if (margin < sp.m_margin[node]) {
             sp.m_margin[node] = margin;
             sp.m_owner[node] = s;
+            if (timed)
+                sp.m_length[node] = length_m;
         }
     };
     for (std::uint32_t s = 0; s < sp.m_sources.size(); ++s) {
@@ -583,9 +614,11 @@ ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound_m) con
         if (!within_cap(src.at) || src.at.edge >= g.edges.size())
             continue;
         const Edge &e = g.edges[src.at.edge];
-        const double start = src.at.leg_m - src.radius_m;
-        seed(e.a, start + src.at.offset_m, s);
-        seed(e.b, start + (e.length_m - src.at.offset_m), s);
+        const double p = g.pace(src.at.edge, cost);
+        const double start = g.leg_cost(src.at.leg_m, cost) - (timed ? src.budget_s : src.radius_m);
+        const double to_b_m = e.length_m - src.at.offset_m;
+        seed(e.a, start + src.at.offset_m * p, src.at.leg_m + src.at.offset_m, s);
+        seed(e.b, start + to_b_m * p, src.at.leg_m + to_b_m, s);
         sp.m_on_edge.emplace_back(src.at.edge, s);
     }
     std::sort(sp.m_on_edge.begin(), sp.m_on_edge.end());
@@ -598,8 +631,10 @@ ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound_m) con
         boost::dijkstra_shortest_paths_no_init(
             g.graph, seeds.begin(), seeds.end(), boost::dummy_property_map(),
             boost::make_iterator_property_map(sp.m_margin.begin(), index),
-            boost::get(&Arc::length_m, g.graph), index, std::less<double>(), std::plus<double>(),
-            0.0, SearchVisitor(sp.m_margin, sp.m_owner, sp.m_pred_edge, bound_m),
+            boost::get(timed ? &Arc::seconds : &Arc::length_m, g.graph), index, std::less<double>(),
+            std::plus<double>(), 0.0,
+            SearchVisitor(sp.m_margin, sp.m_owner, sp.m_pred_edge, timed ? &sp.m_length : nullptr,
+                          bound),
             boost::make_iterator_property_map(color.begin(), index));
     } catch (const BoundReached &) {
     }
@@ -610,6 +645,7 @@ ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound_m) con
 /// source on the same edge.
 struct ShortestPaths::Option {
     double margin = kInf;
+    double length_m = 0.0; ///< Cost::time: metres of this way (Cost::length: margin + radius)
     std::uint32_t source = kNone;
     std::uint32_t via_node = kNone; ///< kNone: directly from `source` along the edge
     double via_offset_m = 0.0;      ///< offset of `via_node` on the target's edge (0 or length)
@@ -621,20 +657,28 @@ ShortestPaths::Option ShortestPaths::best(const Attachment &target) const {
     if (target.leg_m > g.options.offroad_cap_m || target.edge >= g.edges.size())
         return best;
     const Edge &e = g.edges[target.edge];
-    auto consider = [&](double margin, std::uint32_t source, std::uint32_t node, double at) {
+    const bool timed = m_cost == Cost::time;
+    const double p = g.pace(target.edge, m_cost);
+    auto consider = [&](double margin, double length_m, std::uint32_t source, std::uint32_t node,
+                        double at) {
         if (source != kNone && margin < best.margin)
-            best = {margin, source, node, at};
+            best = {margin, length_m, source, node, at};
     };
-    consider(m_margin[e.a] + target.offset_m, m_owner[e.a], e.a, 0.0);
-    consider(m_margin[e.b] + (e.length_m - target.offset_m), m_owner[e.b], e.b, e.length_m);
+    auto length_at = [&](std::uint32_t node) { return timed ? m_length[node] : 0.0; };
+    const double to_b_m = e.length_m - target.offset_m;
+    consider(m_margin[e.a] + target.offset_m * p, length_at(e.a) + target.offset_m, m_owner[e.a],
+             e.a, 0.0);
+    consider(m_margin[e.b] + to_b_m * p, length_at(e.b) + to_b_m, m_owner[e.b], e.b, e.length_m);
     auto it = std::lower_bound(m_on_edge.begin(), m_on_edge.end(),
                                std::make_pair(target.edge, std::uint32_t{0}));
     for (; it != m_on_edge.end() && it->first == target.edge; ++it) {
         const Source &s = m_sources[it->second];
-        consider(s.at.leg_m - s.radius_m + std::abs(s.at.offset_m - target.offset_m), it->second,
-                 kNone, 0.0);
+        const double along_m = std::abs(s.at.offset_m - target.offset_m);
+        consider(g.leg_cost(s.at.leg_m, m_cost) - (timed ? s.budget_s : s.radius_m) + along_m * p,
+                 s.at.leg_m + along_m, it->second, kNone, 0.0);
     }
-    best.margin += target.leg_m;
+    best.margin += g.leg_cost(target.leg_m, m_cost);
+    best.length_m += target.leg_m;
     return best;
 }
 
@@ -642,6 +686,8 @@ std::optional<Reach> ShortestPaths::reach(const Attachment &target) const {
     const Option o = best(target);
     if (o.source == kNone || !(o.margin <= m_bound))
         return std::nullopt;
+    if (m_cost == Cost::time)
+        return Reach{o.length_m, 0.0, o.source, o.margin + m_sources[o.source].budget_s, o.margin};
     return Reach{o.margin + m_sources[o.source].radius_m, o.margin, o.source};
 }
 
@@ -686,18 +732,23 @@ std::vector<XY> ShortestPaths::path_to(const Attachment &target) const {
 
 std::vector<ReachedPiece> ShortestPaths::reached() const {
     const RoadGraph::Impl &g = *m_graph;
-    // Along an edge every way in is linear in the offset x with slope ±1: through the first
-    // node (margin_a + x), the last node (margin_b + length − x), or from a source on the edge
-    // (a V around its offset, taken as two linear parts). The reached part is where the lower
-    // envelope is ≤ the bound; it is cut at every crossing of two ways and of the bound.
+    // Along an edge every way in is linear in the offset x with slope ±pace (±1 for length;
+    // one speed per edge makes time linear too): through the first node (margin_a + x), the
+    // last node (margin_b + length − x), or from a source on the edge (a V around its offset,
+    // taken as two linear parts). The reached part is where the lower envelope is ≤ the bound;
+    // it is cut at every crossing of two ways and of the bound. By time each way also carries
+    // its metres, linear with slope ±1.
     struct Way {
         double c;
         double slope;
         double lo;
         double hi;
         std::uint32_t source;
+        double length_c = 0.0; ///< Cost::time: metres of the way at x = 0
         double at(double x) const { return c + slope * x; }
+        double length_at(double x) const { return slope > 0 ? length_c + x : length_c - x; }
     };
+    const bool timed = m_cost == Cost::time;
     std::vector<bool> touched(g.edges.size(), false);
     for (const auto &[edge, s] : m_on_edge)
         touched[edge] = true;
@@ -709,19 +760,21 @@ std::vector<ReachedPiece> ShortestPaths::reached() const {
         const double len = e.length_m;
         if (!touched[edge] && !(m_margin[e.a] <= m_bound) && !(m_margin[e.b] <= m_bound))
             continue;
+        const double p = g.pace(edge, m_cost);
         ways.clear();
         if (m_margin[e.a] <= m_bound)
-            ways.push_back({m_margin[e.a], 1.0, 0.0, len, m_owner[e.a]});
+            ways.push_back({m_margin[e.a], p, 0.0, len, m_owner[e.a], timed ? m_length[e.a] : 0.0});
         if (m_margin[e.b] <= m_bound)
-            ways.push_back({m_margin[e.b] + len, -1.0, 0.0, len, m_owner[e.b]});
+            ways.push_back({m_margin[e.b] + len * p, -p, 0.0, len, m_owner[e.b],
+                            timed ? m_length[e.b] + len : 0.0});
         auto it = std::lower_bound(m_on_edge.begin(), m_on_edge.end(),
                                    std::make_pair(edge, std::uint32_t{0}));
         for (; it != m_on_edge.end() && it->first == edge; ++it) {
             const Source &s = m_sources[it->second];
-            const double m0 = s.at.leg_m - s.radius_m;
+            const double m0 = g.leg_cost(s.at.leg_m, m_cost) - (timed ? s.budget_s : s.radius_m);
             const double off = s.at.offset_m;
-            ways.push_back({m0 + off, -1.0, 0.0, off, it->second});
-            ways.push_back({m0 - off, 1.0, off, len, it->second});
+            ways.push_back({m0 + off * p, -p, 0.0, off, it->second, s.at.leg_m + off});
+            ways.push_back({m0 - off * p, p, off, len, it->second, s.at.leg_m - off});
         }
         cuts.assign({0.0, len});
         for (std::size_t i = 0; i < ways.size(); ++i) {
@@ -745,18 +798,28 @@ std::vector<ReachedPiece> ShortestPaths::reached() const {
             if (last_way < 0 || !(piece_hi > piece_lo))
                 return;
             const Way &w = ways[static_cast<std::size_t>(last_way)];
-            const double r = m_sources[w.source].radius_m;
-            ReachedPiece p;
-            p.edge = edge;
-            p.source = w.source;
+            ReachedPiece piece;
+            piece.edge = edge;
+            piece.source = w.source;
             const double m_lo = w.at(piece_lo);
             const double m_hi = w.at(piece_hi);
             const bool rising = w.slope > 0;
-            p.start_m = (rising ? m_lo : m_hi) + r;
-            p.end_m = (rising ? m_hi : m_lo) + r;
-            p.points = rising ? g.part(edge, piece_lo, piece_hi) : g.part(edge, piece_hi, piece_lo);
-            if (p.points.size() >= 2) // not a stretch shorter than the coordinates resolve
-                out.push_back(std::move(p));
+            const double near_x = rising ? piece_lo : piece_hi;
+            const double far_x = rising ? piece_hi : piece_lo;
+            if (timed) {
+                const double budget = m_sources[w.source].budget_s;
+                piece.start_s = (rising ? m_lo : m_hi) + budget;
+                piece.end_s = (rising ? m_hi : m_lo) + budget;
+                piece.start_m = w.length_at(near_x);
+                piece.end_m = w.length_at(far_x);
+            } else {
+                const double r = m_sources[w.source].radius_m;
+                piece.start_m = (rising ? m_lo : m_hi) + r;
+                piece.end_m = (rising ? m_hi : m_lo) + r;
+            }
+            piece.points = g.part(edge, near_x, far_x);
+            if (piece.points.size() >= 2) // not a stretch shorter than the coordinates resolve
+                out.push_back(std::move(piece));
         };
         for (std::size_t k = 0; k + 1 < cuts.size(); ++k) {
             const double x0 = cuts[k];

@@ -34,6 +34,7 @@ inline constexpr std::uint32_t kNone = std::numeric_limits<std::uint32_t>::max()
 /// One directed arc of the CSR graph (each edge gives two).
 struct Arc {
     double length_m = 0.0;
+    double seconds = 0.0; ///< travel time at the line's speed (Cost::time)
     std::uint32_t edge = 0;
 };
 
@@ -50,6 +51,7 @@ struct Edge {
     std::uint32_t b = 0; ///< node at last_point
     std::uint32_t line = 0;
     double length_m = 0.0;
+    double seconds_per_m = 0.0; ///< 3.6 / the line's speed in km/h; 0 when it has none
 };
 
 struct RoadGraph::Impl {
@@ -62,6 +64,8 @@ struct RoadGraph::Impl {
     std::vector<Edge> edges;
     std::uint32_t node_count = 0;
     double total_length_m = 0.0;
+    double offroad_seconds_per_m = 0.0; ///< 3.6 / GraphOptions::offroad_speed_kmh
+    std::string untimed_road; ///< the first road with a line without a speed (Cost::time fails)
     Csr graph;
     SegmentTree segments;
 
@@ -69,6 +73,16 @@ struct RoadGraph::Impl {
     std::vector<XY> part(std::uint32_t edge, double from_m, double to_m) const;
     /// `p` joined to the segment starting at point `i`.
     Attachment attach_to_segment(std::uint32_t i, XY p) const;
+
+    /// Cost per metre along `edge`: exactly 1 for Cost::length (so that distances are the
+    /// lengths themselves, bit for bit), its seconds per metre for Cost::time.
+    double pace(std::uint32_t edge, Cost cost) const {
+        return cost == Cost::time ? edges[edge].seconds_per_m : 1.0;
+    }
+    /// Cost of an off-road leg: its length, or its walking time.
+    double leg_cost(double leg_m, Cost cost) const {
+        return cost == Cost::time ? leg_m * offroad_seconds_per_m : leg_m;
+    }
 };
 
 } // namespace qiancun::network

@@ -21,8 +21,9 @@ enum class LayerStyle {
     gap_settlements, ///< one red circle marker
     village_classes, ///< categorized fill on `suggested_class`: one colour per class (SPEC §4),
                      ///< labelled 城郊融合类 … 搬迁撤并类
-    service_area_lines, ///< lines graduated on `distance_m` relative to the layer's largest:
-                        ///< 5 classes, near dark green … far red
+    service_area_lines, ///< lines graduated on `minutes` (service areas by time), else on
+                        ///< `distance_m`, relative to the layer's largest: 5 classes, near
+                        ///< dark green … far red
     service_area_buffer ///< one blue semi-transparent fill
 };
 
