@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include <boost/geometry.hpp>
+
 #include <boost/geometry/index/rtree.hpp>
+#include <filesystem>
 
 #include <chrono>
 #include <unordered_map>
@@ -440,7 +442,12 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
     SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
                                       "SET {}",
                                       t, names, params, quote_identifier(key), updates));
-    SqliteStmt exists(db, fmt::format("SELECT 1 FROM {} WHERE {} = ?", t, quote_identifier(key)));
+    SqliteStmt exists(db, fmt::format("SELECT source_file, source_row FROM {} WHERE {} = ?", t,
+                                      quote_identifier(key)));
+    const auto file_name = [](const std::string &path) {
+        return std::filesystem::path(path).filename().string();
+    };
+    const std::string this_file = file_name(record.source);
 
     record.imported_at = stamp;
     record.inserted = 0;
@@ -449,6 +456,22 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
         exists.reset();
         exists.bind(1, f.values.front());
         const bool known = exists.step();
+        if (known && mode == WriteMode::upsert) {
+            // Re-importing a source updates its rows; an id that another department's file
+            // already brought is two assets claiming one id, unless the user says this source
+            // takes it over.
+            const std::string other = exists.is_null(0) ? std::string() : exists.get_text(0);
+            if (file_name(other) != this_file)
+                throw InputError(
+                    record.source, record.layer, f.row,
+                    fmt::format("{} '{}' is already in the registry from {}{}; re-import that "
+                                "source to update it, or import this one with --update (manifest: "
+                                "update = true) to let it take the id over",
+                                key, std::get<std::string>(f.values.front()),
+                                other.empty() ? std::string("another source") : file_name(other),
+                                exists.is_null(1) ? std::string()
+                                                  : fmt::format(" (row {})", exists.get_int(1))));
+        }
         upsert.reset();
         int i = 1;
         for (const auto &v : f.values)

@@ -437,7 +437,9 @@ void commit_import(Registry &registry, PreparedImport &prepared) {
     if (!registry.working_epsg() && prepared.chosen_epsg)
         registry.set_working_epsg(*prepared.chosen_epsg);
     registry.write(*prepared.kind, prepared.features,
-                   prepared.options.replace ? WriteMode::replace : WriteMode::upsert,
+                   prepared.options.replace  ? WriteMode::replace
+                   : prepared.options.update ? WriteMode::update_any
+                                             : WriteMode::upsert,
                    prepared.report.record);
 }
 

@@ -84,8 +84,8 @@ Manifest read_manifest(const std::filesystem::path &path) {
             throw InputError(file, "", std::nullopt, what + " must be a table");
         for (const auto &[k, v] : *t) {
             static const std::vector<std::string> known{
-                "kind",     "path", "layer", "fields",  "defaults",        "src_crs",
-                "encoding", "x",    "y",     "replace", "geometry_policy", "as_of"};
+                "kind", "path", "layer",   "fields", "defaults",        "src_crs", "encoding",
+                "x",    "y",    "replace", "update", "geometry_policy", "as_of"};
             if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
                 throw InputError(file, "", std::nullopt,
                                  fmt::format("{}: unknown key '{}' (line {})", what, k.str(),
@@ -104,6 +104,7 @@ Manifest read_manifest(const std::filesystem::path &path) {
         o.x_field = (*t)["x"].value_or(std::string());
         o.y_field = (*t)["y"].value_or(std::string());
         o.replace = (*t)["replace"].value_or(false);
+        o.update = (*t)["update"].value_or(false);
         const std::string policy = (*t)["geometry_policy"].value_or(std::string("repair"));
         if (policy != "repair" && policy != "reject")
             throw InputError(file, "", std::nullopt,

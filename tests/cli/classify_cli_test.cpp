@@ -111,8 +111,9 @@ struct ClassifyCli : ::testing::Test {
                  {"import", reg, (dir / "settlements.geojson").string(), "--as", "settlement"},
                  {"import", reg, (dir / "plants.csv").string(), "--as", "sewage_plant", "--src-crs",
                   "EPSG:4549", "--as-of", "2024-01-01"},
+                 // The department's March list: a new file updating the same plants.
                  {"import", reg, (dir / "plants_march.csv").string(), "--as", "sewage_plant",
-                  "--src-crs", "EPSG:4549", "--as-of", "2025-03-01"}}) {
+                  "--src-crs", "EPSG:4549", "--as-of", "2025-03-01", "--update"}}) {
             const auto r = run_qiancun(args);
             ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
         }

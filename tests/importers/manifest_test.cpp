@@ -100,6 +100,42 @@ src_crs = "EPSG:4549"
     EXPECT_FALSE(reopened.working_epsg());
 }
 
+TEST_F(ManifestFixture, ASecondListOfTheSameIdsNeedsUpdate) {
+    // A later list of the same clinics from another file: a duplicate against the registry,
+    // unless the manifest says that source updates them.
+    testing::write_file(dir / "clinics_2025.csv",
+                        "id,name,beds,x,y\nC1,东山卫生室,6,500500,3320500\n");
+    const std::string later = R"(
+[[source]]
+kind = "clinic"
+path = "clinics_2025.csv"
+src_crs = "EPSG:4549"
+x = "x"
+y = "y"
+defaults = { status = "operating" }
+)";
+    auto reg = Registry::create(dir / "r.sqlite", std::nullopt);
+    const auto before = reg.content_checksum();
+    try {
+        importers::load_manifest(reg, importers::read_manifest(manifest(later)));
+        FAIL() << "the second list was taken as an update";
+    } catch (const InputError &e) {
+        EXPECT_NE(std::string(e.what()).find(
+                      "clinics_2025.csv (layer clinics_2025), row 1: id 'C1' is already in the "
+                      "registry from clinics.csv (row 1)"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(reg.content_checksum(), before);
+
+    auto m = importers::read_manifest(manifest(later + "update = true\n"));
+    EXPECT_TRUE(m.sources[2].update);
+    const auto reports = importers::load_manifest(reg, m);
+    EXPECT_EQ(reports[2].record.updated, 1);
+    EXPECT_EQ(reg.count("clinic"), 1);
+    EXPECT_EQ(std::get<std::int64_t>(reg.list("clinic", {}).rows[0][4]), 6);
+}
+
 TEST_F(ManifestFixture, MalformedManifestsNameTheProblem) {
     testing::write_file(
         dir / "m.toml",

@@ -13,9 +13,10 @@
 
 /// Choices documented here: "the county" is the area of use of the registry's working CRS
 /// (EPSG:4549, 118.5–121.5°E): a village outside it cannot belong to this county's registry.
-/// An id already in the registry is the same asset, so importing it again is an update (see
-/// BadInput.ImportsUpdateAnIdAlreadyInTheRegistry), not a duplicate; duplicates are within
-/// one file.
+/// Ids: re-importing a source (a file of the same name) updates its rows by id; an id that
+/// another source already brought is a duplicate against the registry (the user may let the
+/// new source take it over with --update); an id twice in one file is a duplicate within it.
+/// See BadInput.ReimportingTheSameSourceUpdatesItsRows and BadInput.UpdateLetsAnotherSource*.
 
 namespace qiancun::testing {
 namespace {
@@ -450,6 +451,17 @@ std::vector<BadCase> bad_catalogue() {
                      return csv_args("p.csv");
                  },
                  {"p.csv", "row 3: id 'B' appears twice in the source (rows 1 and 3)"}});
+    c.push_back({"DuplicateIdAgainstTheRegistry",
+                 "A CSV from another department whose id A is the base registry's sewage plant "
+                 "A (from registry/plants.csv).",
+                 BadSetup::copy,
+                 [](const fs::path &d) {
+                     write_file(d / "p.csv", "id,status,x,y\nC,operating,500150,3320100\n"
+                                             "A,building,500200,3320200\n");
+                     return csv_args("p.csv");
+                 },
+                 {"p.csv", "row 2: id 'A' is already in the registry from plants.csv (row 1)",
+                  "--update"}});
     c.push_back({"StatusOfTheWrongType",
                  "A CSV whose status is the number 1.",
                  BadSetup::copy,

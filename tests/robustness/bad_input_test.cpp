@@ -179,24 +179,59 @@ TEST(BadCorpus, GeneratorRefusesADirectoryThatIsNoCorpus) {
     EXPECT_EQ(testing::read_file(dir / "keep.txt"), "mine");
 }
 
-TEST(BadInput, ImportsUpdateAnIdAlreadyInTheRegistry) {
-    // Same id = same asset: a second import updates it, it never doubles.
+/// Imports `file` (a CSV of sewage plants in EPSG:4549) into `reg` with `extra` options.
+testing::CommandResult import_plants(const fs::path &reg, const fs::path &file,
+                                     std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"import",       reg.string(), file.string(), "--as",
+                                  "sewage_plant", "--src-crs",  "EPSG:4549"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::run_qiancun(args);
+}
+
+TEST(BadInput, ReimportingTheSameSourceUpdatesItsRows) {
+    // Same id from the same source (a file of the same name, wherever it lies) = the same
+    // asset: a second import updates it, it never doubles.
+    TempDir dir;
+    const auto reg = dir / "r.sqlite";
+    Registry::create(reg, 4549);
+    fs::create_directories(dir / "march");
+    testing::write_file(dir / "plants.csv", "id,status,x,y\nB,building,500100,3320100\n");
+    testing::write_file(dir / "march" / "plants.csv",
+                        "id,status,x,y\nB,operating,500100,3320100\n");
+    for (const auto &f : {dir / "plants.csv", dir / "march" / "plants.csv"}) {
+        const auto r = import_plants(reg, f);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    auto r = Registry::open(reg, true);
+    ASSERT_EQ(r.list("sewage_plant", {}).rows.size(), 1u);
+    const auto history = r.status_history("sewage_plant", "B");
+    ASSERT_FALSE(history.empty());
+    EXPECT_EQ(history.back().status, "operating");
+}
+
+TEST(BadInput, UpdateLetsAnotherSourceTakeAnIdOver) {
+    // Without --update an id another file brought is a duplicate (the catalogue's
+    // DuplicateIdAgainstTheRegistry); with it, the new file updates the row, and later
+    // re-imports of the new file update it as their own.
     TempDir dir;
     const auto reg = dir / "r.sqlite";
     Registry::create(reg, 4549);
     testing::write_file(dir / "a.csv", "id,status,x,y\nB,building,500100,3320100\n");
     testing::write_file(dir / "b.csv", "id,status,x,y\nB,operating,500100,3320100\n");
-    for (const char *f : {"a.csv", "b.csv"}) {
-        const auto r = testing::run_qiancun({"import", reg.string(), (dir / f).string(), "--as",
-                                             "sewage_plant", "--src-crs", "EPSG:4549"});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
+    ASSERT_EQ(import_plants(reg, dir / "a.csv").exit_code, 0);
+    const auto refused = import_plants(reg, dir / "b.csv");
+    EXPECT_EQ(refused.exit_code, 3);
+    EXPECT_THAT(refused.err, ::testing::HasSubstr(
+                                 "row 1: id 'B' is already in the registry from a.csv (row 1)"));
+    const auto taken = import_plants(reg, dir / "b.csv", {"--update"});
+    ASSERT_EQ(taken.exit_code, 0) << taken.err;
+    ASSERT_EQ(import_plants(reg, dir / "b.csv").exit_code, 0);
     auto r = Registry::open(reg, true);
     const auto rows = r.list("sewage_plant", {});
     ASSERT_EQ(rows.rows.size(), 1u);
-    const auto history = r.status_history("sewage_plant", "B");
-    ASSERT_FALSE(history.empty());
-    EXPECT_EQ(history.back().status, "operating");
+    EXPECT_EQ(r.status_history("sewage_plant", "B").back().status, "operating");
+    // Now a.csv is the other source.
+    EXPECT_EQ(import_plants(reg, dir / "a.csv").exit_code, 3);
 }
 
 } // namespace

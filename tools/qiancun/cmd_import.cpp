@@ -122,6 +122,9 @@ void register_import(CLI::App &app) {
     cmd->add_option("--y", opts->import.y_field, "Latitude/northing column of a table");
     cmd->add_flag("--replace", opts->import.replace,
                   "Replace every row of the kind instead of updating by id");
+    cmd->add_flag("--update", opts->import.update,
+                  "Let this source update ids that another source brought (without it such an "
+                  "id is a duplicate; re-importing the same file always updates)");
     cmd->add_flag("--reject-invalid", opts->reject_invalid,
                   "Reject invalid polygons instead of repairing them");
     cmd->add_option("--as-of", opts->import.as_of,

@@ -30,7 +30,12 @@ struct Feature {
 };
 
 enum class WriteMode {
-    upsert, ///< rows with a known key are updated, new keys inserted
+    /// New keys are inserted; a known key is updated when its row came from a source file of
+    /// the same name (re-importing a source), and is a duplicate (InputError) when another
+    /// source brought it.
+    upsert,
+    /// New keys are inserted, known keys updated whatever source brought them.
+    update_any,
     replace ///< every row of the kind is removed first
 };
 
@@ -142,9 +147,10 @@ public:
 
     /// Stores `features` of `kind` and logs the import; must run inside a Transaction.
     /// Fills record.inserted/updated/imported_at. Throws InputError on a duplicate key
-    /// within `features`, UsageError on a malformed `record.effective_date`. For an asset kind,
-    /// every inserted row, every status change and every row a replace removes is added to the
-    /// status history, valid from `record.effective_date`.
+    /// within `features` or (WriteMode::upsert) against rows another source brought, UsageError on
+    /// a malformed `record.effective_date`. For an asset kind, every inserted row, every status
+    /// change and every row a replace removes is added to the status history, valid from
+    /// `record.effective_date`.
     void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
                ImportRecord &record);
 

@@ -42,6 +42,8 @@ struct ImportOptions {
     std::string x_field;  ///< coordinate columns of a table source (CSV, XLSX)
     std::string y_field;
     bool replace = false; ///< swap every row of the kind instead of upserting by id
+    /// Update ids that another source brought (else such an id is a duplicate).
+    bool update = false;
     GeometryPolicy policy = GeometryPolicy::repair;
     std::string as_of; ///< YYYY-MM-DD the statuses hold from (status history); "" = today
 };
