@@ -305,8 +305,10 @@ Targets parse_targets(Targets targets, std::string_view text, std::string_view o
         targets_error(origin, e.source().begin.line, std::string(e.description()));
     }
     auto year_of = [&](const toml::node &node, std::string_view what) {
-        const auto v = node.value<std::int64_t>();
-        if (!v || *v < 2000 || *v > 2100)
+        // Read as a double, not node.value<std::int64_t>(): toml++ 3.3 converts a float outside
+        // the int64 range (2e65) with undefined behaviour. 2030 and 2030.0 both stay years.
+        const auto v = node.value<double>();
+        if (!v || !(*v >= 2000 && *v <= 2100) || std::trunc(*v) != *v)
             targets_error(origin, node.source().begin.line,
                           fmt::format("{} must be a year such as 2023", what));
         return static_cast<int>(*v);

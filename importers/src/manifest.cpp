@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -21,6 +22,14 @@ std::string read_text(const std::filesystem::path &path) {
     return ss.str();
 }
 
+/// node::value<std::int64_t>(), except that a float outside the int64 range gives nothing:
+/// toml++ 3.3 converts such a float with undefined behaviour.
+std::optional<std::int64_t> integer_value(const toml::node &node) {
+    if (const auto *f = node.as_floating_point(); f && !(std::fabs(f->get()) < 0x1p63))
+        return std::nullopt;
+    return node.value<std::int64_t>();
+}
+
 std::map<std::string, std::string> string_table(const toml::node_view<const toml::node> &node,
                                                 const std::string &file, const std::string &what) {
     std::map<std::string, std::string> out;
@@ -32,7 +41,7 @@ std::map<std::string, std::string> string_table(const toml::node_view<const toml
     for (const auto &[k, v] : *t) {
         if (auto s = v.value<std::string>())
             out[std::string(k.str())] = *s;
-        else if (auto i = v.value<std::int64_t>())
+        else if (auto i = integer_value(v))
             out[std::string(k.str())] = std::to_string(*i);
         else
             throw InputError(file, "", std::nullopt,

@@ -315,6 +315,29 @@ TEST(IndicatorTargets, BadTargetsFilesAreRejectedWithTheLine) {
     EXPECT_THAT(error("[sewage_new]\nbasis = \"x\"\n"), HasSubstr("needs a target"));
 }
 
+TEST(IndicatorTargets, YearsAreWholeNumbersFrom2000To2100) {
+    auto error = [](const std::string &text) -> std::string {
+        try {
+            (void)Targets::from_toml(text, "t.toml");
+        } catch (const InputError &e) {
+            return e.what();
+        }
+        return "(accepted)";
+    };
+    // A float far outside the int64 range (found by fuzz_targets) is an error, not undefined
+    // behaviour in the conversion.
+    EXPECT_THAT(error("period_end=99999999999999999999999999999999999999999999999999999999999999990"
+                      ".0 "),
+                AllOf(HasSubstr("line 1"), HasSubstr("period_end must be a year")));
+    EXPECT_THAT(error("period_start = -1e300\n"), HasSubstr("period_start must be a year"));
+    EXPECT_THAT(error("period_end = nan\n"), HasSubstr("period_end must be a year"));
+    EXPECT_THAT(error("period_end = 2030.5\n"), HasSubstr("period_end must be a year"));
+    EXPECT_THAT(error("period_end = true\n"), HasSubstr("period_end must be a year"));
+    EXPECT_THAT(error("period_end = 2101\n"), HasSubstr("period_end must be a year"));
+    EXPECT_EQ(Targets::from_toml("period_end = 2030\n", "t.toml").period_end, 2030);
+    EXPECT_EQ(Targets::from_toml("period_end = 2030.0\n", "t.toml").period_end, 2030);
+}
+
 TEST(StatusHistory, RecordsInsertsChangesAndRemovalsWithTheirDates) {
     TempDir dir;
     Registry registry = Registry::create(dir / "r.sqlite", 4549);
