@@ -186,6 +186,16 @@ std::optional<double> VillageEvaluator::nearest(const AssetLayer &layer, double 
     }
 }
 
+const GEOSGeometry *VillageEvaluator::reaching_geometry(const AssetLayer &layer, const Village &v,
+                                                        std::uint32_t i) {
+    const GEOSGeometry *g = geometry(layer, i);
+    const bool reaches = ffi::predicate(
+        m_ctx,
+        GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(), g, layer.assets[i].radius_m),
+        "GEOSPreparedDistanceWithin");
+    return reaches ? g : nullptr;
+}
+
 double VillageEvaluator::covered_fraction(const AssetLayer &layer, const Village &v,
                                           const std::vector<std::uint32_t> &candidates) {
     const Box &box = v.record->extent;
@@ -203,10 +213,8 @@ double VillageEvaluator::covered_fraction(const AssetLayer &layer, const Village
             m_sweep.add_disc(a.x, a.y, r);
             continue;
         }
-        const GEOSGeometry *g = geometry(layer, i);
-        if (!ffi::predicate(m_ctx,
-                            GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(), g, r),
-                            "GEOSPreparedDistanceWithin"))
+        const GEOSGeometry *g = reaching_geometry(layer, v, i);
+        if (!g)
             continue;
         const auto paths = ffi::coordinate_paths(m_ctx, g);
         if (is_line(m_ctx, g)) {
@@ -246,10 +254,8 @@ GeosGeometry VillageEvaluator::uncovered(const AssetLayer &layer, const Village 
                 discs.push_back(std::move(disc));
             continue;
         }
-        const GEOSGeometry *g = geometry(layer, i);
-        if (!ffi::predicate(m_ctx,
-                            GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(), g, r),
-                            "GEOSPreparedDistanceWithin"))
+        const GEOSGeometry *g = reaching_geometry(layer, v, i);
+        if (!g)
             continue;
         if (is_line(m_ctx, g)) {
             // Only the part of a line within r of the bounding box can reach the village;

@@ -58,6 +58,10 @@ private:
     /// A disc polygon of `radius_m` around (0, 0): point buffers are costly to build, moving
     /// a copy is not.
     const GEOSGeometry *disc_at_origin(double radius_m);
+    /// The geometry of line or polygon asset `i` when it comes within its radius of the
+    /// village, else null.
+    const GEOSGeometry *reaching_geometry(const AssetLayer &layer, const Village &v,
+                                          std::uint32_t i);
     /// The asset's geometry in this thread's context (cached per layer and village).
     const GEOSGeometry *geometry(const AssetLayer &layer, std::uint32_t i);
 
