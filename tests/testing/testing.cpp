@@ -10,7 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <array>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -60,22 +59,6 @@ std::filesystem::path source_dir() {
 std::filesystem::path sample_maps_dir() {
     return source_dir() / "sample_maps";
 }
-
-namespace {
-
-std::string drain(int fd) {
-    std::string s;
-    std::array<char, 65536> buf{};
-    for (;;) {
-        ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n <= 0)
-            break;
-        s.append(buf.data(), static_cast<std::size_t>(n));
-    }
-    return s;
-}
-
-} // namespace
 
 CommandResult run_command(const std::vector<std::string> &argv,
                           const std::optional<std::filesystem::path> &cwd) {
