@@ -296,44 +296,39 @@ TEST(IndicatorTargets, BuiltInTargetsAreThePlansAndShipped) {
                                         "bs5g_settlement_coverage", "retained_hemei_share"}));
 }
 
+/// The message a targets file `text` (named t.toml) is rejected with, or "(accepted)".
+std::string targets_error(const std::string &text) {
+    try {
+        (void)Targets::from_toml(text, "t.toml");
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
 TEST(IndicatorTargets, BadTargetsFilesAreRejectedWithTheLine) {
-    auto error = [](const std::string &text) -> std::string {
-        try {
-            (void)Targets::from_toml(text, "t.toml");
-        } catch (const InputError &e) {
-            return e.what();
-        }
-        return "(accepted)";
-    };
-    EXPECT_THAT(error("\n[sewage_old]\ntarget = 3\n"),
+    EXPECT_THAT(targets_error("\n[sewage_old]\ntarget = 3\n"),
                 AllOf(HasSubstr("t.toml"), HasSubstr("line 2"), HasSubstr("unknown indicator")));
-    EXPECT_THAT(error("[sewage_new]\ntarget = -3\n"), HasSubstr("line 2"));
-    EXPECT_THAT(error("[sewage_new]\ntarget = { soon = 3 }\n"),
+    EXPECT_THAT(targets_error("[sewage_new]\ntarget = -3\n"), HasSubstr("line 2"));
+    EXPECT_THAT(targets_error("[sewage_new]\ntarget = { soon = 3 }\n"),
                 AllOf(HasSubstr("line 2"), HasSubstr("not a year")));
-    EXPECT_THAT(error("[sewage_new]\ngoal = 3\n"),
+    EXPECT_THAT(targets_error("[sewage_new]\ngoal = 3\n"),
                 AllOf(HasSubstr("line 2"), HasSubstr("unknown key 'goal'")));
-    EXPECT_THAT(error("[sewage_new]\nbasis = \"x\"\n"), HasSubstr("needs a target"));
+    EXPECT_THAT(targets_error("[sewage_new]\nbasis = \"x\"\n"), HasSubstr("needs a target"));
 }
 
 TEST(IndicatorTargets, YearsAreWholeNumbersFrom2000To2100) {
-    auto error = [](const std::string &text) -> std::string {
-        try {
-            (void)Targets::from_toml(text, "t.toml");
-        } catch (const InputError &e) {
-            return e.what();
-        }
-        return "(accepted)";
-    };
     // A float far outside the int64 range (found by fuzz_targets) is an error, not undefined
     // behaviour in the conversion.
-    EXPECT_THAT(error("period_end=99999999999999999999999999999999999999999999999999999999999999990"
+    EXPECT_THAT(
+        targets_error("period_end=99999999999999999999999999999999999999999999999999999999999999990"
                       ".0 "),
-                AllOf(HasSubstr("line 1"), HasSubstr("period_end must be a year")));
-    EXPECT_THAT(error("period_start = -1e300\n"), HasSubstr("period_start must be a year"));
-    EXPECT_THAT(error("period_end = nan\n"), HasSubstr("period_end must be a year"));
-    EXPECT_THAT(error("period_end = 2030.5\n"), HasSubstr("period_end must be a year"));
-    EXPECT_THAT(error("period_end = true\n"), HasSubstr("period_end must be a year"));
-    EXPECT_THAT(error("period_end = 2101\n"), HasSubstr("period_end must be a year"));
+        AllOf(HasSubstr("line 1"), HasSubstr("period_end must be a year")));
+    EXPECT_THAT(targets_error("period_start = -1e300\n"), HasSubstr("period_start must be a year"));
+    EXPECT_THAT(targets_error("period_end = nan\n"), HasSubstr("period_end must be a year"));
+    EXPECT_THAT(targets_error("period_end = 2030.5\n"), HasSubstr("period_end must be a year"));
+    EXPECT_THAT(targets_error("period_end = true\n"), HasSubstr("period_end must be a year"));
+    EXPECT_THAT(targets_error("period_end = 2101\n"), HasSubstr("period_end must be a year"));
     EXPECT_EQ(Targets::from_toml("period_end = 2030\n", "t.toml").period_end, 2030);
     EXPECT_EQ(Targets::from_toml("period_end = 2030.0\n", "t.toml").period_end, 2030);
 }

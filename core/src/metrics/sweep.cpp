@@ -321,8 +321,10 @@ double CoverageSweep::covered_fraction() {
     m_spans.clear();
     for (const auto &solid : m_solids)
         polygon_spans(solid);
-    bucket_by_row(
-        m_spans, rows, [](const Span &s) { return s.row; }, m_sorted, m_start, m_cursor);
+    const bool footprints = !m_spans.empty();
+    if (footprints)
+        bucket_by_row(
+            m_spans, rows, [](const Span &s) { return s.row; }, m_sorted, m_start, m_cursor);
 
     // Reaches that start inside the polygon's box ("near") usually cover most rows on their
     // own; the others are only evaluated on rows the near ones leave partly uncovered. With
@@ -397,7 +399,9 @@ double CoverageSweep::covered_fraction() {
     for (std::uint32_t r = 0; r < rows; ++r) {
         for (; next < m_pending.size() && m_pending[next].first == r; ++next)
             (m_pending[next].near ? m_active_near : m_active_far).push_back(m_pending[next]);
-        m_row.assign(m_sorted.begin() + m_start[r], m_sorted.begin() + m_start[r + 1]);
+        m_row.clear();
+        if (footprints)
+            m_row.assign(m_sorted.begin() + m_start[r], m_sorted.begin() + m_start[r + 1]);
         add_intervals(m_active_near, r);
         double length = m_row.empty() ? 0.0 : covered_length(r);
         if (length < m_inside_length[r] && !m_active_far.empty()) {
