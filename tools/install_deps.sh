@@ -14,6 +14,7 @@ packages=(
     libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev
+    python3
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #include "gdal_source.hpp"
 
+#include "archive.hpp"
+
 #include "qiancun/error.hpp"
 #include "qiancun/gcj02.hpp"
 #include "qiancun/log.hpp"
@@ -103,24 +105,36 @@ private:
     std::vector<std::string> m_messages;
 };
 
-/// The path with its extension replaced by `ext` in lower or upper case, whichever exists.
-std::optional<std::filesystem::path> sibling(const std::filesystem::path &p, const char *ext) {
+/// The path with its extension replaced by `ext` in lower or upper case, whichever exists (a
+/// GDAL path: on disk or inside an archive).
+std::optional<std::string> sibling(const std::string &p, const char *ext) {
     for (const std::string &e : {std::string(ext), upper(ext)}) {
-        auto q = std::filesystem::path(p).replace_extension(e);
-        std::error_code ec;
-        if (std::filesystem::is_regular_file(q, ec))
+        const auto q = std::filesystem::path(p).replace_extension(e).string();
+        VSIStatBufL st;
+        if (VSIStatL(q.c_str(), &st) == 0 && VSI_ISREG(st.st_mode))
             return q;
     }
     return std::nullopt;
 }
 
+std::uint64_t vsi_size(const std::string &p) {
+    VSIStatBufL st;
+    return VSIStatL(p.c_str(), &st) == 0 ? static_cast<std::uint64_t>(st.st_size) : 0;
+}
+
 /// The first `n` bytes of a file (fewer when it is shorter).
-std::string head_bytes(const std::filesystem::path &p, std::size_t n) {
-    std::ifstream in(p, std::ios::binary);
+std::string head_bytes(const std::string &p, std::size_t n) {
     std::string s(n, '\0');
-    in.read(s.data(), static_cast<std::streamsize>(n));
-    s.resize(static_cast<std::size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+    VSILFILE *f = VSIFOpenL(p.c_str(), "rb");
+    if (!f)
+        return {};
+    s.resize(VSIFReadL(s.data(), 1, n, f));
+    VSIFCloseL(f);
     return s;
+}
+
+std::string file_name(const std::string &p) {
+    return std::filesystem::path(p).filename().string();
 }
 
 std::uint32_t big_endian_u32(const std::string &b, std::size_t at) {
@@ -139,14 +153,13 @@ std::uint32_t little_endian_u(const std::string &b, std::size_t at, std::size_t 
 
 } // namespace
 
-void check_shapefile_parts(const std::filesystem::path &shp) {
-    const std::string file = shp.string();
+void check_shapefile_parts(const std::string &shp, const std::string &display) {
     auto fail = [&](const std::string &problem) {
-        throw InputError(file, "", std::nullopt, problem);
+        throw InputError(display, "", std::nullopt, problem);
     };
     const auto shx = sibling(shp, ".shx");
     const auto dbf = sibling(shp, ".dbf");
-    const std::string stem = shp.stem().string();
+    const std::string stem = std::filesystem::path(shp).stem().string();
     if (!shx)
         fail(fmt::format("the Shapefile's index {}.shx is missing (a Shapefile is .shp, .shx and "
                          ".dbf side by side; copy all of them)",
@@ -156,7 +169,7 @@ void check_shapefile_parts(const std::filesystem::path &shp) {
                          ".shx and .dbf side by side; copy all of them)",
                          stem));
     constexpr std::size_t kShpHeader = 100;
-    const auto shp_size = std::filesystem::file_size(shp);
+    const auto shp_size = vsi_size(shp);
     const std::string h = head_bytes(shp, kShpHeader);
     if (h.size() < kShpHeader || big_endian_u32(h, 0) != 9994)
         fail(fmt::format("the .shp is truncated or not a Shapefile ({} bytes, no valid 100-byte "
@@ -166,14 +179,14 @@ void check_shapefile_parts(const std::filesystem::path &shp) {
     if (declared > shp_size)
         fail(fmt::format("the .shp is truncated: its header says {} bytes, the file has {}",
                          declared, shp_size));
-    const auto shx_size = std::filesystem::file_size(*shx);
+    const auto shx_size = vsi_size(*shx);
     if (shx_size < kShpHeader || (shx_size - kShpHeader) % 8 != 0)
-        fail(fmt::format("the index {} is damaged ({} bytes)", shx->filename().string(), shx_size));
+        fail(fmt::format("the index {} is damaged ({} bytes)", file_name(*shx), shx_size));
     const std::uint64_t shapes = (shx_size - kShpHeader) / 8;
     const std::string d = head_bytes(*dbf, 32);
-    const auto dbf_size = std::filesystem::file_size(*dbf);
+    const auto dbf_size = vsi_size(*dbf);
     if (d.size() < 32)
-        fail(fmt::format("the attribute table {} is truncated ({} bytes)", dbf->filename().string(),
+        fail(fmt::format("the attribute table {} is truncated ({} bytes)", file_name(*dbf),
                          dbf_size));
     const std::uint64_t records = little_endian_u(d, 4, 4);
     const std::uint64_t header_len = little_endian_u(d, 8, 2);
@@ -181,11 +194,11 @@ void check_shapefile_parts(const std::filesystem::path &shp) {
     if (header_len + records * record_len > dbf_size)
         fail(fmt::format("the attribute table {} claims {} records of {} bytes, but the file has "
                          "only {} bytes: it is truncated or its header is damaged",
-                         dbf->filename().string(), records, record_len, dbf_size));
+                         file_name(*dbf), records, record_len, dbf_size));
     if (records != shapes)
         fail(fmt::format("the attribute table {} has {} records but the index {} has {} shapes; "
                          "the parts come from different versions of the layer",
-                         dbf->filename().string(), records, shx->filename().string(), shapes));
+                         file_name(*dbf), records, file_name(*shx), shapes));
 }
 
 void ensure_gdal() {
@@ -224,8 +237,28 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
     if (std::filesystem::is_regular_file(options.source) && ::access(m_file.c_str(), R_OK) != 0)
         throw InputError(m_file, "", std::nullopt, "the file cannot be read (permission denied)");
 
+    // What GDAL opens: the file itself, or the vector file inside a zip.
+    std::string gdal_path = m_file;
+    std::filesystem::path inner = options.source;
+    bool layer_names_file = false;
+    if (!virtual_file && (is_zip_archive(options.source) || is_zip_container(options.source))) {
+        auto chosen = resolve_archive(options.source, options.layer);
+        gdal_path = chosen.gdal_path;
+        m_file = chosen.display;
+        inner = chosen.inner;
+        layer_names_file = chosen.layer_names_file;
+        const std::string inner_ext = upper(inner.extension().string());
+        if (inner_ext == ".XLSX" || inner_ext == ".ODS") {
+            // The spreadsheet drivers open their own zip and cannot nest it in /vsizip/.
+            m_memory_copy.path = copy_to_memory(gdal_path);
+            if (m_memory_copy.path.empty())
+                throw InputError(m_file, "", std::nullopt, "the workbook cannot be unpacked");
+            gdal_path = m_memory_copy.path;
+        }
+    }
+
     CPLStringList open_options;
-    std::string ext = upper(options.source.extension().string());
+    std::string ext = upper(inner.extension().string());
     if (!options.encoding.empty()) {
         const std::string enc = gdal_encoding(options.encoding);
         // The Shapefile driver hands over raw bytes (ENCODING=""), recoded here as for every
@@ -250,12 +283,12 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
             CPLSetThreadLocalConfigOption(m_config_keys.back().c_str(), value);
         }
     }
-    if (ext == ".SHP" && std::filesystem::is_regular_file(options.source))
-        check_shapefile_parts(options.source);
+    if (ext == ".SHP" && (gdal_path != m_file || std::filesystem::is_regular_file(options.source)))
+        check_shapefile_parts(gdal_path, m_file);
     CPLErrorReset();
     {
         FailureCollector failures;
-        m_dataset.reset(GDALDataset::Open(m_file.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
+        m_dataset.reset(GDALDataset::Open(gdal_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY,
                                           nullptr, open_options.List(), nullptr));
         if (!m_dataset) {
             std::string why = failures.text();
@@ -273,6 +306,8 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
         m_layer = m_dataset->GetLayer(0);
     } else {
         m_layer = m_dataset->GetLayerByName(options.layer.c_str());
+        if (!m_layer && layer_names_file)
+            m_layer = m_dataset->GetLayer(0);
         if (!m_layer) {
             std::string names;
             for (auto *l : m_dataset->GetLayers())

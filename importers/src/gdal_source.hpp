@@ -65,8 +65,23 @@ public:
 private:
     std::string recode(const char *text) const;
 
+    /// A /vsimem/ file, unlinked on destruction (after the dataset reading it is closed).
+    struct MemoryFile {
+        std::string path;
+        MemoryFile() = default;
+        MemoryFile(const MemoryFile &) = delete;
+        MemoryFile &operator=(const MemoryFile &) = delete;
+        MemoryFile(MemoryFile &&) = delete;
+        MemoryFile &operator=(MemoryFile &&) = delete;
+        ~MemoryFile() {
+            if (!path.empty())
+                VSIUnlink(path.c_str());
+        }
+    };
+
     std::string m_file;
     std::string m_layer_name;
+    MemoryFile m_memory_copy; ///< an archived workbook, unpacked
     GDALDatasetUniquePtr m_dataset;
     OGRLayer *m_layer = nullptr;
     std::vector<std::string> m_fields;
@@ -123,8 +138,9 @@ private:
 
 /// Checks that a Shapefile's parts agree before GDAL reads them: the .shx and .dbf exist, the
 /// .shp is as long as its header says, and the .dbf's record count fits its size and matches
-/// the .shx. Throws InputError naming the file and the problem.
-void check_shapefile_parts(const std::filesystem::path &shp);
+/// the .shx. `shp` is a GDAL path (on disk or /vsizip/…). Throws InputError naming `display`
+/// and the problem.
+void check_shapefile_parts(const std::string &shp, const std::string &display);
 
 /// Registers GDAL drivers once and routes GDAL's messages into qiancun::log.
 void ensure_gdal();

@@ -109,7 +109,8 @@ void register_import(CLI::App &app) {
                     "Kind: village, settlement, urban, hazard, sewage_plant, rural_road, "
                     "base_station_5g, cultural_hall, courier_station, or a configured type")
         ->required();
-    cmd->add_option("--layer", opts->import.layer, "Layer of a multi-layer source");
+    cmd->add_option("--layer", opts->import.layer,
+                    "Layer of a multi-layer source; in a zip, the file to read (villages.shp)");
     cmd->add_option("--field", opts->fields,
                     "TARGET=SOURCE field mapping, repeatable (source names may be Chinese)");
     cmd->add_option("--default", opts->defaults,
