@@ -287,6 +287,32 @@ bool is_identifier(std::string_view s) {
 
 } // namespace
 
+const std::vector<std::string> &reserved_table_names() {
+    static const std::vector<std::string> names{
+        // qiancun's own tables
+        "meta", "import_log", "status_history", "result_layers",
+        // result layers that commands replace on every run
+        "village_metrics", "village_classes", "route", "gaps_*", "service_area_*",
+        // SpatiaLite's metadata (InitSpatialMetaData) and virtual tables
+        "spatial_ref_sys*", "spatialite_history", "sql_statements_log", "geometry_columns*",
+        "views_geometry_columns*", "virts_geometry_columns*", "geom_cols_ref_sys", "vector_layers*",
+        "data_licenses", "knn", "knn2", "spatialindex", "elementarygeometries", "raster_coverages*",
+        "vector_coverages*", "topologies", "networks", "iso_metadata*", "rl2map_configurations*",
+        "se_*", "wms_*", "stored_procedures", "stored_variables",
+        // spatial index tables and SQLite's own
+        "idx_*", "sqlite_*"};
+    return names;
+}
+
+bool is_reserved_table_name(std::string_view key) {
+    const std::string k = lower_ascii(std::string(key));
+    for (const auto &n : reserved_table_names()) {
+        if (n.ends_with('*') ? k.starts_with(std::string_view(n).substr(0, n.size() - 1)) : k == n)
+            return true;
+    }
+    return false;
+}
+
 int KindDef::attribute_index(std::string_view name) const noexcept {
     for (std::size_t i = 0; i < attributes.size(); ++i)
         if (attributes[i].name == name)
@@ -418,7 +444,8 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
     return Value{s};
 }
 
-std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin) {
+std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin,
+                                      bool allow_reserved) {
     toml::table doc;
     try {
         doc = toml::parse(toml_text, origin);
@@ -447,6 +474,15 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
         for (const auto &b : builtin_kinds())
             if (b.key == key)
                 throw fail(fmt::format("asset type '{}' is built in and cannot be redefined", key));
+        if (!allow_reserved && is_reserved_table_name(key)) {
+            std::string names;
+            for (const auto &n : reserved_table_names())
+                names += (names.empty() ? "" : ", ") + n;
+            throw fail(fmt::format("asset type key '{}' is reserved: it would share its table with "
+                                   "the registry's own data or a result layer; reserved names "
+                                   "(* = any ending): {}",
+                                   key, names));
+        }
         KindDef k;
         k.key = key;
         k.builtin = false;

@@ -815,7 +815,8 @@ void write_classes_layer(Registry &registry, const Classification &result) {
     }
     sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(db, "village_classes", columns, "MULTIPOLYGON", *epsg);
+    metrics::create_spatial_table(registry, "village_classes", columns, "MULTIPOLYGON", *epsg,
+                                  "classify");
     std::string names;
     std::string params;
     for (const auto &c : columns) {

@@ -154,7 +154,8 @@ void write_metrics_layer(Registry &registry, const MetricsTable &table) {
     const Rows rows = table.to_rows();
     sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(db, "village_metrics", columns, "MULTIPOLYGON", srid);
+    metrics::create_spatial_table(registry, "village_metrics", columns, "MULTIPOLYGON", srid,
+                                  "metrics");
     std::string names;
     std::string params;
     for (const auto &c : columns) {
@@ -233,16 +234,15 @@ void write_gap_layers(Registry &registry, const GapReport &report) {
     (void)registry.kind(report.type); // UsageError for an unknown type
     const std::string areas = "gaps_" + report.type;
     const std::string points = areas + "_settlements";
-    sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
 
-    auto insert_area = metrics::create_spatial_table(db, areas,
+    auto insert_area = metrics::create_spatial_table(registry, areas,
                                                      {{"code", "TEXT"},
                                                       {"name", "TEXT"},
                                                       {"cov", "REAL"},
                                                       {"uncovered_area_m2", "REAL"},
                                                       {"uncovered_population", "INTEGER"}},
-                                                     "MULTIPOLYGON", srid);
+                                                     "MULTIPOLYGON", srid, "gaps");
     for (const auto &a : report.villages) {
         insert_area.reset();
         insert_area.bind_text(1, a.code)
@@ -257,13 +257,13 @@ void write_gap_layers(Registry &registry, const GapReport &report) {
         insert_area.run();
     }
 
-    auto insert_point = metrics::create_spatial_table(db, points,
+    auto insert_point = metrics::create_spatial_table(registry, points,
                                                       {{"id", "TEXT"},
                                                        {"name", "TEXT"},
                                                        {"village_code", "TEXT"},
                                                        {"population", "INTEGER"},
                                                        {"nearest_m", "REAL"}},
-                                                      "POINT", srid);
+                                                      "POINT", srid, "gaps");
     for (const auto &s : report.settlements) {
         insert_point.reset();
         insert_point.bind_text(1, s.id)

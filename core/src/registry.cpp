@@ -2,6 +2,7 @@
 
 #include "ffi/geos.hpp"
 #include "ffi/sqlite.hpp"
+#include "metrics/spatial_table.hpp"
 #include "qiancun/crs.hpp"
 #include "qiancun/digest.hpp"
 #include "qiancun/error.hpp"
@@ -152,13 +153,26 @@ struct Registry::Impl {
     void load_kinds() {
         kinds = builtin_kinds();
         if (auto toml = meta("asset_types"); toml && !toml->empty())
-            for (auto &k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)"))
+            // A kind stored before reserved names were refused still opens.
+            for (auto &k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)", true))
                 kinds.push_back(std::move(k));
     }
 
+    /// Creates the table of a kind that has none yet; any other table, view or index of that
+    /// name (in any case) is an error, never a reason to skip.
     void create_kind_table(const KindDef &k) {
-        if (!epsg || table_exists(db.get(), k.key))
+        if (!epsg)
             return;
+        {
+            SqliteStmt st(db.get(), "SELECT type, name FROM sqlite_master WHERE lower(name) = "
+                                    "lower(?)");
+            st.bind_text(1, k.key);
+            if (st.step())
+                throw DatabaseError(fmt::format(
+                    "{}: cannot create the table of kind '{}': the database already has a {} "
+                    "named '{}'",
+                    path.string(), k.key, st.get_text(0), st.get_text(1)));
+        }
         const std::string t = quote_identifier(k.key);
         std::string cols = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
         for (std::size_t i = 0; i < k.attributes.size(); ++i) {
@@ -221,6 +235,7 @@ Registry Registry::create(const std::filesystem::path &path, std::optional<int> 
         SqliteStmt init(db.get(), "SELECT InitSpatialMetaData(0)");
         init.run();
         db.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+        db.exec(metrics::kResultLayersDdl);
         db.exec("CREATE TABLE import_log (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT "
                 "NULL, source TEXT NOT NULL, layer TEXT, imported_at TEXT NOT NULL, rows_read "
                 "INTEGER, inserted INTEGER, updated INTEGER, repaired INTEGER, rejected INTEGER, "
@@ -334,6 +349,10 @@ void Registry::add_kind(const KindDef &def) {
                                          def.key, m_impl->path.string()));
         return;
     }
+    if (is_reserved_table_name(def.key))
+        throw UsageError(fmt::format("asset type key '{}' is reserved for the registry's own "
+                                     "tables and result layers",
+                                     def.key));
     m_impl->kinds.push_back(def);
     std::vector<KindDef> configured;
     for (const auto &k : m_impl->kinds)
@@ -372,7 +391,8 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
                      ImportRecord &record) {
     if (!m_impl->epsg)
         throw UsageError("the registry has no working CRS yet");
-    m_impl->create_kind_table(kind);
+    if (!table_exists(m_impl->db.get(), kind.key))
+        m_impl->create_kind_table(kind);
     auto *db = m_impl->db.get();
     const std::string t = quote_identifier(kind.key);
     const std::string &key = kind.key_field();

@@ -132,6 +132,74 @@ TEST_F(NetworkCli, RouteCrossesTheBridge) {
     EXPECT_EQ(csv_cell(r.out, "from_kind"), "village");
 }
 
+/// Runs one SQL statement on `db` with the sqlite3 shell; its output.
+std::string sqlite(const std::string &db, const std::string &sql) {
+    const auto r = testing::run_command({"/usr/bin/sqlite3", db, sql});
+    if (r.exit_code != 0)
+        throw std::runtime_error("sqlite3: " + r.err);
+    return r.out;
+}
+
+TEST_F(NetworkCli, AKindNamedRouteIsRefusedAtConfiguration) {
+    testing::write_file(dir / "types.toml", "[asset_types.route]\nlabel = \"公交线路\"\n"
+                                            "geometry = \"line\"\n");
+    const auto r = run_qiancun(
+        {"init", (dir / "new.sqlite").string(), "--types", (dir / "types.toml").string()});
+    EXPECT_EQ(r.exit_code, 3) << r.err;
+    EXPECT_NE(r.err.find("asset type key 'route' is reserved"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("village_metrics, village_classes, route, gaps_*, service_area_*"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(fs::exists(dir / "new.sqlite"));
+}
+
+TEST_F(NetworkCli, RouteNeverReplacesTheDataOfAKindNamedRoute) {
+    // A registry configured before such keys were refused: a line kind `route` (bus lines).
+    sqlite(reg, "UPDATE meta SET value = '[asset_types.route]\nlabel = \"公交线路\"\n"
+                "geometry = \"line\"\n' WHERE key = 'asset_types'");
+    testing::write_vector(
+        dir / "bus.geojson", "GeoJSON", "bus", 4549, {"id", "status"},
+        {{"LINESTRING (500000 3320500, 502000 3320500)", {{"id", "B1"}, {"status", "operating"}}}});
+    auto r = run_qiancun({"import", reg, (dir / "bus.geojson").string(), "--as", "route"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string before = sqlite(reg, "SELECT id, length(geom) > 0 FROM route");
+    ASSERT_EQ(before, "B1|1\n");
+
+    const fs::path path = dir / "path.gpkg";
+    r = run_qiancun(
+        {"route", reg, "--from", "S1", "--to-nearest", "sewage_plant", "-o", path.string()});
+    EXPECT_EQ(r.exit_code, 4) << r.out;
+    EXPECT_NE(r.err.find("cannot store the result layer 'route': the registry has a table "
+                         "'route' that holds the kind 'route', not a result qiancun wrote; it is "
+                         "left as it is"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(sqlite(reg, "SELECT id, length(geom) > 0 FROM route"), before);
+    EXPECT_EQ(sqlite(reg, "SELECT count(*) FROM route"), "1\n");
+    EXPECT_FALSE(fs::exists(path));
+}
+
+TEST_F(NetworkCli, ResultLayersAreCataloguedAndOnlyTheyAreReplaced) {
+    const std::string path = (dir / "path.geojson").string();
+    auto r =
+        run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "sewage_plant", "-o", path});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(reg, "SELECT name, created_by FROM result_layers"), "route|route\n");
+    r = run_qiancun({"route", reg, "--from", "S2", "--to-nearest", "sewage_plant", "-o", path});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite(reg, "SELECT from_id FROM route"), "S2\n");
+
+    // A table someone made by hand, named like a result layer in another case, is kept.
+    sqlite(reg, "CREATE TABLE \"Village_Metrics\" (note TEXT); "
+                "INSERT INTO \"Village_Metrics\" VALUES ('mine')");
+    r = run_qiancun({"metrics", reg});
+    EXPECT_EQ(r.exit_code, 4) << r.out;
+    EXPECT_NE(r.err.find("the registry has a table 'Village_Metrics' that holds other data"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(sqlite(reg, "SELECT note FROM Village_Metrics"), "mine\n");
+}
+
 TEST_F(NetworkCli, RouteFromAnUnknownPlaceIsAUsageError) {
     const auto r = run_qiancun({"route", reg, "--from", "nowhere", "--to-nearest", "sewage_plant"});
     EXPECT_EQ(r.exit_code, 2);

@@ -1,6 +1,8 @@
 #include "qiancun/asset_types.hpp"
 #include "qiancun/error.hpp"
 
+#include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 namespace qiancun {
@@ -117,6 +119,35 @@ attributes = [ { name = "name", type = "text" },
     auto again = parse_kinds_toml(kinds_to_toml(kinds), "round trip");
     ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(kinds_to_toml(again), kinds_to_toml(kinds));
+}
+
+TEST(AssetTypes, RefusesKeysThatNameTheRegistrysOwnTablesOrResultLayers) {
+    for (const std::string key :
+         {"route", "village_metrics", "village_classes", "gaps_clinic", "service_area_x", "meta",
+          "import_log", "status_history", "result_layers", "spatial_ref_sys", "geometry_columns",
+          "knn", "spatialindex", "data_licenses", "sql_statements_log", "elementarygeometries",
+          "idx_clinic_geom", "sqlite_sequence"}) {
+        try {
+            parse_kinds_toml(fmt::format("[asset_types.{}]\ngeometry = \"line\"\n", key),
+                             "types.toml");
+            ADD_FAILURE() << key << " accepted";
+        } catch (const InputError &e) {
+            EXPECT_THAT(e.what(),
+                        ::testing::StartsWith(fmt::format(
+                            "types.toml: asset type key '{}' is reserved: it would share", key)));
+            EXPECT_THAT(e.what(), ::testing::HasSubstr("reserved names (* = any ending): meta, "
+                                                       "import_log, status_history, result_layers, "
+                                                       "village_metrics, village_classes, route, "
+                                                       "gaps_*, service_area_*, spatial_ref_sys*"));
+        }
+    }
+    // Close to a reserved name is fine; a registry that already stores one still opens.
+    EXPECT_EQ(parse_kinds_toml("[asset_types.bus_route]\n", "t").size(), 1u);
+    EXPECT_EQ(parse_kinds_toml("[asset_types.metadata]\n", "t").size(), 1u);
+    EXPECT_EQ(parse_kinds_toml("[asset_types.route]\n", "stored", true).size(), 1u);
+    EXPECT_TRUE(is_reserved_table_name("KNN"));
+    EXPECT_TRUE(is_reserved_table_name("Gaps_clinic"));
+    EXPECT_FALSE(is_reserved_table_name("routes"));
 }
 
 TEST(AssetTypes, RejectsMalformedTypeDefinitions) {

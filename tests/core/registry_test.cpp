@@ -228,5 +228,24 @@ TEST(Registry, ConfiguredKindGetsATableAndSurvivesReopen) {
     }
 }
 
+TEST(Registry, AKindWhoseTableNameIsTakenIsAnErrorNotASkip) {
+    TempDir dir;
+    auto reg = Registry::create(dir / "r.sqlite", 4549);
+    ASSERT_EQ(
+        sqlite3_exec(reg.handle(), "CREATE TABLE Clinic (note TEXT)", nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    const auto kinds = parse_kinds_toml("[asset_types.clinic]\n", "t");
+    try {
+        reg.add_kind(kinds[0]);
+        FAIL() << "the table was taken over";
+    } catch (const DatabaseError &e) {
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("cannot create the table of kind 'clinic': the "
+                                                   "database already has a table named 'Clinic'"));
+    }
+    // A library caller cannot add a reserved key either.
+    auto route = parse_kinds_toml("[asset_types.route]\n", "stored", true);
+    EXPECT_THROW(reg.add_kind(route[0]), UsageError);
+}
+
 } // namespace
 } // namespace qiancun

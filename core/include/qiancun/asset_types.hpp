@@ -61,14 +61,23 @@ const std::vector<std::string> &asset_statuses();
 /// village, settlement, urban, hazard and the five asset types of SPEC §2.
 const std::vector<KindDef> &builtin_kinds();
 
+/// Table names a configured kind may not take, lower case: qiancun's own tables, its result
+/// layers (a trailing `*` is a prefix: `gaps_*`) and SpatiaLite's and SQLite's tables.
+const std::vector<std::string> &reserved_table_names();
+
+/// True when `key` (compared case-insensitively) is one of reserved_table_names().
+bool is_reserved_table_name(std::string_view key);
+
 /// Parses `[asset_types.<key>]` tables of a TOML document into kind definitions, e.g.
 ///   [asset_types.clinic]
 ///   label = "村卫生室"; geometry = "point"; default_radius_m = 1500; radius_basis = "…"
 ///   attributes = [{ name = "beds", type = "integer" }, { name = "level", type = "choice",
 ///                   choices = ["county", "township", "village"] }]
 /// Common asset columns (id, status, service_radius_m) are added. Throws InputError naming
-/// `origin` on a malformed definition.
-std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin);
+/// `origin` on a malformed definition, and on a key that is_reserved_table_name() unless
+/// `allow_reserved` (only for kinds a registry already stores from before the check existed).
+std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin,
+                                      bool allow_reserved = false);
 
 /// Serialises configured (non-builtin) kinds back to the TOML form above.
 std::string kinds_to_toml(const std::vector<KindDef> &kinds);

@@ -3,8 +3,10 @@
 #include "ffi/sqlite.hpp"
 #include "qiancun/error.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <chrono>
 #include <optional>
 
 namespace qiancun::metrics {
@@ -21,6 +23,18 @@ bool exists(sqlite3 *db, const std::string &name) {
     return st.step();
 }
 
+std::string now_utc() {
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+std::string lower_ascii(std::string s) {
+    for (auto &c : s)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
 void exec(sqlite3 *db, const std::string &sql) {
     SqliteStmt(db, sql).run();
 }
@@ -33,8 +47,56 @@ void call(sqlite3 *db, const std::string &function, const std::string &table) {
         throw DatabaseError(fmt::format("{}('{}', 'geom') failed", function, table));
 }
 
-} // namespace
+bool is_kind_table(const Registry &registry, std::string_view name) {
+    for (const auto &k : registry.kinds())
+        if (lower_ascii(k.key) == lower_ascii(std::string(name)))
+            return true;
+    return false;
+}
 
+/// Creates the catalogue in a registry made before it existed, listing the tables that can
+/// only be results: named like one and no kind's table.
+void ensure_catalogue(const Registry &registry) {
+    sqlite3 *db = registry.handle();
+    if (exists(db, "result_layers"))
+        return;
+    exec(db, kResultLayersDdl);
+    std::vector<std::string> found;
+    {
+        SqliteStmt st(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND ("
+                          "lower(name) IN ('village_metrics', 'village_classes', 'route') OR "
+                          "lower(name) LIKE 'gaps\\_%' ESCAPE '\\' OR "
+                          "lower(name) LIKE 'service\\_area\\_%' ESCAPE '\\')");
+        while (st.step())
+            found.push_back(st.get_text(0));
+    }
+    SqliteStmt ins(db, "INSERT INTO result_layers(name, created_by, created_at) "
+                       "VALUES(?, 'an earlier qiancun', ?)");
+    for (const auto &name : found) {
+        if (is_kind_table(registry, name))
+            continue;
+        ins.reset();
+        ins.bind_text(1, name).bind_text(2, now_utc()).run();
+    }
+}
+
+/// The name of the table or view called `name` in any case, if there is one.
+std::optional<std::string> existing_name(sqlite3 *db, const std::string &name) {
+    SqliteStmt st(db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                      "AND lower(name) = lower(?)");
+    st.bind_text(1, name);
+    if (st.step())
+        return st.get_text(0);
+    return std::nullopt;
+}
+
+bool catalogued(sqlite3 *db, const std::string &name) {
+    SqliteStmt st(db, "SELECT 1 FROM result_layers WHERE name = ?");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+/// Removes `table` with its geometry registration, triggers and spatial index.
 void drop_spatial_table(sqlite3 *db, const std::string &table) {
     std::optional<bool> indexed; // set when the geometry column is registered
     {
@@ -63,10 +125,24 @@ void drop_spatial_table(sqlite3 *db, const std::string &table) {
         exec(db, fmt::format("DROP TABLE {}", quote_identifier(table)));
 }
 
-SqliteStmt create_spatial_table(sqlite3 *db, const std::string &table,
+} // namespace
+
+SqliteStmt create_spatial_table(const Registry &registry, const std::string &table,
                                 const std::vector<ColumnDef> &columns,
-                                const std::string &geometry_type, int srid) {
-    drop_spatial_table(db, table);
+                                const std::string &geometry_type, int srid,
+                                std::string_view created_by) {
+    sqlite3 *db = registry.handle();
+    ensure_catalogue(registry);
+    if (const auto existing = existing_name(db, table)) {
+        if (!catalogued(db, *existing))
+            throw DatabaseError(fmt::format(
+                "{}: cannot store the result layer '{}': the registry has a table '{}' that "
+                "holds {}, not a result qiancun wrote; it is left as it is",
+                registry.path().string(), table, *existing,
+                is_kind_table(registry, *existing) ? fmt::format("the kind '{}'", *existing)
+                                                   : std::string("other data")));
+        drop_spatial_table(db, *existing);
+    }
     std::string defs = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
     for (const auto &c : columns)
         defs += fmt::format(", {} {}", quote_identifier(c.name), c.sql_type);
@@ -76,6 +152,10 @@ SqliteStmt create_spatial_table(sqlite3 *db, const std::string &table,
     if (!add.step() || add.get_int(0) != 1)
         throw DatabaseError(fmt::format("cannot add the geometry column of {}", table));
     call(db, "CreateSpatialIndex", table);
+    SqliteStmt record(db, "INSERT INTO result_layers(name, created_by, created_at) VALUES(?, ?, ?) "
+                          "ON CONFLICT(name) DO UPDATE SET name = excluded.name, "
+                          "created_by = excluded.created_by, created_at = excluded.created_at");
+    record.bind_text(1, table).bind_text(2, created_by).bind_text(3, now_utc()).run();
     std::string names, params;
     for (const auto &c : columns) {
         names += quote_identifier(c.name) + ", ";

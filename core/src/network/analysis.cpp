@@ -324,7 +324,6 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
     (void)registry.kind(area.type); // UsageError for an unknown type
     const std::string lines = "service_area_" + area.type;
     const std::string buffers = lines + "_buffer";
-    sqlite3 *db = registry.handle();
     const bool by_time = area.cost == network::Cost::time;
     Registry::Transaction tx(registry);
     std::vector<metrics::ColumnDef> line_columns{
@@ -333,7 +332,8 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
         line_columns.push_back({"from_min", "REAL"});
         line_columns.push_back({"minutes", "REAL"});
     }
-    auto insert_line = metrics::create_spatial_table(db, lines, line_columns, "LINESTRING", srid);
+    auto insert_line = metrics::create_spatial_table(registry, lines, line_columns, "LINESTRING",
+                                                     srid, "service-area");
     for (const auto &l : area.lines) {
         insert_line.reset();
         insert_line.bind_text(1, l.facility)
@@ -348,14 +348,14 @@ void write_service_area_layers(Registry &registry, const ServiceArea &area) {
         insert_line.bind_blob(next, l.wkb);
         insert_line.run();
     }
-    auto insert_buffer = metrics::create_spatial_table(db, buffers,
+    auto insert_buffer = metrics::create_spatial_table(registry, buffers,
                                                        {{"facility", "TEXT"},
                                                         {by_time ? "reach_min" : "reach_m", "REAL"},
                                                         {"width_m", "REAL"},
                                                         {"leg_m", "REAL"},
                                                         {"road_km", "REAL"},
                                                         {"area_km2", "REAL"}},
-                                                       "MULTIPOLYGON", srid);
+                                                       "MULTIPOLYGON", srid, "service-area");
     for (const auto &f : area.facilities) {
         if (f.buffer_wkb.empty())
             continue;
@@ -441,7 +441,6 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
 
 void write_route_layer(Registry &registry, const Route &route) {
     const int srid = metrics::working_srid(registry);
-    sqlite3 *db = registry.handle();
     const bool by_time = route.cost == network::Cost::time;
     Registry::Transaction tx(registry);
     std::vector<metrics::ColumnDef> columns{
@@ -449,7 +448,8 @@ void write_route_layer(Registry &registry, const Route &route) {
         {"distance_m", "REAL"}, {"start_leg_m", "REAL"}, {"end_leg_m", "REAL"}};
     if (by_time)
         columns.push_back({"minutes", "REAL"});
-    auto insert = metrics::create_spatial_table(db, "route", columns, "LINESTRING", srid);
+    auto insert =
+        metrics::create_spatial_table(registry, "route", columns, "LINESTRING", srid, "route");
     if (!route.wkb.empty()) {
         insert.bind_text(1, route.from_kind)
             .bind_text(2, route.from_id)
