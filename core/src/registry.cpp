@@ -10,6 +10,7 @@
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <boost/geometry.hpp>
 
@@ -673,27 +674,42 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
         cols += ", AsText(geom) AS wkt";
 
     std::string where = "1";
-    std::vector<Value> params;
+    std::vector<std::string> params; // every filter value is text
+    // Roads and other lines belong to every village they cross; `villages` is a subquery of
+    // codes bound to `param`.
+    auto in_villages = [&](const std::string &villages) {
+        if (k.role == KindRole::village)
+            return fmt::format(" AND code IN ({})", villages);
+        if (has_village_link(k) && k.geometry != GeometryKind::line)
+            return fmt::format(" AND village_code IN ({})", villages);
+        return fmt::format(
+            " AND EXISTS (SELECT 1 FROM village v WHERE v.code IN ({0}) AND ST_Intersects({1}.geom,"
+            " v.geom) AND {1}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = {2}"
+            " AND f_geometry_column = 'geom' AND search_frame = v.geom))",
+            villages, t, sql_string(k.key));
+    };
     if (filter.village_code) {
-        if (k.role == KindRole::village) {
-            where += " AND code = ?";
-        } else if (has_village_link(k) && k.geometry != GeometryKind::line) {
-            where += " AND village_code = ?";
-        } else {
-            where += fmt::format(
-                " AND ST_Intersects(geom, (SELECT geom FROM village WHERE code = ?1))"
-                " AND {0}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = {1}"
-                " AND f_geometry_column = 'geom' AND search_frame ="
-                " (SELECT geom FROM village WHERE code = ?1))",
-                t, sql_string(k.key));
-        }
-        params.emplace_back(*filter.village_code);
+        params.emplace_back(resolve_village(*filter.village_code));
+        where += in_villages(fmt::format("?{}", params.size()));
+    }
+    if (filter.township) {
+        township_villages(*filter.township); // names the townships when unknown
+        params.emplace_back(*filter.township);
+        where += in_villages(
+            fmt::format("SELECT code FROM village WHERE township = ?{}", params.size()));
     }
     if (filter.status) {
-        if (!k.is_asset())
+        const int at = k.attribute_index("status");
+        if (!k.is_asset() || at < 0)
             throw UsageError(fmt::format("{} has no status", k.key));
-        where += fmt::format(" AND status = ?{}", params.size() + 1);
-        params.emplace_back(*filter.status);
+        const auto parsed = parse_value(k.attributes[static_cast<std::size_t>(at)], *filter.status);
+        if (const auto *problem = std::get_if<std::string>(&parsed))
+            throw UsageError(*problem);
+        if (!std::holds_alternative<std::string>(std::get<Value>(parsed)))
+            throw UsageError(fmt::format("status '{}' is not one of {}", *filter.status,
+                                         fmt::join(asset_statuses(), ", ")));
+        params.push_back(value_to_text(std::get<Value>(parsed)));
+        where += fmt::format(" AND status = ?{}", params.size());
     }
     std::string sql = fmt::format("SELECT {} FROM {} WHERE {} ORDER BY {}", cols, t, where,
                                   quote_identifier(k.key_field()));
@@ -701,7 +717,7 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
         sql += fmt::format(" LIMIT {}", *filter.limit);
     SqliteStmt st(db, sql);
     for (std::size_t i = 0; i < params.size(); ++i)
-        st.bind(static_cast<int>(i + 1), params[i]);
+        st.bind_text(static_cast<int>(i + 1), params[i]);
     for (int i = 0; i < st.columns(); ++i)
         rows.columns.push_back(st.column_name(i));
     while (st.step()) {
@@ -711,6 +727,66 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
         rows.rows.push_back(std::move(row));
     }
     return rows;
+}
+
+std::string Registry::resolve_village(std::string_view code_or_name) const {
+    auto *db = m_impl->db.get();
+    if (!table_exists(db, "village"))
+        throw UsageError(fmt::format("no village '{}': {} has no villages", code_or_name,
+                                     m_impl->path.string()));
+    SqliteStmt by_code(db, "SELECT code FROM village WHERE code = ?1");
+    by_code.bind_text(1, std::string(code_or_name));
+    if (by_code.step())
+        return by_code.get_text(0);
+    SqliteStmt by_name(db, "SELECT code, township FROM village WHERE name = ?1 ORDER BY code");
+    by_name.bind_text(1, std::string(code_or_name));
+    std::vector<std::string> codes;
+    std::vector<std::string> candidates;
+    while (by_name.step()) {
+        codes.push_back(by_name.get_text(0));
+        const std::string township = by_name.get_text(1);
+        candidates.push_back(township.empty() ? codes.back()
+                                              : fmt::format("{} ({})", codes.back(), township));
+    }
+    if (codes.size() == 1)
+        return codes.front();
+    if (codes.empty())
+        throw UsageError(fmt::format("no village has the code or name '{}' in {}", code_or_name,
+                                     m_impl->path.string()));
+    throw UsageError(fmt::format("{} villages are named '{}': {}; give the code", codes.size(),
+                                 code_or_name, fmt::join(candidates, ", ")));
+}
+
+std::vector<std::string> Registry::townships() const {
+    auto *db = m_impl->db.get();
+    std::vector<std::string> out;
+    if (!table_exists(db, "village"))
+        return out;
+    SqliteStmt st(db, "SELECT DISTINCT township FROM village WHERE township IS NOT NULL AND "
+                      "township <> '' ORDER BY township");
+    while (st.step())
+        out.push_back(st.get_text(0));
+    return out;
+}
+
+std::vector<std::string> Registry::township_villages(std::string_view township) const {
+    auto *db = m_impl->db.get();
+    std::vector<std::string> codes;
+    if (table_exists(db, "village")) {
+        SqliteStmt st(db, "SELECT code FROM village WHERE township = ?1 ORDER BY code");
+        st.bind_text(1, std::string(township));
+        while (st.step())
+            codes.push_back(st.get_text(0));
+    }
+    if (codes.empty()) {
+        const auto known = townships();
+        throw UsageError(known.empty() ? fmt::format("no township '{}': the villages of {} name "
+                                                     "no township",
+                                                     township, m_impl->path.string())
+                                       : fmt::format("no township '{}'; the townships are: {}",
+                                                     township, fmt::join(known, ", ")));
+    }
+    return codes;
 }
 
 std::vector<StatusChange> Registry::statuses_as_of(std::string_view date,

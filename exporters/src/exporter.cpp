@@ -4,16 +4,22 @@
 #include "qiancun/log.hpp"
 #include "qiancun/qml.hpp"
 
+#include "qiancun/registry.hpp"
+
 #include <cpl_error.h>
+#include <cpl_string.h>
 #include <gdal_priv.h>
 #include <ogr_spatialref.h>
+#include <ogr_swq.h>
 #include <ogrsf_frmts.h>
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +38,9 @@ namespace {
 namespace fs = std::filesystem;
 
 enum class Format { shapefile, gpkg, geojson, csv };
+
+/// Whether a feature is exported.
+using FeatureFilter = std::function<bool(OGRFeature &)>;
 
 struct FormatDef {
     std::string_view extension; // lower case, with the dot
@@ -191,6 +200,96 @@ OGRLayer *open_layer(GDALDataset &registry, const std::string &layer,
                                  registry_path.string(), names.empty() ? "(none)" : names));
 }
 
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+/// Replaces each string compared with a coded attribute of `kind` in the parsed filter `node`
+/// (`col = 'v'`, `'v' = col`, `col <> 'v'`, `col IN ('v', …)`) by the stored value, as import
+/// reads it ("运行" → "operating"); throws UsageError for a value the attribute does not take.
+void canonical_coded_values(swq_expr_node &node, const KindDef &kind, const std::string &where) {
+    if (node.eNodeType != SNT_OPERATION)
+        return;
+    for (int i = 0; i < node.nSubExprCount; ++i)
+        canonical_coded_values(*node.papoSubExpr[i], kind, where);
+    if ((node.nOperation != SWQ_EQ && node.nOperation != SWQ_NE && node.nOperation != SWQ_IN) ||
+        node.nSubExprCount < 2)
+        return;
+    swq_expr_node **sub = node.papoSubExpr;
+    // The column is the first operand, or the second of `'v' = col`.
+    const int column = sub[0]->eNodeType == SNT_COLUMN                              ? 0
+                       : node.nSubExprCount == 2 && sub[1]->eNodeType == SNT_COLUMN ? 1
+                                                                                    : -1;
+    if (column < 0 || !sub[column]->string_value)
+        return;
+    const int at = kind.attribute_index(lower(sub[column]->string_value));
+    if (at < 0 || kind.attributes[static_cast<std::size_t>(at)].type != ValueType::choice)
+        return;
+    const AttributeDef &def = kind.attributes[static_cast<std::size_t>(at)];
+    for (int i = 0; i < node.nSubExprCount; ++i) {
+        swq_expr_node &value = *sub[i];
+        if (i == column || value.eNodeType != SNT_CONSTANT || value.field_type != SWQ_STRING ||
+            !value.string_value)
+            continue;
+        const auto parsed = parse_value(def, value.string_value);
+        if (const auto *problem = std::get_if<std::string>(&parsed))
+            throw UsageError(fmt::format("--where \"{}\": {}", where, *problem));
+        if (const auto *stored = std::get_if<std::string>(&std::get<Value>(parsed))) {
+            CPLFree(value.string_value);
+            value.string_value = CPLStrdup(stored->c_str());
+        }
+    }
+}
+
+/// The definition of `layer` when it is a kind: the registry's, or a built-in one when the
+/// database is a plain SpatiaLite file rather than a registry.
+std::optional<KindDef> kind_of_layer(const fs::path &registry_path, const std::string &layer) {
+    std::vector<KindDef> kinds;
+    try {
+        kinds = Registry::open(registry_path, true).kinds();
+    } catch (const DatabaseError &) {
+        kinds = builtin_kinds();
+    }
+    for (const auto &k : kinds)
+        if (k.key == layer)
+            return k;
+    return std::nullopt;
+}
+
+/// Keeps the features of `codes`: lines by intersecting those villages' polygons (a road belongs
+/// to every village it crosses), others by `village_code`, else `code`.
+FeatureFilter village_filter(GDALDataset &registry, OGRLayer &layer,
+                             const std::vector<std::string> &codes, const fs::path &registry_path) {
+    auto set = std::make_shared<std::vector<std::string>>(codes);
+    std::sort(set->begin(), set->end());
+    const OGRFeatureDefn &defn = *layer.GetLayerDefn();
+    const auto type = wkbFlatten(defn.GetGeomFieldCount() > 0 ? layer.GetGeomType() : wkbNone);
+    const bool lines = type == wkbLineString || type == wkbMultiLineString;
+    int field = defn.GetFieldIndex("village_code");
+    if (field < 0)
+        field = defn.GetFieldIndex("code");
+    if (field >= 0 && !lines)
+        return [set, field](OGRFeature &f) {
+            return f.IsFieldSetAndNotNull(field) &&
+                   std::binary_search(set->begin(), set->end(), f.GetFieldAsString(field));
+        };
+    OGRLayer &villages = *open_layer(registry, "village", registry_path);
+    auto polygons = std::make_shared<std::vector<std::unique_ptr<OGRGeometry>>>();
+    const int code = villages.GetLayerDefn()->GetFieldIndex("code");
+    villages.ResetReading();
+    for (const auto &v : villages)
+        if (code >= 0 && v->GetGeometryRef() &&
+            std::binary_search(set->begin(), set->end(), v->GetFieldAsString(code)))
+            polygons->emplace_back(v->GetGeometryRef()->clone());
+    return [polygons](OGRFeature &f) {
+        const OGRGeometry *g = f.GetGeometryRef();
+        return g && std::any_of(polygons->begin(), polygons->end(),
+                                [&](const auto &p) { return p->Intersects(g); });
+    };
+}
+
 std::unique_ptr<OGRSpatialReference> target_srs(const std::string &user_input) {
     auto srs = std::make_unique<OGRSpatialReference>();
     if (srs->SetFromUserInput(user_input.c_str(),
@@ -234,13 +333,13 @@ struct ShapefileSurvey {
     std::vector<std::size_t> string_bytes;
 };
 
-ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, OGRFeatureQuery *where) {
+ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, const FeatureFilter &keep) {
     ShapefileSurvey s;
     const int n_fields = layer.GetLayerDefn()->GetFieldCount();
     s.string_bytes.assign(static_cast<std::size_t>(n_fields), 0);
     layer.ResetReading();
     for (const auto &feature : layer) {
-        if (where && !where->Evaluate(feature.get()))
+        if (!keep(*feature))
             continue;
         for (int i = 0; i < n_fields; ++i) {
             if (!feature->IsFieldSetAndNotNull(i))
@@ -464,7 +563,16 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         if (where->Compile(src.GetLayerDefn(), options.where->c_str()) != OGRERR_NONE)
             throw UsageError(fmt::format("--where \"{}\" is not a valid filter on '{}': {}",
                                          *options.where, options.layer, last_gdal_error()));
+        if (const auto kind = kind_of_layer(registry_path, options.layer))
+            canonical_coded_values(*static_cast<swq_expr_node *>(where->GetSWQExpr()), *kind,
+                                   *options.where);
     }
+    FeatureFilter in_villages;
+    if (options.village_codes)
+        in_villages = village_filter(*registry, src, *options.village_codes, registry_path);
+    const FeatureFilter keep = [&](OGRFeature &f) {
+        return (!where || where->Evaluate(&f)) && (!in_villages || in_villages(f));
+    };
     OGRFeatureDefn &defn = *src.GetLayerDefn();
     const OGRwkbGeometryType declared_type =
         defn.GetGeomFieldCount() > 0 ? src.GetGeomType() : wkbNone;
@@ -509,7 +617,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     std::vector<std::string> lco;
     std::vector<std::size_t> string_bytes(full_names.size(), 0);
     if (shapefile) {
-        ShapefileSurvey s = survey(src, options.layer, where.get());
+        ShapefileSurvey s = survey(src, options.layer, keep);
         string_bytes = s.string_bytes;
         parts = plan_shapefiles(output, declared_type, s);
         remove_previous_shapefiles(output);
@@ -553,7 +661,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     CPLErrorReset();
     src.ResetReading();
     for (const auto &feature : src) {
-        if (where && !where->Evaluate(feature.get()))
+        if (!keep(*feature))
             continue;
         Part &part = part_for(parts, feature->GetGeometryRef());
         OGRFeatureUniquePtr out(OGRFeature::CreateFeature(part.layer->GetLayerDefn()));

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 /// User-supplied filters (`export --where`, `list --village`/`--status`) are parsed or bound,
-/// never pasted into SQL: classic injections match nothing or are refused, and every table
-/// survives them unchanged.
+/// never pasted into SQL: classic injections are refused (no village or status has that text,
+/// SPEC §8) or match nothing, and every table survives them unchanged.
 
 namespace qiancun {
 namespace {
@@ -67,15 +67,27 @@ TEST_F(QueryInjectionTest, ListVillageAndStatusAreBoundNotPasted) {
         for (const char *kind : {"village", "sewage_plant"}) {
             auto r = testing::run_qiancun(
                 {"list", reg.string(), kind, "--village", bad, "--format", "csv"});
-            EXPECT_EQ(r.exit_code, 0) << r.err;
-            // Only the header: no code equals the injected text.
-            EXPECT_EQ(testing::split_lines(r.out).size(), 1u) << r.out;
+            // No code or name equals the injected text: an unknown village, not rows.
+            EXPECT_EQ(r.exit_code, 2) << r.err;
+            EXPECT_EQ(r.out, "");
+            EXPECT_THAT(r.err, ::testing::HasSubstr("no village has the code or name"));
         }
         auto r = testing::run_qiancun(
             {"list", reg.string(), "sewage_plant", "--status", bad, "--format", "csv"});
-        EXPECT_EQ(r.exit_code, 0) << r.err;
-        EXPECT_EQ(testing::split_lines(r.out).size(), 1u) << r.out;
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_EQ(r.out, "");
+        EXPECT_THAT(r.err, ::testing::HasSubstr("is not one of planned, building, operating"));
+        r = testing::run_qiancun(
+            {"list", reg.string(), "sewage_plant", "--township", bad, "--format", "csv"});
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_THAT(r.err, ::testing::HasSubstr("no township"));
     }
+    // The bound values still select: the village by code and by name, the status as imported.
+    auto r = testing::run_qiancun({"list", reg.string(), "sewage_plant", "--village", "东山村",
+                                   "--status", "在建", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ASSERT_EQ(testing::split_lines(r.out).size(), 2u) << r.out;
+    EXPECT_EQ(testing::split_lines(r.out)[1].substr(0, 2), "B,");
     expect_unchanged();
 }
 

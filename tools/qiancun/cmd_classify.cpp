@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -39,6 +40,8 @@ struct ClassifyArgs {
     std::string registry;
     std::string rules;
     std::string config;
+    std::string township;
+    std::string suggested_class;
     OutputFormat format = OutputFormat::table;
     std::string output;
     bool mismatches = false;
@@ -52,8 +55,24 @@ void run_classify(const ClassifyArgs &args) {
             ? RuleSet::defaults()
             : RuleSet::from_toml(read_text_file(args.rules, "rules file"), args.rules);
     auto registry = Registry::open(args.registry, args.no_store);
+    std::vector<std::string> township_codes;
+    if (!args.township.empty())
+        township_codes = registry.township_villages(args.township);
+    std::string wanted_class;
+    if (!args.suggested_class.empty()) {
+        const KindDef &village = registry.kind("village");
+        const auto parsed = parse_value(
+            village.attributes[static_cast<std::size_t>(village.attribute_index("class"))],
+            args.suggested_class);
+        if (const auto *problem = std::get_if<std::string>(&parsed))
+            throw UsageError(*problem);
+        wanted_class = value_to_text(std::get<Value>(parsed));
+        if (wanted_class.empty())
+            throw UsageError("--class needs a class: suburban, cluster, improve, heritage or "
+                             "relocate (or 城郊融合类 …)");
+    }
     const MetricsConfig config = load_metrics_config(registry, args.config);
-    const Classification result = classify_villages(registry, rules, config);
+    Classification result = classify_villages(registry, rules, config);
     if (!args.no_store) {
         write_classes_layer(registry, result);
         log(LogLevel::info,
@@ -62,6 +81,15 @@ void run_classify(const ClassifyArgs &args) {
                         result.villages.size(), args.registry, args.registry));
     }
 
+    if (!township_codes.empty() || !wanted_class.empty()) {
+        std::erase_if(result.villages, [&](const VillageClassification &v) {
+            return (!township_codes.empty() &&
+                    !std::binary_search(township_codes.begin(), township_codes.end(), v.code)) ||
+                   (!wanted_class.empty() && v.suggested_class != wanted_class);
+        });
+        if (result.villages.empty())
+            log(LogLevel::warning, "no village matches the filter");
+    }
     Rows rows = result.to_rows(args.features);
     if (args.mismatches) {
         const auto at = static_cast<std::size_t>(
@@ -261,6 +289,9 @@ void register_classify(CLI::App &app) {
     classify->add_flag("--mismatches", c->mismatches,
                        "Only villages whose suggested class differs from the recorded one");
     classify->add_flag("--features", c->features, "Add a column per feature");
+    classify->add_option("--township", c->township, "Only the villages of this township");
+    classify->add_option("--class", c->suggested_class,
+                         "Only villages suggested this class (suburban … or 城郊融合类 …)");
     classify->add_flag("--no-store", c->no_store, "Do not store the village_classes layer");
     classify->callback([c] { run_classify(*c); });
 

@@ -1,10 +1,12 @@
 #include "cli.hpp"
 
 #include "qiancun/exporter.hpp"
+#include "qiancun/log.hpp"
 
 #include <fmt/core.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +20,8 @@ struct ExportArgs {
     std::string output;
     std::string t_srs;
     std::string where;
+    std::string township;
+    std::string village;
 };
 
 void run_export(const ExportArgs &args) {
@@ -28,7 +32,23 @@ void run_export(const ExportArgs &args) {
         options.t_srs = args.t_srs;
     if (!args.where.empty())
         options.where = args.where;
+    if (!args.township.empty() || !args.village.empty()) {
+        const auto registry = Registry::open(args.registry, true);
+        if (!args.village.empty())
+            options.village_codes = {registry.resolve_village(args.village)};
+        if (!args.township.empty()) {
+            auto codes = registry.township_villages(args.township);
+            if (options.village_codes)
+                std::erase_if(codes, [&](const std::string &c) {
+                    return c != options.village_codes->front();
+                });
+            options.village_codes = std::move(codes);
+        }
+    }
     const auto result = exporters::export_layer(args.registry, options);
+    if (result.features == 0 && (options.where || options.village_codes))
+        log(LogLevel::warning,
+            fmt::format("no feature of {} matches the filter; the files hold none", args.layer));
     for (const auto &file : result.outputs)
         fmt::print("wrote {} feature{} to {}\n", file.features, file.features == 1 ? "" : "s",
                    describe_export(file));
@@ -59,8 +79,12 @@ void register_export(CLI::App &app) {
     cmd->add_option("--t-srs", args->t_srs,
                     "Reproject to this CRS, e.g. EPSG:4326 (default: the working CRS)");
     cmd->add_option("--where", args->where,
-                    "Only features matching this SQL expression on the layer's fields, "
-                    "e.g. \"status = 'operating'\"");
+                    "Only features matching this expression on the layer's fields, e.g. "
+                    "\"status = 'operating'\" (coded values as import takes them: '运行')");
+    cmd->add_option("--township", args->township,
+                    "Only features in this township's villages (roads: crossing one)");
+    cmd->add_option("--village", args->village,
+                    "Only features in this village (code or unique name; roads: crossing it)");
     cmd->callback([args] { run_export(*args); });
 }
 

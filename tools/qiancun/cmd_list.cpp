@@ -1,5 +1,9 @@
 #include "cli.hpp"
 
+#include "qiancun/log.hpp"
+
+#include <fmt/format.h>
+
 #include <iostream>
 
 namespace qiancun::cli {
@@ -11,6 +15,7 @@ struct ListOptions {
     std::string kind;
     std::string village;
     std::string status;
+    std::string township;
     std::int64_t limit = 0;
     bool wkt = false;
     OutputFormat format = OutputFormat::table;
@@ -23,10 +28,15 @@ void run_list(const ListOptions &o) {
         f.village_code = o.village;
     if (!o.status.empty())
         f.status = o.status;
+    if (!o.township.empty())
+        f.township = o.township;
     if (o.limit > 0)
         f.limit = o.limit;
     f.with_wkt = o.wkt;
-    print_rows(registry.list(o.kind, f), o.format, std::cout);
+    const Rows rows = registry.list(o.kind, f);
+    if (rows.rows.empty() && (f.village_code || f.status || f.township))
+        log(LogLevel::warning, fmt::format("no {} matches the filter", o.kind));
+    print_rows(rows, o.format, std::cout);
 }
 
 } // namespace
@@ -37,8 +47,13 @@ void register_list(CLI::App &app) {
     cmd->add_option("registry", opts->registry, "Registry file")->required();
     cmd->add_option("kind", opts->kind, "Layer: village, settlement, sewage_plant, …")->required();
     cmd->add_option("--village", opts->village,
-                    "Only rows in this village (12-digit code); roads: those crossing it");
-    cmd->add_option("--status", opts->status, "Only assets with this status");
+                    "Only rows in this village (12-digit code or unique name); roads: those "
+                    "crossing it");
+    cmd->add_option("--township", opts->township,
+                    "Only rows in this township's villages; roads: those crossing one");
+    cmd->add_option("--status", opts->status,
+                    "Only assets with this status: planned, building, operating, renovating, "
+                    "closed (or as import takes it: 运行, 在建 …)");
     cmd->add_option("--limit", opts->limit, "At most this many rows");
     cmd->add_flag("--wkt", opts->wkt, "Add the geometry as WKT");
     add_format_option(cmd, opts->format);

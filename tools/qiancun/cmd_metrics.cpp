@@ -48,6 +48,7 @@ struct MetricsArgs {
     std::vector<std::string> types;
     std::string config;
     std::vector<std::string> villages;
+    std::string township;
     OutputFormat format = OutputFormat::table;
     std::string output;
     bool no_store = false;
@@ -111,7 +112,7 @@ Rows village_rows(const MetricsTable &table) {
 }
 
 void run_metrics(const MetricsArgs &args) {
-    const bool subset = !args.types.empty() || !args.villages.empty();
+    const bool subset = !args.types.empty() || !args.villages.empty() || !args.township.empty();
     const bool store = !args.no_store && !subset;
     auto registry = Registry::open(args.registry, !store);
     for (const auto &t : args.types)
@@ -120,7 +121,19 @@ void run_metrics(const MetricsArgs &args) {
 
     MetricsOptions options;
     options.types = args.types;
-    options.village_codes = args.villages;
+    for (const auto &v : args.villages)
+        options.village_codes.push_back(registry.resolve_village(v));
+    if (!args.township.empty()) {
+        const auto in_township = registry.township_villages(args.township);
+        if (options.village_codes.empty())
+            options.village_codes = in_township;
+        else
+            std::erase_if(options.village_codes, [&](const std::string &code) {
+                return !std::binary_search(in_township.begin(), in_township.end(), code);
+            });
+        if (options.village_codes.empty())
+            throw UsageError(fmt::format("none of the villages given is in {}", args.township));
+    }
     options.network = args.network;
     ProgressBar bar("metrics");
     std::mutex bar_mutex; // the engine may report from its worker threads
@@ -130,15 +143,6 @@ void run_metrics(const MetricsArgs &args) {
             bar.update(done, total);
         });
     bar.finish();
-    if (!args.villages.empty() && table.villages.size() < args.villages.size()) {
-        std::vector<std::string> missing;
-        for (const auto &code : args.villages)
-            if (std::none_of(table.villages.begin(), table.villages.end(),
-                             [&](const VillageMetrics &v) { return v.code == code; }))
-                missing.push_back(code);
-        throw UsageError(
-            fmt::format("no village with code {} in {}", fmt::join(missing, ", "), args.registry));
-    }
 
     if (store) {
         write_metrics_layer(registry, table);
@@ -146,7 +150,7 @@ void run_metrics(const MetricsArgs &args) {
                                         table.villages.size(), args.registry));
     } else if (!args.no_store) {
         log(LogLevel::info, "village_metrics not stored: only part of the metrics was computed "
-                            "(run without --type and --village to store them)");
+                            "(run without --type, --village and --township to store them)");
     }
 
     const Rows rows = table.to_rows();
@@ -171,6 +175,7 @@ void run_metrics(const MetricsArgs &args) {
 struct GapsArgs {
     std::string registry;
     std::string type;
+    std::string township;
     std::string config;
     OutputFormat format = OutputFormat::table;
     std::string output;
@@ -216,6 +221,16 @@ void run_gaps(const GapsArgs &args) {
             threshold = it->second.gap_threshold;
         villages = registry.count("village");
         report = compute_gaps(registry, config, args.type);
+        if (!args.township.empty()) {
+            const auto codes = registry.township_villages(args.township);
+            auto outside = [&](const std::string &code) {
+                return !std::binary_search(codes.begin(), codes.end(), code);
+            };
+            villages = static_cast<std::int64_t>(codes.size());
+            std::erase_if(report.villages, [&](const GapArea &g) { return outside(g.code); });
+            std::erase_if(report.settlements,
+                          [&](const UncoveredSettlement &s) { return outside(s.village_code); });
+        }
         if (store)
             write_gap_layers(registry, report);
     } // closed before GDAL reads the layers back
@@ -280,8 +295,11 @@ void register_metrics(CLI::App &app) {
         ->allow_extra_args(false);
     metrics->add_option("--config", m->config,
                         "Radii and thresholds (TOML; 'qiancun config --print' writes one)");
-    metrics->add_option("--village", m->villages, "Only this village code (repeatable)")
+    metrics
+        ->add_option("--village", m->villages,
+                     "Only this village: code or unique name (repeatable)")
         ->allow_extra_args(false);
+    metrics->add_option("--township", m->township, "Only the villages of this township");
     add_format_option(metrics, m->format);
     metrics->add_option("-o,--output", m->output,
                         "Write the metrics to this file (.csv, or .json) instead of stdout");
@@ -302,6 +320,7 @@ void register_metrics(CLI::App &app) {
         "Example: qiancun gaps county.sqlite --type base_station_5g -o blind_spots.gpkg");
     gaps->add_option("REGISTRY", g->registry, "Registry file (SpatiaLite)")->required();
     gaps->add_option("--type", g->type, "Asset type, e.g. sewage_plant")->required();
+    gaps->add_option("--township", g->township, "Only the villages of this township");
     gaps->add_option("--config", g->config, "Radii and thresholds (TOML)");
     add_format_option(gaps, g->format);
     gaps->add_option("-o,--output", g->output,

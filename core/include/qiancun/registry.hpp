@@ -97,7 +97,9 @@ struct Rows {
 struct ListFilter {
     std::optional<std::string> village_code; ///< only rows linked to (or, for lines and
                                              ///< polygons, intersecting) this village
-    std::optional<std::string> status;
+    std::optional<std::string> status;       ///< as import takes it: "operating" or "运行"
+    std::optional<std::string> township;     ///< only rows of this township's villages (lines:
+                                             ///< crossing one of them)
     std::optional<std::int64_t> limit;
     bool with_wkt = false; ///< add a `wkt` column with the geometry
 };
@@ -161,7 +163,19 @@ public:
 
     RegistryInfo info() const;
     std::int64_t count(std::string_view kind) const;
+    /// Rows of `kind` matching `filter`. `village_code` may also be a unique village name. Throws
+    /// UsageError for an unknown status (listing the valid ones), village or township.
     Rows list(std::string_view kind, const ListFilter &filter) const;
+
+    /// The code of the village `code_or_name` names: one of the registry's codes, or the name of
+    /// exactly one village. Throws UsageError when none matches, or listing the candidates
+    /// (name and code) when several villages have that name.
+    std::string resolve_village(std::string_view code_or_name) const;
+    /// Every township named by a village, sorted.
+    std::vector<std::string> townships() const;
+    /// The codes of the villages of `township`, sorted; throws UsageError listing the townships
+    /// when no village has it.
+    std::vector<std::string> township_villages(std::string_view township) const;
 
     /// The status of every asset present on `date` (YYYY-MM-DD, the whole day included): per
     /// asset the latest history entry valid from `date` or earlier, ties going to the entry

@@ -16,7 +16,14 @@ struct ExportOptions {
     std::string layer;                ///< registry table or view, e.g. "village"
     std::filesystem::path output;     ///< .shp .gpkg .geojson .json .csv
     std::optional<std::string> t_srs; ///< target CRS ("EPSG:4326"); default: working CRS
-    std::optional<std::string> where; ///< attribute filter, SQL expression on the layer
+    /// Attribute filter, an OGR SQL expression on the layer's fields. A string compared with a
+    /// coded attribute (`status = '运行'`, `grade IN ('县道')`) may be spelled as import takes
+    /// it; a value that is not one of the attribute's is a UsageError listing them.
+    std::optional<std::string> where = {};
+    /// Only features of these villages (by code): on their `village_code` field, else their
+    /// `code` field (villages and per-village layers), else those whose geometry intersects
+    /// one of these villages (roads).
+    std::optional<std::vector<std::string>> village_codes = {};
     /// GeoPackage only: add the layer to an existing file (replacing a layer of the same name)
     /// instead of overwriting the file.
     bool append = false;
