@@ -57,6 +57,9 @@ constexpr std::array kFixed{
     Abbreviation{"uncovered_population", "unc_pop"},
     Abbreviation{"uncovered_settlements", "unc_setl"},
     Abbreviation{"settlement_population", "setl_pop"},
+    Abbreviation{"suggested_class", "sugg_class"},
+    Abbreviation{"suggested_label", "sugg_label"},
+    Abbreviation{"recorded_class", "rec_class"},
 };
 
 constexpr std::array kTypes{

@@ -3,6 +3,7 @@
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/qml.hpp"
+#include "qiancun/registry.hpp"
 
 #include "qiancun/registry.hpp"
 
@@ -504,11 +505,14 @@ void write_field_map(const fs::path &path,
         throw Error(fmt::format("cannot write {}", path.string()));
 }
 
-/// Writes the QGIS style of each file written (`<stem>.qml`, or `<stem>_<layer>.qml` when the
-/// layer was added to a GeoPackage) and lists it with the file; a GeoPackage also gets it as
-/// the layer's default style.
-void add_styles(LayerStyle style, bool gpkg, const ExportOptions &options, ExportResult &result) {
-    const std::string qml = layer_qml(style, result.field_names);
+/// Writes the default QGIS style of each file written (`<stem>.qml`, or `<stem>_<layer>.qml`
+/// when the layer was added to a GeoPackage) and lists it with the file; a GeoPackage also gets
+/// every named style in its `layer_styles` table, the default one marked.
+void add_styles(const std::vector<NamedStyle> &styles, bool gpkg, const ExportOptions &options,
+                ExportResult &result) {
+    const auto chosen = std::find_if(styles.begin(), styles.end(),
+                                     [](const NamedStyle &s) { return s.is_default; });
+    const std::string &qml = (chosen != styles.end() ? *chosen : styles.front()).qml;
     for (auto &file : result.outputs) {
         const fs::path stem_path = file.path.parent_path() / file.path.stem();
         const fs::path qml_path = options.append
@@ -516,10 +520,41 @@ void add_styles(LayerStyle style, bool gpkg, const ExportOptions &options, Expor
                                       : with_suffix(stem_path, ".qml");
         write_qml(qml_path, qml);
         if (gpkg)
-            embed_gpkg_style(file.path, options.layer, qml);
+            embed_gpkg_styles(file.path, options.layer, styles);
         file.sidecars.push_back(qml_path);
         result.files.push_back(qml_path);
     }
+}
+
+/// The kinds of the registry at `path` (its configured ones too); the built-in kinds when it
+/// is not a qiancun registry (a plain SpatiaLite file of the same layout).
+std::vector<KindDef> kinds_of(const fs::path &path) {
+    try {
+        return Registry::open(path, true).kinds();
+    } catch (const Error &) {
+        return builtin_kinds();
+    }
+}
+
+/// The largest value of `field` in `layer`, read with SQLite's own MAX.
+std::optional<double> field_max(GDALDataset &registry, const std::string &layer,
+                                const std::string &field) {
+    const auto quote = [](const std::string &name) {
+        std::string out = "\"";
+        for (char c : name)
+            out += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return out + "\"";
+    };
+    OGRLayer *result = registry.ExecuteSQL(
+        fmt::format("SELECT MAX({}) FROM {}", quote(field), quote(layer)).c_str(), nullptr,
+        nullptr);
+    if (!result)
+        return std::nullopt;
+    std::optional<double> out;
+    if (OGRFeatureUniquePtr f{result->GetNextFeature()}; f && f->IsFieldSetAndNotNull(0))
+        out = f->GetFieldAsDouble(0);
+    registry.ReleaseResultSet(result);
+    return out;
 }
 
 } // namespace
@@ -716,8 +751,25 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         write_field_map(map_path, result.field_names);
         result.files.push_back(map_path);
     }
-    if (const auto style = style_for_layer(options.layer); style && options.style)
-        add_styles(*style, format.format == Format::gpkg, options, result);
+    // A CSV is a table for spreadsheets: no style beside it.
+    if (options.style && format.format != Format::csv) {
+        StyleContext context;
+        const auto kinds = kinds_of(registry_path);
+        for (const auto &k : kinds) {
+            context.type_labels.emplace_back(k.key, k.label);
+            if (k.key == options.layer)
+                context.kind = &k;
+        }
+        if (!context.kind && style_for_layer(options.layer) == LayerStyle::service_area_lines) {
+            const bool minutes =
+                std::find(full_names.begin(), full_names.end(), "minutes") != full_names.end();
+            context.reach_max =
+                field_max(*registry, options.layer, minutes ? "minutes" : "distance_m");
+        }
+        if (const auto styles = layer_styles(options.layer, result.field_names, context);
+            !styles.empty())
+            add_styles(styles, format.format == Format::gpkg, options, result);
+    }
     return result;
 }
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <fstream>
 
 // The documents follow what QGIS 3 itself writes (QgsGraduatedSymbolRenderer::save,
@@ -63,8 +64,18 @@ constexpr std::array kVillageClasses{
 constexpr std::string_view kOutlineGrey = "128,128,128,255";
 constexpr std::string_view kGapRed = "227,26,28";
 
+/// Village names are drawn from this scale inwards: a whole county (about 40 km across) on
+/// a screen or an A3 sheet.
+constexpr int kLabelMinScale = 250000;
+
+/// A Chinese sans-serif Debian ships (fonts-noto-cjk); QGIS substitutes another if it lacks it.
+constexpr std::string_view kLabelFont = "Noto Sans CJK SC";
+
 /// QGIS's "version" attribute: the oldest QGIS 3 LTR whose reader these documents match.
 constexpr std::string_view kQgisVersion = "3.22.0-Białowieża";
+
+/// The `owner` of the `layer_styles` rows qiancun writes, so that it replaces only its own.
+constexpr const char *kOwner = "qiancun";
 
 std::string xml_escape(std::string_view s) {
     std::string out;
@@ -122,12 +133,13 @@ std::vector<Prop> fill_props(std::string_view rgba, std::string_view outline_rgb
             {"outline_width_unit", "MM"}, {"style", "solid"}};
 }
 
-std::vector<Prop> marker_props(std::string_view rgba) {
+std::vector<Prop> marker_props(std::string_view rgba, std::string_view shape = "circle",
+                               std::string_view size_mm = "2.8") {
     return {{"angle", "0"},
             {"color", std::string(rgba)},
             {"horizontal_anchor_point", "1"},
             {"joinstyle", "bevel"},
-            {"name", "circle"},
+            {"name", std::string(shape)},
             {"offset", "0,0"},
             {"offset_unit", "MM"},
             {"outline_color", "255,255,255,255"},
@@ -135,9 +147,44 @@ std::vector<Prop> marker_props(std::string_view rgba) {
             {"outline_width", "0.3"},
             {"outline_width_unit", "MM"},
             {"scale_method", "diameter"},
-            {"size", "2.8"},
+            {"size", std::string(size_mm)},
             {"size_unit", "MM"},
             {"vertical_anchor_point", "1"}};
+}
+
+/// `style`: solid, dash, dot (QGIS pen styles).
+std::vector<Prop> line_props(std::string_view rgba, std::string_view width_mm,
+                             std::string_view style = "solid") {
+    return {{"capstyle", "round"},
+            {"joinstyle", "round"},
+            {"line_color", std::string(rgba)},
+            {"line_style", std::string(style)},
+            {"line_width", std::string(width_mm)},
+            {"line_width_unit", "MM"},
+            {"offset", "0"},
+            {"offset_unit", "MM"}};
+}
+
+/// A one-layer symbol: QGIS type (marker, line, fill), symbol layer class and its properties.
+struct Symbol {
+    std::string_view type;
+    std::string_view layer_class;
+    std::vector<Prop> props;
+};
+
+Symbol fill_symbol(std::string_view rgba, std::string_view outline_rgba = kOutlineGrey,
+                   std::string_view outline_width_mm = "0.1") {
+    return {"fill", "SimpleFill", fill_props(rgba, outline_rgba, outline_width_mm)};
+}
+
+Symbol marker_symbol(std::string_view rgba, std::string_view shape = "circle",
+                     std::string_view size_mm = "2.8") {
+    return {"marker", "SimpleMarker", marker_props(rgba, shape, size_mm)};
+}
+
+Symbol line_symbol(std::string_view rgba, std::string_view width_mm,
+                   std::string_view style = "solid") {
+    return {"line", "SimpleLine", line_props(rgba, width_mm, style)};
 }
 
 std::string single_renderer(std::string_view type, std::string_view layer_class,
@@ -174,16 +221,24 @@ std::string graduated_renderer(const std::string &attr) {
                        xml_escape(attr), ranges, symbols);
 }
 
-std::string categorized_renderer(const std::string &attr) {
-    std::string categories;
+/// One category of a categorized renderer: the value (empty = every other value and NULL, as
+/// QGIS reads it), the legend label and the symbol.
+struct Category {
+    std::string value;
+    std::string label;
+    Symbol symbol;
+};
+
+std::string categorized(const std::string &attr, const std::vector<Category> &categories) {
+    std::string cats;
     std::string symbols;
-    for (std::size_t i = 0; i < kVillageClasses.size(); ++i) {
-        const auto &c = kVillageClasses[i];
-        categories += fmt::format("      <category value=\"{}\" symbol=\"{}\" label=\"{}\" "
-                                  "type=\"string\" render=\"true\"/>\n",
-                                  c.key, i, xml_escape(c.label));
-        symbols += symbol_xml(std::to_string(i), "fill", "SimpleFill",
-                              fill_props(fmt::format("{},255", c.rgb), kOutlineGrey, "0.1"), 6);
+    for (std::size_t i = 0; i < categories.size(); ++i) {
+        const auto &c = categories[i];
+        cats += fmt::format("      <category value=\"{}\" symbol=\"{}\" label=\"{}\" "
+                            "type=\"string\" render=\"true\"/>\n",
+                            xml_escape(c.value), i, xml_escape(c.label));
+        symbols +=
+            symbol_xml(std::to_string(i), c.symbol.type, c.symbol.layer_class, c.symbol.props, 6);
     }
     return fmt::format("  <renderer-v2 type=\"categorizedSymbol\" attr=\"{}\" symbollevels=\"0\" "
                        "forceraster=\"0\" enableorderby=\"0\" referencescale=\"-1\">\n"
@@ -192,38 +247,151 @@ std::string categorized_renderer(const std::string &attr) {
                        "    <rotation/>\n"
                        "    <sizescale/>\n"
                        "  </renderer-v2>\n",
-                       xml_escape(attr), categories, symbols);
+                       xml_escape(attr), cats, symbols);
 }
 
-/// Service-area lines: 5 graduated classes of the distance (or time) reached over the layer's
-/// largest (a QGIS expression, so one style fits every reach), ColorBrewer RdYlGn reversed.
-std::string reach_renderer(const std::string &distance_field) {
-    constexpr std::array<std::pair<std::string_view, std::string_view>, 5> kReach{{
-        {"0–20 % of the furthest", "26,150,65"},
-        {"20–40 %", "166,217,106"},
-        {"40–60 %", "255,255,191"},
-        {"60–80 %", "253,174,97"},
-        {"80–100 %", "215,25,28"},
-    }};
+std::string categorized_renderer(const std::string &attr) {
+    std::vector<Category> cats;
+    for (const auto &c : kVillageClasses)
+        cats.push_back(
+            {std::string(c.key), std::string(c.label), fill_symbol(fmt::format("{},255", c.rgb))});
+    return categorized(attr, cats);
+}
+
+/// Points and polygons in one layer (a hall is a point or a footprint): a rule-based renderer,
+/// one rule per category with a marker for points and a fill for footprints, since a QGIS
+/// symbol draws one geometry family only.
+std::string mixed_renderer(const std::string &attr, const std::vector<Category> &markers,
+                           const std::vector<Category> &fills) {
+    std::string rules;
+    std::string symbols;
+    int next = 0;
+    for (std::size_t i = 0; i < markers.size(); ++i) {
+        const std::string filter =
+            fmt::format("\"{}\" = '{}'", attr, markers[i].value); // keys are plain ASCII
+        rules += fmt::format("      <rule key=\"{{r{0}}}\" label=\"{1}\" filter=\"{2}\">\n"
+                             "        <rule key=\"{{r{0}p}}\" symbol=\"{3}\" label=\"点位\" "
+                             "filter=\"{4}\"/>\n"
+                             "        <rule key=\"{{r{0}f}}\" symbol=\"{5}\" label=\"范围\" "
+                             "filter=\"{6}\"/>\n"
+                             "      </rule>\n",
+                             i, xml_escape(markers[i].label), xml_escape(filter), next,
+                             xml_escape("geometry_type($geometry) = 'Point'"), next + 1,
+                             xml_escape("geometry_type($geometry) = 'Polygon'"));
+        symbols += symbol_xml(std::to_string(next), markers[i].symbol.type,
+                              markers[i].symbol.layer_class, markers[i].symbol.props, 6);
+        symbols += symbol_xml(std::to_string(next + 1), fills[i].symbol.type,
+                              fills[i].symbol.layer_class, fills[i].symbol.props, 6);
+        next += 2;
+    }
+    return fmt::format("  <renderer-v2 type=\"RuleRenderer\" symbollevels=\"0\" forceraster=\"0\" "
+                       "enableorderby=\"0\" referencescale=\"-1\">\n"
+                       "    <rules key=\"{{root}}\">\n{}    </rules>\n"
+                       "    <symbols>\n{}    </symbols>\n"
+                       "  </renderer-v2>\n",
+                       rules, symbols);
+}
+
+/// Labels of `field` (its written name), drawn from 1:`min_scale` inwards (QGIS's "minimum
+/// scale", the most zoomed-out one), dark text with a white halo; polygons labelled over
+/// their inside point.
+std::string labeling_xml(std::string_view field, bool polygon, int min_scale) {
+    return fmt::format(
+        "  <labeling type=\"simple\">\n"
+        "    <settings calloutType=\"simple\">\n"
+        "      <text-style fieldName=\"{}\" isExpression=\"0\" fontFamily=\"{}\" "
+        "namedStyle=\"\" fontSize=\"9\" fontSizeUnit=\"Point\" fontWeight=\"50\" "
+        "fontItalic=\"0\" textColor=\"40,40,40,255\" textOpacity=\"1\" blendMode=\"0\" "
+        "multilineHeight=\"1\" allowHtml=\"0\" useSubstitutions=\"0\" "
+        "textOrientation=\"horizontal\">\n"
+        "        <text-buffer bufferDraw=\"1\" bufferSize=\"0.8\" bufferSizeUnits=\"MM\" "
+        "bufferColor=\"255,255,255,255\" bufferOpacity=\"1\" bufferNoFill=\"1\" "
+        "bufferJoinStyle=\"128\" bufferBlendMode=\"0\"/>\n"
+        "      </text-style>\n"
+        "      <text-format wrapChar=\"\" autoWrapLength=\"0\" multilineAlign=\"3\" "
+        "formatNumbers=\"0\" decimals=\"3\" plussign=\"0\"/>\n"
+        "      <placement placement=\"{}\" centroidInside=\"1\" centroidWhole=\"0\" "
+        "priority=\"5\" placementFlags=\"10\" dist=\"0\" distUnits=\"MM\" offsetType=\"0\" "
+        "quadOffset=\"4\" xOffset=\"0\" yOffset=\"0\" offsetUnits=\"MM\" "
+        "fitInPolygonOnly=\"0\" polygonPlacementFlags=\"2\"/>\n"
+        "      <rendering scaleVisibility=\"1\" scaleMin=\"1\" scaleMax=\"{}\" drawLabels=\"1\" "
+        "obstacle=\"1\" obstacleType=\"1\" obstacleFactor=\"1\" displayAll=\"0\" "
+        "upsidedownLabels=\"0\" labelPerPart=\"0\" mergeLines=\"0\" limitNumLabels=\"0\" "
+        "maxNumLabels=\"2000\" minFeatureSize=\"0\" zIndex=\"0\" fontLimitPixelSize=\"0\" "
+        "fontMinPixelSize=\"0\" fontMaxPixelSize=\"10000\" unplacedVisibility=\"0\"/>\n"
+        "    </settings>\n"
+        "  </labeling>\n",
+        xml_escape(field), kLabelFont, polygon ? 1 : 0, min_scale);
+}
+
+/// A whole style document; `labeling` empty = labels off. `geometry_type`: QGIS's 0 point,
+/// 1 line, 2 polygon, 3 unknown (a style for any geometry).
+std::string document(const std::string &renderer, const std::string &labeling,
+                     const std::string &aliases, int geometry_type) {
+    return fmt::format("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+                       "<qgis version=\"{}\" styleCategories=\"Symbology|Labeling|Fields\" "
+                       "labelsEnabled=\"{}\">\n"
+                       "{}{}{}"
+                       "  <blendMode>0</blendMode>\n"
+                       "  <featureBlendMode>0</featureBlendMode>\n"
+                       "  <layerOpacity>1</layerOpacity>\n"
+                       "  <layerGeometryType>{}</layerGeometryType>\n"
+                       "</qgis>\n",
+                       kQgisVersion, labeling.empty() ? 0 : 1, renderer, labeling, aliases,
+                       geometry_type);
+}
+
+/// The smallest of 1, 2, 2.5, 5 × 10^k that is at least `x` (> 0): a class width people read.
+double nice_step(double x) {
+    const double magnitude = std::pow(10.0, std::floor(std::log10(x)));
+    for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
+        if (m * magnitude >= x * (1 - 1e-12))
+            return m * magnitude;
+    return 10 * magnitude;
+}
+
+/// "12,500" for 12500; "2.5" for 2.5.
+std::string grouped(double value) {
+    if (value != std::floor(value))
+        return fmt::format("{:g}", value);
+    std::string digits = fmt::format("{:.0f}", value);
+    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
+    return digits;
+}
+
+/// Service-area lines: graduated on the distance (m) or time (min) reached, in classes of a
+/// round width that cover `reach_max` in at most 5 steps, near dark green … far red (ColorBrewer
+/// RdYlGn reversed). A value on a boundary belongs to the nearer class. Without `reach_max`,
+/// classes of 500 m (2 min) up to 2,500 m (10 min), then one open class.
+std::string reach_renderer(const std::string &field, bool minutes,
+                           std::optional<double> reach_max) {
+    constexpr std::array<std::string_view, 5> kColours{"26,150,65", "166,217,106", "255,255,191",
+                                                       "253,174,97", "215,25,28"};
+    const std::string_view unit = minutes ? "min" : "m";
+    const bool known = reach_max && std::isfinite(*reach_max) && *reach_max > 0;
+    const double step = known ? nice_step(*reach_max / 5) : (minutes ? 2.0 : 500.0);
+    const std::size_t n =
+        known ? std::clamp<std::size_t>(
+                    static_cast<std::size_t>(std::ceil(*reach_max / step - 1e-9)), 1, 5)
+              : 5;
     std::string ranges;
     std::string symbols;
-    for (std::size_t i = 0; i < kReach.size(); ++i) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const double lower = step * static_cast<double>(i);
+        const bool open = !known && i + 1 == n;
+        const double upper = open ? 1e12 : step * static_cast<double>(i + 1);
+        const std::string label =
+            open ? fmt::format("> {} {}", grouped(lower), unit)
+                 : fmt::format("{}–{} {}", grouped(lower), grouped(upper), unit);
+        // Colours spread over the whole ramp whatever the number of classes.
+        const std::size_t colour = n == 1 ? 0 : i * (kColours.size() - 1) / (n - 1);
         ranges += fmt::format("      <range lower=\"{:.15f}\" upper=\"{:.15f}\" symbol=\"{}\" "
                               "label=\"{}\" render=\"true\"/>\n",
-                              0.2 * static_cast<double>(i), 0.2 * static_cast<double>(i + 1), i,
-                              xml_escape(kReach[i].first));
+                              lower, upper, i, xml_escape(label));
         symbols += symbol_xml(std::to_string(i), "line", "SimpleLine",
-                              {{"capstyle", "round"},
-                               {"joinstyle", "round"},
-                               {"line_color", fmt::format("{},255", kReach[i].second)},
-                               {"line_style", "solid"},
-                               {"line_width", "0.8"},
-                               {"line_width_unit", "MM"},
-                               {"offset", "0"},
-                               {"offset_unit", "MM"}},
-                              6);
+                              line_props(fmt::format("{},255", kColours[colour]), "0.8"), 6);
     }
-    const std::string expr = fmt::format("\"{0}\" / maximum(\"{0}\")", distance_field);
     return fmt::format("  <renderer-v2 type=\"graduatedSymbol\" attr=\"{}\" "
                        "graduatedMethod=\"GraduatedColor\" symbollevels=\"0\" forceraster=\"0\" "
                        "enableorderby=\"0\" referencescale=\"-1\">\n"
@@ -232,7 +400,7 @@ std::string reach_renderer(const std::string &distance_field) {
                        "    <rotation/>\n"
                        "    <sizescale/>\n"
                        "  </renderer-v2>\n",
-                       xml_escape(expr), ranges, symbols);
+                       xml_escape(field), ranges, symbols);
 }
 
 std::string aliases_xml(const std::vector<std::pair<std::string, std::string>> &fields) {
@@ -246,6 +414,239 @@ std::string aliases_xml(const std::vector<std::pair<std::string, std::string>> &
 std::string last_gdal_error() {
     const char *msg = CPLGetLastErrorMsg();
     return msg && *msg ? msg : "no reason given by GDAL";
+}
+
+/// The written name of field `full`, or nullptr when the layer lacks it.
+const std::string *written_name(const std::vector<std::pair<std::string, std::string>> &fields,
+                                std::string_view full) {
+    for (const auto &f : fields)
+        if (f.first == full)
+            return &f.second;
+    return nullptr;
+}
+
+/// The statuses of SPEC §2 with their legend labels (the words departments use) and colours:
+/// planned light blue, building orange, operating green, renovating blue, closed grey.
+struct StatusStyle {
+    std::string_view key;
+    std::string_view label;
+    std::string_view rgb;
+};
+constexpr std::array kStatuses{
+    StatusStyle{"planned", "规划", "166,206,227"}, StatusStyle{"building", "在建", "255,127,0"},
+    StatusStyle{"operating", "运行", "51,160,44"}, StatusStyle{"renovating", "改造", "31,120,180"},
+    StatusStyle{"closed", "停用", "150,150,150"},
+};
+
+/// One marker shape per built-in point kind, so that kinds are told apart on one map.
+std::string_view marker_shape(std::string_view kind) {
+    if (kind == "sewage_plant")
+        return "circle";
+    if (kind == "base_station_5g")
+        return "triangle";
+    if (kind == "cultural_hall")
+        return "star";
+    if (kind == "courier_station")
+        return "square";
+    return "diamond";
+}
+
+Symbol kind_symbol(GeometryKind geometry, std::string_view kind, std::string_view rgb) {
+    const std::string rgba = fmt::format("{},255", rgb);
+    switch (geometry) {
+    case GeometryKind::line:
+        return line_symbol(rgba, "0.6");
+    case GeometryKind::polygon:
+        return fill_symbol(fmt::format("{},160", rgb), rgba, "0.4");
+    case GeometryKind::point:
+    case GeometryKind::point_or_polygon:
+        break;
+    }
+    return marker_symbol(rgba, marker_shape(kind), kind == "cultural_hall" ? "3.6" : "3.0");
+}
+
+/// The legend label of a coded value `value` of `attr`: its Chinese alias from the kind's
+/// definition (the first one listed, e.g. 县道 for county), else the value itself.
+std::string choice_label(const AttributeDef &attr, std::string_view value) {
+    for (const auto &[alias, target] : attr.aliases)
+        if (target == value)
+            return alias;
+    return std::string(value);
+}
+
+std::string status_renderer(const KindDef &kind, const std::string &attr) {
+    std::vector<Category> cats;
+    for (const auto &st : kStatuses)
+        cats.push_back({std::string(st.key), std::string(st.label),
+                        kind_symbol(kind.geometry, kind.key, st.rgb)});
+    if (kind.geometry != GeometryKind::point_or_polygon)
+        return categorized(attr, cats);
+    std::vector<Category> fills;
+    for (const auto &st : kStatuses)
+        fills.push_back(
+            {std::string(st.key), std::string(st.label),
+             fill_symbol(fmt::format("{},160", st.rgb), fmt::format("{},255", st.rgb), "0.4")});
+    return mixed_renderer(attr, cats, fills);
+}
+
+/// Roads by grade: county red and wide … village light orange and narrow.
+std::string grade_renderer(const AttributeDef &grade, const std::string &attr) {
+    struct Grade {
+        std::string_view key, rgb, width;
+    };
+    std::vector<Category> cats;
+    for (const Grade &g :
+         {Grade{"county", "215,48,39", "1.2"}, Grade{"township", "244,109,67", "0.9"},
+          Grade{"village", "253,174,97", "0.6"}})
+        cats.push_back({std::string(g.key), choice_label(grade, g.key),
+                        line_symbol(fmt::format("{},255", g.rgb), g.width)});
+    cats.push_back({"", "未定", line_symbol("150,150,150,255", "0.4")});
+    return categorized(attr, cats);
+}
+
+/// Roads by surface: hardened solid, gravel dashed, earth dotted.
+std::string surface_renderer(const AttributeDef &surface, const std::string &attr) {
+    struct Surface {
+        std::string_view key, rgb, style;
+    };
+    std::vector<Category> cats;
+    for (const Surface &f :
+         {Surface{"hardened", "77,77,77", "solid"}, Surface{"gravel", "166,118,29", "dash"},
+          Surface{"earth", "191,129,45", "dot"}})
+        cats.push_back({std::string(f.key), choice_label(surface, f.key),
+                        line_symbol(fmt::format("{},255", f.rgb), "0.7", f.style)});
+    cats.push_back({"", "未定", line_symbol("150,150,150,255", "0.4")});
+    return categorized(attr, cats);
+}
+
+/// Villages by their recorded class (SPEC §4 colours, as village_classes), unclassed light grey.
+std::string village_renderer(const std::string &attr) {
+    std::vector<Category> cats;
+    for (const auto &c : kVillageClasses)
+        cats.push_back(
+            {std::string(c.key), std::string(c.label), fill_symbol(fmt::format("{},255", c.rgb))});
+    cats.push_back({"", "未定类", fill_symbol("235,235,235,255")});
+    return categorized(attr, cats);
+}
+
+/// Field aliases of a kind table: each attribute's label (Chinese), the bookkeeping columns
+/// named in Chinese too; other fields keep their full name.
+std::vector<std::pair<std::string, std::string>>
+kind_aliases(const KindDef &kind, const std::vector<std::pair<std::string, std::string>> &fields) {
+    constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kBookkeeping{{
+        {"village_code", "所属行政村代码"},
+        {"source_file", "来源文件"},
+        {"source_row", "来源行号"},
+        {"updated_at", "更新时间"},
+    }};
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto &[full, written] : fields) {
+        std::string alias = full;
+        const int i = kind.attribute_index(full);
+        if (i >= 0 && !kind.attributes[static_cast<std::size_t>(i)].label.empty())
+            alias = kind.attributes[static_cast<std::size_t>(i)].label;
+        for (const auto &[key, label] : kBookkeeping)
+            if (full == key)
+                alias = label;
+        out.emplace_back(alias, written);
+    }
+    return out;
+}
+
+int geometry_code(GeometryKind g) {
+    switch (g) {
+    case GeometryKind::point:
+        return 0;
+    case GeometryKind::line:
+        return 1;
+    case GeometryKind::polygon:
+        return 2;
+    case GeometryKind::point_or_polygon:
+        return 3;
+    }
+    return 3;
+}
+
+std::vector<NamedStyle>
+kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::string>> &fields) {
+    const std::string aliases = aliases_xml(kind_aliases(kind, fields));
+    const int geometry = geometry_code(kind.geometry);
+    const auto doc = [&](const std::string &renderer, const std::string &labeling = "") {
+        return document(renderer, labeling, aliases, geometry);
+    };
+    std::vector<NamedStyle> out;
+    switch (kind.role) {
+    case KindRole::village: {
+        const auto *cls = written_name(fields, "class");
+        const auto *name = written_name(fields, "name");
+        out.push_back(
+            {"class", "按村庄分类着色，标注村名",
+             doc(cls ? village_renderer(*cls)
+                     : single_renderer("fill", "SimpleFill",
+                                       fill_props("235,235,235,255", kOutlineGrey, "0.1")),
+                 name ? labeling_xml(*name, true, kLabelMinScale) : ""),
+             true});
+        break;
+    }
+    case KindRole::settlement:
+        out.push_back({"default", "居民点",
+                       doc(single_renderer("marker", "SimpleMarker",
+                                           marker_props("120,90,60,255", "circle", "1.6"))),
+                       true});
+        break;
+    case KindRole::area: {
+        const bool hazard = kind.key == "hazard";
+        auto props = hazard ? fill_props("215,48,39,255", "215,48,39,255", "0.3")
+                            : fill_props("200,200,200,180", "150,150,150,255", "0.2");
+        if (hazard)
+            for (auto &[k, v] : props)
+                if (k == "style")
+                    v = "b_diagonal";
+        out.push_back({"default", hazard ? "灾害风险区（红色斜线）" : "城镇建成区",
+                       doc(single_renderer("fill", "SimpleFill", props)), true});
+        break;
+    }
+    case KindRole::asset: {
+        const auto *status = written_name(fields, "status");
+        const int grade = kind.attribute_index("grade");
+        const int surface = kind.attribute_index("surface");
+        const bool road = kind.geometry == GeometryKind::line && grade >= 0 && surface >= 0 &&
+                          written_name(fields, "grade") && written_name(fields, "surface");
+        if (road)
+            out.push_back({"grade", "按公路等级",
+                           doc(grade_renderer(kind.attributes[static_cast<std::size_t>(grade)],
+                                              *written_name(fields, "grade"))),
+                           true});
+        if (status)
+            out.push_back({"status", "按状态（规划、在建、运行、改造、停用）",
+                           doc(status_renderer(kind, *status)), !road});
+        if (road)
+            out.push_back({"surface", "按路面（硬化、砂石、土路）",
+                           doc(surface_renderer(kind.attributes[static_cast<std::size_t>(surface)],
+                                                *written_name(fields, "surface"))),
+                           false});
+        break;
+    }
+    }
+    return out;
+}
+
+std::string_view result_description(LayerStyle style) {
+    switch (style) {
+    case LayerStyle::village_metrics:
+        return "覆盖率分级";
+    case LayerStyle::gap_areas:
+        return "未覆盖区域（红色）";
+    case LayerStyle::gap_settlements:
+        return "未覆盖居民点（红色）";
+    case LayerStyle::village_classes:
+        return "按建议分类着色，标注村名";
+    case LayerStyle::service_area_lines:
+        return "可达路段，按距离（米）或时间（分钟）分级，近为绿色";
+    case LayerStyle::service_area_buffer:
+        return "服务范围";
+    }
+    return "";
 }
 
 } // namespace
@@ -275,7 +676,7 @@ std::string coverage_field(const std::vector<std::string> &full_names) {
 
 std::string layer_qml(LayerStyle style,
                       const std::vector<std::pair<std::string, std::string>> &fields,
-                      const std::string &coverage) {
+                      const std::string &coverage, std::optional<double> reach_max) {
     std::string renderer;
     int geometry_type = 2; // QGIS: 0 point, 1 line, 2 polygon
     switch (style) {
@@ -316,10 +717,12 @@ std::string layer_qml(LayerStyle style,
         // A service area by time carries `minutes`: colour by the cost it was bounded by.
         auto it = std::find_if(fields.begin(), fields.end(),
                                [](const auto &f) { return f.first == "minutes"; });
-        if (it == fields.end())
+        const bool minutes = it != fields.end();
+        if (!minutes)
             it = std::find_if(fields.begin(), fields.end(),
                               [](const auto &f) { return f.first == "distance_m"; });
-        renderer = reach_renderer(it != fields.end() ? it->second : "distance_m");
+        renderer =
+            reach_renderer(it != fields.end() ? it->second : "distance_m", minutes, reach_max);
         break;
     }
     case LayerStyle::service_area_buffer:
@@ -327,15 +730,44 @@ std::string layer_qml(LayerStyle style,
                                    fill_props("31,120,180,70", "31,120,180,255", "0.3"));
         break;
     }
-    return fmt::format("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-                       "<qgis version=\"{}\" styleCategories=\"Symbology|Fields\">\n"
-                       "{}{}"
-                       "  <blendMode>0</blendMode>\n"
-                       "  <featureBlendMode>0</featureBlendMode>\n"
-                       "  <layerOpacity>1</layerOpacity>\n"
-                       "  <layerGeometryType>{}</layerGeometryType>\n"
-                       "</qgis>\n",
-                       kQgisVersion, renderer, aliases_xml(fields), geometry_type);
+    std::string labeling;
+    if (style == LayerStyle::village_metrics || style == LayerStyle::village_classes)
+        if (const auto *name = written_name(fields, "name"))
+            labeling = labeling_xml(*name, true, kLabelMinScale);
+    return document(renderer, labeling, aliases_xml(fields), geometry_type);
+}
+
+std::vector<NamedStyle> layer_styles(std::string_view layer,
+                                     const std::vector<std::pair<std::string, std::string>> &fields,
+                                     const StyleContext &context) {
+    if (context.kind)
+        return kind_styles(*context.kind, fields);
+    const auto style = style_for_layer(layer);
+    if (!style)
+        return {};
+    if (*style != LayerStyle::village_metrics)
+        return {{"default", std::string(result_description(*style)),
+                 layer_qml(*style, fields, "", context.reach_max), true}};
+    std::vector<std::string> full;
+    for (const auto &f : fields)
+        full.push_back(f.first);
+    const std::string chosen = coverage_field(full);
+    std::vector<NamedStyle> out;
+    for (const auto &f : full) {
+        if (!f.starts_with("cov_") || f.size() <= 4)
+            continue;
+        const std::string type = f.substr(4);
+        std::string label = type;
+        for (const auto &[key, l] : context.type_labels)
+            if (key == type)
+                label = l;
+        out.push_back({f, fmt::format("{}覆盖率分级（{}）", label, f),
+                       layer_qml(LayerStyle::village_metrics, fields, f), f == chosen});
+    }
+    if (out.empty())
+        out.push_back({"default", std::string(result_description(*style)),
+                       layer_qml(LayerStyle::village_metrics, fields), true});
+    return out;
 }
 
 void write_qml(const fs::path &path, const std::string &qml) {
@@ -347,6 +779,11 @@ void write_qml(const fs::path &path, const std::string &qml) {
 }
 
 void embed_gpkg_style(const fs::path &gpkg, const std::string &layer, const std::string &qml) {
+    embed_gpkg_styles(gpkg, layer, {NamedStyle{"qiancun", "qiancun", qml, true}});
+}
+
+void embed_gpkg_styles(const fs::path &gpkg, const std::string &layer,
+                       const std::vector<NamedStyle> &named) {
     GDALAllRegister();
     const char *const drivers[] = {"GPKG", nullptr};
     GDALDatasetUniquePtr ds(
@@ -392,7 +829,8 @@ void embed_gpkg_style(const fs::path &gpkg, const std::string &layer, const std:
     for (char c : layer)
         quoted += c == '\'' ? std::string("''") : std::string(1, c);
     styles->SetAttributeFilter(
-        fmt::format("f_table_name = '{}' AND useAsDefault = 1", quoted).c_str());
+        fmt::format("f_table_name = '{}' AND (useAsDefault = 1 OR owner = '{}')", quoted, kOwner)
+            .c_str());
     for (const auto &f : *styles)
         previous.push_back(f->GetFID());
     styles->SetAttributeFilter(nullptr);
@@ -401,21 +839,23 @@ void embed_gpkg_style(const fs::path &gpkg, const std::string &layer, const std:
             throw Error(fmt::format("cannot replace the style of '{}' in {}: {}", layer,
                                     gpkg.string(), last_gdal_error()));
 
-    OGRFeatureUniquePtr row(OGRFeature::CreateFeature(styles->GetLayerDefn()));
-    row->SetField("f_table_catalog", "");
-    row->SetField("f_table_schema", "");
-    row->SetField("f_table_name", layer.c_str());
-    row->SetField("f_geometry_column", geometry_column.c_str());
-    row->SetField("styleName", "qiancun"); // the column holds 30 characters
-    row->SetField("styleQML", qml.c_str());
-    row->SetField("styleSLD", "");
-    row->SetField("useAsDefault", 1);
-    row->SetField("description", "qiancun");
-    row->SetField("owner", "");
-    row->SetField("ui", "");
-    if (styles->CreateFeature(row.get()) != OGRERR_NONE)
-        throw Error(fmt::format("cannot store the style of '{}' in {}: {}", layer, gpkg.string(),
-                                last_gdal_error()));
+    for (const auto &style : named) {
+        OGRFeatureUniquePtr row(OGRFeature::CreateFeature(styles->GetLayerDefn()));
+        row->SetField("f_table_catalog", "");
+        row->SetField("f_table_schema", "");
+        row->SetField("f_table_name", layer.c_str());
+        row->SetField("f_geometry_column", geometry_column.c_str());
+        row->SetField("styleName", style.name.c_str());
+        row->SetField("styleQML", style.qml.c_str());
+        row->SetField("styleSLD", "");
+        row->SetField("useAsDefault", style.is_default ? 1 : 0);
+        row->SetField("description", style.description.c_str());
+        row->SetField("owner", kOwner);
+        row->SetField("ui", "");
+        if (styles->CreateFeature(row.get()) != OGRERR_NONE)
+            throw Error(fmt::format("cannot store the style of '{}' in {}: {}", layer,
+                                    gpkg.string(), last_gdal_error()));
+    }
     CPLErrorReset();
     ds.reset();
     if (CPLGetLastErrorType() == CE_Failure)

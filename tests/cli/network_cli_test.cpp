@@ -373,10 +373,11 @@ TEST_F(NetworkTimeCli, ServiceAreaByMinutesCutsAtTheTimeReached) {
     ASSERT_EQ(buffer.size(), 1u);
     EXPECT_NEAR(std::stod(buffer[0].at("reach_min")), 1.0, kTolMin);
     EXPECT_NEAR(std::stod(buffer[0].at("road_km")), 0.17 + 0.01 + 0.4, kTolM);
-    // The style colours the lines by the time reached.
+    // The style colours the lines by the time reached, in minutes up to the furthest (1 min).
     const std::string qml = testing::read_file(dir / "reach.qml");
-    EXPECT_NE(qml.find("&quot;minutes&quot; / maximum(&quot;minutes&quot;)"), std::string::npos)
-        << qml;
+    EXPECT_NE(qml.find("attr=\"minutes\""), std::string::npos) << qml;
+    EXPECT_NE(qml.find("label=\"0–0.2 min\""), std::string::npos) << qml;
+    EXPECT_NE(qml.find("label=\"0.8–1 min\""), std::string::npos) << qml;
 
     r = run_qiancun(
         {"service-area", reg, "--type", "courier_station", "--minutes", "1", "--distance", "500"});

@@ -48,6 +48,11 @@ TEST(DbfNames, UsesTheFixedTableForKnownLongNames) {
                             "effl_ok", "road_dens", "hard_km"));
 }
 
+TEST(DbfNames, ClassificationFieldsGetReadableNames) {
+    EXPECT_THAT(dbf_field_names({"suggested_class", "suggested_label", "recorded_class"}),
+                ElementsAre("sugg_class", "sugg_label", "rec_class"));
+}
+
 TEST(DbfNames, AbbreviatesMetricNamesOfEveryAssetType) {
     EXPECT_THAT(dbf_field_names({"area_cov_sewage_plant", "pop_cov_base_station_5g",
                                  "nearest_cultural_hall_m", "cov_courier_station", "gap_rural_road",

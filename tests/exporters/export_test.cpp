@@ -252,9 +252,10 @@ TEST_F(ExportTest, ShapefileHasPrjNamingTheCrsAndCpgSayingUtf8) {
     const auto result = run("village", "villages.shp");
     EXPECT_EQ(result.driver, "ESRI Shapefile");
     EXPECT_EQ(result.features, 3);
-    EXPECT_THAT(result.files, ElementsAre(path("villages.shp"), path("villages.shx"),
-                                          path("villages.dbf"), path("villages.prj"),
-                                          path("villages.cpg"), path("villages.fields.csv")));
+    EXPECT_THAT(result.files,
+                ElementsAre(path("villages.shp"), path("villages.shx"), path("villages.dbf"),
+                            path("villages.prj"), path("villages.cpg"), path("villages.fields.csv"),
+                            path("villages.qml")));
     for (const auto &f : result.files)
         EXPECT_TRUE(fs::exists(f)) << f;
     EXPECT_THAT(read_file(path("villages.prj")),
@@ -320,9 +321,9 @@ TEST_F(ExportTest, MixedLayerIsSplitIntoPointAndPolygonShapefiles) {
     EXPECT_THAT(result.outputs[1].sidecars,
                 ElementsAre(path("halls_polygon.shx"), path("halls_polygon.dbf"),
                             path("halls_polygon.prj"), path("halls_polygon.cpg"),
-                            path("halls.fields.csv")));
+                            path("halls.fields.csv"), path("halls_polygon.qml")));
     EXPECT_FALSE(fs::exists(path("halls.shp")));
-    EXPECT_EQ(result.files.size(), 11u);
+    EXPECT_EQ(result.files.size(), 13u);
     for (const auto &f : result.files)
         EXPECT_TRUE(fs::exists(f)) << f;
 
@@ -364,7 +365,7 @@ TEST_F(ExportTest, GeoPackageRoundTripsCountsNamesAndCoordinates) {
     const auto result = run("cultural_hall", "halls.gpkg");
     EXPECT_EQ(result.driver, "GPKG");
     EXPECT_EQ(result.features, 5);
-    EXPECT_THAT(result.files, ElementsAre(path("halls.gpkg")));
+    EXPECT_THAT(result.files, ElementsAre(path("halls.gpkg"), path("halls.qml")));
     const auto rows = read_vector(path("halls.gpkg"), "cultural_hall");
     ASSERT_EQ(rows.size(), 5u);
     const auto &h1 = row_where(rows, "id", "H1");
@@ -480,8 +481,9 @@ TEST_F(ExportTest, CliPrintsOneLinePerWrittenFile) {
         {"export", "registry.sqlite", "cultural_hall", "halls.shp"}, m_dir.path());
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     EXPECT_EQ(ok.out,
-              "wrote 3 features to halls_point.shp (+ .shx .dbf .prj .cpg, halls.fields.csv)\n"
-              "wrote 2 features to halls_polygon.shp (+ .shx .dbf .prj .cpg, halls.fields.csv)\n");
+              "wrote 3 features to halls_point.shp (+ .shx .dbf .prj .cpg .qml, halls.fields.csv)\n"
+              "wrote 2 features to halls_polygon.shp (+ .shx .dbf .prj .cpg .qml, "
+              "halls.fields.csv)\n");
 
     const auto wgs84 =
         qiancun::testing::run_qiancun({"export", "registry.sqlite", "village", "v.csv", "--t-srs",

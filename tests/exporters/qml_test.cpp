@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include <gmock/gmock.h>
+
 #include <algorithm>
 #include <memory>
 
@@ -18,6 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using exporters::export_layer;
 using exporters::ExportOptions;
+using ::testing::Contains;
 using testing::TempDir;
 
 /// What a QGIS reader takes from a .qml: the renderer, its classes and the field aliases.
@@ -216,13 +219,21 @@ TEST_F(Qmls, VillageMetricsGeoPackageStyleNamesFullFieldsAndIsTheLayerDefault) {
     EXPECT_EQ(qml.attr, "cov_sewage_plant");
     EXPECT_TRUE(names_existing_fields(qml, fields_of(dir / "metrics.gpkg", "village_metrics")));
 
-    // QGIS applies the default style it finds in the GeoPackage's layer_styles table.
+    // QGIS applies the default style it finds in the GeoPackage's layer_styles table; the
+    // other coverage gets a named style of its own, offered in QGIS's list of styles.
     const auto styles = testing::read_vector(dir / "metrics.gpkg", "layer_styles");
-    ASSERT_EQ(styles.size(), 1u);
+    ASSERT_EQ(styles.size(), 2u);
     EXPECT_EQ(styles[0].at("f_table_name"), "village_metrics");
     EXPECT_EQ(styles[0].at("f_geometry_column"), "geom");
+    EXPECT_EQ(styles[0].at("styleName"), "cov_sewage_plant");
     EXPECT_EQ(styles[0].at("useAsDefault"), "1");
     EXPECT_EQ(styles[0].at("styleQML"), testing::read_file(qml_path));
+    EXPECT_EQ(styles[1].at("f_table_name"), "village_metrics");
+    EXPECT_EQ(styles[1].at("styleName"), "cov_courier_station");
+    EXPECT_EQ(styles[1].at("useAsDefault"), "0");
+    Qml courier;
+    ASSERT_TRUE(parse_qml(styles[1].at("styleQML"), courier));
+    EXPECT_EQ(courier.attr, "cov_courier_station");
 }
 
 TEST_F(Qmls, WithoutSewageTheFirstCoverageFieldIsClassified) {
@@ -305,10 +316,10 @@ TEST_F(Qmls, OtherLayersGetNoStyleAndAStaleStyleIsRemoved) {
     {
         GDALDatasetUniquePtr ds(GDALDataset::Open(source.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE));
         ASSERT_TRUE(ds);
-        OGRLayer *l = ds->CreateLayer("village", nullptr, wkbPolygon, nullptr);
+        OGRLayer *l = ds->CreateLayer("notes", nullptr, wkbPolygon, nullptr);
         ASSERT_TRUE(l);
     }
-    const auto result = run("village", dir / "out.shp");
+    const auto result = run("notes", dir / "out.shp");
     EXPECT_FALSE(fs::exists(dir / "out.qml"));
     for (const auto &f : result.files)
         EXPECT_NE(f.extension(), ".qml") << f;
@@ -334,6 +345,88 @@ TEST(QmlStyle, LayerNamesDecideTheStyle) {
               "cov_sewage_plant");
     EXPECT_EQ(exporters::coverage_field({"code", "pop_cov_x", "cov_clinic"}), "cov_clinic");
     EXPECT_EQ(exporters::coverage_field({"code"}), "");
+}
+
+/// The styles of a kind table whose fields keep their names.
+std::vector<exporters::NamedStyle> kind_styles(const std::string &key) {
+    const auto &kinds = builtin_kinds();
+    const auto it =
+        std::find_if(kinds.begin(), kinds.end(), [&](const KindDef &k) { return k.key == key; });
+    std::vector<std::pair<std::string, std::string>> fields;
+    for (const auto &a : it->attributes)
+        fields.emplace_back(a.name, a.name);
+    fields.emplace_back("village_code", "village_code");
+    exporters::StyleContext context;
+    context.kind = &*it;
+    return exporters::layer_styles(key, fields, context);
+}
+
+TEST(QmlStyle, RegistryKindsAreStyledByClassStatusGradeAndSurface) {
+    const auto village = kind_styles("village");
+    ASSERT_EQ(village.size(), 1u);
+    Qml v;
+    ASSERT_TRUE(parse_qml(village[0].qml, v));
+    EXPECT_EQ(v.renderer, "categorizedSymbol");
+    EXPECT_EQ(v.attr, "class");
+    EXPECT_TRUE(village[0].is_default);
+    EXPECT_NE(village[0].qml.find("labelsEnabled=\"1\""), std::string::npos);
+    EXPECT_NE(village[0].qml.find("fieldName=\"name\""), std::string::npos);
+    EXPECT_NE(village[0].qml.find("scaleMax=\"250000\""), std::string::npos);
+    EXPECT_THAT(v.aliases, Contains(std::pair<std::string, std::string>("name", "村名")));
+
+    const auto plants = kind_styles("sewage_plant");
+    ASSERT_EQ(plants.size(), 1u);
+    Qml p;
+    ASSERT_TRUE(parse_qml(plants[0].qml, p));
+    EXPECT_EQ(p.attr, "status");
+    EXPECT_EQ(p.symbol_types, std::vector<std::string>(5, "marker"));
+    EXPECT_NE(plants[0].qml.find("label=\"运行\""), std::string::npos);
+    EXPECT_NE(plants[0].qml.find("labelsEnabled=\"0\""), std::string::npos);
+
+    const auto roads = kind_styles("rural_road");
+    ASSERT_EQ(roads.size(), 3u);
+    EXPECT_EQ(roads[0].name, "grade");
+    EXPECT_TRUE(roads[0].is_default);
+    EXPECT_EQ(roads[1].name, "status");
+    EXPECT_FALSE(roads[1].is_default);
+    EXPECT_EQ(roads[2].name, "surface");
+    Qml surface;
+    ASSERT_TRUE(parse_qml(roads[2].qml, surface));
+    EXPECT_EQ(surface.attr, "surface");
+    EXPECT_NE(roads[2].qml.find("v=\"dash\""), std::string::npos);
+
+    // Points and footprints in one layer: a marker rule and a fill rule per status.
+    const auto halls = kind_styles("cultural_hall");
+    ASSERT_EQ(halls.size(), 1u);
+    Qml h;
+    ASSERT_TRUE(parse_qml(halls[0].qml, h));
+    EXPECT_EQ(h.renderer, "RuleRenderer");
+    EXPECT_EQ(h.geometry_type, "3");
+    EXPECT_EQ(std::count(h.symbol_types.begin(), h.symbol_types.end(), "marker"), 5);
+    EXPECT_EQ(std::count(h.symbol_types.begin(), h.symbol_types.end(), "fill"), 5);
+}
+
+TEST(QmlStyle, ServiceAreasAreClassedInMetresUpToTheFurthestWithNearGreen) {
+    const std::vector<std::pair<std::string, std::string>> fields{{"facility", "facility"},
+                                                                  {"distance_m", "distance_m"}};
+    Qml q;
+    ASSERT_TRUE(parse_qml(
+        exporters::layer_qml(exporters::LayerStyle::service_area_lines, fields, "", 2000.0), q));
+    EXPECT_EQ(q.attr, "distance_m");
+    ASSERT_EQ(q.ranges.size(), 4u);
+    EXPECT_EQ(q.ranges[0].label, "0–500 m");
+    EXPECT_EQ(q.ranges[3].label, "1,500–2,000 m");
+    EXPECT_EQ(q.label_for(500.0), "0–500 m"); // within 500 m is the near class
+    EXPECT_EQ(q.label_for(1999.0), "1,500–2,000 m");
+    const std::string text =
+        exporters::layer_qml(exporters::LayerStyle::service_area_lines, fields, "", 2000.0);
+    EXPECT_LT(text.find("26,150,65,255"), text.find("215,25,28,255")); // green first, red last
+
+    Qml open;
+    ASSERT_TRUE(
+        parse_qml(exporters::layer_qml(exporters::LayerStyle::service_area_lines, fields), open));
+    ASSERT_EQ(open.ranges.size(), 5u);
+    EXPECT_EQ(open.ranges[4].label, "> 2,000 m");
 }
 
 TEST(QmlStyle, EscapesFieldNamesThatAreNotXmlSafe) {

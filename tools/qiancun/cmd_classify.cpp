@@ -5,6 +5,7 @@
 #include "qiancun/error.hpp"
 #include "qiancun/indicators.hpp"
 #include "qiancun/log.hpp"
+#include "qiancun/qml.hpp"
 
 #include <fmt/format.h>
 
@@ -75,6 +76,7 @@ void run_classify(const ClassifyArgs &args) {
     Classification result = classify_villages(registry, rules, config);
     if (!args.no_store) {
         write_classes_layer(registry, result);
+        exporters::style_registry(registry);
         log(LogLevel::info,
             fmt::format("stored layer village_classes ({} villages) in {}; 'qiancun export {} "
                         "village_classes classes.shp' writes it with a QGIS style",

@@ -3,6 +3,7 @@
 #include "qiancun/crs.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/importer.hpp"
+#include "qiancun/qml.hpp"
 
 #include <fmt/format.h>
 
@@ -52,6 +53,7 @@ void run_import(ImportCliOptions &o) {
             bar.update(done, total);
         });
     bar.finish();
+    exporters::style_registry(registry);
     if (!had_crs && registry.working_epsg())
         fmt::print("working CRS fixed to EPSG:{} {}\n", *registry.working_epsg(),
                    crs::name(*registry.working_epsg()));
@@ -88,6 +90,7 @@ void run_load(const LoadOptions &o) {
         });
     if (bar)
         bar->finish();
+    exporters::style_registry(registry);
     if (!had_crs && registry.working_epsg())
         fmt::print("working CRS: EPSG:{} {}\n", *registry.working_epsg(),
                    crs::name(*registry.working_epsg()));

@@ -2,6 +2,7 @@
 
 #include "qiancun/crs.hpp"
 #include "qiancun/error.hpp"
+#include "qiancun/qml.hpp"
 
 #include <fmt/format.h>
 
@@ -25,6 +26,7 @@ void run_init(const InitOptions &o) {
     auto registry = Registry::create(o.registry, epsg);
     for (const auto &k : kinds)
         registry.add_kind(k);
+    exporters::style_registry(registry);
     fmt::print("created {} ({})\n", o.registry,
                epsg ? fmt::format("working CRS EPSG:{} {}", *epsg, crs::name(*epsg))
                     : std::string("working CRS fixed by the first import"));

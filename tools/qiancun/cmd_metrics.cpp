@@ -6,6 +6,7 @@
 #include "qiancun/indicators.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/metrics.hpp"
+#include "qiancun/qml.hpp"
 
 #include <fmt/format.h>
 
@@ -146,6 +147,7 @@ void run_metrics(const MetricsArgs &args) {
 
     if (store) {
         write_metrics_layer(registry, table);
+        exporters::style_registry(registry);
         log(LogLevel::info, fmt::format("stored layer village_metrics ({} villages) in {}",
                                         table.villages.size(), args.registry));
     } else if (!args.no_store) {
@@ -231,8 +233,10 @@ void run_gaps(const GapsArgs &args) {
             std::erase_if(report.settlements,
                           [&](const UncoveredSettlement &s) { return outside(s.village_code); });
         }
-        if (store)
+        if (store) {
             write_gap_layers(registry, report);
+            exporters::style_registry(registry);
+        }
     } // closed before GDAL reads the layers back
     const Rows rows = gap_rows(report);
     if (args.format == OutputFormat::table) {

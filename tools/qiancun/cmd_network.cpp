@@ -6,6 +6,7 @@
 #include "qiancun/geometry.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/network.hpp"
+#include "qiancun/qml.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -56,6 +57,7 @@ void run_service_area(const ServiceAreaArgs &args) {
         options.full_noding = args.full_noding;
         area = compute_service_area(registry, load_metrics_config(registry, args.config), options);
         write_service_area_layers(registry, area);
+        exporters::style_registry(registry);
     } // closed before GDAL reads the layers back
     const bool by_time = area.cost == network::Cost::time;
     Rows rows;

@@ -27,9 +27,10 @@ struct ExportOptions {
     /// GeoPackage only: add the layer to an existing file (replacing a layer of the same name)
     /// instead of overwriting the file.
     bool append = false;
-    /// Ship a QGIS style for the layers that have one (`village_metrics`, `gaps_*`; see
-    /// qml.hpp): `<stem>.qml` beside each file written (in append mode `<stem>_<layer>.qml`),
-    /// and for a GeoPackage also the layer's default style in its `layer_styles` table.
+    /// Ship a QGIS style for the layers that have one (registry kinds, `village_metrics`,
+    /// `gaps_*` …; see qml.hpp `layer_styles`): the default one as `<stem>.qml` beside each
+    /// file written (in append mode `<stem>_<layer>.qml`; none beside a CSV), and for a
+    /// GeoPackage every named one in its `layer_styles` table, the default marked.
     bool style = true;
 };
 

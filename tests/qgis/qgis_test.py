@@ -1,0 +1,288 @@
+#!/usr/bin/python3
+"""QGIS itself (PyQGIS 3.22, headless) opens what qiancun writes.
+
+  qgis_test.py build    QIANCUN SOURCE_DIR WORK   builds WORK/county.sqlite and the exports
+  qgis_test.py registry QIANCUN SOURCE_DIR WORK   every registry layer, both providers, styled
+
+Exit 0 when every check holds, 1 with one line per failed check, 77 (ctest: skipped) when
+python3-qgis is not installed.
+"""
+
+import os
+import sqlite3
+import subprocess
+import sys
+
+SKIP = 77
+
+try:
+    from qgis.core import (
+        QgsApplication,
+        QgsProject,
+        QgsVectorLayer,
+        QgsWkbTypes,
+    )
+except ImportError as e:  # pragma: no cover - depends on the machine
+    print(f"SKIP: python3-qgis is not importable ({e}); tools/install_deps.sh installs it")
+    sys.exit(SKIP)
+
+# What every registry layer opens as: renderer type, whether labels are on, and for a single
+# symbol its colour (QGIS's own default is a random one). A layer of the registry missing here
+# fails the test, so a new layer cannot go out unstyled.
+EXPECTED = {
+    "village": ("categorizedSymbol", True, None),
+    "settlement": ("singleSymbol", False, (120, 90, 60)),
+    "urban": ("singleSymbol", False, (200, 200, 200)),
+    "hazard": ("singleSymbol", False, (215, 48, 39)),
+    "sewage_plant": ("categorizedSymbol", False, None),
+    "rural_road": ("categorizedSymbol", False, None),
+    "base_station_5g": ("categorizedSymbol", False, None),
+    "cultural_hall": ("RuleRenderer", False, None),
+    "courier_station": ("categorizedSymbol", False, None),
+    "clinic": ("categorizedSymbol", False, None),
+    "village_metrics": ("graduatedSymbol", False, None),
+    "gaps_sewage_plant": ("singleSymbol", False, (227, 26, 28)),
+    "gaps_sewage_plant_settlements": ("singleSymbol", False, (227, 26, 28)),
+    "village_classes": ("categorizedSymbol", True, None),
+    "service_area_courier_station": ("graduatedSymbol", False, None),
+    "service_area_courier_station_buffer": ("singleSymbol", False, (31, 120, 180)),
+}
+
+# Asset types of the sample county, each with a coverage style in village_metrics.
+ASSET_TYPES = [
+    "sewage_plant",
+    "rural_road",
+    "base_station_5g",
+    "cultural_hall",
+    "courier_station",
+    "clinic",
+]
+
+failures = []
+
+
+def check(ok, message):
+    if not ok:
+        failures.append(message)
+    return ok
+
+
+def run(*argv):
+    r = subprocess.run(list(argv), capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"{' '.join(argv)} failed ({r.returncode}): {r.stderr.strip()}")
+    return r.stdout
+
+
+def build(qiancun, source_dir, work):
+    os.makedirs(work, exist_ok=True)
+    for name in os.listdir(work):
+        os.remove(os.path.join(work, name))
+    reg = os.path.join(work, "county.sqlite")
+    run(qiancun, "init", reg, "--crs", "EPSG:4549")
+    run(qiancun, "load", reg, os.path.join(source_dir, "sample_maps", "county.toml"))
+    run(qiancun, "metrics", reg)
+    run(qiancun, "gaps", reg, "--type", "sewage_plant", "-o", os.path.join(work, "gaps.gpkg"))
+    run(qiancun, "classify", reg)
+    run(qiancun, "service-area", reg, "--type", "courier_station", "--distance", "2000")
+    run(qiancun, "export", reg, "village_metrics", os.path.join(work, "metrics.gpkg"))
+    run(qiancun, "export", reg, "sewage_plant", os.path.join(work, "plants.gpkg"))
+    run(qiancun, "export", reg, "village_classes", os.path.join(work, "classes.shp"))
+
+
+def start_qgis():
+    QgsApplication.setPrefixPath("/usr", True)
+    app = QgsApplication([], False)
+    app.initQgis()
+    return app
+
+
+def registry_epsg(reg):
+    with sqlite3.connect(reg) as db:
+        return int(db.execute("SELECT value FROM meta WHERE key = 'crs_epsg'").fetchone()[0])
+
+
+def spatial_tables(reg):
+    with sqlite3.connect(reg) as db:
+        return [r[0] for r in db.execute("SELECT f_table_name FROM geometry_columns ORDER BY 1")]
+
+
+def open_layer(reg, table, provider):
+    if provider == "ogr":
+        return QgsVectorLayer(f"{reg}|layername={table}", table, "ogr")
+    return QgsVectorLayer(f"dbname='{reg}' table=\"{table}\" (geom)", table, "spatialite")
+
+
+def symbol_rgb(symbol):
+    c = symbol.color()
+    return (c.red(), c.green(), c.blue())
+
+
+def check_village_labels(layer, where):
+    if not check(layer.labelsEnabled() and layer.labeling() is not None, f"{where}: no labels"):
+        return
+    s = layer.labeling().settings()
+    check(s.fieldName == "name", f"{where}: labels show '{s.fieldName}', not the village name")
+    check(
+        s.scaleVisibility and s.minimumScale == 250000,
+        f"{where}: labels not limited to 1:250,000 and closer "
+        f"(scaleVisibility {s.scaleVisibility}, minimumScale {s.minimumScale})",
+    )
+
+
+def check_registry(reg, work):
+    epsg = registry_epsg(reg)
+    tables = spatial_tables(reg)
+    check(
+        sorted(tables) == sorted(EXPECTED),
+        f"registry layers {sorted(tables)} differ from the expected {sorted(EXPECTED)}",
+    )
+    for table in tables:
+        renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
+        for provider in ("ogr", "spatialite"):
+            where = f"{table} ({provider})"
+            layer = open_layer(reg, table, provider)
+            if not check(layer.isValid(), f"{where}: not valid"):
+                continue
+            got = layer.renderer().type() if layer.renderer() else None
+            check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
+            if rgb and got == "singleSymbol":
+                check(
+                    symbol_rgb(layer.renderer().symbol()) == rgb,
+                    f"{where}: colour {symbol_rgb(layer.renderer().symbol())}, expected {rgb}",
+                )
+            check(
+                bool(layer.labelsEnabled()) == labels,
+                f"{where}: labels {'on' if layer.labelsEnabled() else 'off'}, expected "
+                f"{'on' if labels else 'off'}",
+            )
+            if labels:
+                check_village_labels(layer, where)
+            # Points and footprints share cultural_hall's one GEOMETRY column; QGIS's
+            # SpatiaLite provider then sees no geometry type and no CRS (OGR splits the
+            # layer by type instead). Known, and checked to stay the only such layer.
+            if provider == "spatialite" and table == "cultural_hall":
+                check(
+                    layer.wkbType() == QgsWkbTypes.Unknown,
+                    "cultural_hall (spatialite) now has a geometry type: update this test",
+                )
+                continue
+            check(
+                layer.crs().authid() == f"EPSG:{epsg}",
+                f"{where}: CRS {layer.crs().authid()!r}, the registry's is EPSG:{epsg}",
+            )
+            check(
+                layer.wkbType() not in (QgsWkbTypes.Unknown, QgsWkbTypes.NoGeometry),
+                f"{where}: no geometry type",
+            )
+            check(layer.featureCount() > 0, f"{where}: no features")
+
+    village = open_layer(reg, "village", "ogr")
+    check(village.renderer().classAttribute() == "class", "village: not classified by class")
+    road = open_layer(reg, "rural_road", "ogr")
+    check(road.renderer().classAttribute() == "grade", "rural_road: not classified by grade")
+    plants = open_layer(reg, "sewage_plant", "ogr")
+    cats = {c.value(): c.label() for c in plants.renderer().categories()}
+    check(
+        plants.renderer().classAttribute() == "status" and cats.get("operating") == "运行",
+        f"sewage_plant: not by status with Chinese labels: {cats}",
+    )
+    classes = open_layer(reg, "village_classes", "ogr")
+    labels = sorted(c.label() for c in classes.renderer().categories())
+    check(
+        labels == sorted(["城郊融合类", "集聚建设类", "整治提升类", "特色保护类", "搬迁撤并类"]),
+        f"village_classes: categories {labels}",
+    )
+    gaps = open_layer(reg, "gaps_sewage_plant", "ogr")
+    r, g, b = symbol_rgb(gaps.renderer().symbol())
+    check(r > 200 and g < 60 and b < 60, f"gaps_sewage_plant: not red but {(r, g, b)}")
+
+    reach = open_layer(reg, "service_area_courier_station", "ogr")
+    ranges = reach.renderer().ranges()
+    check(
+        reach.renderer().classAttribute() == "distance_m"
+        and ranges
+        and all(x.label().endswith(" m") for x in ranges)
+        and ranges[-1].upperValue() >= 2000,
+        "service_area: classes not in metres up to 2,000 m: "
+        f"{[(x.lowerValue(), x.upperValue(), x.label()) for x in ranges]}",
+    )
+    if ranges:
+        r, g, _ = symbol_rgb(ranges[0].symbol())
+        check(g > r, f"service_area: the nearest class is not green but {symbol_rgb(ranges[0].symbol())}")
+        r, g, _ = symbol_rgb(ranges[-1].symbol())
+        check(r > g, "service_area: the furthest class is not red")
+
+    # village_metrics: graduated on sewage by default, one named style per asset type in the
+    # list QGIS offers ("Load Style" → "From database"), each classifying its own coverage.
+    metrics = open_layer(reg, "village_metrics", "spatialite")
+    check(
+        metrics.renderer().classAttribute() == "cov_sewage_plant",
+        f"village_metrics: default classifies {metrics.renderer().classAttribute()}",
+    )
+    related, ids, names, _descriptions, _err = metrics.listStylesInDatabase()
+    own = dict(zip(names[:related], ids[:related]))
+    for t in ASSET_TYPES:
+        name = f"cov_{t}"
+        if not check(name in own, f"village_metrics: no style {name} among {names[:related]}"):
+            continue
+        qml, _ = metrics.getStyleFromDatabase(own[name])
+        other = open_layer(reg, "village_metrics", "spatialite")
+        from qgis.PyQt.QtXml import QDomDocument
+
+        doc = QDomDocument()
+        doc.setContent(qml)
+        ok, err = other.importNamedStyle(doc)
+        check(ok, f"village_metrics: style {name} does not load: {err}")
+        check(
+            other.renderer().classAttribute() == name,
+            f"village_metrics: style {name} classifies {other.renderer().classAttribute()}",
+        )
+
+    # Exports: a GeoPackage carries its default style; a Shapefile's .qml names its DBF field.
+    gaps_gpkg = QgsVectorLayer(os.path.join(work, "gaps.gpkg") + "|layername=gaps_sewage_plant", "g", "ogr")
+    check(
+        gaps_gpkg.isValid() and gaps_gpkg.renderer().type() == "singleSymbol",
+        "gaps.gpkg: default style not loaded",
+    )
+    gpkg = QgsVectorLayer(os.path.join(work, "metrics.gpkg") + "|layername=village_metrics", "m", "ogr")
+    check(
+        gpkg.isValid() and gpkg.renderer().type() == "graduatedSymbol",
+        f"metrics.gpkg: default style not loaded ({gpkg.renderer().type() if gpkg.renderer() else None})",
+    )
+    plants_gpkg = QgsVectorLayer(os.path.join(work, "plants.gpkg") + "|layername=sewage_plant", "p", "ogr")
+    check(
+        plants_gpkg.isValid() and plants_gpkg.renderer().type() == "categorizedSymbol",
+        "plants.gpkg: not coloured by status",
+    )
+    shp = QgsVectorLayer(os.path.join(work, "classes.shp"), "c", "ogr")
+    ok = check(shp.isValid(), "classes.shp: not valid")
+    if ok:
+        msg, loaded = shp.loadNamedStyle(os.path.join(work, "classes.qml"))
+        attr = shp.renderer().classAttribute() if loaded and shp.renderer().type() == "categorizedSymbol" else None
+        check(
+            attr in shp.fields().names(),
+            f"classes.shp: its style classifies {attr!r}, which is not among {shp.fields().names()}",
+        )
+        check_village_labels(shp, "classes.shp")
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry"):
+        sys.exit(__doc__)
+    what, qiancun, source_dir, work = sys.argv[1:]
+    if what == "build":
+        build(qiancun, source_dir, work)
+        return 0
+    app = start_qgis()
+    reg = os.path.join(work, "county.sqlite")
+    check_registry(reg, work)
+    del app
+    for f in failures:
+        print(f"FAIL: {f}")
+    print(f"{len(failures)} failed checks" if failures else "all checks hold")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
