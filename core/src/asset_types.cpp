@@ -290,7 +290,7 @@ bool is_identifier(std::string_view s) {
 const std::vector<std::string> &reserved_table_names() {
     static const std::vector<std::string> names{
         // qiancun's own tables
-        "meta", "import_log", "status_history", "result_layers",
+        "meta", "import_log", "status_history", "result_layers", "layer_styles",
         // result layers that commands replace on every run
         "village_metrics", "village_classes", "route", "gaps_*", "service_area_*",
         // SpatiaLite's metadata (InitSpatialMetaData) and virtual tables

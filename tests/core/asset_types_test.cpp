@@ -124,9 +124,9 @@ attributes = [ { name = "name", type = "text" },
 TEST(AssetTypes, RefusesKeysThatNameTheRegistrysOwnTablesOrResultLayers) {
     for (const std::string key :
          {"route", "village_metrics", "village_classes", "gaps_clinic", "service_area_x", "meta",
-          "import_log", "status_history", "result_layers", "spatial_ref_sys", "geometry_columns",
-          "knn", "spatialindex", "data_licenses", "sql_statements_log", "elementarygeometries",
-          "idx_clinic_geom", "sqlite_sequence"}) {
+          "import_log", "status_history", "result_layers", "layer_styles", "spatial_ref_sys",
+          "geometry_columns", "knn", "spatialindex", "data_licenses", "sql_statements_log",
+          "elementarygeometries", "idx_clinic_geom", "sqlite_sequence"}) {
         try {
             parse_kinds_toml(fmt::format("[asset_types.{}]\ngeometry = \"line\"\n", key),
                              "types.toml");
@@ -137,7 +137,8 @@ TEST(AssetTypes, RefusesKeysThatNameTheRegistrysOwnTablesOrResultLayers) {
                             "types.toml: asset type key '{}' is reserved: it would share", key)));
             EXPECT_THAT(e.what(), ::testing::HasSubstr("reserved names (* = any ending): meta, "
                                                        "import_log, status_history, result_layers, "
-                                                       "village_metrics, village_classes, route, "
+                                                       "layer_styles, village_metrics, "
+                                                       "village_classes, route, "
                                                        "gaps_*, service_area_*, spatial_ref_sys*"));
         }
     }
