@@ -11,7 +11,7 @@ packages=(
     libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite spatialite-bin
     libboost-dev libboost-graph-dev
     libssl-dev
-    libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev
+    libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libxlsxwriter-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     clang libclang-rt-14-dev
     python3

@@ -131,7 +131,9 @@ TEST_F(MetricsCli, SubsetIsNotStoredAndOutputGoesToTheFile) {
     EXPECT_EQ(r.out, "");
     const auto written = lines(testing::read_file(csv));
     ASSERT_EQ(written.size(), 3u);
-    EXPECT_EQ(written[0].substr(0, 20), "code,n_sewage_plant,");
+    EXPECT_EQ(written[0].substr(0, 23), "\xEF\xBB\xBF"
+                                        "code,n_sewage_plant,")
+        << "UTF-8 with BOM";
 
     r = run_qiancun({"export", reg, "village_metrics", (dir / "m.gpkg").string()});
     EXPECT_NE(r.exit_code, 0) << "a --type run must not store village_metrics";

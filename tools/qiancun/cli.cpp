@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <ostream>
@@ -33,6 +34,12 @@ std::size_t display_width(const std::string &s) {
 }
 
 } // namespace
+
+std::string percent_for_people(double ratio) {
+    // Rounded down, so that a value under a threshold never reads as the threshold (0.8995 is
+    // 89.9%, not 90.0%); the tiny nudge keeps 0.9 itself at 90.0%.
+    return fmt::format("{:.1f}%", std::floor(ratio * 1000.0 + 1e-7) / 10.0);
+}
 
 void add_format_option(CLI::App *cmd, OutputFormat &format) {
     cmd->add_option("--format", format, "Output: table (for people), csv or json (for scripts)")
@@ -84,8 +91,9 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
         std::vector<std::string> line;
         for (std::size_t i = 0; i < r.size(); ++i) {
             std::string t = value_to_text(r[i]);
-            if (std::holds_alternative<double>(r[i]))
-                t = fmt::format("{:.2f}", std::get<double>(r[i]));
+            if (const auto *d = std::get_if<double>(&r[i]))
+                t = is_ratio_column(rows.columns[i]) ? percent_for_people(*d)
+                                                     : fmt::format("{:.2f}", *d);
             width[i] = std::max(width[i], display_width(t));
             line.push_back(std::move(t));
         }
@@ -129,16 +137,70 @@ MetricsConfig load_metrics_config(const Registry &registry, const std::string &p
                                     registry.kinds());
 }
 
-OutputFormat file_format(const std::filesystem::path &path, OutputFormat format) {
-    if (format != OutputFormat::table)
-        return format;
-    return path.extension() == ".json" ? OutputFormat::json : OutputFormat::csv;
+const std::vector<std::string> &table_extensions() {
+    static const std::vector<std::string> v{".csv", ".xlsx", ".json"};
+    return v;
 }
 
-std::string rows_text(const Rows &rows, OutputFormat format) {
+const std::vector<std::string> &layer_extensions() {
+    static const std::vector<std::string> v{".gpkg", ".shp", ".geojson"};
+    return v;
+}
+
+OutputKind check_output(const std::filesystem::path &path, const std::vector<std::string> &tables,
+                        const std::vector<std::string> &layers) {
+    const std::string ext = lower_extension(path);
+    if (std::find(tables.begin(), tables.end(), ext) != tables.end())
+        return OutputKind::table;
+    if (std::find(layers.begin(), layers.end(), ext) != layers.end())
+        return OutputKind::layer;
+    std::vector<std::string> accepted = tables;
+    accepted.insert(accepted.end(), layers.begin(), layers.end());
+    throw UsageError(fmt::format("-o {}: {}; -o takes {}", path.string(),
+                                 ext.empty() ? std::string("the file has no extension")
+                                             : fmt::format("'{}' is not an output format", ext),
+                                 fmt::join(accepted, " ")));
+}
+
+bool is_ratio_column(std::string_view name) {
+    for (std::string_view exact : {"cov", "mean_cov", "completeness", "hazard_share", "threshold"})
+        if (name == exact)
+            return true;
+    for (std::string_view prefix : {"cov_", "area_cov_", "pop_cov_", "net_pop_cov_"})
+        if (name.substr(0, prefix.size()) == prefix)
+            return true;
+    return false;
+}
+
+exporters::Sheet sheet(std::string name, Rows rows) {
+    exporters::Sheet s{std::move(name), std::move(rows), {}};
+    for (const auto &c : s.rows.columns)
+        if (is_ratio_column(c))
+            s.percent_columns.push_back(c);
+    return s;
+}
+
+void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables) {
+    const std::string ext = lower_extension(path);
+    if (ext == ".xlsx") {
+        exporters::write_xlsx(path, tables);
+        return;
+    }
     std::ostringstream s;
-    print_rows(rows, format == OutputFormat::table ? OutputFormat::csv : format, s);
-    return s.str();
+    if (ext == ".json" && tables.size() > 1) {
+        s << "{\n";
+        for (std::size_t i = 0; i < tables.size(); ++i) {
+            s << (i ? ",\n" : "") << nlohmann::json(tables[i].name).dump() << ": ";
+            print_rows(tables[i].rows, OutputFormat::json, s);
+        }
+        s << "}\n";
+    } else if (!tables.empty()) {
+        // The BOM makes Excel on a Chinese Windows read UTF-8 instead of GBK.
+        if (ext == ".csv")
+            s << "\xEF\xBB\xBF";
+        print_rows(tables.front().rows, ext == ".json" ? OutputFormat::json : OutputFormat::csv, s);
+    }
+    write_text_file(path, s.str());
 }
 
 std::string lower_extension(const std::filesystem::path &path) {

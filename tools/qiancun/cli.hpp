@@ -3,6 +3,7 @@
 #include "qiancun/config.hpp"
 #include "qiancun/exporter.hpp"
 #include "qiancun/registry.hpp"
+#include "qiancun/xlsx.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -22,6 +23,9 @@ enum class OutputFormat { table, csv, json };
 /// Adds `--format table|csv|json` bound to `format`.
 void add_format_option(CLI::App *cmd, OutputFormat &format);
 
+/// A ratio 0–1 as a percentage for people, one decimal, rounded down: 0.8995 → "89.9%".
+std::string percent_for_people(double ratio);
+
 /// Prints rows as an aligned table (for people), RFC 4180 CSV, or a JSON array of objects.
 void print_rows(const Rows &rows, OutputFormat format, std::ostream &out);
 
@@ -34,11 +38,34 @@ void write_text_file(const std::filesystem::path &path, const std::string &text)
 /// The defaults for the registry's kinds, overridden by the TOML file at `path` when given.
 MetricsConfig load_metrics_config(const Registry &registry, const std::string &path);
 
-/// The format of `-o FILE`: `format` unless it is table, else by the extension (.json, else CSV).
-OutputFormat file_format(const std::filesystem::path &path, OutputFormat format);
+/// What `-o FILE` writes, by its extension.
+enum class OutputKind {
+    table, ///< .csv (UTF-8 with BOM, for Excel on a Chinese Windows), .xlsx, .json
+    layer  ///< .gpkg .shp .geojson (and for commands that write only layers, .csv)
+};
 
-/// Rows as text in `format`; table becomes CSV, since a file is for scripts.
-std::string rows_text(const Rows &rows, OutputFormat format);
+/// The kind of output `path` asks for, checked before any work starts: a table extension when
+/// `tables` is given, a layer extension when `layers` is given (both may be). Throws UsageError
+/// listing the accepted extensions for any other. `path` must not be empty.
+OutputKind check_output(const std::filesystem::path &path, const std::vector<std::string> &tables,
+                        const std::vector<std::string> &layers);
+
+/// The table extensions every command's `-o` takes.
+const std::vector<std::string> &table_extensions();
+/// The layer extensions of the exporter.
+const std::vector<std::string> &layer_extensions();
+
+/// True for a column of ratios 0–1 (cov…, area_cov_T, pop_cov_T, net_pop_cov_T, mean_cov,
+/// completeness, hazard_share, threshold): a percentage in people's tables and workbooks.
+bool is_ratio_column(std::string_view name);
+
+/// A sheet of `rows` named `name`, its ratio columns marked as percentages.
+exporters::Sheet sheet(std::string name, Rows rows);
+
+/// Writes tables to `path` by its extension: .csv the first table as UTF-8 with a BOM, .json
+/// one table as an array of objects (several: an object of arrays by sheet name), .xlsx one
+/// worksheet per table.
+void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables);
 
 /// The lower-case extension of `path` (".GPKG" → ".gpkg").
 std::string lower_extension(const std::filesystem::path &path);

@@ -51,6 +51,16 @@ struct ClassifyArgs {
 };
 
 void run_classify(const ClassifyArgs &args) {
+    const OutputKind out_kind =
+        args.output.empty() ? OutputKind::table
+                            : check_output(args.output, table_extensions(), layer_extensions());
+    if (!args.output.empty() && out_kind == OutputKind::layer &&
+        (args.no_store || !args.township.empty() || !args.suggested_class.empty() ||
+         args.mismatches))
+        throw UsageError(fmt::format(
+            "-o {}: a layer file holds the stored village_classes layer of every village (no "
+            "--no-store, --township, --class or --mismatches); or write a table: {}",
+            args.output, fmt::join(table_extensions(), " ")));
     const RuleSet rules =
         args.rules.empty()
             ? RuleSet::defaults()
@@ -101,14 +111,12 @@ void run_classify(const ClassifyArgs &args) {
                    std::get<std::int64_t>(r[at]) != 1;
         });
     }
-    if (!args.output.empty()) {
-        write_text_file(args.output, rows_text(rows, file_format(args.output, args.format)));
-        const std::string message =
-            fmt::format("wrote {} villages to {}", rows.rows.size(), args.output);
-        if (args.format == OutputFormat::table)
-            fmt::print("{}\n", message);
-        else
-            log(LogLevel::info, message);
+    if (!args.output.empty() && out_kind == OutputKind::table) {
+        write_tables(args.output, {sheet("village_classes", rows)});
+        note(args.format, fmt::format("wrote {} villages to {}", rows.rows.size(), args.output));
+    } else if (!args.output.empty()) {
+        { const Registry closed = std::move(registry); } // before GDAL reads the layer back
+        export_layers(args.registry, args.output, {{"village_classes", ""}}, args.format);
     }
     if (args.format != OutputFormat::table) {
         if (args.output.empty())
@@ -239,6 +247,8 @@ void run_indicators(const IndicatorArgs &args) {
         args.targets.empty()
             ? Targets::defaults()
             : Targets::from_toml(read_text_file(args.targets, "targets file"), args.targets);
+    if (!args.output.empty())
+        check_output(args.output, table_extensions(), {});
     auto registry = Registry::open(args.registry, true);
     const MetricsConfig config = load_metrics_config(registry, args.config);
     IndicatorOptions options;
@@ -252,8 +262,8 @@ void run_indicators(const IndicatorArgs &args) {
     }
     const Bulletin *b = before ? &*before : nullptr;
     if (!args.output.empty()) {
-        write_text_file(args.output, rows_text(data_rows(bulletin, b, options.by_township),
-                                               file_format(args.output, args.format)));
+        write_tables(args.output,
+                     {sheet("indicators", data_rows(bulletin, b, options.by_township))});
         if (args.format == OutputFormat::table)
             fmt::print("wrote the bulletin as of {} to {}\n", bulletin.as_of, args.output);
     }
@@ -287,7 +297,8 @@ void register_classify(CLI::App &app) {
                          "Radii and thresholds for the facility completeness (TOML)");
     add_format_option(classify, c->format);
     classify->add_option("-o,--output", c->output,
-                         "Write the villages to this file (.csv or .json) instead of stdout");
+                         "Write the villages to this file instead of stdout: a table (.csv "
+                         ".xlsx .json) or the village_classes layer (.gpkg .shp .geojson)");
     classify->add_flag("--mismatches", c->mismatches,
                        "Only villages whose suggested class differs from the recorded one");
     classify->add_flag("--features", c->features, "Add a column per feature");
@@ -320,7 +331,7 @@ void register_classify(CLI::App &app) {
     indicators->add_option("--config", i->config, "Radii and thresholds for the coverages (TOML)");
     add_format_option(indicators, i->format);
     indicators->add_option("-o,--output", i->output,
-                           "Write the bulletin to this file (.csv, .json)");
+                           "Write the bulletin to this file (.csv .xlsx .json)");
     indicators->callback([i] { run_indicators(*i); });
 }
 

@@ -115,6 +115,14 @@ Rows village_rows(const MetricsTable &table) {
 void run_metrics(const MetricsArgs &args) {
     const bool subset = !args.types.empty() || !args.villages.empty() || !args.township.empty();
     const bool store = !args.no_store && !subset;
+    const OutputKind out_kind =
+        args.output.empty() ? OutputKind::table
+                            : check_output(args.output, table_extensions(), layer_extensions());
+    if (!args.output.empty() && out_kind == OutputKind::layer && !store)
+        throw UsageError(fmt::format(
+            "-o {}: a layer file holds the stored village_metrics layer, which only the full run "
+            "stores (no --type, --village, --township or --no-store); or write a table: {}",
+            args.output, fmt::join(table_extensions(), " ")));
     auto registry = Registry::open(args.registry, !store);
     for (const auto &t : args.types)
         check_asset_type(registry, t);
@@ -156,10 +164,12 @@ void run_metrics(const MetricsArgs &args) {
     }
 
     const Rows rows = table.to_rows();
-    if (!args.output.empty()) {
-        const OutputFormat f = file_format(args.output, args.format);
-        write_text_file(args.output, rows_text(rows, f));
+    if (!args.output.empty() && out_kind == OutputKind::table) {
+        write_tables(args.output, {sheet("village_metrics", rows)});
         note(args.format, fmt::format("wrote {} villages to {}", rows.rows.size(), args.output));
+    } else if (!args.output.empty()) {
+        { const Registry closed = std::move(registry); } // before GDAL reads the layer back
+        export_layers(args.registry, args.output, {{"village_metrics", ""}}, args.format);
     }
     if (args.format != OutputFormat::table) {
         if (args.output.empty())
@@ -210,8 +220,23 @@ void export_gaps(const GapsArgs &args, OutputFormat format) {
                   {{areas, ""}, {areas + "_settlements", "_settlements"}}, format);
 }
 
+/// The uncovered settlements of `report`, one row each.
+Rows settlement_rows(const GapReport &report) {
+    Rows rows;
+    rows.columns = {"id", "name", "village_code", "population", "nearest_m"};
+    for (const auto &s : report.settlements)
+        rows.rows.push_back({s.id, s.name, s.village_code, s.population,
+                             s.nearest_m ? Value(*s.nearest_m) : Value()});
+    return rows;
+}
+
 void run_gaps(const GapsArgs &args) {
-    const bool store = !args.output.empty();
+    // Layer files hold the gap polygons and settlements; .xlsx and .json the two tables.
+    const OutputKind out_kind =
+        args.output.empty()
+            ? OutputKind::table
+            : check_output(args.output, {".xlsx", ".json"}, {".gpkg", ".shp", ".geojson", ".csv"});
+    const bool store = !args.output.empty() && out_kind == OutputKind::layer;
     GapReport report;
     std::int64_t villages = 0;
     double threshold = 0.0;
@@ -248,8 +273,16 @@ void run_gaps(const GapsArgs &args) {
                    args.type, report.villages.size(), villages, threshold, people);
     }
     print_rows(rows, args.format, std::cout);
-    if (store)
+    if (store) {
         export_gaps(args, args.format);
+    } else if (!args.output.empty()) {
+        write_tables(args.output,
+                     {sheet("gaps_" + args.type, rows),
+                      sheet("gaps_" + args.type + "_settlements", settlement_rows(report))});
+        note(args.format,
+             fmt::format("wrote {} villages and {} settlements to {}", report.villages.size(),
+                         report.settlements.size(), args.output));
+    }
 }
 
 struct ConfigArgs {
@@ -306,7 +339,8 @@ void register_metrics(CLI::App &app) {
     metrics->add_option("--township", m->township, "Only the villages of this township");
     add_format_option(metrics, m->format);
     metrics->add_option("-o,--output", m->output,
-                        "Write the metrics to this file (.csv, or .json) instead of stdout");
+                        "Write the metrics to this file instead of stdout: a table (.csv .xlsx "
+                        ".json) or the village_metrics layer (.gpkg .shp .geojson)");
     metrics->add_flag("--no-store", m->no_store, "Do not store the village_metrics layer");
     metrics->add_flag("--network", m->network,
                       "Also net_nearest_T_m and net_pop_cov_T: distances along the roads");
@@ -328,7 +362,8 @@ void register_metrics(CLI::App &app) {
     gaps->add_option("--config", g->config, "Radii and thresholds (TOML)");
     add_format_option(gaps, g->format);
     gaps->add_option("-o,--output", g->output,
-                     "Also write the uncovered areas and settlements: .gpkg .shp .geojson .csv");
+                     "Also write the uncovered areas and settlements as layers (.gpkg .shp "
+                     ".geojson .csv) or as two tables (.xlsx .json)");
     gaps->callback([g] { run_gaps(*g); });
 
     auto c = std::make_shared<ConfigArgs>();

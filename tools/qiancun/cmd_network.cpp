@@ -44,6 +44,10 @@ struct ServiceAreaArgs {
 void run_service_area(const ServiceAreaArgs &args) {
     if (args.distance_m != 0.0 && args.minutes != 0.0)
         throw UsageError("service-area: give --distance or --minutes, not both");
+    const OutputKind out_kind =
+        args.output.empty()
+            ? OutputKind::layer
+            : check_output(args.output, {".xlsx", ".json"}, {".gpkg", ".shp", ".geojson", ".csv"});
     ServiceArea area;
     {
         auto registry = Registry::open(args.registry);
@@ -78,7 +82,10 @@ void run_service_area(const ServiceAreaArgs &args) {
                    by_time ? fmt::format(" within {:g} min", args.minutes) : std::string(), off,
                    area.type, area.type, area.width_m);
     print_rows(rows, args.format, std::cout);
-    if (!args.output.empty())
+    if (!args.output.empty() && out_kind == OutputKind::table) {
+        write_tables(args.output, {sheet("service_area_" + area.type, rows)});
+        note(args.format, fmt::format("wrote {} facilities to {}", rows.rows.size(), args.output));
+    } else if (!args.output.empty())
         export_layers(args.registry, args.output,
                       {{"service_area_" + area.type, ""},
                        {"service_area_" + area.type + "_buffer", "_buffer"}},
@@ -96,8 +103,9 @@ struct RouteArgs {
 };
 
 void run_route(const RouteArgs &args) {
-    const std::string ext = lower_extension(args.output);
-    const bool text_file = ext == ".wkt" || ext == ".txt";
+    const bool text_file = !args.output.empty() &&
+                           check_output(args.output, {".wkt"},
+                                        {".gpkg", ".shp", ".geojson", ".csv"}) == OutputKind::table;
     const bool store = !args.output.empty() && !text_file;
     Route route;
     {
@@ -222,7 +230,8 @@ void register_network(CLI::App &app) {
                    "Radii, snapping tolerance, off-road cap and speeds (TOML)");
     sa->add_flag("--full-noding", s->full_noding,
                  "Also join roads that cross without a shared vertex (ignores bridges)");
-    sa->add_option("-o,--output", s->output, "Export both layers: .gpkg .shp .geojson .csv");
+    sa->add_option("-o,--output", s->output,
+                   "Export both layers (.gpkg .shp .geojson .csv) or the table (.xlsx .json)");
     add_format_option(sa, s->format);
     sa->callback([s] { run_service_area(*s); });
 
@@ -231,7 +240,7 @@ void register_network(CLI::App &app) {
         "route", "Shortest road path from a village or settlement to the nearest asset of a type");
     route->footer("FROM is a village code (its demand point: the seat, else a point inside) or a\n"
                   "settlement id. Prints the distance and the path as WKT; -o writes the path\n"
-                  "(.wkt/.txt as text, else as layer `route` exported: .gpkg .shp .geojson).\n"
+                  "(.wkt as text, else as layer `route` exported: .gpkg .shp .geojson .csv).\n"
                   "--cost time takes the asset reached soonest and the fastest way to it, with\n"
                   "the speeds of [network] in the configuration (by road grade and surface,\n"
                   "walking off the road), and prints its minutes as well as its metres.\n"
