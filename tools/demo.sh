@@ -46,6 +46,9 @@ step "$qiancun" indicators "$registry"
 "$qiancun" indicators "$registry" --by township --format csv -o "$out/indicators_by_township.csv"
 printf 'per township: %s\n' "$out/indicators_by_township.csv"
 
-printf '\nThe registry %s and the files in %s/ open directly in QGIS;\n' "$registry" "$out"
-printf 'village_metrics.shp, village_classes.shp and the gaps_*.gpkg layers open coloured by their\n'
-printf 'styles (.qml).\n'
+# Every layer in one QGIS project: grouped, styled, labelled, with Chinese names.
+step "$qiancun" qgis-project "$registry" -o "$out/county.qgz"
+
+printf '\nOpen %s/county.qgz in QGIS, or the registry %s itself: its layers carry their styles;\n' \
+    "$out" "$registry"
+printf 'the exported files open coloured too (.qml beside them, styles inside the GeoPackages).\n'

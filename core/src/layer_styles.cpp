@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 namespace qiancun {
 
 namespace {
@@ -21,16 +23,26 @@ constexpr const char *kLayerStylesDdl =
     "useAsDefault boolean, description text, owner varchar(30), ui text, "
     "update_time timestamp DEFAULT CURRENT_TIMESTAMP)";
 
+/// SpatiaLite's geometry_columns.geometry_type code (ISO: 1 point … 7 collection, 0 any; plus
+/// 1000, 2000, 3000 for Z, M, ZM) as a type name.
+std::string geometry_type_name(std::int64_t code) {
+    static constexpr const char *kNames[] = {
+        "GEOMETRY",   "POINT",           "LINESTRING",   "POLYGON",
+        "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION"};
+    const auto base = code % 1000;
+    return base >= 0 && base < 8 ? kNames[base] : "GEOMETRY";
+}
+
 } // namespace
 
 std::vector<SpatialLayer> spatial_layers(const Registry &registry) {
     auto *db = registry.handle();
     std::vector<SpatialLayer> out;
     {
-        SqliteStmt st(db, "SELECT f_table_name, f_geometry_column FROM geometry_columns "
-                          "ORDER BY rowid");
+        SqliteStmt st(db, "SELECT f_table_name, f_geometry_column, geometry_type "
+                          "FROM geometry_columns ORDER BY rowid");
         while (st.step())
-            out.push_back({st.get_text(0), st.get_text(1), {}});
+            out.push_back({st.get_text(0), st.get_text(1), geometry_type_name(st.get_int(2)), {}});
     }
     for (auto &layer : out) {
         SqliteStmt info(db, "SELECT name, pk, type FROM pragma_table_info(?)");

@@ -9,7 +9,7 @@
 
 namespace qiancun::exporters {
 
-void style_registry(Registry &registry) {
+std::vector<TableStyles> registry_styles(const Registry &registry) {
     std::vector<std::pair<std::string, std::string>> type_labels;
     for (const auto &k : registry.kinds())
         type_labels.emplace_back(k.key, k.label);
@@ -33,7 +33,11 @@ void style_registry(Registry &registry) {
         if (!styles.empty())
             tables.push_back({layer.table, layer.geometry_column, std::move(styles)});
     }
-    store_layer_styles(registry, tables);
+    return tables;
+}
+
+void style_registry(Registry &registry) {
+    store_layer_styles(registry, registry_styles(registry));
 }
 
 } // namespace qiancun::exporters

@@ -2,13 +2,29 @@
 
 #include "testing/testing.hpp"
 
+#include <cpl_vsi.h>
 #include <fmt/format.h>
+
+#include <filesystem>
 
 namespace qiancun {
 namespace {
 
 using testing::run_qiancun;
 using testing::TempDir;
+
+/// A whole file through GDAL's virtual file systems ("/vsizip/…"); empty when it cannot be read.
+std::string read_vsi(const std::string &path) {
+    VSILFILE *f = VSIFOpenL(path.c_str(), "rb");
+    if (!f)
+        return {};
+    std::string out;
+    char buf[65536];
+    for (std::size_t n; (n = VSIFReadL(buf, 1, sizeof buf, f)) > 0;)
+        out.append(buf, n);
+    VSIFCloseL(f);
+    return out;
+}
 
 struct Cli : ::testing::Test {
     TempDir dir;
@@ -110,6 +126,32 @@ TEST_F(Cli, UsageErrorsAndHelp) {
         EXPECT_EQ(r.exit_code, 0) << cmd;
         EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << r.out;
     }
+}
+
+TEST_F(Cli, QgisProjectIsAZipOfTheQgsWithTheRegistryRelativeToIt) {
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    auto r = run_qiancun({"qgis-project", reg, "-o", (dir / "county.qgz").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out,
+              fmt::format("wrote {} (10 layers: 设施 6 基础 4)\n", (dir / "county.qgz").string()));
+    // Read back through GDAL's zip reader (braces: .qgz is not an extension it knows): one
+    // .qgs naming the registry by a relative path; cultural_hall is two layers (6 facilities).
+    const std::string qgs = read_vsi("/vsizip/{" + (dir / "county.qgz").string() + "}/county.qgs");
+    EXPECT_NE(qgs.find("<datasource>./county.sqlite|layername=village</datasource>"),
+              std::string::npos)
+        << qgs.substr(0, 2000);
+    EXPECT_NE(qgs.find("<authid>EPSG:4549</authid>"), std::string::npos);
+    EXPECT_NE(qgs.find("<layer-tree-group name=\"基础\""), std::string::npos);
+    EXPECT_EQ(qgs.find(dir.path().string()), std::string::npos) << "an absolute path";
+
+    r = run_qiancun({"qgis-project", reg, "-o", (dir / "county.mxd").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("a QGIS project ends in .qgz or .qgs"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "county.mxd"));
+    r = run_qiancun(
+        {"qgis-project", (dir / "none.sqlite").string(), "-o", (dir / "none.qgz").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
 }
 
 } // namespace

@@ -7,6 +7,8 @@
 
 #include <gmock/gmock.h>
 
+#include <algorithm>
+
 namespace qiancun {
 namespace {
 
@@ -39,6 +41,12 @@ TEST(LayerStyles, SpatialLayersListTheGeometryTablesAndTheirFields) {
     ASSERT_GE(layers.size(), 9u);
     EXPECT_EQ(layers[0].table, "village");
     EXPECT_EQ(layers[0].geometry_column, "geom");
+    EXPECT_EQ(layers[0].geometry_type, "MULTIPOLYGON");
+    const auto hall = std::find_if(layers.begin(), layers.end(), [](const SpatialLayer &l) {
+        return l.table == "cultural_hall";
+    });
+    ASSERT_NE(hall, layers.end());
+    EXPECT_EQ(hall->geometry_type, "GEOMETRY");
     // fid is GDAL's feature id, geom the geometry: neither is a field.
     EXPECT_THAT(layers[0].columns,
                 ElementsAre("code", "name", "township", "population", "households", "class",

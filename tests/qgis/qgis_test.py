@@ -3,15 +3,18 @@
 
   qgis_test.py build    QIANCUN SOURCE_DIR WORK   builds WORK/county.sqlite and the exports
   qgis_test.py registry QIANCUN SOURCE_DIR WORK   every registry layer, both providers, styled
+  qgis_test.py project  QIANCUN SOURCE_DIR WORK   qiancun qgis-project: groups, styles, a render
 
 Exit 0 when every check holds, 1 with one line per failed check, 77 (ctest: skipped) when
 python3-qgis is not installed.
 """
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import zipfile
 
 SKIP = 77
 
@@ -75,9 +78,8 @@ def run(*argv):
 
 
 def build(qiancun, source_dir, work):
-    os.makedirs(work, exist_ok=True)
-    for name in os.listdir(work):
-        os.remove(os.path.join(work, name))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
     reg = os.path.join(work, "county.sqlite")
     run(qiancun, "init", reg, "--crs", "EPSG:4549")
     run(qiancun, "load", reg, os.path.join(source_dir, "sample_maps", "county.toml"))
@@ -267,8 +269,142 @@ def check_registry(reg, work):
         check_village_labels(shp, "classes.shp")
 
 
+# The project's groups, top first, and the registry tables of each (cultural_hall twice: its
+# points and its footprints are two layers).
+PROJECT_GROUPS = {
+    "设施": [
+        "sewage_plant",
+        "base_station_5g",
+        "cultural_hall",
+        "courier_station",
+        "clinic",
+        "rural_road",
+        "cultural_hall",
+    ],
+    "分析": [
+        "gaps_sewage_plant_settlements",
+        "service_area_courier_station",
+        "village_metrics",
+        "gaps_sewage_plant",
+        "village_classes",
+        "service_area_courier_station_buffer",
+    ],
+    "基础": ["settlement", "urban", "hazard", "village"],
+}
+
+
+def table_of(layer):
+    uri = layer.source()
+    return uri.split("layername=")[1].split("|")[0] if "layername=" in uri else uri
+
+
+def has_cjk(text):
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def check_project(qiancun, reg, work):
+    # Written next to the registry, then moved with it: the paths inside are relative.
+    run(qiancun, "qgis-project", reg, "-o", os.path.join(work, "county.qgz"))
+    with zipfile.ZipFile(os.path.join(work, "county.qgz")) as z:
+        qgs = z.read("county.qgs").decode("utf-8")
+    check(
+        "<datasource>./county.sqlite|layername=village</datasource>" in qgs and work not in qgs,
+        "county.qgz: the registry is not referenced relative to the project",
+    )
+    moved = os.path.join(work, "moved")
+    shutil.rmtree(moved, ignore_errors=True)
+    os.makedirs(moved)
+    shutil.copy(os.path.join(work, "county.qgz"), moved)
+    shutil.copy(reg, moved)
+    epsg = registry_epsg(reg)
+
+    project = QgsProject.instance()
+    if not check(project.read(os.path.join(moved, "county.qgz")), "county.qgz: QGIS cannot read it"):
+        return
+    check(project.crs().authid() == f"EPSG:{epsg}", f"project CRS {project.crs().authid()!r}")
+    root = project.layerTreeRoot()
+    groups = [g.name() for g in root.children()]
+    check(groups == list(PROJECT_GROUPS), f"groups {groups}, expected {list(PROJECT_GROUPS)}")
+    for group in root.children():
+        tables = [table_of(n.layer()) if n.layer() else None for n in group.children()]
+        expected = PROJECT_GROUPS.get(group.name(), [])
+        check(tables == expected, f"group {group.name()}: layers {tables}, expected {expected}")
+        for node in group.children():
+            layer = node.layer()
+            if not check(layer is not None and layer.isValid(), f"{node.name()}: missing or not valid"):
+                continue
+            table = table_of(layer)
+            where = f"project layer {layer.name()} ({table})"
+            check(has_cjk(layer.name()), f"{where}: no Chinese name")
+            check(layer.crs().authid() == f"EPSG:{epsg}", f"{where}: CRS {layer.crs().authid()}")
+            check(layer.featureCount() > 0, f"{where}: no features")
+            renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
+            got = layer.renderer().type() if layer.renderer() else None
+            check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
+            if rgb and got == "singleSymbol":
+                check(symbol_rgb(layer.renderer().symbol()) == rgb, f"{where}: colour")
+            if labels:
+                check_village_labels(layer, where)
+            else:
+                check(not layer.labelsEnabled(), f"{where}: labels on")
+    halls = [l.wkbType() for l in project.mapLayers().values() if table_of(l) == "cultural_hall"]
+    check(
+        sorted(QgsWkbTypes.geometryType(t) for t in halls)
+        == [QgsWkbTypes.PointGeometry, QgsWkbTypes.PolygonGeometry],
+        f"cultural_hall: not one point and one footprint layer: {halls}",
+    )
+    metrics = [l for l in project.mapLayers().values() if table_of(l) == "village_metrics"]
+    if check(len(metrics) == 1, "village_metrics: not exactly once in the project"):
+        manager = metrics[0].styleManager()
+        check(
+            sorted(manager.styles()) == sorted(f"cov_{t}" for t in ASSET_TYPES)
+            and manager.currentStyle() == "cov_sewage_plant",
+            f"village_metrics: styles {manager.styles()}, current {manager.currentStyle()}",
+        )
+        manager.setCurrentStyle("cov_courier_station")
+        check(
+            metrics[0].renderer().classAttribute() == "cov_courier_station",
+            "village_metrics: the courier style does not classify cov_courier_station",
+        )
+        manager.setCurrentStyle("cov_sewage_plant")
+    render_project(project, os.path.join(work, "county.png"))
+
+
+def render_project(project, png):
+    from qgis.core import QgsMapRendererSequentialJob, QgsMapSettings
+    from qgis.PyQt.QtCore import QSize
+    from qgis.PyQt.QtGui import QColor
+
+    village = [l for l in project.mapLayers().values() if table_of(l) == "village"][0]
+    settings = QgsMapSettings()
+    settings.setLayers(project.layerTreeRoot().checkedLayers())
+    settings.setDestinationCrs(project.crs())
+    settings.setExtent(village.extent())
+    settings.setOutputSize(QSize(800, 800))
+    settings.setBackgroundColor(QColor(255, 255, 255))
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    check(image.save(png), f"cannot save {png}")
+    colours = set()
+    painted = 0
+    total = 0
+    for y in range(0, image.height(), 4):
+        for x in range(0, image.width(), 4):
+            rgb = image.pixel(x, y) & 0xFFFFFF
+            colours.add(rgb)
+            total += 1
+            painted += rgb != 0xFFFFFF
+    check(
+        len(colours) >= 20 and painted > total // 2,
+        f"{png}: looks blank ({len(colours)} colours, {painted} of {total} sampled pixels painted)",
+    )
+    print(f"rendered {png}: {len(colours)} colours, {100 * painted // total} % painted")
+
+
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry"):
+    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry", "project"):
         sys.exit(__doc__)
     what, qiancun, source_dir, work = sys.argv[1:]
     if what == "build":
@@ -276,7 +412,10 @@ def main():
         return 0
     app = start_qgis()
     reg = os.path.join(work, "county.sqlite")
-    check_registry(reg, work)
+    if what == "registry":
+        check_registry(reg, work)
+    else:
+        check_project(qiancun, reg, work)
     del app
     for f in failures:
         print(f"FAIL: {f}")

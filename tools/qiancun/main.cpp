@@ -41,6 +41,7 @@ int run(int argc, char **argv) {
     qiancun::cli::register_metrics(app);
     qiancun::cli::register_classify(app);
     qiancun::cli::register_network(app);
+    qiancun::cli::register_qgis_project(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -25,6 +25,7 @@ struct StyleRecord {
 struct SpatialLayer {
     std::string table;
     std::string geometry_column;
+    std::string geometry_type; ///< POINT, MULTILINESTRING, MULTIPOLYGON … or GEOMETRY (any)
     std::vector<std::string> columns; ///< attribute columns in table order, without the integer
                                       ///< primary key and the geometry (what GDAL calls fields)
 };

@@ -88,6 +88,10 @@ void embed_gpkg_style(const std::filesystem::path &gpkg, const std::string &laye
 void embed_gpkg_styles(const std::filesystem::path &gpkg, const std::string &layer,
                        const std::vector<NamedStyle> &styles);
 
+/// The styles of every spatial table of `registry` that has one, in registration order: kind
+/// tables by their kind, result layers by `layer_styles`.
+std::vector<TableStyles> registry_styles(const Registry &registry);
+
 /// Stores the styles of every spatial table of `registry` in its `layer_styles` table (see
 /// store_layer_styles), so that QGIS opens the registry coloured: kind tables by their kind,
 /// result layers by `layer_styles`. Run after a command has written tables. Throws

@@ -1,0 +1,44 @@
+#include "cli.hpp"
+
+#include "qiancun/qgis_project.hpp"
+
+#include <fmt/core.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace qiancun::cli {
+namespace {
+
+struct QgisProjectArgs {
+    std::string registry;
+    std::string output;
+};
+
+void run_qgis_project(const QgisProjectArgs &args) {
+    const auto result = exporters::write_qgis_project({args.registry, args.output});
+    std::map<std::string, int> per_group;
+    for (const auto &l : result.layers)
+        ++per_group[l.group];
+    fmt::print("wrote {} ({} layers:", args.output, result.layers.size());
+    for (const char *group : {"设施", "分析", "基础"})
+        if (per_group.count(group))
+            fmt::print(" {} {}", group, per_group[group]);
+    fmt::print(")\n");
+}
+
+} // namespace
+
+void register_qgis_project(CLI::App &app) {
+    auto args = std::make_shared<QgisProjectArgs>();
+    auto *cmd = app.add_subcommand(
+        "qgis-project",
+        "Write a QGIS project over the registry: every layer styled, labelled, with Chinese "
+        "names, grouped 设施 / 分析 / 基础, the registry referenced relative to the project");
+    cmd->add_option("registry", args->registry, "Registry file")->required();
+    cmd->add_option("-o,--output", args->output, "Project file: county.qgz (or .qgs)")->required();
+    cmd->callback([args] { run_qgis_project(*args); });
+}
+
+} // namespace qiancun::cli
