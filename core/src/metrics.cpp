@@ -194,9 +194,12 @@ GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
     GapReport report;
     report.type = data.layers.front().type;
     std::vector<std::size_t> order;
-    for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t i = 0; i < n; ++i) {
+        if (const std::int64_t people = results[i].types.front().uncovered_population; people > 0)
+            report.uncovered_population_by_village.emplace_back(results[i].code, people);
         if (results[i].types.front().gap)
             order.push_back(i);
+    }
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
         return results[a].types.front().cov < results[b].types.front().cov;
     });
@@ -210,7 +213,7 @@ GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
         area.code = v.code;
         area.name = v.name;
         area.cov = m.cov;
-        area.uncovered_area_m2 = d.uncovered_area_m2;
+        area.uncovered_area_km2 = d.uncovered_area_m2 / 1e6;
         area.uncovered_population = m.uncovered_population;
         area.wkb = d.uncovered_wkb;
         report.villages.push_back(std::move(area));
@@ -240,7 +243,7 @@ void write_gap_layers(Registry &registry, const GapReport &report) {
                                                      {{"code", "TEXT"},
                                                       {"name", "TEXT"},
                                                       {"cov", "REAL"},
-                                                      {"uncovered_area_m2", "REAL"},
+                                                      {"uncovered_area_km2", "REAL"},
                                                       {"uncovered_population", "INTEGER"}},
                                                      "MULTIPOLYGON", srid, "gaps");
     for (const auto &a : report.villages) {
@@ -248,7 +251,7 @@ void write_gap_layers(Registry &registry, const GapReport &report) {
         insert_area.bind_text(1, a.code)
             .bind_text(2, a.name)
             .bind_double(3, a.cov)
-            .bind_double(4, a.uncovered_area_m2)
+            .bind_double(4, a.uncovered_area_km2)
             .bind_int(5, a.uncovered_population);
         if (a.wkb.empty())
             insert_area.bind_null(6);

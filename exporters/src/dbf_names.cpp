@@ -53,7 +53,7 @@ constexpr std::array kFixed{
     Abbreviation{"effluent_ok", "effl_ok"},
     Abbreviation{"road_density", "road_dens"},
     Abbreviation{"hardened_km", "hard_km"},
-    Abbreviation{"uncovered_area_m2", "unc_area"},
+    Abbreviation{"uncovered_area_km2", "unc_km2"},
     Abbreviation{"uncovered_population", "unc_pop"},
     Abbreviation{"uncovered_settlements", "unc_setl"},
     Abbreviation{"settlement_population", "setl_pop"},

@@ -693,11 +693,12 @@ TEST(MetricsGaps, UncoveredAreasAndSettlementsWorstFirst) {
         OGRGeometry *drawn = nullptr;
         ASSERT_EQ(OGRGeometryFactory::createFromWkb(g.wkb.data(), nullptr, &drawn, g.wkb.size()),
                   OGRERR_NONE);
-        EXPECT_NEAR(g.uncovered_area_m2, OGR_G_Area(OGRGeometry::ToHandle(drawn)), 1e-3) << g.code;
+        EXPECT_NEAR(g.uncovered_area_km2 * 1e6, OGR_G_Area(OGRGeometry::ToHandle(drawn)), 1e-3)
+            << g.code;
         OGRGeometryFactory::destroyGeometry(drawn);
-        EXPECT_NEAR(g.uncovered_area_m2, 1e6 - covered, 0.002 * 1e6) << g.code;
+        EXPECT_NEAR(g.uncovered_area_km2 * 1e6, 1e6 - covered, 0.002 * 1e6) << g.code;
     }
-    EXPECT_NEAR(report.villages[1].uncovered_area_m2, 1e6 - kPi * 400 * 400 / 4, 2000.0);
+    EXPECT_NEAR(report.villages[1].uncovered_area_km2 * 1e6, 1e6 - kPi * 400 * 400 / 4, 2000.0);
 
     ASSERT_EQ(report.settlements.size(), 2u);
     EXPECT_EQ(report.settlements[0].id, "B_out");
@@ -785,7 +786,7 @@ TEST(MetricsLayers, GapLayersReadBackWithGdal) {
     OGRLayer *areas = ds->GetLayerByName("gaps_courier_station");
     ASSERT_NE(areas, nullptr);
     EXPECT_EQ(field_names(areas),
-              (std::vector<std::string>{"code", "name", "cov", "uncovered_area_m2",
+              (std::vector<std::string>{"code", "name", "cov", "uncovered_area_km2",
                                         "uncovered_population"}));
     EXPECT_EQ(areas->GetFeatureCount(), 2);
     EXPECT_EQ(wkbFlatten(areas->GetGeomType()), wkbMultiPolygon);
@@ -793,8 +794,8 @@ TEST(MetricsLayers, GapLayersReadBackWithGdal) {
     for (auto &f : *areas) {
         ASSERT_NE(f->GetGeometryRef(), nullptr);
         EXPECT_NEAR(f->GetGeometryRef()->toMultiPolygon()->get_Area(),
-                    f->GetFieldAsDouble("uncovered_area_m2"), 1.0);
-        total += f->GetFieldAsDouble("uncovered_area_m2");
+                    f->GetFieldAsDouble("uncovered_area_km2") * 1e6, 1.0);
+        total += f->GetFieldAsDouble("uncovered_area_km2") * 1e6;
     }
     EXPECT_NEAR(total, 2e6 - kPi * 500 * 500 / 4, 2000.0);
 

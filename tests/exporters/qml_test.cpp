@@ -247,14 +247,14 @@ TEST_F(Qmls, WithoutSewageTheFirstCoverageFieldIsClassified) {
 
 TEST_F(Qmls, GapAreasAreRedTranslucentFillsAndSettlementsRedMarkers) {
     testing::write_vector(source, "SQLite", "gaps_sewage_plant", 4549,
-                          {"code", "name", "cov", "uncovered_area_m2", "uncovered_population"},
+                          {"code", "name", "cov", "uncovered_area_km2", "uncovered_population"},
                           {{kSquare,
                             {{"code", "330604101201"},
                              {"name", "东山村"},
                              {"cov", "0.4"},
-                             {"uncovered_area_m2", "600000"},
+                             {"uncovered_area_km2", "0.6"},
                              {"uncovered_population", "120"}}}},
-                          {}, {"cov", "uncovered_area_m2"}, {"uncovered_population"});
+                          {}, {"cov", "uncovered_area_km2"}, {"uncovered_population"});
     run("gaps_sewage_plant", dir / "uncovered.shp");
     Qml areas;
     ASSERT_TRUE(parse_qml(testing::read_file(dir / "uncovered.qml"), areas));

@@ -59,16 +59,24 @@ struct MetricsArgs {
 /// Per type: villages, gaps, mean coverage and people left uncovered.
 Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
     Rows rows;
-    rows.columns = {"type", "radius_m", "threshold",           "villages",
-                    "gaps", "mean_cov", "uncovered_population"};
+    rows.columns = {"type",
+                    "radius_m",
+                    "threshold",
+                    "villages",
+                    "gaps",
+                    "mean_cov",
+                    "uncovered_population",
+                    "uncovered_population_in_gaps"};
     for (std::size_t t = 0; t < table.types.size(); ++t) {
         std::int64_t gaps = 0;
         std::int64_t uncovered = 0;
+        std::int64_t uncovered_in_gaps = 0;
         double cov_sum = 0.0;
         for (const auto &v : table.villages) {
             const TypeMetrics &m = v.types[t];
             gaps += m.gap ? 1 : 0;
             uncovered += m.uncovered_population;
+            uncovered_in_gaps += m.gap ? m.uncovered_population : 0;
             cov_sum += m.cov;
         }
         const auto n = static_cast<std::int64_t>(table.villages.size());
@@ -80,7 +88,8 @@ Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
             threshold = it->second.gap_threshold;
         }
         rows.rows.push_back({table.types[t], radius, threshold, n, gaps,
-                             n > 0 ? Value(cov_sum / static_cast<double>(n)) : Value(), uncovered});
+                             n > 0 ? Value(cov_sum / static_cast<double>(n)) : Value(), uncovered,
+                             uncovered_in_gaps});
     }
     return rows;
 }
@@ -201,12 +210,12 @@ Rows gap_rows(const GapReport &report) {
     rows.columns = {"code",
                     "name",
                     "cov",
-                    "uncovered_area_m2",
+                    "uncovered_area_km2",
                     "uncovered_population",
                     "uncovered_settlements"};
     for (const auto &g : report.villages) {
         const auto it = settlements.find(g.code);
-        rows.rows.push_back({g.code, g.name, g.cov, g.uncovered_area_m2, g.uncovered_population,
+        rows.rows.push_back({g.code, g.name, g.cov, g.uncovered_area_km2, g.uncovered_population,
                              it == settlements.end() ? std::int64_t{0} : it->second});
     }
     return rows;
@@ -257,6 +266,8 @@ void run_gaps(const GapsArgs &args) {
             std::erase_if(report.villages, [&](const GapArea &g) { return outside(g.code); });
             std::erase_if(report.settlements,
                           [&](const UncoveredSettlement &s) { return outside(s.village_code); });
+            std::erase_if(report.uncovered_population_by_village,
+                          [&](const auto &v) { return outside(v.first); });
         }
         if (store) {
             write_gap_layers(registry, report);
@@ -268,9 +279,15 @@ void run_gaps(const GapsArgs &args) {
         std::int64_t people = 0;
         for (const auto &g : report.villages)
             people += g.uncovered_population;
-        fmt::print("{}: {} of {} villages below the threshold {:g} (worst first); {} people "
-                   "uncovered in them\n",
-                   args.type, report.villages.size(), villages, threshold, people);
+        std::int64_t everywhere = 0;
+        for (const auto &v : report.uncovered_population_by_village)
+            everywhere += v.second;
+        // The same words as the metrics summary: uncovered_population counts every village,
+        // uncovered_population_in_gaps only those below the threshold.
+        fmt::print("{}: {} of {} villages below the threshold {} (worst first); uncovered "
+                   "population {} in these villages, {} in all villages\n",
+                   args.type, report.villages.size(), villages, percent_for_people(threshold),
+                   people, everywhere);
     }
     print_rows(rows, args.format, std::cout);
     if (store) {
@@ -350,7 +367,7 @@ void register_metrics(CLI::App &app) {
     auto *gaps = app.add_subcommand(
         "gaps", "Villages below the coverage threshold of one type, worst first");
     gaps->footer(
-        "Columns: code, name, cov, uncovered_area_m2, uncovered_population,\n"
+        "Columns: code, name, cov, uncovered_area_km2, uncovered_population,\n"
         "uncovered_settlements. With -o the uncovered parts of those villages (village minus the\n"
         "service discs) are stored as layer gaps_<type> and the uncovered settlements as\n"
         "gaps_<type>_settlements, and both are exported with QGIS styles: into one GeoPackage,\n"

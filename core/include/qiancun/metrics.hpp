@@ -78,7 +78,7 @@ struct GapArea {
     std::string code;
     std::string name;
     double cov = 0.0;
-    double uncovered_area_m2 = 0.0; ///< area of `wkb` (its drawn discs), m²
+    double uncovered_area_km2 = 0.0; ///< area of `wkb` (its drawn discs), km²
     std::int64_t uncovered_population = 0;
     std::string wkb; ///< MultiPolygon: V minus the union of the discs; may be empty
 };
@@ -96,6 +96,10 @@ struct GapReport {
     std::string type;
     std::vector<GapArea> villages;                ///< villages with gap_T, worst (lowest cov) first
     std::vector<UncoveredSettlement> settlements; ///< settlements in those villages left uncovered
+    /// (code, people in uncovered settlements) of every village with some, gap or not: the
+    /// `metrics` summary's uncovered_population is their sum; the gap villages' part is the
+    /// sum over `villages`.
+    std::vector<std::pair<std::string, std::int64_t>> uncovered_population_by_village;
 };
 
 /// Villages under the threshold for `type` with their uncovered areas and settlements.
