@@ -365,10 +365,12 @@ void Registry::add_kind(const KindDef &def) {
 
 Registry::Transaction::Transaction(Registry &registry) : m_registry(&registry) {
     registry.m_impl->db.exec("BEGIN IMMEDIATE");
+    registry.m_impl->db.note_writer();
 }
 
 Registry::Transaction::~Transaction() {
     if (!m_done) {
+        m_registry->m_impl->db.clear_writer_note();
         try {
             m_registry->m_impl->db.exec("ROLLBACK");
             // Configured kinds added inside the transaction are gone again.
@@ -385,6 +387,7 @@ Registry::Transaction::~Transaction() {
 
 void Registry::Transaction::commit() {
     m_registry->m_impl->db.exec("COMMIT");
+    m_registry->m_impl->db.clear_writer_note();
     m_done = true;
 }
 

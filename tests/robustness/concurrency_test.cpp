@@ -4,7 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <sqlite3.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -166,12 +171,88 @@ TEST_F(ConcurrencyTest, TwoWritersAtOnceBothCommitOrOneFailsCleanly) {
         // so in one line naming the registry, with exit code 4.
         if (code != 0) {
             EXPECT_EQ(code, 4) << text;
-            EXPECT_THAT(text, ::testing::HasSubstr("another qiancun is writing")) << text;
+            EXPECT_THAT(text, ::testing::HasSubstr("is writing to it; gave up after waiting"))
+                << text;
         }
     }
     EXPECT_TRUE(ra == 0 || rb == 0);
     EXPECT_EQ(testing::integrity_check(reg), "ok");
     EXPECT_EQ(Registry::open(reg, true).count("sewage_plant"), plants_before + kPlants);
+}
+
+/// Holds the write lock of `path` the way another program would (QGIS, sqlite3, a script)
+/// until destroyed.
+class ForeignWriter {
+public:
+    explicit ForeignWriter(const fs::path &path) {
+        if (sqlite3_open(path.c_str(), &m_db) != SQLITE_OK ||
+            sqlite3_exec(m_db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK)
+            throw std::runtime_error("cannot lock " + path.string());
+    }
+    ForeignWriter(const ForeignWriter &) = delete;
+    ForeignWriter &operator=(const ForeignWriter &) = delete;
+    ~ForeignWriter() {
+        sqlite3_exec(m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+        sqlite3_close(m_db);
+    }
+
+private:
+    sqlite3 *m_db = nullptr;
+};
+
+/// The seconds in "gave up after waiting 1.0 s" of `err`, or -1.
+double waited_s(const std::string &err) {
+    const std::string key = "gave up after waiting ";
+    const auto at = err.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(err.substr(at + key.size()));
+}
+
+TEST_F(ConcurrencyTest, BusyRegistrySaysWhoHoldsTheLockAndTheTimeReallyWaited) {
+    const std::string before = Registry::open(reg, true).content_checksum();
+    ForeignWriter lock(reg);
+    // A short timeout keeps the test quick; the message must give the time measured.
+    ::setenv("QIANCUN_BUSY_TIMEOUT_MS", "1500", 1);
+    auto started = std::chrono::steady_clock::now();
+    auto r = testing::run_qiancun(import_args("operating"));
+    double wall_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("another program"));
+    EXPECT_THAT(r.err, ::testing::Not(::testing::HasSubstr("10 s")));
+    EXPECT_GE(waited_s(r.err), 1.4) << r.err;
+    EXPECT_LE(waited_s(r.err), wall_s + 0.05) << r.err;
+
+    // A qiancun writer leaves a note naming itself; while it lives, the waiting one names it.
+    testing::write_file(reg.string() + ".writer",
+                        fmt::format("{}\nqiancun load county.toml\n08:30:00 UTC\n", ::getpid()));
+    r = testing::run_qiancun(import_args("operating"));
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr(fmt::format(
+                           "another qiancun (pid {}: qiancun load county.toml, since 08:30:00 "
+                           "UTC) is writing to it; gave up after waiting",
+                           ::getpid())));
+    ::unsetenv("QIANCUN_BUSY_TIMEOUT_MS");
+    EXPECT_EQ(Registry::open(reg, true).content_checksum(), before);
+}
+
+TEST_F(ConcurrencyTest, AWriterNotesItselfWhileItHoldsTheLock) {
+    const fs::path note = reg.string() + ".writer";
+    auto registry = Registry::open(reg);
+    {
+        Registry::Transaction tx(registry);
+        ASSERT_TRUE(fs::exists(note));
+        const auto lines = testing::split_lines(testing::read_file(note));
+        ASSERT_EQ(lines.size(), 3u);
+        EXPECT_EQ(lines[0], std::to_string(::getpid()));
+        EXPECT_THAT(lines[1], ::testing::HasSubstr("robustness_tests"));
+        tx.commit();
+    }
+    EXPECT_FALSE(fs::exists(note)) << "removed at commit";
+    {
+        Registry::Transaction tx(registry);
+        EXPECT_TRUE(fs::exists(note));
+    }
+    EXPECT_FALSE(fs::exists(note)) << "removed at rollback";
 }
 
 } // namespace

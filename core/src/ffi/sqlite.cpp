@@ -2,28 +2,95 @@
 
 #include "qiancun/error.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spatialite.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <iterator>
+#include <system_error>
 #include <utility>
 
 namespace qiancun::ffi {
 
 namespace {
 
-/// Said instead of SQLite's "database is locked" once the busy timeout has run out.
-constexpr const char *kBusy = "the registry is busy: another qiancun is writing to it and did "
-                              "not finish within 10 s; nothing was changed, try again later";
+/// How long a connection waits for another writer's lock before giving up.
+constexpr int kBusyTimeoutMs = 10000;
+
+using Clock = std::chrono::steady_clock;
 
 bool busy(sqlite3 *db) {
     const int rc = db ? (sqlite3_extended_errcode(db) & 0xff) : SQLITE_OK;
     return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
 }
 
-[[noreturn]] void fail(sqlite3 *db, std::string_view what) {
-    if (busy(db))
-        throw DatabaseError(fmt::format("{} ({})", kBusy, sqlite3_db_filename(db, "main")));
+std::filesystem::path writer_note(std::string_view database) {
+    return std::filesystem::path(std::string(database) + ".writer");
+}
+
+/// This process's command line, arguments joined by spaces ("qiancun import r.sqlite p.csv").
+std::string own_command() {
+    std::ifstream in("/proc/self/cmdline", std::ios::binary);
+    std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    while (!raw.empty() && raw.back() == '\0')
+        raw.pop_back();
+    std::replace(raw.begin(), raw.end(), '\0', ' ');
+    if (const auto slash = raw.rfind('/', raw.find(' ')); slash != std::string::npos)
+        raw.erase(0, slash + 1); // the program's name without its directory
+    constexpr std::size_t kMaxCommand = 200;
+    return raw.empty() ? std::string("qiancun") : raw.substr(0, kMaxCommand);
+}
+
+/// Who holds the write lock of `database`: the qiancun process its note names while that
+/// process lives, else another program (QGIS, sqlite3, a script …).
+std::string lock_holder(std::string_view database) {
+    std::ifstream in(writer_note(database));
+    long pid = 0;
+    std::string command;
+    std::string since;
+    if (in >> pid && in.ignore() && std::getline(in, command) && std::getline(in, since) &&
+        pid > 0 && pid != static_cast<long>(::getpid()) &&
+        (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
+        return fmt::format("another qiancun (pid {}: {}, since {})", pid, command, since);
+    return "another program (QGIS, sqlite3 or a script)";
+}
+
+/// Throws the error of the last call on `db`; `started` is when that call began, for the time
+/// a busy registry was waited on.
+[[noreturn]] void fail(sqlite3 *db, std::string_view what, Clock::time_point started) {
+    if (busy(db)) {
+        const double waited_s = std::chrono::duration<double>(Clock::now() - started).count();
+        const char *path = sqlite3_db_filename(db, "main");
+        throw DatabaseError(fmt::format(
+            "the registry {} is busy: {} is writing to it; gave up after waiting {:.1f} s, "
+            "nothing was changed; try again later",
+            path ? path : "", lock_holder(path ? path : ""), waited_s));
+    }
     throw DatabaseError(fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
+}
+
+[[noreturn]] void fail(sqlite3 *db, std::string_view what) {
+    fail(db, what, Clock::now());
+}
+
+/// kBusyTimeoutMs, or QIANCUN_BUSY_TIMEOUT_MS from the environment (0 to 600000).
+int busy_timeout_ms() {
+    if (const char *env = std::getenv("QIANCUN_BUSY_TIMEOUT_MS")) {
+        char *end = nullptr;
+        const long ms = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && ms >= 0 && ms <= 600000)
+            return static_cast<int>(ms);
+    }
+    return kBusyTimeoutMs;
 }
 
 } // namespace
@@ -41,7 +108,7 @@ SqliteDb::SqliteDb(const std::filesystem::path &path, bool create, bool read_onl
     }
     sqlite3_extended_result_codes(m_db, 1);
     // A writer holding the lock makes others wait rather than fail at once.
-    sqlite3_busy_timeout(m_db, 10000);
+    sqlite3_busy_timeout(m_db, busy_timeout_ms());
     m_spatialite_cache = spatialite_alloc_connection();
     spatialite_init_ex(m_db, m_spatialite_cache, 0);
 }
@@ -72,13 +139,46 @@ void SqliteDb::close() noexcept {
     m_spatialite_cache = nullptr;
 }
 
+void SqliteDb::note_writer() const noexcept {
+    try {
+        const char *path = sqlite3_db_filename(m_db, "main");
+        if (!path || !*path)
+            return;
+        std::ofstream out(writer_note(path), std::ios::trunc);
+        out << ::getpid() << '\n'
+            << own_command() << '\n'
+            << fmt::format("{:%H:%M:%S} UTC", fmt::gmtime(std::time(nullptr))) << '\n';
+    } catch (...) {
+        // Only a courtesy to other writers.
+    }
+}
+
+void SqliteDb::clear_writer_note() const noexcept {
+    try {
+        const char *path = sqlite3_db_filename(m_db, "main");
+        if (!path || !*path)
+            return;
+        const auto note = writer_note(path);
+        std::ifstream in(note);
+        long pid = 0;
+        if (in >> pid && pid == static_cast<long>(::getpid())) {
+            in.close();
+            std::error_code ec;
+            std::filesystem::remove(note, ec);
+        }
+    } catch (...) {
+        // Only a courtesy to other writers.
+    }
+}
+
 void SqliteDb::exec(std::string_view sql) const {
     char *err = nullptr;
     std::string s(sql);
+    const auto started = Clock::now();
     if (sqlite3_exec(m_db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
         if (busy(m_db)) {
             sqlite3_free(err);
-            fail(m_db, s);
+            fail(m_db, s, started);
         }
         std::string msg = err ? err : sqlite3_errmsg(m_db);
         sqlite3_free(err);
@@ -87,9 +187,10 @@ void SqliteDb::exec(std::string_view sql) const {
 }
 
 SqliteStmt::SqliteStmt(sqlite3 *db, std::string_view sql) : m_db(db) {
+    const auto started = Clock::now();
     if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &m_stmt, nullptr) !=
         SQLITE_OK)
-        fail(db, fmt::format("cannot prepare '{}'", sql.substr(0, 200)));
+        fail(db, fmt::format("cannot prepare '{}'", sql.substr(0, 200)), started);
 }
 
 SqliteStmt::SqliteStmt(SqliteStmt &&other) noexcept
@@ -151,12 +252,13 @@ SqliteStmt &SqliteStmt::bind_null(int index) {
 }
 
 bool SqliteStmt::step() {
+    const auto started = Clock::now();
     int rc = sqlite3_step(m_stmt);
     if (rc == SQLITE_ROW)
         return true;
     if (rc == SQLITE_DONE)
         return false;
-    fail(m_db, fmt::format("'{}'", std::string(sqlite3_sql(m_stmt)).substr(0, 200)));
+    fail(m_db, fmt::format("'{}'", std::string(sqlite3_sql(m_stmt)).substr(0, 200)), started);
 }
 
 void SqliteStmt::run() {

@@ -28,6 +28,13 @@ public:
     /// Runs one or more statements without results; throws DatabaseError naming `sql`.
     void exec(std::string_view sql) const;
 
+    /// Leaves `<database>.writer` beside the file, naming this process (pid, command line,
+    /// time) while it holds the write lock, so that a writer kept waiting can say who holds it.
+    /// Best effort: a directory that cannot be written is no error.
+    void note_writer() const noexcept;
+    /// Removes the note of `note_writer` if this process left it.
+    void clear_writer_note() const noexcept;
+
 private:
     void close() noexcept;
     sqlite3 *m_db = nullptr;
