@@ -621,7 +621,7 @@ Rows Classification::township_counts() const {
 
 Classification classify_villages(const Registry &registry, const RuleSet &rules,
                                  const MetricsConfig &config, const ClassifyOptions &options) {
-    if (!registry.working_epsg())
+    if (!registry.working_srid())
         throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
     if (rules.rules.empty() || !rules.rules.back().conditions.empty())
         throw UsageError("the rules need a default rule (the last one, without conditions)");
@@ -797,9 +797,7 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
 }
 
 void write_classes_layer(Registry &registry, const Classification &result) {
-    const auto epsg = registry.working_epsg();
-    if (!epsg)
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+    const int srid = metrics::working_srid(registry);
     const Rows rows = result.to_rows(true);
     std::vector<metrics::ColumnDef> columns;
     for (const auto &name : rows.columns) {
@@ -815,7 +813,7 @@ void write_classes_layer(Registry &registry, const Classification &result) {
     }
     sqlite3 *db = registry.handle();
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(registry, "village_classes", columns, "MULTIPOLYGON", *epsg,
+    metrics::create_spatial_table(registry, "village_classes", columns, "MULTIPOLYGON", srid,
                                   "classify");
     std::string names;
     std::string params;

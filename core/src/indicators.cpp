@@ -452,7 +452,7 @@ Rows Bulletin::to_rows(bool townships) const {
 
 Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                             const MetricsConfig &config, const IndicatorOptions &options) {
-    if (!registry.working_epsg())
+    if (!registry.working_srid())
         throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
     Bulletin bulletin;
     bulletin.as_of = options.as_of.empty() ? today_utc() : options.as_of;

@@ -18,6 +18,7 @@
 #include <filesystem>
 
 #include <chrono>
+#include <limits>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -112,6 +113,41 @@ void ensure_status_history(const SqliteDb &db, const std::vector<KindDef> &kinds
     }
 }
 
+/// Raises `worst` to the largest scale error of the working CRS over the geometries of
+/// `table`: at the four corners of each geometry's bounding box (one corner for a point), in
+/// lon/lat by the inverse projection. Over a box a few km wide the scale error of the
+/// transverse Mercator and conic projections is monotonic in longitude offset and latitude, so
+/// its largest value lies at a corner.
+void worst_scale_error(sqlite3 *db, const crs::ScaleGauge &gauge, const std::string &table,
+                       std::optional<RegistryInfo::ScaleError> &worst) {
+    SqliteStmt st(db, fmt::format("SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), "
+                                  "MbrMaxY(geom) FROM {} WHERE geom IS NOT NULL",
+                                  quote_identifier(table)));
+    while (st.step()) {
+        if (st.is_null(0))
+            continue;
+        const double x0 = st.get_double(0), y0 = st.get_double(1);
+        const double x1 = st.get_double(2), y1 = st.get_double(3);
+        if (!worst)
+            worst.emplace();
+        ++worst->geometries;
+        const std::array<std::pair<double, double>, 4> corners{
+            std::pair{x0, y0}, std::pair{x1, y0}, std::pair{x0, y1}, std::pair{x1, y1}};
+        const std::size_t n = (x0 == x1 && y0 == y1) ? 1 : corners.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto ll = gauge.to_lonlat(corners[i].first, corners[i].second);
+            const double e =
+                ll ? gauge.at(ll->first, ll->second) : std::numeric_limits<double>::infinity();
+            if (worst->layer.empty() || e > worst->error) {
+                worst->error = e;
+                worst->lon = ll ? ll->first : 0.0;
+                worst->lat = ll ? ll->second : 0.0;
+                worst->layer = table;
+            }
+        }
+    }
+}
+
 } // namespace
 
 bool is_iso_date(std::string_view text) {
@@ -134,8 +170,40 @@ struct Registry::Impl {
     SqliteDb db;
     std::vector<KindDef> kinds;
     std::optional<int> epsg;
+    std::optional<int> srid; ///< set once the working CRS is fixed
+    /// The working CRS's definition, read on first use (registries made before custom CRSs
+    /// store only `crs_epsg`: their definition comes from PROJ's database).
+    mutable std::optional<crs::Definition> definition;
 
     Impl(std::filesystem::path p, SqliteDb d) : path(std::move(p)), db(std::move(d)) {}
+
+    /// Reads the working CRS from `meta`: `crs_srid` (absent before custom CRSs: the EPSG
+    /// code), `crs_epsg` when it has one, `crs_wkt` and `crs_name`.
+    void load_crs() {
+        epsg.reset();
+        srid.reset();
+        definition.reset();
+        if (auto e = meta("crs_epsg"))
+            epsg = std::stoi(*e);
+        if (auto s = meta("crs_srid"))
+            srid = std::stoi(*s);
+        else
+            srid = epsg;
+    }
+
+    const crs::Definition &working_crs() const {
+        if (!definition) {
+            auto wkt = meta("crs_wkt");
+            if (wkt && !wkt->empty())
+                definition = crs::Definition{*wkt, epsg, meta("crs_name").value_or("")};
+            else if (epsg)
+                definition = crs::from_epsg(*epsg);
+            else
+                throw DatabaseError(
+                    fmt::format("{}: the working CRS has no definition in meta", path.string()));
+        }
+        return *definition;
+    }
 
     std::optional<std::string> meta(std::string_view key) const {
         SqliteStmt st(db.get(), "SELECT value FROM meta WHERE key = ?");
@@ -162,7 +230,7 @@ struct Registry::Impl {
     /// Creates the table of a kind that has none yet; any other table, view or index of that
     /// name (in any case) is an error, never a reason to skip.
     void create_kind_table(const KindDef &k) {
-        if (!epsg)
+        if (!srid)
             return;
         {
             SqliteStmt st(db.get(), "SELECT type, name FROM sqlite_master WHERE lower(name) = "
@@ -196,7 +264,7 @@ struct Registry::Impl {
         cols += ", source_file TEXT, source_row INTEGER, updated_at TEXT";
         db.exec(fmt::format("CREATE TABLE {} ({})", t, cols));
         SqliteStmt add(db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
-        add.bind_text(1, k.key).bind_int(2, *epsg).bind_text(3,
+        add.bind_text(1, k.key).bind_int(2, *srid).bind_text(3,
                                                              spatialite_geometry_type(k.geometry));
         if (!add.step() || add.get_int(0) != 1)
             throw DatabaseError(fmt::format("cannot add the geometry column of {}", k.key));
@@ -223,11 +291,22 @@ Registry &Registry::operator=(Registry &&) noexcept = default;
 Registry::~Registry() = default;
 
 Registry Registry::create(const std::filesystem::path &path, std::optional<int> epsg) {
+    if (!epsg)
+        return create_with(path, std::nullopt);
+    return create_with(path, crs::from_epsg(*epsg));
+}
+
+Registry Registry::create(const std::filesystem::path &path, const crs::Definition &crs) {
+    return create_with(path, crs);
+}
+
+Registry Registry::create_with(const std::filesystem::path &path,
+                               const std::optional<crs::Definition> &crs) {
     if (std::filesystem::exists(path))
         throw UsageError(
             fmt::format("{} already exists; open it, or remove it first", path.string()));
-    if (epsg)
-        (void)crs::area_of_use(*epsg); // fails early on an unknown code
+    if (crs)
+        crs::check_working(*crs); // before the file exists
     try {
         auto impl = std::make_unique<Impl>(path, SqliteDb(path, true, false));
         auto &db = impl->db;
@@ -248,8 +327,8 @@ Registry Registry::create(const std::filesystem::path &path, std::optional<int> 
         impl->load_kinds();
         db.exec("COMMIT");
         Registry r(std::move(impl));
-        if (epsg)
-            r.set_working_epsg(*epsg);
+        if (crs)
+            r.set_working_crs(*crs);
         return r;
     } catch (...) {
         std::error_code ec;
@@ -276,8 +355,7 @@ Registry Registry::open(const std::filesystem::path &path, bool read_only) {
     if (!version || std::stoi(*version) != kSchemaVersion)
         throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
                                         path.string(), version.value_or("?"), kSchemaVersion));
-    if (auto e = impl->meta("crs_epsg"))
-        impl->epsg = std::stoi(*e);
+    impl->load_crs();
     impl->load_kinds();
     return Registry(std::move(impl));
 }
@@ -290,38 +368,85 @@ std::optional<int> Registry::working_epsg() const {
     return m_impl->epsg;
 }
 
+std::optional<int> Registry::working_srid() const {
+    return m_impl->srid;
+}
+
+std::optional<crs::Definition> Registry::working_crs() const {
+    if (!m_impl->srid)
+        return std::nullopt;
+    return m_impl->working_crs();
+}
+
 void Registry::set_working_epsg(int epsg) {
-    if (m_impl->epsg) {
-        if (*m_impl->epsg != epsg)
-            throw UsageError(fmt::format("the working CRS of {} is already EPSG:{}",
-                                         m_impl->path.string(), *m_impl->epsg));
+    set_working_crs(crs::from_epsg(epsg));
+}
+
+void Registry::set_working_crs(const crs::Definition &definition, std::optional<double> data_lon) {
+    if (m_impl->srid) {
+        const auto &current = m_impl->working_crs();
+        if (!crs::same(current, definition))
+            throw UsageError(fmt::format("the working CRS of {} is already {}",
+                                         m_impl->path.string(), current.describe()));
         return;
     }
-    SqliteStmt check(m_impl->db.get(), "SELECT 1 FROM spatial_ref_sys WHERE srid = ?");
-    check.bind_int(1, epsg);
-    if (!check.step()) {
-        // SpatiaLite's own list lacks this code: add it from PROJ's database.
-        SqliteStmt ins(m_impl->db.get(),
-                       "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, ref_sys_name, "
-                       "proj4text, srtext) VALUES(?, 'epsg', ?, ?, '', ?)");
-        ins.bind_int(1, epsg)
-            .bind_int(2, epsg)
-            .bind_text(3, crs::name(epsg))
-            .bind_text(4, crs::wkt(epsg, true));
-        ins.run();
-    }
-    const bool outer = sqlite3_get_autocommit(m_impl->db.get()) != 0;
+    crs::check_working(definition, data_lon);
+    auto *db = m_impl->db.get();
+    const bool outer = sqlite3_get_autocommit(db) != 0;
     if (outer)
         m_impl->db.exec("BEGIN IMMEDIATE");
     try {
-        m_impl->set_meta("crs_epsg", std::to_string(epsg));
-        m_impl->epsg = epsg;
+        int srid = 0;
+        if (definition.epsg) {
+            srid = *definition.epsg;
+            SqliteStmt check(db, "SELECT 1 FROM spatial_ref_sys WHERE srid = ?");
+            check.bind_int(1, srid);
+            if (!check.step()) {
+                // SpatiaLite's own list lacks this code: add it from PROJ's database.
+                SqliteStmt ins(db,
+                               "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, "
+                               "ref_sys_name, proj4text, srtext) VALUES(?, 'epsg', ?, ?, ?, ?)");
+                ins.bind_int(1, srid)
+                    .bind_int(2, srid)
+                    .bind_text(3, definition.name)
+                    .bind_text(4, crs::proj_string(definition))
+                    .bind_text(5, crs::wkt1(definition, false));
+                ins.run();
+            }
+        } else {
+            // A custom CRS gets the first free SRID from 900001 on, registered under the
+            // authority "qiancun" with its PROJ string and WKT, which GDAL and QGIS read.
+            SqliteStmt free(db, "SELECT MAX(MAX(srid) + 1, 900001) FROM spatial_ref_sys "
+                                "WHERE srid >= 900001");
+            free.step();
+            srid = free.is_null(0) ? 900001 : static_cast<int>(free.get_int(0));
+            SqliteStmt ins(db, "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, "
+                               "ref_sys_name, proj4text, srtext) VALUES(?, 'qiancun', ?, ?, ?, ?)");
+            ins.bind_int(1, srid)
+                .bind_int(2, srid)
+                .bind_text(3, definition.name.empty() || definition.name == "unknown"
+                                  ? std::string("qiancun working CRS")
+                                  : definition.name)
+                .bind_text(4, crs::proj_string(definition))
+                .bind_text(5, crs::wkt1(definition, false));
+            ins.run();
+        }
+        if (definition.epsg)
+            m_impl->set_meta("crs_epsg", std::to_string(*definition.epsg));
+        m_impl->set_meta("crs_srid", std::to_string(srid));
+        m_impl->set_meta("crs_wkt", definition.wkt);
+        m_impl->set_meta("crs_name", definition.name);
+        m_impl->epsg = definition.epsg;
+        m_impl->srid = srid;
+        m_impl->definition = definition;
         for (const auto &k : m_impl->kinds)
             m_impl->create_kind_table(k);
         if (outer)
             m_impl->db.exec("COMMIT");
     } catch (...) {
         m_impl->epsg.reset();
+        m_impl->srid.reset();
+        m_impl->definition.reset();
         if (outer)
             m_impl->db.exec("ROLLBACK");
         throw;
@@ -375,10 +500,7 @@ Registry::Transaction::~Transaction() {
             m_registry->m_impl->db.exec("ROLLBACK");
             // Configured kinds added inside the transaction are gone again.
             m_registry->m_impl->load_kinds();
-            if (auto e = m_registry->m_impl->meta("crs_epsg"))
-                m_registry->m_impl->epsg = std::stoi(*e);
-            else
-                m_registry->m_impl->epsg.reset();
+            m_registry->m_impl->load_crs();
         } catch (...) {
             // A destructor must not throw; the connection rolls back on close anyway.
         }
@@ -393,7 +515,7 @@ void Registry::Transaction::commit() {
 
 void Registry::write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
                      ImportRecord &record) {
-    if (!m_impl->epsg)
+    if (!m_impl->srid)
         throw UsageError("the registry has no working CRS yet");
     if (!table_exists(m_impl->db.get(), kind.key))
         m_impl->create_kind_table(kind);
@@ -460,7 +582,7 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
             updates += fmt::format("{0} = excluded.{0}, ", quote_identifier(a.name));
     }
     names += "source_file, source_row, updated_at, geom";
-    params += fmt::format("?, ?, ?, GeomFromWKB(?, {})", *m_impl->epsg);
+    params += fmt::format("?, ?, ?, GeomFromWKB(?, {})", *m_impl->srid);
     updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
                "updated_at = excluded.updated_at, geom = excluded.geom";
     SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
@@ -536,7 +658,7 @@ void Registry::write(const KindDef &kind, std::span<const Feature> features, Wri
 }
 
 void Registry::link_villages(std::string_view only_kind) {
-    if (!m_impl->epsg || !table_exists(m_impl->db.get(), "village"))
+    if (!m_impl->srid || !table_exists(m_impl->db.get(), "village"))
         return;
     auto *db = m_impl->db.get();
     auto &ctx = ffi::geos_context();
@@ -618,8 +740,14 @@ RegistryInfo Registry::info() const {
     info.path = m_impl->path;
     info.schema_version = kSchemaVersion;
     info.epsg = m_impl->epsg;
-    if (info.epsg)
-        info.crs_name = crs::name(*info.epsg);
+    info.srid = m_impl->srid;
+    std::optional<crs::ScaleGauge> gauge;
+    if (info.srid) {
+        const auto &definition = m_impl->working_crs();
+        info.crs_name = definition.name;
+        info.crs_proj = crs::proj_string(definition);
+        gauge.emplace(definition);
+    }
     auto *db = m_impl->db.get();
     for (const auto &k : m_impl->kinds) {
         LayerInfo li;
@@ -637,6 +765,8 @@ RegistryInfo Registry::info() const {
             if (li.count > 0 && !st.is_null(1))
                 li.extent = std::array<double, 4>{st.get_double(1), st.get_double(2),
                                                   st.get_double(3), st.get_double(4)};
+            if (gauge && li.count > 0)
+                worst_scale_error(db, *gauge, k.key, info.scale_error);
         }
         info.layers.push_back(std::move(li));
     }

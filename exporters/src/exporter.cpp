@@ -1,6 +1,7 @@
 #include "qiancun/exporter.hpp"
 
 #include "qiancun/error.hpp"
+#include "qiancun/gcj02.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/qml.hpp"
 #include "qiancun/registry.hpp"
@@ -291,12 +292,63 @@ FeatureFilter village_filter(GDALDataset &registry, OGRLayer &layer,
     };
 }
 
+enum class WebOffset { none, gcj02, bd09 };
+
+WebOffset web_offset(const std::string &t_srs) {
+    const std::string u = ascii_lower(t_srs);
+    if (u == "gcj02" || u == "gcj-02")
+        return WebOffset::gcj02;
+    if (u == "bd09" || u == "bd-09")
+        return WebOffset::bd09;
+    return WebOffset::none;
+}
+
+/// A transformation to WGS84 lon/lat followed by the forward web-map offset (WGS84 → GCJ-02,
+/// or → GCJ-02 → BD-09), the published formulas of core's gcj02.hpp; the result is still
+/// described as EPSG:4326, since no CRS code exists for the offsets.
+class ToWebOffset final : public OGRCoordinateTransformation {
+public:
+    ToWebOffset(std::unique_ptr<OGRCoordinateTransformation> to_lonlat, WebOffset offset,
+                const OGRSpatialReference &source, const OGRSpatialReference &lonlat)
+        : m_to_lonlat(std::move(to_lonlat)), m_offset(offset), m_source(source), m_lonlat(lonlat) {}
+    OGRSpatialReference *GetSourceCS() override { return &m_source; }
+    OGRSpatialReference *GetTargetCS() override { return &m_lonlat; }
+    int Transform(int count, double *x, double *y, double *z, double *t, int *ok) override {
+        if (m_to_lonlat && !m_to_lonlat->Transform(count, x, y, z, t, ok))
+            return FALSE;
+        for (int i = 0; i < count; ++i) {
+            if (ok && !ok[i])
+                continue;
+            const gcj02::LonLat p{x[i], y[i]};
+            const auto w =
+                m_offset == WebOffset::bd09 ? gcj02::wgs84_to_bd09(p) : gcj02::wgs84_to_gcj02(p);
+            x[i] = w.lon;
+            y[i] = w.lat;
+            if (ok)
+                ok[i] = TRUE;
+        }
+        return TRUE;
+    }
+    OGRCoordinateTransformation *Clone() const override {
+        return new ToWebOffset(std::unique_ptr<OGRCoordinateTransformation>(
+                                   m_to_lonlat ? m_to_lonlat->Clone() : nullptr),
+                               m_offset, m_source, m_lonlat);
+    }
+    OGRCoordinateTransformation *GetInverse() const override { return nullptr; }
+
+private:
+    std::unique_ptr<OGRCoordinateTransformation> m_to_lonlat;
+    WebOffset m_offset;
+    OGRSpatialReference m_source;
+    OGRSpatialReference m_lonlat;
+};
+
 std::unique_ptr<OGRSpatialReference> target_srs(const std::string &user_input) {
     auto srs = std::make_unique<OGRSpatialReference>();
     if (srs->SetFromUserInput(user_input.c_str(),
                               OGRSpatialReference::SET_FROM_USER_INPUT_LIMITATIONS) != OGRERR_NONE)
-        throw UsageError(
-            fmt::format("--t-srs '{}' is not a CRS GDAL knows (try EPSG:4326)", user_input));
+        throw UsageError(fmt::format(
+            "--t-srs '{}' is not a CRS GDAL knows (try EPSG:4326, GCJ02 or BD09)", user_input));
     srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     return srs;
 }
@@ -619,7 +671,29 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     }
     std::unique_ptr<OGRSpatialReference> out_srs;
     std::unique_ptr<OGRCoordinateTransformation> transform;
-    if (options.t_srs) {
+    const WebOffset offset = options.t_srs ? web_offset(*options.t_srs) : WebOffset::none;
+    std::vector<std::string> notes;
+    if (offset != WebOffset::none) {
+        out_srs = target_srs("EPSG:4326");
+        if (!source_srs)
+            throw UsageError(fmt::format("'{}' has no CRS to reproject from", options.layer));
+        std::unique_ptr<OGRCoordinateTransformation> to_lonlat;
+        if (!out_srs->IsSame(source_srs.get())) {
+            to_lonlat.reset(OGRCreateCoordinateTransformation(source_srs.get(), out_srs.get()));
+            if (!to_lonlat)
+                throw UsageError(fmt::format("cannot transform '{}' to lon/lat: {}", options.layer,
+                                             last_gdal_error()));
+        }
+        transform =
+            std::make_unique<ToWebOffset>(std::move(to_lonlat), offset, *source_srs, *out_srs);
+        notes.push_back(fmt::format(
+            "the coordinates carry the {} offset of {} (lon/lat moved by up to a few hundred "
+            "metres); the file's CRS says EPSG:4326 because the offset has no CRS of its own, so "
+            "only give it to a web map that expects {}",
+            offset == WebOffset::gcj02 ? "GCJ-02" : "BD-09",
+            offset == WebOffset::gcj02 ? "Amap/Tencent" : "Baidu",
+            offset == WebOffset::gcj02 ? "GCJ-02" : "BD-09"));
+    } else if (options.t_srs) {
         out_srs = target_srs(*options.t_srs);
         if (!source_srs)
             throw UsageError(fmt::format("'{}' has no CRS to reproject from", options.layer));
@@ -633,8 +707,18 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         out_srs.reset(source_srs->Clone());
     }
 
+    if (format.format == Format::geojson && out_srs && !out_srs->IsGeographic() &&
+        !out_srs->GetAuthorityCode(nullptr))
+        // GeoJSON names a CRS only by a code; without one every reader takes the metres of a
+        // custom CRS for degrees.
+        throw UsageError(fmt::format(
+            "GeoJSON can name a CRS only by its EPSG code, and the CRS of '{}' has none (a "
+            "custom working CRS): export with --t-srs EPSG:4490 (lon/lat) or to .gpkg or .shp",
+            options.layer));
+
     ExportResult result;
     result.driver = format.driver;
+    result.notes = std::move(notes);
     std::vector<std::string> full_names;
     for (int i = 0; i < defn.GetFieldCount(); ++i)
         full_names.emplace_back(defn.GetFieldDefn(i)->GetNameRef());

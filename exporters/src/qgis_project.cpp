@@ -56,11 +56,14 @@ std::string xml_escape(std::string_view s) {
     return out;
 }
 
-/// The CRS as QGIS writes it in <spatialrefsys>.
-std::string spatialrefsys(int epsg, int indent) {
+/// The CRS as QGIS writes it in <spatialrefsys>; a custom CRS (no EPSG code) by its WKT alone,
+/// as QGIS keeps a user CRS.
+std::string spatialrefsys(const crs::Definition &working, int indent) {
     OGRSpatialReference srs;
-    if (srs.importFromEPSG(epsg) != OGRERR_NONE)
-        throw UsageError(fmt::format("EPSG:{} is not a CRS GDAL knows", epsg));
+    const OGRErr read =
+        working.epsg ? srs.importFromEPSG(*working.epsg) : srs.importFromWkt(working.wkt.c_str());
+    if (read != OGRERR_NONE)
+        throw UsageError(fmt::format("{} is not a CRS GDAL knows", working.describe()));
     std::string wkt;
     const char *const wkt2[] = {"FORMAT=WKT2_2019", nullptr};
     if (char *w = nullptr; srs.exportToWkt(&w, wkt2) == OGRERR_NONE && w) {
@@ -77,13 +80,14 @@ std::string spatialrefsys(int epsg, int indent) {
                        "{0}  <wkt>{1}</wkt>\n"
                        "{0}  <proj4>{2}</proj4>\n"
                        "{0}  <srid>{3}</srid>\n"
-                       "{0}  <authid>EPSG:{3}</authid>\n"
+                       "{0}  <authid>{6}</authid>\n"
                        "{0}  <description>{4}</description>\n"
                        "{0}  <geographicflag>{5}</geographicflag>\n"
                        "{0}</spatialrefsys>\n",
-                       pad, xml_escape(wkt), xml_escape(proj4), epsg,
+                       pad, xml_escape(wkt), xml_escape(proj4), working.epsg.value_or(0),
                        xml_escape(srs.GetName() ? srs.GetName() : ""),
-                       srs.IsGeographic() ? "true" : "false");
+                       srs.IsGeographic() ? "true" : "false",
+                       working.epsg ? fmt::format("EPSG:{}", *working.epsg) : std::string());
 }
 
 /// A style document split for embedding: its root's labelsEnabled and the children of <qgis>.
@@ -260,8 +264,8 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
         throw UsageError(fmt::format("directory {} does not exist", out_dir.string()));
 
     const auto registry = Registry::open(options.registry, true);
-    const auto epsg = registry.working_epsg();
-    if (!epsg)
+    const auto working = registry.working_crs();
+    if (!working)
         throw UsageError(
             fmt::format("{} has no working CRS yet: import data first", options.registry.string()));
     const auto tables = registry_styles(registry);
@@ -321,7 +325,7 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
                                    layers[i].family ? "_" + *layers[i].family : "", i);
 
     const std::string registry_source = relative_source(options.registry, options.output);
-    const std::string srs = spatialrefsys(*epsg, 8);
+    const std::string srs = spatialrefsys(*working, 8);
     QgisProjectResult result;
     std::string tree;
     std::string maplayers;
@@ -365,32 +369,33 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
                                  "    <rotation>0</rotation>\n"
                                  "    <destinationsrs>\n{}    </destinationsrs>\n"
                                  "  </mapcanvas>\n",
-                                 e[0], e[1], e[2], e[3], spatialrefsys(*epsg, 6));
+                                 e[0], e[1], e[2], e[3], spatialrefsys(*working, 6));
         }
 
     const std::string title = options.registry.stem().string();
-    const std::string qgs = fmt::format(
-        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
-        "<qgis projectname=\"{0}\" version=\"{1}\">\n"
-        "  <homePath path=\"\"/>\n"
-        "  <title>{0}</title>\n"
-        "  <projectCrs>\n{2}  </projectCrs>\n"
-        "  <layer-tree-group>\n"
-        "    <customproperties/>\n{3}"
-        "  </layer-tree-group>\n"
-        "{4}"
-        "  <projectlayers>\n{5}  </projectlayers>\n"
-        "  <layerorder>\n{6}  </layerorder>\n"
-        "  <properties>\n"
-        "    <SpatialRefSys>\n"
-        "      <ProjectionsEnabled type=\"int\">1</ProjectionsEnabled>\n"
-        "    </SpatialRefSys>\n"
-        "    <Paths>\n"
-        "      <Absolute type=\"bool\">false</Absolute>\n"
-        "    </Paths>\n"
-        "  </properties>\n"
-        "</qgis>\n",
-        xml_escape(title), kQgisVersion, spatialrefsys(*epsg, 4), tree, canvas, maplayers, order);
+    const std::string qgs =
+        fmt::format("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+                    "<qgis projectname=\"{0}\" version=\"{1}\">\n"
+                    "  <homePath path=\"\"/>\n"
+                    "  <title>{0}</title>\n"
+                    "  <projectCrs>\n{2}  </projectCrs>\n"
+                    "  <layer-tree-group>\n"
+                    "    <customproperties/>\n{3}"
+                    "  </layer-tree-group>\n"
+                    "{4}"
+                    "  <projectlayers>\n{5}  </projectlayers>\n"
+                    "  <layerorder>\n{6}  </layerorder>\n"
+                    "  <properties>\n"
+                    "    <SpatialRefSys>\n"
+                    "      <ProjectionsEnabled type=\"int\">1</ProjectionsEnabled>\n"
+                    "    </SpatialRefSys>\n"
+                    "    <Paths>\n"
+                    "      <Absolute type=\"bool\">false</Absolute>\n"
+                    "    </Paths>\n"
+                    "  </properties>\n"
+                    "</qgis>\n",
+                    xml_escape(title), kQgisVersion, spatialrefsys(*working, 4), tree, canvas,
+                    maplayers, order);
     write_file(options.output, qgs, ext == ".qgz");
     return result;
 }

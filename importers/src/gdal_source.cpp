@@ -444,15 +444,18 @@ bool CoordinatePipeline::to_lonlat(OGRGeometry &g) const {
     return g.transform(m_to_lonlat.get()) == OGRERR_NONE;
 }
 
-void CoordinatePipeline::set_working_epsg(int epsg) {
-    m_working.importFromEPSG(epsg);
+void CoordinatePipeline::set_working(const crs::Definition &working) {
+    const OGRErr read = working.epsg ? m_working.importFromEPSG(*working.epsg)
+                                     : m_working.importFromWkt(working.wkt.c_str());
+    if (read != OGRERR_NONE)
+        throw Error(fmt::format("GDAL cannot read the working CRS {}", working.describe()));
     m_working.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     // From the source itself when it is a real CRS, so a source already in the working CRS
     // passes unchanged; web-map coordinates go through their lon/lat correction first.
     m_to_working.reset(OGRCreateCoordinateTransformation(
         m_offset == WebOffset::none ? &m_source : &m_lonlat, &m_working));
     if (!m_to_working)
-        throw Error(fmt::format("PROJ cannot transform from CGCS2000 to EPSG:{}", epsg));
+        throw Error(fmt::format("PROJ cannot transform from CGCS2000 to {}", working.describe()));
 }
 
 bool CoordinatePipeline::to_working(OGRGeometry &g) const {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "qiancun/crs.hpp"
+
 #include "qiancun/importer.hpp"
 
 #include <gdal_priv.h>
@@ -121,7 +123,7 @@ public:
     /// failure.
     bool to_lonlat(OGRGeometry &g) const;
     /// Fixes the working CRS; must be called before `to_working`.
-    void set_working_epsg(int epsg);
+    void set_working(const crs::Definition &working);
     /// Transforms a source geometry in place to the working CRS (directly when PROJ can,
     /// through lon/lat for the web-map offsets). False on failure.
     bool to_working(OGRGeometry &g) const;

@@ -11,7 +11,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <tuple>
 
 namespace qiancun::importers {
 
@@ -194,7 +196,7 @@ struct ErrorList {
 } // namespace
 
 PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
-                              const Progress &progress, std::optional<int> working_epsg) {
+                              const Progress &progress, std::optional<crs::Definition> working) {
     PreparedImport out;
     out.options = options;
     out.kind = &registry.kind(options.kind);
@@ -224,6 +226,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         Feature feature;
         OGRGeometryUniquePtr geometry; ///< in the source CRS
         std::optional<std::pair<double, double>> seat;
+        std::optional<OGREnvelope> lonlat; ///< bounding box in lon/lat; empty geometry: none
     };
     std::vector<Pending> pending;
     const std::string stem = options.source.stem().string();
@@ -346,6 +349,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
             lon_max = std::max(lon_max, env.MaxX);
             lat_min = std::min(lat_min, env.MinY);
             lat_max = std::max(lat_max, env.MaxY);
+            p.lonlat = env;
         }
         pending.push_back(std::move(p));
     }
@@ -361,32 +365,71 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
     if (pending.empty())
         throw InputError(src.file(), src.layer_name(), std::nullopt, "the source has no features");
 
-    std::optional<int> epsg = registry.working_epsg();
-    if (!epsg)
-        epsg = working_epsg;
-    if (!epsg && lon_min <= lon_max) {
-        epsg = crs::gauss_kruger_3deg_epsg((lon_min + lon_max) / 2.0);
-        out.chosen_epsg = epsg;
-    }
-    if (!epsg)
+    if (lon_min <= lon_max)
+        out.data_lon = (lon_min + lon_max) / 2.0;
+    const bool fixes_crs = !registry.working_srid().has_value();
+    if (!fixes_crs)
+        working = registry.working_crs();
+    else if (working)
+        crs::check_working(*working, out.data_lon);
+    else if (out.data_lon)
+        working = crs::from_epsg(crs::gauss_kruger_3deg_epsg(*out.data_lon));
+    if (!working)
         throw InputError(src.file(), src.layer_name(), std::nullopt,
                          "every geometry is empty; cannot choose a working CRS");
-    const auto area = crs::area_of_use(*epsg);
-    coords.set_working_epsg(*epsg);
+    if (fixes_crs)
+        out.chosen_crs = working;
+    const auto area = crs::area_of_use(*working);
+    const crs::ScaleGauge gauge(*working);
+    coords.set_working(*working);
+    const std::string crs_text = working->describe();
+    // Said once per source, after the refusals: data that fit the scale bound although they
+    // lie beyond the nominal area of use of an EPSG CRS.
+    std::int64_t beyond_area = 0;
+    double beyond_worst = 0.0;
+    const auto scale_problem = [&](double lon, double lat, double error) {
+        std::string hint;
+        if (fixes_crs)
+            hint = fmt::format("; the data span {:.2f}-{:.2f}E: create the registry with a "
+                               "transverse Mercator centred on them, e.g. qiancun init --crs "
+                               "'+proj=tmerc +lon_0={:.1f} +k=1 +x_0=500000 +ellps=GRS80 "
+                               "+units=m'",
+                               lon_min, lon_max, std::round((lon_min + lon_max) * 5.0) / 10.0);
+        return fmt::format("coordinates ({:.6f}, {:.6f}) lie where the working CRS {} has a "
+                           "scale error of {:.3f} %, above the {} % that planar metrics allow "
+                           "(SPEC §8){}",
+                           lon, lat, crs_text, error * 100.0, crs::kMaxScaleError * 100.0, hint);
+    };
+    // The largest scale error over a bounding box in lon/lat, from its corners (one for a
+    // point): over a feature's extent the scale error of the transverse Mercator and conic
+    // projections is monotonic in longitude offset and latitude, so its maximum lies at a
+    // corner. Returns the error and where.
+    const auto worst_corner = [&](const OGREnvelope &e) {
+        std::array<std::pair<double, double>, 4> corners{
+            std::pair{e.MinX, e.MinY}, std::pair{e.MaxX, e.MinY}, std::pair{e.MinX, e.MaxY},
+            std::pair{e.MaxX, e.MaxY}};
+        const std::size_t n = (e.MinX == e.MaxX && e.MinY == e.MaxY) ? 1 : corners.size();
+        std::tuple<double, double, double> worst{-1.0, e.MinX, e.MinY};
+        for (std::size_t i = 0; i < n; ++i) {
+            const double err = gauge.at(corners[i].first, corners[i].second);
+            if (err > std::get<0>(worst))
+                worst = {err, corners[i].first, corners[i].second};
+        }
+        return worst;
+    };
 
     for (auto &p : pending) {
-        OGRGeometryUniquePtr ll(p.geometry->clone());
-        coords.to_lonlat(*ll);
-        OGREnvelope env;
-        ll->getEnvelope(&env);
-        if (!ll->IsEmpty() &&
-            !(area.contains(env.MinX, env.MinY) && area.contains(env.MaxX, env.MaxY))) {
-            errors.add(p.feature.row,
-                       fmt::format("coordinates ({:.6f}, {:.6f}) lie outside the area of use of "
-                                   "the working CRS EPSG:{} ({:.1f}–{:.1f}°E, {:.1f}–{:.1f}°N)",
-                                   env.MinX, env.MinY, *epsg, area.west_lon, area.east_lon,
-                                   area.south_lat, area.north_lat));
-            continue;
+        if (p.lonlat) {
+            const auto [error, lon, lat] = worst_corner(*p.lonlat);
+            if (!(error <= crs::kMaxScaleError)) {
+                errors.add(p.feature.row, scale_problem(lon, lat, error));
+                continue;
+            }
+            if (area && !(area->contains(p.lonlat->MinX, p.lonlat->MinY) &&
+                          area->contains(p.lonlat->MaxX, p.lonlat->MaxY))) {
+                ++beyond_area;
+                beyond_worst = std::max(beyond_worst, error);
+            }
         }
         if (!coords.to_working(*p.geometry)) {
             errors.add(p.feature.row, "coordinates cannot be transformed to the working CRS");
@@ -395,12 +438,16 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         if (p.seat) {
             OGRPoint seat(p.seat->first, p.seat->second);
             OGRPoint seat_ll(seat);
-            if (!coords.to_lonlat(seat_ll) || !area.contains(seat_ll.getX(), seat_ll.getY()) ||
-                !coords.to_working(seat)) {
+            if (!coords.to_lonlat(seat_ll) || !coords.to_working(seat)) {
                 errors.add(p.feature.row,
-                           fmt::format("seat ({}, {}) is not a position inside the working CRS's "
-                                       "area of use",
+                           fmt::format("seat ({}, {}) cannot be transformed to the working CRS",
                                        p.seat->first, p.seat->second));
+                continue;
+            }
+            if (const double error = gauge.at(seat_ll.getX(), seat_ll.getY());
+                !(error <= crs::kMaxScaleError)) {
+                errors.add(p.feature.row,
+                           "seat: " + scale_problem(seat_ll.getX(), seat_ll.getY(), error));
                 continue;
             }
             p.feature.values[static_cast<std::size_t>(plan.seat_x)] = seat.getX();
@@ -424,18 +471,26 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         out.features.push_back(std::move(p.feature));
     }
     errors.throw_if_any();
-    if (!out.chosen_epsg && !registry.working_epsg())
-        out.chosen_epsg = epsg;
+    if (beyond_area > 0)
+        report.issues.push_back(
+            {ImportIssue::Severity::warning, 0,
+             fmt::format("{} feature{} lie beyond the area of use of the working CRS {} "
+                         "({:.1f}-{:.1f}E, {:.1f}-{:.1f}N), with a scale error of at most "
+                         "{:.3f} % there (bound {} %): accepted",
+                         beyond_area, beyond_area == 1 ? "" : "s", crs_text, area->west_lon,
+                         area->east_lon, area->south_lat, area->north_lat, beyond_worst * 100.0,
+                         crs::kMaxScaleError * 100.0)});
     for (const auto &issue : report.issues)
-        qiancun::log(issue.severity == ImportIssue::Severity::warning ? LogLevel::warning
-                                                                      : LogLevel::info,
-                     fmt::format("{}, row {}: {}", src.file(), issue.row, issue.message));
+        qiancun::log(
+            issue.severity == ImportIssue::Severity::warning ? LogLevel::warning : LogLevel::info,
+            issue.row > 0 ? fmt::format("{}, row {}: {}", src.file(), issue.row, issue.message)
+                          : fmt::format("{}: {}", src.file(), issue.message));
     return out;
 }
 
 void commit_import(Registry &registry, PreparedImport &prepared) {
-    if (!registry.working_epsg() && prepared.chosen_epsg)
-        registry.set_working_epsg(*prepared.chosen_epsg);
+    if (!registry.working_srid() && prepared.chosen_crs)
+        registry.set_working_crs(*prepared.chosen_crs, prepared.data_lon);
     registry.write(*prepared.kind, prepared.features,
                    prepared.options.replace  ? WriteMode::replace
                    : prepared.options.update ? WriteMode::update_any

@@ -61,7 +61,7 @@ Manifest read_manifest(const std::filesystem::path &path) {
     toml::table doc = toml::parse(text, file); // already parsed once above without error
     if (auto crs = doc["registry"]["crs"].value<std::string>()) {
         try {
-            m.epsg = crs::parse_epsg(*crs);
+            m.crs = crs::parse(*crs);
         } catch (const UsageError &e) {
             throw InputError(file, "", std::nullopt, fmt::format("[registry] crs: {}", e.what()));
         }
@@ -132,10 +132,6 @@ Manifest read_manifest(const std::filesystem::path &path) {
 std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &manifest,
                                         const SourceProgress &on_source, const Progress &progress) {
     Registry::Transaction tx(registry);
-    if (manifest.epsg)
-        registry.set_working_epsg(*manifest.epsg);
-    for (const auto &k : manifest.kinds)
-        registry.add_kind(k);
     // Villages first so that the CRS and the links are settled before the assets.
     std::vector<const ImportOptions *> order;
     for (const auto &s : manifest.sources)
@@ -144,6 +140,30 @@ std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &mani
     for (const auto &s : manifest.sources)
         if (s.kind != "village")
             order.push_back(&s);
+    if (manifest.crs) {
+        try {
+            if (!registry.working_srid()) {
+                try {
+                    crs::check_working(*manifest.crs);
+                } catch (const UsageError &) {
+                    // Refused: name the zone of the data, from the first source.
+                    std::optional<double> lon;
+                    try {
+                        if (!order.empty())
+                            lon = prepare_import(registry, *order.front()).data_lon;
+                    } catch (const Error &) {
+                    }
+                    crs::check_working(*manifest.crs, lon);
+                }
+            }
+            registry.set_working_crs(*manifest.crs);
+        } catch (const UsageError &e) {
+            throw UsageError(
+                fmt::format("{}: [registry] crs: {}", manifest.path.string(), e.what()));
+        }
+    }
+    for (const auto &k : manifest.kinds)
+        registry.add_kind(k);
     std::vector<ImportReport> reports;
     for (std::size_t i = 0; i < order.size(); ++i) {
         if (on_source)

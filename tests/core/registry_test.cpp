@@ -1,11 +1,14 @@
 #include "qiancun/error.hpp"
 #include "qiancun/geometry.hpp"
+#include "qiancun/metrics.hpp"
 #include "qiancun/registry.hpp"
 
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
 #include <sqlite3.h>
+
+#include <cmath>
 
 namespace qiancun {
 namespace {
@@ -102,6 +105,132 @@ TEST(Registry, WorkingCrsIsFixedOnce) {
     EXPECT_THROW(reg.set_working_epsg(4550), UsageError);
     auto again = Registry::open(dir / "r.sqlite");
     EXPECT_EQ(again.working_epsg(), 4549);
+}
+
+/// Runs one SQL statement with an integer or text result on `db`; "" for NULL or no row.
+std::string sql_value(sqlite3 *db, const std::string &sql) {
+    sqlite3_stmt *st = nullptr;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK)
+        return "(error: " + std::string(sqlite3_errmsg(db)) + ")";
+    std::string out;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        out = reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    return out;
+}
+
+constexpr const char *kTmerc1205 =
+    "+proj=tmerc +lat_0=0 +lon_0=120.5 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 +units=m +no_defs";
+
+TEST(Registry, GeographicAndWebMercatorCrsAreRefusedAndNoFileIsLeft) {
+    TempDir dir;
+    for (int epsg : {4490, 4326, 3857}) {
+        try {
+            Registry::create(dir / "r.sqlite", epsg);
+            FAIL() << epsg;
+        } catch (const UsageError &e) {
+            EXPECT_NE(std::string(e.what()).find("e.g. EPSG:4549 for 120E"), std::string::npos)
+                << e.what();
+        }
+        EXPECT_FALSE(std::filesystem::exists(dir / "r.sqlite")) << epsg;
+    }
+    auto reg = Registry::create(dir / "r.sqlite", std::nullopt);
+    EXPECT_THROW(reg.set_working_epsg(4490), UsageError);
+    EXPECT_FALSE(reg.working_srid());
+    EXPECT_FALSE(Registry::open(dir / "r.sqlite").working_srid());
+}
+
+TEST(Registry, CustomCrsIsRegisteredUnderAFreeSridAndKeptAcrossOpens) {
+    TempDir dir;
+    const auto custom = crs::parse(kTmerc1205);
+    {
+        auto reg = Registry::create(dir / "r.sqlite", custom);
+        EXPECT_FALSE(reg.working_epsg());
+        EXPECT_EQ(reg.working_srid(), 900001);
+        sqlite3 *db = reg.handle();
+        EXPECT_EQ(sql_value(db, "SELECT srid FROM geometry_columns WHERE f_table_name = 'village'"),
+                  "900001");
+        EXPECT_EQ(sql_value(db, "SELECT proj4text FROM spatial_ref_sys WHERE srid = 900001"),
+                  "+proj=tmerc +lat_0=0 +lon_0=120.5 +k=1 +x_0=500000 +y_0=0 +ellps=GRS80 "
+                  "+units=m");
+        EXPECT_NE(sql_value(db, "SELECT srtext FROM spatial_ref_sys WHERE srid = 900001")
+                      .find("PARAMETER[\"central_meridian\",120.5]"),
+                  std::string::npos);
+    }
+    auto reg = Registry::open(dir / "r.sqlite");
+    EXPECT_EQ(reg.working_srid(), 900001);
+    ASSERT_TRUE(reg.working_crs());
+    EXPECT_TRUE(crs::same(*reg.working_crs(), custom));
+    EXPECT_NO_THROW(reg.set_working_crs(crs::parse(custom.wkt))); // the same CRS again
+    EXPECT_THROW(reg.set_working_epsg(4549), UsageError);
+}
+
+TEST(Registry, RegistryThatStoresOnlyAnEpsgCodeStillOpens) {
+    TempDir dir;
+    {
+        auto reg = Registry::create(dir / "r.sqlite", 4549);
+        // As registries were written before custom CRSs: the code alone.
+        ASSERT_EQ(sqlite3_exec(reg.handle(),
+                               "DELETE FROM meta WHERE key IN ('crs_srid', 'crs_wkt', 'crs_name')",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+    }
+    auto reg = Registry::open(dir / "r.sqlite");
+    EXPECT_EQ(reg.working_epsg(), 4549);
+    EXPECT_EQ(reg.working_srid(), 4549);
+    ASSERT_TRUE(reg.working_crs());
+    EXPECT_EQ(reg.working_crs()->name, "CGCS2000 / 3-degree Gauss-Kruger CM 120E");
+    EXPECT_EQ(reg.info().crs_name, "CGCS2000 / 3-degree Gauss-Kruger CM 120E");
+}
+
+TEST(Registry, MetricsRefuseARegistryWhoseCrsIsGeographic) {
+    TempDir dir;
+    {
+        auto reg = Registry::create(dir / "r.sqlite", 4549);
+        // A registry made before the check, in CGCS2000 lon/lat.
+        ASSERT_EQ(sqlite3_exec(reg.handle(),
+                               "UPDATE meta SET value = '4490' WHERE key IN ('crs_epsg', "
+                               "'crs_srid'); DELETE FROM meta WHERE key IN ('crs_wkt', 'crs_name')",
+                               nullptr, nullptr, nullptr),
+                  SQLITE_OK);
+    }
+    auto reg = Registry::open(dir / "r.sqlite");
+    try {
+        compute_metrics(reg, MetricsConfig::defaults(reg.kinds()));
+        FAIL() << "metrics on degrees";
+    } catch (const UsageError &e) {
+        EXPECT_NE(std::string(e.what()).find("EPSG:4490 China Geodetic Coordinate System 2000 "
+                                             "cannot be the working CRS: it is geographic"),
+                  std::string::npos)
+            << e.what();
+    }
+}
+
+TEST_F(TwoVillages, InfoGivesTheWorstScaleErrorOfTheData) {
+    // Zone 40 (CM 120E) is exact on its central meridian (x = 500000) and grows with the
+    // distance from it: plant B, 150 km east, is the worst place of the data.
+    std::vector<Feature> p{plant(1, "A", 501500.0, 3320500.0), plant(2, "B", 650000.0, 3320000.0)};
+    Registry::Transaction tx(reg);
+    auto rec = record("sewage_plant");
+    reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
+    tx.commit();
+    const auto info = reg.info();
+    ASSERT_TRUE(info.scale_error);
+    EXPECT_EQ(info.scale_error->geometries, 4);
+    EXPECT_EQ(info.scale_error->layer, "sewage_plant");
+    const auto [lon, lat] = testing::ogr_transform(4549, 4490, 650000.0, 3320000.0);
+    EXPECT_NEAR(info.scale_error->lon, lon, 1e-9);
+    EXPECT_NEAR(info.scale_error->lat, lat, 1e-9);
+    // Transverse Mercator at x metres from its meridian: k = 1 + x²/(2ρν) + x⁴/(24ρ²ν²), with
+    // the radii of curvature ρ, ν of CGCS2000 at the point's latitude (Snyder, eq. 8-12).
+    const double a = 6378137.0, f = 1 / 298.257222101, e2 = f * (2 - f);
+    const double s = std::sin(lat * 0.017453292519943295);
+    const double nu = a / std::sqrt(1 - e2 * s * s);
+    const double rho = a * (1 - e2) / std::pow(1 - e2 * s * s, 1.5);
+    const double x = 150000.0;
+    // 2e-8: proj_factors differentiates numerically (see crs_test.cpp).
+    EXPECT_NEAR(info.scale_error->error,
+                x * x / (2 * rho * nu) + std::pow(x, 4) / (24 * rho * rho * nu * nu), 2e-8);
 }
 
 TEST_F(TwoVillages, BorderPointBelongsToTheSmallestCode) {

@@ -93,8 +93,10 @@ TEST_F(ErrorFixture, CoordinatesOutsideTheWorkingCrsArea) {
     testing::write_file(dir / "p.csv", "id,status,lon,lat\nB,operating,113.26,23.13\n");
     auto o = csv("p.csv");
     o.src_crs = "EPSG:4326";
-    expect_rejected(o, "row 1: coordinates (113.260000, 23.130000) lie outside the area of use of "
-                       "the working CRS EPSG:4549");
+    // 6.74° west of the central meridian at 23°N: k − 1 ≈ (Δλ cos φ)² / 2 = 0.59 %.
+    expect_rejected(o, "row 1: coordinates (113.260000, 23.130000) lie where the working CRS "
+                       "EPSG:4549 CGCS2000 / 3-degree Gauss-Kruger CM 120E has a scale error of "
+                       "0.591 %, above the 0.1 % that planar metrics allow");
 }
 
 TEST_F(ErrorFixture, SourceWithoutCrsIsAnErrorNotAGuess) {

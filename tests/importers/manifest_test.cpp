@@ -50,7 +50,8 @@ defaults = { status = "operating" }
 
 TEST_F(ManifestFixture, LoadsEverySourceAndAConfiguredType) {
     auto m = importers::read_manifest(manifest(""));
-    EXPECT_EQ(m.epsg, 4549);
+    ASSERT_TRUE(m.crs);
+    EXPECT_EQ(m.crs->epsg, 4549);
     ASSERT_EQ(m.sources.size(), 2u);
     EXPECT_EQ(m.sources[1].source, dir / "clinics.csv");
     auto reg = Registry::create(dir / "r.sqlite", std::nullopt);

@@ -117,7 +117,8 @@ struct SpatiaLiteCrossCheck : ::testing::Test {
         ASSERT_TRUE(manifest) << "no sample county at "
                               << testing::sample_maps_dir() / "county.toml";
         auto m = importers::read_manifest(*manifest);
-        auto registry = Registry::create(registry_path, m.epsg);
+        auto registry = m.crs ? Registry::create(registry_path, *m.crs)
+                              : Registry::create(registry_path, std::nullopt);
         importers::load_manifest(registry, m);
     }
 };

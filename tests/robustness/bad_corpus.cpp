@@ -429,7 +429,7 @@ std::vector<BadCase> bad_catalogue() {
          },
          {"r.geojson", "row 1: ", "not closed"}});
     c.push_back({"VillageOutsideTheCounty",
-                 "A village polygon in Guangzhou, outside the area of use of the working CRS.",
+                 "A village polygon in Guangzhou, where the working CRS is 0.59 % off scale.",
                  BadSetup::copy,
                  [](const fs::path &d) {
                      // Outside the working CRS's zone, so not this county.
@@ -439,8 +439,9 @@ std::vector<BadCase> bad_catalogue() {
                                     {{"code", "440104001001"}}}});
                      return Args{"far.geojson", "--as", "village"};
                  },
-                 {"far.geojson", "row 1: coordinates (113.260000, 23.130000) lie outside the area "
-                                 "of use of the working CRS EPSG:4549"}});
+                 {"far.geojson", "row 1: coordinates (113.260000, 23.130000) lie where the working "
+                                 "CRS EPSG:4549 CGCS2000 / 3-degree Gauss-Kruger CM 120E has a "
+                                 "scale error of 0.591 %"}});
     c.push_back({"DuplicateIdWithinTheFile",
                  "A CSV with id B on rows 1 and 3.",
                  BadSetup::copy,

@@ -52,6 +52,8 @@ void run_export(const ExportArgs &args) {
     for (const auto &file : result.outputs)
         fmt::print("wrote {} feature{} to {}\n", file.features, file.features == 1 ? "" : "s",
                    describe_export(file));
+    for (const auto &note : result.notes)
+        fmt::print("note: {}\n", note);
 }
 
 } // namespace
@@ -77,7 +79,8 @@ void register_export(CLI::App &app) {
     cmd->add_option("OUTPUT", args->output, "Output file: .shp .gpkg .geojson .json .csv")
         ->required();
     cmd->add_option("--t-srs", args->t_srs,
-                    "Reproject to this CRS, e.g. EPSG:4326 (default: the working CRS)");
+                    "Reproject to this CRS, e.g. EPSG:4326 (default: the working CRS); GCJ02 or "
+                    "BD09 for web maps (Amap/Tencent, Baidu): lon/lat with the offset applied");
     cmd->add_option("--where", args->where,
                     "Only features matching this expression on the layer's fields, e.g. "
                     "\"status = 'operating'\" (coded values as import takes them: '运行')");

@@ -46,7 +46,7 @@ void run_import(ImportCliOptions &o) {
     o.import.policy =
         o.reject_invalid ? importers::GeometryPolicy::reject : importers::GeometryPolicy::repair;
     auto registry = Registry::open(o.registry);
-    const bool had_crs = registry.working_epsg().has_value();
+    const bool had_crs = registry.working_srid().has_value();
     ProgressBar bar(fmt::format("importing {}", o.source));
     auto report =
         importers::import_file(registry, o.import, [&](std::int64_t done, std::int64_t total) {
@@ -54,9 +54,8 @@ void run_import(ImportCliOptions &o) {
         });
     bar.finish();
     exporters::style_registry(registry);
-    if (!had_crs && registry.working_epsg())
-        fmt::print("working CRS fixed to EPSG:{} {}\n", *registry.working_epsg(),
-                   crs::name(*registry.working_epsg()));
+    if (!had_crs && registry.working_crs())
+        fmt::print("working CRS fixed to {}\n", registry.working_crs()->describe());
     print_report(report);
 }
 
@@ -72,7 +71,7 @@ void run_load(const LoadOptions &o) {
         for (auto &s : manifest.sources)
             s.as_of = o.as_of;
     auto registry = Registry::open(o.registry);
-    const bool had_crs = registry.working_epsg().has_value();
+    const bool had_crs = registry.working_srid().has_value();
     std::unique_ptr<ProgressBar> bar;
     auto reports = importers::load_manifest(
         registry, manifest,
@@ -91,9 +90,8 @@ void run_load(const LoadOptions &o) {
     if (bar)
         bar->finish();
     exporters::style_registry(registry);
-    if (!had_crs && registry.working_epsg())
-        fmt::print("working CRS: EPSG:{} {}\n", *registry.working_epsg(),
-                   crs::name(*registry.working_epsg()));
+    if (!had_crs && registry.working_crs())
+        fmt::print("working CRS: {}\n", registry.working_crs()->describe());
     for (const auto &r : reports)
         print_report(r);
     fmt::print("loaded {} sources from {} in one transaction\n", reports.size(), o.manifest);

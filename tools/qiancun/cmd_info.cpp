@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "qiancun/crs.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -26,9 +28,19 @@ void run_info(const InfoOptions &o) {
         nlohmann::json j;
         j["path"] = info.path.string();
         j["schema_version"] = info.schema_version;
-        j["crs"] =
-            info.epsg ? nlohmann::json(fmt::format("EPSG:{}", *info.epsg)) : nlohmann::json();
+        j["crs"] = info.epsg   ? nlohmann::json(fmt::format("EPSG:{}", *info.epsg))
+                   : info.srid ? nlohmann::json("custom")
+                               : nlohmann::json();
         j["crs_name"] = info.crs_name;
+        j["crs_proj"] = info.crs_proj;
+        j["srid"] = info.srid ? nlohmann::json(*info.srid) : nlohmann::json();
+        if (info.scale_error)
+            j["scale_error"] = {{"max", info.scale_error->error},
+                                {"lon", info.scale_error->lon},
+                                {"lat", info.scale_error->lat},
+                                {"layer", info.scale_error->layer},
+                                {"geometries", info.scale_error->geometries},
+                                {"bound", crs::kMaxScaleError}};
         for (const auto &l : info.layers) {
             nlohmann::json lj{{"layer", l.kind},
                               {"label", l.label},
@@ -74,9 +86,19 @@ void run_info(const InfoOptions &o) {
     }
     fmt::print("registry:  {}\n", info.path.string());
     fmt::print("schema:    {}\n", info.schema_version);
-    fmt::print("CRS:       {}\n\n", info.epsg
-                                        ? fmt::format("EPSG:{} {}", *info.epsg, info.crs_name)
-                                        : std::string("not fixed yet (first import fixes it)"));
+    if (!info.srid)
+        fmt::print("CRS:       not fixed yet (first import fixes it)\n");
+    else if (info.epsg)
+        fmt::print("CRS:       EPSG:{} {}\n", *info.epsg, info.crs_name);
+    else
+        fmt::print("CRS:       custom ({}), SRID {}\n", info.crs_proj, *info.srid);
+    if (info.scale_error)
+        fmt::print("scale:     worst scale error of the data {:.4f} % at {:.4f}E {:.4f}N ({}; "
+                   "bound {} %), over the bounding-box corners of {} stored geometries\n",
+                   info.scale_error->error * 100.0, info.scale_error->lon, info.scale_error->lat,
+                   info.scale_error->layer, crs::kMaxScaleError * 100.0,
+                   info.scale_error->geometries);
+    fmt::print("\n");
     print_rows(layers, o.format, std::cout);
     if (!imports.rows.empty()) {
         fmt::print("\nlast imports:\n");

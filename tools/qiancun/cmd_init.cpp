@@ -17,19 +17,20 @@ struct InitOptions {
 };
 
 void run_init(const InitOptions &o) {
-    std::optional<int> epsg;
+    std::optional<crs::Definition> working;
     if (!o.crs.empty())
-        epsg = crs::parse_epsg(o.crs);
+        working = crs::parse(o.crs);
     std::vector<KindDef> kinds;
     if (!o.types.empty())
         kinds = parse_kinds_toml(read_text_file(o.types, "types file"), o.types);
-    auto registry = Registry::create(o.registry, epsg);
+    auto registry = working ? Registry::create(o.registry, *working)
+                            : Registry::create(o.registry, std::nullopt);
     for (const auto &k : kinds)
         registry.add_kind(k);
     exporters::style_registry(registry);
     fmt::print("created {} ({})\n", o.registry,
-               epsg ? fmt::format("working CRS EPSG:{} {}", *epsg, crs::name(*epsg))
-                    : std::string("working CRS fixed by the first import"));
+               working ? fmt::format("working CRS {}", working->describe())
+                       : std::string("working CRS fixed by the first import"));
     for (const auto &k : kinds)
         fmt::print("  asset type {} ({})\n", k.key, k.label);
 }
@@ -42,8 +43,12 @@ void register_init(CLI::App &app) {
     cmd->add_option("registry", opts->registry, "Registry file to create, e.g. county.sqlite")
         ->required();
     cmd->add_option("--crs", opts->crs,
-                    "Working CRS, e.g. EPSG:4549; default: the CGCS2000 3-degree Gauss-Kruger "
-                    "zone of the first import");
+                    "Working CRS: an EPSG code, WKT or PROJ string of a projected CRS in metres "
+                    "with a scale error of at most 0.1 % where the data lie, e.g. EPSG:4549 "
+                    "(CGCS2000 3-degree zone CM 120E) or '+proj=tmerc +lon_0=120.5 +k=1 "
+                    "+x_0=500000 +ellps=GRS80 +units=m'; geographic CRSs (EPSG:4490, 4326) and "
+                    "Web Mercator (3857) are refused. Default: the CGCS2000 3-degree "
+                    "Gauss-Kruger zone of the first import");
     cmd->add_option("--types", opts->types,
                     "TOML file with [asset_types.<key>] tables for further asset types");
     cmd->callback([opts] { run_init(*opts); });

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "qiancun/asset_types.hpp"
+#include "qiancun/crs.hpp"
 
 #include <array>
 #include <cstdint>
@@ -82,8 +83,20 @@ struct LayerInfo {
 struct RegistryInfo {
     std::filesystem::path path;
     int schema_version = 0;
-    std::optional<int> epsg;
+    std::optional<int> epsg; ///< EPSG code of the working CRS, when it has one
+    std::optional<int> srid; ///< SRID of the geometry columns (= epsg, or a custom one)
     std::string crs_name;
+    std::string crs_proj; ///< PROJ string of the working CRS ("" when PROJ has none)
+    /// Worst scale error of the working CRS over the stored geometries, checked at the corners
+    /// of each geometry's bounding box (and at each point), with where it occurs.
+    struct ScaleError {
+        double error = 0.0;
+        double lon = 0.0;
+        double lat = 0.0;
+        std::string layer;
+        std::int64_t geometries = 0; ///< geometries checked
+    };
+    std::optional<ScaleError> scale_error; ///< empty when nothing is stored
     std::vector<LayerInfo> layers;
     std::vector<ImportRecord> last_imports; ///< newest first
 };
@@ -108,8 +121,11 @@ struct ListFilter {
 class Registry {
 public:
     /// Creates a new registry file (an error if it exists). `epsg` fixes the working CRS now;
-    /// without it the first import fixes it.
+    /// without it the first import fixes it. A CRS that cannot be a working CRS
+    /// (crs::check_working) is a UsageError.
     static Registry create(const std::filesystem::path &path, std::optional<int> epsg);
+    /// Creates a new registry with any working CRS PROJ reads (crs::parse).
+    static Registry create(const std::filesystem::path &path, const crs::Definition &crs);
     /// Opens an existing registry; throws DatabaseError if it is not one.
     static Registry open(const std::filesystem::path &path, bool read_only = false);
 
@@ -121,9 +137,18 @@ public:
 
     const std::filesystem::path &path() const noexcept;
 
-    /// The working CRS, once fixed.
+    /// EPSG code of the working CRS, once fixed, when it has one (a custom CRS has none).
     std::optional<int> working_epsg() const;
-    /// Fixes the working CRS; an error if it is already fixed to another one.
+    /// SRID of the geometry columns, once the working CRS is fixed: its EPSG code, or a free
+    /// SRID (≥ 900001) under which a custom CRS is registered in `spatial_ref_sys`.
+    std::optional<int> working_srid() const;
+    /// The working CRS, once fixed.
+    std::optional<crs::Definition> working_crs() const;
+    /// Fixes the working CRS; an error if it is already fixed to another one. UsageError when
+    /// it cannot be a working CRS (crs::check_working; `data_lon`, the mean longitude of the
+    /// data that fix it, names their zone in the message).
+    void set_working_crs(const crs::Definition &crs, std::optional<double> data_lon = {});
+    /// set_working_crs(crs::from_epsg(epsg)).
     void set_working_epsg(int epsg);
 
     /// Every kind: builtin first, then configured ones in the order added.
@@ -197,6 +222,8 @@ public:
 private:
     struct Impl;
     explicit Registry(std::unique_ptr<Impl> impl);
+    static Registry create_with(const std::filesystem::path &path,
+                                const std::optional<crs::Definition> &crs);
     std::unique_ptr<Impl> m_impl;
 };
 

@@ -1,6 +1,7 @@
 #include "metrics/dataset.hpp"
 
 #include "ffi/sqlite.hpp"
+#include "metrics/spatial_table.hpp"
 #include "qiancun/error.hpp"
 
 #include <fmt/format.h>
@@ -170,6 +171,7 @@ Box grow(const Box &box, double margin_m) {
 
 Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
                      const std::vector<std::string> &types, const std::vector<std::string> &codes) {
+    require_planar_crs(registry);
     sqlite3 *db = registry.handle();
     const auto kinds = asset_kinds(registry, types);
     Dataset data;

@@ -1,6 +1,7 @@
 #include "metrics/spatial_table.hpp"
 
 #include "ffi/sqlite.hpp"
+#include "qiancun/crs.hpp"
 #include "qiancun/error.hpp"
 
 #include <fmt/chrono.h>
@@ -166,10 +167,24 @@ SqliteStmt create_spatial_table(const Registry &registry, const std::string &tab
 }
 
 int working_srid(const Registry &registry) {
-    const auto epsg = registry.working_epsg();
-    if (!epsg)
+    const auto srid = registry.working_srid();
+    if (!srid)
         throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
-    return *epsg;
+    return *srid;
+}
+
+void require_planar_crs(const Registry &registry) {
+    const auto working = registry.working_crs();
+    if (!working)
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+    try {
+        crs::check_working(*working);
+    } catch (const UsageError &e) {
+        throw UsageError(fmt::format("{}: {}; distances and areas in it would be wrong, so "
+                                     "create a registry with such a CRS (qiancun init --crs) and "
+                                     "load the data again",
+                                     registry.path().string(), e.what()));
+    }
 }
 
 } // namespace qiancun::metrics

@@ -43,4 +43,9 @@ ffi::SqliteStmt create_spatial_table(const Registry &registry, const std::string
 /// The registry's working CRS as an SRID; UsageError when no import has fixed it yet.
 int working_srid(const Registry &registry);
 
+/// UsageError unless the registry's working CRS is fixed and fit for planar metrics
+/// (crs::check_working): a registry made before that check with a geographic or Web Mercator
+/// CRS is refused rather than read as metres.
+void require_planar_crs(const Registry &registry);
+
 } // namespace qiancun::metrics

@@ -49,6 +49,7 @@ bool table_exists(sqlite3 *db, const std::string &name) {
 /// Every LineString part of the serving roads, with their road ids and their speeds by grade and
 /// surface.
 std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &config) {
+    metrics::require_planar_crs(registry);
     std::vector<RoadLine> lines;
     sqlite3 *db = registry.handle();
     if (!table_exists(db, "rural_road"))

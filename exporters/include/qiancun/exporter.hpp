@@ -15,7 +15,10 @@ namespace qiancun::exporters {
 struct ExportOptions {
     std::string layer;                ///< registry table or view, e.g. "village"
     std::filesystem::path output;     ///< .shp .gpkg .geojson .json .csv
-    std::optional<std::string> t_srs; ///< target CRS ("EPSG:4326"); default: working CRS
+    /// Target CRS ("EPSG:4326", any CRS GDAL reads); "GCJ02" or "BD09" for the Chinese web-map
+    /// offsets: lon/lat moved by the exact forward formulas (gcj02.hpp), written with the CRS
+    /// of EPSG:4326 and a note. Default: the working CRS.
+    std::optional<std::string> t_srs;
     /// Attribute filter, an OGR SQL expression on the layer's fields. A string compared with a
     /// coded attribute (`status = '运行'`, `grade IN ('县道')`) may be spelled as import takes
     /// it; a value that is not one of the attribute's is a UsageError listing them.
@@ -48,6 +51,7 @@ struct ExportResult {
     std::vector<std::filesystem::path> files; ///< every file written
     std::vector<std::pair<std::string, std::string>> field_names; ///< full → written name
     std::vector<ExportedFile> outputs; ///< per layer file, in `files` order
+    std::vector<std::string> notes;    ///< things the reader of the files must know
 };
 
 /// The DBF name (≤ 10 bytes, unique, case-insensitive) of each of `names`, in order. Fixed rule:

@@ -63,11 +63,19 @@ struct PreparedImport {
     const KindDef *kind = nullptr;
     std::vector<Feature> features;
     ImportReport report;
-    std::optional<int> chosen_epsg; ///< working CRS proposed when the registry has none
+    /// Working CRS this import fixes, when the registry has none yet: `working` if given,
+    /// else the CGCS2000 3° zone of the data.
+    std::optional<crs::Definition> chosen_crs;
+    std::optional<double> data_lon; ///< middle of the data's longitude range, degrees
 };
+/// Every feature is checked against the working CRS by its scale error (crs::ScaleGauge at the
+/// corners of its lon/lat bounding box): above crs::kMaxScaleError it is an error naming the
+/// row, the position and the error; beyond the CRS's nominal area of use but within the bound
+/// it is accepted, with one warning for the whole source. `working` is the CRS to use when
+/// the registry has none (checked with crs::check_working).
 PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
                               const Progress &progress = {},
-                              std::optional<int> working_epsg = std::nullopt);
+                              std::optional<crs::Definition> working = std::nullopt);
 
 /// Writes a prepared import; call inside a Registry::Transaction.
 void commit_import(Registry &registry, PreparedImport &prepared);
@@ -79,8 +87,8 @@ ImportReport import_file(Registry &registry, const ImportOptions &options,
 /// A county manifest (TOML): the sources to load, their mapping, and configured kinds.
 struct Manifest {
     std::filesystem::path path;
-    std::optional<int> epsg; ///< [registry] crs = "EPSG:4549"
-    std::string as_of;       ///< [registry] as_of = "2025-06-30": default of the sources' `as_of`
+    std::optional<crs::Definition> crs; ///< [registry] crs = "EPSG:4549" (any CRS PROJ reads)
+    std::string as_of; ///< [registry] as_of = "2025-06-30": default of the sources' `as_of`
     std::vector<KindDef> kinds;         ///< [asset_types.*]
     std::vector<ImportOptions> sources; ///< [[source]], paths resolved against the manifest
 };
