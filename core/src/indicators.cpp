@@ -232,7 +232,9 @@ struct Tally {
     std::int64_t sewage_renovated = 0;
     std::int64_t sewage_serving = 0;
     std::int64_t sewage_effluent_ok = 0;
+    std::int64_t sewage_effluent_unknown = 0; ///< serving, effluent_ok empty
     std::int64_t villages = 0;
+    std::int64_t villages_measured = 0; ///< with a geometry: the coverages' denominator
     std::int64_t sewage_covered_villages = 0;
     std::int64_t courier_covered_villages = 0;
     double road_new_km = 0.0;
@@ -240,6 +242,7 @@ struct Tally {
     std::int64_t halls_five_star = 0;
     std::int64_t settlement_population = 0;
     std::int64_t population_5g = 0;
+    std::int64_t settlements_unknown_population = 0;
     std::int64_t retained = 0;
     std::int64_t retained_hemei = 0;
 };
@@ -262,25 +265,77 @@ std::optional<double> percent(std::int64_t part, std::int64_t whole) {
     return 100.0 * static_cast<double>(part) / static_cast<double>(whole);
 }
 
+/// The asset kind whose statuses an indicator needs; "" for one from the data's years.
+std::string_view status_kind(std::string_view key) {
+    if (key == "sewage_village_coverage" || key == "sewage_effluent_ok")
+        return "sewage_plant";
+    if (key == "hall_five_star")
+        return "cultural_hall";
+    if (key == "courier_village_coverage")
+        return "courier_station";
+    if (key == "bs5g_settlement_coverage")
+        return "base_station_5g";
+    return "";
+}
+
+/// Throws UsageError when an asked indicator needs the statuses of a kind on a date before the
+/// registry knows them (SPEC §5.2 "History": unknown, and saying so is an error).
+template <typename Asked>
+void check_statuses_known(const Registry &registry, const std::string &as_of,
+                          const Asked &is_asked) {
+    std::vector<std::string> blocked;
+    std::map<std::string, std::vector<std::string>> kinds_from; // date → kinds
+    for (const auto &def : indicator_defs()) {
+        if (!def.needs_statuses || !is_asked(def.key))
+            continue;
+        const std::string kind(status_kind(def.key));
+        const auto from = registry.statuses_known_from(kind);
+        if (!from || as_of >= *from)
+            continue;
+        blocked.push_back(def.key);
+        auto &kinds = kinds_from[*from];
+        if (std::find(kinds.begin(), kinds.end(), kind) == kinds.end())
+            kinds.push_back(kind);
+    }
+    if (blocked.empty())
+        return;
+    std::vector<std::string> known;
+    for (const auto &[date, kinds] : kinds_from)
+        known.push_back(fmt::format("{} from {}", fmt::join(kinds, ", "), date));
+    std::vector<std::string> from_years;
+    for (const auto &def : indicator_defs())
+        if (!def.needs_statuses)
+            from_years.push_back(def.key);
+    throw UsageError(fmt::format(
+        "the asset statuses on {} are unknown: the registry knows them for {} (its first import), "
+        "and {} need them. `qiancun load REG MANIFEST --as-of DATE` or `qiancun import REG FILE "
+        "--as-of DATE` records the statuses as valid from an earlier date; the indicators from "
+        "the data's years need no statuses: --only {}",
+        as_of, fmt::join(known, "; "), fmt::join(blocked, ", "), fmt::join(from_years, ",")));
+}
+
 } // namespace
 
 const std::vector<IndicatorDef> &indicator_defs() {
     static const std::vector<IndicatorDef> defs{
         {"sewage_new", "count", "新建农村生活污水处理设施",
-         "sewage plants built in the period (built_year) and serving"},
+         "sewage plants built in the period (built_year), not planned or building on the date"},
         {"sewage_renovated", "count", "改造农村生活污水处理设施",
          "sewage plants with renovated_year in the period"},
         {"sewage_village_coverage", "%", "处理设施行政村覆盖率",
-         "villages with cov_sewage_plant at or over its threshold"},
-        {"sewage_effluent_ok", "%", "出水水质达标率", "serving sewage plants with effluent_ok"},
-        {"road_new_km", "km", "新改建农村公路", "serving roads built in the period (built_year)"},
+         "villages with cov_sewage_plant at or over its threshold", true},
+        {"sewage_effluent_ok", "%", "出水水质达标率",
+         "serving sewage plants with effluent_ok, of those with a result", true},
+        {"road_new_km", "km", "新改建农村公路",
+         "roads built in the period (built_year), not planned or building on the date"},
         {"road_maintained_km", "km", "农村公路养护工程",
          "roads with maintained_year in the period"},
-        {"hall_five_star", "count", "五星级农村文化礼堂", "serving cultural halls with 5 stars"},
+        {"hall_five_star", "count", "五星级农村文化礼堂", "serving cultural halls with 5 stars",
+         true},
         {"courier_village_coverage", "%", "村级寄递物流综合服务站覆盖",
-         "villages with cov_courier_station at or over its threshold"},
+         "villages with cov_courier_station at or over its threshold", true},
         {"bs5g_settlement_coverage", "%", "偏远地区5G覆盖",
-         "settlement population within reach of a serving 5G station"},
+         "settlement population within reach of a serving 5G station", true},
         {"retained_hemei_share", "%", "规划保留村建成和美乡村比例",
          "retained villages (class not relocate) with hemei_year up to the as-of year"},
     };
@@ -423,7 +478,7 @@ Rows Bulletin::to_rows(bool townships) const {
     Rows rows;
     if (with_townships)
         rows.columns.push_back("township");
-    for (const char *c : {"indicator", "unit", "target", "actual", "status"})
+    for (const char *c : {"indicator", "unit", "target", "actual", "status", "unknown"})
         rows.columns.emplace_back(c);
     std::unordered_map<std::string, std::string> unit_of;
     for (const auto &d : indicator_defs())
@@ -445,6 +500,7 @@ Rows Bulletin::to_rows(bool townships) const {
         else
             row.emplace_back(std::round(*v.actual * 100.0) / 100.0);
         row.emplace_back(std::string(to_string(v.status)));
+        row.push_back(unit_of[v.key] == "%" ? Value{v.unknown} : Value{});
         rows.rows.push_back(std::move(row));
     }
     return rows;
@@ -465,10 +521,32 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         return y && *y >= first_year && *y <= last_year;
     };
 
-    // The picture on the as-of date.
+    // The indicators asked for.
+    std::set<std::string> asked;
+    for (const auto &key : options.only) {
+        const auto &defs = indicator_defs();
+        if (std::none_of(defs.begin(), defs.end(),
+                         [&](const IndicatorDef &d) { return d.key == key; })) {
+            std::vector<std::string> keys;
+            for (const auto &d : defs)
+                keys.push_back(d.key);
+            throw UsageError(
+                fmt::format("unknown indicator '{}'; valid: {}", key, fmt::join(keys, ", ")));
+        }
+        asked.insert(key);
+    }
+    auto is_asked = [&](std::string_view key) {
+        return asked.empty() || asked.count(std::string(key)) > 0;
+    };
+    check_statuses_known(registry, bulletin.as_of, is_asked);
+    const bool statuses_asked =
+        std::any_of(indicator_defs().begin(), indicator_defs().end(),
+                    [&](const IndicatorDef &d) { return d.needs_statuses && is_asked(d.key); });
+
+    // The picture on the as-of date, for the indicators that need statuses.
     const auto statuses = registry.statuses_as_of(bulletin.as_of);
     std::optional<AsOfSnapshot> snapshot;
-    if (!matches_current(registry, statuses)) {
+    if (statuses_asked && !matches_current(registry, statuses)) {
         snapshot.emplace(registry, statuses);
         bulletin.notes.push_back(fmt::format(
             "as of {} (status history): {} assets not yet registered or removed left out, {} "
@@ -512,29 +590,58 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         return out;
     };
 
-    auto count_rows = [&](const std::string &kind) -> std::int64_t {
-        if (!table_exists(db, kind))
+    auto count_rows = [&](sqlite3 *in, const std::string &kind) -> std::int64_t {
+        if (!table_exists(in, kind))
             return 0;
-        SqliteStmt st(db, fmt::format("SELECT COUNT(*) FROM {}", ffi::quote_identifier(kind)));
+        SqliteStmt st(in, fmt::format("SELECT COUNT(*) FROM {}", ffi::quote_identifier(kind)));
         st.step();
         return st.get_int(0);
     };
-    const std::int64_t plants = count_rows("sewage_plant");
-    const std::int64_t roads = count_rows("rural_road");
-    const std::int64_t halls = count_rows("cultural_hall");
-    const std::int64_t couriers = count_rows("courier_station");
-    const std::int64_t stations = count_rows("base_station_5g");
+    // Statuses on the date from the as-of picture; years from the registry's current rows,
+    // whatever their import date.
+    sqlite3 *now = registry.handle();
+    const std::int64_t plants = count_rows(db, "sewage_plant");
+    const std::int64_t plants_now = count_rows(now, "sewage_plant");
+    const std::int64_t roads_now = count_rows(now, "rural_road");
+    const std::int64_t halls = count_rows(db, "cultural_hall");
+    const std::int64_t couriers = count_rows(db, "courier_station");
+    const std::int64_t stations = count_rows(db, "base_station_5g");
+    std::map<std::string, std::map<std::string, std::string>> status_then; // kind → id → status
+    for (const auto &s : statuses)
+        status_then[s.kind][s.id] = s.status;
+    // Built by the date: not planned or building then, or now when the history does not know
+    // the asset on that date.
+    auto built = [&](const std::string &kind, const std::string &id, const std::string &current) {
+        const auto &known = status_then[kind];
+        const auto it = known.find(id);
+        const std::string &status = it == known.end() ? current : it->second;
+        return status != "planned" && status != "building";
+    };
 
+    if (plants_now > 0) {
+        SqliteStmt st(now, "SELECT id, status, built_year, renovated_year, village_code "
+                           "FROM sewage_plant");
+        while (st.step()) {
+            const bool is_new = in_period(optional_int(st, 2)) &&
+                                built("sewage_plant", st.get_text(0), text_or_empty(st, 1));
+            const bool renovated = in_period(optional_int(st, 3));
+            for (Tally *t : tallies_of(text_or_empty(st, 4))) {
+                t->sewage_new += is_new ? 1 : 0;
+                t->sewage_renovated += renovated ? 1 : 0;
+            }
+        }
+    }
     if (plants > 0) {
-        SqliteStmt st(db, "SELECT status, built_year, renovated_year, effluent_ok, village_code "
-                          "FROM sewage_plant");
+        SqliteStmt st(db, "SELECT status, effluent_ok, village_code FROM sewage_plant");
         while (st.step()) {
             const bool serving = config.serves(text_or_empty(st, 0));
-            for (Tally *t : tallies_of(text_or_empty(st, 4))) {
-                t->sewage_new += serving && in_period(optional_int(st, 1)) ? 1 : 0;
-                t->sewage_renovated += in_period(optional_int(st, 2)) ? 1 : 0;
+            for (Tally *t : tallies_of(text_or_empty(st, 2))) {
                 t->sewage_serving += serving ? 1 : 0;
-                t->sewage_effluent_ok += serving && optional_int(st, 3).value_or(0) != 0 ? 1 : 0;
+                // Unknown is not failure: a serving plant without a result is left out of both
+                // sides of the share.
+                const auto ok = optional_int(st, 1);
+                t->sewage_effluent_unknown += serving && !ok ? 1 : 0;
+                t->sewage_effluent_ok += serving && ok && *ok != 0 ? 1 : 0;
             }
         }
     }
@@ -546,16 +653,17 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                     ++t->halls_five_star;
     }
     std::vector<RoadRecord> road_records;
-    if (roads > 0) {
-        SqliteStmt st(db, "SELECT status, built_year, maintained_year, AsBinary(geom) "
-                          "FROM rural_road WHERE geom IS NOT NULL");
+    if (roads_now > 0) {
+        SqliteStmt st(now, "SELECT id, status, built_year, maintained_year, AsBinary(geom) "
+                           "FROM rural_road WHERE geom IS NOT NULL");
         while (st.step()) {
             RoadRecord r;
-            r.is_new = config.serves(text_or_empty(st, 0)) && in_period(optional_int(st, 1));
-            r.maintained = in_period(optional_int(st, 2));
+            r.is_new = in_period(optional_int(st, 2)) &&
+                       built("rural_road", st.get_text(0), text_or_empty(st, 1));
+            r.maintained = in_period(optional_int(st, 3));
             if (!r.is_new && !r.maintained)
                 continue;
-            r.wkb = st.get_blob(3);
+            r.wkb = st.get_blob(4);
             const auto g = ffi::read_wkb(ctx, r.wkb);
             r.length_km = ffi::length(ctx, g.get()) / 1000.0;
             district.road_new_km += r.is_new ? r.length_km : 0.0;
@@ -599,8 +707,11 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto &t : kCoverageTypes)
         mo.types.emplace_back(t);
     mo.threads = options.threads;
+    const bool coverage_asked = is_asked("sewage_village_coverage") ||
+                                is_asked("courier_village_coverage") ||
+                                is_asked("bs5g_settlement_coverage");
     const MetricsTable metrics =
-        district.villages > 0 ? compute_metrics(reg, config, mo) : MetricsTable{};
+        district.villages > 0 && coverage_asked ? compute_metrics(reg, config, mo) : MetricsTable{};
     auto type_index = [&](std::string_view type) {
         return static_cast<std::size_t>(
             std::find(metrics.types.begin(), metrics.types.end(), type) - metrics.types.begin());
@@ -608,13 +719,25 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     const std::size_t sewage_i = type_index("sewage_plant");
     const std::size_t courier_i = type_index("courier_station");
     const std::size_t bs_i = type_index("base_station_5g");
+    const auto none = metrics.types.size();
     for (const auto &v : metrics.villages) {
+        if (sewage_i == none || courier_i == none || bs_i == none)
+            break;
         for (Tally *t : tallies_of(v.code)) {
+            ++t->villages_measured;
             t->sewage_covered_villages += v.types.at(sewage_i).gap ? 0 : 1;
             t->courier_covered_villages += v.types.at(courier_i).gap ? 0 : 1;
             t->settlement_population += v.settlement_population;
             t->population_5g += v.settlement_population - v.types.at(bs_i).uncovered_population;
         }
+    }
+
+    if (district.villages > 0 && table_exists(db, "settlement")) {
+        SqliteStmt st(db, "SELECT village_code FROM settlement WHERE population IS NULL AND "
+                          "village_code IS NOT NULL");
+        while (st.step())
+            for (Tally *t : tallies_of(st.get_text(0)))
+                ++t->settlements_unknown_population;
     }
 
     // The rows.
@@ -632,6 +755,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto &group : groups) {
         const Tally &t = tally[group];
         for (const auto &def : indicator_defs()) {
+            if (!is_asked(def.key))
+                continue;
             IndicatorValue v;
             v.key = def.key;
             v.township = group;
@@ -644,8 +769,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             std::string missing; // why there is no actual
             const auto &k = def.key;
             if (k == "sewage_new" || k == "sewage_renovated") {
-                if (plants == 0)
-                    missing = no_layer("sewage plants");
+                if (plants_now == 0)
+                    missing = "no sewage plants in the registry";
                 else
                     v.actual =
                         static_cast<double>(k == "sewage_new" ? t.sewage_new : t.sewage_renovated);
@@ -653,24 +778,30 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                 const bool sewage = k == "sewage_village_coverage";
                 if ((sewage ? plants : couriers) == 0)
                     missing = no_layer(sewage ? "sewage plants" : "courier stations");
-                else if (t.villages == 0)
-                    missing = "no villages";
+                else if (t.villages_measured == 0)
+                    missing = t.villages == 0 ? "no villages" : "no village has a geometry";
                 v.actual = missing.empty() ? percent(sewage ? t.sewage_covered_villages
                                                             : t.courier_covered_villages,
-                                                     t.villages)
+                                                     t.villages_measured)
                                            : std::nullopt;
                 v.detail =
                     percent_detail(sewage ? t.sewage_covered_villages : t.courier_covered_villages,
-                                   t.villages, "villages");
+                                   t.villages_measured, "villages");
+                v.unknown = t.villages - t.villages_measured;
             } else if (k == "sewage_effluent_ok") {
+                const std::int64_t known = t.sewage_serving - t.sewage_effluent_unknown;
                 if (t.sewage_serving == 0)
                     missing = plants == 0 ? no_layer("sewage plants") : "no serving sewage plant";
+                else if (known == 0)
+                    missing = "no serving sewage plant has an effluent result";
                 else
-                    v.actual = percent(t.sewage_effluent_ok, t.sewage_serving);
-                v.detail = percent_detail(t.sewage_effluent_ok, t.sewage_serving, "serving plants");
+                    v.actual = percent(t.sewage_effluent_ok, known);
+                v.detail =
+                    percent_detail(t.sewage_effluent_ok, known, "serving plants with a result");
+                v.unknown = t.sewage_effluent_unknown;
             } else if (k == "road_new_km" || k == "road_maintained_km") {
-                if (roads == 0)
-                    missing = no_layer("roads");
+                if (roads_now == 0)
+                    missing = "no roads in the registry";
                 else
                     v.actual = k == "road_new_km" ? t.road_new_km : t.road_maintained_km;
             } else if (k == "hall_five_star") {
@@ -686,6 +817,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                 else
                     v.actual = percent(t.population_5g, t.settlement_population);
                 v.detail = fmt::format("{} of {} people", t.population_5g, t.settlement_population);
+                v.unknown = t.settlements_unknown_population;
             } else if (k == "retained_hemei_share") {
                 if (t.retained == 0)
                     missing = "no retained villages";
@@ -704,7 +836,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     }
     for (const auto &def : indicator_defs())
         if (const auto it = targets.by_key.find(def.key);
-            it != targets.by_key.end() && it->second.assumption)
+            is_asked(def.key) && it != targets.by_key.end() && it->second.assumption)
             bulletin.notes.push_back(fmt::format("{}: target {:g} {}, not the plan's — {}", def.key,
                                                  *it->second.for_year(bulletin.year), def.unit,
                                                  it->second.basis));

@@ -963,6 +963,32 @@ std::vector<StatusChange> Registry::statuses_as_of(std::string_view date,
     return out;
 }
 
+std::optional<std::string> Registry::statuses_known_from(std::string_view kind_key) const {
+    const auto &k = kind(kind_key);
+    auto *db = m_impl->db.get();
+    std::optional<std::string> first;
+    auto consider = [&](SqliteStmt &st) {
+        if (st.step() && !st.is_null(0) && (!first || st.get_text(0) < *first))
+            first = st.get_text(0);
+    };
+    const bool has_history = table_exists(db, "status_history");
+    if (has_history) {
+        SqliteStmt st(db, "SELECT MIN(valid_from) FROM status_history WHERE kind = ?");
+        st.bind_text(1, k.key);
+        consider(st);
+    }
+    if (table_exists(db, k.key)) {
+        SqliteStmt st(db, fmt::format("SELECT MIN(substr(updated_at, 1, 10)) FROM {} WHERE {}",
+                                      quote_identifier(k.key),
+                                      has_history ? "id NOT IN (SELECT asset_id FROM "
+                                                    "status_history WHERE kind = ?1)"
+                                                  : "?1 = ?1"));
+        st.bind_text(1, k.key);
+        consider(st);
+    }
+    return first;
+}
+
 std::vector<StatusChange> Registry::status_history(std::string_view kind_key,
                                                    std::string_view id) const {
     const auto &k = kind(kind_key);

@@ -200,28 +200,28 @@ TEST_F(ClassifyCli, IndicatorsCsvBeforeAndAfterTheStatusChange) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 11u) << r.out;
-    EXPECT_EQ(lines[0], "indicator,unit,target,actual,status");
-    EXPECT_EQ(lines[1], "sewage_new,count,40,1,not_met");
-    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,33.33,not_met");
-    EXPECT_EQ(lines[4], "sewage_effluent_ok,%,98,100,met");
-    EXPECT_EQ(lines[5], "road_new_km,km,30,,no_data");
+    EXPECT_EQ(lines[0], "indicator,unit,target,actual,status,unknown");
+    EXPECT_EQ(lines[1], "sewage_new,count,40,1,not_met,");
+    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,33.33,not_met,0");
+    EXPECT_EQ(lines[4], "sewage_effluent_ok,%,98,100,met,0");
+    EXPECT_EQ(lines[5], "road_new_km,km,30,,no_data,");
     // Retained villages 201 and 203 (202 is recorded improve: retained too): hemei by 2025 is
     // 201 only.
-    EXPECT_EQ(lines[10], "retained_hemei_share,%,90,33.33,not_met");
+    EXPECT_EQ(lines[10], "retained_hemei_share,%,90,33.33,not_met,0");
 
     r = run_qiancun({"indicators", reg, "--as-of", "2025-03-01", "--format", "csv"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 11u) << r.out;
-    EXPECT_EQ(lines[1], "sewage_new,count,40,2,not_met");
-    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,66.67,not_met");
+    EXPECT_EQ(lines[1], "sewage_new,count,40,2,not_met,");
+    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,66.67,not_met,0");
 
     r = run_qiancun(
         {"indicators", reg, "--as-of", "2025-03-01", "--compare", "2025-02-28", "--format", "csv"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     lines = split_lines(r.out);
-    EXPECT_EQ(lines[0], "indicator,unit,target,actual,status,compare_actual,change");
-    EXPECT_EQ(lines[1], "sewage_new,count,40,2,not_met,1,1");
+    EXPECT_EQ(lines[0], "indicator,unit,target,actual,status,unknown,compare_actual,change");
+    EXPECT_EQ(lines[1], "sewage_new,count,40,2,not_met,,1,1");
 }
 
 TEST_F(ClassifyCli, IndicatorsByTownshipAndForPeople) {
@@ -230,7 +230,7 @@ TEST_F(ClassifyCli, IndicatorsByTownshipAndForPeople) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 31u) << r.out;
-    EXPECT_EQ(lines[0], "township,indicator,unit,target,actual,status");
+    EXPECT_EQ(lines[0], "township,indicator,unit,target,actual,status,unknown");
     const auto rows = by_key(r.out, 2);
     EXPECT_EQ(rows.at("|sewage_new").at("actual"), "2");
     EXPECT_EQ(rows.at("甲镇|sewage_new").at("actual"), "1");
@@ -253,6 +253,51 @@ TEST_F(ClassifyCli, IndicatorsByTownshipAndForPeople) {
     r = run_qiancun({"indicators", reg, "--as-of", "2025-13-01"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_THAT(r.err, HasSubstr("2025-13-01"));
+}
+
+TEST_F(ClassifyCli, IndicatorsBeforeTheFirstImportRefuseStatusesAndCountYears) {
+    // The plants' statuses are recorded from 2024-01-01: those of 2023-12-31 are unknown.
+    auto r = run_qiancun({"indicators", reg, "--as-of", "2023-12-31"});
+    EXPECT_EQ(r.exit_code, 2) << r.out;
+    EXPECT_TRUE(r.out.empty()) << r.out;
+    EXPECT_THAT(r.err, HasSubstr("the asset statuses on 2023-12-31 are unknown: the registry "
+                                 "knows them for sewage_plant from 2024-01-01 (its first "
+                                 "import), and sewage_village_coverage, sewage_effluent_ok need "
+                                 "them"));
+    EXPECT_THAT(r.err, HasSubstr("--as-of DATE"));
+    EXPECT_EQ(split_lines(r.err).size(), 1u) << r.err;
+
+    // The counts from the data's years answer: WS1 was built in 2023; hemei by 2023: 201.
+    r = run_qiancun({"indicators", reg, "--as-of", "2023-12-31", "--only",
+                     "sewage_new,retained_hemei_share", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "indicator,unit,target,actual,status,unknown\n"
+                     "sewage_new,count,40,1,not_met,\n"
+                     "retained_hemei_share,%,20,33.33,met,0\n");
+
+    r = run_qiancun({"indicators", reg, "--only", "sewage_nw"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("unknown indicator 'sewage_nw'; valid: sewage_new"));
+}
+
+TEST_F(ClassifyCli, IndicatorsLeaveOutPlantsWithoutAnEffluentResult) {
+    testing::write_file(dir / "plants_june.csv", "id,status,built_year,effluent_ok,x,y\n"
+                                                 "WS4,operating,2025,,505500,3320500\n");
+    auto r = run_qiancun({"import", reg, (dir / "plants_june.csv").string(), "--as", "sewage_plant",
+                          "--src-crs", "EPSG:4549", "--as-of", "2025-06-01"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_qiancun({"indicators", reg, "--as-of", "2025-06-30"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // WS1 and WS3 meet the standard, WS4 has no result: 100 %, not 66.67 %.
+    EXPECT_THAT(r.out, HasSubstr("2 of 2 serving plants with a result"));
+    EXPECT_THAT(r.out, HasSubstr("note: sewage_effluent_ok: 1 serving plants without an "
+                                 "effluent result left out (1座运行设施无出水检测结果，未计入)"));
+    r = run_qiancun({"indicators", reg, "--as-of", "2025-06-30", "--format", "csv", "--only",
+                     "sewage_effluent_ok"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "indicator,unit,target,actual,status,unknown\n"
+                     "sewage_effluent_ok,%,98,100,met,1\n");
+    EXPECT_THAT(r.err, HasSubstr("1 serving plants without an effluent result left out"));
 }
 
 TEST(ClassifyCliConfig, PrintTargetsIsTheShippedTargetsFile) {

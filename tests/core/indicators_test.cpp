@@ -137,10 +137,12 @@ protected:
     }
 
     Bulletin bulletin(const std::string &as_of, bool by_township = false,
-                      const Targets &targets = Targets::defaults()) {
+                      const Targets &targets = Targets::defaults(),
+                      std::vector<std::string> only = {}) {
         IndicatorOptions options;
         options.as_of = as_of;
         options.by_township = by_township;
+        options.only = std::move(only);
         return compute_indicators(registry, targets, MetricsConfig::defaults(registry.kinds()),
                                   options);
     }
@@ -206,16 +208,189 @@ TEST_F(SmallCounty, AsOfAnEarlierYearCountsOnlyThatYear) {
     expect(b, "sewage_renovated", 1.0, S::not_met);
     expect(b, "road_new_km", 1.0, S::not_met);
     expect(b, "retained_hemei_share", 50.0, S::not_met);
-    // 2023: P1's renovation (2024) and R0 (2024) are not yet in the period up to 2023, and
-    // the 2023 milestone (20 %) applies. Nothing was registered before 2024 either.
-    const Bulletin early = bulletin("2023-12-31");
-    for (const char *key :
-         {"sewage_new", "sewage_renovated", "sewage_village_coverage", "sewage_effluent_ok",
-          "road_new_km", "road_maintained_km", "hall_five_star", "courier_village_coverage",
-          "bs5g_settlement_coverage"})
-        expect(early, key, std::nullopt, S::no_data);
+    // 2023, before the first import (2024-01-01): the years in the data still count. P0 was
+    // built in 2023 and R1 maintained in 2023; P1's renovation (2024) and R0 (2024) are not
+    // yet in the period up to 2023; the 2023 milestone (20 %) applies.
+    const std::vector<std::string> from_years{"sewage_new", "sewage_renovated", "road_new_km",
+                                              "road_maintained_km", "retained_hemei_share"};
+    const Bulletin early = bulletin("2023-12-31", false, Targets::defaults(), from_years);
+    ASSERT_EQ(early.values.size(), 5u);
+    expect(early, "sewage_new", 1.0, S::not_met);
+    expect(early, "sewage_renovated", 0.0, S::not_met);
+    expect(early, "road_new_km", 0.0, S::not_met);
+    expect(early, "road_maintained_km", 2.0, S::not_met);
     expect(early, "retained_hemei_share", 50.0, S::met);
     EXPECT_EQ(value_of(early, "retained_hemei_share").target, 20.0);
+}
+
+/// The message compute_indicators refuses with, or "(accepted)".
+std::string indicators_error(const Registry &registry, const std::string &as_of,
+                             std::vector<std::string> only = {}) {
+    IndicatorOptions options;
+    options.as_of = as_of;
+    options.only = std::move(only);
+    try {
+        (void)compute_indicators(registry, Targets::defaults(),
+                                 MetricsConfig::defaults(registry.kinds()), options);
+    } catch (const UsageError &e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+TEST_F(SmallCounty, StatusesBeforeTheFirstImportAreAnErrorNotAnEmptyTable) {
+    EXPECT_EQ(registry.statuses_known_from("sewage_plant"), "2024-01-01");
+    EXPECT_EQ(registry.statuses_known_from("courier_station"), "2024-01-01");
+    const std::string message = indicators_error(registry, "2023-12-31");
+    EXPECT_THAT(message, HasSubstr("the asset statuses on 2023-12-31 are unknown"));
+    EXPECT_THAT(message, HasSubstr("sewage_plant, cultural_hall, courier_station, "
+                                   "base_station_5g from 2024-01-01"));
+    EXPECT_THAT(message, HasSubstr("sewage_village_coverage, sewage_effluent_ok, hall_five_star, "
+                                   "courier_village_coverage, bs5g_settlement_coverage need them"));
+    EXPECT_THAT(message, HasSubstr("qiancun load REG MANIFEST --as-of DATE"));
+    EXPECT_THAT(message, HasSubstr("--only sewage_new,sewage_renovated,road_new_km,"
+                                   "road_maintained_km,retained_hemei_share"));
+    // One status-based indicator is enough to refuse; on the day of the import it is known.
+    EXPECT_THAT(indicators_error(registry, "2023-12-31", {"hall_five_star"}),
+                AllOf(HasSubstr("cultural_hall from 2024-01-01"),
+                      HasSubstr("and hall_five_star need them")));
+    EXPECT_EQ(indicators_error(registry, "2024-01-01"), "(accepted)");
+    EXPECT_THAT(
+        indicators_error(registry, "2025-01-01", {"sewage_nw"}),
+        AllOf(HasSubstr("unknown indicator 'sewage_nw'"), HasSubstr("valid: sewage_new, ")));
+}
+
+TEST(IndicatorHistory, CountsFromTheDataYearsOnARegistryFirstLoadedToday) {
+    // Everything imported today without --as-of: the status history starts today, but the
+    // built, renovated and maintained years are in the data.
+    TempDir dir;
+    Registry registry = Registry::create(dir / "r.sqlite", 4549);
+    Writer w(registry);
+    w.add(
+        "village",
+        {{"code", code(0)}, {"class", std::string("improve")}, {"hemei_year", std::int64_t{2024}}},
+        square_wkt(vx(0), kY0, 1000.0));
+    w.add("village", {{"code", code(1)}, {"hemei_year", std::int64_t{2026}}},
+          square_wkt(vx(1), kY0, 1000.0));
+    // New by 2025: N1 (2023) and N2 (2025); not N3 (2026, after the as-of year), not N4 (still
+    // building), not N5 (2020, before the period). Renovated by 2025: N5 (2024).
+    w.point("sewage_plant", "N1", cx(0), kCy, {{"built_year", std::int64_t{2023}}});
+    w.point("sewage_plant", "N2", cx(0) + 10, kCy,
+            {{"built_year", std::int64_t{2025}}, {"status", std::string("closed")}});
+    w.point("sewage_plant", "N3", cx(0) + 20, kCy, {{"built_year", std::int64_t{2026}}});
+    w.point("sewage_plant", "N4", cx(0) + 30, kCy,
+            {{"built_year", std::int64_t{2025}}, {"status", std::string("building")}});
+    w.point("sewage_plant", "N5", cx(0) + 40, kCy,
+            {{"built_year", std::int64_t{2020}}, {"renovated_year", std::int64_t{2024}}});
+    // Roads: 1.5 km built 2024, 0.25 km built 2024 but planned, 2 km maintained 2025.
+    w.add("rural_road",
+          {{"id", std::string("A")},
+           {"status", std::string("operating")},
+           {"built_year", std::int64_t{2024}}},
+          fmt::format("LINESTRING({} {}, {} {})", vx(0), kCy, vx(0) + 1500.0, kCy));
+    w.add("rural_road",
+          {{"id", std::string("B")},
+           {"status", std::string("planned")},
+           {"built_year", std::int64_t{2024}}},
+          fmt::format("LINESTRING({} {}, {} {})", vx(0), kCy + 10, vx(0) + 250.0, kCy + 10));
+    w.add("rural_road",
+          {{"id", std::string("C")},
+           {"status", std::string("operating")},
+           {"built_year", std::int64_t{2001}},
+           {"maintained_year", std::int64_t{2025}}},
+          fmt::format("LINESTRING({0} {1}, {0} {2})", cx(1), kY0, kY0 + 2000.0));
+    w.commit("");
+
+    IndicatorOptions options;
+    options.as_of = "2025-12-31";
+    options.only = {"sewage_new", "sewage_renovated", "road_new_km", "road_maintained_km",
+                    "retained_hemei_share"};
+    const Bulletin b = compute_indicators(registry, Targets::defaults(),
+                                          MetricsConfig::defaults(registry.kinds()), options);
+    using S = IndicatorStatus;
+    expect(b, "sewage_new", 2.0, S::not_met);
+    expect(b, "sewage_renovated", 1.0, S::not_met);
+    expect(b, "road_new_km", 1.5, S::not_met);
+    expect(b, "road_maintained_km", 2.0, S::not_met);
+    // Both villages retained (no class counts as retained); hemei by 2025: village 0.
+    expect(b, "retained_hemei_share", 50.0, S::not_met);
+    EXPECT_TRUE(b.notes.empty()) << b.notes.front();
+
+    // The coverages need statuses on 2025-12-31, which the registry does not know.
+    const auto today = registry.statuses_known_from("sewage_plant");
+    ASSERT_TRUE(today);
+    EXPECT_THAT(indicators_error(registry, "2025-12-31"),
+                HasSubstr(fmt::format("sewage_plant from {}", *today)));
+}
+
+TEST(IndicatorUnknown, PlantsWithoutAnEffluentResultAreLeftOutNotFailed) {
+    // 20 operating plants, 17 meeting the standard: 85 %. Ten more move from building to
+    // operating on 2025-06-01 without an effluent result: still 85 %, with 10 unknown (counted
+    // as failures, the share would drop to 17 / 30 = 56.67 %).
+    TempDir dir;
+    Registry registry = Registry::create(dir / "r.sqlite", 4549);
+    Writer w(registry);
+    w.add("village", {{"code", code(0)}}, square_wkt(vx(0), kY0, 1000.0));
+    auto plants = [&](const std::string &status) {
+        for (int i = 0; i < 30; ++i) {
+            std::map<std::string, Value> values{{"status", std::string("operating")}};
+            if (i < 20)
+                values["effluent_ok"] = std::int64_t{i < 17 ? 1 : 0};
+            else
+                values["status"] = status;
+            w.point("sewage_plant", fmt::format("P{}", i), cx(0) + i, kCy, values);
+        }
+    };
+    plants("building");
+    w.commit("2025-01-01");
+    plants("operating");
+    w.commit("2025-06-01");
+
+    auto effluent = [&](const std::string &as_of) {
+        IndicatorOptions options;
+        options.as_of = as_of;
+        options.only = {"sewage_effluent_ok"};
+        const Bulletin b = compute_indicators(registry, Targets::defaults(),
+                                              MetricsConfig::defaults(registry.kinds()), options);
+        EXPECT_EQ(b.values.size(), 1u);
+        return value_of(b, "sewage_effluent_ok");
+    };
+    const IndicatorValue before = effluent("2025-03-01");
+    ASSERT_TRUE(before.actual);
+    EXPECT_NEAR(*before.actual, 85.0, kTol);
+    EXPECT_EQ(before.unknown, 0);
+    const IndicatorValue after = effluent("2025-12-31");
+    ASSERT_TRUE(after.actual);
+    EXPECT_NEAR(*after.actual, 85.0, kTol);
+    EXPECT_EQ(after.unknown, 10);
+    EXPECT_EQ(after.detail, "17 of 20 serving plants with a result");
+    EXPECT_EQ(after.status, IndicatorStatus::not_met);
+}
+
+TEST(IndicatorUnknown, SettlementsWithoutPopulationAreCountedInTheNote) {
+    TempDir dir;
+    Registry registry = Registry::create(dir / "r.sqlite", 4549);
+    Writer w(registry);
+    w.add("village", {{"code", code(0)}}, square_wkt(vx(0), kY0, 1000.0));
+    w.point("settlement", "S1", cx(0), kCy, {{"population", std::int64_t{200}}});
+    w.point("settlement", "S2", cx(0) + 100, kCy);
+    w.point("settlement", "S3", cx(0) + 200, kCy);
+    w.point("base_station_5g", "B", cx(0), kCy);
+    w.commit("2025-01-01");
+    IndicatorOptions options;
+    options.as_of = "2025-12-31";
+    options.only = {"bs5g_settlement_coverage", "sewage_effluent_ok"};
+    const Bulletin b = compute_indicators(registry, Targets::defaults(),
+                                          MetricsConfig::defaults(registry.kinds()), options);
+    const auto &v = value_of(b, "bs5g_settlement_coverage");
+    ASSERT_TRUE(v.actual);
+    EXPECT_NEAR(*v.actual, 100.0, kTol);
+    EXPECT_EQ(v.unknown, 2);
+    const Rows rows = b.to_rows(false);
+    EXPECT_EQ(rows.columns, (std::vector<std::string>{"indicator", "unit", "target", "actual",
+                                                      "status", "unknown"}));
+    ASSERT_EQ(rows.rows.size(), 2u);
+    EXPECT_EQ(rows.rows[1][5], Value{std::int64_t{2}});
 }
 
 TEST_F(SmallCounty, ByTownship) {
@@ -242,10 +417,10 @@ TEST_F(SmallCounty, ByTownship) {
 
     const Rows rows = b.to_rows(true);
     EXPECT_EQ(rows.columns, (std::vector<std::string>{"township", "indicator", "unit", "target",
-                                                      "actual", "status"}));
+                                                      "actual", "status", "unknown"}));
     EXPECT_EQ(rows.rows.size(), 30u);
-    EXPECT_EQ(b.to_rows(false).columns,
-              (std::vector<std::string>{"indicator", "unit", "target", "actual", "status"}));
+    EXPECT_EQ(b.to_rows(false).columns, (std::vector<std::string>{"indicator", "unit", "target",
+                                                                  "actual", "status", "unknown"}));
     EXPECT_EQ(b.to_rows(false).rows.size(), 10u);
 }
 

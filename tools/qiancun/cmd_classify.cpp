@@ -146,6 +146,7 @@ struct IndicatorArgs {
     std::string as_of;
     std::string compare;
     std::string by;
+    std::vector<std::string> only;
     std::string targets;
     std::string config;
     OutputFormat format = OutputFormat::table;
@@ -183,6 +184,32 @@ Rows data_rows(const Bulletin &bulletin, const Bulletin *before, bool townships)
         rows.rows[i].push_back(a && b ? Value{std::round((*a - *b) * 100.0) / 100.0} : Value{});
     }
     return rows;
+}
+
+/// One sentence per district share that left things out for an empty value (SPEC §5.2),
+/// in English and Chinese: "sewage_effluent_ok: 10 serving plants without an effluent result
+/// left out (10 座运行设施无出水检测结果，未计入)".
+std::vector<std::string> unknown_notes(const Bulletin &bulletin) {
+    struct Words {
+        const char *en;
+        const char *zh;
+    };
+    static const std::map<std::string, Words> words{
+        {"sewage_effluent_ok",
+         {"serving plants without an effluent result", "座运行设施无出水检测结果"}},
+        {"sewage_village_coverage", {"villages without a geometry", "个行政村无边界"}},
+        {"courier_village_coverage", {"villages without a geometry", "个行政村无边界"}},
+        {"bs5g_settlement_coverage", {"settlements without a population", "个自然村无人口数"}},
+    };
+    std::vector<std::string> out;
+    for (const auto &v : bulletin.values) {
+        const auto it = words.find(v.key);
+        if (!v.township.empty() || v.unknown == 0 || it == words.end())
+            continue;
+        out.push_back(fmt::format("{}: {} {} left out ({}{}，未计入)", v.key, v.unknown,
+                                  it->second.en, v.unknown, it->second.zh));
+    }
+    return out;
 }
 
 void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targets &targets,
@@ -233,6 +260,8 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
     }
     print_rows(rows, OutputFormat::table, std::cout);
     fmt::print("* a planning assumption: the plan gives no number\n");
+    for (const auto &note : unknown_notes(bulletin))
+        fmt::print("note: {}\n", note);
     for (const auto &note : bulletin.notes)
         fmt::print("note: {}\n", note);
     if (before)
@@ -254,6 +283,7 @@ void run_indicators(const IndicatorArgs &args) {
     IndicatorOptions options;
     options.as_of = args.as_of;
     options.by_township = args.by == "township";
+    options.only = args.only;
     const Bulletin bulletin = compute_indicators(registry, targets, config, options);
     std::optional<Bulletin> before;
     if (!args.compare.empty()) {
@@ -270,6 +300,8 @@ void run_indicators(const IndicatorArgs &args) {
     if (args.format != OutputFormat::table) {
         if (args.output.empty())
             print_rows(data_rows(bulletin, b, options.by_township), args.format, std::cout);
+        for (const auto &note : unknown_notes(bulletin))
+            log(LogLevel::info, "note: " + note);
         for (const auto &note : bulletin.notes)
             log(LogLevel::info, "note: " + note);
         return;
@@ -317,8 +349,12 @@ void register_classify(CLI::App &app) {
         "bs5g_settlement_coverage, retained_hemei_share. Status: met (actual ≥ target),\n"
         "not_met, no_data. The targets of courier_village_coverage and\n"
         "bs5g_settlement_coverage (100 %) are planning assumptions: the plan gives no number.\n"
-        "--format csv columns: indicator,unit,target,actual,status (township first with --by\n"
-        "township; compare_actual,change last with --compare).\n"
+        "Shares leave out what has no value (a plant without an effluent result): `unknown`.\n"
+        "sewage_new, sewage_renovated, road_new_km, road_maintained_km and retained_hemei_share\n"
+        "come from the data's years; the others need the statuses on the date, which the\n"
+        "registry knows from its first import (or `load/import --as-of DATE`).\n"
+        "--format csv columns: indicator,unit,target,actual,status,unknown (township first\n"
+        "with --by township; compare_actual,change last with --compare).\n"
         "Example: qiancun indicators county.sqlite --as-of 2025-12-31 --compare 2025-11-30");
     indicators->add_option("REGISTRY", i->registry, "Registry file (SpatiaLite)")->required();
     indicators->add_option("--as-of", i->as_of,
@@ -326,6 +362,11 @@ void register_classify(CLI::App &app) {
     indicators->add_option("--compare", i->compare,
                            "Also compute as of this date, with the change (month on month)");
     indicators->add_option("--by", i->by, "township: one row per indicator and township too");
+    indicators
+        ->add_option("--only", i->only,
+                     "Only these indicators (comma-separated keys), e.g. the ones counted from "
+                     "the data's years on a date before the registry knows statuses")
+        ->delimiter(',');
     indicators->add_option("--targets", i->targets,
                            "Targets file (TOML; 'qiancun config --print-targets' writes one)");
     indicators->add_option("--config", i->config, "Radii and thresholds for the coverages (TOML)");

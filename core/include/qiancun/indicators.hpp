@@ -20,6 +20,10 @@ struct IndicatorDef {
     std::string unit;       ///< "count", "%" or "km"
     std::string label;      ///< Chinese name as in the plan
     std::string definition; ///< how it is computed, one sentence
+    /// Needs the asset statuses on the as-of date (SPEC §5.2 "History"): coverages, effluent and
+    /// halls do; the counts of new, renovated and maintained things and the hemei share come
+    /// from the years in the data.
+    bool needs_statuses = false;
 };
 
 /// The ten indicators in bulletin order: sewage_new, sewage_renovated,
@@ -69,12 +73,19 @@ struct IndicatorValue {
     IndicatorStatus status = IndicatorStatus::no_data;
     /// What the actual is made of, e.g. "236 of 241 villages" or "31 plants"; "" when none.
     std::string detail;
+    /// A share only: the things left out of both sides because the value it needs is empty
+    /// (SPEC §5.2 "unknown is not failure"): serving plants without an effluent result,
+    /// villages without a geometry (coverages), settlements without a population (5G). 0 for
+    /// counts and lengths.
+    std::int64_t unknown = 0;
 };
 
 struct IndicatorOptions {
     std::string as_of; ///< YYYY-MM-DD; "" = today (UTC)
     bool by_township = false;
     int threads = 0; ///< for the coverage metrics; 0 = hardware concurrency
+    /// Keys of the indicators to compute, in any order; empty = every one.
+    std::vector<std::string> only;
 };
 
 struct Bulletin {
@@ -84,16 +95,22 @@ struct Bulletin {
                                         ///< township (sorted) the same order
     std::vector<std::string> notes;     ///< assumptions and missing data, one sentence each
 
-    /// Columns indicator, unit, target, actual, status (with a leading `township` column when
-    /// `townships` and any township row exists, its rows then included).
+    /// Columns indicator, unit, target, actual, status, unknown (with a leading `township`
+    /// column when `townships` and any township row exists, its rows then included); `unknown`
+    /// is empty for counts and lengths.
     Rows to_rows(bool townships) const;
 };
 
-/// Computes the indicators as of `options.as_of`. The picture on that date: assets present
-/// with the status the registry's status history gives for it (Registry::statuses_as_of);
-/// "serving" is `config.serving_statuses`; years count from `targets.period_start` up to the
-/// as-of year (and no later than `period_end`). A status is `met` when actual ≥ target.
-/// Throws UsageError for a bad date or a registry without a working CRS.
+/// Computes the indicators as of `options.as_of`. Indicators that need statuses see the picture
+/// on that date: assets present with the status the registry's status history gives for it
+/// (Registry::statuses_as_of); "serving" is `config.serving_statuses`. Counts of new, renovated
+/// and maintained things come from the years in the data, from `targets.period_start` up to
+/// the as-of year (and no later than `period_end`), whatever the import date: a thing counts as
+/// new in its built_year unless its status on the date (or, when the registry does not know it
+/// then, its current status) is planned or building. A status is `met` when actual ≥ target.
+/// Throws UsageError for a bad date, an unknown key in `options.only`, a registry without a
+/// working CRS, or a date before the registry knows the statuses an asked indicator needs
+/// (Registry::statuses_known_from), naming that date and how to record an earlier one.
 Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                             const MetricsConfig &config, const IndicatorOptions &options = {});
 

@@ -209,6 +209,10 @@ public:
     /// Only `kind` when given; ordered by kind and id. Throws UsageError for a bad date.
     std::vector<StatusChange> statuses_as_of(std::string_view date,
                                              std::string_view kind = {}) const;
+    /// The first date (YYYY-MM-DD) from which the registry knows the statuses of the assets of
+    /// `kind`: its earliest status history entry, or for assets imported before the history
+    /// existed the date of their last import. Empty when the kind has no rows and no history.
+    std::optional<std::string> statuses_known_from(std::string_view kind) const;
     /// Every history entry of one asset, oldest first.
     std::vector<StatusChange> status_history(std::string_view kind, std::string_view id) const;
 
