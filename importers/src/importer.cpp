@@ -1,6 +1,7 @@
 #include "qiancun/importer.hpp"
 
 #include "gdal_source.hpp"
+#include "qiancun/check.hpp"
 #include "qiancun/crs.hpp"
 #include "qiancun/digest.hpp"
 #include "qiancun/error.hpp"
@@ -498,6 +499,38 @@ void commit_import(Registry &registry, PreparedImport &prepared) {
                    prepared.report.record);
 }
 
+std::set<std::string> feature_keys(const std::vector<Feature> &features) {
+    std::set<std::string> keys;
+    for (const auto &f : features)
+        if (!f.values.empty())
+            keys.insert(value_to_text(f.values.front()));
+    return keys;
+}
+
+void hint_likely_duplicates(const Registry &registry, std::string_view kind,
+                            const std::set<std::string> &keys) {
+    std::set<std::string> involved;
+    std::vector<std::string> pairs;
+    for (const auto &p : likely_duplicates(registry, kind)) {
+        if (!keys.count(p.id_a) && !keys.count(p.id_b))
+            continue;
+        involved.insert(p.id_a);
+        involved.insert(p.id_b);
+        pairs.push_back(fmt::format("{} and {} {:.1f} m apart", p.id_a, p.id_b, p.distance_m));
+    }
+    if (pairs.empty())
+        return;
+    constexpr std::size_t kShown = 3;
+    const std::size_t more = pairs.size() > kShown ? pairs.size() - kShown : 0;
+    pairs.resize(std::min(pairs.size(), kShown));
+    qiancun::log(LogLevel::warning,
+                 fmt::format("{} likely duplicate {} rows (same or near-same name within 50 m: "
+                             "{}{}), see `qiancun check {}` (疑似重复设施)",
+                             involved.size(), kind, fmt::join(pairs, "; "),
+                             more ? fmt::format("; {} more", more) : std::string(),
+                             registry.path().string()));
+}
+
 ImportReport import_file(Registry &registry, const ImportOptions &options,
                          const Progress &progress) {
     auto prepared = prepare_import(registry, options, progress);
@@ -507,6 +540,8 @@ ImportReport import_file(Registry &registry, const ImportOptions &options,
     registry.link_villages(prepared.kind->role == KindRole::village ? std::string_view{}
                                                                     : prepared.kind->key);
     tx.commit();
+    if (prepared.kind->is_asset())
+        hint_likely_duplicates(registry, prepared.kind->key, feature_keys(prepared.features));
     return prepared.report;
 }
 

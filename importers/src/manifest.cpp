@@ -7,6 +7,8 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 
 namespace qiancun::importers {
@@ -165,15 +167,20 @@ std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &mani
     for (const auto &k : manifest.kinds)
         registry.add_kind(k);
     std::vector<ImportReport> reports;
+    std::map<std::string, std::set<std::string>> asset_keys; // kind → keys imported
     for (std::size_t i = 0; i < order.size(); ++i) {
         if (on_source)
             on_source(i, order.size(), *order[i]);
         auto prepared = prepare_import(registry, *order[i], progress);
         commit_import(registry, prepared);
+        if (prepared.kind->is_asset())
+            asset_keys[prepared.kind->key].merge(feature_keys(prepared.features));
         reports.push_back(prepared.report);
     }
     registry.link_villages();
     tx.commit();
+    for (const auto &[kind, keys] : asset_keys)
+        hint_likely_duplicates(registry, kind, keys);
     return reports;
 }
 

@@ -117,6 +117,7 @@ void register_metrics(CLI::App &app);  // metrics, gaps, config
 void register_classify(CLI::App &app); // classify, indicators
 void register_network(CLI::App &app);  // service-area, route
 void register_qgis_project(CLI::App &app);
+void register_check(CLI::App &app);
 
 /// `info --network`: the road graph and its disconnected pieces.
 void print_network_info(const std::string &registry, OutputFormat format);

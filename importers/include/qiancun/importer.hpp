@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,15 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
 
 /// Writes a prepared import; call inside a Registry::Transaction.
 void commit_import(Registry &registry, PreparedImport &prepared);
+
+/// The keys of `features` (their first value), for `hint_likely_duplicates`.
+std::set<std::string> feature_keys(const std::vector<Feature> &features);
+
+/// Logs one warning when rows of `kind` with these keys are likely duplicates of rows of the
+/// registry (qiancun/check.hpp: same kind, within 50 m, same or near-same name), pointing to
+/// `qiancun check`. Never fails: the rows stay imported.
+void hint_likely_duplicates(const Registry &registry, std::string_view kind,
+                            const std::set<std::string> &keys);
 
 /// prepare + commit + link villages in one transaction: all-or-nothing.
 ImportReport import_file(Registry &registry, const ImportOptions &options,
