@@ -134,6 +134,13 @@ TEST_F(CheckCli, TableForPeopleWithChineseLabelsAndAFile) {
                         "\"operating, effluent_ok empty\",");
     EXPECT_EQ(lines[3], "plant_without_effluent,sewage_plant,P2,,\"operating, effluent_ok "
                         "empty\",");
+    // A workbook with the findings and a summary sheet; other extensions are refused.
+    r = run_qiancun({"check", reg, "-o", (dir / "findings.xlsx").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_GT(fs::file_size(dir / "findings.xlsx"), 0u);
+    r = run_qiancun({"check", reg, "-o", (dir / "findings.txt").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_FALSE(fs::exists(dir / "findings.txt"));
 }
 
 TEST(CheckCliSample, SampleCountyAgreesWithSpatialiteSql) {

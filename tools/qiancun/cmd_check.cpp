@@ -34,12 +34,18 @@ Rows summary_rows(const CheckReport &report) {
 }
 
 void run_check(const CheckArgs &args) {
+    if (!args.output.empty())
+        check_output(args.output, table_extensions(), {});
     auto registry = Registry::open(args.registry, true);
     const MetricsConfig config = load_metrics_config(registry, args.config);
     const CheckReport report = check_registry(registry, config);
     const Rows rows = report.to_rows();
     if (!args.output.empty()) {
-        write_text_file(args.output, rows_text(rows, file_format(args.output, args.format)));
+        // A workbook also gets the counts per check; CSV and JSON hold the findings only.
+        std::vector<exporters::Sheet> tables{sheet("findings", rows)};
+        if (lower_extension(args.output) == ".xlsx")
+            tables.push_back(sheet("summary", summary_rows(report)));
+        write_tables(args.output, tables);
         note(args.format, fmt::format("wrote {} findings to {}", rows.rows.size(), args.output));
     } else {
         print_rows(rows, args.format, std::cout);
@@ -70,7 +76,8 @@ void register_check(CLI::App &app) {
     check->add_option("--config", c->config,
                       "Serving statuses, snapping tolerance and off-road cap (TOML)");
     add_format_option(check, c->format);
-    check->add_option("-o,--output", c->output, "Write the findings to this file (.csv, .json)");
+    check->add_option("-o,--output", c->output,
+                      "Write the findings to this file (.csv, .xlsx with a summary sheet, .json)");
     check->callback([c] { run_check(*c); });
 }
 
