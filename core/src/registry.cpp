@@ -735,6 +735,14 @@ std::int64_t Registry::count(std::string_view kind) const {
     return st.get_int(0);
 }
 
+std::optional<std::string> Registry::property(std::string_view key) const {
+    return m_impl->meta(key);
+}
+
+void Registry::set_property(std::string_view key, std::string_view value) {
+    m_impl->set_meta(key, value);
+}
+
 RegistryInfo Registry::info() const {
     RegistryInfo info;
     info.path = m_impl->path;

@@ -96,13 +96,26 @@ Manifest read_manifest(const std::filesystem::path &path) {
         for (const auto &[k, v] : *t) {
             static const std::vector<std::string> known{
                 "kind", "path", "layer",   "fields", "defaults",        "src_crs", "encoding",
-                "x",    "y",    "replace", "update", "geometry_policy", "as_of"};
+                "x",    "y",    "replace", "update", "geometry_policy", "as_of",   "name"};
             if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
                 throw InputError(file, "", std::nullopt,
                                  fmt::format("{}: unknown key '{}' (line {})", what, k.str(),
                                              v.source().begin.line));
         }
         ImportOptions o;
+        if (const auto &name = (*t)["name"]; name) {
+            o.name = name.value_or(std::string());
+            if (o.name.empty())
+                throw InputError(file, "", std::nullopt,
+                                 fmt::format("{}: name must be a non-empty string (line {})", what,
+                                             name.node()->source().begin.line));
+            for (const auto &other : m.sources)
+                if (other.name == o.name)
+                    throw InputError(file, "", std::nullopt,
+                                     fmt::format("{}: name '{}' is already used by another "
+                                                 "[[source]] (line {})",
+                                                 what, o.name, name.node()->source().begin.line));
+        }
         o.kind = (*t)["kind"].value_or(std::string());
         const std::string rel = (*t)["path"].value_or(std::string());
         if (o.kind.empty() || rel.empty())
@@ -131,9 +144,49 @@ Manifest read_manifest(const std::filesystem::path &path) {
     return m;
 }
 
+const ImportOptions &manifest_source(const Manifest &manifest, const std::string &name) {
+    std::string names;
+    for (const auto &s : manifest.sources) {
+        if (s.name == name)
+            return s;
+        if (!s.name.empty())
+            names += (names.empty() ? "" : ", ") + s.name;
+    }
+    throw UsageError(fmt::format(
+        "--like {}: {} has no [[source]] named '{}'; {}", name, manifest.path.string(), name,
+        names.empty() ? "its sources have no names (add name = \"…\")" : "names: " + names));
+}
+
+ImportOptions import_like(const ImportOptions &saved, const ImportOptions &given) {
+    if (!given.kind.empty() && given.kind != saved.kind)
+        throw UsageError(fmt::format("--as {} but the source '{}' of the manifest is {}",
+                                     given.kind, saved.name, saved.kind));
+    ImportOptions o = given;
+    o.kind = saved.kind;
+    o.field_map = saved.field_map;
+    for (const auto &[target, source] : given.field_map)
+        o.field_map[target] = source;
+    o.defaults = saved.defaults;
+    for (const auto &[target, text] : given.defaults)
+        o.defaults[target] = text;
+    for (auto [mine, theirs] : {std::pair{&o.src_crs, &saved.src_crs},
+                                {&o.encoding, &saved.encoding},
+                                {&o.x_field, &saved.x_field},
+                                {&o.y_field, &saved.y_field}})
+        if (mine->empty())
+            *mine = *theirs;
+    if (saved.policy == GeometryPolicy::reject)
+        o.policy = GeometryPolicy::reject;
+    return o;
+}
+
 std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &manifest,
                                         const SourceProgress &on_source, const Progress &progress) {
     Registry::Transaction tx(registry);
+    // `import --like` finds the saved mappings here unless given --manifest.
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(manifest.path, ec);
+    registry.set_property("manifest", (ec ? manifest.path : absolute).lexically_normal().string());
     // Villages first so that the CRS and the links are settled before the assets.
     std::vector<const ImportOptions *> order;
     for (const auto &s : manifest.sources)

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <sstream>
+
 namespace qiancun {
 namespace {
 
@@ -39,6 +42,89 @@ TEST_F(Deliveries, ZipWithTwoShapefilesAsAPlannerGetsIt) {
                      "--layer", "settlements.shp"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, ::testing::HasSubstr("read   1803  new   1803"));
+}
+
+/// `list KIND --format csv` without the columns that name the source file and the time.
+std::vector<std::string> rows_without_provenance(const std::string &reg, const std::string &kind) {
+    auto r = run_qiancun({"list", reg, kind, "--format", "csv", "--wkt"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto lines = testing::split_lines(r.out);
+    std::vector<std::string> out;
+    std::vector<std::size_t> drop;
+    for (std::size_t l = 0; l < lines.size(); ++l) {
+        std::vector<std::string> cells;
+        std::stringstream ss(lines[l]);
+        for (std::string c; std::getline(ss, c, ',');)
+            cells.push_back(c);
+        if (l == 0)
+            for (std::size_t i = 0; i < cells.size(); ++i)
+                if (cells[i] == "source_file" || cells[i] == "updated_at")
+                    drop.push_back(i);
+        std::string kept;
+        for (std::size_t i = 0; i < cells.size(); ++i)
+            if (std::find(drop.begin(), drop.end(), i) == drop.end())
+                kept += cells[i] + ",";
+        out.push_back(kept);
+    }
+    return out;
+}
+
+TEST_F(Deliveries, LikeReadsNextMonthsFileAsTheManifestSourceDoes) {
+    const std::string loaded = (dir / "loaded.sqlite").string();
+    const std::string manifest = (sample / "county.toml").string();
+    ASSERT_EQ(run_qiancun({"init", loaded}).exit_code, 0);
+    ASSERT_EQ(run_qiancun({"load", loaded, manifest}).exit_code, 0);
+
+    // Next month's files, renamed as departments do.
+    for (const char *ext : {".shp", ".shx", ".dbf", ".prj"})
+        fs::copy_file(sample / (std::string("villages") + ext), dir / (std::string("村界") + ext));
+    fs::copy_file(sample / "sewage_plants.csv", dir / "污水站_12月.csv");
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    auto r = run_qiancun({"import", reg, (dir / "村界.shp").string(), "--like",
+                          "village_boundaries", "--manifest", manifest});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_qiancun({"import", reg, (dir / "污水站_12月.csv").string(), "--as", "sewage_plant",
+                     "--like", "water_bureau", "--manifest", manifest});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, ::testing::HasSubstr("read    236  new    236"));
+    for (const char *kind : {"village", "sewage_plant"}) {
+        const auto expected = rows_without_provenance(loaded, kind);
+        EXPECT_EQ(expected.size(), kind == std::string("village") ? 301u : 237u);
+        EXPECT_EQ(rows_without_provenance(reg, kind), expected) << kind;
+    }
+}
+
+TEST_F(Deliveries, LikeUsesTheManifestLoadRecordedAndListsNames) {
+    ASSERT_EQ(run_qiancun({"init", reg}).exit_code, 0);
+    ASSERT_EQ(run_qiancun({"load", reg, (sample / "county.toml").string()}).exit_code, 0);
+    fs::copy_file(sample / "sewage_plants.csv", dir / "next.csv");
+    auto r = run_qiancun(
+        {"import", reg, (dir / "next.csv").string(), "--like", "water_bureau", "--update"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, ::testing::HasSubstr("sewage_plant     next.csv                     read  "
+                                            "  236  new      0  updated    236"));
+
+    r = run_qiancun({"import", reg, (dir / "next.csv").string(), "--like", "water"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, fmt::format("qiancun: --like water: {} has no [[source]] named 'water'; "
+                                 "names: village_boundaries, natural_villages, urban_area, "
+                                 "hazard_zones, water_bureau, transport_bureau, telecom, "
+                                 "culture_bureau, postal_bureau, health_bureau\n",
+                                 fs::absolute(sample / "county.toml").lexically_normal().string()));
+
+    r = run_qiancun(
+        {"import", reg, (dir / "next.csv").string(), "--like", "water_bureau", "--as", "village"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "qiancun: --as village but the source 'water_bureau' of the manifest is "
+                     "sewage_plant\n");
+
+    const std::string fresh = (dir / "fresh.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", fresh}).exit_code, 0);
+    r = run_qiancun({"import", fresh, (dir / "next.csv").string(), "--like", "water_bureau"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, fmt::format("qiancun: --like water_bureau: which manifest? pass --manifest "
+                                 "FILE (or load one into {} with `qiancun load`)\n",
+                                 fresh));
 }
 
 } // namespace

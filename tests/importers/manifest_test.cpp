@@ -189,5 +189,97 @@ TEST_F(ManifestFixture, NumbersInFieldTablesAreWholeOrRejected) {
     EXPECT_EQ(capacity("4.0"), "4");
 }
 
+TEST_F(ManifestFixture, NamedSourcesAreFoundAndReused) {
+    auto m = importers::read_manifest(manifest(R"(
+[[source]]
+name = "health_bureau"
+kind = "clinic"
+path = "clinics.csv"
+src_crs = "EPSG:4549"
+encoding = "GBK"
+x = "x"
+y = "y"
+fields = { name = "名称", beds = "床位" }
+defaults = { status = "运行" }
+geometry_policy = "reject"
+)"));
+    ASSERT_EQ(m.sources.size(), 3u);
+    EXPECT_EQ(m.sources[0].name, "");
+    const auto &saved = importers::manifest_source(m, "health_bureau");
+    EXPECT_EQ(&saved, &m.sources[2]);
+
+    importers::ImportOptions given;
+    given.source = dir / "next.csv";
+    given.field_map = {{"beds", "床位数"}};
+    given.defaults = {{"name", "卫生室"}};
+    given.x_field = "经度";
+    const auto o = importers::import_like(saved, given);
+    EXPECT_EQ(o.kind, "clinic");
+    EXPECT_EQ(o.source, dir / "next.csv");
+    EXPECT_EQ(o.layer, "");
+    EXPECT_EQ(o.field_map,
+              (std::map<std::string, std::string>{{"name", "名称"}, {"beds", "床位数"}}));
+    EXPECT_EQ(o.defaults,
+              (std::map<std::string, std::string>{{"status", "运行"}, {"name", "卫生室"}}));
+    EXPECT_EQ(o.src_crs, "EPSG:4549");
+    EXPECT_EQ(o.encoding, "GBK");
+    EXPECT_EQ(o.x_field, "经度");
+    EXPECT_EQ(o.y_field, "y");
+    EXPECT_EQ(o.policy, importers::GeometryPolicy::reject);
+
+    given.kind = "village";
+    try {
+        importers::import_like(saved, given);
+        ADD_FAILURE() << "a kind other than the saved one was accepted";
+    } catch (const UsageError &e) {
+        EXPECT_STREQ(e.what(), "--as village but the source 'health_bureau' of the manifest is "
+                               "clinic");
+    }
+    try {
+        importers::manifest_source(m, "water");
+        ADD_FAILURE() << "an unknown name was found";
+    } catch (const UsageError &e) {
+        EXPECT_EQ(std::string(e.what()),
+                  "--like water: " + (dir / "county.toml").string() +
+                      " has no [[source]] named 'water'; names: health_bureau");
+    }
+}
+
+TEST_F(ManifestFixture, SourceNamesAreUniqueAndNonEmpty) {
+    const std::string dup = R"(
+[[source]]
+name = "a"
+kind = "clinic"
+path = "clinics.csv"
+
+[[source]]
+name = "a"
+kind = "clinic"
+path = "clinics.csv"
+)";
+    try {
+        importers::read_manifest(manifest(dup));
+        ADD_FAILURE() << "a duplicate name was accepted";
+    } catch (const InputError &e) {
+        EXPECT_EQ(e.problem(), "[[source]] #4: name 'a' is already used by another [[source]] "
+                               "(line 32)");
+    }
+    try {
+        importers::read_manifest(manifest("[[source]]\nname = 7\nkind = \"clinic\"\npath = "
+                                          "\"clinics.csv\"\n"));
+        ADD_FAILURE() << "a number as name was accepted";
+    } catch (const InputError &e) {
+        EXPECT_EQ(e.problem(), "[[source]] #3: name must be a non-empty string (line 26)");
+    }
+    auto m = importers::read_manifest(manifest(""));
+    try {
+        importers::manifest_source(m, "a");
+        ADD_FAILURE();
+    } catch (const UsageError &e) {
+        EXPECT_THAT(e.what(), ::testing::EndsWith("has no [[source]] named 'a'; its sources have "
+                                                  "no names (add name = \"…\")"));
+    }
+}
+
 } // namespace
 } // namespace qiancun

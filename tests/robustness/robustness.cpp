@@ -57,9 +57,11 @@ std::string integrity_check(const std::filesystem::path &registry) {
     if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) != SQLITE_OK) {
         result = std::string("cannot check: ") + sqlite3_errmsg(db);
     } else {
-        while (sqlite3_step(st) == SQLITE_ROW)
-            result += (result.empty() ? "" : "\n") +
-                      std::string(reinterpret_cast<const char *>(sqlite3_column_text(st, 0)));
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            if (!result.empty())
+                result += '\n';
+            result += reinterpret_cast<const char *>(sqlite3_column_text(st, 0));
+        }
     }
     sqlite3_finalize(st);
     sqlite3_close(db);

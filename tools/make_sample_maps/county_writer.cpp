@@ -492,27 +492,32 @@ radius_basis = "planning assumption: a village clinic within a 20-minute walk"
 attributes = [ { name = "name", type = "text" }, { name = "beds", type = "integer" } ]
 
 [[source]]
+name = "village_boundaries"
 kind = "village"
 path = "villages.shp"
 encoding = "GBK"
 fields = { code = "代码", name = "村名", township = "乡镇", population = "人口", households = "户数", class = "村庄分类", heritage = "历史村落", hemei_year = "和美年份", seat_x = "村委X", seat_y = "村委Y" }
 
 [[source]]
+name = "natural_villages"
 kind = "settlement"
 path = "settlements.shp"
 fields = { id = "id", name = "name", population = "population" }
 
 [[source]]
+name = "urban_area"
 kind = "urban"
 path = "urban.geojson"
 fields = { id = "id", name = "name" }
 
 [[source]]
+name = "hazard_zones"
 kind = "hazard"
 path = "hazard_zones.geojson"
 fields = { id = "id", name = "name", hazard_type = "hazard_type" }
 
 [[source]]
+name = "water_bureau"
 kind = "sewage_plant"
 path = "sewage_plants.csv"
 src_crs = "GCJ02"
@@ -521,6 +526,7 @@ y = "lat"
 fields = { id = "编号", name = "名称", capacity_m3d = "规模", status = "状态", effluent_ok = "出水达标", built_year = "建成年份", renovated_year = "改造年份" }
 
 [[source]]
+name = "transport_bureau"
 kind = "rural_road"
 path = "roads.gpkg"
 layer = "roads"
@@ -528,6 +534,7 @@ fields = { id = "id", grade = "grade", surface = "surface", built_year = "built_
 defaults = { status = "运行" }
 
 [[source]]
+name = "telecom"
 kind = "base_station_5g"
 path = "base_stations_5g.xlsx"
 layer = "基站清单"
@@ -537,16 +544,19 @@ y = "lat"
 fields = { id = "id", band = "band", operator = "operator", status = "status" }
 
 [[source]]
+name = "culture_bureau"
 kind = "cultural_hall"
 path = "cultural_halls.geojson"
 fields = { id = "id", name = "name", stars = "stars", status = "status" }
 
 [[source]]
+name = "postal_bureau"
 kind = "courier_station"
 path = "courier_stations.kml"
 fields = { id = "id", name = "Name", level = "level", operator = "operator", status = "status" }
 
 [[source]]
+name = "health_bureau"
 kind = "clinic"
 path = "clinics.geojson"
 fields = { id = "id", name = "name", beds = "beds", status = "status" }

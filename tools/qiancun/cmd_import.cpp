@@ -18,6 +18,8 @@ struct ImportCliOptions {
     std::vector<std::string> fields;
     std::vector<std::string> defaults;
     bool reject_invalid = false;
+    std::string like;
+    std::string manifest;
 };
 
 std::map<std::string, std::string> parse_pairs(const std::vector<std::string> &pairs,
@@ -46,6 +48,19 @@ void run_import(ImportCliOptions &o) {
     o.import.policy =
         o.reject_invalid ? importers::GeometryPolicy::reject : importers::GeometryPolicy::repair;
     auto registry = Registry::open(o.registry);
+    if (!o.like.empty()) {
+        std::string manifest = o.manifest;
+        if (manifest.empty())
+            manifest = registry.property("manifest").value_or("");
+        if (manifest.empty())
+            throw UsageError(fmt::format("--like {}: which manifest? pass --manifest FILE (or "
+                                         "load one into {} with `qiancun load`)",
+                                         o.like, o.registry));
+        const auto m = importers::read_manifest(manifest);
+        o.import = importers::import_like(importers::manifest_source(m, o.like), o.import);
+    } else if (o.import.kind.empty()) {
+        throw UsageError("import: --as KIND is required (or --like NAME of a manifest source)");
+    }
     const bool had_crs = registry.working_srid().has_value();
     ProgressBar bar(fmt::format("importing {}", o.source));
     auto report =
@@ -108,8 +123,7 @@ void register_import(CLI::App &app) {
         ->required();
     cmd->add_option("--as", opts->import.kind,
                     "Kind: village, settlement, urban, hazard, sewage_plant, rural_road, "
-                    "base_station_5g, cultural_hall, courier_station, or a configured type")
-        ->required();
+                    "base_station_5g, cultural_hall, courier_station, or a configured type");
     cmd->add_option("--layer", opts->import.layer,
                     "Layer of a multi-layer source; in a zip, the file to read (villages.shp)");
     cmd->add_option("--field", opts->fields,
@@ -129,6 +143,11 @@ void register_import(CLI::App &app) {
                   "id is a duplicate; re-importing the same file always updates)");
     cmd->add_flag("--reject-invalid", opts->reject_invalid,
                   "Reject invalid polygons instead of repairing them");
+    cmd->add_option("--like", opts->like,
+                    "Read the source as the manifest [[source]] of this name: its kind, fields, "
+                    "defaults, CRS, encoding, x/y (options given here win)");
+    cmd->add_option("--manifest", opts->manifest,
+                    "Manifest of --like (default: the one `load` read into the registry)");
     cmd->add_option("--as-of", opts->import.as_of,
                     "Date YYYY-MM-DD from which the imported statuses hold (status history; "
                     "default: today)");

@@ -151,6 +151,12 @@ public:
     /// set_working_crs(crs::from_epsg(epsg)).
     void set_working_epsg(int epsg);
 
+    /// A value kept in the registry's `meta` table under `key` (e.g. `manifest`: the manifest
+    /// `load` read last), or nothing.
+    std::optional<std::string> property(std::string_view key) const;
+    /// Keeps `value` under `key` in the `meta` table, replacing it.
+    void set_property(std::string_view key, std::string_view value);
+
     /// Every kind: builtin first, then configured ones in the order added.
     const std::vector<KindDef> &kinds() const noexcept;
     /// The kind with this key; throws UsageError naming the known keys.

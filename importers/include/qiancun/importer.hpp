@@ -32,9 +32,10 @@ struct ImportIssue {
 };
 
 struct ImportOptions {
-    std::string kind;                             ///< target kind key
-    std::filesystem::path source;                 ///< file (or directory GDAL opens)
-    std::string layer;                            ///< empty = the only/first layer
+    std::string name;             ///< a manifest [[source]]'s `name`, for --like
+    std::string kind;             ///< target kind key
+    std::filesystem::path source; ///< file (or directory GDAL opens)
+    std::string layer; ///< empty = the only/first layer; in a zip, the file (`villages.shp`)
     std::map<std::string, std::string> field_map; ///< target attribute → source field
     std::map<std::string, std::string> defaults;  ///< target attribute → text when empty
     std::string src_crs;  ///< "" = from the source (.prj); "EPSG:4490", any PROJ string,
@@ -106,10 +107,21 @@ struct Manifest {
 /// Parses a manifest; throws InputError naming the file and the entry.
 Manifest read_manifest(const std::filesystem::path &path);
 
+/// The source named `name` in `manifest`; throws UsageError listing the names when none is.
+const ImportOptions &manifest_source(const Manifest &manifest, const std::string &name);
+
+/// The options to import another file of the same department as `saved` (a manifest source):
+/// `given` (source, layer, flags) with the kind, field mapping, defaults, CRS, encoding,
+/// coordinate columns and geometry policy of `saved`; a mapping or default in `given`
+/// overrides the saved one of the same attribute, a CRS/encoding/x/y in `given` the saved
+/// one. Throws UsageError when `given.kind` is set and differs.
+ImportOptions import_like(const ImportOptions &saved, const ImportOptions &given);
+
 /// Called before each source of a manifest load: (index, count, options).
 using SourceProgress = std::function<void(std::size_t, std::size_t, const ImportOptions &)>;
 
-/// Loads every source of a manifest in one transaction; all or nothing.
+/// Loads every source of a manifest in one transaction; all or nothing. Records the manifest's
+/// absolute path as the registry property `manifest`.
 std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &manifest,
                                         const SourceProgress &on_source = {},
                                         const Progress &progress = {});
