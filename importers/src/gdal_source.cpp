@@ -340,6 +340,30 @@ std::string GdalSource::recode(const char *text) const {
     return s;
 }
 
+std::string GdalSource::driver_name() const {
+    const auto *driver = m_dataset->GetDriver();
+    return driver ? driver->GetDescription() : "";
+}
+
+std::vector<std::string> GdalSource::layer_names() const {
+    std::vector<std::string> out;
+    for (auto *l : m_dataset->GetLayers())
+        out.push_back(l->GetName());
+    return out;
+}
+
+std::string GdalSource::geometry_type_name() const {
+    return OGRGeometryTypeToName(m_layer->GetGeomType());
+}
+
+std::vector<std::string> GdalSource::field_types() const {
+    std::vector<std::string> out;
+    auto *defn = m_layer->GetLayerDefn();
+    for (int i = 0; i < defn->GetFieldCount(); ++i)
+        out.push_back(OGRFieldDefn::GetFieldTypeName(defn->GetFieldDefn(i)->GetType()));
+    return out;
+}
+
 std::int64_t GdalSource::feature_count() const {
     auto n = m_layer->GetFeatureCount(FALSE);
     return n < 0 ? 0 : n;
@@ -438,6 +462,13 @@ std::string CoordinatePipeline::source_description() const {
         return fmt::format("{}:{}", auth, code);
     const char *name = m_source.GetName();
     return name ? name : "the source CRS";
+}
+
+std::string CoordinatePipeline::source_name() const {
+    if (m_offset != WebOffset::none)
+        return "";
+    const char *name = m_source.GetName();
+    return name ? name : "";
 }
 
 bool CoordinatePipeline::to_lonlat(OGRGeometry &g) const {

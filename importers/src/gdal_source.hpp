@@ -43,6 +43,14 @@ public:
     const std::string &file() const noexcept { return m_file; }
     const std::string &layer_name() const noexcept { return m_layer_name; }
     const std::vector<std::string> &fields() const noexcept { return m_fields; }
+    /// The GDAL driver's name ("ESRI Shapefile", "CSV", …).
+    std::string driver_name() const;
+    /// Every layer of the dataset, in order.
+    std::vector<std::string> layer_names() const;
+    /// OGR's name of the layer's geometry type ("Point", "Line String", "Unknown (any)").
+    std::string geometry_type_name() const;
+    /// OGR's name of each field's type ("String", "Integer", "Real", …), parallel to fields().
+    std::vector<std::string> field_types() const;
     /// Number of features when cheap to know, else 0.
     std::int64_t feature_count() const;
     /// True when the layer has a geometry column of its own.
@@ -118,6 +126,8 @@ public:
     bool source_is_geographic() const noexcept { return m_geographic; }
     WebOffset offset() const noexcept { return m_offset; }
     std::string source_description() const;
+    /// The CRS's name ("CGCS2000 / 3-degree Gauss-Kruger CM 120E"); "" for the web-map offsets.
+    std::string source_name() const;
 
     /// Transforms a source geometry in place to lon/lat (EPSG:4490, lon first). False on
     /// failure.

@@ -1,5 +1,6 @@
 #include "qiancun/importer.hpp"
 
+#include "field_plan.hpp"
 #include "gdal_source.hpp"
 #include "qiancun/check.hpp"
 #include "qiancun/crs.hpp"
@@ -21,6 +22,8 @@ namespace qiancun::importers {
 namespace {
 
 using detail::CoordinatePipeline;
+using detail::FieldPlan;
+using detail::find_field;
 using detail::GdalSource;
 using detail::SourceRecord;
 
@@ -32,16 +35,6 @@ std::string lower(std::string s) {
         if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     return s;
-}
-
-int find_field(const std::vector<std::string> &fields, const std::string &name) {
-    for (std::size_t i = 0; i < fields.size(); ++i)
-        if (fields[i] == name)
-            return static_cast<int>(i);
-    for (std::size_t i = 0; i < fields.size(); ++i)
-        if (lower(fields[i]) == lower(name))
-            return static_cast<int>(i);
-    return -1;
 }
 
 std::string list_fields(const std::vector<std::string> &fields) {
@@ -58,88 +51,6 @@ std::string list_fields(const std::vector<std::string> &fields) {
         }
     }
     return s.empty() ? "(none)" : s;
-}
-
-/// Which source column feeds each attribute, and where coordinates come from.
-struct FieldPlan {
-    std::vector<int> source_index; ///< per attribute, -1 = none
-    int x = -1;                    ///< coordinate columns of a table source
-    int y = -1;
-    int seat_x = -1; ///< attribute indices of a village's seat
-    int seat_y = -1;
-};
-
-FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOptions &opt) {
-    const auto &fields = src.fields();
-    const bool mojibake = std::any_of(fields.begin(), fields.end(), detail::looks_mis_decoded);
-    std::string hint =
-        mojibake ? " (the names look mis-decoded: if the source is GBK, pass --encoding GBK)" : "";
-    // GDAL names a column whose header cell is empty "FieldN": a merged or blank header.
-    for (std::size_t i = 0; i < fields.size(); ++i)
-        if (fields[i] == fmt::format("Field{}", i + 1)) {
-            hint += fmt::format(" (column {} has no name in the header row: merged or blank "
-                                "header cells? give every column its own name)",
-                                i + 1);
-            break;
-        }
-    FieldPlan plan;
-    for (const auto &[target, source] : opt.field_map) {
-        if (kind.attribute_index(target) < 0) {
-            std::string attrs;
-            for (const auto &a : kind.attributes)
-                attrs += (attrs.empty() ? "" : ", ") + a.name;
-            throw UsageError(fmt::format("--field {}={}: {} has no attribute '{}'; its attributes "
-                                         "are {}",
-                                         target, source, kind.key, target, attrs));
-        }
-        if (find_field(fields, source) < 0)
-            throw InputError(src.file(), src.layer_name(), std::nullopt,
-                             fmt::format("--field {}={}: no field '{}'; fields are: {}{}", target,
-                                         source, source, list_fields(fields), hint));
-    }
-    for (const auto &a : kind.attributes) {
-        int idx = -1;
-        if (auto it = opt.field_map.find(a.name); it != opt.field_map.end())
-            idx = find_field(fields, it->second);
-        else if ((idx = find_field(fields, a.name)) < 0 && !a.label.empty())
-            idx = find_field(fields, a.label);
-        plan.source_index.push_back(idx);
-    }
-    // The key may be missing: villages need their code; other kinds get "<file>:<row>".
-    if (plan.source_index.front() < 0 && kind.role == KindRole::village)
-        throw InputError(src.file(), src.layer_name(), std::nullopt,
-                         fmt::format("no field for the village code; map one with --field "
-                                     "code=FIELD (fields are: {}){}",
-                                     list_fields(fields), hint));
-
-    if (!opt.x_field.empty() || !opt.y_field.empty()) {
-        if (opt.x_field.empty() || opt.y_field.empty())
-            throw UsageError("--x and --y go together");
-        plan.x = find_field(fields, opt.x_field);
-        plan.y = find_field(fields, opt.y_field);
-        if (plan.x < 0 || plan.y < 0)
-            throw InputError(src.file(), src.layer_name(), std::nullopt,
-                             fmt::format("no coordinate field '{}'; fields are: {}{}",
-                                         plan.x < 0 ? opt.x_field : opt.y_field,
-                                         list_fields(fields), hint));
-    } else if (!src.has_geometry()) {
-        for (const char *n : {"lon", "lng", "longitude", "x", "经度"})
-            if (plan.x < 0)
-                plan.x = find_field(fields, n);
-        for (const char *n : {"lat", "latitude", "y", "纬度"})
-            if (plan.y < 0)
-                plan.y = find_field(fields, n);
-        if (plan.x < 0 || plan.y < 0)
-            throw InputError(src.file(), src.layer_name(), std::nullopt,
-                             fmt::format("the source has no geometry and no lon/lat columns; name "
-                                         "them with --x and --y (fields are: {}){}",
-                                         list_fields(fields), hint));
-    }
-    if (kind.role == KindRole::village) {
-        plan.seat_x = kind.attribute_index("seat_x");
-        plan.seat_y = kind.attribute_index("seat_y");
-    }
-    return plan;
 }
 
 std::optional<double> parse_coordinate(const std::string &text) {
@@ -196,6 +107,120 @@ struct ErrorList {
 
 } // namespace
 
+namespace detail {
+
+int find_field(const std::vector<std::string> &fields, const std::string &name) {
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (fields[i] == name)
+            return static_cast<int>(i);
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (lower(fields[i]) == lower(name))
+            return static_cast<int>(i);
+    return -1;
+}
+
+FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOptions &opt) {
+    const auto &fields = src.fields();
+    const bool mojibake = std::any_of(fields.begin(), fields.end(), detail::looks_mis_decoded);
+    std::string hint =
+        mojibake ? " (the names look mis-decoded: if the source is GBK, pass --encoding GBK)" : "";
+    // GDAL names a column whose header cell is empty "FieldN": a merged or blank header.
+    for (std::size_t i = 0; i < fields.size(); ++i)
+        if (fields[i] == fmt::format("Field{}", i + 1)) {
+            hint += fmt::format(" (column {} has no name in the header row: merged or blank "
+                                "header cells? give every column its own name)",
+                                i + 1);
+            break;
+        }
+    FieldPlan plan;
+    for (const auto &[target, source] : opt.field_map) {
+        if (kind.attribute_index(target) < 0) {
+            std::string attrs;
+            for (const auto &a : kind.attributes)
+                attrs += (attrs.empty() ? "" : ", ") + a.name;
+            throw UsageError(fmt::format("--field {}={}: {} has no attribute '{}'; its attributes "
+                                         "are {}",
+                                         target, source, kind.key, target, attrs));
+        }
+        if (find_field(fields, source) < 0)
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             fmt::format("--field {}={}: no field '{}'; fields are: {}{}", target,
+                                         source, source, list_fields(fields), hint));
+    }
+    for (const auto &m : match_attributes(kind, fields, opt))
+        plan.source_index.push_back(m.index);
+    // The key may be missing: villages need their code; other kinds get "<file>:<row>".
+    if (plan.source_index.front() < 0 && kind.role == KindRole::village)
+        throw InputError(src.file(), src.layer_name(), std::nullopt,
+                         fmt::format("no field for the village code; map one with --field "
+                                     "code=FIELD (fields are: {}){}",
+                                     list_fields(fields), hint));
+
+    if (!opt.x_field.empty() || !opt.y_field.empty()) {
+        if (opt.x_field.empty() || opt.y_field.empty())
+            throw UsageError("--x and --y go together");
+        plan.x = find_field(fields, opt.x_field);
+        plan.y = find_field(fields, opt.y_field);
+        if (plan.x < 0 || plan.y < 0)
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             fmt::format("no coordinate field '{}'; fields are: {}{}",
+                                         plan.x < 0 ? opt.x_field : opt.y_field,
+                                         list_fields(fields), hint));
+    } else if (!src.has_geometry()) {
+        std::tie(plan.x, plan.y) = coordinate_columns(fields, opt, false);
+        if (plan.x < 0 || plan.y < 0)
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             fmt::format("the source has no geometry and no lon/lat columns; name "
+                                         "them with --x and --y (fields are: {}){}",
+                                         list_fields(fields), hint));
+    }
+    if (kind.role == KindRole::village) {
+        plan.seat_x = kind.attribute_index("seat_x");
+        plan.seat_y = kind.attribute_index("seat_y");
+    }
+    return plan;
+}
+
+std::vector<AttributeMatch> match_attributes(const KindDef &kind,
+                                             const std::vector<std::string> &fields,
+                                             const ImportOptions &opt) {
+    std::vector<AttributeMatch> out;
+    for (const auto &a : kind.attributes) {
+        AttributeMatch m;
+        if (auto it = opt.field_map.find(a.name); it != opt.field_map.end()) {
+            m.index = find_field(fields, it->second);
+            m.by = "option";
+        } else if ((m.index = find_field(fields, a.name)) >= 0) {
+            m.by = "name";
+        } else if (!a.label.empty() && (m.index = find_field(fields, a.label)) >= 0) {
+            m.by = "label";
+        }
+        if (m.index < 0)
+            m.by = "";
+        out.push_back(m);
+    }
+    return out;
+}
+
+std::pair<int, int> coordinate_columns(const std::vector<std::string> &fields,
+                                       const ImportOptions &opt, bool has_geometry) {
+    if (!opt.x_field.empty() || !opt.y_field.empty())
+        return {opt.x_field.empty() ? -1 : find_field(fields, opt.x_field),
+                opt.y_field.empty() ? -1 : find_field(fields, opt.y_field)};
+    if (has_geometry)
+        return {-1, -1};
+    int x = -1, y = -1;
+    for (const char *n : {"lon", "lng", "longitude", "x", "经度"})
+        if (x < 0)
+            x = find_field(fields, n);
+    for (const char *n : {"lat", "latitude", "y", "纬度"})
+        if (y < 0)
+            y = find_field(fields, n);
+    return {x, y};
+}
+
+} // namespace detail
+
 PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
                               const Progress &progress, std::optional<crs::Definition> working) {
     PreparedImport out;
@@ -210,7 +235,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
                 fmt::format("default for '{}': {} has no such attribute", attr, kind.key));
 
     GdalSource src(options);
-    const FieldPlan plan = plan_fields(kind, src, options);
+    const FieldPlan plan = detail::plan_fields(kind, src, options);
     const bool from_columns = plan.x >= 0;
     const OGRSpatialReference *layer_srs = from_columns ? nullptr : src.layer_srs();
     CoordinatePipeline coords(src.file(), options.src_crs, layer_srs);

@@ -2,6 +2,7 @@
 #include "testing/zip_writer.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <sstream>
@@ -125,6 +126,57 @@ TEST_F(Deliveries, LikeUsesTheManifestLoadRecordedAndListsNames) {
     EXPECT_EQ(r.err, fmt::format("qiancun: --like water_bureau: which manifest? pass --manifest "
                                  "FILE (or load one into {} with `qiancun load`)\n",
                                  fresh));
+}
+
+/// Expected outputs in tests/data/inspect, named "<sample file>[--as-<kind>].txt".
+TEST_F(Deliveries, InspectPrintsWhatIsInASampleFileExactly) {
+    const auto data = testing::source_dir() / "tests/data/inspect";
+    std::vector<fs::path> cases;
+    for (const auto &f : fs::directory_iterator(data))
+        cases.push_back(f.path());
+    std::sort(cases.begin(), cases.end());
+    ASSERT_EQ(cases.size(), 3u);
+    for (const auto &c : cases) {
+        SCOPED_TRACE(c.filename().string());
+        const std::string name = c.stem().string();
+        const auto as = name.find("--as-");
+        std::vector<std::string> args{"inspect", name.substr(0, as)};
+        if (as != std::string::npos)
+            args.insert(args.end(), {"--as", name.substr(as + 5)});
+        const auto r = run_qiancun(args, sample);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(r.out, testing::read_file(c));
+        EXPECT_EQ(r.err, "");
+    }
+}
+
+TEST_F(Deliveries, InspectJsonForScriptsAndZipsOfSeveralFiles) {
+    auto entries = testing::entries_of(sample, "settlements", "2025");
+    entries.push_back({"2025/sewage_plants.csv", sample / "sewage_plants.csv", {}});
+    testing::write_zip(dir / "d.zip", entries);
+    auto r = run_qiancun(
+        {"inspect", (dir / "d.zip").string(), "--as", "sewage_plant", "--format", "json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("archive_files"),
+              nlohmann::json({"2025/settlements.shp", "2025/sewage_plants.csv"}));
+    ASSERT_EQ(j.at("layers").size(), 2u);
+    const auto &csv = j.at("layers")[1];
+    EXPECT_EQ(csv.at("file"), (dir / "d.zip/2025/sewage_plants.csv").string());
+    EXPECT_EQ(csv.at("driver"), "CSV");
+    EXPECT_EQ(csv.at("feature_count"), 236);
+    EXPECT_TRUE(csv.at("crs").is_null());
+    EXPECT_EQ(csv.at("x_field"), "lon");
+    EXPECT_EQ(csv.at("fields")[0].at("name"), "编号");
+    EXPECT_EQ(csv.at("mapping").at("options")[1], "--layer 2025/sewage_plants.csv");
+    const auto &shp = j.at("layers")[0];
+    EXPECT_EQ(shp.at("crs"), "EPSG:4549");
+    EXPECT_EQ(shp.at("feature_count"), 1803);
+    EXPECT_EQ(shp.at("geometry_type"), "Point");
+
+    r = run_qiancun({"inspect", (sample / "villages.shp").string(), "--as", "pond"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, ::testing::StartsWith("qiancun: unknown kind 'pond'; kinds are: village, "));
 }
 
 } // namespace
