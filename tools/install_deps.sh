@@ -9,6 +9,7 @@ packages=(
     libgeos-dev
     libproj-dev proj-bin proj-data
     libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite spatialite-bin
+    locales
     libboost-dev libboost-graph-dev
     libssl-dev
     libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libxlsxwriter-dev

@@ -27,6 +27,9 @@ using ffi::SqliteStmt;
 const std::vector<std::string> kCompletenessTypes{"sewage_plant", "rural_road", "base_station_5g",
                                                   "cultural_hall", "courier_station"};
 
+/// Largest threshold magnitude a rule may state: every feature (metres, people, per km²) is
+/// far below it, and every value below it is an exact integer in a double and in int64.
+constexpr double kMaxThreshold = 1e15;
 /// Codes listed in a warning before "…".
 constexpr std::size_t kCodesShown = 5;
 
@@ -144,17 +147,20 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-/// `n` rounded to an integer with thousands separators: 1850.4 → "1,850".
+/// `n` rounded to an integer with thousands separators: 1850.4 → "1,850". Formats the digits
+/// of any finite value without converting it to an integer type (no overflow at 1e19).
 std::string grouped(double n) {
-    const long long v = std::llround(n);
-    std::string digits = std::to_string(v < 0 ? -v : v);
+    if (!std::isfinite(n))
+        return fmt::format("{}", n);
+    std::string digits = fmt::format("{:.0f}", std::fabs(n));
+    const bool negative = std::signbit(n) && digits != "0";
     std::string out;
     for (std::size_t i = 0; i < digits.size(); ++i) {
         if (i > 0 && (digits.size() - i) % 3 == 0)
             out += ',';
         out += digits[i];
     }
-    return v < 0 ? "-" + out : out;
+    return negative ? "-" + out : out;
 }
 
 const FeatureDef *find_feature(std::string_view key) {
@@ -257,15 +263,24 @@ Condition parse_condition(std::string_view text, std::string_view origin, int li
     } else if (value == "false" || value == "no") {
         c.threshold = 0.0;
     } else {
+        // '_' may group digits (1_500); a comma may not: "79,9" is a decimal comma in much of
+        // the world and "1,500" a thousands separator in the rest, so either reading guesses.
         std::string digits;
         for (char ch : value)
-            if (ch != '_' && ch != ',')
+            if (ch != '_')
                 digits += ch;
         const auto *end = digits.data() + digits.size();
         const auto [ptr, ec] = std::from_chars(digits.data(), end, c.threshold);
         if (digits.empty() || ec != std::errc() || ptr != end || !std::isfinite(c.threshold))
             rules_error(origin, line,
-                        fmt::format("threshold '{}' in '{}' is not a number", value, text));
+                        fmt::format("threshold '{}' in '{}' is not a number (write it with a "
+                                    "decimal point and no thousands separators: 79.9, 1500)",
+                                    value, text));
+        if (std::fabs(c.threshold) > kMaxThreshold)
+            rules_error(origin, line,
+                        fmt::format("threshold '{}' in '{}' is out of range: at most {:g} in "
+                                    "magnitude",
+                                    value, text, kMaxThreshold));
     }
     if (f->format == FeatureFormat::share && (c.threshold < 0.0 || c.threshold > 1.0))
         rules_error(origin, line,
@@ -320,7 +335,8 @@ std::optional<double> optional_number(const SqliteStmt &st, int column) {
 Value feature_value(const FeatureDef &f, const std::optional<double> &v) {
     if (!v)
         return Value{};
-    if (f.format == FeatureFormat::count || f.format == FeatureFormat::flag)
+    if ((f.format == FeatureFormat::count || f.format == FeatureFormat::flag) &&
+        std::fabs(*v) < kMaxThreshold)
         return Value{static_cast<std::int64_t>(std::llround(*v))};
     return Value{*v};
 }

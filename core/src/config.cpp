@@ -13,6 +13,9 @@ namespace qiancun {
 
 namespace {
 
+/// Largest radius or distance a configuration may give, metres: 1,000 km, beyond any county or
+/// province, and far below where a distance stops being exact or fitting an integer.
+constexpr double kMaxDistanceM = 1e6;
 /// Radius used for a configured asset type that defines no `default_radius_m`, metres.
 constexpr double kFallbackRadiusM = 1000.0;
 constexpr double kDefaultThreshold = 0.9;
@@ -99,6 +102,9 @@ public:
         const double v = number(node, name);
         if (!(v > 0.0) || !std::isfinite(v))
             fail(node, fmt::format("{} must be a positive number of metres, not {}", name, v));
+        if (v > kMaxDistanceM)
+            fail(node,
+                 fmt::format("{} = {} is out of range: at most {:g} m", name, v, kMaxDistanceM));
         return v;
     }
 
@@ -115,6 +121,9 @@ public:
         if (!(v >= 0.0) || !std::isfinite(v))
             fail(node,
                  fmt::format("{} must be zero or a positive number of metres, not {}", name, v));
+        if (v > kMaxDistanceM)
+            fail(node,
+                 fmt::format("{} = {} is out of range: at most {:g} m", name, v, kMaxDistanceM));
         return v;
     }
 

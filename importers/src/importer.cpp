@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <cmath>
 #include <tuple>
 
@@ -60,9 +61,12 @@ std::optional<double> parse_coordinate(const std::string &text) {
             s += c;
     if (s.empty())
         return std::nullopt;
-    char *end = nullptr;
-    const double v = std::strtod(s.c_str(), &end);
-    if (end != s.c_str() + s.size())
+    // std::from_chars reads '.' as the decimal point whatever LC_NUMERIC says; it takes no '+'.
+    const char *begin = s.data() + (s.size() > 1 && s[0] == '+' && s[1] != '-' ? 1 : 0);
+    const char *end = s.data() + s.size();
+    double v = 0.0;
+    const auto [ptr, ec] = std::from_chars(begin, end, v);
+    if (ec != std::errc() || ptr != end)
         return std::nullopt;
     return v;
 }

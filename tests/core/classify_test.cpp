@@ -174,6 +174,34 @@ std::string rules_error(const std::string &text) {
     return "(accepted)";
 }
 
+TEST(ClassifyRules, ThresholdsAreReadTheSameEverywhereAndInRange) {
+    const std::string tail = "[[rule]]\nname = \"rest\"\nclass = \"improve\"\n";
+    auto rule = [&](const std::string &condition) {
+        return "[[rule]]\nname = \"a\"\nclass = \"cluster\"\nwhen = [\"" + condition + "\"]\n" +
+               tail;
+    };
+    // A decimal comma is neither 79.9 nor 799: the file says what it means or is refused.
+    EXPECT_THAT(rules_error(rule("density < 79,9")),
+                AllOf(HasSubstr("bad.toml: line 4: threshold '79,9' in 'density < 79,9' is not "
+                                "a number (write it with a decimal point"),
+                      HasSubstr("1500)")));
+    EXPECT_THAT(rules_error(rule("population < 1,500")), HasSubstr("threshold '1,500'"));
+    // Beyond what a count or a distance can be: a range error, never an overflow.
+    EXPECT_THAT(rules_error(rule("population < 1e19")),
+                HasSubstr("bad.toml: line 4: threshold '1e19' in 'population < 1e19' is out of "
+                          "range: at most 1e+15 in magnitude"));
+    EXPECT_THAT(rules_error(rule("urban_distance_m > -1e300")), HasSubstr("out of range"));
+    // Underscores group digits; the largest threshold still prints with separators.
+    const auto rules = RuleSet::from_toml(rule("population < 1_000_000_000_000_000"), "big.toml");
+    EXPECT_DOUBLE_EQ(rules.rules[0].conditions[0].threshold, 1e15);
+    EXPECT_EQ(apply_rules(rules, ordinary({{"population", 5e14}})).reason,
+              "population 500,000,000,000,000 < 1,000,000,000,000,000");
+    // A feature value far beyond int64 (a sliver of a village) is quoted, not overflowed.
+    const auto dense = RuleSet::from_toml(rule("density > 100"), "dense.toml");
+    EXPECT_EQ(apply_rules(dense, ordinary({{"density", 1e20}})).reason,
+              "population density 100,000,000,000,000,000,000 /km² > 100 /km²");
+}
+
 TEST(ClassifyRules, BadRulesFilesAreRejectedWithTheLine) {
     const std::string tail = "[[rule]]\nname = \"rest\"\nclass = \"improve\"\n";
     // Unknown feature on line 4.

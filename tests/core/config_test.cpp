@@ -221,6 +221,16 @@ TEST(Config, TomlErrorsNameFileAndLine) {
     EXPECT_THAT(toml_error("\n\nserving_statuses = [\"operating\", \"open\"]\n"),
                 AllOf(HasSubstr("line 3"), HasSubstr("'open'")));
     EXPECT_THAT(toml_error("[network]\noffroad_cap_m = -1\n"), HasSubstr("line 2"));
+    // Radii and distances beyond any county are range errors, not casts past int64.
+    EXPECT_THAT(toml_error("[types.sewage_plant]\n\nradius_m = 1e19\n"),
+                HasSubstr("radii.toml: line 3: types.sewage_plant.radius_m = 1e+19 is out of "
+                          "range: at most 1e+06 m"));
+    EXPECT_THAT(toml_error("[types.base_station_5g.band_radius_m]\n700 = 9.3e18\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("out of range")));
+    EXPECT_THAT(toml_error("[network]\noffroad_cap_m = 1e300\n"),
+                AllOf(HasSubstr("line 2"), HasSubstr("network.offroad_cap_m = 1e+300 is out of "
+                                                     "range")));
+    EXPECT_EQ(toml_error("[types.sewage_plant]\nradius_m = 1e6\n"), "");
     EXPECT_THAT(toml_error("[types.base_station_5g.band_radius_m]\nlow = 5000\n"),
                 AllOf(HasSubstr("line 2"), HasSubstr("band 'low'")));
     EXPECT_THAT(toml_error("radius = 5\n"), AllOf(HasSubstr("line 1"), HasSubstr("unknown key")));

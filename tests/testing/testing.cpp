@@ -61,7 +61,7 @@ std::filesystem::path sample_maps_dir() {
 }
 
 CommandResult run_command(const std::vector<std::string> &argv,
-                          const std::optional<std::filesystem::path> &cwd) {
+                          const std::optional<std::filesystem::path> &cwd, const Environment &env) {
     // Both streams go to files so that a chatty child can never block on a full pipe.
     TempDir tmp;
     auto out_path = tmp / "out";
@@ -78,6 +78,12 @@ CommandResult run_command(const std::vector<std::string> &argv,
         ::dup2(err, 2);
         if (cwd && ::chdir(cwd->c_str()) != 0)
             ::_exit(126);
+        for (const auto &[name, value] : env) {
+            if (value.empty())
+                ::unsetenv(name.c_str());
+            else
+                ::setenv(name.c_str(), value.c_str(), 1);
+        }
         std::vector<char *> args;
         for (const auto &a : argv)
             args.push_back(const_cast<char *>(a.c_str()));
@@ -95,10 +101,45 @@ CommandResult run_command(const std::vector<std::string> &argv,
 }
 
 CommandResult run_qiancun(const std::vector<std::string> &args,
-                          const std::optional<std::filesystem::path> &cwd) {
+                          const std::optional<std::filesystem::path> &cwd, const Environment &env) {
     std::vector<std::string> argv{QIANCUN_BINARY};
     argv.insert(argv.end(), args.begin(), args.end());
-    return run_command(argv, cwd);
+    Environment pinned{{"LC_ALL", "C.UTF-8"}, {"LANGUAGE", ""}};
+    pinned.insert(pinned.end(), env.begin(), env.end());
+    return run_command(argv, cwd, pinned);
+}
+
+Environment locale_environment(const std::string &locale) {
+    Environment env{{"LC_ALL", locale}, {"LANGUAGE", ""}, {"LOCPATH", ""}};
+    if (locale == "C" || locale == "C.UTF-8" || locale == "POSIX")
+        return env;
+    // Available as it is?
+    auto works = [&](const Environment &e) {
+        const auto r = run_command({"/usr/bin/locale", "-k", "LC_CTYPE"}, std::nullopt, e);
+        return r.exit_code == 0 && r.err.empty() && r.out.find("UTF-8") != std::string::npos;
+    };
+    if (works(env))
+        return env;
+    // Compiled once per test program into its own directory.
+    static TempDir compiled;
+    const auto dot = locale.find('.');
+    const std::string name = locale.substr(0, dot);
+    const std::string charmap = dot == std::string::npos ? "UTF-8" : locale.substr(dot + 1);
+    if (!std::filesystem::exists(compiled / locale)) {
+        const auto r = run_command(
+            {"/usr/bin/localedef", "-i", name, "-f", charmap, (compiled / locale).string()});
+        // localedef exits 1 on mere warnings; what counts is the compiled locale.
+        if (!std::filesystem::exists(compiled / locale))
+            throw std::runtime_error("localedef cannot make " + locale +
+                                     " (is the Debian "
+                                     "package `locales` installed?): " +
+                                     r.err);
+    }
+    env.back().second = compiled.path().string();
+    if (!works(env))
+        throw std::runtime_error("locale " + locale + " does not load from " +
+                                 compiled.path().string());
+    return env;
 }
 
 void write_vector(const std::filesystem::path &path, const std::string &driver_name,

@@ -44,12 +44,24 @@ struct CommandResult {
     std::string err;
 };
 
+/// Environment variables a child gets on top of the caller's: (name, value); an empty value
+/// removes the variable.
+using Environment = std::vector<std::pair<std::string, std::string>>;
+
 /// Runs `argv` (argv[0] is the program path) with stdin closed, capturing both streams.
 CommandResult run_command(const std::vector<std::string> &argv,
-                          const std::optional<std::filesystem::path> &cwd = std::nullopt);
-/// Runs the built `qiancun` binary with `args`.
+                          const std::optional<std::filesystem::path> &cwd = std::nullopt,
+                          const Environment &env = {});
+/// Runs the built `qiancun` binary with `args` in the C.UTF-8 locale with LANGUAGE unset, so
+/// that its messages are the English ones whatever the caller's locale; `env` comes on top.
 CommandResult run_qiancun(const std::vector<std::string> &args,
-                          const std::optional<std::filesystem::path> &cwd = std::nullopt);
+                          const std::optional<std::filesystem::path> &cwd = std::nullopt,
+                          const Environment &env = {});
+
+/// The environment that runs a program in `locale` ("de_DE.UTF-8"): LC_ALL, LANGUAGE, and
+/// LOCPATH when the system lacks it and it was compiled with localedef into a directory of
+/// the test run (the `locales` package's sources; no root needed). Throws when it cannot be.
+Environment locale_environment(const std::string &locale);
 
 /// One fixture feature: geometry as WKT ("" = no geometry) and field values as text.
 struct FixtureFeature {

@@ -11,29 +11,87 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <ostream>
+#include <span>
 #include <sstream>
 
 namespace qiancun::cli {
 
 namespace {
 
-/// Display width of UTF-8 text: CJK and full-width characters take two columns.
-std::size_t display_width(const std::string &s) {
+/// A closed range of code points.
+struct CodeRange {
+    char32_t first;
+    char32_t last;
+};
+
+bool in_ranges(char32_t c, std::span<const CodeRange> ranges) {
+    const auto it = std::upper_bound(ranges.begin(), ranges.end(), c,
+                                     [](char32_t v, const CodeRange &r) { return v < r.first; });
+    return it != ranges.begin() && c <= std::prev(it)->last;
+}
+
+/// East Asian Width W and F (Unicode Standard Annex #11, EastAsianWidth.txt), merged into
+/// blocks; Ambiguous characters (— ≥ … °) are narrow, as UAX #11 advises outside East Asian
+/// legacy contexts and as terminals draw them by default.
+constexpr CodeRange kWide[] = {
+    {0x1100, 0x115F},   {0x231A, 0x231B},   {0x2329, 0x232A},   {0x23E9, 0x23EC},
+    {0x23F0, 0x23F0},   {0x23F3, 0x23F3},   {0x25FD, 0x25FE},   {0x2614, 0x2615},
+    {0x2648, 0x2653},   {0x267F, 0x267F},   {0x2693, 0x2693},   {0x26A1, 0x26A1},
+    {0x26AA, 0x26AB},   {0x26BD, 0x26BE},   {0x26C4, 0x26C5},   {0x26CE, 0x26CE},
+    {0x26D4, 0x26D4},   {0x26EA, 0x26EA},   {0x26F2, 0x26F3},   {0x26F5, 0x26F5},
+    {0x26FA, 0x26FA},   {0x26FD, 0x26FD},   {0x2705, 0x2705},   {0x270A, 0x270B},
+    {0x2728, 0x2728},   {0x274C, 0x274C},   {0x274E, 0x274E},   {0x2753, 0x2755},
+    {0x2757, 0x2757},   {0x2795, 0x2797},   {0x27B0, 0x27B0},   {0x27BF, 0x27BF},
+    {0x2B1B, 0x2B1C},   {0x2B50, 0x2B50},   {0x2B55, 0x2B55},   {0x2E80, 0x303E},
+    {0x3041, 0x33FF},   {0x3400, 0x4DBF},   {0x4E00, 0x9FFF},   {0xA000, 0xA4CF},
+    {0xA960, 0xA97F},   {0xAC00, 0xD7A3},   {0xF900, 0xFAFF},   {0xFE10, 0xFE19},
+    {0xFE30, 0xFE6F},   {0xFF00, 0xFF60},   {0xFFE0, 0xFFE6},   {0x16FE0, 0x16FE4},
+    {0x17000, 0x18CD5}, {0x1B000, 0x1B2FB}, {0x1F004, 0x1F004}, {0x1F0CF, 0x1F0CF},
+    {0x1F18E, 0x1F18E}, {0x1F191, 0x1F19A}, {0x1F200, 0x1F251}, {0x1F300, 0x1F64F},
+    {0x1F680, 0x1F6FF}, {0x1F900, 0x1F9FF}, {0x20000, 0x2FFFD}, {0x30000, 0x3FFFD}};
+
+/// Zero-width: combining marks (Mn), zero-width spaces and joiners, variation selectors.
+constexpr CodeRange kZeroWidth[] = {{0x0300, 0x036F}, {0x200B, 0x200F}, {0x20D0, 0x20FF},
+                                    {0xFE00, 0xFE0F}, {0xFE20, 0xFE2F}, {0xE0100, 0xE01EF}};
+
+} // namespace
+
+std::size_t display_width(std::string_view s) {
     std::size_t w = 0;
     for (std::size_t i = 0; i < s.size();) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-        w += len >= 3 ? 2 : 1;
+        const auto b = static_cast<unsigned char>(s[i]);
+        const std::size_t len = b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
+        char32_t c = len == 1 ? b : len == 2 ? b & 0x1F : len == 3 ? b & 0x0F : b & 0x07;
+        for (std::size_t k = 1; k < len && i + k < s.size(); ++k)
+            c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+        w += in_ranges(c, kZeroWidth) ? 0 : in_ranges(c, kWide) ? 2 : 1;
         i += len;
     }
     return w;
 }
 
-} // namespace
+CLI::Option *add_positive_number_option(CLI::App *cmd, const std::string &name, double &value,
+                                        const std::string &description) {
+    return cmd->add_option_function<std::string>(
+        name,
+        [&value, name](const std::string &text) {
+            double v = 0.0;
+            const char *end = text.data() + text.size();
+            const auto [ptr, ec] = std::from_chars(text.data(), end, v);
+            if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v))
+                throw CLI::ValidationError(name, fmt::format("'{}' is not a number", text));
+            if (!(v > 0.0))
+                throw CLI::ValidationError(name, fmt::format("{} must be above 0", text));
+            value = v;
+        },
+        description);
+}
 
 std::string percent_for_people(double ratio) {
     // Rounded down, so that a value under a threshold never reads as the threshold (0.8995 is

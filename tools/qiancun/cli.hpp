@@ -20,6 +20,15 @@ namespace qiancun::cli {
 
 enum class OutputFormat { table, csv, json };
 
+/// Adds an option whose value is a decimal number read with std::from_chars, so "120.9" is
+/// 120.9 whatever the locale says; malformed, non-finite or not above zero is a usage error.
+CLI::Option *add_positive_number_option(CLI::App *cmd, const std::string &name, double &value,
+                                        const std::string &description);
+
+/// Columns `utf8` takes in a terminal: East Asian Wide and Fullwidth characters two, combining
+/// marks and zero-width characters none, every other character one.
+std::size_t display_width(std::string_view utf8);
+
 /// Adds `--format table|csv|json` bound to `format`.
 void add_format_option(CLI::App *cmd, OutputFormat &format);
 

@@ -84,7 +84,8 @@ Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
         Value threshold;
         if (auto it = config.types.find(table.types[t]); it != config.types.end()) {
             const double r = it->second.radius_m;
-            radius = r == std::floor(r) ? Value(static_cast<std::int64_t>(r)) : Value(r);
+            radius = r == std::floor(r) && std::fabs(r) < 9e15 ? Value(static_cast<std::int64_t>(r))
+                                                               : Value(r);
             threshold = it->second.gap_threshold;
         }
         rows.rows.push_back({table.types[t], radius, threshold, n, gaps,

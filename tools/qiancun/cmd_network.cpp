@@ -217,15 +217,15 @@ void register_network(CLI::App &app) {
         "reach10.gpkg");
     sa->add_option("REGISTRY", s->registry, "Registry file (SpatiaLite)")->required();
     sa->add_option("--type", s->type, "Asset type, e.g. courier_station")->required();
-    sa->add_option("--distance", s->distance_m,
-                   "Reach of every facility, metres (default: each one's service radius)")
-        ->check(CLI::PositiveNumber);
-    sa->add_option("--minutes", s->minutes,
-                   "Reach of every facility in travel time, minutes (instead of --distance)")
-        ->check(CLI::PositiveNumber);
-    sa->add_option("--width", s->width_m, "Buffer width each side of the lines, metres")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
+    add_positive_number_option(
+        sa, "--distance", s->distance_m,
+        "Reach of every facility, metres (default: each one's service radius)");
+    add_positive_number_option(
+        sa, "--minutes", s->minutes,
+        "Reach of every facility in travel time, minutes (instead of --distance)");
+    add_positive_number_option(sa, "--width", s->width_m,
+                               "Buffer width each side of the lines, metres")
+        ->default_str(fmt::format("{}", s->width_m));
     sa->add_option("--config", s->config,
                    "Radii, snapping tolerance, off-road cap and speeds (TOML)");
     sa->add_flag("--full-noding", s->full_noding,

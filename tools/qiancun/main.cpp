@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include <clocale>
 #include <cstdio>
 #include <iostream>
 
@@ -47,7 +48,8 @@ int run(int argc, char **argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
-        return app.exit(e);
+        // --help and --version end with CLI11's 0; every parse error is a usage error (2).
+        return app.exit(e) == 0 ? 0 : 2;
     }
     return 0;
 }
@@ -55,6 +57,11 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
+    // Character classes and message language from the environment; never LC_NUMERIC (or
+    // LC_ALL), so "120.9" is read and written the same for every user. Numbers are parsed with
+    // std::from_chars and printed with fmt anyway.
+    std::setlocale(LC_CTYPE, "");
+    std::setlocale(LC_MESSAGES, "");
     try {
         return run(argc, argv);
     } catch (const qiancun::UsageError &e) {
