@@ -515,6 +515,10 @@ void Registry::Transaction::commit() {
 
 void Registry::write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
                      ImportRecord &record) {
+    if (sqlite3_get_autocommit(m_impl->db.get()) != 0)
+        throw Error(fmt::format("writing {} to {} outside a transaction: open a "
+                                "Registry::Transaction first, so that a failure leaves nothing",
+                                kind.key, m_impl->path.string()));
     if (!m_impl->srid)
         throw UsageError("the registry has no working CRS yet");
     if (!table_exists(m_impl->db.get(), kind.key))
@@ -678,10 +682,13 @@ void Registry::link_villages(std::string_view only_kind) {
         Village v{vs.get_text(0), ffi::read_wkb(ctx, vs.get_blob(1)), nullptr};
         v.prepared = ffi::prepare(ctx, v.geom.get());
         double minx = 0, miny = 0, maxx = 0, maxy = 0;
-        GEOSGeom_getXMin_r(ctx.handle(), v.geom.get(), &minx);
-        GEOSGeom_getYMin_r(ctx.handle(), v.geom.get(), &miny);
-        GEOSGeom_getXMax_r(ctx.handle(), v.geom.get(), &maxx);
-        GEOSGeom_getYMax_r(ctx.handle(), v.geom.get(), &maxy);
+        // Each returns 0 on a GEOS exception (an empty geometry): never a box at 0, 0.
+        if (GEOSGeom_getXMin_r(ctx.handle(), v.geom.get(), &minx) == 0 ||
+            GEOSGeom_getYMin_r(ctx.handle(), v.geom.get(), &miny) == 0 ||
+            GEOSGeom_getXMax_r(ctx.handle(), v.geom.get(), &maxx) == 0 ||
+            GEOSGeom_getYMax_r(ctx.handle(), v.geom.get(), &maxy) == 0)
+            throw DatabaseError(fmt::format("{}: village {} has no extent (empty geometry?)",
+                                            path().string(), v.code));
         boxes.emplace_back(Box({minx, miny}, {maxx, maxy}), villages.size());
         villages.push_back(std::move(v));
     }
@@ -697,11 +704,19 @@ void Registry::link_villages(std::string_view only_kind) {
         while (rows.step()) {
             auto g = ffi::read_wkb(ctx, rows.get_blob(1));
             // Polygon assets belong by their point-on-surface; a point is its own.
-            if (GEOSGeomTypeId_r(ctx.handle(), g.get()) != GEOS_POINT)
+            const int type = GEOSGeomTypeId_r(ctx.handle(), g.get());
+            if (type < 0)
+                throw DatabaseError(fmt::format("{}: cannot read the geometry of {} row {}",
+                                                path().string(), k.key, rows.get_int(0)));
+            if (type != GEOS_POINT)
                 g = ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), g.get()), "point on surface");
+            // 0 on a GEOS exception (an empty point): never read as the point 0, 0.
             double x = 0, y = 0;
-            GEOSGeomGetX_r(ctx.handle(), g.get(), &x);
-            GEOSGeomGetY_r(ctx.handle(), g.get(), &y);
+            if (GEOSGeomGetX_r(ctx.handle(), g.get(), &x) == 0 ||
+                GEOSGeomGetY_r(ctx.handle(), g.get(), &y) == 0)
+                throw DatabaseError(fmt::format("{}: {} row {} has no point to link by (empty "
+                                                "geometry?)",
+                                                path().string(), k.key, rows.get_int(0)));
             const Box query({x - kBorderTolM, y - kBorderTolM}, {x + kBorderTolM, y + kBorderTolM});
             // SPEC §3 border rule: among villages within 1 mm, the smallest code.
             const std::string *best = nullptr;
@@ -825,7 +840,7 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
             return fmt::format(" AND village_code IN ({})", villages);
         return fmt::format(
             " AND EXISTS (SELECT 1 FROM village v WHERE v.code IN ({0}) AND ST_Intersects({1}.geom,"
-            " v.geom) AND {1}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = {2}"
+            " v.geom) = 1 AND {1}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = {2}"
             " AND f_geometry_column = 'geom' AND search_frame = v.geom))",
             villages, t, sql_string(k.key));
     };

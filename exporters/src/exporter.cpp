@@ -474,12 +474,65 @@ std::vector<Part> plan_shapefiles(const fs::path &output, OGRwkbGeometryType dec
     return parts;
 }
 
-void remove_previous_shapefiles(const fs::path &output) {
+/// The DBF field names an earlier export recorded in `<stem>.fields.csv` (second column); empty
+/// when there is no such file.
+std::vector<std::string> recorded_dbf_fields(const fs::path &map_path) {
+    std::vector<std::string> names;
+    std::ifstream in(map_path, std::ios::binary);
+    std::string line;
+    if (!in || !std::getline(in, line) || line != "field,dbf_field")
+        return names;
+    while (std::getline(in, line)) {
+        const auto comma = line.rfind(',');
+        if (comma != std::string::npos)
+            names.push_back(line.substr(comma + 1));
+    }
+    return names;
+}
+
+/// The attribute field names of the Shapefile `shp`; nullopt when GDAL cannot open it.
+std::optional<std::vector<std::string>> shapefile_fields(const fs::path &shp) {
+    const char *const drivers[] = {"ESRI Shapefile", nullptr};
+    GDALDatasetUniquePtr ds(GDALDataset::Open(shp.c_str(), GDAL_OF_VECTOR, drivers, nullptr));
+    if (!ds || ds->GetLayerCount() != 1)
+        return std::nullopt;
+    std::vector<std::string> names;
+    const OGRFeatureDefn *defn = ds->GetLayer(0)->GetLayerDefn();
+    for (int i = 0; i < defn->GetFieldCount(); ++i)
+        names.emplace_back(defn->GetFieldDefn(i)->GetNameRef());
+    return names;
+}
+
+/// Removes the files this export replaces: those of its own parts, and the split parts
+/// (`<stem>_point/_line/_polygon`) an earlier export wrote — known by the DBF fields that
+/// export recorded in `<stem>.fields.csv`. Any other Shapefile of such a name is someone
+/// else's and is left alone, with a warning.
+void remove_previous_shapefiles(const fs::path &output, const std::vector<Part> &parts) {
     const fs::path stem_path = output.parent_path() / output.stem();
-    for (std::string_view suffix : {"", "_point", "_line", "_polygon"})
+    const fs::path map_path = with_suffix(stem_path, ".fields.csv");
+    const auto recorded = recorded_dbf_fields(map_path);
+    for (std::string_view suffix : {"", "_point", "_line", "_polygon"}) {
+        const fs::path part_stem = with_suffix(stem_path, suffix);
+        const fs::path shp = with_suffix(part_stem, ".shp");
+        // The file named by -o is the user's to replace, whatever it holds.
+        const bool ours =
+            suffix.empty() ||
+            std::any_of(parts.begin(), parts.end(), [&](const Part &p) { return p.path == shp; });
+        if (!ours) {
+            if (!fs::exists(shp) && !fs::exists(with_suffix(part_stem, ".dbf")))
+                continue;
+            const auto fields = shapefile_fields(shp);
+            if (recorded.empty() || !fields || *fields != recorded) {
+                log(LogLevel::warning,
+                    fmt::format("{} is not from an earlier export of {}; it is left as it is",
+                                shp.string(), output.filename().string()));
+                continue;
+            }
+        }
         for (std::string_view ext : kShapefileSidecars)
-            remove_if_exists(with_suffix(with_suffix(stem_path, suffix), ext));
-    remove_if_exists(with_suffix(stem_path, ".fields.csv"));
+            remove_if_exists(with_suffix(part_stem, ext));
+    }
+    remove_if_exists(map_path);
 }
 
 void create_part(Part &part, GDALDriver &driver, OGRSpatialReference *srs,
@@ -739,7 +792,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         ShapefileSurvey s = survey(src, options.layer, keep);
         string_bytes = s.string_bytes;
         parts = plan_shapefiles(output, declared_type, s);
-        remove_previous_shapefiles(output);
+        remove_previous_shapefiles(output, parts);
         lco = {"ENCODING=UTF-8"};
     } else {
         Part p;

@@ -376,5 +376,24 @@ TEST(Registry, AKindWhoseTableNameIsTakenIsAnErrorNotASkip) {
     EXPECT_THROW(reg.add_kind(route[0]), UsageError);
 }
 
+TEST(Registry, WriteOutsideATransactionIsRefused) {
+    TempDir dir;
+    auto reg = Registry::create(dir / "r.sqlite", 4549);
+    std::vector<Feature> p{plant(1, "A", 500500.0, 3320500.0)};
+    auto rec = record("sewage_plant");
+    try {
+        reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
+        FAIL() << "written outside a transaction";
+    } catch (const Error &e) {
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("writing sewage_plant to "));
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("outside a transaction"));
+    }
+    EXPECT_EQ(reg.count("sewage_plant"), 0);
+    Registry::Transaction tx(reg);
+    reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
+    tx.commit();
+    EXPECT_EQ(reg.count("sewage_plant"), 1);
+}
+
 } // namespace
 } // namespace qiancun

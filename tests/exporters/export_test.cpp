@@ -338,6 +338,29 @@ TEST_F(ExportTest, MixedLayerIsSplitIntoPointAndPolygonShapefiles) {
                               kCoordTolM));
 }
 
+TEST_F(ExportTest, ShapefilesItDidNotWriteSurviveAnExport) {
+    // Someone's own layers that happen to be named like the parts of a split export.
+    qiancun::testing::write_vector(path("halls_point.shp"), "ESRI Shapefile", "halls_point", 4549,
+                                   {"note"}, {{"POINT (500000 3300000)", {{"note", "mine"}}}});
+    qiancun::testing::write_vector(
+        path("halls_line.shp"), "ESRI Shapefile", "halls_line", 4549, {"note"},
+        {{"LINESTRING (500000 3300000, 500100 3300000)", {{"note", "mine"}}}});
+    const auto single = run("cultural_hall", "halls.shp", std::nullopt, "id IN ('H4', 'H5')");
+    ASSERT_EQ(single.outputs.size(), 1u);
+    ASSERT_EQ(read_vector(path("halls_line.shp")).size(), 1u);
+    EXPECT_EQ(read_vector(path("halls_line.shp"))[0].at("note"), "mine");
+    ASSERT_EQ(read_vector(path("halls_point.shp")).size(), 1u);
+    EXPECT_EQ(read_vector(path("halls_point.shp"))[0].at("note"), "mine");
+
+    // A split export replaces the part it writes, and its own parts go when it is redone.
+    run("cultural_hall", "halls.shp");
+    EXPECT_EQ(read_vector(path("halls_point.shp")).size(), 3u);
+    run("cultural_hall", "halls.shp", std::nullopt, "id = 'H1'");
+    EXPECT_FALSE(fs::exists(path("halls_point.shp")));
+    EXPECT_FALSE(fs::exists(path("halls_polygon.shp")));
+    EXPECT_EQ(read_vector(path("halls_line.shp"))[0].at("note"), "mine");
+}
+
 TEST_F(ExportTest, SingleFamilySelectionOfAMixedLayerIsOneShapefile) {
     const auto result = run("cultural_hall", "halls.shp", std::nullopt, "id IN ('H4', 'H5')");
     ASSERT_EQ(result.outputs.size(), 1u);
