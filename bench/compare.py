@@ -77,6 +77,10 @@ def main():
         if col in ratio_cols:
             worst_ratio = max(worst_ratio, worst)
             bad += over
+    if not ratio_cols:
+        print(f"{a.label}: no area_cov/pop_cov column in both CSVs: nothing was compared",
+              file=sys.stderr)
+        return 1
     verdict = "AGREE" if bad == 0 else f"DISAGREE ({bad} cells over {a.tol})"
     print(f"  => {len(codes)} villages, {len(ratio_cols)} ratio columns, "
           f"max |diff| {worst_ratio:.6g}: {verdict}")

@@ -43,13 +43,13 @@ TEST(CrashSafety, LoadKilledAtRandomMomentsLeavesAllOrNothing) {
     std::mt19937 rng(20250630);
     // Up to 10% past the measured time, so that some kills come after the commit too.
     std::uniform_int_distribution<long> moment(0, load_ms + load_ms / 10);
-    int all = 0, nothing = 0, finished = 0;
+    int all = 0, nothing = 0, finished = 0, inside = 0;
     for (int i = 0; i < kKills; ++i) {
         const auto reg = dir / fmt::format("k{}.sqlite", i);
         ASSERT_EQ(testing::run_qiancun({"init", reg.string()}).exit_code, 0);
         const long at_ms = moment(rng);
-        const pid_t pid =
-            testing::spawn({QIANCUN_BINARY, "load", reg.string(), manifest}, dir / "load.log");
+        const auto log = dir / fmt::format("load{}.log", i);
+        const pid_t pid = testing::spawn({QIANCUN_BINARY, "load", reg.string(), manifest}, log);
         std::this_thread::sleep_for(std::chrono::milliseconds(at_ms));
         ::kill(pid, SIGKILL);
         const int status = testing::wait_for(pid);
@@ -57,20 +57,27 @@ TEST(CrashSafety, LoadKilledAtRandomMomentsLeavesAllOrNothing) {
         SCOPED_TRACE(fmt::format("kill {} at {} ms of {} (exit {})", i, at_ms, load_ms, status));
         ASSERT_EQ(testing::integrity_check(reg), "ok");
         const auto counts = testing::registry_counts(reg, expected);
+        // `load` prints "[1/N] …" once its one transaction has begun (BEGIN IMMEDIATE comes
+        // first); with nothing committed, the kill came before its COMMIT: inside it.
+        const bool began = testing::read_file(log).find("[1/") != std::string::npos;
         if (counts == expected)
             ++all;
-        else if (counts == none)
+        else if (counts == none) {
             ++nothing;
-        else
+            inside += began ? 1 : 0;
+        } else
             ADD_FAILURE() << "half a load: " << ::testing::PrintToString(counts);
     }
     RecordProperty("kills", kKills);
     RecordProperty("all", all);
     RecordProperty("nothing", nothing);
+    RecordProperty("inside_transaction", inside);
     std::cout << fmt::format("{} kills over a {} ms load: {} left all of it ({} of them after the "
-                             "load had finished), {} none\n",
-                             kKills, load_ms, all, finished, nothing);
+                             "load had finished), {} none ({} inside the open transaction)\n",
+                             kKills, load_ms, all, finished, nothing, inside);
     EXPECT_EQ(all + nothing, kKills);
+    // Else the test proved nothing about rollback: every kill came before BEGIN or after COMMIT.
+    EXPECT_GE(inside, 1) << "no kill landed inside the load's transaction";
 }
 
 } // namespace

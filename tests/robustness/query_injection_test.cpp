@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 /// User-supplied filters (`export --where`, `list --village`/`--status`) are parsed or bound,
 /// never pasted into SQL: classic injections are refused (no village or status has that text,
 /// SPEC §8) or match nothing, and every table survives them unchanged.
@@ -28,6 +30,12 @@ const std::vector<std::string> kInjections{
     "code IN (SELECT code FROM village)",
     "load_extension('/tmp/evil.so')",
     "'\\'; ATTACH DATABASE '/tmp/x.db' AS x; --",
+};
+
+/// The injections GDAL's OGR SQL parser reads as a plain filter on the layer, with the ids they
+/// select from the two plants A and B (its "OR 1=1" holds for every row).
+const std::map<std::string, std::vector<std::string>> kParsedAsFilters{
+    {"330604101201' OR 1=1 --", {"A", "B"}},
 };
 
 class QueryInjectionTest : public ::testing::Test {
@@ -99,11 +107,16 @@ TEST_F(QueryInjectionTest, ExportWhereIsParsedAndInjectionsAreRefused) {
         auto r = testing::run_qiancun(
             {"export", reg.string(), "sewage_plant", out.string(), "--where", bad});
         if (r.exit_code == 0) {
-            // A filter GDAL's parser accepts may only ever select rows of this layer.
-            const auto rows = testing::read_vector(out);
-            EXPECT_LE(rows.size(), 2u);
+            // A filter GDAL's parser accepts selects rows of this layer only, exactly those
+            // its reading of the text selects.
+            ASSERT_TRUE(kParsedAsFilters.count(bad)) << "unexpectedly accepted";
+            std::vector<std::string> ids;
+            for (const auto &row : testing::read_vector(out))
+                ids.push_back(row.at("id"));
+            EXPECT_EQ(ids, kParsedAsFilters.at(bad));
             ++matched_nothing;
         } else {
+            EXPECT_FALSE(kParsedAsFilters.count(bad)) << r.err;
             EXPECT_EQ(r.exit_code, 2) << r.err;
             EXPECT_THAT(r.err, ::testing::HasSubstr("--where"));
             ++refused;
@@ -111,6 +124,8 @@ TEST_F(QueryInjectionTest, ExportWhereIsParsedAndInjectionsAreRefused) {
     }
     std::cout << fmt::format("{} injections refused, {} parsed as plain filters\n", refused,
                              matched_nothing);
+    EXPECT_EQ(matched_nothing, static_cast<int>(kParsedAsFilters.size()));
+    EXPECT_EQ(refused, static_cast<int>(kInjections.size() - kParsedAsFilters.size()));
     // A well-formed filter still works.
     auto r = testing::run_qiancun({"export", reg.string(), "sewage_plant",
                                    (dir / "ok.csv").string(), "--where", "status = 'building'"});
