@@ -17,7 +17,7 @@ import sys
 
 
 def load(path):
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.DictReader(f))
     return {r["code"]: r for r in rows}
 

@@ -10,6 +10,7 @@ packages=(
     libproj-dev proj-bin proj-data
     libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite spatialite-bin
     locales
+    python3-networkx python3-geopandas python3-scipy
     libboost-dev libboost-graph-dev
     libssl-dev
     libcli11-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libxlsxwriter-dev

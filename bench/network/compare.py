@@ -13,7 +13,7 @@ import sys
 
 
 def load(path):
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:
         return {r["code"]: r for r in csv.DictReader(f)}
 
 
