@@ -129,7 +129,7 @@ void worst_scale_error(sqlite3 *db, const crs::ScaleGauge &gauge, const std::str
         const double x0 = st.get_double(0), y0 = st.get_double(1);
         const double x1 = st.get_double(2), y1 = st.get_double(3);
         if (!worst)
-            worst.emplace();
+            worst = RegistryInfo::ScaleError{};
         ++worst->geometries;
         const std::array<std::pair<double, double>, 4> corners{
             std::pair{x0, y0}, std::pair{x1, y0}, std::pair{x0, y1}, std::pair{x1, y1}};
