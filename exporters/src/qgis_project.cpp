@@ -32,30 +32,6 @@ constexpr std::string_view kQgisVersion = "3.22.0-Białowieża";
 /// Layer-tree groups, top first: facilities drawn over the analysis over the base map.
 constexpr std::array<std::string_view, 3> kGroups{"设施", "分析", "基础"};
 
-std::string xml_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
-
 /// The CRS as QGIS writes it in <spatialrefsys>; a custom CRS (no EPSG code) by its WKT alone,
 /// as QGIS keeps a user CRS.
 std::string spatialrefsys(const crs::Definition &working, int indent) {

@@ -77,33 +77,6 @@ constexpr std::string_view kQgisVersion = "3.22.0-Białowieża";
 /// The `owner` of the `layer_styles` rows qiancun writes, so that it replaces only its own.
 constexpr const char *kOwner = "qiancun";
 
-std::string xml_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        case '\'':
-            out += "&apos;";
-            break;
-        default:
-            out += c;
-        }
-    }
-    return out;
-}
-
 std::string symbol_xml(std::string_view name, std::string_view type, std::string_view layer_class,
                        const std::vector<Prop> &props, int indent) {
     const std::string pad(static_cast<std::size_t>(indent), ' ');
@@ -650,6 +623,33 @@ std::string_view result_description(LayerStyle style) {
 }
 
 } // namespace
+
+std::string xml_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        case '\'':
+            out += "&apos;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
 
 std::optional<LayerStyle> style_for_layer(std::string_view layer) {
     if (layer.starts_with("village_metrics"))

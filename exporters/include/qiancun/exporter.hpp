@@ -13,8 +13,8 @@
 namespace qiancun::exporters {
 
 struct ExportOptions {
-    std::string layer;                ///< registry table or view, e.g. "village"
-    std::filesystem::path output;     ///< .shp .gpkg .geojson .json .csv
+    std::string layer;            ///< registry table or view, e.g. "village"
+    std::filesystem::path output; ///< .shp .gpkg .geojson .json .csv
     /// Target CRS ("EPSG:4326", any CRS GDAL reads); "GCJ02" or "BD09" for the Chinese web-map
     /// offsets: lon/lat moved by the exact forward formulas (gcj02.hpp), written with the CRS
     /// of EPSG:4326 and a note. Default: the working CRS.

@@ -76,6 +76,10 @@ std::vector<NamedStyle> layer_styles(std::string_view layer,
 /// Writes `qml` to `path` (overwriting it). Throws Error when it cannot be written.
 void write_qml(const std::filesystem::path &path, const std::string &qml);
 
+/// `s` with the five XML special characters escaped, for attribute values and text in QML and
+/// QGIS project files.
+std::string xml_escape(std::string_view s);
+
 /// Stores `qml` as the default style of `layer` in the GeoPackage `gpkg` (its `layer_styles`
 /// table, which QGIS reads when it opens the layer), replacing an earlier default of that
 /// layer. Throws Error when the file cannot be updated.
