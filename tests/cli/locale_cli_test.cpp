@@ -75,14 +75,7 @@ struct LocaleCli : ::testing::Test {
     TempDir dir;
 
     void SetUp() override {
-        testing::write_vector(
-            dir / "villages.geojson", "GeoJSON", "villages", 4549, {"code", "name"},
-            {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, "
-              "500000 3320000))",
-              {{"code", "330604101201"}, {"name", "东山村"}}},
-             {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, "
-              "501000 3320000))",
-              {{"code", "330604101202"}, {"name", "下管村"}}}});
+        testing::write_two_square_villages(dir / "villages.geojson");
         testing::write_vector(
             dir / "settlements.geojson", "GeoJSON", "settlements", 4549,
             {"id", "name", "population"},

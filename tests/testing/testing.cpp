@@ -329,4 +329,14 @@ read_vector(const std::filesystem::path &path, const std::string &layer_name,
     return ::testing::AssertionSuccess();
 }
 
+void write_two_square_villages(const std::filesystem::path &path) {
+    write_vector(path, "GeoJSON", "villages", 4549, {"code", "name"},
+                 {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, "
+                   "500000 3320000))",
+                   {{"code", "330604101201"}, {"name", "东山村"}}},
+                  {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, "
+                   "501000 3320000))",
+                   {{"code", "330604101202"}, {"name", "下管村"}}}});
+}
+
 } // namespace qiancun::testing

@@ -79,6 +79,11 @@ void write_vector(const std::filesystem::path &path, const std::string &driver,
                   const std::vector<std::string> &real_fields = {},
                   const std::vector<std::string> &int_fields = {});
 
+/// Writes the CLI tests' two villages as GeoJSON in EPSG:4549: 东山村 (330604101201) the 1 km
+/// square with its south-west corner at (500000, 3320000), 下管村 (330604101202) the square east of
+/// it.
+void write_two_square_villages(const std::filesystem::path &path);
+
 /// Makes a Shapefile written with ENCODING=CP936 look as departments send it: the .cpg
 /// removed and the DBF language-driver byte zeroed, so nothing declares the GBK encoding.
 void strip_encoding_declaration(const std::filesystem::path &shp);
