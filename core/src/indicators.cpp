@@ -5,6 +5,7 @@
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/metrics.hpp"
+#include "qiancun/progress.hpp"
 
 #include <fmt/chrono.h>
 #include <fmt/format.h>
@@ -463,8 +464,12 @@ std::string_view to_string(IndicatorStatus status) noexcept {
     switch (status) {
     case IndicatorStatus::met:
         return "met";
-    case IndicatorStatus::not_met:
-        return "not_met";
+    case IndicatorStatus::on_track:
+        return "on_track";
+    case IndicatorStatus::behind:
+        return "behind";
+    case IndicatorStatus::no_target:
+        return "no_target";
     case IndicatorStatus::no_data:
         return "no_data";
     }
@@ -478,7 +483,7 @@ Rows Bulletin::to_rows(bool townships) const {
     Rows rows;
     if (with_townships)
         rows.columns.push_back("township");
-    for (const char *c : {"indicator", "unit", "target", "actual", "status", "unknown"})
+    for (const char *c : {"indicator", "unit", "target", "expected", "actual", "status", "unknown"})
         rows.columns.emplace_back(c);
     std::unordered_map<std::string, std::string> unit_of;
     for (const auto &d : indicator_defs())
@@ -492,6 +497,7 @@ Rows Bulletin::to_rows(bool townships) const {
         row.emplace_back(v.key);
         row.emplace_back(unit_of[v.key]);
         row.push_back(v.target ? Value{*v.target} : Value{});
+        row.push_back(v.expected ? Value{std::round(*v.expected * 100.0) / 100.0} : Value{});
         // Counts print as integers; km and % keep two decimals' worth of precision.
         if (!v.actual)
             row.emplace_back();
@@ -828,9 +834,10 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             if (!missing.empty())
                 note_once(fmt::format("{}{}: no data ({})", k, group.empty() ? "" : " in " + group,
                                       missing));
-            v.status = !v.actual || !v.target   ? IndicatorStatus::no_data
-                       : *v.actual >= *v.target ? IndicatorStatus::met
-                                                : IndicatorStatus::not_met;
+            if (target && v.target)
+                v.expected = expected_value(*target, def.unit != "%", bulletin.as_of,
+                                            targets.period_start, targets.period_end);
+            v.status = progress_status(v.actual, v.target, v.expected);
             bulletin.values.push_back(std::move(v));
         }
     }
@@ -842,7 +849,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                                                  it->second.basis));
     if (options.by_township)
         bulletin.notes.push_back("per township, counts and lengths have no target (the plan "
-                                 "sets them for the district only): status no_data");
+                                 "sets them for the district only): status no_target");
     return bulletin;
 }
 

@@ -200,28 +200,32 @@ TEST_F(ClassifyCli, IndicatorsCsvBeforeAndAfterTheStatusChange) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     auto lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 11u) << r.out;
-    EXPECT_EQ(lines[0], "indicator,unit,target,actual,status,unknown");
-    EXPECT_EQ(lines[1], "sewage_new,count,40,1,not_met,");
-    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,33.33,not_met,0");
-    EXPECT_EQ(lines[4], "sewage_effluent_ok,%,98,100,met,0");
-    EXPECT_EQ(lines[5], "road_new_km,km,30,,no_data,");
+    EXPECT_EQ(lines[0], "indicator,unit,target,expected,actual,status,unknown");
+    // Expected on 2025-02-28 (790 of the period's 1,826 days done): 40 × 790 / 1826 = 17.31.
+    EXPECT_EQ(lines[1], "sewage_new,count,40,17.31,1,behind,");
+    // A share with one target (2027) has no expected value before 2027.
+    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,,33.33,on_track,0");
+    EXPECT_EQ(lines[4], "sewage_effluent_ok,%,98,,100,met,0");
+    EXPECT_EQ(lines[5], "road_new_km,km,30,12.98,,no_data,");
     // Retained villages 201 and 203 (202 is recorded improve: retained too): hemei by 2025 is
     // 201 only.
-    EXPECT_EQ(lines[10], "retained_hemei_share,%,90,33.33,not_met,0");
+    // 20 % at the end of 2023 to 90 % at the end of 2027: 20 + 70 × 425 / 1461 = 40.36.
+    EXPECT_EQ(lines[10], "retained_hemei_share,%,90,40.36,33.33,behind,0");
 
     r = run_qiancun({"indicators", reg, "--as-of", "2025-03-01", "--format", "csv"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 11u) << r.out;
-    EXPECT_EQ(lines[1], "sewage_new,count,40,2,not_met,");
-    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,66.67,not_met,0");
+    EXPECT_EQ(lines[1], "sewage_new,count,40,17.33,2,behind,");
+    EXPECT_EQ(lines[3], "sewage_village_coverage,%,98,,66.67,on_track,0");
 
     r = run_qiancun(
         {"indicators", reg, "--as-of", "2025-03-01", "--compare", "2025-02-28", "--format", "csv"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     lines = split_lines(r.out);
-    EXPECT_EQ(lines[0], "indicator,unit,target,actual,status,unknown,compare_actual,change");
-    EXPECT_EQ(lines[1], "sewage_new,count,40,2,not_met,,1,1");
+    EXPECT_EQ(lines[0],
+              "indicator,unit,target,expected,actual,status,unknown,compare_actual,change");
+    EXPECT_EQ(lines[1], "sewage_new,count,40,17.33,2,behind,,1,1");
 }
 
 TEST_F(ClassifyCli, IndicatorsByTownshipAndForPeople) {
@@ -230,7 +234,7 @@ TEST_F(ClassifyCli, IndicatorsByTownshipAndForPeople) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 31u) << r.out;
-    EXPECT_EQ(lines[0], "township,indicator,unit,target,actual,status,unknown");
+    EXPECT_EQ(lines[0], "township,indicator,unit,target,expected,actual,status,unknown");
     const auto rows = by_key(r.out, 2);
     EXPECT_EQ(rows.at("|sewage_new").at("actual"), "2");
     EXPECT_EQ(rows.at("甲镇|sewage_new").at("actual"), "1");
@@ -271,9 +275,9 @@ TEST_F(ClassifyCli, IndicatorsBeforeTheFirstImportRefuseStatusesAndCountYears) {
     r = run_qiancun({"indicators", reg, "--as-of", "2023-12-31", "--only",
                      "sewage_new,retained_hemei_share", "--format", "csv"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, "indicator,unit,target,actual,status,unknown\n"
-                     "sewage_new,count,40,1,not_met,\n"
-                     "retained_hemei_share,%,20,33.33,met,0\n");
+    EXPECT_EQ(r.out, "indicator,unit,target,expected,actual,status,unknown\n"
+                     "sewage_new,count,40,8,1,behind,\n"
+                     "retained_hemei_share,%,20,20,33.33,met,0\n");
 
     r = run_qiancun({"indicators", reg, "--only", "sewage_nw"});
     EXPECT_EQ(r.exit_code, 2);
@@ -295,8 +299,8 @@ TEST_F(ClassifyCli, IndicatorsLeaveOutPlantsWithoutAnEffluentResult) {
     r = run_qiancun({"indicators", reg, "--as-of", "2025-06-30", "--format", "csv", "--only",
                      "sewage_effluent_ok"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(r.out, "indicator,unit,target,actual,status,unknown\n"
-                     "sewage_effluent_ok,%,98,100,met,1\n");
+    EXPECT_EQ(r.out, "indicator,unit,target,expected,actual,status,unknown\n"
+                     "sewage_effluent_ok,%,98,,100,met,1\n");
     EXPECT_THAT(r.err, HasSubstr("1 serving plants without an effluent result left out"));
 }
 

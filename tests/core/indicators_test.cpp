@@ -173,15 +173,15 @@ TEST_F(SmallCounty, EveryIndicatorAfterTheStatusChange) {
     const Bulletin b = bulletin("2025-03-01");
     ASSERT_EQ(b.values.size(), 10u);
     using S = IndicatorStatus;
-    expect(b, "sewage_new", 2.0, S::not_met);                       // P0 (2023), P2 (2024)
-    expect(b, "sewage_renovated", 1.0, S::not_met);                 // P1 (2024)
-    expect(b, "sewage_village_coverage", 100.0, S::met);            // 3 of 3 ≥ 98
-    expect(b, "sewage_effluent_ok", 200.0 / 3.0, S::not_met);       // P0, P2 of P0, P1, P2
-    expect(b, "road_new_km", 1.0, S::not_met);                      // R0
-    expect(b, "road_maintained_km", 2.0, S::not_met);               // R1
-    expect(b, "hall_five_star", 1.0, S::not_met);                   // H0; H2 is closed
-    expect(b, "courier_village_coverage", 100.0 / 3.0, S::not_met); // village 0 only
-    expect(b, "bs5g_settlement_coverage", 75.0, S::not_met);        // S2: 300 of 400
+    expect(b, "sewage_new", 2.0, S::behind);                         // P0 (2023), P2 (2024)
+    expect(b, "sewage_renovated", 1.0, S::behind);                   // P1 (2024)
+    expect(b, "sewage_village_coverage", 100.0, S::met);             // 3 of 3 ≥ 98
+    expect(b, "sewage_effluent_ok", 200.0 / 3.0, S::on_track);       // P0, P2 of P0, P1, P2
+    expect(b, "road_new_km", 1.0, S::behind);                        // R0
+    expect(b, "road_maintained_km", 2.0, S::behind);                 // R1
+    expect(b, "hall_five_star", 1.0, S::behind);                     // H0; H2 is closed
+    expect(b, "courier_village_coverage", 100.0 / 3.0, S::on_track); // village 0 only
+    expect(b, "bs5g_settlement_coverage", 75.0, S::on_track);        // S2: 300 of 400
     // Retained: villages 0 and 2 (1 is relocate); hemei by 2025: both.
     expect(b, "retained_hemei_share", 100.0, S::met);
     EXPECT_EQ(value_of(b, "retained_hemei_share").target, 90.0); // the 2027 milestone
@@ -191,10 +191,10 @@ TEST_F(SmallCounty, EveryIndicatorAfterTheStatusChange) {
 TEST_F(SmallCounty, AsOfTheDayBeforeTheStatusChange) {
     const Bulletin b = bulletin("2025-02-28");
     using S = IndicatorStatus;
-    expect(b, "sewage_new", 1.0, S::not_met); // P2 still building
-    expect(b, "sewage_village_coverage", 200.0 / 3.0, S::not_met);
-    expect(b, "sewage_effluent_ok", 50.0, S::not_met); // P0 of P0, P1
-    expect(b, "hall_five_star", 1.0, S::not_met);
+    expect(b, "sewage_new", 1.0, S::behind); // P2 still building
+    expect(b, "sewage_village_coverage", 200.0 / 3.0, S::on_track);
+    expect(b, "sewage_effluent_ok", 50.0, S::on_track); // P0 of P0, P1
+    expect(b, "hall_five_star", 1.0, S::behind);
     EXPECT_THAT(b.notes.front(), HasSubstr("1 with an earlier status"));
     // The registry itself is left as it is.
     EXPECT_EQ(registry.statuses_as_of("2026-01-01", "sewage_plant").at(2).status, "operating");
@@ -204,10 +204,10 @@ TEST_F(SmallCounty, AsOfAnEarlierYearCountsOnlyThatYear) {
     // 2024-06-30: hemei by 2024 is village 0 only; the 2027 milestone applies.
     const Bulletin b = bulletin("2024-06-30");
     using S = IndicatorStatus;
-    expect(b, "sewage_new", 1.0, S::not_met);
-    expect(b, "sewage_renovated", 1.0, S::not_met);
-    expect(b, "road_new_km", 1.0, S::not_met);
-    expect(b, "retained_hemei_share", 50.0, S::not_met);
+    expect(b, "sewage_new", 1.0, S::behind);
+    expect(b, "sewage_renovated", 1.0, S::behind);
+    expect(b, "road_new_km", 1.0, S::behind);
+    expect(b, "retained_hemei_share", 50.0, S::on_track);
     // 2023, before the first import (2024-01-01): the years in the data still count. P0 was
     // built in 2023 and R1 maintained in 2023; P1's renovation (2024) and R0 (2024) are not
     // yet in the period up to 2023; the 2023 milestone (20 %) applies.
@@ -215,10 +215,10 @@ TEST_F(SmallCounty, AsOfAnEarlierYearCountsOnlyThatYear) {
                                               "road_maintained_km", "retained_hemei_share"};
     const Bulletin early = bulletin("2023-12-31", false, Targets::defaults(), from_years);
     ASSERT_EQ(early.values.size(), 5u);
-    expect(early, "sewage_new", 1.0, S::not_met);
-    expect(early, "sewage_renovated", 0.0, S::not_met);
-    expect(early, "road_new_km", 0.0, S::not_met);
-    expect(early, "road_maintained_km", 2.0, S::not_met);
+    expect(early, "sewage_new", 1.0, S::behind);
+    expect(early, "sewage_renovated", 0.0, S::behind);
+    expect(early, "road_new_km", 0.0, S::behind);
+    expect(early, "road_maintained_km", 2.0, S::behind);
     expect(early, "retained_hemei_share", 50.0, S::met);
     EXPECT_EQ(value_of(early, "retained_hemei_share").target, 20.0);
 }
@@ -308,12 +308,12 @@ TEST(IndicatorHistory, CountsFromTheDataYearsOnARegistryFirstLoadedToday) {
     const Bulletin b = compute_indicators(registry, Targets::defaults(),
                                           MetricsConfig::defaults(registry.kinds()), options);
     using S = IndicatorStatus;
-    expect(b, "sewage_new", 2.0, S::not_met);
-    expect(b, "sewage_renovated", 1.0, S::not_met);
-    expect(b, "road_new_km", 1.5, S::not_met);
-    expect(b, "road_maintained_km", 2.0, S::not_met);
+    expect(b, "sewage_new", 2.0, S::behind);
+    expect(b, "sewage_renovated", 1.0, S::behind);
+    expect(b, "road_new_km", 1.5, S::behind);
+    expect(b, "road_maintained_km", 2.0, S::behind);
     // Both villages retained (no class counts as retained); hemei by 2025: village 0.
-    expect(b, "retained_hemei_share", 50.0, S::not_met);
+    expect(b, "retained_hemei_share", 50.0, S::behind);
     EXPECT_TRUE(b.notes.empty()) << b.notes.front();
 
     // The coverages need statuses on 2025-12-31, which the registry does not know.
@@ -364,7 +364,7 @@ TEST(IndicatorUnknown, PlantsWithoutAnEffluentResultAreLeftOutNotFailed) {
     EXPECT_NEAR(*after.actual, 85.0, kTol);
     EXPECT_EQ(after.unknown, 10);
     EXPECT_EQ(after.detail, "17 of 20 serving plants with a result");
-    EXPECT_EQ(after.status, IndicatorStatus::not_met);
+    EXPECT_EQ(after.status, IndicatorStatus::on_track);
 }
 
 TEST(IndicatorUnknown, SettlementsWithoutPopulationAreCountedInTheNote) {
@@ -387,40 +387,41 @@ TEST(IndicatorUnknown, SettlementsWithoutPopulationAreCountedInTheNote) {
     EXPECT_NEAR(*v.actual, 100.0, kTol);
     EXPECT_EQ(v.unknown, 2);
     const Rows rows = b.to_rows(false);
-    EXPECT_EQ(rows.columns, (std::vector<std::string>{"indicator", "unit", "target", "actual",
-                                                      "status", "unknown"}));
+    EXPECT_EQ(rows.columns, (std::vector<std::string>{"indicator", "unit", "target", "expected",
+                                                      "actual", "status", "unknown"}));
     ASSERT_EQ(rows.rows.size(), 2u);
-    EXPECT_EQ(rows.rows[1][5], Value{std::int64_t{2}});
+    EXPECT_EQ(rows.rows[1][6], Value{std::int64_t{2}});
 }
 
 TEST_F(SmallCounty, ByTownship) {
     const Bulletin b = bulletin("2025-12-31", true);
     ASSERT_EQ(b.values.size(), 30u); // district, 乙镇, 甲镇
     using S = IndicatorStatus;
-    expect(b, "sewage_new", 1.0, S::no_data, "甲镇"); // no township target for counts
+    expect(b, "sewage_new", 1.0, S::no_target, "甲镇"); // no township target for counts
     EXPECT_FALSE(value_of(b, "sewage_new", "甲镇").target);
-    expect(b, "sewage_new", 1.0, S::no_data, "乙镇");
-    expect(b, "sewage_renovated", 1.0, S::no_data, "甲镇");
+    expect(b, "sewage_new", 1.0, S::no_target, "乙镇");
+    expect(b, "sewage_renovated", 1.0, S::no_target, "甲镇");
     expect(b, "sewage_village_coverage", 100.0, S::met, "甲镇");
-    expect(b, "sewage_effluent_ok", 50.0, S::not_met, "甲镇");
+    expect(b, "sewage_effluent_ok", 50.0, S::on_track, "甲镇");
     expect(b, "sewage_effluent_ok", 100.0, S::met, "乙镇");
-    expect(b, "road_new_km", 1.0, S::no_data, "甲镇");
-    expect(b, "road_new_km", 0.0, S::no_data, "乙镇");
-    expect(b, "road_maintained_km", 1.0, S::no_data, "甲镇"); // the 1 km inside village 1
-    expect(b, "road_maintained_km", 2.0, S::not_met);
-    expect(b, "hall_five_star", 1.0, S::no_data, "甲镇");
-    expect(b, "courier_village_coverage", 50.0, S::not_met, "甲镇");
-    expect(b, "courier_village_coverage", 0.0, S::not_met, "乙镇");
-    expect(b, "bs5g_settlement_coverage", 0.0, S::not_met, "甲镇");
+    expect(b, "road_new_km", 1.0, S::no_target, "甲镇");
+    expect(b, "road_new_km", 0.0, S::no_target, "乙镇");
+    expect(b, "road_maintained_km", 1.0, S::no_target, "甲镇"); // the 1 km inside village 1
+    expect(b, "road_maintained_km", 2.0, S::behind);
+    expect(b, "hall_five_star", 1.0, S::no_target, "甲镇");
+    expect(b, "courier_village_coverage", 50.0, S::on_track, "甲镇");
+    expect(b, "courier_village_coverage", 0.0, S::on_track, "乙镇");
+    expect(b, "bs5g_settlement_coverage", 0.0, S::on_track, "甲镇");
     expect(b, "bs5g_settlement_coverage", 100.0, S::met, "乙镇");
     expect(b, "retained_hemei_share", 100.0, S::met, "甲镇");
 
     const Rows rows = b.to_rows(true);
     EXPECT_EQ(rows.columns, (std::vector<std::string>{"township", "indicator", "unit", "target",
-                                                      "actual", "status", "unknown"}));
+                                                      "expected", "actual", "status", "unknown"}));
     EXPECT_EQ(rows.rows.size(), 30u);
-    EXPECT_EQ(b.to_rows(false).columns, (std::vector<std::string>{"indicator", "unit", "target",
-                                                                  "actual", "status", "unknown"}));
+    EXPECT_EQ(b.to_rows(false).columns,
+              (std::vector<std::string>{"indicator", "unit", "target", "expected", "actual",
+                                        "status", "unknown"}));
     EXPECT_EQ(b.to_rows(false).rows.size(), 10u);
 }
 

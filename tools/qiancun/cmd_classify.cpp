@@ -5,6 +5,7 @@
 #include "qiancun/error.hpp"
 #include "qiancun/indicators.hpp"
 #include "qiancun/log.hpp"
+#include "qiancun/progress.hpp"
 #include "qiancun/qml.hpp"
 
 #include <fmt/format.h>
@@ -161,6 +162,8 @@ Rows data_rows(const Bulletin &bulletin, const Bulletin *before, bool townships)
     const Rows old = before->to_rows(townships);
     const auto actual_at = static_cast<std::size_t>(
         std::find(rows.columns.begin(), rows.columns.end(), "actual") - rows.columns.begin());
+    const auto target_at = static_cast<std::ptrdiff_t>(
+        std::find(rows.columns.begin(), rows.columns.end(), "target") - rows.columns.begin());
     rows.columns.emplace_back("compare_actual");
     rows.columns.emplace_back("change");
     for (std::size_t i = 0; i < rows.rows.size(); ++i) {
@@ -168,8 +171,7 @@ Rows data_rows(const Bulletin &bulletin, const Bulletin *before, bool townships)
         // change with the year.
         Value previous;
         for (const auto &r : old.rows)
-            if (std::equal(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(actual_at) - 1,
-                           rows.rows[i].begin()))
+            if (std::equal(r.begin(), r.begin() + target_at, rows.rows[i].begin()))
                 previous = r[actual_at];
         auto number = [](const Value &v) -> std::optional<double> {
             if (const auto *d = std::get_if<double>(&v))
@@ -217,13 +219,23 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
     fmt::print("Indicators as of {} (plan period {}–{}){}\n", bulletin.as_of, targets.period_start,
                targets.period_end,
                before ? fmt::format(", compared with {}", before->as_of) : std::string());
+    if (const auto behind = behind_schedule(bulletin); !behind.empty()) {
+        fmt::print("Behind schedule (进度滞后), furthest behind first:\n");
+        for (const auto &w : behind)
+            fmt::print("  {}{}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n",
+                       w.value.key, w.value.township.empty() ? "" : " in " + w.value.township,
+                       value_to_text(readable(w.value.actual)),
+                       value_to_text(readable(w.value.expected)),
+                       value_to_text(readable(w.behind_by)), w.behind_share * 100.0);
+        fmt::print("\n");
+    }
     std::map<std::string, const IndicatorDef *> def_of;
     for (const auto &d : indicator_defs())
         def_of[d.key] = &d;
     Rows rows;
     if (townships)
         rows.columns.emplace_back("township");
-    for (const char *c : {"indicator", "名称", "unit", "target", "actual", "status"})
+    for (const char *c : {"indicator", "名称", "unit", "target", "expected", "actual", "status"})
         rows.columns.emplace_back(c);
     if (before)
         for (const char *c : {"compare", "change"})
@@ -245,6 +257,7 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
         if (assumed && v.target)
             target = fmt::format("{}*", value_to_text(target));
         row.push_back(target);
+        row.push_back(readable(v.expected));
         row.push_back(readable(v.actual));
         row.emplace_back(std::string(to_string(v.status)));
         if (before) {
@@ -260,6 +273,17 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
     }
     print_rows(rows, OutputFormat::table, std::cout);
     fmt::print("* a planning assumption: the plan gives no number\n");
+    if (townships) {
+        Rows ranking;
+        ranking.columns = {"rank", "township", "targets", "met", "behind", "share_met"};
+        for (const auto &r : rank_townships(bulletin))
+            ranking.rows.push_back({r.rank ? Value{std::int64_t{*r.rank}} : Value{}, r.township,
+                                    std::int64_t{r.targets}, std::int64_t{r.met},
+                                    std::int64_t{r.behind},
+                                    r.share ? Value{percent_for_people(*r.share)} : Value{}});
+        fmt::print("\nTownship ranking (乡镇晾晒) by the share of targets met\n");
+        print_rows(ranking, OutputFormat::table, std::cout);
+    }
     for (const auto &note : unknown_notes(bulletin))
         fmt::print("note: {}\n", note);
     for (const auto &note : bulletin.notes)
@@ -347,14 +371,17 @@ void register_classify(CLI::App &app) {
         "Keys: sewage_new, sewage_renovated, sewage_village_coverage, sewage_effluent_ok,\n"
         "road_new_km, road_maintained_km, hall_five_star, courier_village_coverage,\n"
         "bs5g_settlement_coverage, retained_hemei_share. Status: met (actual ≥ target),\n"
-        "not_met, no_data. The targets of courier_village_coverage and\n"
+        "on_track (actual ≥ the value expected on the date), behind, no_data, no_target.\n"
+        "The expected value runs linearly from the previous milestone (0 at the start of the\n"
+        "period for counts and lengths) to the next one at the end of its year. The targets of "
+        "courier_village_coverage and\n"
         "bs5g_settlement_coverage (100 %) are planning assumptions: the plan gives no number.\n"
         "Shares leave out what has no value (a plant without an effluent result): `unknown`.\n"
         "sewage_new, sewage_renovated, road_new_km, road_maintained_km and retained_hemei_share\n"
         "come from the data's years; the others need the statuses on the date, which the\n"
         "registry knows from its first import (or `load/import --as-of DATE`).\n"
-        "--format csv columns: indicator,unit,target,actual,status,unknown (township first\n"
-        "with --by township; compare_actual,change last with --compare).\n"
+        "--format csv columns: indicator,unit,target,expected,actual,status,unknown (township\n"
+        "first with --by township; compare_actual,change last with --compare).\n"
         "Example: qiancun indicators county.sqlite --as-of 2025-12-31 --compare 2025-11-30");
     indicators->add_option("REGISTRY", i->registry, "Registry file (SpatiaLite)")->required();
     indicators->add_option("--as-of", i->as_of,

@@ -60,7 +60,9 @@ struct Targets {
 /// sample_maps/targets.toml, printed by `qiancun config --print-targets`).
 std::string_view default_targets_toml();
 
-enum class IndicatorStatus { met, not_met, no_data };
+/// SPEC §5.2: met (actual ≥ the target in force), on_track (actual ≥ the expected value, or
+/// nothing expected yet), behind, no_data (no actual), no_target (a row without a target).
+enum class IndicatorStatus { met, on_track, behind, no_data, no_target };
 
 std::string_view to_string(IndicatorStatus status) noexcept;
 
@@ -70,6 +72,9 @@ struct IndicatorValue {
     std::string township;         ///< "" for the district
     std::optional<double> target; ///< empty: no target (a township's share of a count)
     std::optional<double> actual; ///< empty: no data
+    /// The value expected on the as-of date (progress.hpp `expected_value`); empty without a
+    /// target or, for a share, before its first milestone's year.
+    std::optional<double> expected;
     IndicatorStatus status = IndicatorStatus::no_data;
     /// What the actual is made of, e.g. "236 of 241 villages" or "31 plants"; "" when none.
     std::string detail;
@@ -95,9 +100,9 @@ struct Bulletin {
                                         ///< township (sorted) the same order
     std::vector<std::string> notes;     ///< assumptions and missing data, one sentence each
 
-    /// Columns indicator, unit, target, actual, status, unknown (with a leading `township`
-    /// column when `townships` and any township row exists, its rows then included); `unknown`
-    /// is empty for counts and lengths.
+    /// Columns indicator, unit, target, expected, actual, status, unknown (with a leading
+    /// `township` column when `townships` and any township row exists, its rows then included);
+    /// `unknown` is empty for counts and lengths.
     Rows to_rows(bool townships) const;
 };
 
@@ -107,7 +112,8 @@ struct Bulletin {
 /// and maintained things come from the years in the data, from `targets.period_start` up to
 /// the as-of year (and no later than `period_end`), whatever the import date: a thing counts as
 /// new in its built_year unless its status on the date (or, when the registry does not know it
-/// then, its current status) is planned or building. A status is `met` when actual ≥ target.
+/// then, its current status) is planned or building. Expected values and statuses follow
+/// progress.hpp (`expected_value`, `progress_status`).
 /// Throws UsageError for a bad date, an unknown key in `options.only`, a registry without a
 /// working CRS, or a date before the registry knows the statuses an asked indicator needs
 /// (Registry::statuses_known_from), naming that date and how to record an earlier one.
