@@ -1,0 +1,47 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+/// The throwaway PostgreSQL + PostGIS server of the test run (tests/testing/pg_server.sh,
+/// started by the ctest fixture `postgres`), and one schema per test on it.
+
+namespace qiancun::testing {
+
+/// What pg_server.sh wrote: PGHOST, PGPORT, PGUSER, PGDATABASE, QIANCUN_PG_URI, ….
+struct PgServer {
+    std::map<std::string, std::string> env;
+    /// postgresql://postgres@127.0.0.1:PORT/qiancun_test (superuser, trust authentication).
+    std::string uri;
+    const std::string &get(const std::string &name) const;
+};
+
+/// The running server; throws, saying how to start it, when there is none.
+const PgServer &pg_server();
+
+/// A schema name unique to this process and call ("t_<test>_<pid>_<n>", lower case, at most 63
+/// bytes); dropped with everything in it on destruction.
+class TempSchema {
+public:
+    explicit TempSchema(const std::string &hint);
+    TempSchema(const TempSchema &) = delete;
+    TempSchema &operator=(const TempSchema &) = delete;
+    ~TempSchema();
+    const std::string &name() const noexcept { return m_name; }
+    /// The server's URI with ?schema=<name>.
+    std::string uri() const;
+
+private:
+    std::string m_name;
+};
+
+/// Runs `sql` with psql against the test database as `role` (the superuser when empty),
+/// ON_ERROR_STOP; returns exit code, stdout (unaligned, tuples only) and stderr.
+struct PsqlResult {
+    int exit_code = -1;
+    std::string out;
+    std::string err;
+};
+PsqlResult psql(const std::string &sql, const std::string &role = "");
+
+} // namespace qiancun::testing
