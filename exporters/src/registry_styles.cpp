@@ -1,6 +1,7 @@
 #include "qiancun/qml.hpp"
 
 #include "qiancun/layer_styles.hpp"
+#include "qiancun/registry.hpp"
 
 #include <algorithm>
 #include <string>

@@ -72,7 +72,10 @@ void register_check(CLI::App &app) {
         "road). --format csv columns: check,kind,id,village_code,detail,value (value: m for\n"
         "distances, km for road pieces).\n"
         "Example: qiancun check county.sqlite --format csv -o findings.csv");
-    check->add_option("REGISTRY", c->registry, "Registry file (SpatiaLite)")->required();
+    check
+        ->add_option("REGISTRY", c->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     check->add_option("--config", c->config,
                       "Serving statuses, snapping tolerance and off-road cap (TOML)");
     add_format_option(check, c->format);

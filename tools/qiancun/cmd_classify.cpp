@@ -347,7 +347,10 @@ void register_classify(CLI::App &app) {
         "--format csv columns: code,name,township,suggested_class,rule,reason,recorded_class,\n"
         "mismatch (1 when the recorded class differs, empty when none is recorded).\n"
         "Example: qiancun classify county.sqlite --rules my-rules.toml --format csv -o c.csv");
-    classify->add_option("REGISTRY", c->registry, "Registry file (SpatiaLite)")->required();
+    classify
+        ->add_option("REGISTRY", c->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     classify->add_option("--rules", c->rules, "Rules file (TOML; default: the built-in rules)");
     classify->add_option("--config", c->config,
                          "Radii and thresholds for the facility completeness (TOML)");
@@ -383,7 +386,10 @@ void register_classify(CLI::App &app) {
         "--format csv columns: indicator,unit,target,expected,actual,status,unknown (township\n"
         "first with --by township; compare_actual,change last with --compare).\n"
         "Example: qiancun indicators county.sqlite --as-of 2025-12-31 --compare 2025-11-30");
-    indicators->add_option("REGISTRY", i->registry, "Registry file (SpatiaLite)")->required();
+    indicators
+        ->add_option("REGISTRY", i->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     indicators->add_option("--as-of", i->as_of,
                            "Date YYYY-MM-DD of the picture (status history; default: today)");
     indicators->add_option("--compare", i->compare,

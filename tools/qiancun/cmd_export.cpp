@@ -73,7 +73,9 @@ void register_export(CLI::App &app) {
         "--t-srs EPSG:4326). An existing output is overwritten.\n"
         "Example: qiancun export county.sqlite village villages.shp --where \"class = "
         "'heritage'\"");
-    cmd->add_option("REGISTRY", args->registry, "Registry file (SpatiaLite)")->required();
+    cmd->add_option("REGISTRY", args->registry,
+                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     cmd->add_option("LAYER", args->layer, "Layer to export: a kind (village, cultural_hall, …)")
         ->required();
     cmd->add_option("OUTPUT", args->output, "Output file: .shp .gpkg .geojson .json .csv")

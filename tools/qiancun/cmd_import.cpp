@@ -117,7 +117,9 @@ void run_load(const LoadOptions &o) {
 void register_import(CLI::App &app) {
     auto opts = std::make_shared<ImportCliOptions>();
     auto *cmd = app.add_subcommand("import", "Import one source file as one kind (all or nothing)");
-    cmd->add_option("registry", opts->registry, "Registry file")->required();
+    cmd->add_option("registry", opts->registry,
+                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     cmd->add_option("source", opts->source,
                     "Source: Shapefile, GeoPackage, GeoJSON, KML, CSV, XLSX, anything GDAL reads")
         ->required();
@@ -156,7 +158,9 @@ void register_import(CLI::App &app) {
     auto lopts = std::make_shared<LoadOptions>();
     auto *load = app.add_subcommand("load", "Import every source a manifest lists, in one "
                                             "transaction");
-    load->add_option("registry", lopts->registry, "Registry file")->required();
+    load->add_option("registry", lopts->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     load->add_option("manifest", lopts->manifest, "Manifest (TOML), e.g. sample_maps/county.toml")
         ->required();
     load->add_option("--as-of", lopts->as_of,

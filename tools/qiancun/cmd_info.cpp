@@ -111,7 +111,9 @@ void run_info(const InfoOptions &o) {
 void register_info(CLI::App &app) {
     auto opts = std::make_shared<InfoOptions>();
     auto *cmd = app.add_subcommand("info", "CRS, extent, counts per layer and the last imports");
-    cmd->add_option("registry", opts->registry, "Registry file")->required();
+    cmd->add_option("registry", opts->registry,
+                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     add_format_option(cmd, opts->format);
     cmd->add_flag("--network", opts->network,
                   "The road network instead: size and disconnected pieces (km, villages)");

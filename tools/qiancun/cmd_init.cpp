@@ -40,7 +40,9 @@ void run_init(const InitOptions &o) {
 void register_init(CLI::App &app) {
     auto opts = std::make_shared<InitOptions>();
     auto *cmd = app.add_subcommand("init", "Create a registry (a SpatiaLite file QGIS opens)");
-    cmd->add_option("registry", opts->registry, "Registry file to create, e.g. county.sqlite")
+    cmd->add_option("registry", opts->registry,
+                    "Registry to create: a file, e.g. county.sqlite, or "
+                    "postgresql://USER@HOST:PORT/DB?schema=NAME")
         ->required();
     cmd->add_option("--crs", opts->crs,
                     "Working CRS: an EPSG code, WKT or PROJ string of a projected CRS in metres "

@@ -44,7 +44,9 @@ void run_list(const ListOptions &o) {
 void register_list(CLI::App &app) {
     auto opts = std::make_shared<ListOptions>();
     auto *cmd = app.add_subcommand("list", "List the rows of one layer");
-    cmd->add_option("registry", opts->registry, "Registry file")->required();
+    cmd->add_option("registry", opts->registry,
+                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     cmd->add_option("kind", opts->kind, "Layer: village, settlement, sewage_plant, …")->required();
     cmd->add_option("--village", opts->village,
                     "Only rows in this village (12-digit code or unique name); roads: those "

@@ -345,7 +345,10 @@ void register_metrics(CLI::App &app) {
         "village_metrics (villages + every column), which 'qiancun export' writes with a QGIS\n"
         "style. --format csv prints exactly those columns, one row per village, keyed by code.\n"
         "Example: qiancun metrics county.sqlite --type courier_station --format csv -o c.csv");
-    metrics->add_option("REGISTRY", m->registry, "Registry file (SpatiaLite)")->required();
+    metrics
+        ->add_option("REGISTRY", m->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     metrics->add_option("--type", m->types, "Only this asset type (repeatable; default: all)")
         ->allow_extra_args(false);
     metrics->add_option("--config", m->config,
@@ -374,7 +377,9 @@ void register_metrics(CLI::App &app) {
         "gaps_<type>_settlements, and both are exported with QGIS styles: into one GeoPackage,\n"
         "or as <stem> and <stem>_settlements for .shp, .geojson and .csv.\n"
         "Example: qiancun gaps county.sqlite --type base_station_5g -o blind_spots.gpkg");
-    gaps->add_option("REGISTRY", g->registry, "Registry file (SpatiaLite)")->required();
+    gaps->add_option("REGISTRY", g->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     gaps->add_option("--type", g->type, "Asset type, e.g. sewage_plant")->required();
     gaps->add_option("--township", g->township, "Only the villages of this township");
     gaps->add_option("--config", g->config, "Radii and thresholds (TOML)");

@@ -215,7 +215,9 @@ void register_network(CLI::App &app) {
         "reach.gpkg\n"
         "  qiancun service-area county.sqlite --type courier_station --minutes 10 -o "
         "reach10.gpkg");
-    sa->add_option("REGISTRY", s->registry, "Registry file (SpatiaLite)")->required();
+    sa->add_option("REGISTRY", s->registry,
+                   "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     sa->add_option("--type", s->type, "Asset type, e.g. courier_station")->required();
     add_positive_number_option(
         sa, "--distance", s->distance_m,
@@ -246,7 +248,10 @@ void register_network(CLI::App &app) {
                   "walking off the road), and prints its minutes as well as its metres.\n"
                   "Example: qiancun route county.sqlite --from 330604101201 --to-nearest "
                   "sewage_plant --cost time");
-    route->add_option("REGISTRY", r->registry, "Registry file (SpatiaLite)")->required();
+    route
+        ->add_option("REGISTRY", r->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     route->add_option("--from", r->from, "Village code or settlement id")->required();
     route->add_option("--to-nearest", r->type, "Asset type")->required();
     route

@@ -36,7 +36,9 @@ void register_qgis_project(CLI::App &app) {
         "qgis-project",
         "Write a QGIS project over the registry: every layer styled, labelled, with Chinese "
         "names, grouped 设施 / 分析 / 基础, the registry referenced relative to the project");
-    cmd->add_option("registry", args->registry, "Registry file")->required();
+    cmd->add_option("registry", args->registry,
+                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
     cmd->add_option("-o,--output", args->output, "Project file: county.qgz (or .qgs)")->required();
     cmd->callback([args] { run_qgis_project(*args); });
 }

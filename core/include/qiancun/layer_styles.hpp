@@ -1,7 +1,5 @@
 #pragma once
 
-#include "qiancun/registry.hpp"
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -12,6 +10,8 @@
 /// documents it is given; it does not write them (QML is made by the exporters).
 
 namespace qiancun {
+
+class Registry;
 
 /// One style of a layer, as a row of `layer_styles`.
 struct StyleRecord {

@@ -2,10 +2,13 @@
 
 #include "qiancun/asset_types.hpp"
 #include "qiancun/crs.hpp"
+#include "qiancun/layer_styles.hpp"
+#include "qiancun/location.hpp"
 
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -13,14 +16,20 @@
 #include <string_view>
 #include <vector>
 
-/// The registry: one SpatiaLite database file per county that QGIS opens directly. A table
-/// per kind (layer name = kind key) with typed columns, a spatial index on `geom`, and the
-/// bookkeeping columns `village_code`, `source_file`, `source_row`, `updated_at`; a `meta`
-/// table (working CRS, schema version, configured kinds) and an `import_log`.
+/// The registry: one SpatiaLite database file per county that QGIS opens directly, or a schema
+/// of a PostgreSQL/PostGIS database (SPEC §9). A table per kind (layer name = kind key) with
+/// typed columns, a spatial index on `geom`, and the bookkeeping columns `village_code`,
+/// `source_file`, `source_row`, `updated_at`; a `meta` table (working CRS, schema version,
+/// configured kinds) and an `import_log`. Analysis code reads through `scan` and writes result
+/// layers through `create_result_layer`; only the store implementations know SQL.
 
 struct sqlite3;
 
 namespace qiancun {
+
+namespace store {
+class Store;
+}
 
 /// One feature ready to be stored: values parallel to `KindDef::attributes`, geometry as
 /// ISO WKB in the working CRS, already valid.
@@ -117,17 +126,78 @@ struct ListFilter {
     bool with_wkt = false; ///< add a `wkt` column with the geometry
 };
 
+/// One condition of a scan: a column compared with a value, never SQL text.
+struct ScanCondition {
+    enum class Op { equals, is_null, is_not_null };
+    std::string column; ///< an attribute column of the table, or "geom" for its geometry
+    Op op = Op::equals;
+    Value value; ///< for `equals`: text compares byte for byte, numbers as numbers
+
+    static ScanCondition eq(std::string column, Value value) {
+        return {std::move(column), Op::equals, std::move(value)};
+    }
+    static ScanCondition null(std::string column) { return {std::move(column), Op::is_null, {}}; }
+    static ScanCondition not_null(std::string column) {
+        return {std::move(column), Op::is_not_null, {}};
+    }
+};
+
+/// What to read from one table of the registry (a kind or a result layer).
+struct ScanRequest {
+    std::string table = {};
+    /// Attribute columns, read as values by their storage type: INTEGER (also boolean and
+    /// year) as int64, REAL as double, TEXT as string, NULL as monostate.
+    std::vector<std::string> columns = {};
+    bool wkb = false;  ///< fill ScanRow::wkb with the geometry as ISO WKB (working CRS)
+    bool xy = false;   ///< fill ScanRow::xy for a point geometry (nothing for other types)
+    bool bbox = false; ///< fill ScanRow::bbox with the geometry's envelope
+    std::vector<ScanCondition> where = {}; ///< all must hold
+    /// Columns to order by, ascending; text by its bytes (SQLite's BINARY, PostgreSQL's "C"
+    /// collation), NULL first. Without it the order is unspecified.
+    std::vector<std::string> order_by = {};
+    std::optional<std::int64_t> limit = {};
+};
+
+/// One row of a scan. Geometry parts are empty/absent when the row's geometry is NULL.
+struct ScanRow {
+    std::vector<Value> values; ///< parallel to ScanRequest::columns
+    std::string wkb;
+    std::optional<std::pair<double, double>> xy; ///< x, y in the working CRS, metres
+    std::optional<std::array<double, 4>> bbox;   ///< minx, miny, maxx, maxy, metres
+};
+
+/// Column types of a result layer.
+enum class ColumnType { text, integer, real, boolean };
+
+/// One attribute column of a result layer.
+struct ResultColumn {
+    std::string name;
+    ColumnType type = ColumnType::text;
+};
+
+/// Adds rows to a result layer made by Registry::create_result_layer; valid while the
+/// Transaction it was made in is open.
+class ResultLayerWriter {
+public:
+    virtual ~ResultLayerWriter() = default;
+    /// One row: `values` parallel to the layer's columns (monostate = NULL; a boolean as an
+    /// int64 0/1), `wkb` the geometry as ISO WKB in the working CRS (empty = NULL). Throws
+    /// DatabaseError.
+    virtual void add(std::span<const Value> values, std::string_view wkb) = 0;
+};
+
 /// An open registry. Move-only; closes the database on destruction.
 class Registry {
 public:
     /// Creates a new registry file (an error if it exists). `epsg` fixes the working CRS now;
     /// without it the first import fixes it. A CRS that cannot be a working CRS
     /// (crs::check_working) is a UsageError.
-    static Registry create(const std::filesystem::path &path, std::optional<int> epsg);
+    static Registry create(const Location &location, std::optional<int> epsg);
     /// Creates a new registry with any working CRS PROJ reads (crs::parse).
-    static Registry create(const std::filesystem::path &path, const crs::Definition &crs);
-    /// Opens an existing registry; throws DatabaseError if it is not one.
-    static Registry open(const std::filesystem::path &path, bool read_only = false);
+    static Registry create(const Location &location, const crs::Definition &crs);
+    /// Opens an existing registry; throws DatabaseError if it is not one, UsageError if it
+    /// does not exist.
+    static Registry open(const Location &location, bool read_only = false);
 
     Registry(Registry &&) noexcept;
     Registry &operator=(Registry &&) noexcept;
@@ -135,7 +205,15 @@ public:
     Registry &operator=(const Registry &) = delete;
     ~Registry();
 
+    /// Where the registry lives.
+    const Location &location() const noexcept;
+    /// The file of a SpatiaLite registry; empty for a PostgreSQL one.
     const std::filesystem::path &path() const noexcept;
+    /// The registry named for messages: its path or URI.
+    std::string display() const;
+    /// What GDAL opens to read the registry's layers: the file path, or for PostgreSQL
+    /// `PG:dbname=… host=… port=… user=… schemas=NAME`.
+    std::string gdal_name() const;
 
     /// EPSG code of the working CRS, once fixed, when it has one (a custom CRS has none).
     std::optional<int> working_epsg() const;
@@ -226,15 +304,40 @@ public:
     /// exactly as it was" checks.
     std::string content_checksum() const;
 
-    /// The underlying connection (SpatiaLite loaded), for core's own analysis code.
+    /// True when the registry has a table (or view) `name`, compared exactly.
+    bool has_table(std::string_view name) const;
+    /// Calls `row` for every row of `request.table` that meets its conditions, in its order.
+    /// A missing table is a DatabaseError (check has_table first); `row` may throw, which ends
+    /// the scan. The ScanRow is reused between calls.
+    void scan(const ScanRequest &request, const std::function<void(const ScanRow &)> &row) const;
+
+    /// Replaces the result layer `name` by an empty one with `columns` and a geometry column
+    /// `geom` of `geometry_type` (POINT, LINESTRING, MULTIPOLYGON, …, XY) in the working CRS,
+    /// spatially indexed, and records it in `result_layers` as made by the command
+    /// `created_by`. Must run inside a Transaction. Throws UsageError without a working CRS,
+    /// DatabaseError, dropping nothing, when a table of that name (in any case) exists that
+    /// the catalogue does not list: a kind's data is never replaced.
+    std::unique_ptr<ResultLayerWriter> create_result_layer(const std::string &name,
+                                                           const std::vector<ResultColumn> &columns,
+                                                           const std::string &geometry_type,
+                                                           std::string_view created_by);
+
+    /// Every spatial table of the registry, in the order their geometry columns were
+    /// registered.
+    std::vector<SpatialLayer> spatial_layers() const;
+    /// The largest value of `column` in `table`; empty when the table has no non-NULL value.
+    std::optional<double> column_max(std::string_view table, std::string_view column) const;
+    /// Replaces every style qiancun stored (see qiancun/layer_styles.hpp) by `tables`, in one
+    /// transaction.
+    void save_layer_styles(const std::vector<TableStyles> &tables);
+
+    /// The underlying connection (SpatiaLite loaded) of a SpatiaLite registry, nullptr for
+    /// another store; for core's own analysis code while it moves onto scan().
     sqlite3 *handle() const noexcept;
 
 private:
-    struct Impl;
-    explicit Registry(std::unique_ptr<Impl> impl);
-    static Registry create_with(const std::filesystem::path &path,
-                                const std::optional<crs::Definition> &crs);
-    std::unique_ptr<Impl> m_impl;
+    explicit Registry(std::unique_ptr<store::Store> store);
+    std::unique_ptr<store::Store> m_store;
 };
 
 } // namespace qiancun

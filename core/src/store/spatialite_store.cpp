@@ -1,0 +1,1316 @@
+#include "store/store.hpp"
+
+#include "ffi/geos.hpp"
+#include "ffi/sqlite.hpp"
+#include "qiancun/crs.hpp"
+#include "qiancun/digest.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <boost/geometry.hpp>
+
+#include <boost/geometry/index/rtree.hpp>
+#include <filesystem>
+
+#include <chrono>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace qiancun::store {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+/// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
+constexpr double kBorderTolM = 0.001;
+
+using ffi::quote_identifier;
+using ffi::SqliteDb;
+using ffi::SqliteStmt;
+
+std::string now_utc() {
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+std::string sql_type(ValueType t) {
+    switch (t) {
+    case ValueType::integer:
+    case ValueType::boolean:
+    case ValueType::year:
+        return "INTEGER";
+    case ValueType::real:
+        return "REAL";
+    case ValueType::text:
+    case ValueType::choice:
+        return "TEXT";
+    }
+    return "TEXT";
+}
+
+std::string spatialite_geometry_type(GeometryKind g) {
+    switch (g) {
+    case GeometryKind::point:
+        return "POINT";
+    case GeometryKind::line:
+        return "MULTILINESTRING";
+    case GeometryKind::polygon:
+        return "MULTIPOLYGON";
+    case GeometryKind::point_or_polygon:
+        return "GEOMETRY";
+    }
+    return "GEOMETRY";
+}
+
+std::string sql_string(std::string_view s) {
+    std::string out = "'";
+    for (char c : s) {
+        if (c == '\'')
+            out += '\'';
+        out += c;
+    }
+    return out + "'";
+}
+
+/// Kinds whose rows carry a `village_code` link.
+bool has_village_link(const KindDef &k) {
+    return k.role == KindRole::settlement || k.role == KindRole::asset;
+}
+
+bool table_exists(sqlite3 *db, std::string_view name) {
+    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+/// The catalogue of result layers: every table a command stored as its result, the only
+/// tables a command may drop or replace. Names compare case-insensitively, as SQLite's do.
+constexpr const char *kResultLayersDdl =
+    "CREATE TABLE result_layers (name TEXT PRIMARY KEY COLLATE NOCASE, created_by TEXT NOT NULL, "
+    "created_at TEXT NOT NULL)";
+
+constexpr const char *kStatusHistoryDdl =
+    "CREATE TABLE status_history (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, "
+    "asset_id TEXT NOT NULL, status TEXT, valid_from TEXT NOT NULL, source TEXT, "
+    "recorded_at TEXT NOT NULL); "
+    "CREATE INDEX status_history_asset ON status_history(kind, asset_id, valid_from)";
+
+/// Creates the status history of a registry made before it existed, seeded with every asset's
+/// current status from the date of its last import.
+void ensure_status_history(const SqliteDb &db, const std::vector<KindDef> &kinds) {
+    if (table_exists(db.get(), "status_history"))
+        return;
+    db.exec(kStatusHistoryDdl);
+    for (const auto &k : kinds) {
+        if (!k.is_asset() || !table_exists(db.get(), k.key))
+            continue;
+        SqliteStmt seed(
+            db.get(), fmt::format("INSERT INTO status_history(kind, asset_id, status, valid_from, "
+                                  "source, recorded_at) SELECT ?, id, status, "
+                                  "substr(updated_at, 1, 10), source_file, updated_at FROM {}",
+                                  quote_identifier(k.key)));
+        seed.bind_text(1, k.key).run();
+    }
+}
+
+/// Raises `worst` to the largest scale error of the working CRS over the geometries of
+/// `table`: at the four corners of each geometry's bounding box (one corner for a point), in
+/// lon/lat by the inverse projection. Over a box a few km wide the scale error of the
+/// transverse Mercator and conic projections is monotonic in longitude offset and latitude, so
+/// its largest value lies at a corner.
+void worst_scale_error(sqlite3 *db, const crs::ScaleGauge &gauge, const std::string &table,
+                       std::optional<RegistryInfo::ScaleError> &worst) {
+    SqliteStmt st(db, fmt::format("SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), "
+                                  "MbrMaxY(geom) FROM {} WHERE geom IS NOT NULL",
+                                  quote_identifier(table)));
+    while (st.step()) {
+        if (st.is_null(0))
+            continue;
+        const double x0 = st.get_double(0), y0 = st.get_double(1);
+        const double x1 = st.get_double(2), y1 = st.get_double(3);
+        if (!worst)
+            worst = RegistryInfo::ScaleError{};
+        ++worst->geometries;
+        const std::array<std::pair<double, double>, 4> corners{
+            std::pair{x0, y0}, std::pair{x1, y0}, std::pair{x0, y1}, std::pair{x1, y1}};
+        const std::size_t n = (x0 == x1 && y0 == y1) ? 1 : corners.size();
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto ll = gauge.to_lonlat(corners[i].first, corners[i].second);
+            const double e =
+                ll ? gauge.at(ll->first, ll->second) : std::numeric_limits<double>::infinity();
+            if (worst->layer.empty() || e > worst->error) {
+                worst->error = e;
+                worst->lon = ll ? ll->first : 0.0;
+                worst->lat = ll ? ll->second : 0.0;
+                worst->layer = table;
+            }
+        }
+    }
+}
+
+class SpatiaLiteStore final : public Store {
+public:
+    Location where;
+    std::filesystem::path path;
+    SqliteDb m_db;
+    std::vector<KindDef> m_kinds;
+    std::optional<int> epsg;
+    std::optional<int> srid; ///< set once the working CRS is fixed
+    /// The working CRS's definition, read on first use (registries made before custom CRSs
+    /// store only `crs_epsg`: their definition comes from PROJ's database).
+    mutable std::optional<crs::Definition> definition;
+
+    SpatiaLiteStore(std::filesystem::path p, SqliteDb d)
+        : where(Location::file(p)), path(std::move(p)), m_db(std::move(d)) {}
+
+    /// Reads the working CRS from `meta`: `crs_srid` (absent before custom CRSs: the EPSG
+    /// code), `crs_epsg` when it has one, `crs_wkt` and `crs_name`.
+    void load_crs() {
+        epsg.reset();
+        srid.reset();
+        definition.reset();
+        if (auto e = meta("crs_epsg"))
+            epsg = std::stoi(*e);
+        if (auto s = meta("crs_srid"))
+            srid = std::stoi(*s);
+        else
+            srid = epsg;
+    }
+
+    const crs::Definition &crs_definition() const {
+        if (!definition) {
+            auto wkt = meta("crs_wkt");
+            if (wkt && !wkt->empty())
+                definition = crs::Definition{*wkt, epsg, meta("crs_name").value_or("")};
+            else if (epsg)
+                definition = crs::from_epsg(*epsg);
+            else
+                throw DatabaseError(
+                    fmt::format("{}: the working CRS has no definition in meta", path.string()));
+        }
+        return *definition;
+    }
+
+    std::optional<std::string> meta(std::string_view key) const override {
+        SqliteStmt st(m_db.get(), "SELECT value FROM meta WHERE key = ?");
+        st.bind_text(1, key);
+        if (st.step())
+            return st.get_text(0);
+        return std::nullopt;
+    }
+
+    void set_meta(std::string_view key, std::string_view value) override {
+        SqliteStmt st(m_db.get(), "INSERT INTO meta(key, value) VALUES(?, ?) "
+                                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+        st.bind_text(1, key).bind_text(2, value).run();
+    }
+
+    void load_kinds() {
+        m_kinds = builtin_kinds();
+        if (auto toml = meta("asset_types"); toml && !toml->empty())
+            // A kind stored before reserved names were refused still opens.
+            for (auto &k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)", true))
+                m_kinds.push_back(std::move(k));
+    }
+
+    /// Creates the table of a kind that has none yet; any other table, view or index of that
+    /// name (in any case) is an error, never a reason to skip.
+    void create_kind_table(const KindDef &k) {
+        if (!srid)
+            return;
+        {
+            SqliteStmt st(m_db.get(), "SELECT type, name FROM sqlite_master WHERE lower(name) = "
+                                      "lower(?)");
+            st.bind_text(1, k.key);
+            if (st.step())
+                throw DatabaseError(fmt::format(
+                    "{}: cannot create the table of kind '{}': the database already has a {} "
+                    "named '{}'",
+                    path.string(), k.key, st.get_text(0), st.get_text(1)));
+        }
+        const std::string t = quote_identifier(k.key);
+        std::string cols = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
+        for (std::size_t i = 0; i < k.attributes.size(); ++i) {
+            const auto &a = k.attributes[i];
+            cols += fmt::format(", {} {}", quote_identifier(a.name), sql_type(a.type));
+            if (i == 0)
+                cols += " NOT NULL UNIQUE";
+            else if (a.required)
+                cols += " NOT NULL";
+            if (a.type == ValueType::choice) {
+                std::string list;
+                for (const auto &c : a.choices)
+                    list += (list.empty() ? "" : ", ") + sql_string(c);
+                cols += fmt::format(" CHECK ({} IS NULL OR {} IN ({}))", quote_identifier(a.name),
+                                    quote_identifier(a.name), list);
+            }
+        }
+        if (has_village_link(k))
+            cols += ", village_code TEXT";
+        cols += ", source_file TEXT, source_row INTEGER, updated_at TEXT";
+        m_db.exec(fmt::format("CREATE TABLE {} ({})", t, cols));
+        SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
+        add.bind_text(1, k.key).bind_int(2, *srid).bind_text(3,
+                                                             spatialite_geometry_type(k.geometry));
+        if (!add.step() || add.get_int(0) != 1)
+            throw DatabaseError(fmt::format("cannot add the geometry column of {}", k.key));
+        SqliteStmt idx(m_db.get(), "SELECT CreateSpatialIndex(?, 'geom')");
+        idx.bind_text(1, k.key);
+        if (!idx.step() || idx.get_int(0) != 1)
+            throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+        if (has_village_link(k))
+            m_db.exec(fmt::format("CREATE INDEX {} ON {}(village_code)",
+                                  quote_identifier(k.key + "_village_code"), t));
+    }
+
+    const KindDef *find_kind(std::string_view key) const {
+        for (const auto &k : m_kinds)
+            if (k.key == key)
+                return &k;
+        return nullptr;
+    }
+
+    const Location &location() const noexcept override { return where; }
+    std::string gdal_name() const override { return path.string(); }
+    std::optional<int> working_epsg() const override { return epsg; }
+    std::optional<int> working_srid() const override { return srid; }
+    std::optional<crs::Definition> working_crs() const override {
+        if (!srid)
+            return std::nullopt;
+        return crs_definition();
+    }
+    void set_working_crs(const crs::Definition &crs, std::optional<double> data_lon) override;
+    const std::vector<KindDef> &kinds() const noexcept override { return m_kinds; }
+    void add_kind(const KindDef &def) override;
+    void begin() override;
+    void commit() override;
+    void rollback() noexcept override;
+    void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+               ImportRecord &record) override;
+    void link_villages(std::string_view kind) override;
+    RegistryInfo info() const override;
+    std::int64_t count(const KindDef &kind) const override;
+    Rows list(const KindDef &kind, const ListFilter &filter) const override;
+    std::vector<StatusChange> statuses_as_of(std::string_view date,
+                                             std::string_view kind) const override;
+    std::optional<std::string> statuses_known_from(const KindDef &kind) const override;
+    std::vector<StatusChange> status_history(const KindDef &kind,
+                                             std::string_view id) const override;
+    std::string content_checksum() const override;
+    bool has_table(std::string_view name) const override;
+    void scan(const ScanRequest &request,
+              const std::function<void(const ScanRow &)> &row) const override;
+    std::unique_ptr<ResultLayerWriter> create_result_layer(const std::string &name,
+                                                           const std::vector<ResultColumn> &columns,
+                                                           const std::string &geometry_type,
+                                                           std::string_view created_by) override;
+    std::vector<SpatialLayer> spatial_layers() const override;
+    std::optional<double> column_max(std::string_view table,
+                                     std::string_view column) const override;
+    void save_layer_styles(const std::vector<TableStyles> &tables) override;
+};
+
+} // namespace
+
+std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
+                                         const std::optional<crs::Definition> &crs) {
+    if (std::filesystem::exists(path))
+        throw UsageError(
+            fmt::format("{} already exists; open it, or remove it first", path.string()));
+    if (crs)
+        crs::check_working(*crs); // before the file exists
+    try {
+        auto impl = std::make_unique<SpatiaLiteStore>(path, SqliteDb(path, true, false));
+        auto &db = impl->m_db;
+        db.exec("PRAGMA journal_mode = WAL");
+        db.exec("BEGIN");
+        SqliteStmt init(db.get(), "SELECT InitSpatialMetaData(0)");
+        init.run();
+        db.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+        db.exec(kResultLayersDdl);
+        db.exec("CREATE TABLE import_log (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT "
+                "NULL, source TEXT NOT NULL, layer TEXT, imported_at TEXT NOT NULL, rows_read "
+                "INTEGER, inserted INTEGER, updated INTEGER, repaired INTEGER, rejected INTEGER, "
+                "content_hash TEXT)");
+        db.exec(kStatusHistoryDdl);
+        impl->set_meta("schema_version", std::to_string(kSchemaVersion));
+        impl->set_meta("created_at", now_utc());
+        impl->set_meta("asset_types", "");
+        impl->load_kinds();
+        db.exec("COMMIT");
+        if (crs)
+            impl->set_working_crs(*crs, std::nullopt);
+        return impl;
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        std::filesystem::remove(path.string() + "-wal", ec);
+        std::filesystem::remove(path.string() + "-shm", ec);
+        throw;
+    }
+}
+
+std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool read_only) {
+    if (!std::filesystem::exists(path))
+        throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
+                                     path.string(), path.string()));
+    auto impl = std::make_unique<SpatiaLiteStore>(path, SqliteDb(path, false, read_only));
+    // A reader sees one committed state for its whole life, however many queries it runs
+    // while a writer commits (WAL keeps its snapshot); closing ends the read transaction.
+    if (read_only)
+        impl->m_db.exec("BEGIN DEFERRED; SELECT COUNT(*) FROM sqlite_master");
+    if (!table_exists(impl->m_db.get(), "meta"))
+        throw DatabaseError(
+            fmt::format("{} is not a qiancun registry (no meta table)", path.string()));
+    auto version = impl->meta("schema_version");
+    if (!version || std::stoi(*version) != kSchemaVersion)
+        throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
+                                        path.string(), version.value_or("?"), kSchemaVersion));
+    impl->load_crs();
+    impl->load_kinds();
+    return impl;
+}
+
+void SpatiaLiteStore::set_working_crs(const crs::Definition &wanted,
+                                      std::optional<double> data_lon) {
+    if (srid) {
+        const auto &current = crs_definition();
+        if (!crs::same(current, wanted))
+            throw UsageError(fmt::format("the working CRS of {} is already {}", path.string(),
+                                         current.describe()));
+        return;
+    }
+    crs::check_working(wanted, data_lon);
+    auto *db = m_db.get();
+    const bool outer = sqlite3_get_autocommit(db) != 0;
+    if (outer)
+        m_db.exec("BEGIN IMMEDIATE");
+    try {
+        int srid = 0;
+        if (wanted.epsg) {
+            srid = *wanted.epsg;
+            SqliteStmt check(db, "SELECT 1 FROM spatial_ref_sys WHERE srid = ?");
+            check.bind_int(1, srid);
+            if (!check.step()) {
+                // SpatiaLite's own list lacks this code: add it from PROJ's database.
+                SqliteStmt ins(db,
+                               "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, "
+                               "ref_sys_name, proj4text, srtext) VALUES(?, 'epsg', ?, ?, ?, ?)");
+                ins.bind_int(1, srid)
+                    .bind_int(2, srid)
+                    .bind_text(3, wanted.name)
+                    .bind_text(4, crs::proj_string(wanted))
+                    .bind_text(5, crs::wkt1(wanted, false));
+                ins.run();
+            }
+        } else {
+            // A custom CRS gets the first free SRID from 900001 on, registered under the
+            // authority "qiancun" with its PROJ string and WKT, which GDAL and QGIS read.
+            SqliteStmt free(db, "SELECT MAX(MAX(srid) + 1, 900001) FROM spatial_ref_sys "
+                                "WHERE srid >= 900001");
+            free.step();
+            srid = free.is_null(0) ? 900001 : static_cast<int>(free.get_int(0));
+            SqliteStmt ins(db, "INSERT INTO spatial_ref_sys(srid, auth_name, auth_srid, "
+                               "ref_sys_name, proj4text, srtext) VALUES(?, 'qiancun', ?, ?, ?, ?)");
+            ins.bind_int(1, srid)
+                .bind_int(2, srid)
+                .bind_text(3, wanted.name.empty() || wanted.name == "unknown"
+                                  ? std::string("qiancun working CRS")
+                                  : wanted.name)
+                .bind_text(4, crs::proj_string(wanted))
+                .bind_text(5, crs::wkt1(wanted, false));
+            ins.run();
+        }
+        if (wanted.epsg)
+            set_meta("crs_epsg", std::to_string(*wanted.epsg));
+        set_meta("crs_srid", std::to_string(srid));
+        set_meta("crs_wkt", wanted.wkt);
+        set_meta("crs_name", wanted.name);
+        epsg = wanted.epsg;
+        this->srid = srid;
+        definition = wanted;
+        for (const auto &k : m_kinds)
+            create_kind_table(k);
+        if (outer)
+            m_db.exec("COMMIT");
+    } catch (...) {
+        epsg.reset();
+        srid.reset();
+        definition.reset();
+        if (outer)
+            m_db.exec("ROLLBACK");
+        throw;
+    }
+}
+
+void SpatiaLiteStore::add_kind(const KindDef &def) {
+    if (const auto *existing = find_kind(def.key)) {
+        if (existing->builtin)
+            throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
+        if (kinds_to_toml({*existing}) != kinds_to_toml({def}))
+            throw UsageError(fmt::format("asset type '{}' is already defined differently in {}",
+                                         def.key, path.string()));
+        return;
+    }
+    if (is_reserved_table_name(def.key))
+        throw UsageError(fmt::format("asset type key '{}' is reserved for the registry's own "
+                                     "tables and result layers",
+                                     def.key));
+    m_kinds.push_back(def);
+    std::vector<KindDef> configured;
+    for (const auto &k : m_kinds)
+        if (!k.builtin)
+            configured.push_back(k);
+    set_meta("asset_types", kinds_to_toml(configured));
+    create_kind_table(m_kinds.back());
+}
+
+void SpatiaLiteStore::begin() {
+    m_db.exec("BEGIN IMMEDIATE");
+    m_db.note_writer();
+}
+
+void SpatiaLiteStore::rollback() noexcept {
+    m_db.clear_writer_note();
+    try {
+        m_db.exec("ROLLBACK");
+        // Configured kinds added inside the transaction are gone again.
+        load_kinds();
+        load_crs();
+    } catch (...) {
+        // Never throws; the connection rolls back on close anyway.
+    }
+}
+
+void SpatiaLiteStore::commit() {
+    m_db.exec("COMMIT");
+    m_db.clear_writer_note();
+}
+
+void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+                            ImportRecord &record) {
+    if (sqlite3_get_autocommit(m_db.get()) != 0)
+        throw Error(fmt::format("writing {} to {} outside a transaction: open a "
+                                "Registry::Transaction first, so that a failure leaves nothing",
+                                kind.key, path.string()));
+    if (!srid)
+        throw UsageError("the registry has no working CRS yet");
+    if (!table_exists(m_db.get(), kind.key))
+        create_kind_table(kind);
+    auto *db = m_db.get();
+    const std::string t = quote_identifier(kind.key);
+    const std::string &key = kind.key_field();
+
+    std::unordered_map<std::string, std::int64_t> seen;
+    for (const auto &f : features) {
+        if (f.values.size() != kind.attributes.size())
+            throw Error(fmt::format("feature of row {} has {} values, {} expects {}", f.row,
+                                    f.values.size(), kind.key, kind.attributes.size()));
+        const auto *k = std::get_if<std::string>(&f.values.front());
+        if (!k || k->empty())
+            throw InputError(record.source, record.layer, f.row, fmt::format("{} is empty", key));
+        auto [it, inserted] = seen.emplace(*k, f.row);
+        if (!inserted)
+            throw InputError(record.source, record.layer, f.row,
+                             fmt::format("{} '{}' appears twice in the source (rows {} and {})",
+                                         key, *k, it->second, f.row));
+    }
+
+    if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
+        throw UsageError(
+            fmt::format("effective date '{}' is not a date YYYY-MM-DD", record.effective_date));
+    const std::string stamp = now_utc();
+    const std::string valid_from =
+        record.effective_date.empty() ? stamp.substr(0, 10) : record.effective_date;
+
+    // Status history (assets only): the status each key had before this write.
+    const bool track = kind.is_asset() && kind.attribute_index("status") >= 0;
+    const std::size_t status_index =
+        track ? static_cast<std::size_t>(kind.attribute_index("status")) : 0;
+    std::unordered_map<std::string, std::string> before;
+    std::optional<SqliteStmt> history;
+    if (track) {
+        ensure_status_history(m_db, m_kinds);
+        SqliteStmt old(db, fmt::format("SELECT {}, status FROM {}", quote_identifier(key), t));
+        while (old.step())
+            before.emplace(old.get_text(0), old.is_null(1) ? std::string() : old.get_text(1));
+        history.emplace(db, "INSERT INTO status_history(kind, asset_id, status, valid_from, "
+                            "source, recorded_at) VALUES(?, ?, ?, ?, ?, ?)");
+    }
+    auto record_status = [&](const std::string &id, const Value &status) {
+        history->reset();
+        history->bind_text(1, kind.key).bind_text(2, id).bind(3, status);
+        history->bind_text(4, valid_from).bind_text(5, record.source).bind_text(6, stamp);
+        history->run();
+    };
+
+    if (mode == WriteMode::replace) {
+        m_db.exec(fmt::format("DELETE FROM {}", t));
+        if (track)
+            for (const auto &[id, status] : before)
+                if (!seen.count(id))
+                    record_status(id, Value{});
+    }
+
+    std::string names, params, updates;
+    for (const auto &a : kind.attributes) {
+        names += quote_identifier(a.name) + ", ";
+        params += "?, ";
+        if (&a != &kind.attributes.front())
+            updates += fmt::format("{0} = excluded.{0}, ", quote_identifier(a.name));
+    }
+    names += "source_file, source_row, updated_at, geom";
+    params += fmt::format("?, ?, ?, GeomFromWKB(?, {})", *srid);
+    updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
+               "updated_at = excluded.updated_at, geom = excluded.geom";
+    SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
+                                      "SET {}",
+                                      t, names, params, quote_identifier(key), updates));
+    SqliteStmt exists(db, fmt::format("SELECT source_file, source_row FROM {} WHERE {} = ?", t,
+                                      quote_identifier(key)));
+    const auto file_name = [](const std::string &path) {
+        return std::filesystem::path(path).filename().string();
+    };
+    const std::string this_file = file_name(record.source);
+
+    record.imported_at = stamp;
+    record.inserted = 0;
+    record.updated = 0;
+    for (const auto &f : features) {
+        exists.reset();
+        exists.bind(1, f.values.front());
+        const bool known = exists.step();
+        if (known && mode == WriteMode::upsert) {
+            // Re-importing a source updates its rows; an id that another department's file
+            // already brought is two assets claiming one id, unless the user says this source
+            // takes it over.
+            const std::string other = exists.is_null(0) ? std::string() : exists.get_text(0);
+            if (file_name(other) != this_file)
+                throw InputError(
+                    record.source, record.layer, f.row,
+                    fmt::format("{} '{}' is already in the registry from {}{}; re-import that "
+                                "source to update it, or import this one with --update (manifest: "
+                                "update = true) to let it take the id over",
+                                key, std::get<std::string>(f.values.front()),
+                                other.empty() ? std::string("another source") : file_name(other),
+                                exists.is_null(1) ? std::string()
+                                                  : fmt::format(" (row {})", exists.get_int(1))));
+        }
+        upsert.reset();
+        int i = 1;
+        for (const auto &v : f.values)
+            upsert.bind(i++, v);
+        upsert.bind_text(i++, record.source);
+        upsert.bind_int(i++, f.row);
+        upsert.bind_text(i++, stamp);
+        upsert.bind_blob(i++, f.wkb);
+        try {
+            upsert.run();
+        } catch (const DatabaseError &e) {
+            throw InputError(record.source, record.layer, f.row, e.what());
+        }
+        ++(known ? record.updated : record.inserted);
+        if (track) {
+            const auto &id = std::get<std::string>(f.values.front());
+            const Value &status = f.values[status_index];
+            const auto it = before.find(id);
+            if (it == before.end() || it->second != value_to_text(status))
+                record_status(id, status);
+        }
+    }
+
+    SqliteStmt log(db, "INSERT INTO import_log(kind, source, layer, imported_at, rows_read, "
+                       "inserted, updated, repaired, rejected, content_hash) "
+                       "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    log.bind_text(1, kind.key)
+        .bind_text(2, record.source)
+        .bind_text(3, record.layer)
+        .bind_text(4, record.imported_at)
+        .bind_int(5, record.rows_read)
+        .bind_int(6, record.inserted)
+        .bind_int(7, record.updated)
+        .bind_int(8, record.repaired)
+        .bind_int(9, record.rejected)
+        .bind_text(10, record.content_hash)
+        .run();
+}
+
+void SpatiaLiteStore::link_villages(std::string_view only_kind) {
+    if (!srid || !table_exists(m_db.get(), "village"))
+        return;
+    auto *db = m_db.get();
+    auto &ctx = ffi::geos_context();
+    namespace bgi = boost::geometry::index;
+    using Box = boost::geometry::model::box<boost::geometry::model::d2::point_xy<double>>;
+
+    // Villages once: prepared polygons in an R-tree of their envelopes.
+    struct Village {
+        std::string code;
+        ffi::GeosGeometry geom;
+        ffi::GeosPrepared prepared;
+    };
+    std::vector<Village> villages;
+    std::vector<std::pair<Box, std::size_t>> boxes;
+    SqliteStmt vs(db, "SELECT code, AsBinary(geom) FROM village");
+    while (vs.step()) {
+        Village v{vs.get_text(0), ffi::read_wkb(ctx, vs.get_blob(1)), nullptr};
+        v.prepared = ffi::prepare(ctx, v.geom.get());
+        double minx = 0, miny = 0, maxx = 0, maxy = 0;
+        // Each returns 0 on a GEOS exception (an empty geometry): never a box at 0, 0.
+        if (GEOSGeom_getXMin_r(ctx.handle(), v.geom.get(), &minx) == 0 ||
+            GEOSGeom_getYMin_r(ctx.handle(), v.geom.get(), &miny) == 0 ||
+            GEOSGeom_getXMax_r(ctx.handle(), v.geom.get(), &maxx) == 0 ||
+            GEOSGeom_getYMax_r(ctx.handle(), v.geom.get(), &maxy) == 0)
+            throw DatabaseError(fmt::format("{}: village {} has no extent (empty geometry?)",
+                                            path.string(), v.code));
+        boxes.emplace_back(Box({minx, miny}, {maxx, maxy}), villages.size());
+        villages.push_back(std::move(v));
+    }
+    bgi::rtree<std::pair<Box, std::size_t>, bgi::rstar<16>> tree(boxes.begin(), boxes.end());
+
+    for (const auto &k : m_kinds) {
+        if (!has_village_link(k) || k.geometry == GeometryKind::line ||
+            (!only_kind.empty() && k.key != only_kind) || !table_exists(db, k.key))
+            continue;
+        const std::string t = quote_identifier(k.key);
+        SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary(geom) FROM {}", t));
+        SqliteStmt update(db, fmt::format("UPDATE {} SET village_code = ? WHERE fid = ?", t));
+        while (rows.step()) {
+            auto g = ffi::read_wkb(ctx, rows.get_blob(1));
+            // Polygon assets belong by their point-on-surface; a point is its own.
+            const int type = GEOSGeomTypeId_r(ctx.handle(), g.get());
+            if (type < 0)
+                throw DatabaseError(fmt::format("{}: cannot read the geometry of {} row {}",
+                                                path.string(), k.key, rows.get_int(0)));
+            if (type != GEOS_POINT)
+                g = ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), g.get()), "point on surface");
+            // 0 on a GEOS exception (an empty point): never read as the point 0, 0.
+            double x = 0, y = 0;
+            if (GEOSGeomGetX_r(ctx.handle(), g.get(), &x) == 0 ||
+                GEOSGeomGetY_r(ctx.handle(), g.get(), &y) == 0)
+                throw DatabaseError(fmt::format("{}: {} row {} has no point to link by (empty "
+                                                "geometry?)",
+                                                path.string(), k.key, rows.get_int(0)));
+            const Box query({x - kBorderTolM, y - kBorderTolM}, {x + kBorderTolM, y + kBorderTolM});
+            // SPEC §3 border rule: among villages within 1 mm, the smallest code.
+            const std::string *best = nullptr;
+            for (auto it = tree.qbegin(bgi::intersects(query)); it != tree.qend(); ++it) {
+                const auto &v = villages[it->second];
+                if ((!best || v.code < *best) &&
+                    ffi::predicate(ctx,
+                                   GEOSPreparedDistanceWithin_r(ctx.handle(), v.prepared.get(),
+                                                                g.get(), kBorderTolM),
+                                   "distance within"))
+                    best = &v.code;
+            }
+            update.reset();
+            if (best)
+                update.bind_text(1, *best);
+            else
+                update.bind_null(1);
+            update.bind_int(2, rows.get_int(0));
+            update.run();
+        }
+    }
+}
+
+std::int64_t SpatiaLiteStore::count(const KindDef &k) const {
+    if (!table_exists(m_db.get(), k.key))
+        return 0;
+    SqliteStmt st(m_db.get(), fmt::format("SELECT COUNT(*) FROM {}", quote_identifier(k.key)));
+    st.step();
+    return st.get_int(0);
+}
+
+RegistryInfo SpatiaLiteStore::info() const {
+    RegistryInfo info;
+    info.path = path;
+    info.schema_version = kSchemaVersion;
+    info.epsg = epsg;
+    info.srid = srid;
+    std::optional<crs::ScaleGauge> gauge;
+    if (info.srid) {
+        const auto &definition = crs_definition();
+        info.crs_name = definition.name;
+        info.crs_proj = crs::proj_string(definition);
+        gauge.emplace(definition);
+    }
+    auto *db = m_db.get();
+    for (const auto &k : m_kinds) {
+        LayerInfo li;
+        li.kind = k.key;
+        li.label = k.label;
+        li.builtin = k.builtin;
+        li.geometry_type = spatialite_geometry_type(k.geometry);
+        if (table_exists(db, k.key)) {
+            SqliteStmt st(db,
+                          fmt::format("SELECT COUNT(*), MIN(MbrMinX(geom)), MIN(MbrMinY(geom)), "
+                                      "MAX(MbrMaxX(geom)), MAX(MbrMaxY(geom)) FROM {}",
+                                      quote_identifier(k.key)));
+            st.step();
+            li.count = st.get_int(0);
+            if (li.count > 0 && !st.is_null(1))
+                li.extent = std::array<double, 4>{st.get_double(1), st.get_double(2),
+                                                  st.get_double(3), st.get_double(4)};
+            if (gauge && li.count > 0)
+                worst_scale_error(db, *gauge, k.key, info.scale_error);
+        }
+        info.layers.push_back(std::move(li));
+    }
+    SqliteStmt log(db,
+                   "SELECT kind, source, layer, imported_at, rows_read, inserted, updated, "
+                   "repaired, rejected, content_hash FROM import_log ORDER BY id DESC LIMIT 20");
+    while (log.step()) {
+        ImportRecord r;
+        r.kind = log.get_text(0);
+        r.source = log.get_text(1);
+        r.layer = log.get_text(2);
+        r.imported_at = log.get_text(3);
+        r.rows_read = log.get_int(4);
+        r.inserted = log.get_int(5);
+        r.updated = log.get_int(6);
+        r.repaired = log.get_int(7);
+        r.rejected = log.get_int(8);
+        r.content_hash = log.get_text(9);
+        info.last_imports.push_back(std::move(r));
+    }
+    return info;
+}
+
+Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
+    Rows rows;
+    auto *db = m_db.get();
+    if (!table_exists(db, k.key))
+        return rows;
+    const std::string t = quote_identifier(k.key);
+    std::string cols;
+    for (const auto &a : k.attributes)
+        cols += quote_identifier(a.name) + ", ";
+    if (has_village_link(k))
+        cols += "village_code, ";
+    cols += "source_file, source_row, updated_at";
+    if (filter.with_wkt)
+        cols += ", AsText(geom) AS wkt";
+
+    std::string where = "1";
+    std::vector<std::string> params; // every filter value is text
+    // Roads and other lines belong to every village they cross; `villages` is a subquery of
+    // codes bound to `param`.
+    auto in_villages = [&](const std::string &villages) {
+        if (k.role == KindRole::village)
+            return fmt::format(" AND code IN ({})", villages);
+        if (has_village_link(k) && k.geometry != GeometryKind::line)
+            return fmt::format(" AND village_code IN ({})", villages);
+        return fmt::format(
+            " AND EXISTS (SELECT 1 FROM village v WHERE v.code IN ({0}) AND ST_Intersects({1}.geom,"
+            " v.geom) = 1 AND {1}.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = {2}"
+            " AND f_geometry_column = 'geom' AND search_frame = v.geom))",
+            villages, t, sql_string(k.key));
+    };
+    if (filter.village_code) {
+        params.emplace_back(*filter.village_code);
+        where += in_villages(fmt::format("?{}", params.size()));
+    }
+    if (filter.township) {
+        params.emplace_back(*filter.township);
+        where += in_villages(
+            fmt::format("SELECT code FROM village WHERE township = ?{}", params.size()));
+    }
+    if (filter.status) {
+        params.push_back(*filter.status);
+        where += fmt::format(" AND status = ?{}", params.size());
+    }
+    std::string sql = fmt::format("SELECT {} FROM {} WHERE {} ORDER BY {}", cols, t, where,
+                                  quote_identifier(k.key_field()));
+    if (filter.limit)
+        sql += fmt::format(" LIMIT {}", *filter.limit);
+    SqliteStmt st(db, sql);
+    for (std::size_t i = 0; i < params.size(); ++i)
+        st.bind_text(static_cast<int>(i + 1), params[i]);
+    for (int i = 0; i < st.columns(); ++i)
+        rows.columns.push_back(st.column_name(i));
+    while (st.step()) {
+        std::vector<Value> row;
+        for (int i = 0; i < st.columns(); ++i)
+            row.push_back(st.get_value(i));
+        rows.rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<StatusChange> SpatiaLiteStore::statuses_as_of(std::string_view date,
+                                                          std::string_view kind_key) const {
+    if (!is_iso_date(date))
+        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+    auto *db = m_db.get();
+    const bool has_history = table_exists(db, "status_history");
+    std::vector<StatusChange> out;
+    for (const auto &k : m_kinds) {
+        if (!k.is_asset() || (!kind_key.empty() && k.key != kind_key) || !table_exists(db, k.key))
+            continue;
+        const std::string t = quote_identifier(k.key);
+        // Latest entry valid on the date per asset; assets with no entry at all fall back to
+        // their current row.
+        const std::string sql =
+            has_history
+                ? fmt::format(
+                      "SELECT asset_id, status, valid_from, source FROM ("
+                      " SELECT asset_id, status, valid_from, source, row_number() OVER ("
+                      "  PARTITION BY asset_id ORDER BY valid_from DESC, id DESC) AS n"
+                      " FROM status_history WHERE kind = ?1 AND valid_from <= ?2) WHERE n = 1"
+                      " UNION ALL SELECT id, status, substr(updated_at, 1, 10), source_file"
+                      " FROM {0} WHERE substr(updated_at, 1, 10) <= ?2 AND id NOT IN"
+                      " (SELECT asset_id FROM status_history WHERE kind = ?1)"
+                      " ORDER BY 1",
+                      t)
+                : fmt::format("SELECT id, status, substr(updated_at, 1, 10), source_file "
+                              "FROM {} WHERE ?1 = ?1 AND substr(updated_at, 1, 10) <= ?2 "
+                              "ORDER BY 1",
+                              t);
+        SqliteStmt st(db, sql);
+        st.bind_text(1, k.key).bind_text(2, date);
+        while (st.step()) {
+            if (st.is_null(1))
+                continue; // removed by then
+            out.push_back({k.key, st.get_text(0), st.get_text(1), st.get_text(2),
+                           st.is_null(3) ? std::string() : st.get_text(3)});
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> SpatiaLiteStore::statuses_known_from(const KindDef &k) const {
+    auto *db = m_db.get();
+    std::optional<std::string> first;
+    auto consider = [&](SqliteStmt &st) {
+        if (st.step() && !st.is_null(0) && (!first || st.get_text(0) < *first))
+            first = st.get_text(0);
+    };
+    const bool has_history = table_exists(db, "status_history");
+    if (has_history) {
+        SqliteStmt st(db, "SELECT MIN(valid_from) FROM status_history WHERE kind = ?");
+        st.bind_text(1, k.key);
+        consider(st);
+    }
+    if (table_exists(db, k.key)) {
+        SqliteStmt st(db, fmt::format("SELECT MIN(substr(updated_at, 1, 10)) FROM {} WHERE {}",
+                                      quote_identifier(k.key),
+                                      has_history ? "id NOT IN (SELECT asset_id FROM "
+                                                    "status_history WHERE kind = ?1)"
+                                                  : "?1 = ?1"));
+        st.bind_text(1, k.key);
+        consider(st);
+    }
+    return first;
+}
+
+std::vector<StatusChange> SpatiaLiteStore::status_history(const KindDef &k,
+                                                          std::string_view id) const {
+    std::vector<StatusChange> out;
+    auto *db = m_db.get();
+    if (!table_exists(db, "status_history"))
+        return out;
+    SqliteStmt st(db, "SELECT status, valid_from, source FROM status_history "
+                      "WHERE kind = ? AND asset_id = ? ORDER BY valid_from, id");
+    st.bind_text(1, k.key).bind_text(2, id);
+    while (st.step())
+        out.push_back({k.key, std::string(id), st.is_null(0) ? std::string() : st.get_text(0),
+                       st.get_text(1), st.is_null(2) ? std::string() : st.get_text(2)});
+    return out;
+}
+
+std::string SpatiaLiteStore::content_checksum() const {
+    auto *db = m_db.get();
+    Sha256 h;
+    std::vector<std::string> tables{"meta", "import_log"};
+    if (table_exists(db, "status_history"))
+        tables.push_back("status_history");
+    for (const auto &k : m_kinds)
+        if (table_exists(db, k.key))
+            tables.push_back(k.key);
+    for (const auto &t : tables) {
+        h.update(t);
+        SqliteStmt st(db, fmt::format("SELECT * FROM {} ORDER BY 1", quote_identifier(t)));
+        while (st.step()) {
+            for (int i = 0; i < st.columns(); ++i) {
+                const auto v = st.get_value(i);
+                h.update(std::string(1, static_cast<char>('0' + v.index())));
+                h.update(value_to_text(v));
+                h.update(std::string_view("\x1f", 1));
+            }
+            h.update("\n");
+        }
+    }
+    return h.hex();
+}
+
+bool SpatiaLiteStore::has_table(std::string_view name) const {
+    return table_exists(m_db.get(), name);
+}
+
+void SpatiaLiteStore::scan(const ScanRequest &request,
+                           const std::function<void(const ScanRow &)> &row) const {
+    auto *db = m_db.get();
+    if (!table_exists(db, request.table))
+        throw DatabaseError(fmt::format("{}: no table '{}' to read", path.string(), request.table));
+    std::unordered_set<std::string> known;
+    {
+        SqliteStmt info(db, "SELECT name FROM pragma_table_info(?)");
+        info.bind_text(1, request.table);
+        while (info.step())
+            known.insert(info.get_text(0));
+    }
+    const auto column = [&](const std::string &name) {
+        if (!known.count(name))
+            throw DatabaseError(fmt::format("{}: table '{}' has no column '{}'", path.string(),
+                                            request.table, name));
+        return quote_identifier(name);
+    };
+    std::string select;
+    for (const auto &c : request.columns)
+        select += column(c) + ", ";
+    // Geometry parts after the attributes, each at a fixed offset.
+    const int n = static_cast<int>(request.columns.size());
+    select += known.count("geom")
+                  ? "geom IS NULL, AsBinary(geom), X(geom), Y(geom), MbrMinX(geom), "
+                    "MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom)"
+                  : "1, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
+    std::string where;
+    std::vector<const Value *> params;
+    for (const auto &c : request.where) {
+        where += where.empty() ? " WHERE " : " AND ";
+        const std::string col = column(c.column);
+        switch (c.op) {
+        case ScanCondition::Op::equals:
+            params.push_back(&c.value);
+            where += fmt::format("{} = ?{}", col, params.size());
+            break;
+        case ScanCondition::Op::is_null:
+            where += col + " IS NULL";
+            break;
+        case ScanCondition::Op::is_not_null:
+            where += col + " IS NOT NULL";
+            break;
+        }
+    }
+    std::string order;
+    for (const auto &c : request.order_by)
+        order += (order.empty() ? " ORDER BY " : ", ") + column(c);
+    std::string sql =
+        fmt::format("SELECT {} FROM {}{}{}", select, quote_identifier(request.table), where, order);
+    if (request.limit)
+        sql += fmt::format(" LIMIT {}", *request.limit);
+    SqliteStmt st(db, sql);
+    for (std::size_t i = 0; i < params.size(); ++i)
+        st.bind(static_cast<int>(i + 1), *params[i]);
+    ScanRow out;
+    while (st.step()) {
+        out.values.clear();
+        for (int i = 0; i < n; ++i)
+            out.values.push_back(st.get_value(i));
+        out.wkb.clear();
+        out.xy.reset();
+        out.bbox.reset();
+        if (st.get_int(n) == 0) {
+            if (request.wkb)
+                out.wkb = st.get_blob(n + 1);
+            if (request.xy && !st.is_null(n + 2))
+                out.xy = std::pair{st.get_double(n + 2), st.get_double(n + 3)};
+            if (request.bbox && !st.is_null(n + 4))
+                out.bbox = std::array<double, 4>{st.get_double(n + 4), st.get_double(n + 5),
+                                                 st.get_double(n + 6), st.get_double(n + 7)};
+        }
+        row(out);
+    }
+}
+
+namespace {
+
+bool exists_ci(sqlite3 *db, const std::string &name) {
+    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table', 'view') "
+                      "AND lower(name) = lower(?)");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+std::string lower_ascii(std::string s) {
+    for (auto &c : s)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return s;
+}
+
+/// Runs a SpatiaLite function of (table, 'geom') that answers 1 on success.
+void call(sqlite3 *db, const std::string &function, const std::string &table) {
+    SqliteStmt st(db, fmt::format("SELECT {}(?, 'geom')", function));
+    st.bind_text(1, table);
+    if (!st.step() || st.get_int(0) != 1)
+        throw DatabaseError(fmt::format("{}('{}', 'geom') failed", function, table));
+}
+
+bool is_kind_table(const std::vector<KindDef> &kinds, std::string_view name) {
+    for (const auto &k : kinds)
+        if (lower_ascii(k.key) == lower_ascii(std::string(name)))
+            return true;
+    return false;
+}
+
+/// Creates the catalogue in a registry made before it existed, listing the tables that can
+/// only be results: named like one and no kind's table.
+void ensure_catalogue(sqlite3 *db, const std::vector<KindDef> &kinds) {
+    if (exists_ci(db, "result_layers"))
+        return;
+    SqliteStmt(db, kResultLayersDdl).run();
+    std::vector<std::string> found;
+    {
+        SqliteStmt st(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND ("
+                          "lower(name) IN ('village_metrics', 'village_classes', 'route') OR "
+                          "lower(name) LIKE 'gaps\\_%' ESCAPE '\\' OR "
+                          "lower(name) LIKE 'service\\_area\\_%' ESCAPE '\\')");
+        while (st.step())
+            found.push_back(st.get_text(0));
+    }
+    SqliteStmt ins(db, "INSERT INTO result_layers(name, created_by, created_at) "
+                       "VALUES(?, 'an earlier qiancun', ?)");
+    for (const auto &name : found) {
+        if (is_kind_table(kinds, name))
+            continue;
+        ins.reset();
+        ins.bind_text(1, name).bind_text(2, now_utc()).run();
+    }
+}
+
+/// The name of the table or view called `name` in any case, if there is one.
+std::optional<std::string> existing_name(sqlite3 *db, const std::string &name) {
+    SqliteStmt st(db, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') "
+                      "AND lower(name) = lower(?)");
+    st.bind_text(1, name);
+    if (st.step())
+        return st.get_text(0);
+    return std::nullopt;
+}
+
+bool catalogued(sqlite3 *db, const std::string &name) {
+    SqliteStmt st(db, "SELECT 1 FROM result_layers WHERE name = ?");
+    st.bind_text(1, name);
+    return st.step();
+}
+
+/// Removes `table` with its geometry registration, triggers and spatial index.
+void drop_spatial_table(sqlite3 *db, const std::string &table) {
+    std::optional<bool> indexed; // set when the geometry column is registered
+    {
+        SqliteStmt st(db, "SELECT spatial_index_enabled FROM geometry_columns "
+                          "WHERE lower(f_table_name) = lower(?) AND f_geometry_column = 'geom'");
+        st.bind_text(1, table);
+        if (st.step())
+            indexed = st.get_int(0) != 0;
+    } // a pending SELECT would lock the tables dropped below
+    if (indexed) {
+        if (*indexed)
+            call(db, "DisableSpatialIndex", table);
+        SqliteStmt(
+            db, fmt::format("DROP TABLE IF EXISTS {}", quote_identifier("idx_" + table + "_geom")))
+            .run();
+        call(db, "DiscardGeometryColumn", table);
+    }
+    // Rows SpatiaLite keeps about the column elsewhere; foreign-key cascades are off by default.
+    for (const char *aux : {"geometry_columns_auth", "geometry_columns_statistics",
+                            "geometry_columns_field_infos", "geometry_columns_time"}) {
+        if (!exists_ci(db, aux))
+            continue;
+        SqliteStmt del(db, fmt::format("DELETE FROM {} WHERE lower(f_table_name) = lower(?)", aux));
+        del.bind_text(1, table).run();
+    }
+    if (exists_ci(db, table))
+        SqliteStmt(db, fmt::format("DROP TABLE {}", quote_identifier(table))).run();
+}
+
+std::string column_sql_type(ColumnType t) {
+    switch (t) {
+    case ColumnType::text:
+        return "TEXT";
+    case ColumnType::integer:
+        return "INTEGER";
+    case ColumnType::real:
+        return "REAL";
+    case ColumnType::boolean:
+        return "BOOLEAN";
+    }
+    return "TEXT";
+}
+
+class SpatiaLiteLayerWriter final : public ResultLayerWriter {
+public:
+    SpatiaLiteLayerWriter(SqliteStmt insert, std::size_t columns)
+        : m_insert(std::move(insert)), m_columns(columns) {}
+
+    void add(std::span<const Value> values, std::string_view wkb) override {
+        if (values.size() != m_columns)
+            throw Error(
+                fmt::format("a result row of {} values for {} columns", values.size(), m_columns));
+        m_insert.reset();
+        int i = 1;
+        for (const auto &v : values)
+            m_insert.bind(i++, v);
+        if (wkb.empty())
+            m_insert.bind_null(i);
+        else
+            m_insert.bind_blob(i, wkb);
+        m_insert.run();
+    }
+
+private:
+    SqliteStmt m_insert;
+    std::size_t m_columns;
+};
+
+} // namespace
+
+std::unique_ptr<ResultLayerWriter> SpatiaLiteStore::create_result_layer(
+    const std::string &table, const std::vector<ResultColumn> &columns,
+    const std::string &geometry_type, std::string_view created_by) {
+    if (!srid)
+        throw UsageError(fmt::format("{} has no working CRS yet", path.string()));
+    sqlite3 *db = m_db.get();
+    ensure_catalogue(db, m_kinds);
+    if (const auto existing = existing_name(db, table)) {
+        if (!catalogued(db, *existing))
+            throw DatabaseError(fmt::format(
+                "{}: cannot store the result layer '{}': the registry has a table '{}' that "
+                "holds {}, not a result qiancun wrote; it is left as it is",
+                path.string(), table, *existing,
+                is_kind_table(m_kinds, *existing) ? fmt::format("the kind '{}'", *existing)
+                                                  : std::string("other data")));
+        drop_spatial_table(db, *existing);
+    }
+    std::string defs = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
+    for (const auto &c : columns)
+        defs += fmt::format(", {} {}", quote_identifier(c.name), column_sql_type(c.type));
+    SqliteStmt(db, fmt::format("CREATE TABLE {} ({})", quote_identifier(table), defs)).run();
+    SqliteStmt add(db, "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY')");
+    add.bind_text(1, table).bind_int(2, *srid).bind_text(3, geometry_type);
+    if (!add.step() || add.get_int(0) != 1)
+        throw DatabaseError(fmt::format("cannot add the geometry column of {}", table));
+    call(db, "CreateSpatialIndex", table);
+    SqliteStmt record(db, "INSERT INTO result_layers(name, created_by, created_at) VALUES(?, ?, ?) "
+                          "ON CONFLICT(name) DO UPDATE SET name = excluded.name, "
+                          "created_by = excluded.created_by, created_at = excluded.created_at");
+    record.bind_text(1, table).bind_text(2, created_by).bind_text(3, now_utc()).run();
+    std::string names, params;
+    for (const auto &c : columns) {
+        names += quote_identifier(c.name) + ", ";
+        params += "?, ";
+    }
+    return std::make_unique<SpatiaLiteLayerWriter>(
+        SqliteStmt(db, fmt::format("INSERT INTO {} ({}geom) VALUES ({}GeomFromWKB(?, {}))",
+                                   quote_identifier(table), names, params, *srid)),
+        columns.size());
+}
+
+namespace {
+
+constexpr const char *kStyleOwner = "qiancun";
+
+/// The table as QGIS's SpatiaLite provider creates it (QGIS 3.22, "Save style … in database").
+constexpr const char *kLayerStylesDdl =
+    "CREATE TABLE IF NOT EXISTS layer_styles(id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "f_table_catalog varchar(256), f_table_schema varchar(256), f_table_name varchar(256), "
+    "f_geometry_column varchar(256), styleName text, styleQML text, styleSLD text, "
+    "useAsDefault boolean, description text, owner varchar(30), ui text, "
+    "update_time timestamp DEFAULT CURRENT_TIMESTAMP)";
+
+/// SpatiaLite's geometry_columns.geometry_type code (ISO: 1 point … 7 collection, 0 any; plus
+/// 1000, 2000, 3000 for Z, M, ZM) as a type name.
+std::string geometry_type_name(std::int64_t code) {
+    static constexpr const char *kNames[] = {
+        "GEOMETRY",   "POINT",           "LINESTRING",   "POLYGON",
+        "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION"};
+    const auto base = code % 1000;
+    return base >= 0 && base < 8 ? kNames[base] : "GEOMETRY";
+}
+
+} // namespace
+
+std::vector<SpatialLayer> SpatiaLiteStore::spatial_layers() const {
+    auto *db = m_db.get();
+    std::vector<SpatialLayer> out;
+    {
+        SqliteStmt st(db, "SELECT f_table_name, f_geometry_column, geometry_type "
+                          "FROM geometry_columns ORDER BY rowid");
+        while (st.step())
+            out.push_back({st.get_text(0), st.get_text(1), geometry_type_name(st.get_int(2)), {}});
+    }
+    for (auto &layer : out) {
+        SqliteStmt info(db, "SELECT name, pk, type FROM pragma_table_info(?)");
+        info.bind_text(1, layer.table);
+        while (info.step()) {
+            std::string name = info.get_text(0);
+            // GDAL reads an INTEGER PRIMARY KEY as the feature id, not as a field.
+            const bool rowid_key = info.get_int(1) == 1 && info.get_text(2) == "INTEGER";
+            if (rowid_key || name == layer.geometry_column)
+                continue;
+            layer.columns.push_back(std::move(name));
+        }
+    }
+    return out;
+}
+
+std::optional<double> SpatiaLiteStore::column_max(std::string_view table,
+                                                  std::string_view column) const {
+    SqliteStmt st(m_db.get(), fmt::format("SELECT MAX({}) FROM {}", quote_identifier(column),
+                                          quote_identifier(table)));
+    if (!st.step() || st.is_null(0))
+        return std::nullopt;
+    return st.get_double(0);
+}
+
+void SpatiaLiteStore::save_layer_styles(const std::vector<TableStyles> &tables) {
+    auto *db = m_db.get();
+    begin();
+    try {
+        SqliteStmt(db, kLayerStylesDdl).run();
+        SqliteStmt(db, "DELETE FROM layer_styles WHERE owner = ?").bind_text(1, kStyleOwner).run();
+        SqliteStmt user_default(db, "SELECT 1 FROM layer_styles WHERE f_table_name = ? AND "
+                                    "useAsDefault = 1 AND (owner IS NULL OR owner <> ?)");
+        SqliteStmt insert(db, "INSERT INTO layer_styles(f_table_catalog, f_table_schema, "
+                              "f_table_name, f_geometry_column, styleName, styleQML, styleSLD, "
+                              "useAsDefault, description, owner, ui) "
+                              "VALUES('', ?, ?, ?, ?, ?, '', ?, ?, ?, '')");
+        for (const auto &t : tables) {
+            user_default.reset();
+            user_default.bind_text(1, t.table).bind_text(2, kStyleOwner);
+            const bool theirs = user_default.step();
+            for (const auto &style : t.styles) {
+                for (const bool spatialite_row : {true, false}) {
+                    insert.reset();
+                    if (spatialite_row)
+                        insert.bind_null(1);
+                    else
+                        insert.bind_text(1, "");
+                    insert.bind_text(2, t.table).bind_text(3, t.geometry_column);
+                    insert.bind_text(4, style.name).bind_text(5, style.qml);
+                    insert.bind_int(6, style.is_default && !theirs ? 1 : 0);
+                    insert.bind_text(7, style.description).bind_text(8, kStyleOwner);
+                    insert.run();
+                }
+            }
+        }
+    } catch (...) {
+        rollback();
+        throw;
+    }
+    commit();
+}
+
+sqlite3 *spatialite_handle(const Store &store) noexcept {
+    const auto *s = dynamic_cast<const SpatiaLiteStore *>(&store);
+    return s ? s->m_db.get() : nullptr;
+}
+
+} // namespace qiancun::store

@@ -1,0 +1,153 @@
+#pragma once
+
+#include "qiancun/asset_types.hpp"
+#include "qiancun/crs.hpp"
+#include "qiancun/layer_styles.hpp"
+#include "qiancun/location.hpp"
+#include "qiancun/registry.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+/// The storage interface behind Registry: one implementation per store (SpatiaLite file,
+/// PostgreSQL/PostGIS schema), each the only place that knows its SQL dialect and C client.
+/// Analysis code never sees a Store; it goes through Registry, which checks arguments
+/// (kinds, filters, dates) before it calls here and does what needs no SQL itself.
+///
+/// Common rules for every implementation:
+/// - Geometries cross this interface as ISO WKB (2D) in the working CRS, metres.
+/// - Values cross as `Value` by storage type: INTEGER (integer, boolean, year) as int64, REAL as
+///   double, TEXT (text, choice) as string, NULL as monostate.
+/// - Text orders and compares by its bytes (SQLite BINARY, PostgreSQL COLLATE "C"), so results
+///   are identical in every store.
+/// - Failures of the database are DatabaseError naming `location().display()`; a caller's
+///   mistake is UsageError; bad input data is InputError (file, layer, row).
+/// - Writes happen inside begin()/commit(); a rollback leaves the store exactly as it was,
+///   including the kinds and working CRS the object holds in memory.
+
+namespace qiancun::store {
+
+class Store {
+public:
+    Store() = default;
+    Store(const Store &) = delete;
+    Store &operator=(const Store &) = delete;
+    virtual ~Store() = default;
+
+    /// Where the store lives.
+    virtual const Location &location() const noexcept = 0;
+    /// What GDAL opens to read the layers: the file path, or `PG:dbname=… schemas=NAME`.
+    virtual std::string gdal_name() const = 0;
+
+    /// The value under `key` in `meta`, or nothing.
+    virtual std::optional<std::string> meta(std::string_view key) const = 0;
+    /// Sets `key` in `meta`, replacing it.
+    virtual void set_meta(std::string_view key, std::string_view value) = 0;
+
+    /// EPSG code of the working CRS once fixed, when it has one.
+    virtual std::optional<int> working_epsg() const = 0;
+    /// SRID of the geometry columns once the working CRS is fixed (the EPSG code, or a free
+    /// SRID ≥ 900001 under which a custom CRS is registered).
+    virtual std::optional<int> working_srid() const = 0;
+    /// The working CRS once fixed.
+    virtual std::optional<crs::Definition> working_crs() const = 0;
+    /// Fixes the working CRS and creates the table of every kind. Throws UsageError when it is
+    /// already fixed to another CRS or cannot be a working CRS (crs::check_working with
+    /// `data_lon`). Runs in its own transaction when none is open.
+    virtual void set_working_crs(const crs::Definition &crs, std::optional<double> data_lon) = 0;
+
+    /// Every kind: builtin first, then configured ones in the order added.
+    virtual const std::vector<KindDef> &kinds() const noexcept = 0;
+    /// Adds a configured kind (keeps its TOML in `meta.asset_types`, creates its table once the
+    /// CRS is fixed) or checks that an existing one is identical (UsageError otherwise, or for
+    /// a builtin or reserved key).
+    virtual void add_kind(const KindDef &def) = 0;
+
+    /// Starts the write transaction (SQLite: BEGIN IMMEDIATE). Throws DatabaseError when the
+    /// store stays locked by another writer past the busy timeout, naming the holder.
+    virtual void begin() = 0;
+    virtual void commit() = 0;
+    /// Rolls back and reloads the kinds and CRS; never throws.
+    virtual void rollback() noexcept = 0;
+
+    /// Registry::write: stores `features` of `kind`, keeps the status history, logs the import.
+    /// Preconditions: inside begin()/commit(); the working CRS is fixed. Throws as
+    /// Registry::write documents.
+    virtual void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+                       ImportRecord &record) = 0;
+    /// Registry::link_villages (border rule: within 1 mm, the smallest code).
+    virtual void link_villages(std::string_view kind) = 0;
+
+    /// Registry::info.
+    virtual RegistryInfo info() const = 0;
+    /// Rows of `kind` (0 without a table).
+    virtual std::int64_t count(const KindDef &kind) const = 0;
+    /// Rows of `kind` for `list`, ordered by the key. Preconditions (Registry checks them):
+    /// `filter.village_code` is a village code of the store, `filter.township` a township of
+    /// it, `filter.status` a canonical status ("operating") of an asset kind. Columns: the
+    /// attributes, `village_code` (settlements and assets), `source_file`, `source_row`,
+    /// `updated_at`, and `wkt` with `filter.with_wkt`. Lines belong to every village they
+    /// intersect.
+    virtual Rows list(const KindDef &kind, const ListFilter &filter) const = 0;
+
+    /// Registry::statuses_as_of, for one kind or (empty) all; `date` is a valid YYYY-MM-DD.
+    virtual std::vector<StatusChange> statuses_as_of(std::string_view date,
+                                                     std::string_view kind) const = 0;
+    /// Registry::statuses_known_from.
+    virtual std::optional<std::string> statuses_known_from(const KindDef &kind) const = 0;
+    /// Registry::status_history.
+    virtual std::vector<StatusChange> status_history(const KindDef &kind,
+                                                     std::string_view id) const = 0;
+    /// SHA-256 over every row of meta, import log, status history and every kind's table, to
+    /// check that a failed command left the store as it was. Only comparable within a store.
+    virtual std::string content_checksum() const = 0;
+
+    /// Registry::has_table.
+    virtual bool has_table(std::string_view name) const = 0;
+    /// Registry::scan. Column names are checked against the table (DatabaseError naming the
+    /// table and column), never pasted into SQL unquoted.
+    virtual void scan(const ScanRequest &request,
+                      const std::function<void(const ScanRow &)> &row) const = 0;
+
+    /// Registry::create_result_layer (keeps the `result_layers` catalogue; inside a
+    /// transaction).
+    virtual std::unique_ptr<ResultLayerWriter>
+    create_result_layer(const std::string &name, const std::vector<ResultColumn> &columns,
+                        const std::string &geometry_type, std::string_view created_by) = 0;
+
+    /// Registry::spatial_layers.
+    virtual std::vector<SpatialLayer> spatial_layers() const = 0;
+    /// Registry::column_max.
+    virtual std::optional<double> column_max(std::string_view table,
+                                             std::string_view column) const = 0;
+    /// Replaces the rows owned by "qiancun" in `layer_styles` (QGIS's own table layout, created
+    /// when missing) by `tables`, in its own transaction; a user's default style stays the
+    /// default.
+    virtual void save_layer_styles(const std::vector<TableStyles> &tables) = 0;
+};
+
+/// Opens the store at `location` (dispatching on its type). UsageError when it does not exist,
+/// DatabaseError when it is no registry or of another schema version.
+std::unique_ptr<Store> open(const Location &location, bool read_only);
+/// Creates a new, empty store at `location` (UsageError when one exists there), with the
+/// working CRS when given (checked by crs::check_working before anything is created).
+std::unique_ptr<Store> create(const Location &location, const std::optional<crs::Definition> &crs);
+
+std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool read_only);
+std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
+                                         const std::optional<crs::Definition> &crs);
+/// The PostgreSQL/PostGIS store (core/src/store/postgis_store.cpp).
+std::unique_ptr<Store> open_postgis(const Location &location, bool read_only);
+std::unique_ptr<Store> create_postgis(const Location &location,
+                                      const std::optional<crs::Definition> &crs);
+
+/// The connection of a SpatiaLite store; nullptr for another store.
+sqlite3 *spatialite_handle(const Store &store) noexcept;
+
+} // namespace qiancun::store
