@@ -16,6 +16,8 @@
 #include <map>
 #include <set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -147,29 +149,6 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b + 1));
 }
 
-/// `n` rounded to an integer with thousands separators: 1850.4 → "1,850". Formats the digits
-/// of any finite value without converting it to an integer type (no overflow at 1e19).
-std::string grouped(double n) {
-    if (!std::isfinite(n))
-        return fmt::format("{}", n);
-    std::string digits = fmt::format("{:.0f}", std::fabs(n));
-    const bool negative = std::signbit(n) && digits != "0";
-    std::string out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0)
-            out += ',';
-        out += digits[i];
-    }
-    return negative ? "-" + out : out;
-}
-
-const FeatureDef *find_feature(std::string_view key) {
-    for (const auto &f : classification_features())
-        if (f.key == key)
-            return &f;
-    return nullptr;
-}
-
 std::size_t feature_index(std::string_view key) {
     const auto &all = classification_features();
     for (std::size_t i = 0; i < all.size(); ++i)
@@ -201,15 +180,6 @@ bool holds(CompareOp op, double value, double threshold) {
         return value != threshold;
     }
     return false;
-}
-
-/// "population 312 < 400", "historic or traditional village: yes"
-std::string condition_text(const Condition &c, double value) {
-    const FeatureDef &f = *find_feature(c.feature);
-    if (f.format == FeatureFormat::flag && (c.op == CompareOp::eq || c.op == CompareOp::ne))
-        return fmt::format("{}: {}", f.label, format_feature(f, value));
-    return fmt::format("{} {} {} {}", f.label, format_feature(f, value), to_string(c.op),
-                       format_feature(f, c.threshold));
 }
 
 /// Placeholders `{name}` of a reason template, with their offsets.
@@ -362,41 +332,30 @@ std::string_view village_class_label(std::string_view key) {
 
 const std::vector<FeatureDef> &classification_features() {
     static const std::vector<FeatureDef> features{
-        {"urban_distance_m", "distance to the urban area", FeatureFormat::metres,
+        {"urban_distance_m", N_("distance to the urban area"), FeatureFormat::metres,
          "demand point (seat, else point-on-surface) to the nearest urban polygon, m; 0 inside"},
-        {"population", "population", FeatureFormat::count, "the village's recorded population"},
-        {"settlements", "settlements", FeatureFormat::count,
+        {"population", N_("population"), FeatureFormat::count, "the village's recorded population"},
+        {"settlements", N_("settlements"), FeatureFormat::count,
          "settlements (自然村) linked to the village"},
-        {"density", "population density", FeatureFormat::density,
+        {"density", N_("population density"), FeatureFormat::density,
          "population per km² of the village's area"},
-        {"completeness", "facility completeness", FeatureFormat::share,
+        {"completeness", N_("facility completeness"), FeatureFormat::share,
          "share of the five asset types with cov_T at or over the type's threshold"},
-        {"heritage", "historic or traditional village", FeatureFormat::flag,
+        {"heritage", N_("historic or traditional village"), FeatureFormat::flag,
          "the village's heritage flag"},
-        {"hazard_share", "share in hazard zones", FeatureFormat::share,
+        {"hazard_share", N_("share in hazard zones"), FeatureFormat::share,
          "area of the village in hazard zones / its area"},
-        {"road_access_m", "road access", FeatureFormat::metres,
+        {"road_access_m", N_("road access"), FeatureFormat::metres,
          "demand point to the nearest serving road, m (nearest_rural_road_m)"},
     };
     return features;
 }
 
-std::string format_feature(const FeatureDef &feature, double value) {
-    switch (feature.format) {
-    case FeatureFormat::metres:
-        return grouped(value) + " m";
-    case FeatureFormat::count:
-        return grouped(value);
-    case FeatureFormat::density:
-        return grouped(value) + " /km²";
-    case FeatureFormat::share: {
-        const double pct = std::round(value * 1000.0) / 10.0;
-        return fmt::format("{:g} %", pct);
-    }
-    case FeatureFormat::flag:
-        return value != 0.0 ? "yes" : "no";
-    }
-    return fmt::format("{:g}", value);
+const FeatureDef *find_feature(std::string_view key) {
+    for (const auto &f : classification_features())
+        if (f.key == key)
+            return &f;
+    return nullptr;
 }
 
 std::string_view to_string(CompareOp op) noexcept {
@@ -543,32 +502,20 @@ RuleMatch apply_rules(const RuleSet &rules, const VillageFeatures &features) {
         if (!fires)
             continue;
         match.rule = &rule;
-        std::vector<std::string> parts;
+        match.reason.rule = rule.name;
+        match.reason.text = rule.reason;
         for (const Condition &c : rule.conditions)
-            parts.push_back(condition_text(c, *features.get(c.feature)));
-        const std::string conditions = fmt::format("{}", fmt::join(parts, " and "));
-        std::string reason = rule.reason.empty()
-                                 ? (rule.conditions.empty() ? "default rule" : "{conditions}")
-                                 : rule.reason;
-        // Replace from the back so that earlier offsets stay valid.
-        auto found = placeholders(reason);
-        for (auto it = found.rbegin(); it != found.rend(); ++it) {
-            std::string value;
-            if (it->second == "conditions") {
-                value = conditions;
-            } else {
-                const auto v = features.get(it->second);
-                value = v ? format_feature(*find_feature(it->second), *v) : "(missing)";
-            }
-            reason.replace(it->first, it->second.size() + 2, value);
-        }
-        match.reason = std::move(reason);
+            match.reason.conditions.push_back(
+                {c.feature, c.op, *features.get(c.feature), c.threshold});
+        for (const auto &[offset, name] : placeholders(rule.reason))
+            if (name != "conditions")
+                match.reason.quoted.emplace_back(name, features.get(name));
         return match;
     }
     return match; // unreachable for a valid RuleSet: its last rule always fires
 }
 
-Rows Classification::to_rows(bool with_features) const {
+Rows Classification::to_rows(bool with_features, const ReasonWriter &reason_text) const {
     Rows rows;
     rows.columns = {"code", "name",   "township",       "suggested_class",
                     "rule", "reason", "recorded_class", "mismatch"};
@@ -577,8 +524,9 @@ Rows Classification::to_rows(bool with_features) const {
         for (const auto &f : defs)
             rows.columns.push_back(f.key);
     for (const auto &v : villages) {
-        std::vector<Value> row{v.code, v.name,   v.township,       v.suggested_class,
-                               v.rule, v.reason, v.recorded_class, Value{}};
+        std::vector<Value> row{
+            v.code,           v.name, v.township, v.suggested_class, v.rule, reason_text(v.reason),
+            v.recorded_class, Value{}};
         if (v.mismatch)
             row.back() = std::int64_t{*v.mismatch ? 1 : 0};
         if (with_features)
@@ -717,21 +665,21 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
                 ctx.fail("distance to the urban area");
             f.set("urban_distance_m", d);
         } else {
-            note_missing("urban_distance_m", "no urban area in the registry", v.code);
+            note_missing("urban_distance_m", _("no urban area in the registry"), v.code);
         }
         if (population) {
             f.set("population", *population);
             if (area_m2 > 0.0)
                 f.set("density", *population / (area_m2 / 1e6));
         } else {
-            note_missing("population", "population not recorded", v.code);
-            note_missing("density", "population not recorded", v.code);
+            note_missing("population", _("population not recorded"), v.code);
+            note_missing("density", _("population not recorded"), v.code);
         }
         if (have_settlements) {
             const auto it = settlements.find(v.code);
             f.set("settlements", static_cast<double>(it == settlements.end() ? 0 : it->second));
         } else {
-            note_missing("settlements", "no settlements in the registry", v.code);
+            note_missing("settlements", _("no settlements in the registry"), v.code);
         }
         const auto vm = metrics_of.find(v.code);
         if (empty_types.empty() && vm != metrics_of.end()) {
@@ -742,13 +690,14 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
                   static_cast<double>(covered) / static_cast<double>(kCompletenessTypes.size()));
         } else {
             note_missing("completeness",
-                         fmt::format("no {} in the registry", fmt::join(empty_types, ", ")),
+                         fmt::format(fmt::runtime(_("no {} in the registry")),
+                                     fmt::format("{}", fmt::join(empty_types, ", "))),
                          v.code);
         }
         if (heritage)
             f.set("heritage", *heritage != 0.0 ? 1.0 : 0.0);
         else
-            note_missing("heritage", "heritage flag not recorded", v.code);
+            note_missing("heritage", _("heritage flag not recorded"), v.code);
         if (hazard) {
             double share = 0.0;
             if (area_m2 > 0.0 &&
@@ -763,7 +712,7 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
             }
             f.set("hazard_share", share);
         } else {
-            note_missing("hazard_share", "no hazard zones in the registry", v.code);
+            note_missing("hazard_share", _("no hazard zones in the registry"), v.code);
         }
         const std::optional<double> road =
             vm != metrics_of.end() && road_at != metrics.types.end()
@@ -773,7 +722,7 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
         if (road)
             f.set("road_access_m", *road);
         else
-            note_missing("road_access_m", "no serving road in the registry", v.code);
+            note_missing("road_access_m", _("no serving road in the registry"), v.code);
 
         const RuleMatch match = apply_rules(rules, f);
         v.suggested_class = match.rule->village_class;
@@ -789,9 +738,16 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
     for (const auto &[feature, m] : missing)
         result.warnings.push_back(
             m.codes.size() == n
-                ? fmt::format("{} is missing for every village: {}", feature, m.cause)
-                : fmt::format("{} is missing for {} of {} villages ({}): {}", feature,
-                              m.codes.size(), n, codes_text(m.codes), m.cause));
+                ? fmt::format(fmt::runtime(_("{feature} is missing for every village: {cause}")),
+                              fmt::arg("feature", feature), fmt::arg("cause", m.cause))
+                : fmt::format(fmt::runtime(P_("{feature} is missing for {count} of {total} "
+                                              "village ({codes}): {cause}",
+                                              "{feature} is missing for {count} of {total} "
+                                              "villages ({codes}): {cause}",
+                                              n)),
+                              fmt::arg("feature", feature), fmt::arg("count", m.codes.size()),
+                              fmt::arg("total", n), fmt::arg("codes", codes_text(m.codes)),
+                              fmt::arg("cause", m.cause)));
     for (const Rule &rule : rules.rules) {
         std::map<std::string, std::vector<std::string>> skipped; // by feature
         for (const auto &v : result.villages)
@@ -801,20 +757,27 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
         for (const auto &[feature, codes] : skipped)
             result.warnings.push_back(
                 codes.size() == n
-                    ? fmt::format("rule '{}' skipped for every village: {} is missing", rule.name,
-                                  feature)
-                    : fmt::format("rule '{}' skipped for {} village{} ({}): {} is missing",
-                                  rule.name, codes.size(), codes.size() == 1 ? "" : "s",
-                                  codes_text(codes), feature));
+                    ? fmt::format(fmt::runtime(_("rule '{rule}' skipped for every village: "
+                                                 "{feature} is missing")),
+                                  fmt::arg("rule", rule.name), fmt::arg("feature", feature))
+                    : fmt::format(fmt::runtime(P_("rule '{rule}' skipped for {count} village "
+                                                  "({codes}): {feature} is missing",
+                                                  "rule '{rule}' skipped for {count} villages "
+                                                  "({codes}): {feature} is missing",
+                                                  codes.size())),
+                                  fmt::arg("rule", rule.name), fmt::arg("count", codes.size()),
+                                  fmt::arg("codes", codes_text(codes)),
+                                  fmt::arg("feature", feature)));
     }
     for (const auto &w : result.warnings)
         log(LogLevel::warning, w);
     return result;
 }
 
-void write_classes_layer(Registry &registry, const Classification &result) {
+void write_classes_layer(Registry &registry, const Classification &result,
+                         const ReasonWriter &reason_text) {
     const int srid = metrics::working_srid(registry);
-    const Rows rows = result.to_rows(true);
+    const Rows rows = result.to_rows(true, reason_text);
     std::vector<metrics::ColumnDef> columns;
     for (const auto &name : rows.columns) {
         std::string type = "TEXT";

@@ -128,27 +128,49 @@ class = "improve"
     EXPECT_EQ(apply_rules(rules, all).rule->name, "big");
 }
 
-TEST(ClassifyRules, ReasonQuotesTheActualValues) {
+TEST(ClassifyRules, ReasonIsTheRuleWithItsConditionsAndTheVillagesValues) {
     const RuleSet rules = RuleSet::defaults();
     const auto m = apply_rules(rules, ordinary({{"population", 312.0}, {"road_access_m", 1850.0}}));
     EXPECT_EQ(m.rule->name, "relocate_off_road");
-    EXPECT_EQ(m.reason, "small and off the road network: population 312 < 400 and road access "
-                        "1,850 m > 1,500 m");
+    EXPECT_EQ(m.reason.rule, "relocate_off_road");
+    EXPECT_EQ(m.reason.text, "small and off the road network: {conditions}");
+    ASSERT_EQ(m.reason.conditions.size(), 2u);
+    EXPECT_EQ(m.reason.conditions[0].feature, "population");
+    EXPECT_EQ(m.reason.conditions[0].op, CompareOp::lt);
+    EXPECT_DOUBLE_EQ(m.reason.conditions[0].value, 312.0);
+    EXPECT_DOUBLE_EQ(m.reason.conditions[0].threshold, 400.0);
+    EXPECT_EQ(m.reason.conditions[1].feature, "road_access_m");
+    EXPECT_EQ(m.reason.conditions[1].op, CompareOp::gt);
+    EXPECT_DOUBLE_EQ(m.reason.conditions[1].value, 1850.0);
+    EXPECT_DOUBLE_EQ(m.reason.conditions[1].threshold, 1500.0);
+    EXPECT_TRUE(m.reason.quoted.empty());
+
     const auto hazard = apply_rules(rules, ordinary({{"hazard_share", 0.625}}));
-    EXPECT_EQ(hazard.reason, "hazard-exposed: share in hazard zones 62.5 % ≥ 50 %");
+    ASSERT_EQ(hazard.reason.conditions.size(), 1u);
+    EXPECT_EQ(hazard.reason.conditions[0].op, CompareOp::ge);
+    EXPECT_DOUBLE_EQ(hazard.reason.conditions[0].value, 0.625);
+    EXPECT_DOUBLE_EQ(hazard.reason.conditions[0].threshold, 0.5);
+
+    const auto dflt = apply_rules(rules, ordinary());
+    EXPECT_EQ(dflt.reason.rule, "improve");
+    EXPECT_TRUE(dflt.reason.conditions.empty());
 
     const auto custom = RuleSet::from_toml(R"([[rule]]
 name = "far"
 class = "relocate"
 when = ["urban_distance_m > 10000"]
-reason = "{population} people, {urban_distance_m} from town"
+reason = "{population} people, {urban_distance_m} from town, {heritage}"
 [[rule]]
 name = "rest"
 class = "improve"
 )",
                                            "custom.toml");
-    EXPECT_EQ(apply_rules(custom, ordinary({{"urban_distance_m", 12345.6}})).reason,
-              "800 people, 12,346 m from town");
+    const auto far =
+        apply_rules(custom, ordinary({{"urban_distance_m", 12345.6}, {"heritage", std::nullopt}}));
+    using Quoted = std::vector<std::pair<std::string, std::optional<double>>>;
+    EXPECT_EQ(
+        far.reason.quoted,
+        (Quoted{{"population", 800.0}, {"urban_distance_m", 12345.6}, {"heritage", std::nullopt}}));
 }
 
 TEST(ClassifyRules, MissingFeatureSkipsTheRuleInsteadOfGuessing) {
@@ -194,12 +216,8 @@ TEST(ClassifyRules, ThresholdsAreReadTheSameEverywhereAndInRange) {
     // Underscores group digits; the largest threshold still prints with separators.
     const auto rules = RuleSet::from_toml(rule("population < 1_000_000_000_000_000"), "big.toml");
     EXPECT_DOUBLE_EQ(rules.rules[0].conditions[0].threshold, 1e15);
-    EXPECT_EQ(apply_rules(rules, ordinary({{"population", 5e14}})).reason,
-              "population 500,000,000,000,000 < 1,000,000,000,000,000");
-    // A feature value far beyond int64 (a sliver of a village) is quoted, not overflowed.
-    const auto dense = RuleSet::from_toml(rule("density > 100"), "dense.toml");
-    EXPECT_EQ(apply_rules(dense, ordinary({{"density", 1e20}})).reason,
-              "population density 100,000,000,000,000,000,000 /km² > 100 /km²");
+    EXPECT_DOUBLE_EQ(
+        apply_rules(rules, ordinary({{"population", 5e14}})).reason.conditions.at(0).value, 5e14);
 }
 
 TEST(ClassifyRules, BadRulesFilesAreRejectedWithTheLine) {
@@ -375,7 +393,7 @@ TEST(Classify, VillagesBuiltForEachRuleGetTheirClass) {
         {6, "improve"},           {7, "cluster"},         {8, "improve"}};
     for (const auto &[n, rule] : expected)
         EXPECT_EQ(village_of(result, n).rule, rule)
-            << "village " << n << ": " << village_of(result, n).reason;
+            << "village " << n << ": " << village_of(result, n).reason.rule;
 
     const auto &v1 = village_of(result, 1);
     EXPECT_NEAR(*v1.features.get("hazard_share"), 0.5, 1e-9);
@@ -398,7 +416,8 @@ TEST(Classify, VillagesBuiltForEachRuleGetTheirClass) {
     EXPECT_EQ(village_of(result, 1).mismatch, std::nullopt);
     EXPECT_TRUE(result.warnings.empty()) << result.warnings.front();
 
-    const Rows rows = result.to_rows();
+    const Rows rows = result.to_rows(false, [](const Reason &r) { return "why " + r.rule; });
+    EXPECT_EQ(rows.rows.at(3).at(5), Value{std::string("why relocate_off_road")});
     EXPECT_EQ(rows.columns,
               (std::vector<std::string>{"code", "name", "township", "suggested_class", "rule",
                                         "reason", "recorded_class", "mismatch"}));
@@ -457,8 +476,9 @@ TEST(Classify, ClassesLayerIsStoredWithTheVillagePolygons) {
     c.commit();
     const Classification result = classify_villages(c.registry(), RuleSet::defaults(),
                                                     MetricsConfig::defaults(builtin_kinds()));
-    write_classes_layer(c.registry(), result);
-    write_classes_layer(c.registry(), result); // replaces, does not append
+    const auto writer = [](const Reason &r) { return "why " + r.rule; };
+    write_classes_layer(c.registry(), result, writer);
+    write_classes_layer(c.registry(), result, writer); // replaces, does not append
     sqlite3_stmt *st = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(c.registry().handle(),
                                  "SELECT code, suggested_class, suggested_label, ST_Area(geom) "

@@ -7,6 +7,7 @@
 #include "qiancun/log.hpp"
 #include "qiancun/progress.hpp"
 #include "qiancun/qml.hpp"
+#include "qiancun/reasons.hpp"
 
 #include <fmt/format.h>
 
@@ -86,7 +87,7 @@ void run_classify(const ClassifyArgs &args) {
     const MetricsConfig config = load_metrics_config(registry, args.config);
     Classification result = classify_villages(registry, rules, config);
     if (!args.no_store) {
-        write_classes_layer(registry, result);
+        write_classes_layer(registry, result, exporters::reason_text);
         exporters::style_registry(registry);
         log(LogLevel::info,
             fmt::format("stored layer village_classes ({} villages) in {}; 'qiancun export {} "
@@ -103,7 +104,7 @@ void run_classify(const ClassifyArgs &args) {
         if (result.villages.empty())
             log(LogLevel::warning, "no village matches the filter");
     }
-    Rows rows = result.to_rows(args.features);
+    Rows rows = result.to_rows(args.features, exporters::reason_text);
     if (args.mismatches) {
         const auto at = static_cast<std::size_t>(
             std::find(rows.columns.begin(), rows.columns.end(), "mismatch") - rows.columns.begin());

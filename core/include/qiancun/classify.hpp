@@ -3,6 +3,7 @@
 #include "qiancun/config.hpp"
 #include "qiancun/registry.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,8 +11,10 @@
 
 /// Village classification (SPEC §4): per village the features the plan's five classes are
 /// judged by, an ordered rule list from a TOML file (first rule that fires wins, the last rule
-/// is the unconditional default), and the suggested class with the rule and a reason that
-/// quotes the actual values. Lengths in metres and areas in m² of the working CRS.
+/// is the unconditional default), and the suggested class with the rule and its reason as data
+/// (the conditions with the village's values); the words of a reason are made by the caller
+/// (exporters' reason_text), so that a translator sees whole sentences. Lengths in metres and
+/// areas in m² of the working CRS.
 
 namespace qiancun {
 
@@ -22,11 +25,11 @@ const std::vector<std::string> &village_class_keys();
 /// The Chinese name of a class key ("suburban" → "城郊融合类"); "" for an unknown key.
 std::string_view village_class_label(std::string_view key);
 
-/// How a feature's value reads in a reason.
+/// What a feature's value is, which decides how a reason shows it.
 enum class FeatureFormat {
-    metres,  ///< "1,850 m"
+    metres,  ///< a distance in m: "1,850 m"
     count,   ///< "1,312"
-    density, ///< "212 /km²"
+    density, ///< people per km²: "212 /km²"
     share,   ///< a ratio in [0, 1] shown as "62 %"; thresholds are written as ratios (0.5)
     flag     ///< 0/1 shown as "no"/"yes"
 };
@@ -34,7 +37,7 @@ enum class FeatureFormat {
 /// A feature rules can test.
 struct FeatureDef {
     std::string key;   ///< as written in rules: "road_access_m"
-    std::string label; ///< as written in reasons: "road access"
+    std::string label; ///< English msgid of its name in reasons: "road access"
     FeatureFormat format = FeatureFormat::count;
     std::string definition; ///< one sentence: what it measures and where it comes from
 };
@@ -43,8 +46,8 @@ struct FeatureDef {
 /// settlements, density, completeness, heritage, hazard_share, road_access_m.
 const std::vector<FeatureDef> &classification_features();
 
-/// `value` formatted as in a reason: "1,850 m", "62 %", "yes".
-std::string format_feature(const FeatureDef &feature, double value);
+/// The feature `key`; null for an unknown key.
+const FeatureDef *find_feature(std::string_view key);
 
 enum class CompareOp { lt, le, gt, ge, eq, ne };
 
@@ -102,10 +105,32 @@ struct VillageFeatures {
     void set(std::string_view key, std::optional<double> value);
 };
 
+/// One condition of the rule that fired, with the village's value.
+struct ConditionOutcome {
+    std::string feature; ///< a key of classification_features()
+    CompareOp op = CompareOp::lt;
+    double value = 0.0;     ///< the village's value, in the feature's unit
+    double threshold = 0.0; ///< as the rule states it
+};
+
+/// Why a village was given its class, as data; exporters::reason_text makes the sentence.
+struct Reason {
+    std::string rule; ///< the rule's name (its id)
+    /// The rule's reason template as written (`{conditions}`, `{<feature>}` placeholders); ""
+    /// when the rule has none: then the conditions, or "default rule" for the default.
+    std::string text;
+    std::vector<ConditionOutcome> conditions; ///< every condition of the rule, in its order
+    /// The village's value of each `{<feature>}` placeholder of `text`, empty when missing.
+    std::vector<std::pair<std::string, std::optional<double>>> quoted;
+};
+
+/// Makes the sentence of a reason (Classification::to_rows, write_classes_layer).
+using ReasonWriter = std::function<std::string(const Reason &)>;
+
 /// Which rule fired for one village.
 struct RuleMatch {
     const Rule *rule = nullptr; ///< never null for a valid RuleSet
-    std::string reason;         ///< the template filled with the village's values
+    Reason reason;              ///< the conditions with the village's values
     /// Rules passed over because a feature they test is missing, with that feature:
     /// (rule name, feature key).
     std::vector<std::pair<std::string, std::string>> skipped;
@@ -122,7 +147,7 @@ struct VillageClassification {
     std::string township;
     std::string suggested_class;
     std::string rule;
-    std::string reason;
+    Reason reason;
     std::string recorded_class;   ///< the village's `class`; "" when not recorded
     std::optional<bool> mismatch; ///< suggested ≠ recorded; empty when nothing is recorded
     VillageFeatures features;
@@ -135,10 +160,10 @@ struct Classification {
     /// as warnings).
     std::vector<std::string> warnings;
 
-    /// Columns code, name, township, suggested_class, rule, reason, recorded_class, mismatch
-    /// (1/0, empty when no class is recorded); with `with_features` one column per feature
-    /// after them.
-    Rows to_rows(bool with_features = false) const;
+    /// Columns code, name, township, suggested_class, rule, reason (by `reason_text`),
+    /// recorded_class, mismatch (1/0, empty when no class is recorded); with `with_features`
+    /// one column per feature after them.
+    Rows to_rows(bool with_features, const ReasonWriter &reason_text) const;
     /// Per class in village_class_keys() order: class, label (Chinese), suggested, recorded,
     /// mismatches (villages recorded in the class but suggested another).
     Rows class_counts() const;
@@ -167,8 +192,9 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
                                  const MetricsConfig &config, const ClassifyOptions &options = {});
 
 /// Stores `result` as the spatial layer `village_classes` (village polygon + the columns of
-/// `to_rows(true)` + `suggested_label` in Chinese), replacing an earlier one, in one
-/// transaction.
-void write_classes_layer(Registry &registry, const Classification &result);
+/// `to_rows(true, reason_text)` + `suggested_label` in Chinese), replacing an earlier one, in
+/// one transaction.
+void write_classes_layer(Registry &registry, const Classification &result,
+                         const ReasonWriter &reason_text);
 
 } // namespace qiancun

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <libintl.h>
+
+/// Message translation (GNU gettext, text domain "qiancun", one catalogue per language under
+/// po/). Mark a message where it is made: `_("no village with code '{}'")` translates it now,
+/// `N_("…")` only marks a string that is translated later with `_(s)`. A message with values
+/// keeps its fmt format string as the msgid:
+///   fmt::format(fmt::runtime(_("no village with code '{}'")), code)
+/// Without a bound catalogue (the library used on its own) every message stays English.
+/// Include this header after all others: it defines the macros `_`, `N_` and `P_`.
+
+namespace qiancun {
+
+/// The text domain of every qiancun message.
+inline constexpr const char *kTextDomain = "qiancun";
+
+/// `msgid` in the language of the messages (LC_MESSAGES / LANGUAGE), else itself.
+inline const char *translate(const char *msgid) noexcept {
+    return dgettext(kTextDomain, msgid);
+}
+
+/// The singular or plural form for `n` in the language of the messages.
+inline const char *translate_plural(const char *singular, const char *plural,
+                                    unsigned long n) noexcept {
+    return dngettext(kTextDomain, singular, plural, n);
+}
+
+} // namespace qiancun
+
+#define _(msgid) ::qiancun::translate(msgid)
+#define N_(msgid) msgid
+#define P_(singular, plural, n) ::qiancun::translate_plural(singular, plural, n)
