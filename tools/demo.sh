@@ -13,8 +13,12 @@ mkdir -p "$out"
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
+# Two monthly deliveries (SPEC §5.2): the sample county as of 30 September, then the same
+# county two months later, with some plants finished or renovated and roads maintained.
 step "$qiancun" init "$registry" --crs EPSG:4549
-step "$qiancun" load "$registry" sample_maps/county.toml
+step "$qiancun" load "$registry" sample_maps/county.toml --as-of 2026-09-30
+tools/derive_next_month.sh sample_maps "$out/2026-11"
+step "$qiancun" load "$registry" "$out/2026-11/county.toml" --as-of 2026-11-30
 step "$qiancun" info "$registry"
 step "$qiancun" list "$registry" sewage_plant --village 330604101201
 step "$qiancun" export "$registry" village "$out/villages.shp"
@@ -46,9 +50,15 @@ step "$qiancun" indicators "$registry"
 "$qiancun" indicators "$registry" --by township --format csv -o "$out/indicators_by_township.csv"
 printf 'per township: %s\n' "$out/indicators_by_township.csv"
 
+# The monthly bulletin: one self-contained page in Chinese (warnings, district table with the
+# change since September, township ranking, maps, worst gaps, data quality), and its workbook.
+step "$qiancun" bulletin "$registry" --as-of 2026-11-30 --compare 2026-09-30 -o "$out/bulletin.html"
+step "$qiancun" bulletin "$registry" --as-of 2026-11-30 --compare 2026-09-30 -o "$out/bulletin.xlsx"
+
 # Every layer in one QGIS project: grouped, styled, labelled, with Chinese names.
 step "$qiancun" qgis-project "$registry" -o "$out/county.qgz"
 
-printf '\nOpen %s/county.qgz in QGIS, or the registry %s itself: its layers carry their styles;\n' \
+printf '\nOpen %s/bulletin.html in a browser (it prints to A4), ' "$out"
+printf 'or %s/county.qgz in QGIS, or the registry %s itself: its layers carry their styles;\n' \
     "$out" "$registry"
 printf 'the exported files open coloured too (.qml beside them, styles inside the GeoPackages).\n'

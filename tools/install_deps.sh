@@ -19,6 +19,7 @@ packages=(
     clang libclang-rt-14-dev
     python3
     python3-qgis qgis-providers
+    chromium poppler-utils fonts-wqy-microhei
 )
 
 missing=()

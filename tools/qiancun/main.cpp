@@ -45,6 +45,7 @@ int run(int argc, char **argv) {
     qiancun::cli::register_qgis_project(app);
     qiancun::cli::register_check(app);
     qiancun::cli::register_inspect(app);
+    qiancun::cli::register_bulletin(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

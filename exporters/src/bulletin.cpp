@@ -1,0 +1,837 @@
+#include "qiancun/bulletin.hpp"
+
+#include "qiancun/error.hpp"
+#include "qiancun/progress.hpp"
+
+#include <ogr_geometry.h>
+
+#include <fmt/format.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+extern char **environ;
+
+namespace qiancun::exporters {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Width of every map's viewBox, in map units (about one screen pixel each).
+constexpr double kMapWidth = 1000.0;
+/// Village outlines are simplified (topology kept) within this many map units.
+constexpr double kSimplifyUnits = 0.5;
+
+std::string html_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size());
+    for (const char c : s) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string status_zh(std::string_view status) {
+    if (status == "met")
+        return "已达标";
+    if (status == "on_track")
+        return "进度正常";
+    if (status == "behind")
+        return "滞后";
+    if (status == "no_target")
+        return "无目标";
+    return "无数据";
+}
+
+std::string unit_zh(std::string_view unit) {
+    if (unit == "count")
+        return "个";
+    if (unit == "km")
+        return "公里";
+    return std::string(unit);
+}
+
+/// A ratio 0–1 for people: one decimal, rounded down so a value below a threshold reads below it.
+std::string percent_text(double ratio) {
+    return fmt::format("{:.1f}%", std::floor(ratio * 1000.0 + 1e-9) / 10.0);
+}
+
+std::optional<double> number(const Value &v) {
+    if (const auto *d = std::get_if<double>(&v))
+        return *d;
+    if (const auto *n = std::get_if<std::int64_t>(&v))
+        return static_cast<double>(*n);
+    return std::nullopt;
+}
+
+std::size_t column(const Rows &rows, std::string_view name) {
+    const auto it = std::find(rows.columns.begin(), rows.columns.end(), name);
+    if (it == rows.columns.end())
+        throw Error(fmt::format("bulletin: no column '{}'", name));
+    return static_cast<std::size_t>(it - rows.columns.begin());
+}
+
+/// Columns whose values are ratios 0–1: percentages on the page and in the workbook.
+bool is_ratio(std::string_view column) {
+    return column == "behind_share" || column == "share_met" || column == "cov";
+}
+
+/// The "what it is made of" of an indicator in Chinese: "74 of 300 villages" → "74/300 个行政村".
+std::string detail_zh(const std::string &detail) {
+    static const std::array<std::pair<std::string_view, std::string_view>, 4> words{{
+        {" serving plants with a result", " 座有出水检测结果的运行设施"},
+        {" retained villages", " 个规划保留村"},
+        {" villages", " 个行政村"},
+        {" people", " 人"},
+    }};
+    const auto of = detail.find(" of ");
+    if (of == std::string::npos)
+        return detail;
+    for (const auto &[en, zh] : words) {
+        if (detail.size() > en.size() && detail.ends_with(en)) {
+            const std::string part = detail.substr(0, of);
+            const std::string whole = detail.substr(of + 4, detail.size() - en.size() - (of + 4));
+            return fmt::format("{}/{}{}", part, whole, zh.substr(1));
+        }
+    }
+    return detail;
+}
+
+const IndicatorDef &def_of(const std::string &key) {
+    for (const auto &d : indicator_defs())
+        if (d.key == key)
+            return d;
+    throw Error(fmt::format("bulletin: unknown indicator '{}'", key));
+}
+
+BulletinTable warnings_table(const BulletinReport &r) {
+    BulletinTable t;
+    t.id = "warnings";
+    t.title = "进度预警（滞后指标，按差距从大到小）";
+    t.rows.columns = {"indicator", "label",  "township",  "unit",
+                      "expected",  "actual", "behind_by", "behind_share"};
+    t.headers = {"指标代码", "指标", "范围", "单位", "应达进度", "实际", "差距", "差距占应达"};
+    for (const auto &w : behind_schedule(r.current)) {
+        const auto &d = def_of(w.value.key);
+        auto round2 = [](double v) { return std::round(v * 100.0) / 100.0; };
+        t.rows.rows.push_back({w.value.key, d.label,
+                               w.value.township.empty() ? std::string("全区") : w.value.township,
+                               unit_zh(d.unit), round2(*w.value.expected), round2(*w.value.actual),
+                               round2(w.behind_by), w.behind_share});
+        t.row_keys.push_back(w.value.key);
+        t.row_status.emplace_back("behind");
+    }
+    return t;
+}
+
+BulletinTable district_table(const BulletinReport &r) {
+    BulletinTable t;
+    t.id = "district";
+    t.title = "全区核心指标";
+    const Rows now = r.current.to_rows(false);
+    const Rows before = r.before ? r.before->to_rows(false) : Rows{};
+    const auto key_at = column(now, "indicator");
+    const auto actual_at = column(now, "actual");
+    t.rows.columns = {"indicator", "label",          "unit",   "target",  "expected", "actual",
+                      "status",    "compare_actual", "change", "unknown", "detail"};
+    t.headers = {
+        "指标代码",   "指标",
+        "单位",       "目标",
+        "应达进度",   "实际",
+        "状态",       r.before ? fmt::format("上期（{}）", r.before->as_of) : std::string("上期"),
+        "较上期变化", "未计入",
+        "构成"};
+    for (std::size_t i = 0; i < now.rows.size(); ++i) {
+        const auto &row = now.rows[i];
+        const std::string key = value_to_text(row[key_at]);
+        const auto &d = def_of(key);
+        const IndicatorValue *v = nullptr;
+        for (const auto &x : r.current.values)
+            if (x.township.empty() && x.key == key)
+                v = &x;
+        Value previous;
+        for (const auto &b : before.rows)
+            if (value_to_text(b[column(before, "indicator")]) == key)
+                previous = b[column(before, "actual")];
+        const auto a = number(row[actual_at]);
+        const auto p = number(previous);
+        const std::string status = value_to_text(row[column(now, "status")]);
+        Value target = row[column(now, "target")];
+        if (const auto it = r.targets.by_key.find(key);
+            it != r.targets.by_key.end() && it->second.assumption && number(target))
+            target = value_to_text(target) + "*";
+        t.rows.rows.push_back({key, d.label, unit_zh(d.unit), target, row[column(now, "expected")],
+                               row[actual_at], status_zh(status), previous,
+                               a && p ? Value{std::round((*a - *p) * 100.0) / 100.0} : Value{},
+                               row[column(now, "unknown")],
+                               v && !v->detail.empty() ? Value{detail_zh(v->detail)} : Value{}});
+        t.row_keys.push_back(key);
+        t.row_status.push_back(status);
+    }
+    return t;
+}
+
+BulletinTable ranking_table(const BulletinReport &r) {
+    BulletinTable t;
+    t.id = "ranking";
+    t.title = "乡镇（街道）排名：按目标达标比例";
+    t.rows.columns = {"rank", "township", "targets", "met", "behind", "share_met"};
+    t.headers = {"排名", "乡镇（街道）", "有目标的指标", "已达标", "滞后", "达标比例"};
+    for (const auto &x : rank_townships(r.current)) {
+        t.rows.rows.push_back({x.rank ? Value{std::int64_t{*x.rank}} : Value{}, x.township,
+                               std::int64_t{x.targets}, std::int64_t{x.met}, std::int64_t{x.behind},
+                               x.share ? Value{*x.share} : Value{}});
+        t.row_keys.push_back(x.township);
+        t.row_status.emplace_back();
+    }
+    return t;
+}
+
+BulletinTable gaps_table(const BulletinReport &r) {
+    BulletinTable t;
+    t.id = "worst_gaps";
+    t.title = "覆盖缺口最大的行政村";
+    t.rows.columns = {"type",
+                      "type_label",
+                      "code",
+                      "name",
+                      "township",
+                      "cov",
+                      "uncovered_population",
+                      "uncovered_area_km2"};
+    t.headers = {"类型代码", "设施",   "村代码",     "村名",
+                 "乡镇",     "覆盖率", "未覆盖人口", "未覆盖面积（km²）"};
+    for (const auto &g : r.worst_gaps) {
+        t.rows.rows.push_back({g.type, g.type_label, g.code, g.name, g.township, g.cov,
+                               g.uncovered_population,
+                               std::round(g.uncovered_area_km2 * 1000.0) / 1000.0});
+        t.row_keys.push_back(g.code);
+        t.row_status.emplace_back();
+    }
+    return t;
+}
+
+BulletinTable quality_table(const BulletinReport &r) {
+    BulletinTable t;
+    t.id = "quality";
+    t.title = "数据质量";
+    t.rows.columns = {"check", "label", "findings"};
+    t.headers = {"检查代码", "检查项", "发现数"};
+    if (!r.quality_checked)
+        return t;
+    const auto counts = r.quality.counts();
+    for (const auto &def : check_defs()) {
+        std::int64_t n = 0;
+        for (const auto &[key, count] : counts)
+            if (key == def.key)
+                n = count;
+        t.rows.rows.push_back({def.key, def.label_zh, n});
+        t.row_keys.push_back(def.key);
+        t.row_status.emplace_back();
+    }
+    return t;
+}
+
+/// The Chinese notes of the data-quality section: what the shares left out, skipped checks, the
+/// assumptions behind targets, and the caller's notes.
+std::vector<std::string> quality_notes(const BulletinReport &r) {
+    std::vector<std::string> out;
+    static const std::map<std::string, std::string> left_out{
+        {"sewage_effluent_ok", "座运行中的污水处理设施无出水检测结果"},
+        {"sewage_village_coverage", "个行政村无边界"},
+        {"courier_village_coverage", "个行政村无边界"},
+        {"bs5g_settlement_coverage", "个自然村无人口数"},
+    };
+    for (const auto &v : r.current.values) {
+        const auto it = left_out.find(v.key);
+        if (v.township.empty() && v.unknown > 0 && it != left_out.end())
+            out.push_back(fmt::format("{}：{}{}，未计入分子和分母（未知不等于未达标）。",
+                                      def_of(v.key).label, v.unknown, it->second));
+    }
+    for (const auto &def : indicator_defs())
+        if (const auto it = r.targets.by_key.find(def.key);
+            it != r.targets.by_key.end() && it->second.assumption)
+            out.push_back(
+                fmt::format("{}：目标值为规划假设（*），方案未给出具体数字。", def.label));
+    out.push_back(
+        "应达进度：自上一阶段目标（数量和里程自规划期初的 0 起）至下一阶段目标（该年年末）"
+        "按日线性推算；比例类指标在首个目标年份之前不设应达进度。");
+    if (!r.quality_checked)
+        out.push_back("未运行数据质量检查。");
+    for (const auto &s : r.quality.skipped)
+        out.push_back(fmt::format("未运行的检查：{}", s));
+    for (const auto &n : r.current.notes)
+        out.push_back(n);
+    for (const auto &n : r.notes)
+        out.push_back(n);
+    return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Maps
+
+using OgrGeom = std::unique_ptr<OGRGeometry, decltype(&OGRGeometryFactory::destroyGeometry)>;
+
+OgrGeom parse_wkt(const std::string &wkt) {
+    OGRGeometry *g = nullptr;
+    if (wkt.empty() || OGRGeometryFactory::createFromWkt(wkt.c_str(), nullptr, &g) != OGRERR_NONE)
+        g = nullptr;
+    return OgrGeom(g, &OGRGeometryFactory::destroyGeometry);
+}
+
+/// Working CRS metres → map units (y down).
+struct Frame {
+    double min_x = 0.0;
+    double max_y = 0.0;
+    double scale = 1.0; ///< map units per metre
+    long width = 0;
+    long height = 0;
+
+    std::pair<long, long> at(double x, double y) const {
+        return {std::lround((x - min_x) * scale), std::lround((max_y - y) * scale)};
+    }
+};
+
+/// One ring as relative path commands in whole map units; consecutive repeats dropped.
+void append_ring(std::string &d, const OGRLinearRing &ring, const Frame &f) {
+    std::vector<std::pair<long, long>> pts;
+    for (int i = 0; i < ring.getNumPoints(); ++i) {
+        const auto p = f.at(ring.getX(i), ring.getY(i));
+        if (pts.empty() || pts.back() != p)
+            pts.push_back(p);
+    }
+    while (pts.size() > 1 && pts.back() == pts.front())
+        pts.pop_back();
+    if (pts.empty())
+        return;
+    d += fmt::format("M{} {}", pts[0].first, pts[0].second);
+    if (pts.size() < 3) {
+        d += "h1v1h-1z"; // smaller than a map unit: still one visible unit
+        return;
+    }
+    d += 'l';
+    for (std::size_t i = 1; i < pts.size(); ++i) {
+        const long dx = pts[i].first - pts[i - 1].first;
+        const long dy = pts[i].second - pts[i - 1].second;
+        if (i > 1 && dx >= 0)
+            d += ' ';
+        d += fmt::format("{}", dx);
+        if (dy >= 0)
+            d += ' ';
+        d += fmt::format("{}", dy);
+    }
+    d += 'z';
+}
+
+void append_polygon(std::string &d, const OGRPolygon &poly, const Frame &f) {
+    if (const auto *ext = poly.getExteriorRing())
+        append_ring(d, *ext, f);
+    for (int i = 0; i < poly.getNumInteriorRings(); ++i)
+        append_ring(d, *poly.getInteriorRing(i), f);
+}
+
+std::string path_data(const OGRGeometry &g, const Frame &f) {
+    std::string d;
+    const auto type = wkbFlatten(g.getGeometryType());
+    if (type == wkbPolygon) {
+        append_polygon(d, *g.toPolygon(), f);
+    } else if (type == wkbMultiPolygon) {
+        for (const auto *p : *g.toMultiPolygon())
+            append_polygon(d, *p, f);
+    } else if (OGR_GT_IsSubClassOf(type, wkbGeometryCollection)) {
+        for (const auto *part : *g.toGeometryCollection())
+            if (wkbFlatten(part->getGeometryType()) == wkbPolygon)
+                append_polygon(d, *part->toPolygon(), f);
+    }
+    return d;
+}
+
+/// The villages once, as SVG <path> definitions with ids v0, v1, …, and the frame of the maps.
+struct MapShapes {
+    Frame frame;
+    std::string defs;          ///< <path id=…> elements
+    std::vector<bool> present; ///< per village: drawn
+};
+
+MapShapes map_shapes(const std::vector<MapVillage> &villages) {
+    MapShapes out;
+    out.present.assign(villages.size(), false);
+    std::vector<OgrGeom> geoms;
+    geoms.reserve(villages.size());
+    OGREnvelope all;
+    bool any = false;
+    for (const auto &v : villages) {
+        geoms.push_back(parse_wkt(v.wkt));
+        if (!geoms.back())
+            continue;
+        OGREnvelope e;
+        geoms.back()->getEnvelope(&e);
+        all.Merge(e);
+        any = true;
+    }
+    if (!any)
+        return out;
+    const double w = std::max(all.MaxX - all.MinX, 1.0);
+    const double h = std::max(all.MaxY - all.MinY, 1.0);
+    Frame &f = out.frame;
+    f.min_x = all.MinX;
+    f.max_y = all.MaxY;
+    f.scale = kMapWidth / w;
+    f.width = std::lround(kMapWidth);
+    f.height = std::max(1L, std::lround(h * f.scale));
+    const double tolerance_m = kSimplifyUnits / f.scale;
+    for (std::size_t i = 0; i < villages.size(); ++i) {
+        if (!geoms[i])
+            continue;
+        std::unique_ptr<OGRGeometry> simple(geoms[i]->SimplifyPreserveTopology(tolerance_m));
+        const std::string d = path_data(simple ? *simple : *geoms[i], f);
+        if (d.empty())
+            continue;
+        out.present[i] = true;
+        out.defs += fmt::format("<path id=\"v{}\" d=\"{}\"/>", i, d);
+    }
+    return out;
+}
+
+std::string map_svg(const BulletinMap &m, const MapShapes &shapes) {
+    const Frame &f = shapes.frame;
+    std::vector<std::vector<std::size_t>> members(m.classes.size());
+    std::vector<std::int64_t> counts(m.classes.size(), 0);
+    for (std::size_t i = 0; i < m.village_class.size() && i < shapes.present.size(); ++i) {
+        const int c = m.village_class[i];
+        if (c < 0 || static_cast<std::size_t>(c) >= m.classes.size())
+            continue;
+        ++counts[static_cast<std::size_t>(c)];
+        if (shapes.present[i])
+            members[static_cast<std::size_t>(c)].push_back(i);
+    }
+    std::string s = fmt::format(
+        "<svg class=\"map\" viewBox=\"0 0 {} {}\" role=\"img\" aria-label=\"{}\">"
+        "<g stroke=\"#ffffff\" stroke-width=\"{:.2f}\" stroke-linejoin=\"round\" "
+        "fill-rule=\"evenodd\">",
+        f.width, f.height, html_escape(m.title), shapes.present.size() > 2000 ? 0.15 : 0.6);
+    for (std::size_t c = 0; c < m.classes.size(); ++c) {
+        if (members[c].empty())
+            continue;
+        s += fmt::format("<g fill=\"{}\">", html_escape(m.classes[c].colour));
+        for (const auto i : members[c])
+            s += fmt::format("<use href=\"#v{}\"/>", i);
+        s += "</g>";
+    }
+    s += "</g>";
+    if (!m.points.empty()) {
+        std::string d;
+        long px = 0;
+        long py = 0;
+        bool first = true;
+        for (const auto &[x, y] : m.points) {
+            const auto [ax, ay] = f.at(x, y);
+            d +=
+                first ? fmt::format("M{} {}h0", ax, ay) : fmt::format("m{} {}h0", ax - px, ay - py);
+            px = ax;
+            py = ay;
+            first = false;
+        }
+        s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
+                         "stroke-linecap=\"round\"/>",
+                         d, html_escape(m.points_colour), m.points.size() > 5000 ? 2 : 4);
+    }
+    s += "</svg><ul class=\"legend\">";
+    for (std::size_t c = 0; c < m.classes.size(); ++c)
+        s += fmt::format("<li><i style=\"background:{}\"></i>{}（{}）</li>",
+                         html_escape(m.classes[c].colour), html_escape(m.classes[c].label),
+                         counts[c]);
+    if (!m.points.empty())
+        s +=
+            fmt::format("<li><i class=\"dot\" style=\"background:{}\"></i>{}（{}）</li>",
+                        html_escape(m.points_colour), html_escape(m.points_label), m.points.size());
+    s += "</ul>";
+    return s;
+}
+
+constexpr std::string_view kCss = R"css(
+@page { size: A4; margin: 14mm 12mm 14mm 12mm; }
+* { box-sizing: border-box; }
+html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+body { font-family: "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Micro Hei",
+  "Microsoft YaHei", "PingFang SC", "Hiragino Sans GB", sans-serif; font-size: 10pt;
+  line-height: 1.45; color: #222; max-width: 186mm; margin: 0 auto; padding: 8mm 0; }
+h1 { font-size: 17pt; margin: 0 0 2pt; }
+h2 { font-size: 13pt; margin: 14pt 0 4pt; border-bottom: 2px solid #8c2d04; padding-bottom: 2pt;
+  break-after: avoid; page-break-after: avoid; }
+p.meta { color: #555; margin: 0 0 8pt; }
+table { border-collapse: collapse; width: 100%; margin: 4pt 0 8pt; font-size: 8.5pt;
+  break-inside: avoid; page-break-inside: avoid; }
+thead { display: table-header-group; }
+tr, td, th { break-inside: avoid; page-break-inside: avoid; }
+th { background: #f1e4d8; font-weight: 600; text-align: left; }
+th.tt { background: #fff; border: 0; border-bottom: 1px solid #b9b0a8; font-size: 9pt;
+  padding: 2pt 0; }
+th, td { border: 1px solid #b9b0a8; padding: 1.5pt 4pt; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.k { font-family: monospace; font-size: 7.5pt; color: #555; }
+tr.s-behind td { background: #fde0dd; }
+tr.s-met td.st { color: #1a7f37; font-weight: 600; }
+tr.s-behind td.st { color: #b42318; font-weight: 600; }
+tr.s-on_track td.st { color: #1f5fa8; }
+p.empty { color: #555; }
+section.maps { break-before: page; page-break-before: always; }
+figure.map { margin: 0 0 10pt; break-inside: avoid; page-break-inside: avoid; }
+figure.map figcaption { font-size: 9pt; margin-bottom: 2pt; }
+svg.map { display: block; width: 100%; height: auto; max-height: 105mm; background: #f7f7f7; }
+ul.legend { list-style: none; padding: 0; margin: 3pt 0 0; font-size: 8.5pt; }
+ul.legend li { display: inline-block; margin-right: 10pt; }
+ul.legend i { display: inline-block; width: 10pt; height: 8pt; margin-right: 3pt;
+  vertical-align: -1pt; border: 1px solid #999; }
+ul.legend i.dot { width: 6pt; height: 6pt; border-radius: 50%; border: 0; }
+ul.notes { padding-left: 14pt; font-size: 9pt; }
+ul.notes li { break-inside: avoid; page-break-inside: avoid; }
+footer { margin-top: 12pt; color: #777; font-size: 8pt; }
+)css";
+
+std::string cell_html(const BulletinTable &t, std::size_t col, const Value &v) {
+    const std::string &key = t.rows.columns[col];
+    std::string cls;
+    std::string text;
+    if (is_ratio(key) && number(v)) {
+        text = percent_text(*number(v));
+        cls = "n";
+    } else {
+        text = value_to_text(v);
+        if (std::holds_alternative<double>(v) || std::holds_alternative<std::int64_t>(v) ||
+            key == "target")
+            cls = "n";
+    }
+    if (key == "indicator" || key == "type" || key == "check" || key == "code")
+        cls = "k";
+    if (key == "status")
+        cls = "st";
+    return fmt::format("<td data-col=\"{}\"{}>{}</td>", key,
+                       cls.empty() ? std::string() : fmt::format(" class=\"{}\"", cls),
+                       html_escape(text));
+}
+
+/// A table whose head (its number and title, then the column headers) repeats on every printed
+/// page the table runs onto, so a split table shows as "表N" on two pages.
+std::string table_html(const BulletinTable &t, int number, std::string_view empty_text) {
+    if (t.rows.rows.empty())
+        return fmt::format("<p class=\"empty\" id=\"t-{}\">表{}　{}</p>", t.id, number,
+                           html_escape(empty_text));
+    std::string s = fmt::format("<table id=\"t-{}\"><thead><tr><th class=\"tt\" colspan=\"{}\">"
+                                "表{}　{}</th></tr><tr>",
+                                t.id, t.headers.size(), number, html_escape(t.title));
+    for (const auto &h : t.headers)
+        s += fmt::format("<th>{}</th>", html_escape(h));
+    s += "</tr></thead><tbody>";
+    for (std::size_t r = 0; r < t.rows.rows.size(); ++r) {
+        const std::string &status = t.row_status[r];
+        s += fmt::format("<tr data-key=\"{}\"{}>", html_escape(t.row_keys[r]),
+                         status.empty()
+                             ? std::string()
+                             : fmt::format(" data-status=\"{}\" class=\"s-{}\"", status, status));
+        for (std::size_t c = 0; c < t.rows.columns.size(); ++c)
+            s += cell_html(t, c, t.rows.rows[r][c]);
+        s += "</tr>";
+    }
+    s += "</tbody></table>";
+    return s;
+}
+
+} // namespace
+
+std::vector<BulletinTable> bulletin_tables(const BulletinReport &report) {
+    return {warnings_table(report), district_table(report), ranking_table(report),
+            gaps_table(report), quality_table(report)};
+}
+
+std::string bulletin_html(const BulletinReport &report) {
+    const auto tables = bulletin_tables(report);
+    auto table_of = [&](std::string_view id) -> const BulletinTable & {
+        for (const auto &t : tables)
+            if (t.id == id)
+                return t;
+        throw Error(fmt::format("bulletin: no table '{}'", id));
+    };
+    const Bulletin &b = report.current;
+    std::string h;
+    h.reserve(1 << 20);
+    h += "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\">"
+         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+         "style-src 'unsafe-inline'; img-src data:\">"
+         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+    h += fmt::format("<title>{}（截至{}）</title><style>{}</style></head><body>\n",
+                     html_escape(report.title), b.as_of, kCss);
+    h += fmt::format(
+        "<header><h1>{}</h1><p class=\"meta\">截至 <b id=\"as-of\">{}</b>{}"
+        "　规划期 {}—{} 年　数据：{}</p></header>\n",
+        html_escape(report.title), b.as_of,
+        report.before ? fmt::format("　对比 <b id=\"compare\">{}</b>", report.before->as_of)
+                      : std::string(),
+        report.targets.period_start, report.targets.period_end, html_escape(report.registry_name));
+
+    const auto &warnings = table_of("warnings");
+    h += fmt::format("<section id=\"warnings\"><h2>一、{}</h2>", html_escape(warnings.title));
+    h += table_html(warnings, 1, "没有滞后于应达进度的指标。");
+    h += "</section>\n";
+
+    const auto &district = table_of("district");
+    std::int64_t met = 0;
+    std::int64_t behind = 0;
+    for (const auto &s : district.row_status) {
+        met += s == "met" ? 1 : 0;
+        behind += s == "behind" ? 1 : 0;
+    }
+    h += fmt::format("<section id=\"district\"><h2>二、{}</h2><p>共 {} 项指标：已达标 {} 项，"
+                     "滞后 {} 项。标 * 的目标为规划假设。</p>",
+                     html_escape(district.title), district.rows.rows.size(), met, behind);
+    h += table_html(district, 2, "没有指标。");
+    h += "</section>\n";
+
+    const auto &ranking = table_of("ranking");
+    h += fmt::format("<section id=\"ranking\"><h2>三、{}</h2><p>各乡镇（街道）有目标且有数据的"
+                     "指标中已达标的比例；比例相同者并列。数量和里程类指标方案只对全区设目标。</p>",
+                     html_escape(ranking.title));
+    h += table_html(ranking, 3, "没有乡镇数据。");
+    h += "</section>\n";
+
+    h += "<section id=\"maps\" class=\"maps\"><h2>四、地图</h2>";
+    if (report.maps.empty() || report.villages.empty()) {
+        h += "<p class=\"empty\">登记库中没有行政村边界，无法绘制地图。</p>";
+    } else {
+        const MapShapes shapes = map_shapes(report.villages);
+        h += "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\">"
+             "<defs>";
+        h += shapes.defs;
+        h += "</defs></svg>";
+        for (std::size_t i = 0; i < report.maps.size(); ++i) {
+            const auto &m = report.maps[i];
+            h += fmt::format("<figure class=\"map\" id=\"map-{}\"><figcaption><b>图{}　{}</b>"
+                             "　{}</figcaption>",
+                             i + 1, i + 1, html_escape(m.title), html_escape(m.caption));
+            h += map_svg(m, shapes);
+            h += "</figure>";
+        }
+    }
+    h += "</section>\n";
+
+    const auto &gaps = table_of("worst_gaps");
+    h += fmt::format("<section id=\"gaps\"><h2>五、{}</h2>", html_escape(gaps.title));
+    h += table_html(gaps, 4, "没有覆盖率低于阈值的行政村。");
+    h += "</section>\n";
+
+    const auto &quality = table_of("quality");
+    h += fmt::format("<section id=\"quality\"><h2>六、{}</h2>", html_escape(quality.title));
+    h += table_html(quality, 5, "未运行数据质量检查。");
+    h += "<ul class=\"notes\">";
+    for (const auto &n : quality_notes(report))
+        h += fmt::format("<li>{}</li>", html_escape(n));
+    h += "</ul></section>\n";
+    h += fmt::format("<footer>由 qiancun 生成。</footer></body></html>\n");
+    return h;
+}
+
+std::vector<Sheet> bulletin_sheets(const BulletinReport &report) {
+    static const std::map<std::string, std::string> names{
+        {"warnings", "进度预警"},   {"district", "全区指标"}, {"ranking", "乡镇排名"},
+        {"worst_gaps", "覆盖缺口"}, {"quality", "数据质量"},
+    };
+    std::vector<Sheet> sheets;
+    for (auto &t : bulletin_tables(report)) {
+        Sheet s;
+        s.name = names.at(t.id);
+        s.rows.columns = t.headers;
+        s.rows.rows = std::move(t.rows.rows);
+        for (std::size_t c = 0; c < t.rows.columns.size(); ++c)
+            if (is_ratio(t.rows.columns[c]))
+                s.percent_columns.push_back(t.headers[c]);
+        sheets.push_back(std::move(s));
+    }
+    Sheet notes;
+    notes.name = "说明";
+    notes.rows.columns = {"说明"};
+    for (const auto &n : quality_notes(report))
+        notes.rows.rows.push_back({n});
+    sheets.push_back(std::move(notes));
+    return sheets;
+}
+
+std::optional<fs::path> find_chromium() {
+    const char *path = std::getenv("PATH");
+    if (!path)
+        return std::nullopt;
+    for (const char *name : {"chromium", "chromium-browser", "google-chrome"}) {
+        std::stringstream dirs(path);
+        std::string dir;
+        while (std::getline(dirs, dir, ':')) {
+            if (dir.empty())
+                continue;
+            const fs::path candidate = fs::path(dir) / name;
+            if (::access(candidate.c_str(), X_OK) == 0)
+                return candidate;
+        }
+    }
+    return std::nullopt;
+}
+
+namespace {
+
+/// A temporary directory removed with everything in it on destruction.
+class TempDir {
+public:
+    TempDir() {
+        std::string templ = (fs::temp_directory_path() / "qiancun-chromium-XXXXXX").string();
+        if (!::mkdtemp(templ.data()))
+            throw Error("cannot create a temporary directory for Chromium");
+        m_path = templ;
+    }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(m_path, ec);
+    }
+    const fs::path &path() const noexcept { return m_path; }
+
+private:
+    fs::path m_path;
+};
+
+std::string last_line(const fs::path &log) {
+    std::ifstream in(log);
+    std::string line;
+    std::string last;
+    while (std::getline(in, line))
+        if (!line.empty())
+            last = line;
+    return last;
+}
+
+} // namespace
+
+void print_pdf(const fs::path &html, const fs::path &pdf, std::chrono::seconds timeout) {
+    const auto chromium = find_chromium();
+    if (!chromium)
+        throw Error(fmt::format("cannot write {}: a PDF is printed by headless Chromium, which is "
+                                "not installed (Debian package chromium; tools/install_deps.sh "
+                                "installs it). Write .html and print it from a browser instead",
+                                pdf.string()));
+    TempDir profile;
+    const fs::path log = profile.path() / "chromium.log";
+    const fs::path out = fs::absolute(pdf);
+    std::vector<std::string> args{chromium->string(),
+                                  "--headless",
+                                  "--no-sandbox",
+                                  "--disable-gpu",
+                                  "--no-first-run",
+                                  "--no-default-browser-check",
+                                  "--disable-extensions",
+                                  "--disable-background-networking",
+                                  "--user-data-dir=" + (profile.path() / "profile").string(),
+                                  "--no-pdf-header-footer",
+                                  "--print-to-pdf=" + out.string(),
+                                  "file://" + fs::absolute(html).string()};
+    std::vector<char *> argv;
+    for (auto &a : args)
+        argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    std::error_code ec;
+    fs::remove(out, ec);
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, chromium->c_str(), &actions, &attr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0)
+        throw Error(fmt::format("cannot start {}: {}", chromium->string(), std::strerror(rc)));
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        // Waited for without reaping, so the process group id stays Chromium's until its
+        // helpers are stopped below.
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+            throw Error(fmt::format("waiting for Chromium: {}", std::strerror(errno)));
+        if (info.si_pid == pid)
+            break;
+        if (std::chrono::steady_clock::now() > deadline) {
+            ::kill(-pid, SIGKILL);
+            int ignored = 0;
+            ::waitpid(pid, &ignored, 0);
+            throw Error(fmt::format("Chromium did not print {} within {} s", pdf.string(),
+                                    timeout.count()));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ::kill(-pid, SIGKILL); // helpers Chromium left behind in its process group
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(out) ||
+        fs::file_size(out, ec) == 0)
+        throw Error(fmt::format("Chromium could not print {} (exit status {}): {}", pdf.string(),
+                                WIFEXITED(status) ? WEXITSTATUS(status) : -1, last_line(log)));
+}
+
+void write_bulletin(const fs::path &path, const BulletinReport &report) {
+    std::string ext = path.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    auto write_text = [](const fs::path &to, const std::string &text) {
+        std::ofstream out(to, std::ios::binary | std::ios::trunc);
+        out << text;
+        out.close();
+        if (!out)
+            throw Error(fmt::format("cannot write {}", to.string()));
+    };
+    if (ext == ".html" || ext == ".htm") {
+        write_text(path, bulletin_html(report));
+    } else if (ext == ".xlsx") {
+        write_xlsx(path, bulletin_sheets(report));
+    } else if (ext == ".pdf") {
+        TempDir dir;
+        const fs::path html = dir.path() / "bulletin.html";
+        write_text(html, bulletin_html(report));
+        print_pdf(html, path);
+    } else {
+        throw UsageError(fmt::format("-o {}: a bulletin is .html, .xlsx or .pdf", path.string()));
+    }
+}
+
+} // namespace qiancun::exporters

@@ -1,0 +1,392 @@
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+// `qiancun bulletin` (SPEC §5.2) on the sample county loaded twice, two months apart, as the
+// demo does: the page's numbers against `indicators --format csv`, the page being self-contained,
+// the workbook, and, with headless Chromium, the page as a browser shows and prints it.
+
+namespace qiancun {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::run_command;
+using testing::run_qiancun;
+using testing::split_lines;
+
+constexpr const char *kAsOf = "2026-11-30";
+constexpr const char *kCompare = "2026-09-30";
+
+/// A CSV table: header, then {column → cell} per row (no quoted commas in these tables).
+struct Csv {
+    std::vector<std::string> header;
+    std::vector<std::map<std::string, std::string>> rows;
+};
+
+Csv parse_csv(const std::string &text) {
+    Csv csv;
+    auto cells = [](const std::string &line) {
+        std::vector<std::string> out;
+        std::stringstream in(line);
+        std::string cell;
+        while (std::getline(in, cell, ','))
+            out.push_back(cell);
+        if (!line.empty() && line.back() == ',')
+            out.emplace_back();
+        return out;
+    };
+    const auto lines = split_lines(text);
+    if (lines.empty())
+        return csv;
+    csv.header = cells(lines[0]);
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        const auto c = cells(lines[i]);
+        std::map<std::string, std::string> row;
+        for (std::size_t j = 0; j < csv.header.size(); ++j)
+            row[csv.header[j]] = j < c.size() ? c[j] : "";
+        csv.rows.push_back(std::move(row));
+    }
+    return csv;
+}
+
+/// One row of a table of the page: its data-key, data-status and {data-col → text}.
+struct HtmlRow {
+    std::string key;
+    std::string status;
+    std::map<std::string, std::string> cells;
+};
+
+/// The rows of the table `<table id="t-ID">` of the page, parsed from its markup.
+std::vector<HtmlRow> html_table(const std::string &html, const std::string &id) {
+    const auto start = html.find("<table id=\"t-" + id + "\">");
+    if (start == std::string::npos)
+        return {};
+    const auto end = html.find("</table>", start);
+    const std::string table = html.substr(start, end - start);
+    std::vector<HtmlRow> rows;
+    static const std::regex row_re(
+        R"re(<tr data-key="([^"]*)"(?: data-status="([^"]*)" class="[^"]*")?>(.*?)</tr>)re");
+    static const std::regex cell_re(R"re(<td data-col="([^"]*)"[^>]*>([^<]*)</td>)re");
+    for (auto it = std::sregex_iterator(table.begin(), table.end(), row_re);
+         it != std::sregex_iterator(); ++it) {
+        HtmlRow row;
+        row.key = (*it)[1];
+        row.status = (*it)[2];
+        const std::string body = (*it)[3];
+        for (auto c = std::sregex_iterator(body.begin(), body.end(), cell_re);
+             c != std::sregex_iterator(); ++c)
+            row.cells[(*c)[1]] = (*c)[2];
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::size_t count_of(const std::string &text, const std::string &what) {
+    std::size_t n = 0;
+    for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+        ++n;
+    return n;
+}
+
+bool on_path(const std::string &program) {
+    return run_command({"/bin/sh", "-c", "command -v " + program}).exit_code == 0;
+}
+
+/// The sample county loaded as of 2026-09-30, then next month's delivery (6 plants finished, 15
+/// renovated, 3 halls upgraded, roads maintained; tools/derive_next_month.sh) as of 2026-11-30.
+class BulletinCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir = new testing::TempDir();
+        reg = (*dir / "county.sqlite").string();
+        html = *dir / "bulletin.html";
+        auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun({"load", reg, (testing::sample_maps_dir() / "county.toml").string(),
+                         "--as-of", kCompare});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const fs::path next = *dir / "2026-11";
+        r = run_command({"/bin/bash",
+                         (testing::source_dir() / "tools/derive_next_month.sh").string(),
+                         testing::sample_maps_dir().string(), next.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun({"load", reg, (next / "county.toml").string(), "--as-of", kAsOf});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun(
+            {"bulletin", reg, "--as-of", kAsOf, "--compare", kCompare, "-o", html.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_THAT(r.out, HasSubstr("wrote the bulletin as of 2026-11-30 (compared with "
+                                     "2026-09-30) to"));
+        page = testing::read_file(html);
+    }
+    static void TearDownTestSuite() {
+        delete dir;
+        dir = nullptr;
+    }
+
+    static testing::TempDir *dir;
+    static std::string reg;
+    static fs::path html;
+    static std::string page;
+};
+
+testing::TempDir *BulletinCli::dir = nullptr;
+std::string BulletinCli::reg;
+fs::path BulletinCli::html;
+std::string BulletinCli::page;
+
+TEST_F(BulletinCli, DistrictValuesInThePageEqualIndicatorsCsv) {
+    const auto r = run_qiancun(
+        {"indicators", reg, "--as-of", kAsOf, "--compare", kCompare, "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const Csv csv = parse_csv(r.out);
+    ASSERT_EQ(csv.rows.size(), 10u) << r.out;
+    const auto rows = html_table(page, "district");
+    ASSERT_EQ(rows.size(), csv.rows.size()) << page.substr(0, 4000);
+    std::set<std::string> statuses;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const auto &want = csv.rows[i];
+        const auto &got = rows[i];
+        const std::string key = want.at("indicator");
+        SCOPED_TRACE(key);
+        EXPECT_EQ(got.key, key);
+        EXPECT_EQ(got.cells.at("indicator"), key);
+        EXPECT_EQ(got.status, want.at("status"));
+        std::string target = got.cells.at("target");
+        if (!target.empty() && target.back() == '*') // a planning assumption, marked
+            target.pop_back();
+        EXPECT_EQ(target, want.at("target"));
+        for (const char *c : {"expected", "actual", "compare_actual", "change", "unknown"})
+            EXPECT_EQ(got.cells.at(c), want.at(c)) << c;
+        statuses.insert(got.status);
+    }
+    // The month's changes show: 6 plants finished since September, 1 village more covered.
+    const auto &sewage_new = rows[0];
+    EXPECT_EQ(sewage_new.cells.at("actual"), "6");
+    EXPECT_EQ(sewage_new.cells.at("compare_actual"), "0");
+    EXPECT_EQ(sewage_new.cells.at("change"), "6");
+    EXPECT_TRUE(statuses.count("behind") && statuses.count("on_track")) << page.substr(0, 2000);
+}
+
+TEST_F(BulletinCli, WarningsComeFirstFurthestBehindFirstAndTownshipsAreRanked) {
+    const auto r =
+        run_qiancun({"indicators", reg, "--as-of", kAsOf, "--by", "township", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const Csv csv = parse_csv(r.out);
+    std::set<std::pair<std::string, std::string>> behind; // (township, indicator)
+    std::set<std::string> townships;
+    for (const auto &row : csv.rows) {
+        if (row.at("status") == "behind")
+            behind.emplace(row.at("township"), row.at("indicator"));
+        if (!row.at("township").empty())
+            townships.insert(row.at("township"));
+    }
+    ASSERT_FALSE(behind.empty());
+    const auto warnings = html_table(page, "warnings");
+    ASSERT_EQ(warnings.size(), behind.size());
+    // The warnings section precedes the district table.
+    EXPECT_LT(page.find("id=\"t-warnings\""), page.find("id=\"t-district\""));
+    bool in_townships = false;
+    double last_share = 2.0;
+    for (const auto &w : warnings) {
+        const std::string scope = w.cells.at("township");
+        const bool township = scope != "全区";
+        EXPECT_TRUE(behind.count({township ? scope : "", w.cells.at("indicator")}))
+            << scope << " " << w.cells.at("indicator");
+        if (township && !in_townships) {
+            in_townships = true; // the district's rows first, then the townships'
+            last_share = 2.0;
+        }
+        EXPECT_FALSE(in_townships && !township);
+        const double share = std::stod(w.cells.at("behind_share")) / 100.0;
+        EXPECT_LE(share, last_share + 1e-9) << "not furthest first at " << w.key;
+        last_share = share;
+        // behind_by = expected − actual, to the hundredth.
+        EXPECT_NEAR(std::stod(w.cells.at("behind_by")),
+                    std::stod(w.cells.at("expected")) - std::stod(w.cells.at("actual")), 0.011);
+    }
+    const auto ranking = html_table(page, "ranking");
+    ASSERT_EQ(ranking.size(), townships.size());
+    // Ranks by the share met, from the CSV: met / (rows with a target and an actual).
+    std::map<std::string, std::pair<int, int>> met_of;
+    for (const auto &row : csv.rows) {
+        if (row.at("township").empty() || row.at("target").empty() || row.at("actual").empty())
+            continue;
+        auto &m = met_of[row.at("township")];
+        ++m.second;
+        m.first += row.at("status") == "met" ? 1 : 0;
+    }
+    for (const auto &row : ranking) {
+        const auto &m = met_of[row.key];
+        EXPECT_EQ(row.cells.at("met"), std::to_string(m.first)) << row.key;
+        EXPECT_EQ(row.cells.at("targets"), std::to_string(m.second)) << row.key;
+        int better = 0;
+        for (const auto &[t, o] : met_of)
+            better += o.first * m.second > m.first * o.second ? 1 : 0;
+        EXPECT_EQ(row.cells.at("rank"), std::to_string(better + 1)) << row.key;
+    }
+}
+
+TEST_F(BulletinCli, PageIsSelfContainedChineseAndPrintable) {
+    EXPECT_THAT(page, HasSubstr("<html lang=\"zh-CN\">"));
+    EXPECT_THAT(page, HasSubstr("Content-Security-Policy\" content=\"default-src 'none'"));
+    for (const char *external :
+         {"http://", "https://", "src=", "url(", "@import", "<script", "<link"})
+        EXPECT_THAT(page, Not(HasSubstr(external))) << external;
+    EXPECT_THAT(page, HasSubstr("@page { size: A4;"));
+    EXPECT_THAT(page, HasSubstr("break-inside: avoid"));
+    EXPECT_THAT(page, HasSubstr("thead { display: table-header-group; }"));
+    EXPECT_THAT(page, HasSubstr("全区核心指标"));
+    EXPECT_THAT(page, HasSubstr("进度预警"));
+    EXPECT_THAT(page, HasSubstr("数据质量"));
+    // Four maps (three coverages and the classes), every village once in each.
+    EXPECT_EQ(count_of(page, "<svg class=\"map\""), 4u);
+    EXPECT_EQ(count_of(page, "<path id=\"v"), 300u);
+    EXPECT_EQ(count_of(page, "<use href=\"#v"), 4u * 300u);
+    // The sewage map's dots are the uncovered settlements `gaps` lists.
+    const auto r = run_qiancun({"gaps", reg, "--type", "sewage_plant", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const Csv gaps = parse_csv(r.out);
+    long settlements = 0;
+    for (const auto &row : gaps.rows)
+        settlements += std::stol(row.at("uncovered_settlements"));
+    ASSERT_GT(settlements, 0);
+    EXPECT_THAT(page, HasSubstr(fmt::format("覆盖缺口村中未覆盖的自然村（{}）", settlements)));
+    // The worst gaps: the first 10 villages `gaps` lists per type, in its order.
+    const auto worst = html_table(page, "worst_gaps");
+    std::vector<std::pair<std::string, std::string>> want; // (type, code)
+    for (const char *type : {"sewage_plant", "courier_station", "base_station_5g"}) {
+        const auto g = run_qiancun({"gaps", reg, "--type", type, "--format", "csv"});
+        ASSERT_EQ(g.exit_code, 0) << g.err;
+        const Csv listed = parse_csv(g.out);
+        for (std::size_t i = 0; i < listed.rows.size() && i < 10; ++i)
+            want.emplace_back(type, listed.rows[i].at("code"));
+    }
+    ASSERT_EQ(worst.size(), want.size());
+    ASSERT_GT(want.size(), 10u);
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        EXPECT_EQ(worst[i].cells.at("type"), want[i].first) << i;
+        EXPECT_EQ(worst[i].key, want[i].second) << i;
+    }
+    // Data quality: the `check` counts.
+    const auto check = run_qiancun({"check", reg, "--format", "csv"});
+    const Csv findings = parse_csv(check.out);
+    std::map<std::string, int> per_check;
+    for (const auto &row : findings.rows)
+        ++per_check[row.at("check")];
+    const auto quality = html_table(page, "quality");
+    ASSERT_EQ(quality.size(), 7u);
+    for (const auto &row : quality)
+        EXPECT_EQ(row.cells.at("findings"), std::to_string(per_check[row.key])) << row.key;
+    EXPECT_THAT(page, HasSubstr("出水水质达标率：6座运行中的污水处理设施无出水检测结果"));
+}
+
+TEST_F(BulletinCli, WorkbookHoldsTheSameTables) {
+    const fs::path xlsx = *dir / "bulletin.xlsx";
+    auto r = run_qiancun(
+        {"bulletin", reg, "--as-of", kAsOf, "--compare", kCompare, "-o", xlsx.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto district = testing::read_vector(xlsx, "全区指标", {"HEADERS=FORCE"});
+    const auto rows = html_table(page, "district");
+    ASSERT_EQ(district.size(), rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(district[i].at("指标代码"), rows[i].key);
+        EXPECT_EQ(district[i].at("实际"), rows[i].cells.at("actual")) << rows[i].key;
+        EXPECT_EQ(district[i].at("应达进度"), rows[i].cells.at("expected")) << rows[i].key;
+    }
+    EXPECT_EQ(testing::read_vector(xlsx, "进度预警", {"HEADERS=FORCE"}).size(),
+              html_table(page, "warnings").size());
+    EXPECT_EQ(testing::read_vector(xlsx, "乡镇排名", {"HEADERS=FORCE"}).size(),
+              html_table(page, "ranking").size());
+    EXPECT_EQ(testing::read_vector(xlsx, "覆盖缺口", {"HEADERS=FORCE"}).size(),
+              html_table(page, "worst_gaps").size());
+    EXPECT_EQ(testing::read_vector(xlsx, "数据质量", {"HEADERS=FORCE"}).size(), 7u);
+}
+
+TEST_F(BulletinCli, OtherExtensionsAreRefusedAndAPdfNeedsChromium) {
+    auto r = run_qiancun({"bulletin", reg, "-o", (*dir / "b.docx").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("b.docx: the bulletin is written as .html, .xlsx or .pdf"));
+    EXPECT_FALSE(fs::exists(*dir / "b.docx"));
+    // No Chromium on PATH: a clear message, nothing written.
+    r = run_qiancun({"bulletin", reg, "-o", (*dir / "b.pdf").string()}, std::nullopt,
+                    {{"PATH", "/nonexistent"}});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_THAT(r.err, HasSubstr("a PDF is printed by headless Chromium, which is not installed "
+                                 "(Debian package chromium"));
+    EXPECT_FALSE(fs::exists(*dir / "b.pdf"));
+    // Statuses before the registry knew them: the indicators' error, not an empty bulletin.
+    r = run_qiancun({"bulletin", reg, "--as-of", "2026-01-31", "-o", (*dir / "b.html").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("the asset statuses on 2026-01-31 are unknown"));
+}
+
+TEST_F(BulletinCli, BrowserLoadsThePageOfflineWithoutErrorsAndDrawsIt) {
+    if (!on_path("chromium"))
+        GTEST_SKIP() << "Chromium is not installed (Debian package chromium; "
+                        "tools/install_deps.sh installs it)";
+    const auto r = run_command(
+        {"/usr/bin/python3", (testing::source_dir() / "tests/cli/bulletin_browser.py").string(),
+         html.string(), (*dir / "shot.png").string(), (*dir / "cdp.pdf").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto result = nlohmann::json::parse(r.out);
+    EXPECT_TRUE(result["requests"].empty()) << result.dump();
+    EXPECT_TRUE(result["errors"].empty()) << result.dump();
+    // The top of the page (800 × 1100 pixels): the title, the warnings and the district table.
+    const double pixels = result["pixels"].get<double>();
+    EXPECT_EQ(pixels, 800.0 * 1100.0);
+    EXPECT_GT(result["nonwhite"].get<double>(), 0.05 * pixels) << result.dump();
+    EXPECT_GT(result["pdf_bytes"].get<long>(), 10000) << result.dump();
+}
+
+TEST_F(BulletinCli, PrintedPdfHasNoTableCutAcrossPages) {
+    if (!on_path("chromium"))
+        GTEST_SKIP() << "Chromium is not installed (Debian package chromium; "
+                        "tools/install_deps.sh installs it)";
+    if (!on_path("pdftotext"))
+        GTEST_SKIP() << "pdftotext is not installed (Debian package poppler-utils; "
+                        "tools/install_deps.sh installs it)";
+    const fs::path pdf = *dir / "bulletin.pdf";
+    auto r =
+        run_qiancun({"bulletin", reg, "--as-of", kAsOf, "--compare", kCompare, "-o", pdf.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(testing::read_file(pdf).substr(0, 5), "%PDF-");
+    r = run_command({"/usr/bin/pdftotext", "-layout", pdf.string(), "-"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> pages;
+    std::stringstream in(r.out);
+    std::string p;
+    while (std::getline(in, p, '\f'))
+        pages.push_back(p);
+    ASSERT_GE(pages.size(), 3u);
+    // A table's head (表N and its title) repeats on every page it runs onto: each on one page.
+    for (int n = 1; n <= 5; ++n) {
+        const std::string mark = fmt::format("表{}", n);
+        std::vector<std::size_t> on;
+        for (std::size_t i = 0; i < pages.size(); ++i)
+            if (pages[i].find(mark) != std::string::npos)
+                on.push_back(i + 1);
+        EXPECT_EQ(on.size(), 1u) << mark << " on pages " << ::testing::PrintToString(on);
+    }
+    // A4 portrait: 595 × 842 points.
+    r = run_command({"/bin/sh", "-c", "pdfinfo '" + pdf.string() + "' | grep 'Page size'"});
+    EXPECT_THAT(r.out, HasSubstr("(A4)"));
+}
+
+} // namespace
+} // namespace qiancun

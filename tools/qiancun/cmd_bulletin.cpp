@@ -1,0 +1,246 @@
+#include "cli.hpp"
+
+#include "qiancun/bulletin.hpp"
+#include "qiancun/check.hpp"
+#include "qiancun/config.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/indicators.hpp"
+#include "qiancun/log.hpp"
+#include "qiancun/metrics.hpp"
+
+#include <ogr_geometry.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+// `bulletin`: the monthly progress bulletin (SPEC §5.2) as HTML, XLSX or PDF.
+
+namespace qiancun::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct BulletinArgs {
+    std::string registry;
+    std::string as_of;
+    std::string compare;
+    std::string targets;
+    std::string config;
+    std::string output;
+    int worst = 10;
+};
+
+/// The coverage types the maps and the worst gaps show, with their Chinese names.
+const std::vector<std::pair<std::string, std::string>> &map_types() {
+    static const std::vector<std::pair<std::string, std::string>> types{
+        {"sewage_plant", "污水处理设施"},
+        {"courier_station", "村级寄递物流综合服务站"},
+        {"base_station_5g", "5G 基站"},
+    };
+    return types;
+}
+
+std::size_t column_of(const Rows &rows, std::string_view name) {
+    const auto it = std::find(rows.columns.begin(), rows.columns.end(), name);
+    if (it == rows.columns.end())
+        throw Error(fmt::format("the village layer has no column '{}'", name));
+    return static_cast<std::size_t>(it - rows.columns.begin());
+}
+
+/// x, y of a WKB point, or nothing.
+std::optional<std::pair<double, double>> point_of(const std::string &wkb) {
+    OGRGeometry *g = nullptr;
+    if (wkb.empty() ||
+        OGRGeometryFactory::createFromWkb(wkb.data(), nullptr, &g, wkb.size()) != OGRERR_NONE)
+        return std::nullopt;
+    std::optional<std::pair<double, double>> out;
+    if (wkbFlatten(g->getGeometryType()) == wkbPoint && !g->IsEmpty())
+        out = std::make_pair(g->toPoint()->getX(), g->toPoint()->getY());
+    OGRGeometryFactory::destroyGeometry(g);
+    return out;
+}
+
+void run_bulletin(const BulletinArgs &args) {
+    const std::string ext = lower_extension(args.output);
+    if (ext != ".html" && ext != ".htm" && ext != ".xlsx" && ext != ".pdf")
+        throw UsageError(
+            fmt::format("-o {}: the bulletin is written as .html, .xlsx or .pdf", args.output));
+    if (ext == ".pdf" && !exporters::find_chromium())
+        throw Error(fmt::format(
+            "-o {}: a PDF is printed by headless Chromium, which is not installed (Debian "
+            "package chromium; tools/install_deps.sh installs it); write .html and print it from "
+            "a browser instead",
+            args.output));
+    if (args.worst < 0)
+        throw UsageError("--worst must be 0 or more");
+    const auto started = std::chrono::steady_clock::now();
+    const Targets targets =
+        args.targets.empty()
+            ? Targets::defaults()
+            : Targets::from_toml(read_text_file(args.targets, "targets file"), args.targets);
+    auto registry = Registry::open(args.registry, true);
+    const MetricsConfig config = load_metrics_config(registry, args.config);
+
+    exporters::BulletinReport report;
+    report.registry_name = fs::path(args.registry).filename().string();
+    report.targets = targets;
+    IndicatorOptions options;
+    options.as_of = args.as_of;
+    options.by_township = true;
+    report.current = compute_indicators(registry, targets, config, options);
+    if (!args.compare.empty()) {
+        options.as_of = args.compare;
+        options.by_township = false;
+        report.before = compute_indicators(registry, targets, config, options);
+    }
+
+    // Maps and gaps show the registry's current rows.
+    const bool has_villages = registry.count("village") > 0;
+    std::map<std::string, std::size_t> index_of; // village code → index
+    std::map<std::string, std::string> township_of;
+    std::vector<std::string> classes;
+    if (has_villages) {
+        ListFilter filter;
+        filter.with_wkt = true;
+        const Rows villages = registry.list("village", filter);
+        const auto code_at = column_of(villages, "code");
+        const auto name_at = column_of(villages, "name");
+        const auto township_at = column_of(villages, "township");
+        const auto class_at = column_of(villages, "class");
+        const auto wkt_at = column_of(villages, "wkt");
+        for (const auto &row : villages.rows) {
+            exporters::MapVillage v;
+            v.code = value_to_text(row[code_at]);
+            v.name = value_to_text(row[name_at]);
+            v.wkt = value_to_text(row[wkt_at]);
+            index_of[v.code] = report.villages.size();
+            township_of[v.code] = value_to_text(row[township_at]);
+            classes.push_back(value_to_text(row[class_at]));
+            report.villages.push_back(std::move(v));
+        }
+    }
+    const std::string when = "数据为登记库的当前记录";
+    std::vector<std::string> kinds;
+    for (const auto &k : registry.kinds())
+        kinds.push_back(k.key);
+    auto has_kind = [&](const std::string &key) {
+        return std::find(kinds.begin(), kinds.end(), key) != kinds.end();
+    };
+    if (has_villages) {
+        MetricsOptions mo;
+        for (const auto &[type, label] : map_types())
+            if (has_kind(type))
+                mo.types.push_back(type);
+        const MetricsTable metrics =
+            mo.types.empty() ? MetricsTable{} : compute_metrics(registry, config, mo);
+        for (std::size_t t = 0; t < metrics.types.size(); ++t) {
+            const std::string &type = metrics.types[t];
+            const auto label =
+                std::find_if(map_types().begin(), map_types().end(), [&](const auto &p) {
+                    return p.first == type;
+                })->second;
+            const double threshold =
+                config.types.count(type) ? config.types.at(type).gap_threshold : 0.9;
+            exporters::BulletinMap m;
+            m.title = label + "覆盖";
+            m.classes = {
+                {fmt::format("达标（≥{:g}%）", threshold * 100.0), "#1a9850"},
+                {fmt::format("60%–{:g}%", threshold * 100.0), "#a6d96a"},
+                {"30%–60%", "#fdae61"},
+                {"低于 30%", "#d73027"},
+            };
+            m.village_class.assign(report.villages.size(), -1);
+            for (const auto &v : metrics.villages) {
+                const auto it = index_of.find(v.code);
+                if (it == index_of.end())
+                    continue;
+                const auto &tm = v.types.at(t);
+                m.village_class[it->second] = !tm.gap         ? 0
+                                              : tm.cov >= 0.6 ? 1
+                                              : tm.cov >= 0.3 ? 2
+                                                              : 3;
+            }
+            const GapReport gaps = compute_gaps(registry, config, type);
+            for (const auto &s : gaps.settlements)
+                if (const auto p = point_of(s.wkb))
+                    m.points.push_back(*p);
+            m.points_label = "覆盖缺口村中未覆盖的自然村";
+            m.caption =
+                fmt::format("行政村按覆盖率（有自然村人口时按人口，否则按面积）着色；{}。", when);
+            report.maps.push_back(std::move(m));
+            const auto n =
+                std::min<std::size_t>(gaps.villages.size(), static_cast<std::size_t>(args.worst));
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto &g = gaps.villages[i];
+                report.worst_gaps.push_back({type, label, g.code, g.name, township_of[g.code],
+                                             g.cov, g.uncovered_population, g.uncovered_area_km2});
+            }
+        }
+        exporters::BulletinMap m;
+        m.title = "村庄规划分类";
+        m.caption = fmt::format("按登记的规划分类（SPEC §4）着色；{}。", when);
+        const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> kinds_of{
+            {"suburban", {"城郊融合类", "#8073ac"}}, {"cluster", {"集聚建设类", "#e08214"}},
+            {"improve", {"整治提升类", "#80cdc1"}},  {"heritage", {"特色保护类", "#b2182b"}},
+            {"relocate", {"搬迁撤并类", "#878787"}}, {"", {"未分类", "#e0e0e0"}},
+        };
+        for (const auto &[key, lc] : kinds_of)
+            m.classes.push_back({lc.first, lc.second});
+        m.village_class.assign(report.villages.size(), -1);
+        for (std::size_t i = 0; i < classes.size(); ++i)
+            for (std::size_t c = 0; c < kinds_of.size(); ++c)
+                if (kinds_of[c].first == classes[i])
+                    m.village_class[i] = static_cast<int>(c);
+        report.maps.push_back(std::move(m));
+    }
+    try {
+        report.quality = check_registry(registry, config);
+        report.quality_checked = true;
+    } catch (const UsageError &e) {
+        report.notes.push_back(fmt::format("数据质量检查未运行：{}", e.what()));
+    }
+    exporters::write_bulletin(args.output, report);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::error_code ec;
+    const auto bytes = fs::file_size(args.output, ec);
+    fmt::print("wrote the bulletin as of {}{} to {} ({:.1f} MB, {:.1f} s)\n", report.current.as_of,
+               report.before ? fmt::format(" (compared with {})", report.before->as_of) : "",
+               args.output, static_cast<double>(ec ? 0 : bytes) / 1e6, seconds);
+}
+
+} // namespace
+
+void register_bulletin(CLI::App &app) {
+    auto a = std::make_shared<BulletinArgs>();
+    auto *cmd = app.add_subcommand(
+        "bulletin", "The monthly progress bulletin (SPEC §5.2) as one HTML page, XLSX or PDF");
+    cmd->footer(
+        "The page is in Chinese and self-contained (CSS and SVG maps inline, no request leaves\n"
+        "it): behind-schedule warnings first, the district indicators (target, expected,\n"
+        "actual, status, change since --compare), the township ranking, maps of village\n"
+        "coverage per type with the uncovered settlements and of the planned classes, the\n"
+        "worst gaps and the data-quality notes; it prints to A4. .xlsx holds the same tables,\n"
+        "one sheet each; .pdf is the page printed by headless Chromium (Debian chromium).\n"
+        "Example: qiancun bulletin county.sqlite --as-of 2026-11-30 --compare 2026-09-30 -o "
+        "bulletin.html");
+    cmd->add_option("REGISTRY", a->registry, "Registry file (SpatiaLite)")->required();
+    cmd->add_option("--as-of", a->as_of,
+                    "Date YYYY-MM-DD of the bulletin (status history; default: today)");
+    cmd->add_option("--compare", a->compare, "Also as of this date, with the change");
+    cmd->add_option("--targets", a->targets,
+                    "Targets file (TOML; 'qiancun config --print-targets' writes one)");
+    cmd->add_option("--config", a->config, "Radii and thresholds for the coverages (TOML)");
+    cmd->add_option("--worst", a->worst, "Gap villages listed per type (default 10)");
+    cmd->add_option("-o,--output", a->output, "The bulletin: .html, .xlsx or .pdf")->required();
+    cmd->callback([a] { run_bulletin(*a); });
+}
+
+} // namespace qiancun::cli
