@@ -123,6 +123,10 @@ std::string PgResult::column_name(int column) const {
     return name ? name : "";
 }
 
+Oid PgResult::type(int column) const noexcept {
+    return PQftype(m_result, column);
+}
+
 int PgResult::column(std::string_view name) const {
     for (int c = 0; c < columns(); ++c)
         if (column_name(c) == name)
@@ -243,6 +247,11 @@ std::string PgConn::quote_identifier(std::string_view name) const {
     std::string out(quoted);
     PQfreemem(quoted);
     return out;
+}
+
+bool PgConn::in_transaction() const noexcept {
+    const auto status = m_conn ? PQtransactionStatus(m_conn) : PQTRANS_UNKNOWN;
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
 std::string PgConn::user() const {

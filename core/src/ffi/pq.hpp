@@ -72,6 +72,8 @@ public:
     int rows() const noexcept;
     int columns() const noexcept;
     std::string column_name(int column) const;
+    /// The column's type OID (20 int8, 25 text, 701 float8, 16 bool, …).
+    Oid type(int column) const noexcept;
     /// The column named `name`; throws DatabaseError when there is none.
     int column(std::string_view name) const;
     bool is_null(int row, int column) const noexcept;
@@ -113,6 +115,8 @@ public:
                   const PgParams &params = {}) const;
     /// The identifier quoted for SQL ("Name" with inner quotes doubled).
     std::string quote_identifier(std::string_view name) const;
+    /// True inside BEGIN … COMMIT/ROLLBACK (also when the transaction has failed).
+    bool in_transaction() const noexcept;
     /// The role this connection is logged in as.
     std::string user() const;
     /// How the server was named at connection, for messages.

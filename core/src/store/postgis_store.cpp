@@ -1,27 +1,1305 @@
-#include "qiancun/error.hpp"
 #include "store/store.hpp"
 
+#include "ffi/pq.hpp"
+#include "qiancun/crs.hpp"
+#include "qiancun/digest.hpp"
+#include "qiancun/error.hpp"
+#include "qiancun/log.hpp"
+
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+/// The registry in a schema of a PostgreSQL 15 + PostGIS 3 database (SPEC §9): the same tables
+/// as the SpatiaLite file, with typmod geometry columns (geometry(POINT, srid) …) and GiST
+/// indexes. Every text column sorts and compares by its bytes (COLLATE "C"), integers are
+/// bigint, reals double precision, so that every value and order is the one SQLite gives.
 
 namespace qiancun::store {
 
 namespace {
 
-[[noreturn]] void not_available(const Location &location) {
-    throw UsageError(fmt::format("{}: PostgreSQL registries are not available in this build; use "
-                                 "a SpatiaLite file",
-                                 location.display()));
+/// Version of the PostgreSQL schema; migrations upgrade older ones in place.
+constexpr int kSchemaVersion = 1;
+/// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
+constexpr double kBorderTolM = 0.001;
+/// How long a writer waits for another writer of the same kind before giving up.
+constexpr int kLockTimeoutMs = 10000;
+
+constexpr Oid kOidBool = 16;
+constexpr Oid kOidInt8 = 20;
+constexpr Oid kOidInt2 = 21;
+constexpr Oid kOidInt4 = 23;
+constexpr Oid kOidFloat4 = 700;
+constexpr Oid kOidFloat8 = 701;
+constexpr Oid kOidNumeric = 1700;
+
+using ffi::PgConn;
+using ffi::PgParams;
+using ffi::PgResult;
+
+std::string now_utc() {
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+std::string sql_type(ValueType t) {
+    switch (t) {
+    case ValueType::integer:
+    case ValueType::boolean:
+    case ValueType::year:
+        return "bigint";
+    case ValueType::real:
+        return "double precision";
+    case ValueType::text:
+    case ValueType::choice:
+        return "text COLLATE \"C\"";
+    }
+    return "text COLLATE \"C\"";
+}
+
+std::string geometry_type(GeometryKind g) {
+    switch (g) {
+    case GeometryKind::point:
+        return "POINT";
+    case GeometryKind::line:
+        return "MULTILINESTRING";
+    case GeometryKind::polygon:
+        return "MULTIPOLYGON";
+    case GeometryKind::point_or_polygon:
+        return "GEOMETRY";
+    }
+    return "GEOMETRY";
+}
+
+/// Kinds whose rows carry a `village_code` link.
+bool has_village_link(const KindDef &k) {
+    return k.role == KindRole::settlement || k.role == KindRole::asset;
+}
+
+/// A result value by its column type: integers (and booleans, as 0/1) as int64, floating
+/// numbers as double, everything else as text; NULL as monostate.
+Value value_at(const PgResult &r, int row, int column) {
+    if (r.is_null(row, column))
+        return {};
+    switch (r.type(column)) {
+    case kOidBool:
+        return std::int64_t{r.boolean(row, column) ? 1 : 0};
+    case kOidInt2:
+    case kOidInt4:
+    case kOidInt8:
+        return r.integer(row, column);
+    case kOidFloat4:
+    case kOidFloat8:
+    case kOidNumeric:
+        return r.real(row, column);
+    default:
+        return std::string(r.text(row, column));
+    }
+}
+
+std::string text_at(const PgResult &r, int row, int column) {
+    return r.is_null(row, column) ? std::string() : std::string(r.text(row, column));
+}
+
+void add_value(PgParams &p, const Value &v) {
+    if (const auto *i = std::get_if<std::int64_t>(&v))
+        p.integer(*i);
+    else if (const auto *d = std::get_if<double>(&v))
+        p.real(*d);
+    else if (const auto *s = std::get_if<std::string>(&v))
+        p.text(*s);
+    else
+        p.null();
+}
+
+int lock_timeout_ms() {
+    if (const char *env = std::getenv("QIANCUN_BUSY_TIMEOUT_MS")) {
+        char *end = nullptr;
+        const long ms = std::strtol(env, &end, 10);
+        if (end != env && *end == '\0' && ms >= 0 && ms <= 600000)
+            return static_cast<int>(ms);
+    }
+    return kLockTimeoutMs;
+}
+
+class PostgisStore final : public Store {
+public:
+    Location where;
+    PgConn m_conn;
+    std::string m_schema; ///< quoted
+    bool m_read_only = false;
+    std::vector<KindDef> m_kinds;
+    std::optional<int> epsg;
+    std::optional<int> srid;
+    mutable std::optional<crs::Definition> definition;
+
+    PostgisStore(Location location, bool read_only)
+        : where(std::move(location)), m_conn(where.conninfo(), where.display()),
+          m_read_only(read_only) {
+        m_schema = m_conn.quote_identifier(where.schema());
+        // PostGIS's functions and types wherever the database keeps them (public by default);
+        // the registry's own tables are always named with their schema.
+        m_conn.exec("setting the search path", "SELECT set_config('search_path', $1, false)",
+                    PgParams().text(m_schema + ", public"));
+        m_conn.exec("setting the lock timeout", "SELECT set_config('lock_timeout', $1, false)",
+                    PgParams().text(std::to_string(lock_timeout_ms())));
+    }
+
+    /// `name` in the registry's schema, quoted.
+    std::string t(std::string_view name) const {
+        return m_schema + "." + m_conn.quote_identifier(name);
+    }
+    std::string q(std::string_view name) const { return m_conn.quote_identifier(name); }
+
+    [[noreturn]] void fail(const std::string &message) const {
+        throw DatabaseError(fmt::format("{}: {}", where.display(), message));
+    }
+
+    /// The kind (relkind) of the relation `name` in the schema, compared exactly.
+    bool relation_exists(std::string_view name) const {
+        return m_conn
+                   .exec("looking for a table",
+                         "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                         "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN "
+                         "('r', 'v', 'm', 'p', 'f')",
+                         PgParams().text(where.schema()).text(name))
+                   .rows() > 0;
+    }
+
+    /// The relation named `name` in any case, if there is one.
+    std::optional<std::pair<std::string, std::string>> existing_ci(std::string_view name) const {
+        const auto r = m_conn.exec(
+            "looking for a table",
+            "SELECT c.relname, CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' "
+            "WHEN 'i' THEN 'index' WHEN 'S' THEN 'sequence' ELSE 'relation' END "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND lower(c.relname) = lower($2) ORDER BY c.relname LIMIT 1",
+            PgParams().text(where.schema()).text(name));
+        if (r.rows() == 0)
+            return std::nullopt;
+        return std::pair{text_at(r, 0, 0), text_at(r, 0, 1)};
+    }
+
+    void load_crs() {
+        epsg.reset();
+        srid.reset();
+        definition.reset();
+        if (auto e = meta("crs_epsg"))
+            epsg = std::stoi(*e);
+        if (auto s = meta("crs_srid"))
+            srid = std::stoi(*s);
+        else
+            srid = epsg;
+    }
+
+    const crs::Definition &crs_definition() const {
+        if (!definition) {
+            auto wkt = meta("crs_wkt");
+            if (wkt && !wkt->empty())
+                definition = crs::Definition{*wkt, epsg, meta("crs_name").value_or("")};
+            else if (epsg)
+                definition = crs::from_epsg(*epsg);
+            else
+                fail("the working CRS has no definition in meta");
+        }
+        return *definition;
+    }
+
+    void load_kinds() {
+        m_kinds = builtin_kinds();
+        if (auto toml = meta("asset_types"); toml && !toml->empty())
+            for (auto &k : parse_kinds_toml(*toml, where.display() + " (meta.asset_types)", true))
+                m_kinds.push_back(std::move(k));
+    }
+
+    const KindDef *find_kind(std::string_view key) const {
+        for (const auto &k : m_kinds)
+            if (k.key == key)
+                return &k;
+        return nullptr;
+    }
+
+    void create_kind_table(const KindDef &k) {
+        if (!srid)
+            return;
+        if (const auto existing = existing_ci(k.key))
+            fail(fmt::format("cannot create the table of kind '{}': the schema already has a {} "
+                             "named '{}'",
+                             k.key, existing->second, existing->first));
+        std::string cols = "fid bigserial PRIMARY KEY";
+        for (std::size_t i = 0; i < k.attributes.size(); ++i) {
+            const auto &a = k.attributes[i];
+            cols += fmt::format(", {} {}", q(a.name), sql_type(a.type));
+            if (i == 0)
+                cols += " NOT NULL UNIQUE";
+            else if (a.required)
+                cols += " NOT NULL";
+            if (a.type == ValueType::choice) {
+                // Choices are the configuration's own words; as literals they are escaped by
+                // the server (quote_literal), never pasted.
+                std::string list;
+                for (const auto &c : a.choices) {
+                    const auto lit = m_conn.exec("quoting a choice", "SELECT quote_literal($1)",
+                                                 PgParams().text(c));
+                    list += (list.empty() ? "" : ", ") + std::string(lit.text(0, 0));
+                }
+                cols += fmt::format(" CHECK ({} IN ({}))", q(a.name), list);
+            }
+        }
+        if (has_village_link(k))
+            cols += ", village_code text COLLATE \"C\"";
+        cols += fmt::format(", source_file text COLLATE \"C\", source_row bigint, "
+                            "updated_at text COLLATE \"C\", geom geometry({}, {}) NOT NULL",
+                            geometry_type(k.geometry), *srid);
+        m_conn.exec(fmt::format("creating the table of {}", k.key),
+                    fmt::format("CREATE TABLE {} ({})", t(k.key), cols));
+        m_conn.exec(
+            fmt::format("indexing the geometries of {}", k.key),
+            fmt::format("CREATE INDEX {} ON {} USING GIST (geom)", q(k.key + "_geom"), t(k.key)));
+        if (has_village_link(k))
+            m_conn.exec(fmt::format("indexing the villages of {}", k.key),
+                        fmt::format("CREATE INDEX {} ON {} (village_code)",
+                                    q(k.key + "_village_code"), t(k.key)));
+    }
+
+    void create_schema_tables() {
+        const std::array<std::pair<const char *, std::string>, 5> ddl{{
+            {"creating meta", fmt::format("CREATE TABLE {} (key text COLLATE \"C\" PRIMARY KEY, "
+                                          "value text COLLATE \"C\" NOT NULL)",
+                                          t("meta"))},
+            {"creating result_layers",
+             fmt::format("CREATE TABLE {} (name text COLLATE \"C\" PRIMARY KEY, created_by text "
+                         "COLLATE \"C\" NOT NULL, created_at text COLLATE \"C\" NOT NULL)",
+                         t("result_layers"))},
+            {"creating import_log",
+             fmt::format("CREATE TABLE {} (id bigserial PRIMARY KEY, kind text COLLATE \"C\" NOT "
+                         "NULL, source text COLLATE \"C\" NOT NULL, layer text COLLATE \"C\", "
+                         "imported_at text COLLATE \"C\" NOT NULL, rows_read bigint, inserted "
+                         "bigint, updated bigint, repaired bigint, rejected bigint, content_hash "
+                         "text COLLATE \"C\")",
+                         t("import_log"))},
+            {"creating status_history",
+             fmt::format("CREATE TABLE {} (id bigserial PRIMARY KEY, kind text COLLATE \"C\" NOT "
+                         "NULL, asset_id text COLLATE \"C\" NOT NULL, status text COLLATE \"C\", "
+                         "valid_from text COLLATE \"C\" NOT NULL, source text COLLATE \"C\", "
+                         "recorded_at text COLLATE \"C\" NOT NULL)",
+                         t("status_history"))},
+            {"indexing status_history",
+             fmt::format("CREATE INDEX status_history_asset ON {} (kind, asset_id, valid_from)",
+                         t("status_history"))},
+        }};
+        for (const auto &[purpose, sql] : ddl)
+            m_conn.exec(purpose, sql);
+        m_conn.exec("indexing result_layers",
+                    fmt::format("CREATE UNIQUE INDEX result_layers_name_ci ON {} (lower(name))",
+                                t("result_layers")));
+        create_layer_styles();
+    }
+
+    /// QGIS's own layout of `layer_styles` (the PostgreSQL provider's, QGIS 3.22).
+    void create_layer_styles() {
+        m_conn.exec("creating layer_styles",
+                    fmt::format("CREATE TABLE IF NOT EXISTS {} (id serial PRIMARY KEY, "
+                                "f_table_catalog varchar, f_table_schema varchar, f_table_name "
+                                "varchar, f_geometry_column varchar, stylename text, styleqml xml, "
+                                "stylesld xml, useasdefault boolean, description text, owner "
+                                "varchar(63) DEFAULT CURRENT_USER, ui xml, update_time timestamp "
+                                "DEFAULT CURRENT_TIMESTAMP, type varchar)",
+                                t("layer_styles")));
+    }
+
+    /// Upgrades an older schema in place, one version at a time, in one transaction.
+    void migrate(int from) {
+        if (from == kSchemaVersion)
+            return;
+        ffi::PgTransaction tx(m_conn);
+        // Version 1 is the first; later versions add their steps here.
+        set_meta("schema_version", std::to_string(kSchemaVersion));
+        tx.commit();
+    }
+
+    std::optional<std::string> meta(std::string_view key) const override {
+        const auto r = m_conn.exec("reading meta",
+                                   fmt::format("SELECT value FROM {} WHERE key = $1", t("meta")),
+                                   PgParams().text(key));
+        if (r.rows() == 0)
+            return std::nullopt;
+        return text_at(r, 0, 0);
+    }
+
+    void set_meta(std::string_view key, std::string_view value) override {
+        m_conn.exec("writing meta",
+                    fmt::format("INSERT INTO {} (key, value) VALUES ($1, $2) ON CONFLICT (key) "
+                                "DO UPDATE SET value = excluded.value",
+                                t("meta")),
+                    PgParams().text(key).text(value));
+    }
+
+    const Location &location() const noexcept override { return where; }
+    std::string gdal_name() const override {
+        return fmt::format("PG:{} schemas={}", where.conninfo(), where.schema());
+    }
+    std::optional<int> working_epsg() const override { return epsg; }
+    std::optional<int> working_srid() const override { return srid; }
+    std::optional<crs::Definition> working_crs() const override {
+        if (!srid)
+            return std::nullopt;
+        return crs_definition();
+    }
+    void set_working_crs(const crs::Definition &crs, std::optional<double> data_lon) override;
+    const std::vector<KindDef> &kinds() const noexcept override { return m_kinds; }
+    void add_kind(const KindDef &def) override;
+    void begin() override;
+    void commit() override;
+    void rollback() noexcept override;
+    void write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+               ImportRecord &record) override;
+    void link_villages(std::string_view kind) override;
+    RegistryInfo info() const override;
+    std::int64_t count(const KindDef &kind) const override;
+    Rows list(const KindDef &kind, const ListFilter &filter) const override;
+    std::vector<StatusChange> statuses_as_of(std::string_view date,
+                                             std::string_view kind) const override;
+    std::optional<std::string> statuses_known_from(const KindDef &kind) const override;
+    std::vector<StatusChange> status_history(const KindDef &kind,
+                                             std::string_view id) const override;
+    std::string content_checksum() const override;
+    bool has_table(std::string_view name) const override { return relation_exists(name); }
+    void scan(const ScanRequest &request,
+              const std::function<void(const ScanRow &)> &row) const override;
+    std::unique_ptr<ResultLayerWriter> create_result_layer(const std::string &name,
+                                                           const std::vector<ResultColumn> &columns,
+                                                           const std::string &geometry_type,
+                                                           std::string_view created_by) override;
+    std::vector<SpatialLayer> spatial_layers() const override;
+    std::optional<double> column_max(std::string_view table,
+                                     std::string_view column) const override;
+    void save_layer_styles(const std::vector<TableStyles> &tables) override;
+};
+
+/// Connects and checks that the database has PostGIS.
+std::unique_ptr<PostgisStore> connect(const Location &location, bool read_only) {
+    auto store = std::make_unique<PostgisStore>(location, read_only);
+    const auto r = store->m_conn.exec(
+        "looking for PostGIS", "SELECT extversion FROM pg_extension WHERE extname = 'postgis'");
+    if (r.rows() == 0)
+        throw DatabaseError(fmt::format(
+            "{}: the database {} has no PostGIS; a superuser runs CREATE EXTENSION postgis in it",
+            location.display(), location.database()));
+    return store;
+}
+
+bool schema_has_relations(const PostgisStore &s, bool &schema_exists) {
+    const auto r = s.m_conn.exec(
+        "looking at the schema",
+        "SELECT n.oid, (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid) "
+        "FROM pg_namespace n WHERE n.nspname = $1",
+        PgParams().text(s.where.schema()));
+    schema_exists = r.rows() > 0;
+    return schema_exists && r.integer(0, 1) > 0;
 }
 
 } // namespace
 
-std::unique_ptr<Store> open_postgis(const Location &location, bool) {
-    not_available(location);
+std::unique_ptr<Store> create_postgis(const Location &location,
+                                      const std::optional<crs::Definition> &crs) {
+    if (crs)
+        crs::check_working(*crs); // before anything exists
+    auto store = connect(location, false);
+    bool exists = false;
+    if (schema_has_relations(*store, exists)) {
+        if (store->relation_exists("meta"))
+            throw UsageError(fmt::format("{} already exists; open it, or drop the schema {} first",
+                                         location.display(), location.schema()));
+        throw UsageError(fmt::format("{}: the schema {} already holds other tables; choose "
+                                     "another schema",
+                                     location.display(), location.schema()));
+    }
+    ffi::PgTransaction tx(store->m_conn);
+    if (!exists)
+        store->m_conn.exec("creating the schema", "CREATE SCHEMA " + store->m_schema);
+    store->create_schema_tables();
+    store->set_meta("schema_version", std::to_string(kSchemaVersion));
+    store->set_meta("created_at", now_utc());
+    store->set_meta("asset_types", "");
+    store->load_kinds();
+    if (crs)
+        store->set_working_crs(*crs, std::nullopt);
+    tx.commit();
+    return store;
 }
 
-std::unique_ptr<Store> create_postgis(const Location &location,
-                                      const std::optional<crs::Definition> &) {
-    not_available(location);
+std::unique_ptr<Store> open_postgis(const Location &location, bool read_only) {
+    auto store = connect(location, read_only);
+    if (!store->relation_exists("meta")) {
+        bool exists = false;
+        schema_has_relations(*store, exists);
+        if (!exists)
+            throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
+                                         location.display(), location.display()));
+        throw DatabaseError(fmt::format("{} is not a qiancun registry (no meta table in schema {})",
+                                        location.display(), location.schema()));
+    }
+    const auto version = store->meta("schema_version");
+    int v = 0;
+    try {
+        v = version ? std::stoi(*version) : 0;
+    } catch (const std::exception &) {
+        v = 0;
+    }
+    if (v > kSchemaVersion)
+        throw DatabaseError(fmt::format("{} has schema version {}, newer than this qiancun knows "
+                                        "({}); use a newer qiancun",
+                                        location.display(), v, kSchemaVersion));
+    if (v < 1)
+        throw DatabaseError(fmt::format("{} has no valid schema version ('{}')", location.display(),
+                                        version.value_or("")));
+    if (v < kSchemaVersion) {
+        if (read_only)
+            throw DatabaseError(fmt::format("{} has schema version {}; open it once for writing "
+                                            "(e.g. qiancun info) to upgrade it to {}",
+                                            location.display(), v, kSchemaVersion));
+        store->migrate(v);
+    }
+    // A reader sees one committed state for its whole life, whatever writers commit meanwhile.
+    if (read_only)
+        store->m_conn.exec("starting a read-only snapshot",
+                           "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    store->load_crs();
+    store->load_kinds();
+    return store;
+}
+
+void PostgisStore::set_working_crs(const crs::Definition &wanted, std::optional<double> data_lon) {
+    if (srid) {
+        const auto &current = crs_definition();
+        if (!crs::same(current, wanted))
+            throw UsageError(fmt::format("the working CRS of {} is already {}", where.display(),
+                                         current.describe()));
+        return;
+    }
+    crs::check_working(wanted, data_lon);
+    const bool outer = !m_conn.in_transaction();
+    std::optional<ffi::PgTransaction> tx;
+    if (outer)
+        tx.emplace(m_conn);
+    try {
+        int id = 0;
+        if (wanted.epsg) {
+            id = *wanted.epsg;
+            const auto known =
+                m_conn.exec("looking up the CRS", "SELECT 1 FROM spatial_ref_sys WHERE srid = $1",
+                            PgParams().integer(id));
+            if (known.rows() == 0)
+                m_conn.exec("registering the CRS",
+                            "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, "
+                            "proj4text) VALUES ($1, 'EPSG', $1, $2, $3)",
+                            PgParams()
+                                .integer(id)
+                                .text(crs::wkt1(wanted, false))
+                                .text(crs::proj_string(wanted)));
+        } else {
+            // A custom CRS: the SRID another registry of the database registered for the same
+            // definition, else the first free one from 900001 on (PostGIS allows up to 998999).
+            const auto same = m_conn.exec(
+                "looking up the CRS",
+                "SELECT srid FROM spatial_ref_sys WHERE auth_name = 'qiancun' AND srtext = $1 "
+                "ORDER BY srid LIMIT 1",
+                PgParams().text(crs::wkt1(wanted, false)));
+            if (same.rows() > 0) {
+                id = static_cast<int>(same.integer(0, 0));
+            } else {
+                const auto free =
+                    m_conn.exec("choosing an SRID",
+                                "SELECT greatest(coalesce(max(srid) + 1, 900001), 900001) FROM "
+                                "spatial_ref_sys WHERE srid >= 900001 AND srid < 999000");
+                id = static_cast<int>(free.integer(0, 0));
+                m_conn.exec("registering the CRS",
+                            "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, "
+                            "proj4text) VALUES ($1, 'qiancun', $1, $2, $3)",
+                            PgParams()
+                                .integer(id)
+                                .text(crs::wkt1(wanted, false))
+                                .text(crs::proj_string(wanted)));
+            }
+        }
+        if (wanted.epsg)
+            set_meta("crs_epsg", std::to_string(*wanted.epsg));
+        set_meta("crs_srid", std::to_string(id));
+        set_meta("crs_wkt", wanted.wkt);
+        set_meta("crs_name", wanted.name);
+        epsg = wanted.epsg;
+        srid = id;
+        definition = wanted;
+        for (const auto &k : m_kinds)
+            create_kind_table(k);
+        if (tx)
+            tx->commit();
+    } catch (...) {
+        epsg.reset();
+        srid.reset();
+        definition.reset();
+        throw;
+    }
+}
+
+void PostgisStore::add_kind(const KindDef &def) {
+    if (const auto *existing = find_kind(def.key)) {
+        if (existing->builtin)
+            throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
+        if (kinds_to_toml({*existing}) != kinds_to_toml({def}))
+            throw UsageError(fmt::format("asset type '{}' is already defined differently in {}",
+                                         def.key, where.display()));
+        return;
+    }
+    if (is_reserved_table_name(def.key))
+        throw UsageError(fmt::format("asset type key '{}' is reserved for the registry's own "
+                                     "tables and result layers",
+                                     def.key));
+    m_kinds.push_back(def);
+    std::vector<KindDef> configured;
+    for (const auto &k : m_kinds)
+        if (!k.builtin)
+            configured.push_back(k);
+    set_meta("asset_types", kinds_to_toml(configured));
+    create_kind_table(m_kinds.back());
+}
+
+void PostgisStore::begin() {
+    if (m_read_only)
+        throw UsageError(fmt::format("{} is open read-only", where.display()));
+    m_conn.exec("starting a transaction", "BEGIN");
+}
+
+void PostgisStore::commit() {
+    m_conn.exec("committing", "COMMIT");
+}
+
+void PostgisStore::rollback() noexcept {
+    try {
+        m_conn.exec("rolling back", "ROLLBACK");
+        load_kinds();
+        load_crs();
+    } catch (...) {
+        // Never throws; the server rolls back when the connection closes.
+    }
+}
+
+void PostgisStore::write(const KindDef &kind, std::span<const Feature> features, WriteMode mode,
+                         ImportRecord &record) {
+    if (!m_conn.in_transaction())
+        throw Error(fmt::format("writing {} to {} outside a transaction: open a "
+                                "Registry::Transaction first, so that a failure leaves nothing",
+                                kind.key, where.display()));
+    if (!srid)
+        throw UsageError("the registry has no working CRS yet");
+    if (!relation_exists(kind.key))
+        create_kind_table(kind);
+    const std::string table = t(kind.key);
+    const std::string &key = kind.key_field();
+
+    // One writer per kind at a time: a second waits here (lock_timeout) while readers go on
+    // reading the last committed state.
+    try {
+        m_conn.exec(fmt::format("locking {}", kind.key),
+                    fmt::format("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", table));
+    } catch (const ffi::PgError &e) {
+        if (e.sqlstate() == "55P03")
+            throw DatabaseError(fmt::format(
+                "the registry {} is busy: another session is writing {}; gave up after waiting "
+                "{:.1f} s, nothing was changed; try again later",
+                where.display(), kind.key, lock_timeout_ms() / 1000.0));
+        throw;
+    }
+
+    std::unordered_map<std::string, std::int64_t> seen;
+    for (const auto &f : features) {
+        if (f.values.size() != kind.attributes.size())
+            throw Error(fmt::format("feature of row {} has {} values, {} expects {}", f.row,
+                                    f.values.size(), kind.key, kind.attributes.size()));
+        const auto *k = std::get_if<std::string>(&f.values.front());
+        if (!k || k->empty())
+            throw InputError(record.source, record.layer, f.row, fmt::format("{} is empty", key));
+        auto [it, inserted] = seen.emplace(*k, f.row);
+        if (!inserted)
+            throw InputError(record.source, record.layer, f.row,
+                             fmt::format("{} '{}' appears twice in the source (rows {} and {})",
+                                         key, *k, it->second, f.row));
+    }
+
+    if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
+        throw UsageError(
+            fmt::format("effective date '{}' is not a date YYYY-MM-DD", record.effective_date));
+    const std::string stamp = now_utc();
+    const std::string valid_from =
+        record.effective_date.empty() ? stamp.substr(0, 10) : record.effective_date;
+
+    const bool track = kind.is_asset() && kind.attribute_index("status") >= 0;
+    const std::size_t status_index =
+        track ? static_cast<std::size_t>(kind.attribute_index("status")) : 0;
+
+    // What the table holds now: source and status per key.
+    struct Known {
+        std::string source_file;
+        std::optional<std::int64_t> source_row;
+        std::string status;
+    };
+    std::unordered_map<std::string, Known> known;
+    {
+        const auto r = m_conn.exec(
+            fmt::format("reading the keys of {}", kind.key),
+            fmt::format("SELECT {}, source_file, source_row, {} FROM {}", q(key),
+                        track ? std::string("status") : std::string("NULL::text"), table));
+        for (int i = 0; i < r.rows(); ++i)
+            known.emplace(
+                text_at(r, i, 0),
+                Known{text_at(r, i, 1),
+                      r.is_null(i, 2) ? std::nullopt : std::optional<std::int64_t>(r.integer(i, 2)),
+                      text_at(r, i, 3)});
+    }
+    const std::string history_sql =
+        fmt::format("INSERT INTO {} (kind, asset_id, status, valid_from, source, recorded_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)",
+                    t("status_history"));
+    auto record_status = [&](const std::string &id, const Value &status) {
+        PgParams p;
+        p.text(kind.key).text(id);
+        add_value(p, status);
+        p.text(valid_from).text(record.source).text(stamp);
+        m_conn.exec("recording a status", history_sql, p);
+    };
+
+    if (mode == WriteMode::replace) {
+        m_conn.exec(fmt::format("emptying {}", kind.key), "DELETE FROM " + table);
+        if (track)
+            for (const auto &[id, was] : known)
+                if (!seen.count(id))
+                    record_status(id, Value{});
+    }
+
+    std::string names, params, updates;
+    int n = 0;
+    for (const auto &a : kind.attributes) {
+        names += q(a.name) + ", ";
+        params += fmt::format("${}, ", ++n);
+        if (&a != &kind.attributes.front())
+            updates += fmt::format("{0} = excluded.{0}, ", q(a.name));
+    }
+    names += "source_file, source_row, updated_at, geom";
+    params +=
+        fmt::format("${}, ${}, ${}, ST_GeomFromWKB(${}, {})", n + 1, n + 2, n + 3, n + 4, *srid);
+    updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
+               "updated_at = excluded.updated_at, geom = excluded.geom";
+    const std::string upsert =
+        fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}", table,
+                    names, params, q(key), updates);
+    const auto file_name = [](const std::string &path) {
+        return std::filesystem::path(path).filename().string();
+    };
+    const std::string this_file = file_name(record.source);
+
+    record.imported_at = stamp;
+    record.inserted = 0;
+    record.updated = 0;
+    for (const auto &f : features) {
+        const auto &id = std::get<std::string>(f.values.front());
+        const auto it = known.find(id);
+        const bool present = it != known.end() && mode != WriteMode::replace;
+        if (present && mode == WriteMode::upsert && file_name(it->second.source_file) != this_file)
+            throw InputError(
+                record.source, record.layer, f.row,
+                fmt::format("{} '{}' is already in the registry from {}{}; re-import that "
+                            "source to update it, or import this one with --update (manifest: "
+                            "update = true) to let it take the id over",
+                            key, id,
+                            it->second.source_file.empty() ? std::string("another source")
+                                                           : file_name(it->second.source_file),
+                            it->second.source_row ? fmt::format(" (row {})", *it->second.source_row)
+                                                  : std::string()));
+        PgParams p;
+        for (const auto &v : f.values)
+            add_value(p, v);
+        p.text(record.source).integer(f.row).text(stamp).bytes(f.wkb);
+        try {
+            m_conn.exec(fmt::format("storing {} row {}", kind.key, f.row), upsert, p);
+        } catch (const ffi::PgError &e) {
+            throw InputError(record.source, record.layer, f.row, e.server_message());
+        }
+        ++(present ? record.updated : record.inserted);
+        if (track) {
+            const Value &status = f.values[status_index];
+            if (it == known.end() || it->second.status != value_to_text(status))
+                record_status(id, status);
+        }
+    }
+
+    m_conn.exec("logging the import",
+                fmt::format("INSERT INTO {} (kind, source, layer, imported_at, rows_read, "
+                            "inserted, updated, repaired, rejected, content_hash) VALUES ($1, $2, "
+                            "$3, $4, $5, $6, $7, $8, $9, $10)",
+                            t("import_log")),
+                PgParams()
+                    .text(kind.key)
+                    .text(record.source)
+                    .text(record.layer)
+                    .text(record.imported_at)
+                    .integer(record.rows_read)
+                    .integer(record.inserted)
+                    .integer(record.updated)
+                    .integer(record.repaired)
+                    .integer(record.rejected)
+                    .text(record.content_hash));
+}
+
+void PostgisStore::link_villages(std::string_view only_kind) {
+    if (!srid || !relation_exists("village"))
+        return;
+    for (const auto &k : m_kinds) {
+        if (!has_village_link(k) || k.geometry == GeometryKind::line ||
+            (!only_kind.empty() && k.key != only_kind) || !relation_exists(k.key))
+            continue;
+        // SPEC §3 border rule: among villages within 1 mm, the smallest code; polygons by
+        // their point-on-surface (GEOS's, as in the SpatiaLite store).
+        m_conn.exec(
+            fmt::format("linking {} to villages", k.key),
+            fmt::format("UPDATE {0} a SET village_code = (SELECT v.code FROM {1} v WHERE "
+                        "ST_DWithin(v.geom, CASE WHEN GeometryType(a.geom) = 'POINT' THEN a.geom "
+                        "ELSE ST_PointOnSurface(a.geom) END, $1) ORDER BY v.code LIMIT 1)",
+                        t(k.key), t("village")),
+            PgParams().real(kBorderTolM));
+    }
+}
+
+std::int64_t PostgisStore::count(const KindDef &k) const {
+    if (!relation_exists(k.key))
+        return 0;
+    return m_conn.exec("counting rows", "SELECT count(*) FROM " + t(k.key)).integer(0, 0);
+}
+
+namespace {
+
+/// Raises `worst` to the largest scale error of the working CRS over the geometries of
+/// `table`, at the corners of each bounding box (see the SpatiaLite store).
+void worst_scale_error(const PostgisStore &s, const crs::ScaleGauge &gauge,
+                       const std::string &table, std::optional<RegistryInfo::ScaleError> &worst) {
+    const auto r = s.m_conn.exec("measuring the scale error",
+                                 fmt::format("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), "
+                                             "ST_YMax(geom) FROM {} WHERE geom IS NOT NULL AND "
+                                             "NOT ST_IsEmpty(geom)",
+                                             s.t(table)));
+    for (int i = 0; i < r.rows(); ++i) {
+        const double x0 = r.real(i, 0), y0 = r.real(i, 1);
+        const double x1 = r.real(i, 2), y1 = r.real(i, 3);
+        if (!worst)
+            worst = RegistryInfo::ScaleError{};
+        ++worst->geometries;
+        const std::array<std::pair<double, double>, 4> corners{
+            std::pair{x0, y0}, std::pair{x1, y0}, std::pair{x0, y1}, std::pair{x1, y1}};
+        const std::size_t n = (x0 == x1 && y0 == y1) ? 1 : corners.size();
+        for (std::size_t c = 0; c < n; ++c) {
+            const auto ll = gauge.to_lonlat(corners[c].first, corners[c].second);
+            const double e =
+                ll ? gauge.at(ll->first, ll->second) : std::numeric_limits<double>::infinity();
+            if (worst->layer.empty() || e > worst->error) {
+                worst->error = e;
+                worst->lon = ll ? ll->first : 0.0;
+                worst->lat = ll ? ll->second : 0.0;
+                worst->layer = table;
+            }
+        }
+    }
+}
+
+} // namespace
+
+RegistryInfo PostgisStore::info() const {
+    RegistryInfo info;
+    info.path = where.display();
+    info.schema_version = kSchemaVersion;
+    info.epsg = epsg;
+    info.srid = srid;
+    std::optional<crs::ScaleGauge> gauge;
+    if (srid) {
+        const auto &d = crs_definition();
+        info.crs_name = d.name;
+        info.crs_proj = crs::proj_string(d);
+        gauge.emplace(d);
+    }
+    for (const auto &k : m_kinds) {
+        LayerInfo li;
+        li.kind = k.key;
+        li.label = k.label;
+        li.builtin = k.builtin;
+        li.geometry_type = geometry_type(k.geometry);
+        if (relation_exists(k.key)) {
+            const auto r =
+                m_conn.exec("summarising a layer",
+                            fmt::format("SELECT count(*), min(ST_XMin(geom)), min(ST_YMin(geom)), "
+                                        "max(ST_XMax(geom)), max(ST_YMax(geom)) FROM {}",
+                                        t(k.key)));
+            li.count = r.integer(0, 0);
+            if (li.count > 0 && !r.is_null(0, 1))
+                li.extent =
+                    std::array<double, 4>{r.real(0, 1), r.real(0, 2), r.real(0, 3), r.real(0, 4)};
+            if (gauge && li.count > 0)
+                worst_scale_error(*this, *gauge, k.key, info.scale_error);
+        }
+        info.layers.push_back(std::move(li));
+    }
+    const auto log = m_conn.exec(
+        "reading the import log",
+        fmt::format("SELECT kind, source, layer, imported_at, rows_read, inserted, updated, "
+                    "repaired, rejected, content_hash FROM {} ORDER BY id DESC LIMIT 20",
+                    t("import_log")));
+    for (int i = 0; i < log.rows(); ++i) {
+        ImportRecord r;
+        r.kind = text_at(log, i, 0);
+        r.source = text_at(log, i, 1);
+        r.layer = text_at(log, i, 2);
+        r.imported_at = text_at(log, i, 3);
+        r.rows_read = log.is_null(i, 4) ? 0 : log.integer(i, 4);
+        r.inserted = log.is_null(i, 5) ? 0 : log.integer(i, 5);
+        r.updated = log.is_null(i, 6) ? 0 : log.integer(i, 6);
+        r.repaired = log.is_null(i, 7) ? 0 : log.integer(i, 7);
+        r.rejected = log.is_null(i, 8) ? 0 : log.integer(i, 8);
+        r.content_hash = text_at(log, i, 9);
+        info.last_imports.push_back(std::move(r));
+    }
+    return info;
+}
+
+Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
+    Rows rows;
+    if (!relation_exists(k.key))
+        return rows;
+    const std::string table = t(k.key);
+    std::string cols;
+    for (const auto &a : k.attributes)
+        cols += "a." + q(a.name) + ", ";
+    if (has_village_link(k))
+        cols += "a.village_code, ";
+    cols += "a.source_file, a.source_row, a.updated_at";
+    if (filter.with_wkt)
+        cols += ", ST_AsText(a.geom) AS wkt";
+
+    PgParams params;
+    int n = 0;
+    std::string where_sql = "TRUE";
+    // Lines belong to every village they cross; `villages` is a subquery or parameter of codes.
+    auto in_villages = [&](const std::string &villages) {
+        if (k.role == KindRole::village)
+            return fmt::format(" AND a.code IN ({})", villages);
+        if (has_village_link(k) && k.geometry != GeometryKind::line)
+            return fmt::format(" AND a.village_code IN ({})", villages);
+        return fmt::format(" AND EXISTS (SELECT 1 FROM {} v WHERE v.code IN ({}) AND "
+                           "ST_Intersects(a.geom, v.geom))",
+                           t("village"), villages);
+    };
+    if (filter.village_code) {
+        params.text(*filter.village_code);
+        where_sql += in_villages(fmt::format("${}", ++n));
+    }
+    if (filter.township) {
+        params.text(*filter.township);
+        where_sql +=
+            in_villages(fmt::format("SELECT code FROM {} WHERE township = ${}", t("village"), ++n));
+    }
+    if (filter.status) {
+        params.text(*filter.status);
+        where_sql += fmt::format(" AND a.status = ${}", ++n);
+    }
+    std::string sql = fmt::format("SELECT {} FROM {} a WHERE {} ORDER BY a.{}", cols, table,
+                                  where_sql, q(k.key_field()));
+    if (filter.limit) {
+        params.integer(*filter.limit);
+        sql += fmt::format(" LIMIT ${}", ++n);
+    }
+    const auto r = m_conn.exec(fmt::format("listing {}", k.key), sql, params);
+    for (int c = 0; c < r.columns(); ++c)
+        rows.columns.push_back(r.column_name(c));
+    for (int i = 0; i < r.rows(); ++i) {
+        std::vector<Value> row;
+        for (int c = 0; c < r.columns(); ++c)
+            row.push_back(value_at(r, i, c));
+        rows.rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+std::vector<StatusChange> PostgisStore::statuses_as_of(std::string_view date,
+                                                       std::string_view kind_key) const {
+    if (!is_iso_date(date))
+        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+    std::vector<StatusChange> out;
+    for (const auto &k : m_kinds) {
+        if (!k.is_asset() || (!kind_key.empty() && k.key != kind_key) || !relation_exists(k.key))
+            continue;
+        // Latest entry valid on the date per asset; assets with no entry at all count with
+        // their current row.
+        const auto r = m_conn.exec(
+            "reading statuses",
+            fmt::format("SELECT asset_id, status, valid_from, source FROM ("
+                        " SELECT asset_id, status, valid_from, source, row_number() OVER ("
+                        "  PARTITION BY asset_id ORDER BY valid_from DESC, id DESC) AS n"
+                        " FROM {1} WHERE kind = $1 AND valid_from <= $2) h WHERE n = 1"
+                        " UNION ALL SELECT id, status, substr(updated_at, 1, 10), source_file"
+                        " FROM {0} WHERE substr(updated_at, 1, 10) <= $2 AND id NOT IN"
+                        " (SELECT asset_id FROM {1} WHERE kind = $1)"
+                        " ORDER BY 1",
+                        t(k.key), t("status_history")),
+            PgParams().text(k.key).text(date));
+        for (int i = 0; i < r.rows(); ++i) {
+            if (r.is_null(i, 1))
+                continue; // removed by then
+            out.push_back(
+                {k.key, text_at(r, i, 0), text_at(r, i, 1), text_at(r, i, 2), text_at(r, i, 3)});
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> PostgisStore::statuses_known_from(const KindDef &k) const {
+    std::optional<std::string> first;
+    auto consider = [&](const PgResult &r) {
+        if (r.rows() > 0 && !r.is_null(0, 0) && (!first || text_at(r, 0, 0) < *first))
+            first = text_at(r, 0, 0);
+    };
+    consider(m_conn.exec(
+        "reading the status history",
+        fmt::format("SELECT min(valid_from) FROM {} WHERE kind = $1", t("status_history")),
+        PgParams().text(k.key)));
+    if (relation_exists(k.key))
+        consider(m_conn.exec("reading the status history",
+                             fmt::format("SELECT min(substr(updated_at, 1, 10)) FROM {} WHERE id "
+                                         "NOT IN (SELECT asset_id FROM {} WHERE kind = $1)",
+                                         t(k.key), t("status_history")),
+                             PgParams().text(k.key)));
+    return first;
+}
+
+std::vector<StatusChange> PostgisStore::status_history(const KindDef &k,
+                                                       std::string_view id) const {
+    std::vector<StatusChange> out;
+    const auto r = m_conn.exec(
+        "reading the status history",
+        fmt::format("SELECT status, valid_from, source FROM {} WHERE kind = $1 AND asset_id = $2 "
+                    "ORDER BY valid_from, id",
+                    t("status_history")),
+        PgParams().text(k.key).text(id));
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back(
+            {k.key, std::string(id), text_at(r, i, 0), text_at(r, i, 1), text_at(r, i, 2)});
+    return out;
+}
+
+std::string PostgisStore::content_checksum() const {
+    Sha256 h;
+    std::vector<std::string> tables{"meta", "import_log", "status_history"};
+    for (const auto &k : m_kinds)
+        if (relation_exists(k.key))
+            tables.push_back(k.key);
+    for (const auto &name : tables) {
+        h.update(name);
+        const auto r =
+            m_conn.exec("checksumming", fmt::format("SELECT * FROM {} ORDER BY 1", t(name)));
+        for (int i = 0; i < r.rows(); ++i) {
+            for (int c = 0; c < r.columns(); ++c) {
+                const auto v = value_at(r, i, c);
+                h.update(std::string(1, static_cast<char>('0' + v.index())));
+                h.update(value_to_text(v));
+                h.update(std::string_view("\x1f", 1));
+            }
+            h.update("\n");
+        }
+    }
+    return h.hex();
+}
+
+void PostgisStore::scan(const ScanRequest &request,
+                        const std::function<void(const ScanRow &)> &row) const {
+    std::unordered_set<std::string> known;
+    {
+        const auto r = m_conn.exec(
+            "reading the columns",
+            "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
+            "c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
+            PgParams().text(where.schema()).text(request.table));
+        if (r.rows() == 0)
+            fail(fmt::format("no table '{}'", request.table));
+        for (int i = 0; i < r.rows(); ++i)
+            known.insert(text_at(r, i, 0));
+    }
+    const auto column = [&](const std::string &name) {
+        if (!known.count(name))
+            fail(fmt::format("table '{}' has no column '{}'", request.table, name));
+        return q(name);
+    };
+    std::string select;
+    for (const auto &c : request.columns)
+        select += column(c) + ", ";
+    const int n = static_cast<int>(request.columns.size());
+    select += known.count("geom")
+                  ? fmt::format("geom IS NULL, {}, CASE WHEN GeometryType(geom) = 'POINT' AND "
+                                "NOT ST_IsEmpty(geom) THEN ST_X(geom) END, CASE WHEN "
+                                "GeometryType(geom) = 'POINT' AND NOT ST_IsEmpty(geom) THEN "
+                                "ST_Y(geom) END, {}",
+                                request.wkb ? "ST_AsBinary(geom)" : "NULL",
+                                request.bbox ? "ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), "
+                                               "ST_YMax(geom)"
+                                             : "NULL, NULL, NULL, NULL")
+                  : "TRUE, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
+    std::string where_sql;
+    PgParams params;
+    int p = 0;
+    for (const auto &c : request.where) {
+        where_sql += where_sql.empty() ? " WHERE " : " AND ";
+        const std::string col = column(c.column);
+        switch (c.op) {
+        case ScanCondition::Op::equals:
+            add_value(params, c.value);
+            where_sql += fmt::format("{} = ${}", col, ++p);
+            break;
+        case ScanCondition::Op::is_null:
+            where_sql += col + " IS NULL";
+            break;
+        case ScanCondition::Op::is_not_null:
+            where_sql += col + " IS NOT NULL";
+            break;
+        }
+    }
+    std::string order;
+    for (const auto &c : request.order_by)
+        order += (order.empty() ? " ORDER BY " : ", ") + column(c) + " NULLS FIRST";
+    std::string sql =
+        fmt::format("SELECT {} FROM {}{}{}", select, t(request.table), where_sql, order);
+    if (request.limit) {
+        params.integer(*request.limit);
+        sql += fmt::format(" LIMIT ${}", ++p);
+    }
+    const auto r = m_conn.exec(fmt::format("reading {}", request.table), sql, params);
+    ScanRow out;
+    for (int i = 0; i < r.rows(); ++i) {
+        out.values.clear();
+        for (int c = 0; c < n; ++c)
+            out.values.push_back(value_at(r, i, c));
+        out.wkb.clear();
+        out.xy.reset();
+        out.bbox.reset();
+        if (!r.boolean(i, n)) {
+            if (request.wkb && !r.is_null(i, n + 1))
+                out.wkb = r.bytes(i, n + 1);
+            if (request.xy && !r.is_null(i, n + 2))
+                out.xy = std::pair{r.real(i, n + 2), r.real(i, n + 3)};
+            if (request.bbox && !r.is_null(i, n + 4))
+                out.bbox = std::array<double, 4>{r.real(i, n + 4), r.real(i, n + 5),
+                                                 r.real(i, n + 6), r.real(i, n + 7)};
+        }
+        row(out);
+    }
+}
+
+namespace {
+
+std::string column_sql_type(ColumnType type) {
+    switch (type) {
+    case ColumnType::text:
+        return "text COLLATE \"C\"";
+    case ColumnType::integer:
+        return "bigint";
+    case ColumnType::real:
+        return "double precision";
+    case ColumnType::boolean:
+        return "boolean";
+    }
+    return "text COLLATE \"C\"";
+}
+
+bool is_kind_table(const std::vector<KindDef> &kinds, std::string_view name) {
+    const auto lower = [](std::string s) {
+        for (auto &c : s)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        return s;
+    };
+    for (const auto &k : kinds)
+        if (lower(k.key) == lower(std::string(name)))
+            return true;
+    return false;
+}
+
+class PostgisLayerWriter final : public ResultLayerWriter {
+public:
+    PostgisLayerWriter(const PgConn &conn, std::string insert, std::vector<ColumnType> types,
+                       std::string table)
+        : m_conn(conn), m_insert(std::move(insert)), m_types(std::move(types)),
+          m_table(std::move(table)) {}
+
+    void add(std::span<const Value> values, std::string_view wkb) override {
+        if (values.size() != m_types.size())
+            throw Error(fmt::format("a result row of {} values for {} columns", values.size(),
+                                    m_types.size()));
+        PgParams p;
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            const auto *b = std::get_if<std::int64_t>(&values[i]);
+            if (m_types[i] == ColumnType::boolean && b)
+                p.boolean(*b != 0);
+            else
+                add_value(p, values[i]);
+        }
+        if (wkb.empty())
+            p.null();
+        else
+            p.bytes(wkb);
+        m_conn.exec(fmt::format("storing a row of {}", m_table), m_insert, p);
+    }
+
+private:
+    const PgConn &m_conn;
+    std::string m_insert;
+    std::vector<ColumnType> m_types;
+    std::string m_table;
+};
+
+} // namespace
+
+std::unique_ptr<ResultLayerWriter>
+PostgisStore::create_result_layer(const std::string &name, const std::vector<ResultColumn> &columns,
+                                  const std::string &geometry, std::string_view created_by) {
+    if (!srid)
+        throw UsageError(fmt::format("{} has no working CRS yet", where.display()));
+    if (const auto existing = existing_ci(name)) {
+        const auto listed = m_conn.exec(
+            "reading result_layers",
+            fmt::format("SELECT 1 FROM {} WHERE lower(name) = lower($1)", t("result_layers")),
+            PgParams().text(existing->first));
+        if (listed.rows() == 0)
+            fail(fmt::format("cannot store the result layer '{}': the registry has a {} '{}' "
+                             "that holds {}, not a result qiancun wrote; it is left as it is",
+                             name, existing->second, existing->first,
+                             is_kind_table(m_kinds, existing->first)
+                                 ? fmt::format("the kind '{}'", existing->first)
+                                 : std::string("other data")));
+        m_conn.exec("dropping the old result layer", "DROP TABLE " + t(existing->first));
+        m_conn.exec("forgetting the old result layer",
+                    fmt::format("DELETE FROM {} WHERE lower(name) = lower($1)", t("result_layers")),
+                    PgParams().text(existing->first));
+    }
+    // The geometry type is one of a few keywords; anything else is a caller's mistake, never SQL.
+    static const std::unordered_set<std::string> kTypes{
+        "POINT",        "LINESTRING",         "POLYGON", "MULTIPOINT", "MULTILINESTRING",
+        "MULTIPOLYGON", "GEOMETRYCOLLECTION", "GEOMETRY"};
+    if (!kTypes.count(geometry))
+        throw Error(
+            fmt::format("unknown geometry type '{}' for the result layer {}", geometry, name));
+    std::string defs = "fid bigserial PRIMARY KEY";
+    std::string names, params;
+    std::vector<ColumnType> types;
+    int n = 0;
+    for (const auto &c : columns) {
+        defs += fmt::format(", {} {}", q(c.name), column_sql_type(c.type));
+        names += q(c.name) + ", ";
+        params += fmt::format("${}, ", ++n);
+        types.push_back(c.type);
+    }
+    defs += fmt::format(", geom geometry({}, {})", geometry, *srid);
+    m_conn.exec(fmt::format("creating the result layer {}", name),
+                fmt::format("CREATE TABLE {} ({})", t(name), defs));
+    m_conn.exec(fmt::format("indexing the result layer {}", name),
+                fmt::format("CREATE INDEX {} ON {} USING GIST (geom)", q(name + "_geom"), t(name)));
+    m_conn.exec("recording the result layer",
+                fmt::format("INSERT INTO {} (name, created_by, created_at) VALUES ($1, $2, $3)",
+                            t("result_layers")),
+                PgParams().text(name).text(created_by).text(now_utc()));
+    return std::make_unique<PostgisLayerWriter>(
+        m_conn,
+        fmt::format("INSERT INTO {} ({}geom) VALUES ({}ST_GeomFromWKB(${}, {}))", t(name), names,
+                    params, n + 1, *srid),
+        std::move(types), name);
+}
+
+std::vector<SpatialLayer> PostgisStore::spatial_layers() const {
+    std::vector<SpatialLayer> out;
+    // In the order the tables were made (their OIDs), like SpatiaLite's registration order.
+    const auto r = m_conn.exec(
+        "listing the spatial tables",
+        "SELECT c.relname, a.attname, upper(postgis_typmod_type(a.atttypmod)) FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relkind = 'r' AND a.atttypid = 'geometry'::regtype AND "
+        "a.attnum > 0 AND NOT a.attisdropped ORDER BY c.oid, a.attnum",
+        PgParams().text(where.schema()));
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({text_at(r, i, 0), text_at(r, i, 1), text_at(r, i, 2), {}});
+    for (auto &layer : out) {
+        const auto cols = m_conn.exec(
+            "listing the columns",
+            "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN "
+            "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 "
+            "AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'fid' AND "
+            "a.attname <> $3 ORDER BY a.attnum",
+            PgParams().text(where.schema()).text(layer.table).text(layer.geometry_column));
+        for (int i = 0; i < cols.rows(); ++i)
+            layer.columns.push_back(text_at(cols, i, 0));
+    }
+    return out;
+}
+
+std::optional<double> PostgisStore::column_max(std::string_view table,
+                                               std::string_view column) const {
+    const auto r =
+        m_conn.exec("reading a maximum",
+                    fmt::format("SELECT max({})::double precision FROM {}", q(column), t(table)));
+    if (r.rows() == 0 || r.is_null(0, 0))
+        return std::nullopt;
+    return r.real(0, 0);
+}
+
+void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
+    constexpr const char *kOwner = "qiancun";
+    begin();
+    try {
+        create_layer_styles();
+        const std::string styles = t("layer_styles");
+        m_conn.exec("removing qiancun's styles",
+                    fmt::format("DELETE FROM {} WHERE f_table_schema = $1 AND owner = $2", styles),
+                    PgParams().text(where.schema()).text(kOwner));
+        for (const auto &table : tables) {
+            const auto theirs = m_conn.exec(
+                "looking for a user's default style",
+                fmt::format("SELECT 1 FROM {} WHERE f_table_schema = $1 AND f_table_name = $2 "
+                            "AND useasdefault AND owner IS DISTINCT FROM $3",
+                            styles),
+                PgParams().text(where.schema()).text(table.table).text(kOwner));
+            for (const auto &style : table.styles)
+                m_conn.exec("storing a style",
+                            fmt::format("INSERT INTO {} (f_table_catalog, f_table_schema, "
+                                        "f_table_name, f_geometry_column, stylename, styleqml, "
+                                        "stylesld, useasdefault, description, owner, ui) VALUES "
+                                        "($1, $2, $3, $4, $5, XMLPARSE(DOCUMENT $6), NULL, $7, "
+                                        "$8, $9, NULL)",
+                                        styles),
+                            PgParams()
+                                .text(where.database())
+                                .text(where.schema())
+                                .text(table.table)
+                                .text(table.geometry_column)
+                                .text(style.name)
+                                .text(style.qml)
+                                .boolean(style.is_default && theirs.rows() == 0)
+                                .text(style.description)
+                                .text(kOwner));
+        }
+    } catch (...) {
+        rollback();
+        throw;
+    }
+    commit();
 }
 
 } // namespace qiancun::store

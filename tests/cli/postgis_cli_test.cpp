@@ -1,0 +1,118 @@
+#include "testing/postgres.hpp"
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+
+namespace qiancun {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::run_qiancun;
+using testing::TempDir;
+using testing::TempSchema;
+
+/// CSV text without the column `drop` (a column of the time of the run).
+std::string without_column(const std::string &csv, const std::string &drop) {
+    const auto lines = testing::split_lines(csv);
+    if (lines.empty())
+        return csv;
+    auto split = [](const std::string &line) {
+        std::vector<std::string> cells;
+        std::size_t start = 0;
+        for (;;) {
+            const auto comma = line.find(',', start);
+            cells.push_back(line.substr(start, comma - start));
+            if (comma == std::string::npos)
+                return cells;
+            start = comma + 1;
+        }
+    };
+    const auto header = split(lines[0]);
+    const auto at = std::find(header.begin(), header.end(), drop) - header.begin();
+    std::string out;
+    for (const auto &line : lines) {
+        const auto cells = split(line);
+        for (std::size_t i = 0; i < cells.size(); ++i)
+            if (static_cast<std::ptrdiff_t>(i) != at)
+                out += cells[i] + ",";
+        out += "\n";
+    }
+    return out;
+}
+
+/// The same commands on a SpatiaLite file and on a PostGIS schema.
+struct PostgisCli : ::testing::Test {
+    TempSchema schema{::testing::UnitTest::GetInstance()->current_test_info()->name()};
+    TempDir dir;
+    std::string file = (dir / "county.sqlite").string();
+    std::string uri = schema.uri();
+
+    /// Runs `args` with REGISTRY replaced by each registry; both must give `exit_code`.
+    std::pair<testing::CommandResult, testing::CommandResult> both(std::vector<std::string> args,
+                                                                   int exit_code = 0) {
+        std::pair<testing::CommandResult, testing::CommandResult> out;
+        for (const auto *reg : {&file, &uri}) {
+            auto a = args;
+            std::replace(a.begin(), a.end(), std::string("REGISTRY"), *reg);
+            auto r = run_qiancun(a);
+            EXPECT_EQ(r.exit_code, exit_code) << *reg << ": " << r.err;
+            (reg == &file ? out.first : out.second) = std::move(r);
+        }
+        return out;
+    }
+};
+
+TEST_F(PostgisCli, InitImportListAndInfoOnAUriAsOnAFile) {
+    auto [f, p] = both({"init", "REGISTRY", "--crs", "EPSG:4549"});
+    EXPECT_EQ(p.out, fmt::format("created {} (working CRS EPSG:4549 CGCS2000 / 3-degree "
+                                 "Gauss-Kruger CM 120E)\n",
+                                 uri));
+    const auto villages = (testing::sample_maps_dir() / "villages.shp").string();
+    const auto manifest = (testing::sample_maps_dir() / "county.toml").string();
+    std::tie(f, p) = both(
+        {"import", "REGISTRY", villages, "--like", "village_boundaries", "--manifest", manifest});
+    EXPECT_EQ(p.out, f.out);
+    EXPECT_THAT(p.out, HasSubstr("new    300"));
+    std::tie(f, p) = both({"list", "REGISTRY", "village", "--format", "csv"});
+    EXPECT_EQ(testing::split_lines(p.out).size(), 301u);
+    EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at"));
+    std::tie(f, p) =
+        both({"list", "REGISTRY", "village", "--township", "百关街道", "--format", "csv"});
+    EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at"));
+    EXPECT_EQ(testing::split_lines(p.out).size(), 23u);
+    std::tie(f, p) = both({"info", "REGISTRY", "--format", "json"});
+    EXPECT_THAT(p.out, HasSubstr("\"count\": 300"));
+}
+
+TEST_F(PostgisCli, ADatabaseWithoutPostGisIsADatabaseError) {
+    const auto &server = testing::pg_server();
+    const std::string db = fmt::format("nopostgis_{}", ::getpid());
+    ASSERT_EQ(testing::psql("CREATE DATABASE " + db).exit_code, 0);
+    const auto r = run_qiancun(
+        {"init",
+         fmt::format("postgresql://postgres@127.0.0.1:{}/{}?schema=s", server.get("PGPORT"), db),
+         "--crs", "EPSG:4549"});
+    testing::psql("DROP DATABASE " + db);
+    EXPECT_EQ(r.exit_code, 4);
+    EXPECT_THAT(r.err, HasSubstr(fmt::format("the database {} has no PostGIS; a superuser runs "
+                                             "CREATE EXTENSION postgis in it",
+                                             db)));
+}
+
+TEST_F(PostgisCli, AServerThatIsNotThereIsADatabaseErrorNamingIt) {
+    const auto r = run_qiancun({"info", "postgresql://postgres@127.0.0.1:1/qiancun_test?schema=s"});
+    EXPECT_EQ(r.exit_code, 4);
+    EXPECT_THAT(r.err, HasSubstr("cannot connect to postgresql://postgres@127.0.0.1:1/"
+                                 "qiancun_test?schema=s: "));
+}
+
+TEST_F(PostgisCli, AMissingSchemaIsNamedWithTheCommandThatMakesIt) {
+    const auto r = run_qiancun({"info", uri});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err,
+                HasSubstr(fmt::format("{} does not exist; create it with 'qiancun init", uri)));
+}
+
+} // namespace
+} // namespace qiancun

@@ -1,0 +1,353 @@
+#include "qiancun/error.hpp"
+#include "qiancun/geometry.hpp"
+#include "qiancun/registry.hpp"
+
+#include "testing/postgres.hpp"
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace qiancun {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::psql;
+using testing::TempDir;
+using testing::TempSchema;
+
+Feature village(std::int64_t row, const std::string &code, const std::string &township,
+                const std::string &wkt) {
+    const auto &k = builtin_kinds().front();
+    Feature f;
+    f.row = row;
+    f.values.assign(k.attributes.size(), Value{});
+    f.values[0] = code;
+    f.values[1] = "村" + code.substr(9);
+    f.values[static_cast<std::size_t>(k.attribute_index("township"))] = township;
+    f.values[static_cast<std::size_t>(k.attribute_index("population"))] = std::int64_t{1200};
+    f.wkb = geometry::check(geometry::wkb_from_wkt(wkt), GeometryKind::polygon, false).wkb;
+    return f;
+}
+
+Feature plant(std::int64_t row, const std::string &id, double x, double y,
+              const std::string &status = "operating") {
+    const auto &k = builtin_kinds()[4];
+    EXPECT_EQ(k.key, "sewage_plant");
+    Feature f;
+    f.row = row;
+    f.values.assign(k.attributes.size(), Value{});
+    f.values[0] = id;
+    f.values[1] = status;
+    const int capacity = k.attribute_index("capacity_m3d");
+    if (capacity >= 0)
+        f.values[static_cast<std::size_t>(capacity)] = 12.5 + static_cast<double>(row) / 3.0;
+    f.wkb = geometry::wkb_from_wkt(fmt::format("POINT ({} {})", x, y));
+    return f;
+}
+
+ImportRecord record(const std::string &kind, const std::string &source = "test.src",
+                    const std::string &date = "") {
+    ImportRecord r;
+    r.kind = kind;
+    r.source = source;
+    r.effective_date = date;
+    return r;
+}
+
+/// Sq. km villages sharing the border x = 501000 in two townships.
+void fill(Registry &reg) {
+    std::vector<Feature> v{village(1, "330604101202", "东关街道",
+                                   "POLYGON((501000 3320000, 502000 3320000, 502000 3321000, "
+                                   "501000 3321000, 501000 3320000))"),
+                           village(2, "330604101201", "百官街道",
+                                   "POLYGON((500000 3320000, 501000 3320000, 501000 3321000, "
+                                   "500000 3321000, 500000 3320000))")};
+    {
+        Registry::Transaction tx(reg);
+        auto rec = record("village");
+        reg.write(reg.kind("village"), v, WriteMode::upsert, rec);
+        tx.commit();
+    }
+    std::vector<Feature> p{plant(1, "A", 501000.0, 3320500.0),    // on the shared border
+                           plant(2, "B", 501000.0005, 3320500.0), // 0.5 mm inside the east
+                           plant(3, "C", 501000.01, 3320500.0),   // 10 mm inside the east
+                           plant(4, "D", 500500.0, 3320500.0, "planned"),
+                           plant(5, "E", 499000.0, 3320500.0)}; // outside every village
+    {
+        Registry::Transaction tx(reg);
+        auto rec = record("sewage_plant", "plants.csv", "2025-01-01");
+        reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
+        reg.link_villages();
+        tx.commit();
+    }
+    // D starts operating in June.
+    p[3] = plant(4, "D", 500500.0, 3320500.0, "operating");
+    Registry::Transaction tx(reg);
+    auto rec = record("sewage_plant", "plants.csv", "2025-06-01");
+    reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
+    reg.link_villages();
+    tx.commit();
+}
+
+std::string cells(const Rows &rows, bool skip_time) {
+    std::string out;
+    for (const auto &c : rows.columns)
+        out += c + "|";
+    out += "\n";
+    for (const auto &r : rows.rows) {
+        for (std::size_t i = 0; i < r.size(); ++i) {
+            if (skip_time && rows.columns[i] == "updated_at")
+                continue;
+            out += fmt::format("{}:{}|", r[i].index(), value_to_text(r[i]));
+        }
+        out += "\n";
+    }
+    return out;
+}
+
+std::string scanned(const Registry &reg, const ScanRequest &request) {
+    std::string out;
+    reg.scan(request, [&](const ScanRow &row) {
+        for (const auto &v : row.values)
+            out += fmt::format("{}:{}|", v.index(), value_to_text(v));
+        out += fmt::format("wkb {} bytes|", row.wkb.size());
+        if (!row.wkb.empty())
+            out += geometry::wkt_from_wkb(row.wkb, 6) + "|";
+        if (row.xy)
+            out += fmt::format("xy {} {}|", row.xy->first, row.xy->second);
+        if (row.bbox)
+            out += fmt::format("bbox {} {} {} {}|", (*row.bbox)[0], (*row.bbox)[1], (*row.bbox)[2],
+                               (*row.bbox)[3]);
+        out += "\n";
+    });
+    return out;
+}
+
+std::string statuses(const std::vector<StatusChange> &changes) {
+    std::string out;
+    for (const auto &c : changes)
+        out += fmt::format("{} {} {} {} {}\n", c.kind, c.id, c.status, c.valid_from, c.source);
+    return out;
+}
+
+struct PostgisStore : ::testing::Test {
+    TempSchema schema{::testing::UnitTest::GetInstance()->current_test_info()->name()};
+    TempDir dir;
+};
+
+TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryTables) {
+    auto reg = Registry::create(Location::parse(schema.uri()), 4549);
+    EXPECT_EQ(reg.working_epsg(), 4549);
+    EXPECT_EQ(reg.working_srid(), 4549);
+    const auto columns = psql(
+        fmt::format("SELECT f_table_name || ' ' || type || ' ' || srid FROM geometry_columns WHERE "
+                    "f_table_schema = '{}' ORDER BY 1",
+                    schema.name()));
+    ASSERT_EQ(columns.exit_code, 0) << columns.err;
+    for (const auto &expected :
+         {"village MULTIPOLYGON 4549", "settlement POINT 4549", "sewage_plant POINT 4549",
+          "rural_road MULTILINESTRING 4549", "base_station_5g POINT 4549",
+          "cultural_hall GEOMETRY 4549", "courier_station POINT 4549"})
+        EXPECT_THAT(columns.out, HasSubstr(std::string(expected) + "\n"));
+    const auto gist = psql(fmt::format("SELECT count(*) FROM pg_indexes WHERE schemaname = '{}' "
+                                       "AND indexdef LIKE '%USING gist (geom)%'",
+                                       schema.name()));
+    const auto geometry_tables = psql(fmt::format(
+        "SELECT count(*) FROM geometry_columns WHERE f_table_schema = '{}'", schema.name()));
+    EXPECT_EQ(gist.out, geometry_tables.out);
+    EXPECT_NE(geometry_tables.out, "0\n");
+    const auto tables = psql(fmt::format("SELECT string_agg(tablename, ',' ORDER BY tablename) "
+                                         "FROM pg_tables WHERE schemaname = '{}' AND tablename IN "
+                                         "('meta', 'import_log', 'status_history', "
+                                         "'result_layers', 'layer_styles')",
+                                         schema.name()));
+    EXPECT_EQ(tables.out, "import_log,layer_styles,meta,result_layers,status_history\n");
+    const auto version = psql(
+        fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'", schema.name()));
+    EXPECT_EQ(version.out, "1\n");
+}
+
+TEST_F(PostgisStore, InitRefusesAnExistingRegistryAndOpenAMissingOne) {
+    Registry::create(Location::parse(schema.uri()), 4549);
+    try {
+        Registry::create(Location::parse(schema.uri()), 4549);
+        FAIL() << "created twice";
+    } catch (const UsageError &e) {
+        EXPECT_THAT(e.what(), HasSubstr("already exists"));
+    }
+    const TempSchema missing("missing");
+    try {
+        Registry::open(Location::parse(missing.uri()));
+        FAIL() << "opened a missing schema";
+    } catch (const UsageError &e) {
+        EXPECT_THAT(e.what(), HasSubstr("does not exist; create it with 'qiancun init"));
+    }
+}
+
+TEST_F(PostgisStore, RefusesASchemaNewerThanItKnows) {
+    Registry::create(Location::parse(schema.uri()), 4549);
+    ASSERT_EQ(psql(fmt::format("UPDATE \"{}\".meta SET value = '99' WHERE key = "
+                               "'schema_version'",
+                               schema.name()))
+                  .exit_code,
+              0);
+    try {
+        Registry::open(Location::parse(schema.uri()));
+        FAIL() << "opened a newer schema";
+    } catch (const DatabaseError &e) {
+        EXPECT_THAT(e.what(), HasSubstr("has schema version 99, newer than this qiancun knows"));
+    }
+}
+
+TEST_F(PostgisStore, OtherTablesInTheSchemaAreNeverTakenOver) {
+    ASSERT_EQ(
+        psql(fmt::format("CREATE SCHEMA \"{0}\"; CREATE TABLE \"{0}\".mine (v int)", schema.name()))
+            .exit_code,
+        0);
+    EXPECT_THROW(Registry::create(Location::parse(schema.uri()), 4549), UsageError);
+    EXPECT_EQ(
+        psql(fmt::format("SELECT count(*) FROM pg_tables WHERE schemaname = '{}'", schema.name()))
+            .out,
+        "1\n");
+}
+
+/// The same writes on a SpatiaLite file and a PostGIS schema read back the same.
+TEST_F(PostgisStore, ReadsBackWhatTheFileStoreReadsBack) {
+    auto file = Registry::create(dir / "r.sqlite", 4549);
+    auto pg = Registry::create(Location::parse(schema.uri()), 4549);
+    fill(file);
+    fill(pg);
+
+    EXPECT_EQ(cells(pg.list("sewage_plant", {}), true), cells(file.list("sewage_plant", {}), true));
+    EXPECT_EQ(cells(pg.list("village", {}), true), cells(file.list("village", {}), true));
+    // The border rule: A on the border and B 0.5 mm inside the east go to the smaller code.
+    const auto plants = pg.list("sewage_plant", {});
+    const auto link = std::find(plants.columns.begin(), plants.columns.end(), "village_code") -
+                      plants.columns.begin();
+    std::map<std::string, std::string> linked;
+    for (const auto &r : plants.rows)
+        linked[value_to_text(r[0])] = value_to_text(r[static_cast<std::size_t>(link)]);
+    EXPECT_EQ(linked, (std::map<std::string, std::string>{{"A", "330604101201"},
+                                                          {"B", "330604101201"},
+                                                          {"C", "330604101202"},
+                                                          {"D", "330604101201"},
+                                                          {"E", ""}}));
+    std::vector<ListFilter> filters(3);
+    filters[0].village_code = "330604101202";
+    filters[1].township = "百官街道";
+    filters[2].status = "运行";
+    filters[2].limit = 2;
+    for (const auto &filter : filters) {
+        const auto a = cells(pg.list("sewage_plant", filter), true);
+        EXPECT_EQ(a, cells(file.list("sewage_plant", filter), true));
+        EXPECT_NE(a.find('\n'), a.size() - 1) << "no rows: " << a;
+    }
+
+    const ScanRequest points{.table = "sewage_plant",
+                             .columns = {"id", "status", "capacity_m3d", "village_code"},
+                             .wkb = true,
+                             .xy = true,
+                             .bbox = true,
+                             .order_by = {"village_code", "id"}};
+    const auto scanned_pg = scanned(pg, points);
+    EXPECT_EQ(scanned_pg, scanned(file, points));
+    // NULL first (E lies in no village); doubles exact.
+    EXPECT_THAT(scanned_pg, ::testing::StartsWith("3:E|3:operating|2:14.166666666666666|0:|"));
+    EXPECT_THAT(scanned_pg, HasSubstr("3:A|3:operating|2:12.833333333333334|3:330604101201|"));
+    const ScanRequest villages{.table = "village",
+                               .columns = {"code", "township", "population"},
+                               .wkb = true,
+                               .bbox = true,
+                               .where = {ScanCondition::eq("township", std::string("东关街道"))}};
+    EXPECT_EQ(scanned(pg, villages), scanned(file, villages));
+    EXPECT_THAT(scanned(pg, villages), HasSubstr("330604101202"));
+
+    EXPECT_EQ(statuses(pg.statuses_as_of("2025-03-01")),
+              statuses(file.statuses_as_of("2025-03-01")));
+    EXPECT_THAT(statuses(pg.statuses_as_of("2025-03-01")),
+                HasSubstr("sewage_plant D planned 2025-01-01 plants.csv"));
+    EXPECT_THAT(statuses(pg.statuses_as_of("2025-07-01")),
+                HasSubstr("sewage_plant D operating 2025-06-01 plants.csv"));
+    EXPECT_EQ(statuses(pg.status_history("sewage_plant", "D")),
+              statuses(file.status_history("sewage_plant", "D")));
+    EXPECT_EQ(pg.statuses_known_from("sewage_plant"), "2025-01-01");
+
+    const auto a = pg.info();
+    const auto b = file.info();
+    ASSERT_EQ(a.layers.size(), b.layers.size());
+    for (std::size_t i = 0; i < a.layers.size(); ++i) {
+        EXPECT_EQ(a.layers[i].count, b.layers[i].count) << a.layers[i].kind;
+        EXPECT_EQ(a.layers[i].extent, b.layers[i].extent) << a.layers[i].kind;
+    }
+    ASSERT_TRUE(a.scale_error && b.scale_error);
+    EXPECT_EQ(a.scale_error->geometries, b.scale_error->geometries);
+    EXPECT_EQ(a.scale_error->error, b.scale_error->error);
+    EXPECT_EQ(a.last_imports.size(), 3u);
+    EXPECT_EQ(pg.townships(), (std::vector<std::string>{"东关街道", "百官街道"}));
+}
+
+TEST_F(PostgisStore, AFailedImportLeavesTheSchemaAsItWas) {
+    auto pg = Registry::create(Location::parse(schema.uri()), 4549);
+    fill(pg);
+    const auto before = pg.content_checksum();
+    try {
+        Registry::Transaction tx(pg);
+        auto rec = record("sewage_plant", "plants.csv");
+        pg.write(
+            pg.kind("sewage_plant"),
+            std::vector<Feature>{plant(1, "F", 500100, 3320100), plant(7, "F", 500200, 3320200)},
+            WriteMode::upsert, rec);
+        tx.commit();
+        FAIL() << "a duplicate id was stored";
+    } catch (const InputError &e) {
+        EXPECT_STREQ(e.what(),
+                     "plants.csv, row 7: id 'F' appears twice in the source (rows 1 and 7)");
+    }
+    // A value the schema refuses (a status outside the choices) fails on the server.
+    try {
+        Registry::Transaction tx(pg);
+        auto rec = record("sewage_plant", "plants.csv");
+        pg.write(pg.kind("sewage_plant"),
+                 std::vector<Feature>{plant(1, "G", 500100, 3320100),
+                                      plant(2, "H", 500200, 3320200, "bogus")},
+                 WriteMode::upsert, rec);
+        tx.commit();
+        FAIL() << "a bad status was stored";
+    } catch (const InputError &e) {
+        EXPECT_EQ(e.row(), 2);
+        EXPECT_THAT(e.what(), HasSubstr("check constraint"));
+    }
+    EXPECT_EQ(pg.content_checksum(), before);
+    EXPECT_EQ(Registry::open(Location::parse(schema.uri())).content_checksum(), before);
+}
+
+TEST_F(PostgisStore, ResultLayersReplaceOnlyTheirOwnTables) {
+    auto pg = Registry::create(Location::parse(schema.uri()), 4549);
+    fill(pg);
+    for (int round = 0; round < 2; ++round) {
+        Registry::Transaction tx(pg);
+        auto w = pg.create_result_layer("village_metrics",
+                                        {{"code", ColumnType::text},
+                                         {"n", ColumnType::integer},
+                                         {"cov", ColumnType::real},
+                                         {"gap", ColumnType::boolean}},
+                                        "MULTIPOLYGON", "metrics");
+        const std::vector<Value> row{std::string("330604101201"), std::int64_t{round}, 0.1 + round,
+                                     std::int64_t{1}};
+        w->add(row, geometry::check(geometry::wkb_from_wkt("POLYGON((0 0, 1 0, 1 1, 0 0))"),
+                                    GeometryKind::polygon, false)
+                        .wkb);
+        tx.commit();
+    }
+    EXPECT_EQ(scanned(pg, {.table = "village_metrics", .columns = {"code", "n", "cov", "gap"}}),
+              "3:330604101201|1:1|2:1.1|1:1|wkb 0 bytes|\n");
+    Registry::Transaction tx(pg);
+    EXPECT_THROW(pg.create_result_layer("Sewage_Plant", {}, "POINT", "metrics"), DatabaseError);
+}
+
+} // namespace
+} // namespace qiancun
