@@ -424,6 +424,12 @@ MapShapes map_shapes(const std::vector<MapVillage> &villages) {
     return out;
 }
 
+/// Diameter of the settlement dots in map units: smaller as they crowd, so that thousands of them
+/// still leave the village colours readable.
+double dot_width(std::size_t points) {
+    return points > 5000 ? 1.2 : points > 1000 ? 2.5 : 4.0;
+}
+
 std::string map_svg(const BulletinMap &m, const MapShapes &shapes) {
     const Frame &f = shapes.frame;
     std::vector<std::vector<std::size_t>> members(m.classes.size());
@@ -465,7 +471,7 @@ std::string map_svg(const BulletinMap &m, const MapShapes &shapes) {
         }
         s += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" "
                          "stroke-linecap=\"round\"/>",
-                         d, html_escape(m.points_colour), m.points.size() > 5000 ? 2 : 4);
+                         d, html_escape(m.points_colour), dot_width(m.points.size()));
     }
     s += "</svg><ul class=\"legend\">";
     for (std::size_t c = 0; c < m.classes.size(); ++c)
