@@ -37,6 +37,10 @@ for type in sewage_plant courier_station; do
     grep '^wrote' "$out/gaps_$type.txt" || true
 done
 step "$qiancun" export "$registry" village_metrics "$out/village_metrics.shp"
+# Siting (SPEC §10): 40 new sewage plants where they newly reach the most people, with the
+# population share before → after and how far from the optimum the choice can be.
+step "$qiancun" site "$registry" --type sewage_plant --add 40 --exclude hazard \
+    -o "$out/sewage_sites.gpkg"
 # Along the roads (issue 4): the road parts courier stations reach within 2 km, with styles.
 step "$qiancun" service-area "$registry" --type courier_station --distance 2000 \
     -o "$out/courier_reach.gpkg"

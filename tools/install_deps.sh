@@ -20,6 +20,7 @@ packages=(
     python3
     python3-qgis qgis-providers
     chromium poppler-utils fonts-wqy-microhei
+    coinor-cbc
 )
 
 missing=()

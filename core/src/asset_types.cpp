@@ -292,7 +292,7 @@ const std::vector<std::string> &reserved_table_names() {
         // qiancun's own tables
         "meta", "import_log", "status_history", "result_layers", "layer_styles",
         // result layers that commands replace on every run
-        "village_metrics", "village_classes", "route", "gaps_*", "service_area_*",
+        "village_metrics", "village_classes", "route", "gaps_*", "service_area_*", "sites_*",
         // SpatiaLite's metadata (InitSpatialMetaData) and virtual tables
         "spatial_ref_sys*", "spatialite_history", "sql_statements_log", "geometry_columns*",
         "views_geometry_columns*", "virts_geometry_columns*", "geom_cols_ref_sys", "vector_layers*",

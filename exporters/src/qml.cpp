@@ -618,6 +618,8 @@ std::string_view result_description(LayerStyle style) {
         return "可达路段，按距离（米）或时间（分钟）分级，近为绿色";
     case LayerStyle::service_area_buffer:
         return "服务范围";
+    case LayerStyle::sites:
+        return "建议选址，按选择顺序标注";
     }
     return "";
 }
@@ -662,6 +664,8 @@ std::optional<LayerStyle> style_for_layer(std::string_view layer) {
     if (layer.starts_with("service_area_"))
         return layer.ends_with("_buffer") ? LayerStyle::service_area_buffer
                                           : LayerStyle::service_area_lines;
+    if (layer.starts_with("sites_"))
+        return LayerStyle::sites;
     return std::nullopt;
 }
 
@@ -729,11 +733,19 @@ std::string layer_qml(LayerStyle style,
         renderer = single_renderer("fill", "SimpleFill",
                                    fill_props("31,120,180,70", "31,120,180,255", "0.3"));
         break;
+    case LayerStyle::sites:
+        geometry_type = 0;
+        renderer = single_renderer("marker", "SimpleMarker",
+                                   marker_props("106,61,154,255", "star", "4.5"));
+        break;
     }
     std::string labeling;
     if (style == LayerStyle::village_metrics || style == LayerStyle::village_classes)
         if (const auto *name = written_name(fields, "name"))
             labeling = labeling_xml(*name, true, kLabelMinScale);
+    if (style == LayerStyle::sites)
+        if (const auto *rank = written_name(fields, "rank"))
+            labeling = labeling_xml(*rank, false, kLabelMinScale);
     return document(renderer, labeling, aliases_xml(fields), geometry_type);
 }
 

@@ -46,6 +46,7 @@ int run(int argc, char **argv) {
     qiancun::cli::register_check(app);
     qiancun::cli::register_inspect(app);
     qiancun::cli::register_bulletin(app);
+    qiancun::cli::register_site(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -27,16 +27,17 @@ enum class LayerStyle {
     gap_settlements, ///< one red circle marker
     village_classes, ///< categorized fill on `suggested_class`: one colour per class (SPEC §4),
                      ///< labelled 城郊融合类 … 搬迁撤并类
-    service_area_lines, ///< lines graduated on `minutes` (service areas by time), else on
-                        ///< `distance_m`: classes of a round width in m (min) up to the
-                        ///< layer's largest value, near dark green … far red
-    service_area_buffer ///< one blue semi-transparent fill
+    service_area_lines,  ///< lines graduated on `minutes` (service areas by time), else on
+                         ///< `distance_m`: classes of a round width in m (min) up to the
+                         ///< layer's largest value, near dark green … far red
+    service_area_buffer, ///< one blue semi-transparent fill
+    sites                ///< proposed sites: one purple star marker labelled by `rank`
 };
 
 /// The style of a registry layer by its name: `village_metrics…` → village_metrics,
 /// `gaps_…_settlements` → gap_settlements, any other `gaps_…` → gap_areas,
 /// `village_classes…` → village_classes, `service_area_…_buffer` → service_area_buffer, any
-/// other `service_area_…` → service_area_lines; else none.
+/// other `service_area_…` → service_area_lines, `sites_…` → sites; else none.
 std::optional<LayerStyle> style_for_layer(std::string_view layer);
 
 /// The field (full name) a village_metrics style classifies by: `cov_sewage_plant` when

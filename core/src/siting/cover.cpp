@@ -1,0 +1,353 @@
+#include "siting/cover.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <queue>
+#include <random>
+
+namespace qiancun::siting {
+
+namespace {
+
+/// Candidates, points and counts of one search.
+class CoverState {
+public:
+    explicit CoverState(const CoverInstance &instance)
+        : m_in(instance), m_count(instance.weight.size(), 0), m_chosen(instance.candidates(), 0) {}
+
+    /// Weight `c` adds to the current set.
+    double gain(std::uint32_t c) const {
+        double g = 0.0;
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i)
+            if (m_count[m_in.covers[i]] == 0)
+                g += m_in.weight[m_in.covers[i]];
+        return g;
+    }
+    /// Weight only `c` covers in the current set (what removing it loses).
+    double loss(std::uint32_t c) const {
+        double l = 0.0;
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i)
+            if (m_count[m_in.covers[i]] == 1)
+                l += m_in.weight[m_in.covers[i]];
+        return l;
+    }
+    void add(std::uint32_t c) {
+        m_value += gain(c);
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i)
+            ++m_count[m_in.covers[i]];
+        m_chosen[c] = 1;
+    }
+    void remove(std::uint32_t c) {
+        m_value -= loss(c);
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i)
+            --m_count[m_in.covers[i]];
+        m_chosen[c] = 0;
+    }
+    bool chosen(std::uint32_t c) const { return m_chosen[c] != 0; }
+    std::uint32_t count(std::uint32_t point) const { return m_count[point]; }
+    double value() const { return m_value; }
+    /// Δ(c | S) for every candidate (0 for the chosen ones), sorted from the largest.
+    std::vector<double> sorted_gains() const {
+        std::vector<double> g(m_in.candidates(), 0.0);
+        for (std::uint32_t c = 0; c < g.size(); ++c)
+            if (!chosen(c))
+                g[c] = gain(c);
+        std::sort(g.begin(), g.end(), std::greater<>());
+        return g;
+    }
+
+private:
+    const CoverInstance &m_in;
+    std::vector<std::uint32_t> m_count;
+    std::vector<char> m_chosen;
+    double m_value = 0.0;
+};
+
+/// Perturbations of the iterated local search in maximal covering.
+constexpr int kKicks = 30;
+
+/// A tolerance for sums of weights: far below one person, far above rounding.
+double tolerance(double scale) {
+    return 1e-9 * std::max(1.0, scale);
+}
+
+double top_sum(const std::vector<double> &sorted, std::size_t k) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < std::min(k, sorted.size()); ++i)
+        s += sorted[i];
+    return s;
+}
+
+/// Lazy greedy: adds to `state` the candidate with the largest gain (ties: the lowest index)
+/// until `k` are chosen, nothing adds weight, or the value reaches `target`. Gains only shrink
+/// as the set grows (submodularity), so a stale gain is an upper bound and a candidate whose
+/// fresh gain still tops the queue is the best. Calls `chose(c, gain)` for each pick.
+void lazy_greedy(const CoverInstance &in, CoverState &state, std::size_t k, double target,
+                 const std::function<void(std::uint32_t, double)> &chose,
+                 const std::vector<char> *banned = nullptr) {
+    struct Entry {
+        double gain;
+        std::uint32_t candidate;
+        std::size_t round;
+        bool operator<(const Entry &o) const {
+            return gain < o.gain || (gain == o.gain && candidate > o.candidate);
+        }
+    };
+    std::vector<Entry> entries;
+    for (std::uint32_t c = 0; c < in.candidates(); ++c)
+        if (!state.chosen(c) && !(banned && (*banned)[c]))
+            if (const double g = state.gain(c); g > 0.0)
+                entries.push_back({g, c, 0});
+    std::priority_queue<Entry> queue(std::less<Entry>(), std::move(entries));
+    std::size_t round = 0;
+    const double tol = std::isfinite(target) ? tolerance(target) : 0.0;
+    while (round < k && !queue.empty() && state.value() + tol < target) {
+        Entry top = queue.top();
+        queue.pop();
+        if (top.round != round) {
+            top.gain = state.gain(top.candidate);
+            top.round = round;
+            if (top.gain > 0.0)
+                queue.push(top);
+            continue;
+        }
+        state.add(top.candidate);
+        chose(top.candidate, top.gain);
+        ++round;
+    }
+}
+
+/// Demand point → candidates covering it (compressed rows).
+struct Inverted {
+    std::vector<std::uint32_t> first;
+    std::vector<std::uint32_t> candidates;
+};
+
+Inverted invert(const CoverInstance &in) {
+    Inverted inv;
+    inv.first.assign(in.weight.size() + 1, 0);
+    for (const std::uint32_t d : in.covers)
+        ++inv.first[d + 1];
+    std::partial_sum(inv.first.begin(), inv.first.end(), inv.first.begin());
+    inv.candidates.resize(in.covers.size());
+    std::vector<std::uint32_t> next(inv.first.begin(), inv.first.end() - 1);
+    for (std::uint32_t c = 0; c < in.candidates(); ++c)
+        for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i)
+            inv.candidates[next[in.covers[i]]++] = c;
+    return inv;
+}
+
+/// Exchanges one chosen candidate for an unchosen one while that adds weight, taking the best
+/// exchange each time. Returns the number of exchanges.
+std::size_t swap_search(const CoverInstance &in, const Inverted &inv, CoverState &state,
+                        std::vector<std::uint32_t> &chosen) {
+    if (chosen.empty())
+        return 0;
+    const std::size_t n = in.candidates();
+    std::vector<double> base(n, 0.0);
+    std::vector<double> extra(n, 0.0);
+    std::vector<std::uint32_t> touched;
+    std::size_t swaps = 0;
+    // Every exchange adds weight, so none repeats; the cap only bounds the time.
+    const std::size_t max_swaps = 20 * chosen.size() + 100;
+    while (swaps < max_swaps) {
+        std::uint32_t best_free = std::numeric_limits<std::uint32_t>::max();
+        for (std::uint32_t c = 0; c < n; ++c) {
+            base[c] = state.chosen(c) ? 0.0 : state.gain(c);
+            if (!state.chosen(c) && (best_free == std::numeric_limits<std::uint32_t>::max() ||
+                                     base[c] > base[best_free]))
+                best_free = c;
+        }
+        if (best_free == std::numeric_limits<std::uint32_t>::max())
+            break;
+        double best_delta = tolerance(state.value());
+        std::size_t best_pos = chosen.size();
+        std::uint32_t best_in = 0;
+        for (std::size_t pos = 0; pos < chosen.size(); ++pos) {
+            const std::uint32_t s = chosen[pos];
+            double loss = 0.0;
+            for (std::uint32_t i = in.first[s]; i < in.first[s + 1]; ++i) {
+                const std::uint32_t d = in.covers[i];
+                if (state.count(d) != 1)
+                    continue;
+                loss += in.weight[d];
+                for (std::uint32_t j = inv.first[d]; j < inv.first[d + 1]; ++j) {
+                    const std::uint32_t c = inv.candidates[j];
+                    if (state.chosen(c))
+                        continue;
+                    if (extra[c] == 0.0)
+                        touched.push_back(c);
+                    extra[c] += in.weight[d];
+                }
+            }
+            std::uint32_t in_c = best_free;
+            double in_gain = base[best_free];
+            for (const std::uint32_t c : touched)
+                if (base[c] + extra[c] > in_gain || (base[c] + extra[c] == in_gain && c < in_c)) {
+                    in_gain = base[c] + extra[c];
+                    in_c = c;
+                }
+            for (const std::uint32_t c : touched)
+                extra[c] = 0.0;
+            touched.clear();
+            if (in_gain - loss > best_delta) {
+                best_delta = in_gain - loss;
+                best_pos = pos;
+                best_in = in_c;
+            }
+        }
+        if (best_pos == chosen.size())
+            break;
+        state.remove(chosen[best_pos]);
+        state.add(best_in);
+        chosen[best_pos] = best_in;
+        ++swaps;
+    }
+    return swaps;
+}
+
+/// `chosen` in order of choice: each next the one adding the most given those before it.
+void order_by_gain(const CoverInstance &in, const std::vector<std::uint32_t> &chosen,
+                   CoverSolution &out) {
+    CoverState state(in);
+    std::vector<std::uint32_t> rest = chosen;
+    std::sort(rest.begin(), rest.end());
+    out.chosen.clear();
+    out.gains.clear();
+    while (!rest.empty()) {
+        std::size_t best = 0;
+        double best_gain = -1.0;
+        for (std::size_t i = 0; i < rest.size(); ++i)
+            if (const double g = state.gain(rest[i]); g > best_gain) {
+                best_gain = g;
+                best = i;
+            }
+        state.add(rest[best]);
+        out.chosen.push_back(rest[best]);
+        out.gains.push_back(best_gain);
+        rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(best));
+    }
+    out.value = state.value();
+}
+
+/// Total weight of the points some candidate covers.
+double coverable(const CoverInstance &in) {
+    std::vector<char> seen(in.weight.size(), 0);
+    double total = 0.0;
+    for (const std::uint32_t d : in.covers)
+        if (!seen[d]) {
+            seen[d] = 1;
+            total += in.weight[d];
+        }
+    return total;
+}
+
+} // namespace
+
+void CoverInstance::add_candidate(const std::vector<std::uint32_t> &points) {
+    if (first.empty())
+        first.push_back(0);
+    covers.insert(covers.end(), points.begin(), points.end());
+    first.push_back(static_cast<std::uint32_t>(covers.size()));
+}
+
+CoverSolution max_cover(const CoverInstance &instance, std::size_t k) {
+    CoverSolution out;
+    const double inf = std::numeric_limits<double>::infinity();
+    const Inverted inv = invert(instance);
+    CoverState state(instance);
+    double bound = std::min(coverable(instance), top_sum(state.sorted_gains(), k));
+    std::vector<std::uint32_t> chosen;
+    lazy_greedy(instance, state, k, inf, [&](std::uint32_t c, double) { chosen.push_back(c); });
+    bound = std::min(bound, state.value() + top_sum(state.sorted_gains(), k));
+    out.swaps = swap_search(instance, inv, state, chosen);
+
+    // Iterated local search: drop a quarter of the sites at random, refill greedily without
+    // them, exchange again; keep the better set. A fixed seed keeps the answer reproducible.
+    std::vector<std::uint32_t> best = chosen;
+    double best_value = state.value();
+    std::mt19937 rng(20231127);
+    std::vector<char> banned(instance.candidates(), 0);
+    const std::size_t drop = std::max<std::size_t>(1, chosen.size() / 4);
+    for (int kick = 0; kick < kKicks && chosen.size() == k && k > 1; ++kick) {
+        std::shuffle(chosen.begin(), chosen.end(), rng);
+        for (std::size_t i = 0; i < drop; ++i) {
+            state.remove(chosen.back());
+            banned[chosen.back()] = 1;
+            chosen.pop_back();
+        }
+        lazy_greedy(
+            instance, state, drop, inf, [&](std::uint32_t c, double) { chosen.push_back(c); },
+            &banned);
+        std::fill(banned.begin(), banned.end(), 0);
+        out.swaps += swap_search(instance, inv, state, chosen);
+        if (state.value() > best_value + tolerance(best_value)) {
+            best = chosen;
+            best_value = state.value();
+        } else {
+            for (const auto c : chosen)
+                state.remove(c);
+            for (const auto c : best)
+                state.add(c);
+            chosen = best;
+        }
+    }
+    bound = std::min(bound, state.value() + top_sum(state.sorted_gains(), k));
+    order_by_gain(instance, best, out);
+    out.upper_bound = std::max(bound, out.value);
+    return out;
+}
+
+CoverSolution min_cover(const CoverInstance &instance, double target) {
+    CoverSolution out;
+    const double tol = tolerance(target);
+    if (target <= tol)
+        return out;
+    CoverState state(instance);
+    std::vector<std::uint32_t> chosen;
+    // Lower bound from S: no set T with |T| < m reaches the target when f(S) plus the m − 1
+    // largest gains at S fall short, since f(T) ≤ f(S ∪ T) ≤ f(S) + Σ_{t∈T} Δ(t | S).
+    std::size_t lower = 0;
+    auto bound_at = [&](const CoverState &s) {
+        const auto gains = s.sorted_gains();
+        double sum = s.value();
+        std::size_t m = 0;
+        while (sum + tol < target && m < gains.size() && gains[m] > 0.0)
+            sum += gains[m++];
+        if (sum + tol >= target)
+            lower = std::max(lower, m);
+    };
+    bound_at(state);
+    std::size_t next_check = 1;
+    lazy_greedy(instance, state, std::numeric_limits<std::size_t>::max(), target,
+                [&](std::uint32_t c, double) {
+                    chosen.push_back(c);
+                    if (chosen.size() == next_check) {
+                        bound_at(state);
+                        next_check *= 2;
+                    }
+                });
+    if (state.value() + tol < target) {
+        order_by_gain(instance, chosen, out);
+        out.reached = false;
+        return out;
+    }
+    order_by_gain(instance, chosen, out);
+    out.lower_bound_sites = std::max<std::size_t>(lower, 1);
+    // Fewer sites: the best set of one less, while it still reaches the target.
+    for (std::size_t k = chosen.size() - 1; k >= out.lower_bound_sites && k > 0; --k) {
+        CoverSolution fewer = max_cover(instance, k);
+        if (fewer.value + tol < target)
+            break;
+        fewer.lower_bound_sites = out.lower_bound_sites;
+        fewer.swaps += out.swaps;
+        out = std::move(fewer);
+    }
+    out.upper_bound = 0.0;
+    return out;
+}
+
+} // namespace qiancun::siting

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+/// The combinatorial core of siting (SPEC §10): weighted maximal covering and set covering on
+/// an explicit instance, independent of geometry. A candidate covers a set of demand points;
+/// the value of a set of candidates is the total weight of the demand points one of them
+/// covers (a monotone submodular function).
+
+namespace qiancun::siting {
+
+/// Demand weights and, per candidate, the demand points it covers (compressed rows).
+struct CoverInstance {
+    std::vector<double> weight;        ///< per demand point, ≥ 0 (people)
+    std::vector<std::uint32_t> first;  ///< per candidate its first entry of `covers`; size n + 1
+    std::vector<std::uint32_t> covers; ///< demand point indices
+
+    std::size_t candidates() const noexcept { return first.empty() ? 0 : first.size() - 1; }
+    /// Adds a candidate covering `points` (indices into `weight`).
+    void add_candidate(const std::vector<std::uint32_t> &points);
+};
+
+struct CoverSolution {
+    std::vector<std::uint32_t> chosen; ///< candidates in order of choice: each adds the most
+                                       ///< given those before it
+    std::vector<double> gains;         ///< weight each adds, parallel to `chosen`
+    double value = 0.0;                ///< weight covered by `chosen`
+    /// Maximal covering: no `k` candidates cover more than this (the smallest of the total
+    /// weight, the k best single gains, and f(S) + the k best gains Δ(c | S) at the greedy and
+    /// the final S: the online bound of submodular maximisation).
+    double upper_bound = 0.0;
+    /// Set covering: no fewer candidates reach the target (the largest, over the sets S
+    /// evaluated, m such that f(S) + the m−1 best gains Δ(c | S) fall short of it).
+    std::size_t lower_bound_sites = 0;
+    std::size_t swaps = 0; ///< improving exchanges of the local search
+    bool reached = true;   ///< set covering: the target is met
+};
+
+/// At most `k` candidates covering the most weight: lazy greedy, then exchanges of one chosen
+/// candidate for another while one improves the value (best improvement first), then 30 rounds
+/// of iterated local search (drop a quarter at random, refill greedily, exchange again; fixed
+/// seed). Stops early when no candidate adds anything.
+CoverSolution max_cover(const CoverInstance &instance, std::size_t k);
+
+/// Few candidates covering at least `target` weight: the greedy count, then the smallest k
+/// below it for which `max_cover(k)` still reaches the target. `reached` is false (and
+/// `chosen` every useful candidate) when all candidates together fall short.
+CoverSolution min_cover(const CoverInstance &instance, double target);
+
+} // namespace qiancun::siting

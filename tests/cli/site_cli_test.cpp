@@ -1,0 +1,149 @@
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+#include <gdal_priv.h>
+#include <ogrsf_frmts.h>
+
+#include <filesystem>
+#include <regex>
+#include <stdexcept>
+
+namespace qiancun {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::run_qiancun;
+using testing::TempDir;
+
+/// The first value of a SpatiaLite SQL query run through GDAL: the independent reference.
+double sql_number(const fs::path &registry, const std::string &sql) {
+    GDALAllRegister();
+    const char *const drivers[] = {"SQLite", "GPKG", nullptr};
+    GDALDatasetUniquePtr ds(
+        GDALDataset::Open(registry.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, drivers, nullptr));
+    if (!ds)
+        throw std::runtime_error("GDAL cannot open " + registry.string());
+    OGRLayer *result = ds->ExecuteSQL(sql.c_str(), nullptr, "SQLite");
+    if (!result)
+        throw std::runtime_error("SQL failed: " + sql);
+    OGRFeatureUniquePtr f(result->GetNextFeature());
+    const double value = f ? f->GetFieldAsDouble(0) : -1.0;
+    ds->ReleaseResultSet(result);
+    return value;
+}
+
+/// `key=value` of the machine summary line.
+std::int64_t key_value(const std::string &text, const std::string &key) {
+    std::smatch m;
+    if (!std::regex_search(text, m, std::regex("\\b" + key + "=([0-9]+)")))
+        throw std::runtime_error("no " + key + " in: " + text);
+    return std::stoll(m[1]);
+}
+
+class SiteCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        s_dir = new TempDir();
+        const auto reg = registry();
+        auto r = run_qiancun({"init", reg.string(), "--crs", "EPSG:4549"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun(
+            {"load", reg.string(), (testing::sample_maps_dir() / "county.toml").string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    static void TearDownTestSuite() {
+        delete s_dir;
+        s_dir = nullptr;
+    }
+    static fs::path registry() { return s_dir->path() / "county.sqlite"; }
+    static TempDir *s_dir;
+};
+TempDir *SiteCli::s_dir = nullptr;
+
+TEST_F(SiteCli, FortySewageSitesOnTheSampleCountyAgreeWithSpatialiteSql) {
+    const fs::path out = s_dir->path() / "sites.gpkg";
+    const auto r = run_qiancun(
+        {"site", registry().string(), "--type", "sewage_plant", "--add", "40", "-o", out.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("sewage_plant 建议新增 40 处"));
+    EXPECT_THAT(r.out, HasSubstr("与最优差距至多"));
+    // People in settlements of a village, and those within reach of a serving plant (SPEC §3
+    // radius precedence: own radius when above 0, else 1000 m), by SpatiaLite itself.
+    const auto total = static_cast<std::int64_t>(sql_number(
+        registry(), "SELECT SUM(population) FROM settlement WHERE village_code IS NOT NULL AND "
+                    "population > 0"));
+    const auto before = static_cast<std::int64_t>(sql_number(
+        registry(),
+        "SELECT SUM(s.population) FROM settlement s WHERE s.village_code IS NOT NULL AND "
+        "s.population > 0 AND EXISTS (SELECT 1 FROM sewage_plant p WHERE p.status IN "
+        "('operating', 'renovating') AND ST_Distance(s.geom, p.geom) <= CASE WHEN "
+        "p.service_radius_m > 0 THEN p.service_radius_m ELSE 1000 END)"));
+    EXPECT_EQ(key_value(r.out, "total_population"), total);
+    EXPECT_EQ(key_value(r.out, "covered_before"), before);
+    EXPECT_EQ(key_value(r.out, "sites"), 40);
+    const std::int64_t added = key_value(r.out, "added_population");
+    EXPECT_GE(key_value(r.out, "upper_bound_population"), added);
+
+    // The layer: 40 ranked points whose gains add up, in a styled GeoPackage.
+    const auto rows = testing::read_vector(out, "sites_sewage_plant");
+    ASSERT_EQ(rows.size(), 40u);
+    std::int64_t sum = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        EXPECT_EQ(rows[i].at("rank"), std::to_string(i + 1));
+        sum += std::stoll(rows[i].at("added_population"));
+        EXPECT_EQ(std::stoll(rows[i].at("cumulative_population")), sum);
+        EXPECT_EQ(rows[i].at("village_code").size(), 12u);
+    }
+    EXPECT_EQ(sum, added);
+    EXPECT_EQ(sql_number(out, "SELECT COUNT(*) FROM layer_styles WHERE f_table_name = "
+                              "'sites_sewage_plant'"),
+              1.0);
+
+    // Each new site really reaches the people it claims: settlements not yet reached within
+    // 1000 m of site 1, counted by SpatiaLite in the registry's stored layer.
+    const auto first = static_cast<std::int64_t>(sql_number(
+        registry(),
+        "SELECT SUM(s.population) FROM settlement s, sites_sewage_plant t WHERE t.rank = 1 AND "
+        "s.village_code IS NOT NULL AND s.population > 0 AND ST_Distance(s.geom, t.geom) <= "
+        "1000 AND NOT EXISTS (SELECT 1 FROM sewage_plant p WHERE p.status IN ('operating', "
+        "'renovating') AND ST_Distance(s.geom, p.geom) <= CASE WHEN p.service_radius_m > 0 "
+        "THEN p.service_radius_m ELSE 1000 END)"));
+    EXPECT_EQ(std::stoll(rows[0].at("added_population")), first);
+}
+
+TEST_F(SiteCli, CoverTargetCsvAndUsageErrors) {
+    const fs::path csv = s_dir->path() / "sites.csv";
+    auto r = run_qiancun({"site", registry().string(), "--type", "courier_station", "--cover", "99",
+                          "--exclude", "hazard", "-o", csv.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::int64_t total = key_value(r.out, "total_population");
+    EXPECT_GE(key_value(r.out, "covered_after") * 100, 99 * total);
+    EXPECT_LE(key_value(r.out, "lower_bound_sites"), key_value(r.out, "sites"));
+    const auto lines = testing::split_lines(testing::read_file(csv));
+    ASSERT_GE(lines.size(), 2u);
+    EXPECT_EQ(lines[0], "\xEF\xBB\xBFrank,x,y,candidate,village_code,added_population,"
+                        "cumulative_population,added_villages");
+    EXPECT_EQ(static_cast<std::int64_t>(lines.size()) - 1, key_value(r.out, "sites"));
+
+    r = run_qiancun({"site", registry().string(), "--type", "sewage_plant"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("either --add N"));
+    r = run_qiancun({"site", registry().string(), "--type", "rural_road", "--add", "3"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("line type"));
+    r = run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--add", "3",
+                     "--candidates", "grid:0"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("grid:250"));
+    r = run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--add", "3", "-o",
+                     (s_dir->path() / "sites.txt").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    r = run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--add", "3",
+                     "--exclude", "water"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("only 'hazard'"));
+}
+
+} // namespace
+} // namespace qiancun

@@ -1,0 +1,189 @@
+#include "cli.hpp"
+
+#include "qiancun/error.hpp"
+#include "qiancun/exporter.hpp"
+#include "qiancun/log.hpp"
+#include "qiancun/qml.hpp"
+#include "qiancun/siting.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <iostream>
+#include <memory>
+#include <string>
+
+// `site`: where the next assets of a type should go (SPEC §10), maximal or set covering.
+
+namespace qiancun::cli {
+namespace {
+
+struct SiteArgs {
+    std::string registry;
+    std::string type;
+    std::int64_t add = 0;
+    double cover_percent = 0.0;
+    std::string candidates = "settlements";
+    bool network = false;
+    double radius_m = 0.0;
+    std::string township;
+    std::string exclude;
+    std::string config;
+    OutputFormat format = OutputFormat::table;
+    std::string output;
+};
+
+Rows site_rows(const SitingResult &result) {
+    Rows rows;
+    rows.columns = {"rank",
+                    "x",
+                    "y",
+                    "candidate",
+                    "village_code",
+                    "added_population",
+                    "cumulative_population",
+                    "added_villages"};
+    for (const auto &s : result.sites)
+        rows.rows.push_back({s.rank, std::round(s.x * 100.0) / 100.0,
+                             std::round(s.y * 100.0) / 100.0, s.candidate, s.village_code,
+                             s.added_population, s.cumulative_population, s.added_villages});
+    return rows;
+}
+
+/// The English-keyed line for scripts and logs.
+std::string summary_keys(const SitingResult &r, bool cover) {
+    std::string line =
+        fmt::format("type={} sites={} candidates={} radius_m={} network={} total_population={} "
+                    "covered_before={} covered_after={} added_population={} share_before={:.4f} "
+                    "share_after={:.4f}",
+                    r.type, r.sites.size(), r.candidate_count, r.radius_m, r.network ? "yes" : "no",
+                    r.total_population, r.covered_before, r.covered_after,
+                    r.covered_after - r.covered_before, r.share_before, r.share_after);
+    if (cover)
+        line += fmt::format(" target_population={} lower_bound_sites={}", r.target_population,
+                            r.lower_bound_sites);
+    else
+        line += fmt::format(" upper_bound_population={} optimality_gap={:.4f}",
+                            r.upper_bound_population, r.optimality_gap);
+    return line;
+}
+
+/// The sentence for people, in Chinese.
+std::string summary_zh(const SitingResult &r, bool cover) {
+    std::string line = fmt::format(
+        "{} 建议新增 {} 处（候选 {} 个，半径 {} 米，{}）：新覆盖 {} 人，人口覆盖率 {} → {}", r.type,
+        r.sites.size(), r.candidate_count, r.radius_m, r.network ? "沿路网距离" : "直线距离",
+        r.covered_after - r.covered_before, percent_for_people(r.share_before),
+        percent_for_people(r.share_after));
+    if (cover)
+        line +=
+            fmt::format("；达到目标 {} 人至少需要 {} 处", r.target_population, r.lower_bound_sites);
+    else
+        line += fmt::format("；最优方案至多新覆盖 {} 人（与最优差距至多 {}）",
+                            r.upper_bound_population, percent_for_people(r.optimality_gap));
+    return line;
+}
+
+void run_site(const SiteArgs &args) {
+    const bool cover = args.cover_percent > 0.0;
+    if ((args.add > 0) == cover)
+        throw UsageError("site: give either --add N (new sites) or --cover PCT (share of the "
+                         "population to reach)");
+    if (cover && args.cover_percent > 100.0)
+        throw UsageError(fmt::format("--cover {}: a percentage up to 100", args.cover_percent));
+    if (!args.exclude.empty() && args.exclude != "hazard")
+        throw UsageError(fmt::format("--exclude {}: only 'hazard' (the hazard zones) can be "
+                                     "excluded",
+                                     args.exclude));
+    const OutputKind out_kind = args.output.empty() ? OutputKind::table
+                                                    : check_output(args.output, table_extensions(),
+                                                                   {".gpkg", ".shp", ".geojson"});
+    const bool store = !args.output.empty() && out_kind == OutputKind::layer;
+
+    SitingResult result;
+    {
+        auto registry = Registry::open(args.registry, !store);
+        const MetricsConfig config = load_metrics_config(registry, args.config);
+        SitingOptions options;
+        options.type = args.type;
+        if (cover)
+            options.cover = args.cover_percent / 100.0;
+        else
+            options.add = args.add;
+        options.candidates = args.candidates;
+        options.network = args.network;
+        if (args.radius_m > 0.0)
+            options.radius_m = args.radius_m;
+        options.township = args.township;
+        options.exclude_hazard = args.exclude == "hazard";
+        result = plan_sites(registry, config, options);
+        if (store) {
+            write_sites_layer(registry, result);
+            exporters::style_registry(registry);
+        }
+    } // closed before GDAL reads the layer back
+
+    const Rows rows = site_rows(result);
+    if (args.format == OutputFormat::table) {
+        fmt::print("{}\n{}\n", summary_zh(result, cover), summary_keys(result, cover));
+        if (result.sites.empty())
+            fmt::print("无需新增：现有设施已达到目标 (no new site needed)\n");
+        else
+            print_rows(rows, OutputFormat::table, std::cout);
+    } else {
+        note(args.format, summary_keys(result, cover));
+        if (args.output.empty())
+            print_rows(rows, args.format, std::cout);
+    }
+    if (store) {
+        export_layers(args.registry, args.output, {{"sites_" + args.type, ""}}, args.format);
+    } else if (!args.output.empty()) {
+        write_tables(args.output, {sheet("sites_" + args.type, rows)});
+        note(args.format, fmt::format("wrote {} sites to {}", rows.rows.size(), args.output));
+    }
+}
+
+} // namespace
+
+void register_site(CLI::App &app) {
+    auto a = std::make_shared<SiteArgs>();
+    auto *site = app.add_subcommand(
+        "site", "Propose sites for new assets of a type: most people newly reached, or fewest "
+                "sites for a coverage target (SPEC §10)");
+    site->footer(
+        "Demand: settlements with their population; existing operating and renovating assets\n"
+        "are kept and what they reach counts as covered. --add N picks N sites that newly reach\n"
+        "the most people (lazy greedy, exchanges, iterated local search) and prints an upper\n"
+        "bound on the optimum; --cover PCT the fewest sites found reaching PCT % of the\n"
+        "population, with a lower bound on the number of sites. Columns: rank, x, y (working\n"
+        "CRS), candidate, village_code, added_population, cumulative_population, added_villages.\n"
+        "-o .gpkg/.shp/.geojson stores the layer sites_<type> (styled) and exports it; .csv\n"
+        ".xlsx .json write the table.\n"
+        "Example: qiancun site county.sqlite --type sewage_plant --add 40 -o sites.gpkg");
+    site->add_option("REGISTRY", a->registry,
+                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+        ->required();
+    site->add_option("--type", a->type, "Asset type to place, e.g. sewage_plant")->required();
+    auto *add = site->add_option("--add", a->add, "Number of new sites (maximal covering)")
+                    ->check(CLI::PositiveNumber);
+    auto *pct = add_positive_number_option(
+        site, "--cover", a->cover_percent,
+        "Percentage of the population to reach, existing assets included (set covering)");
+    add->excludes(pct);
+    site->add_option("--candidates", a->candidates,
+                     "Where sites may go: settlements (default), road_vertices, grid:METRES, or "
+                     "a point or polygon layer of the registry");
+    site->add_flag("--network", a->network, "Measure along the serving roads (SPEC §3)");
+    add_positive_number_option(site, "--radius", a->radius_m,
+                               "Reach of a new site in metres (default: the type's radius)");
+    site->add_option("--township", a->township, "Only this township's villages");
+    site->add_option("--exclude", a->exclude, "hazard: no site inside a hazard zone");
+    site->add_option("--config", a->config, "Radii and network settings (TOML)");
+    add_format_option(site, a->format);
+    site->add_option(
+        "-o,--output", a->output,
+        "Write the sites: a layer (.gpkg .shp .geojson) or a table (.csv .xlsx .json)");
+    site->callback([a] { run_site(*a); });
+}
+
+} // namespace qiancun::cli
