@@ -69,6 +69,9 @@ private:
 /// Perturbations of the iterated local search in maximal covering.
 constexpr int kKicks = 30;
 
+/// Subgradient steps of the Lagrangian bound at most.
+constexpr int kLagrangianIterations = 300;
+
 /// A tolerance for sums of weights: far below one person, far above rounding.
 double tolerance(double scale) {
     return 1e-9 * std::max(1.0, scale);
@@ -245,6 +248,68 @@ double coverable(const CoverInstance &in) {
     return total;
 }
 
+/// The Lagrangian bound of the maximal covering MILP
+///   max Σ w_d y_d  s.t.  y_d ≤ Σ_{c ∋ d} x_c,  Σ x_c ≤ k,  x binary, 0 ≤ y ≤ 1:
+/// relaxing the covering rows with multipliers λ_d ≥ 0 gives, for every λ, the upper bound
+///   L(λ) = Σ_d max(0, w_d − λ_d) + (the k largest Σ_{d ∈ c} λ_d over the candidates c).
+/// Subgradient steps (Held, Wolfe and Crowder's rule, step μ (L − value) / |s|²) lower it from
+/// λ = w, where it is the sum of the k best single gains. Returns the smallest L seen.
+double lagrangian_bound(const CoverInstance &in, std::size_t k, double value) {
+    const std::size_t n = in.candidates();
+    const std::size_t m = in.weight.size();
+    if (n == 0 || k == 0)
+        return 0.0;
+    k = std::min(k, n);
+    std::vector<double> lambda = in.weight;
+    std::vector<double> score(n);
+    std::vector<std::uint32_t> order(n);
+    std::vector<double> sub(m);
+    double best = std::numeric_limits<double>::infinity();
+    double mu = 2.0;
+    int stale = 0;
+    for (int it = 0; it < kLagrangianIterations; ++it) {
+        for (std::uint32_t c = 0; c < n; ++c) {
+            double sum = 0.0;
+            for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i)
+                sum += lambda[in.covers[i]];
+            score[c] = sum;
+            order[c] = c;
+        }
+        std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k - 1),
+                         order.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return score[a] > score[b]; });
+        double bound = 0.0;
+        for (std::size_t d = 0; d < m; ++d) {
+            const bool take = in.weight[d] > lambda[d];
+            bound += take ? in.weight[d] - lambda[d] : 0.0;
+            sub[d] = take ? -1.0 : 0.0;
+        }
+        for (std::size_t j = 0; j < k; ++j) {
+            const std::uint32_t c = order[j];
+            bound += score[c];
+            for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i)
+                sub[in.covers[i]] += 1.0;
+        }
+        if (it == 0 || bound < best - tolerance(best)) {
+            best = bound;
+            stale = 0;
+        } else if (++stale >= 10) {
+            mu /= 2.0;
+            stale = 0;
+        }
+        const double gap = bound - value;
+        double norm = 0.0;
+        for (const double g : sub)
+            norm += g * g;
+        if (gap <= tolerance(value) || norm == 0.0 || mu < 1e-4)
+            break;
+        const double step = mu * gap / norm;
+        for (std::size_t d = 0; d < m; ++d)
+            lambda[d] = std::max(0.0, lambda[d] - step * sub[d]);
+    }
+    return best;
+}
+
 } // namespace
 
 void CoverInstance::add_candidate(const std::vector<std::uint32_t> &points) {
@@ -296,6 +361,7 @@ CoverSolution max_cover(const CoverInstance &instance, std::size_t k) {
         }
     }
     bound = std::min(bound, state.value() + top_sum(state.sorted_gains(), k));
+    bound = std::min(bound, lagrangian_bound(instance, k, best_value));
     order_by_gain(instance, best, out);
     out.upper_bound = std::max(bound, out.value);
     return out;

@@ -28,8 +28,9 @@ struct CoverSolution {
     std::vector<double> gains;         ///< weight each adds, parallel to `chosen`
     double value = 0.0;                ///< weight covered by `chosen`
     /// Maximal covering: no `k` candidates cover more than this (the smallest of the total
-    /// weight, the k best single gains, and f(S) + the k best gains Δ(c | S) at the greedy and
-    /// the final S: the online bound of submodular maximisation).
+    /// weight, the k best single gains, f(S) + the k best gains Δ(c | S) at the greedy and the
+    /// final S — the online bound of submodular maximisation — and the Lagrangian bound of the
+    /// MILP after subgradient steps).
     double upper_bound = 0.0;
     /// Set covering: no fewer candidates reach the target (the largest, over the sets S
     /// evaluated, m such that f(S) + the m−1 best gains Δ(c | S) fall short of it).
