@@ -10,7 +10,7 @@ packages=(
     libproj-dev proj-bin proj-data
     libsqlite3-dev sqlite3 libspatialite-dev libsqlite3-mod-spatialite spatialite-bin
     libpq-dev postgresql-15 postgresql-15-postgis-3
-    locales
+    locales gettext
     python3-networkx python3-geopandas python3-scipy
     libboost-dev libboost-graph-dev
     libssl-dev

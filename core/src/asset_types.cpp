@@ -10,6 +10,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -379,7 +381,7 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
     const std::string s = trim(raw);
     if (s.empty()) {
         if (def.required)
-            return fmt::format("{} is empty", def.name);
+            return fmt::format(fmt::runtime(_("{} is empty")), def.name);
         return Value{};
     }
     switch (def.type) {
@@ -388,7 +390,7 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
     case ValueType::integer: {
         auto d = parse_double(s);
         if (!d || std::floor(*d) != *d || std::fabs(*d) > 9.0e15)
-            return fmt::format("{} '{}' is not an integer", def.name, s);
+            return fmt::format(fmt::runtime(_("{} '{}' is not an integer")), def.name, s);
         if (auto problem = check_range(def, *d))
             return *problem;
         return Value{static_cast<std::int64_t>(*d)};
@@ -396,7 +398,7 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
     case ValueType::real: {
         auto d = parse_double(s);
         if (!d)
-            return fmt::format("{} '{}' is not a number", def.name, s);
+            return fmt::format(fmt::runtime(_("{} '{}' is not a number")), def.name, s);
         if (auto problem = check_range(def, *d))
             return *problem;
         return Value{*d};
@@ -404,9 +406,10 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
     case ValueType::year: {
         auto d = parse_double(s);
         if (!d || std::floor(*d) != *d)
-            return fmt::format("{} '{}' is not a year", def.name, s);
+            return fmt::format(fmt::runtime(_("{} '{}' is not a year")), def.name, s);
         if (*d < 1900 || *d > 2100)
-            return fmt::format("{} {} is not a year between 1900 and 2100", def.name, s);
+            return fmt::format(fmt::runtime(_("{} {} is not a year between 1900 and 2100")),
+                               def.name, s);
         return Value{static_cast<std::int64_t>(*d)};
     }
     case ValueType::boolean: {
@@ -419,7 +422,8 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
             return Value{std::int64_t{1}};
         if (std::find(no.begin(), no.end(), l) != no.end())
             return Value{std::int64_t{0}};
-        return fmt::format("{} '{}' is not a yes/no value (1/0, true/false, 是/否)", def.name, s);
+        return fmt::format(
+            fmt::runtime(_("{} '{}' is not a yes/no value (1/0, true/false, 是/否)")), def.name, s);
     }
     case ValueType::choice: {
         const std::string l = lower_ascii(s);
@@ -438,7 +442,7 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
         std::string allowed;
         for (const auto &c : def.choices)
             allowed += (allowed.empty() ? "" : ", ") + c;
-        return fmt::format("{} '{}' is not one of {}", def.name, s, allowed);
+        return fmt::format(fmt::runtime(_("{} '{}' is not one of {}")), def.name, s, allowed);
     }
     }
     return Value{s};

@@ -17,6 +17,8 @@
 #include <new>
 #include <string>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::crs {
 
 namespace {
@@ -121,16 +123,17 @@ std::string zone_advice(std::optional<double> data_lon) {
     if (data_lon) {
         try {
             const int epsg = gauss_kruger_3deg_epsg(*data_lon);
-            return fmt::format("use the CGCS2000 3-degree Gauss-Kruger zone of the data, "
-                               "EPSG:{} ({}), or a transverse Mercator centred on the data",
-                               epsg, name(epsg));
+            return fmt::format(
+                fmt::runtime(_("use the CGCS2000 3-degree Gauss-Kruger zone of the data, "
+                               "EPSG:{} ({}), or a transverse Mercator centred on the data")),
+                epsg, name(epsg));
         } catch (const UsageError &) {
         }
     }
-    return "use the CGCS2000 3-degree Gauss-Kruger zone of the data: the zone whose central "
-           "meridian (75, 78, ... 135E) is nearest the data's longitude is EPSG:4534 + "
-           "(CM - 75) / 3, e.g. EPSG:4549 for 120E; or a transverse Mercator centred on the "
-           "data (e.g. '+proj=tmerc +lon_0=120.5 +k=1 +x_0=500000 +ellps=GRS80 +units=m')";
+    return _("use the CGCS2000 3-degree Gauss-Kruger zone of the data: the zone whose central "
+             "meridian (75, 78, ... 135E) is nearest the data's longitude is EPSG:4534 + "
+             "(CM - 75) / 3, e.g. EPSG:4549 for 120E; or a transverse Mercator centred on the "
+             "data (e.g. '+proj=tmerc +lon_0=120.5 +k=1 +x_0=500000 +ellps=GRS80 +units=m')");
 }
 
 /// China, roughly: where a working CRS must be usable somewhere.
@@ -152,7 +155,7 @@ std::string Definition::describe() const {
 Definition parse(std::string_view text) {
     const std::string t = trimmed(text);
     if (t.empty())
-        throw UsageError("an empty CRS (expected e.g. EPSG:4549, WKT or a PROJ string)");
+        throw UsageError(_("an empty CRS (expected e.g. EPSG:4549, WKT or a PROJ string)"));
     std::string input = t;
     if (std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isdigit(c); }))
         input = "EPSG:" + t;
@@ -164,11 +167,12 @@ Definition parse(std::string_view text) {
     c.last_error.clear();
     PjPtr pj(proj_create(c.ctx.get(), input.c_str()));
     if (!pj)
-        throw UsageError(fmt::format("'{}' is not a CRS PROJ can read: {} (expected e.g. "
-                                     "EPSG:4549, WKT or a PROJ string)",
-                                     t, proj_error_text(c)));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("'{}' is not a CRS PROJ can read: {} (expected e.g. "
+                                       "EPSG:4549, WKT or a PROJ string)")),
+                        t, proj_error_text(c)));
     if (!proj_is_crs(pj.get()))
-        throw UsageError(fmt::format("'{}' is not a CRS (PROJ reads it as {})", t,
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' is not a CRS (PROJ reads it as {})")), t,
                                      proj_get_name(pj.get()) ? proj_get_name(pj.get()) : "?"));
     Definition d;
     const char *auth = proj_get_id_auth_name(pj.get(), 0);
@@ -260,15 +264,16 @@ void check_working(const Definition &crs, std::optional<double> data_lon) {
     PjPtr pj = unbound(create_crs(crs));
     const std::string what = crs.epsg ? crs.describe() : fmt::format("'{}'", crs.describe());
     const auto refuse = [&](const std::string &why) {
-        throw UsageError(
-            fmt::format("{} cannot be the working CRS: {}; {}", what, why, zone_advice(data_lon)));
+        throw UsageError(fmt::format(fmt::runtime(_("{} cannot be the working CRS: {}; {}")), what,
+                                     why, zone_advice(data_lon)));
     };
     const PJ_TYPE type = proj_get_type(pj.get());
     if (type == PJ_TYPE_GEOGRAPHIC_2D_CRS || type == PJ_TYPE_GEOGRAPHIC_3D_CRS ||
         type == PJ_TYPE_GEOCENTRIC_CRS)
-        refuse("it is geographic (degrees), and metrics need a projected CRS in metres (SPEC §8)");
+        refuse(
+            _("it is geographic (degrees), and metrics need a projected CRS in metres (SPEC §8)"));
     if (type != PJ_TYPE_PROJECTED_CRS)
-        refuse("it is not a projected 2D CRS, and metrics need one in metres (SPEC §8)");
+        refuse(_("it is not a projected 2D CRS, and metrics need one in metres (SPEC §8)"));
     PjPtr cs(proj_crs_get_coordinate_system(t.ctx.get(), pj.get()));
     const int axes = cs ? proj_cs_get_axis_count(t.ctx.get(), cs.get()) : 0;
     if (axes < 2)
@@ -279,7 +284,8 @@ void check_working(const Definition &crs, std::optional<double> data_lon) {
         proj_cs_get_axis_info(t.ctx.get(), cs.get(), i, nullptr, nullptr, nullptr, &factor, &unit,
                               nullptr, nullptr);
         if (factor != 1.0)
-            refuse(fmt::format("its unit is {}, not the metre", unit ? unit : "not the metre"));
+            refuse(fmt::format(fmt::runtime(_("its unit is {}, not the metre")),
+                               unit ? unit : "not the metre"));
     }
     const ScaleGauge gauge(crs);
     double west = kChinaWest, east = kChinaEast, south = kChinaSouth, north = kChinaNorth;
@@ -291,8 +297,9 @@ void check_working(const Definition &crs, std::optional<double> data_lon) {
         north = std::min(north, area->north_lat);
     }
     if (west > east || south > north)
-        refuse(fmt::format("its area of use ({:.1f}-{:.1f}E, {:.1f}-{:.1f}N) lies outside China",
-                           area->west_lon, area->east_lon, area->south_lat, area->north_lat));
+        refuse(fmt::format(
+            fmt::runtime(_("its area of use ({:.1f}-{:.1f}E, {:.1f}-{:.1f}N) lies outside China")),
+            area->west_lon, area->east_lon, area->south_lat, area->north_lat));
     // Where the CRS is meant to be used: the centre of its area of use (inside China); a
     // definition without an area (a PROJ string) gets the best place on a 1° grid.
     double error = 0.0, at_lon = 0.0, at_lat = 0.0;
@@ -311,11 +318,11 @@ void check_working(const Definition &crs, std::optional<double> data_lon) {
                 }
     }
     if (!(error <= kMaxScaleError))
-        refuse(fmt::format("its scale error is {:.2f} % at {:.1f}E {:.1f}N{}, and metrics allow "
-                           "{} % (SPEC §8)",
-                           error * 100, at_lon, at_lat,
-                           area ? " (the centre of its area of use in China)" : "",
-                           kMaxScaleError * 100));
+        refuse(fmt::format(
+            fmt::runtime(_("its scale error is {:.2f} % at {:.1f}E {:.1f}N{}, and metrics allow "
+                           "{} % (SPEC §8)")),
+            error * 100, at_lon, at_lat, area ? _(" (the centre of its area of use in China)") : "",
+            kMaxScaleError * 100));
 }
 
 struct ScaleGauge::Impl {

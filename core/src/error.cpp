@@ -2,6 +2,8 @@
 
 #include <fmt/core.h>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -10,10 +12,13 @@ std::string describe(const std::string &file, const std::string &layer,
                      std::optional<std::int64_t> row, const std::string &problem) {
     std::string where = file;
     if (!layer.empty())
-        where += fmt::format(" (layer {})", layer);
+        where = fmt::format(fmt::runtime(_("{} (layer {})")), where, layer);
     if (row)
-        where += fmt::format(", row {}", *row);
-    return where.empty() ? problem : where + ": " + problem;
+        where = fmt::format(fmt::runtime(_("{}, row {}")), where, *row);
+    // TRANSLATORS: where a problem is (file, layer, row) and the problem.
+    return where.empty() ? problem
+                         : fmt::format(fmt::runtime(_("{where}: {problem}")),
+                                       fmt::arg("where", where), fmt::arg("problem", problem));
 }
 
 } // namespace

@@ -8,6 +8,8 @@
 
 #include <chrono>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 bool is_iso_date(std::string_view text) {
@@ -99,7 +101,8 @@ const KindDef &Registry::kind(std::string_view key) const {
     std::string known;
     for (const auto &k : kinds())
         known += (known.empty() ? "" : ", ") + k.key;
-    throw UsageError(fmt::format("unknown kind '{}'; known kinds: {}", key, known));
+    throw UsageError(
+        fmt::format(fmt::runtime(_("unknown kind '{}'; known kinds: {}")), key, known));
 }
 
 void Registry::add_kind(const KindDef &def) {

@@ -16,6 +16,8 @@
 #include <fstream>
 #include <mutex>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::importers::detail {
 
 namespace {
@@ -233,7 +235,7 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
     // GDAL's virtual files (/vsimem/, /vsizip/…) are not on disk: GDAL says if they are missing.
     const bool virtual_file = m_file.rfind("/vsi", 0) == 0;
     if (!virtual_file && !std::filesystem::exists(options.source, ec))
-        throw InputError(m_file, "", std::nullopt, "the file does not exist");
+        throw InputError(m_file, "", std::nullopt, _("the file does not exist"));
     if (std::filesystem::is_regular_file(options.source) && ::access(m_file.c_str(), R_OK) != 0)
         throw InputError(m_file, "", std::nullopt, "the file cannot be read (permission denied)");
 

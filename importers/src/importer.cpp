@@ -18,6 +18,8 @@
 #include <cmath>
 #include <tuple>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::importers {
 
 namespace {
@@ -94,17 +96,17 @@ struct ErrorList {
         if (errors.empty())
             return;
         for (std::size_t i = 0; i < errors.size() && i < kMaxErrorsLogged; ++i)
-            qiancun::log(LogLevel::error,
-                         fmt::format("{}, row {}: {}", file, errors[i].first, errors[i].second));
+            qiancun::log(LogLevel::error, fmt::format(fmt::runtime(_("{}, row {}: {}")), file,
+                                                      errors[i].first, errors[i].second));
         if (errors.size() > kMaxErrorsLogged)
-            qiancun::log(LogLevel::error,
-                         fmt::format("{}: {} more errors", file, errors.size() - kMaxErrorsLogged));
+            qiancun::log(LogLevel::error, fmt::format(fmt::runtime(_("{}: {} more errors")), file,
+                                                      errors.size() - kMaxErrorsLogged));
         std::string problem = errors.front().second;
         if (errors.size() > 1)
-            problem +=
-                fmt::format(" (and {} more errors; nothing was imported)", errors.size() - 1);
+            problem += fmt::format(fmt::runtime(_(" (and {} more errors; nothing was imported)")),
+                                   errors.size() - 1);
         else
-            problem += " (nothing was imported)";
+            problem += _(" (nothing was imported)");
         throw InputError(file, layer, errors.front().first, problem);
     }
 };
@@ -270,7 +272,8 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         if (progress && rec.row % 1000 == 0)
             progress(rec.row, total);
         if (!rec.read_error.empty()) {
-            errors.add(rec.row, fmt::format("GDAL cannot read the feature: {}", rec.read_error));
+            errors.add(rec.row, fmt::format(fmt::runtime(_("GDAL cannot read the feature: {}")),
+                                            rec.read_error));
             continue;
         }
         Pending p;
@@ -322,25 +325,30 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
             const auto &xn = src.fields()[static_cast<std::size_t>(plan.x)];
             const auto &yn = src.fields()[static_cast<std::size_t>(plan.y)];
             if (xt.empty() || yt.empty()) {
-                errors.add(rec.row, fmt::format("{} is empty", xt.empty() ? xn : yn));
+                errors.add(rec.row,
+                           fmt::format(fmt::runtime(_("{} is empty")), xt.empty() ? xn : yn));
                 continue;
             }
             if (!x || !y || !std::isfinite(*x) || !std::isfinite(*y)) {
-                errors.add(rec.row, fmt::format("coordinate {} '{}' is not a number",
-                                                (!x || !std::isfinite(*x)) ? xn : yn,
-                                                (!x || !std::isfinite(*x)) ? xt : yt));
+                errors.add(rec.row,
+                           fmt::format(fmt::runtime(_("coordinate {} '{}' is not a number")),
+                                       (!x || !std::isfinite(*x)) ? xn : yn,
+                                       (!x || !std::isfinite(*x)) ? xt : yt));
                 continue;
             }
             if (coords.source_is_geographic()) {
                 if (std::fabs(*y) > 90.0 && std::fabs(*x) <= 90.0) {
-                    errors.add(rec.row, fmt::format("{} {} and {} {} look swapped (longitude "
-                                                    "first, then latitude)",
-                                                    xn, xt, yn, yt));
+                    errors.add(rec.row,
+                               fmt::format(fmt::runtime(_("{} {} and {} {} look swapped (longitude "
+                                                          "first, then latitude)")),
+                                           xn, xt, yn, yt));
                     continue;
                 }
                 if (std::fabs(*x) > 180.0 || std::fabs(*y) > 90.0) {
-                    errors.add(rec.row, fmt::format("{} {} / {} {} is not a longitude/latitude", xn,
-                                                    xt, yn, yt));
+                    errors.add(
+                        rec.row,
+                        fmt::format(fmt::runtime(_("{} {} / {} {} is not a longitude/latitude")),
+                                    xn, xt, yn, yt));
                     continue;
                 }
             }
@@ -348,7 +356,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         } else {
             p.geometry = std::move(rec.geometry);
             if (!p.geometry) {
-                errors.add(rec.row, "the feature has no geometry");
+                errors.add(rec.row, _("the feature has no geometry"));
                 continue;
             }
         }
@@ -358,7 +366,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
             const bool hx = !std::holds_alternative<std::monostate>(sx);
             const bool hy = !std::holds_alternative<std::monostate>(sy);
             if (hx != hy) {
-                errors.add(rec.row, "seat_x and seat_y must both be given or both be empty");
+                errors.add(rec.row, _("seat_x and seat_y must both be given or both be empty"));
                 continue;
             }
             if (hx)
@@ -368,8 +376,9 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
         // Lon/lat copy: the area-of-use check and the choice of zone.
         OGRGeometryUniquePtr ll(p.geometry->clone());
         if (!coords.to_lonlat(*ll)) {
-            errors.add(rec.row, fmt::format("coordinates cannot be transformed from {}",
-                                            coords.source_description()));
+            errors.add(rec.row,
+                       fmt::format(fmt::runtime(_("coordinates cannot be transformed from {}")),
+                                   coords.source_description()));
             continue;
         }
         OGREnvelope env;
@@ -462,7 +471,7 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
             }
         }
         if (!coords.to_working(*p.geometry)) {
-            errors.add(p.feature.row, "coordinates cannot be transformed to the working CRS");
+            errors.add(p.feature.row, _("coordinates cannot be transformed to the working CRS"));
             continue;
         }
         if (p.seat) {

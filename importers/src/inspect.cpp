@@ -12,6 +12,8 @@
 #include <cmath>
 #include <set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::importers {
 
 namespace {
@@ -374,7 +376,8 @@ Inspection inspect(const InspectOptions &options, const std::vector<KindDef> &ki
             keys += (keys.empty() ? "" : ", ") + k.key;
         }
         if (!kind)
-            throw UsageError(fmt::format("unknown kind '{}'; kinds are: {}", options.kind, keys));
+            throw UsageError(fmt::format(fmt::runtime(_("unknown kind '{}'; kinds are: {}")),
+                                         options.kind, keys));
     }
     Inspection out;
     out.source = options.source.string();

@@ -152,6 +152,28 @@ TEST_F(ClassifyCli, CsvHasTheIssueColumnsAndFlagsMismatches) {
                                  "urban_distance_m is missing"));
 }
 
+TEST_F(ClassifyCli, ReasonsAndWarningsInChineseKeepTheColumnKeys) {
+    const testing::Environment lang_zh{{"LC_ALL", ""}, {"LANG", "zh_CN.UTF-8"}};
+    for (const auto &r :
+         {run_qiancun({"classify", reg, "--format", "csv", "--lang", "zh"}),
+          run_qiancun({"classify", reg, "--format", "csv"}, std::nullopt, lang_zh)}) {
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const auto lines = split_lines(r.out);
+        ASSERT_EQ(lines.size(), 4u) << r.out;
+        EXPECT_EQ(lines[0],
+                  "code,name,township,suggested_class,rule,reason,recorded_class,mismatch");
+        const auto rows = by_key(r.out);
+        EXPECT_EQ(rows.at("330604101202").at("reason"),
+                  "空心化：人口密度 60 人/平方公里 < 80 人/平方公里，且自然村数 1 ≤ 2");
+        EXPECT_EQ(rows.at("330604101201").at("reason"), "历史文化村落或传统村落，应予保护");
+        EXPECT_EQ(rows.at("330604101203").at("reason"), "以上规则均不适用");
+        EXPECT_EQ(rows.at("330604101202").at("rule"), "relocate_hollow");
+        EXPECT_THAT(r.err, HasSubstr("警告：所有村均缺少 urban_distance_m：登记库中没有城区"));
+        EXPECT_THAT(r.err, HasSubstr("警告：规则“suburban”对 1 个村被跳过（330604101203）：缺少 "
+                                     "urban_distance_m"));
+    }
+}
+
 TEST_F(ClassifyCli, MismatchesOutputFileAndCounts) {
     const fs::path out = dir / "classes.csv";
     auto r = run_qiancun({"classify", reg, "--mismatches", "-o", out.string()});

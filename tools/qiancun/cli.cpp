@@ -20,6 +20,8 @@
 #include <span>
 #include <sstream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 
 namespace {
@@ -85,9 +87,11 @@ CLI::Option *add_positive_number_option(CLI::App *cmd, const std::string &name, 
             const char *end = text.data() + text.size();
             const auto [ptr, ec] = std::from_chars(text.data(), end, v);
             if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v))
-                throw CLI::ValidationError(name, fmt::format("'{}' is not a number", text));
+                throw CLI::ValidationError(
+                    name, fmt::format(fmt::runtime(_("'{}' is not a number")), text));
             if (!(v > 0.0))
-                throw CLI::ValidationError(name, fmt::format("{} must be above 0", text));
+                throw CLI::ValidationError(
+                    name, fmt::format(fmt::runtime(_("{} must be above 0")), text));
             value = v;
         },
         description);
@@ -100,7 +104,7 @@ std::string percent_for_people(double ratio) {
 }
 
 void add_format_option(CLI::App *cmd, OutputFormat &format) {
-    cmd->add_option("--format", format, "Output: table (for people), csv or json (for scripts)")
+    cmd->add_option("--format", format, _("Output: table (for people), csv or json (for scripts)"))
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, OutputFormat>{{"table", OutputFormat::table},
                                                 {"csv", OutputFormat::csv},
@@ -168,13 +172,14 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
     print_line(rows.columns);
     for (const auto &line : cells)
         print_line(line);
-    out << fmt::format("({} row{})\n", rows.rows.size(), rows.rows.size() == 1 ? "" : "s");
+    out << fmt::format(fmt::runtime(P_("({} row)\n", "({} rows)\n", rows.rows.size())),
+                       rows.rows.size());
 }
 
 std::string read_text_file(const std::filesystem::path &path, std::string_view what) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
-        throw UsageError(fmt::format("{} {} cannot be read", what, path.string()));
+        throw UsageError(fmt::format(fmt::runtime(_("{} {} cannot be read")), what, path.string()));
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
@@ -185,7 +190,7 @@ void write_text_file(const std::filesystem::path &path, const std::string &text)
     out << text;
     out.close();
     if (!out)
-        throw Error(fmt::format("cannot write {}", path.string()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}")), path.string()));
 }
 
 MetricsConfig load_metrics_config(const Registry &registry, const std::string &path) {
@@ -214,10 +219,11 @@ OutputKind check_output(const std::filesystem::path &path, const std::vector<std
         return OutputKind::layer;
     std::vector<std::string> accepted = tables;
     accepted.insert(accepted.end(), layers.begin(), layers.end());
-    throw UsageError(fmt::format("-o {}: {}; -o takes {}", path.string(),
-                                 ext.empty() ? std::string("the file has no extension")
-                                             : fmt::format("'{}' is not an output format", ext),
-                                 fmt::join(accepted, " ")));
+    throw UsageError(
+        fmt::format(fmt::runtime(_("-o {}: {}; -o takes {}")), path.string(),
+                    ext.empty() ? std::string("the file has no extension")
+                                : fmt::format(fmt::runtime(_("'{}' is not an output format")), ext),
+                    fmt::join(accepted, " ")));
 }
 
 bool is_ratio_column(std::string_view name) {
@@ -306,8 +312,8 @@ void export_layers(const std::string &registry, const std::filesystem::path &out
             o.output = output.parent_path() / (output.stem().string() + suffix + ext);
         first = false;
         for (const auto &file : exporters::export_layer(registry, o).outputs)
-            note(format, fmt::format("wrote {} features of {} to {}", file.features, layer,
-                                     describe_export(file)));
+            note(format, fmt::format(fmt::runtime(_("wrote {} features of {} to {}")),
+                                     file.features, layer, describe_export(file)));
     }
 }
 
@@ -337,7 +343,7 @@ void ProgressBar::update(std::int64_t done, std::int64_t total) {
     if (!m_enabled || m_finished)
         return;
     if (total <= 0) {
-        fmt::print(stderr, "\r{} {} rows", m_label, done);
+        fmt::print(stderr, "\r{}", fmt::format(fmt::runtime(_("{} {} rows")), m_label, done));
         return;
     }
     const int permille = static_cast<int>(1000 * std::min(done, total) / total);

@@ -112,6 +112,16 @@ private:
     int m_last_permille = -1;
 };
 
+/// The value of `--lang` (`--lang zh`, `--lang=en`) in `argv`, read before CLI11 parses the
+/// command line so that its help texts are already in that language; "" when absent.
+std::string language_option(int argc, char **argv);
+
+/// Sets LC_CTYPE and LC_MESSAGES from the environment (never LC_NUMERIC) and binds the
+/// message catalogue: `lang` "zh" or "en" wins over LANG/LC_MESSAGES/LANGUAGE, "" keeps them;
+/// a Chinese environment whose locale the system lacks still gets Chinese. Throws UsageError
+/// for any other `lang`.
+void select_language(const std::string &lang);
+
 /// Set by --quiet before any subcommand runs.
 bool quiet();
 void set_quiet(bool quiet);

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "qiancun/i18n.hpp"
+
 // `check`: the data-quality report (likely duplicates, assets outside every village, villages
 // without settlements or population, plants without effluent results, road pieces off the
 // network, settlements far from any road).
@@ -46,7 +48,8 @@ void run_check(const CheckArgs &args) {
         if (lower_extension(args.output) == ".xlsx")
             tables.push_back(sheet("summary", summary_rows(report)));
         write_tables(args.output, tables);
-        note(args.format, fmt::format("wrote {} findings to {}", rows.rows.size(), args.output));
+        note(args.format, fmt::format(fmt::runtime(_("wrote {} findings to {}")), rows.rows.size(),
+                                      args.output));
     } else {
         print_rows(rows, args.format, std::cout);
     }
@@ -54,7 +57,7 @@ void run_check(const CheckArgs &args) {
         note(args.format, "not checked: " + s);
     if (args.format != OutputFormat::table)
         return;
-    fmt::print("\nFindings per check ({} in all)\n", rows.rows.size());
+    fmt::print(fmt::runtime(_("\nFindings per check ({} in all)\n")), rows.rows.size());
     print_rows(summary_rows(report), OutputFormat::table, std::cout);
 }
 
@@ -62,25 +65,26 @@ void run_check(const CheckArgs &args) {
 
 void register_check(CLI::App &app) {
     auto c = std::make_shared<CheckArgs>();
-    auto *check = app.add_subcommand("check", "Data-quality report: likely duplicates, assets "
-                                              "outside villages, gaps in the data");
+    auto *check = app.add_subcommand("check", _("Data-quality report: likely duplicates, assets "
+                                                "outside villages, gaps in the data"));
     check->footer(
-        "Checks: duplicate_asset (same kind, within 50 m, same or near-same name),\n"
-        "outside_villages, village_without_settlements, village_without_population,\n"
-        "plant_without_effluent (serving, effluent_ok empty), road_disconnected (serving road\n"
-        "off the main network), settlement_off_road (beyond the off-road cap of every serving\n"
-        "road). --format csv columns: check,kind,id,village_code,detail,value (value: m for\n"
-        "distances, km for road pieces).\n"
-        "Example: qiancun check county.sqlite --format csv -o findings.csv");
+        _("Checks: duplicate_asset (same kind, within 50 m, same or near-same name),\n"
+          "outside_villages, village_without_settlements, village_without_population,\n"
+          "plant_without_effluent (serving, effluent_ok empty), road_disconnected (serving road\n"
+          "off the main network), settlement_off_road (beyond the off-road cap of every serving\n"
+          "road). --format csv columns: check,kind,id,village_code,detail,value (value: m for\n"
+          "distances, km for road pieces).\n"
+          "Example: qiancun check county.sqlite --format csv -o findings.csv"));
     check
         ->add_option("REGISTRY", c->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
     check->add_option("--config", c->config,
-                      "Serving statuses, snapping tolerance and off-road cap (TOML)");
+                      _("Serving statuses, snapping tolerance and off-road cap (TOML)"));
     add_format_option(check, c->format);
-    check->add_option("-o,--output", c->output,
-                      "Write the findings to this file (.csv, .xlsx with a summary sheet, .json)");
+    check->add_option(
+        "-o,--output", c->output,
+        _("Write the findings to this file (.csv, .xlsx with a summary sheet, .json)"));
     check->callback([c] { run_check(*c); });
 }
 

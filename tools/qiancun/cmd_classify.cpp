@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 // `classify` and `indicators`: the plan's village classes (SPEC §4) and its core indicators
 // against target (SPEC §5).
 
@@ -60,8 +62,9 @@ void run_classify(const ClassifyArgs &args) {
         (args.no_store || !args.township.empty() || !args.suggested_class.empty() ||
          args.mismatches))
         throw UsageError(fmt::format(
-            "-o {}: a layer file holds the stored village_classes layer of every village (no "
-            "--no-store, --township, --class or --mismatches); or write a table: {}",
+            fmt::runtime(
+                _("-o {}: a layer file holds the stored village_classes layer of every village (no "
+                  "--no-store, --township, --class or --mismatches); or write a table: {}")),
             args.output, fmt::join(table_extensions(), " ")));
     const RuleSet rules =
         args.rules.empty()
@@ -81,8 +84,8 @@ void run_classify(const ClassifyArgs &args) {
             throw UsageError(*problem);
         wanted_class = value_to_text(std::get<Value>(parsed));
         if (wanted_class.empty())
-            throw UsageError("--class needs a class: suburban, cluster, improve, heritage or "
-                             "relocate (or 城郊融合类 …)");
+            throw UsageError(_("--class needs a class: suburban, cluster, improve, heritage or "
+                               "relocate (or 城郊融合类 …)"));
     }
     const MetricsConfig config = load_metrics_config(registry, args.config);
     Classification result = classify_villages(registry, rules, config);
@@ -90,8 +93,9 @@ void run_classify(const ClassifyArgs &args) {
         write_classes_layer(registry, result, exporters::reason_text);
         exporters::style_registry(registry);
         log(LogLevel::info,
-            fmt::format("stored layer village_classes ({} villages) in {}; 'qiancun export {} "
-                        "village_classes classes.shp' writes it with a QGIS style",
+            fmt::format(fmt::runtime(_(
+                            "stored layer village_classes ({} villages) in {}; 'qiancun export {} "
+                            "village_classes classes.shp' writes it with a QGIS style")),
                         result.villages.size(), args.registry, args.registry));
     }
 
@@ -102,7 +106,7 @@ void run_classify(const ClassifyArgs &args) {
                    (!wanted_class.empty() && v.suggested_class != wanted_class);
         });
         if (result.villages.empty())
-            log(LogLevel::warning, "no village matches the filter");
+            log(LogLevel::warning, _("no village matches the filter"));
     }
     Rows rows = result.to_rows(args.features, exporters::reason_text);
     if (args.mismatches) {
@@ -115,7 +119,8 @@ void run_classify(const ClassifyArgs &args) {
     }
     if (!args.output.empty() && out_kind == OutputKind::table) {
         write_tables(args.output, {sheet("village_classes", rows)});
-        note(args.format, fmt::format("wrote {} villages to {}", rows.rows.size(), args.output));
+        note(args.format, fmt::format(fmt::runtime(_("wrote {} villages to {}")), rows.rows.size(),
+                                      args.output));
     } else if (!args.output.empty()) {
         { const Registry closed = std::move(registry); } // before GDAL reads the layer back
         export_layers(args.registry, args.output, {{"village_classes", ""}}, args.format);
@@ -135,11 +140,13 @@ void run_classify(const ClassifyArgs &args) {
         recorded += v.recorded_class.empty() ? 0 : 1;
         mismatched += v.mismatch.value_or(false) ? 1 : 0;
     }
-    fmt::print("Villages per class ({} villages, rules: {}; {} with a recorded class, {} of them "
-               "suggested another)\n",
-               result.villages.size(), rules.origin, recorded, mismatched);
+    fmt::print(
+        fmt::runtime(
+            _("Villages per class ({} villages, rules: {}; {} with a recorded class, {} of them "
+              "suggested another)\n")),
+        result.villages.size(), rules.origin, recorded, mismatched);
     print_rows(result.class_counts(), OutputFormat::table, std::cout);
-    fmt::print("\nSuggested classes per township\n");
+    fmt::print(fmt::runtime(_("\nSuggested classes per township\n")));
     print_rows(result.township_counts(), OutputFormat::table, std::cout);
 }
 
@@ -209,21 +216,23 @@ std::vector<std::string> unknown_notes(const Bulletin &bulletin) {
         const auto it = words.find(v.key);
         if (!v.township.empty() || v.unknown == 0 || it == words.end())
             continue;
-        out.push_back(fmt::format("{}: {} {} left out ({}{}，未计入)", v.key, v.unknown,
-                                  it->second.en, v.unknown, it->second.zh));
+        out.push_back(fmt::format(fmt::runtime(_("{}: {} {} left out ({}{}，未计入)")), v.key,
+                                  v.unknown, it->second.en, v.unknown, it->second.zh));
     }
     return out;
 }
 
 void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targets &targets,
                     bool townships) {
-    fmt::print("Indicators as of {} (plan period {}–{}){}\n", bulletin.as_of, targets.period_start,
-               targets.period_end,
-               before ? fmt::format(", compared with {}", before->as_of) : std::string());
+    fmt::print(fmt::runtime(_("Indicators as of {} (plan period {}–{}){}\n")), bulletin.as_of,
+               targets.period_start, targets.period_end,
+               before ? fmt::format(fmt::runtime(_(", compared with {}")), before->as_of)
+                      : std::string());
     if (const auto behind = behind_schedule(bulletin); !behind.empty()) {
-        fmt::print("Behind schedule (进度滞后), furthest behind first:\n");
+        fmt::print(fmt::runtime(_("Behind schedule (进度滞后), furthest behind first:\n")));
         for (const auto &w : behind)
-            fmt::print("  {}{}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n",
+            fmt::print(fmt::runtime(_(
+                           "  {}{}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n")),
                        w.value.key, w.value.township.empty() ? "" : " in " + w.value.township,
                        value_to_text(readable(w.value.actual)),
                        value_to_text(readable(w.value.expected)),
@@ -273,7 +282,7 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
         rows.rows.push_back(std::move(row));
     }
     print_rows(rows, OutputFormat::table, std::cout);
-    fmt::print("* a planning assumption: the plan gives no number\n");
+    fmt::print(fmt::runtime(_("* a planning assumption: the plan gives no number\n")));
     if (townships) {
         Rows ranking;
         ranking.columns = {"rank", "township", "targets", "met", "behind", "share_met"};
@@ -282,21 +291,22 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
                                     std::int64_t{r.targets}, std::int64_t{r.met},
                                     std::int64_t{r.behind},
                                     r.share ? Value{percent_for_people(*r.share)} : Value{}});
-        fmt::print("\nTownship ranking (乡镇晾晒) by the share of targets met\n");
+        fmt::print(fmt::runtime(_("\nTownship ranking (乡镇晾晒) by the share of targets met\n")));
         print_rows(ranking, OutputFormat::table, std::cout);
     }
     for (const auto &note : unknown_notes(bulletin))
-        fmt::print("note: {}\n", note);
+        fmt::print(fmt::runtime(_("note: {}\n")), note);
     for (const auto &note : bulletin.notes)
-        fmt::print("note: {}\n", note);
+        fmt::print(fmt::runtime(_("note: {}\n")), note);
     if (before)
         for (const auto &note : before->notes)
-            fmt::print("note ({}): {}\n", before->as_of, note);
+            fmt::print(fmt::runtime(_("note ({}): {}\n")), before->as_of, note);
 }
 
 void run_indicators(const IndicatorArgs &args) {
     if (!args.by.empty() && args.by != "township")
-        throw UsageError(fmt::format("--by {}: only 'township' is supported", args.by));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("--by {}: only 'township' is supported")), args.by));
     const Targets targets =
         args.targets.empty()
             ? Targets::defaults()
@@ -320,7 +330,8 @@ void run_indicators(const IndicatorArgs &args) {
         write_tables(args.output,
                      {sheet("indicators", data_rows(bulletin, b, options.by_township))});
         if (args.format == OutputFormat::table)
-            fmt::print("wrote the bulletin as of {} to {}\n", bulletin.as_of, args.output);
+            fmt::print(fmt::runtime(_("wrote the bulletin as of {} to {}\n")), bulletin.as_of,
+                       args.output);
     }
     if (args.format != OutputFormat::table) {
         if (args.output.empty())
@@ -339,74 +350,75 @@ void run_indicators(const IndicatorArgs &args) {
 void register_classify(CLI::App &app) {
     auto c = std::make_shared<ClassifyArgs>();
     auto *classify = app.add_subcommand(
-        "classify", "Suggest each village's class (SPEC §4) by rules; stores village_classes");
+        "classify", _("Suggest each village's class (SPEC §4) by rules; stores village_classes"));
     classify->footer(
-        "Features per village: urban_distance_m, population, settlements, density,\n"
-        "completeness, heritage, hazard_share, road_access_m. Rules are tried in order; the\n"
-        "first that fires gives the class, the last is the default. A rule that needs a missing\n"
-        "feature is skipped with a warning. The built-in rules are sample_maps/rules.toml.\n"
-        "--format csv columns: code,name,township,suggested_class,rule,reason,recorded_class,\n"
-        "mismatch (1 when the recorded class differs, empty when none is recorded).\n"
-        "Example: qiancun classify county.sqlite --rules my-rules.toml --format csv -o c.csv");
+        _("Features per village: urban_distance_m, population, settlements, density,\n"
+          "completeness, heritage, hazard_share, road_access_m. Rules are tried in order; the\n"
+          "first that fires gives the class, the last is the default. A rule that needs a missing\n"
+          "feature is skipped with a warning. The built-in rules are sample_maps/rules.toml.\n"
+          "--format csv columns: code,name,township,suggested_class,rule,reason,recorded_class,\n"
+          "mismatch (1 when the recorded class differs, empty when none is recorded).\n"
+          "Example: qiancun classify county.sqlite --rules my-rules.toml --format csv -o c.csv"));
     classify
         ->add_option("REGISTRY", c->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    classify->add_option("--rules", c->rules, "Rules file (TOML; default: the built-in rules)");
+    classify->add_option("--rules", c->rules, _("Rules file (TOML; default: the built-in rules)"));
     classify->add_option("--config", c->config,
-                         "Radii and thresholds for the facility completeness (TOML)");
+                         _("Radii and thresholds for the facility completeness (TOML)"));
     add_format_option(classify, c->format);
     classify->add_option("-o,--output", c->output,
-                         "Write the villages to this file instead of stdout: a table (.csv "
-                         ".xlsx .json) or the village_classes layer (.gpkg .shp .geojson)");
+                         _("Write the villages to this file instead of stdout: a table (.csv "
+                           ".xlsx .json) or the village_classes layer (.gpkg .shp .geojson)"));
     classify->add_flag("--mismatches", c->mismatches,
-                       "Only villages whose suggested class differs from the recorded one");
-    classify->add_flag("--features", c->features, "Add a column per feature");
-    classify->add_option("--township", c->township, "Only the villages of this township");
+                       _("Only villages whose suggested class differs from the recorded one"));
+    classify->add_flag("--features", c->features, _("Add a column per feature"));
+    classify->add_option("--township", c->township, _("Only the villages of this township"));
     classify->add_option("--class", c->suggested_class,
-                         "Only villages suggested this class (suburban … or 城郊融合类 …)");
-    classify->add_flag("--no-store", c->no_store, "Do not store the village_classes layer");
+                         _("Only villages suggested this class (suburban … or 城郊融合类 …)"));
+    classify->add_flag("--no-store", c->no_store, _("Do not store the village_classes layer"));
     classify->callback([c] { run_classify(*c); });
 
     auto i = std::make_shared<IndicatorArgs>();
     auto *indicators = app.add_subcommand(
-        "indicators", "The plan's core indicators against target (SPEC §5), as of a date");
+        "indicators", _("The plan's core indicators against target (SPEC §5), as of a date"));
     indicators->footer(
-        "Keys: sewage_new, sewage_renovated, sewage_village_coverage, sewage_effluent_ok,\n"
-        "road_new_km, road_maintained_km, hall_five_star, courier_village_coverage,\n"
-        "bs5g_settlement_coverage, retained_hemei_share. Status: met (actual ≥ target),\n"
-        "on_track (actual ≥ the value expected on the date), behind, no_data, no_target.\n"
-        "The expected value runs linearly from the previous milestone (0 at the start of the\n"
-        "period for counts and lengths) to the next one at the end of its year. The targets of "
-        "courier_village_coverage and\n"
-        "bs5g_settlement_coverage (100 %) are planning assumptions: the plan gives no number.\n"
-        "Shares leave out what has no value (a plant without an effluent result): `unknown`.\n"
-        "sewage_new, sewage_renovated, road_new_km, road_maintained_km and retained_hemei_share\n"
-        "come from the data's years; the others need the statuses on the date, which the\n"
-        "registry knows from its first import (or `load/import --as-of DATE`).\n"
-        "--format csv columns: indicator,unit,target,expected,actual,status,unknown (township\n"
-        "first with --by township; compare_actual,change last with --compare).\n"
-        "Example: qiancun indicators county.sqlite --as-of 2025-12-31 --compare 2025-11-30");
+        _("Keys: sewage_new, sewage_renovated, sewage_village_coverage, sewage_effluent_ok,\n"
+          "road_new_km, road_maintained_km, hall_five_star, courier_village_coverage,\n"
+          "bs5g_settlement_coverage, retained_hemei_share. Status: met (actual ≥ target),\n"
+          "on_track (actual ≥ the value expected on the date), behind, no_data, no_target.\n"
+          "The expected value runs linearly from the previous milestone (0 at the start of the\n"
+          "period for counts and lengths) to the next one at the end of its year. The targets of "
+          "courier_village_coverage and\n"
+          "bs5g_settlement_coverage (100 %) are planning assumptions: the plan gives no number.\n"
+          "Shares leave out what has no value (a plant without an effluent result): `unknown`.\n"
+          "sewage_new, sewage_renovated, road_new_km, road_maintained_km and retained_hemei_share\n"
+          "come from the data's years; the others need the statuses on the date, which the\n"
+          "registry knows from its first import (or `load/import --as-of DATE`).\n"
+          "--format csv columns: indicator,unit,target,expected,actual,status,unknown (township\n"
+          "first with --by township; compare_actual,change last with --compare).\n"
+          "Example: qiancun indicators county.sqlite --as-of 2025-12-31 --compare 2025-11-30"));
     indicators
         ->add_option("REGISTRY", i->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
     indicators->add_option("--as-of", i->as_of,
-                           "Date YYYY-MM-DD of the picture (status history; default: today)");
+                           _("Date YYYY-MM-DD of the picture (status history; default: today)"));
     indicators->add_option("--compare", i->compare,
-                           "Also compute as of this date, with the change (month on month)");
-    indicators->add_option("--by", i->by, "township: one row per indicator and township too");
+                           _("Also compute as of this date, with the change (month on month)"));
+    indicators->add_option("--by", i->by, _("township: one row per indicator and township too"));
     indicators
         ->add_option("--only", i->only,
-                     "Only these indicators (comma-separated keys), e.g. the ones counted from "
-                     "the data's years on a date before the registry knows statuses")
+                     _("Only these indicators (comma-separated keys), e.g. the ones counted from "
+                       "the data's years on a date before the registry knows statuses"))
         ->delimiter(',');
     indicators->add_option("--targets", i->targets,
-                           "Targets file (TOML; 'qiancun config --print-targets' writes one)");
-    indicators->add_option("--config", i->config, "Radii and thresholds for the coverages (TOML)");
+                           _("Targets file (TOML; 'qiancun config --print-targets' writes one)"));
+    indicators->add_option("--config", i->config,
+                           _("Radii and thresholds for the coverages (TOML)"));
     add_format_option(indicators, i->format);
     indicators->add_option("-o,--output", i->output,
-                           "Write the bulletin to this file (.csv .xlsx .json)");
+                           _("Write the bulletin to this file (.csv .xlsx .json)"));
     indicators->callback([i] { run_indicators(*i); });
 }
 

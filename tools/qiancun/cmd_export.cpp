@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 namespace {
 
@@ -48,12 +50,14 @@ void run_export(const ExportArgs &args) {
     const auto result = exporters::export_layer(args.registry, options);
     if (result.features == 0 && (options.where || options.village_codes))
         log(LogLevel::warning,
-            fmt::format("no feature of {} matches the filter; the files hold none", args.layer));
+            fmt::format(fmt::runtime(_("no feature of {} matches the filter; the files hold none")),
+                        args.layer));
     for (const auto &file : result.outputs)
-        fmt::print("wrote {} feature{} to {}\n", file.features, file.features == 1 ? "" : "s",
-                   describe_export(file));
+        fmt::print(fmt::runtime(P_("wrote {} feature to {}\n", "wrote {} features to {}\n",
+                                   static_cast<unsigned long>(file.features))),
+                   file.features, describe_export(file));
     for (const auto &note : result.notes)
-        fmt::print("note: {}\n", note);
+        fmt::print(fmt::runtime(_("note: {}\n")), note);
 }
 
 } // namespace
@@ -62,34 +66,34 @@ void register_export(CLI::App &app) {
     auto args = std::make_shared<ExportArgs>();
     CLI::App *cmd = app.add_subcommand(
         "export",
-        "Write one layer of the registry to a Shapefile, GeoPackage, GeoJSON or CSV file");
+        _("Write one layer of the registry to a Shapefile, GeoPackage, GeoJSON or CSV file"));
     cmd->footer(
-        "Formats by extension: .shp (ESRI Shapefile with .prj, a .cpg saying UTF-8, field\n"
-        "names cut to 10 characters by a fixed rule and listed in <stem>.fields.csv; a layer\n"
-        "mixing points and polygons becomes <stem>_point.shp and <stem>_polygon.shp),\n"
-        ".gpkg (GeoPackage), .geojson/.json (GeoJSON), .csv (geometry as a WKT column).\n"
-        "Coordinates stay in the registry's working CRS unless --t-srs is given; a GeoJSON\n"
-        "file in a projected CRS names it in a \"crs\" member (QGIS reads it; web maps want\n"
-        "--t-srs EPSG:4326). An existing output is overwritten.\n"
-        "Example: qiancun export county.sqlite village villages.shp --where \"class = "
-        "'heritage'\"");
+        _("Formats by extension: .shp (ESRI Shapefile with .prj, a .cpg saying UTF-8, field\n"
+          "names cut to 10 characters by a fixed rule and listed in <stem>.fields.csv; a layer\n"
+          "mixing points and polygons becomes <stem>_point.shp and <stem>_polygon.shp),\n"
+          ".gpkg (GeoPackage), .geojson/.json (GeoJSON), .csv (geometry as a WKT column).\n"
+          "Coordinates stay in the registry's working CRS unless --t-srs is given; a GeoJSON\n"
+          "file in a projected CRS names it in a \"crs\" member (QGIS reads it; web maps want\n"
+          "--t-srs EPSG:4326). An existing output is overwritten.\n"
+          "Example: qiancun export county.sqlite village villages.shp --where \"class = "
+          "'heritage'\""));
     cmd->add_option("REGISTRY", args->registry,
-                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                    _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    cmd->add_option("LAYER", args->layer, "Layer to export: a kind (village, cultural_hall, …)")
+    cmd->add_option("LAYER", args->layer, _("Layer to export: a kind (village, cultural_hall, …)"))
         ->required();
-    cmd->add_option("OUTPUT", args->output, "Output file: .shp .gpkg .geojson .json .csv")
+    cmd->add_option("OUTPUT", args->output, _("Output file: .shp .gpkg .geojson .json .csv"))
         ->required();
     cmd->add_option("--t-srs", args->t_srs,
-                    "Reproject to this CRS, e.g. EPSG:4326 (default: the working CRS); GCJ02 or "
-                    "BD09 for web maps (Amap/Tencent, Baidu): lon/lat with the offset applied");
+                    _("Reproject to this CRS, e.g. EPSG:4326 (default: the working CRS); GCJ02 or "
+                      "BD09 for web maps (Amap/Tencent, Baidu): lon/lat with the offset applied"));
     cmd->add_option("--where", args->where,
-                    "Only features matching this expression on the layer's fields, e.g. "
-                    "\"status = 'operating'\" (coded values as import takes them: '运行')");
+                    _("Only features matching this expression on the layer's fields, e.g. "
+                      "\"status = 'operating'\" (coded values as import takes them: '运行')"));
     cmd->add_option("--township", args->township,
-                    "Only features in this township's villages (roads: crossing one)");
+                    _("Only features in this township's villages (roads: crossing one)"));
     cmd->add_option("--village", args->village,
-                    "Only features in this village (code or unique name; roads: crossing it)");
+                    _("Only features in this village (code or unique name; roads: crossing it)"));
     cmd->callback([args] { run_export(*args); });
 }
 

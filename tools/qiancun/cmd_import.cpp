@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 
 namespace {
@@ -28,7 +30,8 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string> &p
     for (const auto &p : pairs) {
         auto eq = p.find('=');
         if (eq == std::string::npos || eq == 0)
-            throw UsageError(fmt::format("{} {}: expected TARGET=SOURCE", option, p));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("{} {}: expected TARGET=SOURCE")), option, p));
         out[p.substr(0, eq)] = p.substr(eq + 1);
     }
     return out;
@@ -36,9 +39,10 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string> &p
 
 void print_report(const importers::ImportReport &r) {
     const auto &rec = r.record;
-    fmt::print("{:<16} {:<28} read {:>6}  new {:>6}  updated {:>6}  repaired {:>3}\n", rec.kind,
-               std::filesystem::path(rec.source).filename().string(), rec.rows_read, rec.inserted,
-               rec.updated, rec.repaired);
+    fmt::print(
+        fmt::runtime(_("{:<16} {:<28} read {:>6}  new {:>6}  updated {:>6}  repaired {:>3}\n")),
+        rec.kind, std::filesystem::path(rec.source).filename().string(), rec.rows_read,
+        rec.inserted, rec.updated, rec.repaired);
 }
 
 void run_import(ImportCliOptions &o) {
@@ -53,16 +57,17 @@ void run_import(ImportCliOptions &o) {
         if (manifest.empty())
             manifest = registry.property("manifest").value_or("");
         if (manifest.empty())
-            throw UsageError(fmt::format("--like {}: which manifest? pass --manifest FILE (or "
-                                         "load one into {} with `qiancun load`)",
-                                         o.like, o.registry));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("--like {}: which manifest? pass --manifest FILE (or "
+                                           "load one into {} with `qiancun load`)")),
+                            o.like, o.registry));
         const auto m = importers::read_manifest(manifest);
         o.import = importers::import_like(importers::manifest_source(m, o.like), o.import);
     } else if (o.import.kind.empty()) {
-        throw UsageError("import: --as KIND is required (or --like NAME of a manifest source)");
+        throw UsageError(_("import: --as KIND is required (or --like NAME of a manifest source)"));
     }
     const bool had_crs = registry.working_srid().has_value();
-    ProgressBar bar(fmt::format("importing {}", o.source));
+    ProgressBar bar(fmt::format(fmt::runtime(_("importing {}")), o.source));
     auto report =
         importers::import_file(registry, o.import, [&](std::int64_t done, std::int64_t total) {
             bar.update(done, total);
@@ -70,7 +75,8 @@ void run_import(ImportCliOptions &o) {
     bar.finish();
     exporters::style_registry(registry);
     if (!had_crs && registry.working_crs())
-        fmt::print("working CRS fixed to {}\n", registry.working_crs()->describe());
+        fmt::print(fmt::runtime(_("working CRS fixed to {}\n")),
+                   registry.working_crs()->describe());
     print_report(report);
 }
 
@@ -106,66 +112,71 @@ void run_load(const LoadOptions &o) {
         bar->finish();
     exporters::style_registry(registry);
     if (!had_crs && registry.working_crs())
-        fmt::print("working CRS: {}\n", registry.working_crs()->describe());
+        fmt::print(fmt::runtime(_("working CRS: {}\n")), registry.working_crs()->describe());
     for (const auto &r : reports)
         print_report(r);
-    fmt::print("loaded {} sources from {} in one transaction\n", reports.size(), o.manifest);
+    fmt::print(fmt::runtime(_("loaded {} sources from {} in one transaction\n")), reports.size(),
+               o.manifest);
 }
 
 } // namespace
 
 void register_import(CLI::App &app) {
     auto opts = std::make_shared<ImportCliOptions>();
-    auto *cmd = app.add_subcommand("import", "Import one source file as one kind (all or nothing)");
+    auto *cmd =
+        app.add_subcommand("import", _("Import one source file as one kind (all or nothing)"));
     cmd->add_option("registry", opts->registry,
-                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                    _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    cmd->add_option("source", opts->source,
-                    "Source: Shapefile, GeoPackage, GeoJSON, KML, CSV, XLSX, anything GDAL reads")
+    cmd->add_option(
+           "source", opts->source,
+           _("Source: Shapefile, GeoPackage, GeoJSON, KML, CSV, XLSX, anything GDAL reads"))
         ->required();
     cmd->add_option("--as", opts->import.kind,
-                    "Kind: village, settlement, urban, hazard, sewage_plant, rural_road, "
-                    "base_station_5g, cultural_hall, courier_station, or a configured type");
+                    _("Kind: village, settlement, urban, hazard, sewage_plant, rural_road, "
+                      "base_station_5g, cultural_hall, courier_station, or a configured type"));
     cmd->add_option("--layer", opts->import.layer,
-                    "Layer of a multi-layer source; in a zip, the file to read (villages.shp)");
+                    _("Layer of a multi-layer source; in a zip, the file to read (villages.shp)"));
     cmd->add_option("--field", opts->fields,
-                    "TARGET=SOURCE field mapping, repeatable (source names may be Chinese)");
+                    _("TARGET=SOURCE field mapping, repeatable (source names may be Chinese)"));
     cmd->add_option("--default", opts->defaults,
-                    "TARGET=VALUE for rows where the field is empty or missing, repeatable");
-    cmd->add_option("--src-crs", opts->import.src_crs,
-                    "Source CRS when the file has none: EPSG:4490, any PROJ string, GCJ02, BD09");
+                    _("TARGET=VALUE for rows where the field is empty or missing, repeatable"));
+    cmd->add_option(
+        "--src-crs", opts->import.src_crs,
+        _("Source CRS when the file has none: EPSG:4490, any PROJ string, GCJ02, BD09"));
     cmd->add_option("--encoding", opts->import.encoding,
-                    "Attribute encoding, e.g. GBK for a .dbf without .cpg");
-    cmd->add_option("--x", opts->import.x_field, "Longitude/easting column of a table");
-    cmd->add_option("--y", opts->import.y_field, "Latitude/northing column of a table");
+                    _("Attribute encoding, e.g. GBK for a .dbf without .cpg"));
+    cmd->add_option("--x", opts->import.x_field, _("Longitude/easting column of a table"));
+    cmd->add_option("--y", opts->import.y_field, _("Latitude/northing column of a table"));
     cmd->add_flag("--replace", opts->import.replace,
-                  "Replace every row of the kind instead of updating by id");
+                  _("Replace every row of the kind instead of updating by id"));
     cmd->add_flag("--update", opts->import.update,
-                  "Let this source update ids that another source brought (without it such an "
-                  "id is a duplicate; re-importing the same file always updates)");
+                  _("Let this source update ids that another source brought (without it such an "
+                    "id is a duplicate; re-importing the same file always updates)"));
     cmd->add_flag("--reject-invalid", opts->reject_invalid,
-                  "Reject invalid polygons instead of repairing them");
+                  _("Reject invalid polygons instead of repairing them"));
     cmd->add_option("--like", opts->like,
-                    "Read the source as the manifest [[source]] of this name: its kind, fields, "
-                    "defaults, CRS, encoding, x/y (options given here win)");
+                    _("Read the source as the manifest [[source]] of this name: its kind, fields, "
+                      "defaults, CRS, encoding, x/y (options given here win)"));
     cmd->add_option("--manifest", opts->manifest,
-                    "Manifest of --like (default: the one `load` read into the registry)");
+                    _("Manifest of --like (default: the one `load` read into the registry)"));
     cmd->add_option("--as-of", opts->import.as_of,
-                    "Date YYYY-MM-DD from which the imported statuses hold (status history; "
-                    "default: today)");
+                    _("Date YYYY-MM-DD from which the imported statuses hold (status history; "
+                      "default: today)"));
     cmd->callback([opts] { run_import(*opts); });
 
     auto lopts = std::make_shared<LoadOptions>();
-    auto *load = app.add_subcommand("load", "Import every source a manifest lists, in one "
-                                            "transaction");
+    auto *load = app.add_subcommand("load", _("Import every source a manifest lists, in one "
+                                              "transaction"));
     load->add_option("registry", lopts->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    load->add_option("manifest", lopts->manifest, "Manifest (TOML), e.g. sample_maps/county.toml")
+    load->add_option("manifest", lopts->manifest,
+                     _("Manifest (TOML), e.g. sample_maps/county.toml"))
         ->required();
     load->add_option("--as-of", lopts->as_of,
-                     "Date YYYY-MM-DD from which the statuses hold, for every source (overrides "
-                     "the manifest's as_of)");
+                     _("Date YYYY-MM-DD from which the statuses hold, for every source (overrides "
+                       "the manifest's as_of)"));
     load->callback([lopts] { run_load(*lopts); });
 }
 

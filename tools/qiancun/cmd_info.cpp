@@ -7,6 +7,8 @@
 
 #include <iostream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 
 namespace {
@@ -84,24 +86,25 @@ void run_info(const InfoOptions &o) {
         print_rows(layers, o.format, std::cout);
         return;
     }
-    fmt::print("registry:  {}\n", info.path.string());
-    fmt::print("schema:    {}\n", info.schema_version);
+    fmt::print(fmt::runtime(_("registry:  {}\n")), info.path.string());
+    fmt::print(fmt::runtime(_("schema:    {}\n")), info.schema_version);
     if (!info.srid)
-        fmt::print("CRS:       not fixed yet (first import fixes it)\n");
+        fmt::print(fmt::runtime(_("CRS:       not fixed yet (first import fixes it)\n")));
     else if (info.epsg)
-        fmt::print("CRS:       EPSG:{} {}\n", *info.epsg, info.crs_name);
+        fmt::print(fmt::runtime(_("CRS:       EPSG:{} {}\n")), *info.epsg, info.crs_name);
     else
-        fmt::print("CRS:       custom ({}), SRID {}\n", info.crs_proj, *info.srid);
+        fmt::print(fmt::runtime(_("CRS:       custom ({}), SRID {}\n")), info.crs_proj, *info.srid);
     if (info.scale_error)
-        fmt::print("scale:     worst scale error of the data {:.4f} % at {:.4f}E {:.4f}N ({}; "
-                   "bound {} %), over the bounding-box corners of {} stored geometries\n",
+        fmt::print(fmt::runtime(_(
+                       "scale:     worst scale error of the data {:.4f} % at {:.4f}E {:.4f}N ({}; "
+                       "bound {} %), over the bounding-box corners of {} stored geometries\n")),
                    info.scale_error->error * 100.0, info.scale_error->lon, info.scale_error->lat,
                    info.scale_error->layer, crs::kMaxScaleError * 100.0,
                    info.scale_error->geometries);
     fmt::print("\n");
     print_rows(layers, o.format, std::cout);
     if (!imports.rows.empty()) {
-        fmt::print("\nlast imports:\n");
+        fmt::print(fmt::runtime(_("\nlast imports:\n")));
         print_rows(imports, o.format, std::cout);
     }
 }
@@ -110,13 +113,13 @@ void run_info(const InfoOptions &o) {
 
 void register_info(CLI::App &app) {
     auto opts = std::make_shared<InfoOptions>();
-    auto *cmd = app.add_subcommand("info", "CRS, extent, counts per layer and the last imports");
+    auto *cmd = app.add_subcommand("info", _("CRS, extent, counts per layer and the last imports"));
     cmd->add_option("registry", opts->registry,
-                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                    _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
     add_format_option(cmd, opts->format);
     cmd->add_flag("--network", opts->network,
-                  "The road network instead: size and disconnected pieces (km, villages)");
+                  _("The road network instead: size and disconnected pieces (km, villages)"));
     cmd->callback([opts] { run_info(*opts); });
 }
 

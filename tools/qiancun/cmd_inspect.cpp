@@ -10,6 +10,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 
 namespace {
@@ -43,35 +45,38 @@ std::string extent_text(const importers::LayerInspection &l) {
     }
     if (l.extent_raw) {
         const auto &e = *l.extent_raw;
-        return fmt::format("x {:.4f}–{:.4f}, y {:.4f}–{:.4f} (as read; no CRS)", e[0], e[2], e[1],
-                           e[3]);
+        return fmt::format(fmt::runtime(_("x {:.4f}–{:.4f}, y {:.4f}–{:.4f} (as read; no CRS)")),
+                           e[0], e[2], e[1], e[3]);
     }
     return "none (no coordinates)";
 }
 
 void print_table(const importers::Inspection &in, std::ostream &out) {
     if (!in.archive_files.empty())
-        out << fmt::format("archive    {}: {}\n", in.source, joined(in.archive_files));
+        out << fmt::format(fmt::runtime(_("archive    {}: {}\n")), in.source,
+                           joined(in.archive_files));
     bool first = true;
     for (const auto &l : in.layers) {
         out << (first ? "" : "\n");
         first = false;
-        out << fmt::format("{} (layer {})\n", l.file, l.layer);
-        out << fmt::format("  driver     {}\n", l.driver);
-        out << fmt::format(
-            "  geometry   {}{}\n", l.geometry_type,
-            l.x_field.empty() ? ""
-                              : fmt::format(" (points from columns {}, {})", l.x_field, l.y_field));
-        out << fmt::format("  features   {}\n", l.feature_count);
-        out << fmt::format("  crs        {}\n", l.crs.empty() ? "none: pass --src-crs"
-                                                : l.crs_name.empty() || l.crs_name == l.crs
-                                                    ? l.crs
-                                                    : fmt::format("{} {}", l.crs, l.crs_name));
-        out << fmt::format("  extent     {}\n", extent_text(l));
-        out << fmt::format("  encoding   {}{}\n", l.encoding,
+        out << fmt::format(fmt::runtime(_("{} (layer {})\n")), l.file, l.layer);
+        out << fmt::format(fmt::runtime(_("  driver     {}\n")), l.driver);
+        out << fmt::format(fmt::runtime(_("  geometry   {}{}\n")), l.geometry_type,
+                           l.x_field.empty()
+                               ? ""
+                               : fmt::format(fmt::runtime(_(" (points from columns {}, {})")),
+                                             l.x_field, l.y_field));
+        out << fmt::format(fmt::runtime(_("  features   {}\n")), l.feature_count);
+        out << fmt::format(fmt::runtime(_("  crs        {}\n")),
+                           l.crs.empty() ? "none: pass --src-crs"
+                           : l.crs_name.empty() || l.crs_name == l.crs
+                               ? l.crs
+                               : fmt::format("{} {}", l.crs, l.crs_name));
+        out << fmt::format(fmt::runtime(_("  extent     {}\n")), extent_text(l));
+        out << fmt::format(fmt::runtime(_("  encoding   {}{}\n")), l.encoding,
                            l.encoding_declared ? "" : " (not declared: pass --encoding GBK)");
         for (const auto &h : l.hints)
-            out << fmt::format("  hint       {}\n", h);
+            out << fmt::format(fmt::runtime(_("  hint       {}\n")), h);
         Rows fields;
         const bool as_read = std::any_of(l.fields.begin(), l.fields.end(),
                                          [](const auto &f) { return !f.name_as_read.empty(); });
@@ -87,7 +92,7 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
             row.emplace_back(joined(f.samples, " | "));
             fields.rows.push_back(std::move(row));
         }
-        out << fmt::format("  fields ({}):\n", l.fields.size());
+        out << fmt::format(fmt::runtime(_("  fields ({}):\n")), l.fields.size());
         std::ostringstream table;
         print_rows(fields, OutputFormat::table, table);
         for (const auto &line : lines_of(table.str()))
@@ -96,7 +101,7 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
         if (!l.mapping)
             continue;
         const auto &m = *l.mapping;
-        out << fmt::format("  mapping to {}:\n", m.kind);
+        out << fmt::format(fmt::runtime(_("  mapping to {}:\n")), m.kind);
         Rows map;
         map.columns = {"attribute", "field", "matched by"};
         for (const auto &a : m.attributes)
@@ -108,12 +113,12 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
             if (line.rfind("(", 0) != 0)
                 out << "    " << line << '\n';
         if (!m.missing.empty())
-            out << fmt::format("  missing    {}\n", joined(m.missing));
+            out << fmt::format(fmt::runtime(_("  missing    {}\n")), joined(m.missing));
         if (!m.unused_fields.empty())
-            out << fmt::format("  unused     {}\n", joined(m.unused_fields));
+            out << fmt::format(fmt::runtime(_("  unused     {}\n")), joined(m.unused_fields));
         for (const auto &n : m.needs)
-            out << fmt::format("  needs      {}\n", n);
-        out << fmt::format("  options    {}\n", joined(m.options, " "));
+            out << fmt::format(fmt::runtime(_("  needs      {}\n")), n);
+        out << fmt::format(fmt::runtime(_("  options    {}\n")), joined(m.options, " "));
         out << "  manifest:\n";
         for (const auto &line : lines_of(m.manifest_block))
             out << "    " << line << '\n';
@@ -188,23 +193,24 @@ void run_inspect(const InspectCliOptions &o) {
 
 void register_inspect(CLI::App &app) {
     auto opts = std::make_shared<InspectCliOptions>();
-    auto *cmd = app.add_subcommand("inspect", "Show what is in a delivery before importing it: "
-                                              "layers, CRS, extent, encoding, fields; with --as, "
-                                              "the mapping an import would use");
+    auto *cmd = app.add_subcommand("inspect", _("Show what is in a delivery before importing it: "
+                                                "layers, CRS, extent, encoding, fields; with --as, "
+                                                "the mapping an import would use"));
     cmd->add_option("source", opts->inspect.source,
-                    "Source file (Shapefile, GeoPackage, GeoJSON, KML/KMZ, CSV, XLSX, zip, …)")
+                    _("Source file (Shapefile, GeoPackage, GeoJSON, KML/KMZ, CSV, XLSX, zip, …)"))
         ->required();
-    cmd->add_option("--as", opts->inspect.kind, "Kind to map the fields onto");
+    cmd->add_option("--as", opts->inspect.kind, _("Kind to map the fields onto"));
     cmd->add_option("--layer", opts->inspect.layer,
-                    "Only this layer; in a zip, the file to read (villages.shp)");
+                    _("Only this layer; in a zip, the file to read (villages.shp)"));
     cmd->add_option("--encoding", opts->inspect.encoding,
-                    "Attribute encoding, as for import (default: detected)");
-    cmd->add_option("--src-crs", opts->inspect.src_crs, "Source CRS, as for import");
-    cmd->add_option("--x", opts->inspect.x_field, "Longitude/easting column of a table");
-    cmd->add_option("--y", opts->inspect.y_field, "Latitude/northing column of a table");
-    cmd->add_option("--registry", opts->registry,
-                    "Registry whose configured kinds --as may name (default: the built-in kinds)");
-    cmd->add_option("--format", opts->format, "Output: table (for people) or json (for scripts)")
+                    _("Attribute encoding, as for import (default: detected)"));
+    cmd->add_option("--src-crs", opts->inspect.src_crs, _("Source CRS, as for import"));
+    cmd->add_option("--x", opts->inspect.x_field, _("Longitude/easting column of a table"));
+    cmd->add_option("--y", opts->inspect.y_field, _("Latitude/northing column of a table"));
+    cmd->add_option(
+        "--registry", opts->registry,
+        _("Registry whose configured kinds --as may name (default: the built-in kinds)"));
+    cmd->add_option("--format", opts->format, _("Output: table (for people) or json (for scripts)"))
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, OutputFormat>{{"table", OutputFormat::table},
                                                 {"json", OutputFormat::json}},

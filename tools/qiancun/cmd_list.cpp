@@ -6,6 +6,8 @@
 
 #include <iostream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 
 namespace {
@@ -35,7 +37,7 @@ void run_list(const ListOptions &o) {
     f.with_wkt = o.wkt;
     const Rows rows = registry.list(o.kind, f);
     if (rows.rows.empty() && (f.village_code || f.status || f.township))
-        log(LogLevel::warning, fmt::format("no {} matches the filter", o.kind));
+        log(LogLevel::warning, fmt::format(fmt::runtime(_("no {} matches the filter")), o.kind));
     print_rows(rows, o.format, std::cout);
 }
 
@@ -43,21 +45,22 @@ void run_list(const ListOptions &o) {
 
 void register_list(CLI::App &app) {
     auto opts = std::make_shared<ListOptions>();
-    auto *cmd = app.add_subcommand("list", "List the rows of one layer");
+    auto *cmd = app.add_subcommand("list", _("List the rows of one layer"));
     cmd->add_option("registry", opts->registry,
-                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                    _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    cmd->add_option("kind", opts->kind, "Layer: village, settlement, sewage_plant, …")->required();
+    cmd->add_option("kind", opts->kind, _("Layer: village, settlement, sewage_plant, …"))
+        ->required();
     cmd->add_option("--village", opts->village,
-                    "Only rows in this village (12-digit code or unique name); roads: those "
-                    "crossing it");
+                    _("Only rows in this village (12-digit code or unique name); roads: those "
+                      "crossing it"));
     cmd->add_option("--township", opts->township,
-                    "Only rows in this township's villages; roads: those crossing one");
+                    _("Only rows in this township's villages; roads: those crossing one"));
     cmd->add_option("--status", opts->status,
-                    "Only assets with this status: planned, building, operating, renovating, "
-                    "closed (or as import takes it: 运行, 在建 …)");
-    cmd->add_option("--limit", opts->limit, "At most this many rows");
-    cmd->add_flag("--wkt", opts->wkt, "Add the geometry as WKT");
+                    _("Only assets with this status: planned, building, operating, renovating, "
+                      "closed (or as import takes it: 运行, 在建 …)"));
+    cmd->add_option("--limit", opts->limit, _("At most this many rows"));
+    cmd->add_flag("--wkt", opts->wkt, _("Add the geometry as WKT"));
     add_format_option(cmd, opts->format);
     cmd->callback([opts] { run_list(*opts); });
 }

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 // `metrics`, `gaps` and `config`: the straight-line coverage metrics of SPEC §3, the villages
 // under the threshold with their uncovered areas, and the configuration they run on.
 
@@ -39,8 +41,9 @@ void check_asset_type(const Registry &registry, const std::string &type) {
         for (const auto &k : registry.kinds())
             if (k.is_asset())
                 assets.push_back(k.key);
-        throw UsageError(fmt::format("'{}' is not an asset type; asset types are: {}", type,
-                                     fmt::join(assets, ", ")));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("'{}' is not an asset type; asset types are: {}")), type,
+                        fmt::join(assets, ", ")));
     }
 }
 
@@ -130,8 +133,10 @@ void run_metrics(const MetricsArgs &args) {
                             : check_output(args.output, table_extensions(), layer_extensions());
     if (!args.output.empty() && out_kind == OutputKind::layer && !store)
         throw UsageError(fmt::format(
-            "-o {}: a layer file holds the stored village_metrics layer, which only the full run "
-            "stores (no --type, --village, --township or --no-store); or write a table: {}",
+            fmt::runtime(
+                _("-o {}: a layer file holds the stored village_metrics layer, which only the full "
+                  "run "
+                  "stores (no --type, --village, --township or --no-store); or write a table: {}")),
             args.output, fmt::join(table_extensions(), " ")));
     auto registry = Registry::open(args.registry, !store);
     for (const auto &t : args.types)
@@ -151,7 +156,8 @@ void run_metrics(const MetricsArgs &args) {
                 return !std::binary_search(in_township.begin(), in_township.end(), code);
             });
         if (options.village_codes.empty())
-            throw UsageError(fmt::format("none of the villages given is in {}", args.township));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("none of the villages given is in {}")), args.township));
     }
     options.network = args.network;
     ProgressBar bar("metrics");
@@ -166,17 +172,19 @@ void run_metrics(const MetricsArgs &args) {
     if (store) {
         write_metrics_layer(registry, table);
         exporters::style_registry(registry);
-        log(LogLevel::info, fmt::format("stored layer village_metrics ({} villages) in {}",
-                                        table.villages.size(), args.registry));
+        log(LogLevel::info,
+            fmt::format(fmt::runtime(_("stored layer village_metrics ({} villages) in {}")),
+                        table.villages.size(), args.registry));
     } else if (!args.no_store) {
-        log(LogLevel::info, "village_metrics not stored: only part of the metrics was computed "
-                            "(run without --type, --village and --township to store them)");
+        log(LogLevel::info, _("village_metrics not stored: only part of the metrics was computed "
+                              "(run without --type, --village and --township to store them)"));
     }
 
     const Rows rows = table.to_rows();
     if (!args.output.empty() && out_kind == OutputKind::table) {
         write_tables(args.output, {sheet("village_metrics", rows)});
-        note(args.format, fmt::format("wrote {} villages to {}", rows.rows.size(), args.output));
+        note(args.format, fmt::format(fmt::runtime(_("wrote {} villages to {}")), rows.rows.size(),
+                                      args.output));
     } else if (!args.output.empty()) {
         { const Registry closed = std::move(registry); } // before GDAL reads the layer back
         export_layers(args.registry, args.output, {{"village_metrics", ""}}, args.format);
@@ -190,7 +198,8 @@ void run_metrics(const MetricsArgs &args) {
     if (args.output.empty()) {
         fmt::print("\n");
         print_rows(village_rows(table), OutputFormat::table, std::cout);
-        fmt::print("every metric of SPEC §3 per village: --format csv (or -o metrics.csv)\n");
+        fmt::print(fmt::runtime(
+            _("every metric of SPEC §3 per village: --format csv (or -o metrics.csv)\n")));
     }
 }
 
@@ -285,10 +294,11 @@ void run_gaps(const GapsArgs &args) {
             everywhere += v.second;
         // The same words as the metrics summary: uncovered_population counts every village,
         // uncovered_population_in_gaps only those below the threshold.
-        fmt::print("{}: {} of {} villages below the threshold {} (worst first); uncovered "
-                   "population {} in these villages, {} in all villages\n",
-                   args.type, report.villages.size(), villages, percent_for_people(threshold),
-                   people, everywhere);
+        fmt::print(
+            fmt::runtime(_("{}: {} of {} villages below the threshold {} (worst first); uncovered "
+                           "population {} in these villages, {} in all villages\n")),
+            args.type, report.villages.size(), villages, percent_for_people(threshold), people,
+            everywhere);
     }
     print_rows(rows, args.format, std::cout);
     if (store) {
@@ -298,8 +308,8 @@ void run_gaps(const GapsArgs &args) {
                      {sheet("gaps_" + args.type, rows),
                       sheet("gaps_" + args.type + "_settlements", settlement_rows(report))});
         note(args.format,
-             fmt::format("wrote {} villages and {} settlements to {}", report.villages.size(),
-                         report.settlements.size(), args.output));
+             fmt::format(fmt::runtime(_("wrote {} villages and {} settlements to {}")),
+                         report.villages.size(), report.settlements.size(), args.output));
     }
 }
 
@@ -319,7 +329,7 @@ void run_config(const ConfigArgs &args) {
         return;
     }
     if (!args.print)
-        throw UsageError("config: nothing to do; 'qiancun config --print' writes the defaults");
+        throw UsageError(_("config: nothing to do; 'qiancun config --print' writes the defaults"));
     std::vector<KindDef> kinds = builtin_kinds();
     if (!args.registry.empty())
         kinds = Registry::open(args.registry, true).kinds();
@@ -329,7 +339,8 @@ void run_config(const ConfigArgs &args) {
         return;
     }
     write_text_file(args.output, toml);
-    log(LogLevel::info, fmt::format("wrote {}; edit it and pass it with --config", args.output));
+    log(LogLevel::info,
+        fmt::format(fmt::runtime(_("wrote {}; edit it and pass it with --config")), args.output));
 }
 
 } // namespace
@@ -337,67 +348,68 @@ void run_config(const ConfigArgs &args) {
 void register_metrics(CLI::App &app) {
     auto m = std::make_shared<MetricsArgs>();
     auto *metrics = app.add_subcommand(
-        "metrics", "Coverage metrics per village and asset type (SPEC §3); stores village_metrics");
+        "metrics",
+        _("Coverage metrics per village and asset type (SPEC §3); stores village_metrics"));
     metrics->footer(
-        "Per village and type T: n_T, nearest_T_m, area_cov_T, pop_cov_T, cov_T, gap_T, and\n"
-        "road_km, hardened_km, road_density. Only operating and renovating assets serve.\n"
-        "The full run (no --type, no --village, no --no-store) replaces the registry layer\n"
-        "village_metrics (villages + every column), which 'qiancun export' writes with a QGIS\n"
-        "style. --format csv prints exactly those columns, one row per village, keyed by code.\n"
-        "Example: qiancun metrics county.sqlite --type courier_station --format csv -o c.csv");
+        _("Per village and type T: n_T, nearest_T_m, area_cov_T, pop_cov_T, cov_T, gap_T, and\n"
+          "road_km, hardened_km, road_density. Only operating and renovating assets serve.\n"
+          "The full run (no --type, no --village, no --no-store) replaces the registry layer\n"
+          "village_metrics (villages + every column), which 'qiancun export' writes with a QGIS\n"
+          "style. --format csv prints exactly those columns, one row per village, keyed by code.\n"
+          "Example: qiancun metrics county.sqlite --type courier_station --format csv -o c.csv"));
     metrics
         ->add_option("REGISTRY", m->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    metrics->add_option("--type", m->types, "Only this asset type (repeatable; default: all)")
+    metrics->add_option("--type", m->types, _("Only this asset type (repeatable; default: all)"))
         ->allow_extra_args(false);
     metrics->add_option("--config", m->config,
-                        "Radii and thresholds (TOML; 'qiancun config --print' writes one)");
+                        _("Radii and thresholds (TOML; 'qiancun config --print' writes one)"));
     metrics
         ->add_option("--village", m->villages,
-                     "Only this village: code or unique name (repeatable)")
+                     _("Only this village: code or unique name (repeatable)"))
         ->allow_extra_args(false);
-    metrics->add_option("--township", m->township, "Only the villages of this township");
+    metrics->add_option("--township", m->township, _("Only the villages of this township"));
     add_format_option(metrics, m->format);
     metrics->add_option("-o,--output", m->output,
-                        "Write the metrics to this file instead of stdout: a table (.csv .xlsx "
-                        ".json) or the village_metrics layer (.gpkg .shp .geojson)");
-    metrics->add_flag("--no-store", m->no_store, "Do not store the village_metrics layer");
+                        _("Write the metrics to this file instead of stdout: a table (.csv .xlsx "
+                          ".json) or the village_metrics layer (.gpkg .shp .geojson)"));
+    metrics->add_flag("--no-store", m->no_store, _("Do not store the village_metrics layer"));
     metrics->add_flag("--network", m->network,
-                      "Also net_nearest_T_m and net_pop_cov_T: distances along the roads");
+                      _("Also net_nearest_T_m and net_pop_cov_T: distances along the roads"));
     metrics->callback([m] { run_metrics(*m); });
 
     auto g = std::make_shared<GapsArgs>();
     auto *gaps = app.add_subcommand(
-        "gaps", "Villages below the coverage threshold of one type, worst first");
-    gaps->footer(
+        "gaps", _("Villages below the coverage threshold of one type, worst first"));
+    gaps->footer(_(
         "Columns: code, name, cov, uncovered_area_km2, uncovered_population,\n"
         "uncovered_settlements. With -o the uncovered parts of those villages (village minus the\n"
         "service discs) are stored as layer gaps_<type> and the uncovered settlements as\n"
         "gaps_<type>_settlements, and both are exported with QGIS styles: into one GeoPackage,\n"
         "or as <stem> and <stem>_settlements for .shp, .geojson and .csv.\n"
-        "Example: qiancun gaps county.sqlite --type base_station_5g -o blind_spots.gpkg");
+        "Example: qiancun gaps county.sqlite --type base_station_5g -o blind_spots.gpkg"));
     gaps->add_option("REGISTRY", g->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    gaps->add_option("--type", g->type, "Asset type, e.g. sewage_plant")->required();
-    gaps->add_option("--township", g->township, "Only the villages of this township");
-    gaps->add_option("--config", g->config, "Radii and thresholds (TOML)");
+    gaps->add_option("--type", g->type, _("Asset type, e.g. sewage_plant"))->required();
+    gaps->add_option("--township", g->township, _("Only the villages of this township"));
+    gaps->add_option("--config", g->config, _("Radii and thresholds (TOML)"));
     add_format_option(gaps, g->format);
     gaps->add_option("-o,--output", g->output,
-                     "Also write the uncovered areas and settlements as layers (.gpkg .shp "
-                     ".geojson .csv) or as two tables (.xlsx .json)");
+                     _("Also write the uncovered areas and settlements as layers (.gpkg .shp "
+                       ".geojson .csv) or as two tables (.xlsx .json)"));
     gaps->callback([g] { run_gaps(*g); });
 
     auto c = std::make_shared<ConfigArgs>();
     auto *config = app.add_subcommand(
-        "config", "Print the default radii and thresholds as a TOML file to copy and edit");
-    config->add_flag("--print", c->print, "Write the default configuration (TOML)");
+        "config", _("Print the default radii and thresholds as a TOML file to copy and edit"));
+    config->add_flag("--print", c->print, _("Write the default configuration (TOML)"));
     config->add_flag("--print-targets", c->print_targets,
-                     "Write the plan's indicator targets (TOML) for 'indicators --targets'");
+                     _("Write the plan's indicator targets (TOML) for 'indicators --targets'"));
     config->add_option("--registry", c->registry,
-                       "Include the asset types configured in this registry");
-    config->add_option("-o,--output", c->output, "Write to this file instead of stdout");
+                       _("Include the asset types configured in this registry"));
+    config->add_option("-o,--output", c->output, _("Write to this file instead of stdout"));
     config->callback([c] { run_config(*c); });
 }
 

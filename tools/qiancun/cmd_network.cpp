@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 // `service-area`, `route` and `info --network`: distances along the serving road network.
 
 namespace qiancun::cli {
@@ -43,7 +45,7 @@ struct ServiceAreaArgs {
 
 void run_service_area(const ServiceAreaArgs &args) {
     if (args.distance_m != 0.0 && args.minutes != 0.0)
-        throw UsageError("service-area: give --distance or --minutes, not both");
+        throw UsageError(_("service-area: give --distance or --minutes, not both"));
     const OutputKind out_kind =
         args.output.empty()
             ? OutputKind::layer
@@ -76,15 +78,19 @@ void run_service_area(const ServiceAreaArgs &args) {
         off += f.on_network ? 0 : 1;
     }
     if (args.format == OutputFormat::table)
-        fmt::print("{}: {} serving facilities reach {:.1f} km of road{} ({} off the network); "
-                   "layers service_area_{} and service_area_{}_buffer (width {:g} m) stored\n",
-                   area.type, area.facilities.size(), km,
-                   by_time ? fmt::format(" within {:g} min", args.minutes) : std::string(), off,
-                   area.type, area.type, area.width_m);
+        fmt::print(
+            fmt::runtime(
+                _("{}: {} serving facilities reach {:.1f} km of road{} ({} off the network); "
+                  "layers service_area_{} and service_area_{}_buffer (width {:g} m) stored\n")),
+            area.type, area.facilities.size(), km,
+            by_time ? fmt::format(fmt::runtime(_(" within {:g} min")), args.minutes)
+                    : std::string(),
+            off, area.type, area.type, area.width_m);
     print_rows(rows, args.format, std::cout);
     if (!args.output.empty() && out_kind == OutputKind::table) {
         write_tables(args.output, {sheet("service_area_" + area.type, rows)});
-        note(args.format, fmt::format("wrote {} facilities to {}", rows.rows.size(), args.output));
+        note(args.format, fmt::format(fmt::runtime(_("wrote {} facilities to {}")),
+                                      rows.rows.size(), args.output));
     } else if (!args.output.empty())
         export_layers(args.registry, args.output,
                       {{"service_area_" + area.type, ""},
@@ -118,17 +124,20 @@ void run_route(const RouteArgs &args) {
     const std::string wkt = route.wkb.empty() ? "" : geometry::wkt_from_wkb(route.wkb, 3);
     if (route.asset_id.empty())
         throw Error(fmt::format(
-            "no serving {} is reachable from {} {} along the roads (off-road leg {:.1f} m, cap "
-            "from the configuration)",
+            fmt::runtime(_(
+                "no serving {} is reachable from {} {} along the roads (off-road leg {:.1f} m, cap "
+                "from the configuration)")),
             route.type, route.from_kind, route.from_id, route.start_leg_m));
     const bool by_time = route.cost == network::Cost::time;
     if (args.format == OutputFormat::table) {
-        fmt::print("{} {} → {} {} {}: {}{:.1f} m (off-road {:.1f} m + road {:.1f} m + "
-                   "off-road {:.1f} m)\n",
-                   route.from_kind, route.from_id, by_time ? "fastest" : "nearest", route.type,
-                   route.asset_id, by_time ? fmt::format("{:.1f} min, ", route.minutes) : "",
-                   route.distance_m, route.start_leg_m,
-                   route.distance_m - route.start_leg_m - route.end_leg_m, route.end_leg_m);
+        fmt::print(
+            fmt::runtime(_("{} {} → {} {} {}: {}{:.1f} m (off-road {:.1f} m + road {:.1f} m + "
+                           "off-road {:.1f} m)\n")),
+            route.from_kind, route.from_id, by_time ? "fastest" : "nearest", route.type,
+            route.asset_id,
+            by_time ? fmt::format(fmt::runtime(_("{:.1f} min, ")), route.minutes) : "",
+            route.distance_m, route.start_leg_m,
+            route.distance_m - route.start_leg_m - route.end_leg_m, route.end_leg_m);
         if (args.output.empty())
             fmt::print("{}\n", wkt);
     } else {
@@ -150,8 +159,8 @@ void run_route(const RouteArgs &args) {
         out << wkt << '\n';
         out.close();
         if (!out)
-            throw Error(fmt::format("cannot write {}", args.output));
-        note(args.format, fmt::format("wrote the path to {}", args.output));
+            throw Error(fmt::format(fmt::runtime(_("cannot write {}")), args.output));
+        note(args.format, fmt::format(fmt::runtime(_("wrote the path to {}")), args.output));
     } else if (store) {
         export_layers(args.registry, args.output, {{"route", ""}}, args.format);
     }
@@ -189,9 +198,11 @@ void print_network_info(const std::string &registry_path, OutputFormat format) {
     double detached_km = 0.0;
     for (std::size_t i = 1; i < report.pieces.size(); ++i)
         detached_km += report.pieces[i].km;
-    fmt::print("road network (serving roads, snapping {:g} m): {} nodes, {} edges, {:.1f} km\n",
-               report.snap_tolerance_m, report.nodes, report.edges, report.km);
-    fmt::print("disconnected pieces: {} ({:.1f} km) besides the main network\n",
+    fmt::print(
+        fmt::runtime(
+            _("road network (serving roads, snapping {:g} m): {} nodes, {} edges, {:.1f} km\n")),
+        report.snap_tolerance_m, report.nodes, report.edges, report.km);
+    fmt::print(fmt::runtime(_("disconnected pieces: {} ({:.1f} km) besides the main network\n")),
                report.pieces.empty() ? 0 : report.pieces.size() - 1, detached_km);
     if (!rows.rows.empty())
         print_rows(rows, format, std::cout);
@@ -200,70 +211,73 @@ void print_network_info(const std::string &registry_path, OutputFormat format) {
 void register_network(CLI::App &app) {
     auto s = std::make_shared<ServiceAreaArgs>();
     auto *sa = app.add_subcommand(
-        "service-area", "Road parts each facility of a type reaches along the road network");
+        "service-area", _("Road parts each facility of a type reaches along the road network"));
     sa->footer(
-        "Stores layer service_area_<type> (reached road stretches: facility, road_id, from_m,\n"
-        "distance_m — network distance at the near and far end, partial edges cut at the exact\n"
-        "reach) and service_area_<type>_buffer (per facility: those lines buffered by --width).\n"
-        "Distance = off-road leg + road + off-road leg; legs over the configured cap do not\n"
-        "reach. With --minutes the reach is travel time instead: each road at the speed of its\n"
-        "grade times the factor of its surface, off-road legs at the walking speed ([network]\n"
-        "of the configuration, `qiancun config --print`); the lines then also carry from_min\n"
-        "and minutes, the time at the near and far end, and the buffers reach_min. With -o both\n"
-        "are exported with QGIS styles (one .gpkg, or <stem> and <stem>_buffer). Examples:\n"
-        "  qiancun service-area county.sqlite --type courier_station --distance 2000 -o "
-        "reach.gpkg\n"
-        "  qiancun service-area county.sqlite --type courier_station --minutes 10 -o "
-        "reach10.gpkg");
+        _("Stores layer service_area_<type> (reached road stretches: facility, road_id, from_m,\n"
+          "distance_m — network distance at the near and far end, partial edges cut at the exact\n"
+          "reach) and service_area_<type>_buffer (per facility: those lines buffered by --width).\n"
+          "Distance = off-road leg + road + off-road leg; legs over the configured cap do not\n"
+          "reach. With --minutes the reach is travel time instead: each road at the speed of its\n"
+          "grade times the factor of its surface, off-road legs at the walking speed ([network]\n"
+          "of the configuration, `qiancun config --print`); the lines then also carry from_min\n"
+          "and minutes, the time at the near and far end, and the buffers reach_min. With -o both\n"
+          "are exported with QGIS styles (one .gpkg, or <stem> and <stem>_buffer). Examples:\n"
+          "  qiancun service-area county.sqlite --type courier_station --distance 2000 -o "
+          "reach.gpkg\n"
+          "  qiancun service-area county.sqlite --type courier_station --minutes 10 -o "
+          "reach10.gpkg"));
     sa->add_option("REGISTRY", s->registry,
-                   "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                   _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    sa->add_option("--type", s->type, "Asset type, e.g. courier_station")->required();
+    sa->add_option("--type", s->type, _("Asset type, e.g. courier_station"))->required();
     add_positive_number_option(
         sa, "--distance", s->distance_m,
-        "Reach of every facility, metres (default: each one's service radius)");
+        _("Reach of every facility, metres (default: each one's service radius)"));
     add_positive_number_option(
         sa, "--minutes", s->minutes,
-        "Reach of every facility in travel time, minutes (instead of --distance)");
+        _("Reach of every facility in travel time, minutes (instead of --distance)"));
     add_positive_number_option(sa, "--width", s->width_m,
-                               "Buffer width each side of the lines, metres")
+                               _("Buffer width each side of the lines, metres"))
         ->default_str(fmt::format("{}", s->width_m));
     sa->add_option("--config", s->config,
-                   "Radii, snapping tolerance, off-road cap and speeds (TOML)");
+                   _("Radii, snapping tolerance, off-road cap and speeds (TOML)"));
     sa->add_flag("--full-noding", s->full_noding,
-                 "Also join roads that cross without a shared vertex (ignores bridges)");
+                 _("Also join roads that cross without a shared vertex (ignores bridges)"));
     sa->add_option("-o,--output", s->output,
-                   "Export both layers (.gpkg .shp .geojson .csv) or the table (.xlsx .json)");
+                   _("Export both layers (.gpkg .shp .geojson .csv) or the table (.xlsx .json)"));
     add_format_option(sa, s->format);
     sa->callback([s] { run_service_area(*s); });
 
     auto r = std::make_shared<RouteArgs>();
     auto *route = app.add_subcommand(
-        "route", "Shortest road path from a village or settlement to the nearest asset of a type");
-    route->footer("FROM is a village code (its demand point: the seat, else a point inside) or a\n"
-                  "settlement id. Prints the distance and the path as WKT; -o writes the path\n"
-                  "(.wkt as text, else as layer `route` exported: .gpkg .shp .geojson .csv).\n"
-                  "--cost time takes the asset reached soonest and the fastest way to it, with\n"
-                  "the speeds of [network] in the configuration (by road grade and surface,\n"
-                  "walking off the road), and prints its minutes as well as its metres.\n"
-                  "Example: qiancun route county.sqlite --from 330604101201 --to-nearest "
-                  "sewage_plant --cost time");
+        "route",
+        _("Shortest road path from a village or settlement to the nearest asset of a type"));
+    route->footer(
+        _("FROM is a village code (its demand point: the seat, else a point inside) or a\n"
+          "settlement id. Prints the distance and the path as WKT; -o writes the path\n"
+          "(.wkt as text, else as layer `route` exported: .gpkg .shp .geojson .csv).\n"
+          "--cost time takes the asset reached soonest and the fastest way to it, with\n"
+          "the speeds of [network] in the configuration (by road grade and surface,\n"
+          "walking off the road), and prints its minutes as well as its metres.\n"
+          "Example: qiancun route county.sqlite --from 330604101201 --to-nearest "
+          "sewage_plant --cost time"));
     route
         ->add_option("REGISTRY", r->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    route->add_option("--from", r->from, "Village code or settlement id")->required();
-    route->add_option("--to-nearest", r->type, "Asset type")->required();
+    route->add_option("--from", r->from, _("Village code or settlement id"))->required();
+    route->add_option("--to-nearest", r->type, _("Asset type"))->required();
     route
         ->add_option("--cost", r->cost,
-                     "What the route minimises: length (metres) or time (minutes)")
+                     _("What the route minimises: length (metres) or time (minutes)"))
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, network::Cost>{{"length", network::Cost::length},
                                                  {"time", network::Cost::time}},
             CLI::ignore_case))
         ->default_str("length");
-    route->add_option("--config", r->config, "Snapping tolerance, off-road cap and speeds (TOML)");
-    route->add_option("-o,--output", r->output, "Write the path to this file");
+    route->add_option("--config", r->config,
+                      _("Snapping tolerance, off-road cap and speeds (TOML)"));
+    route->add_option("-o,--output", r->output, _("Write the path to this file"));
     add_format_option(route, r->format);
     route->callback([r] { run_route(*r); });
 }

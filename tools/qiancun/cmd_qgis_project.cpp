@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 namespace {
 
@@ -21,7 +23,7 @@ void run_qgis_project(const QgisProjectArgs &args) {
     std::map<std::string, int> per_group;
     for (const auto &l : result.layers)
         ++per_group[l.group];
-    fmt::print("wrote {} ({} layers:", args.output, result.layers.size());
+    fmt::print(fmt::runtime(_("wrote {} ({} layers:")), args.output, result.layers.size());
     for (const char *group : {"设施", "分析", "基础"})
         if (per_group.count(group))
             fmt::print(" {} {}", group, per_group[group]);
@@ -34,12 +36,13 @@ void register_qgis_project(CLI::App &app) {
     auto args = std::make_shared<QgisProjectArgs>();
     auto *cmd = app.add_subcommand(
         "qgis-project",
-        "Write a QGIS project over the registry: every layer styled, labelled, with Chinese "
-        "names, grouped 设施 / 分析 / 基础, the registry referenced relative to the project");
+        _("Write a QGIS project over the registry: every layer styled, labelled, with Chinese "
+          "names, grouped 设施 / 分析 / 基础, the registry referenced relative to the project"));
     cmd->add_option("registry", args->registry,
-                    "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                    _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    cmd->add_option("-o,--output", args->output, "Project file: county.qgz (or .qgs)")->required();
+    cmd->add_option("-o,--output", args->output, _("Project file: county.qgz (or .qgs)"))
+        ->required();
     cmd->callback([args] { run_qgis_project(*args); });
 }
 

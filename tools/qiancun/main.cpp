@@ -5,34 +5,49 @@
 
 #include <fmt/core.h>
 
-#include <clocale>
 #include <cstdio>
 #include <iostream>
+
+#include "qiancun/i18n.hpp"
 
 namespace {
 
 // Exit codes: 1 generic failure, 2 usage, 3 bad input data, 4 database.
 int run(int argc, char **argv) {
-    CLI::App app{"qiancun — rural infrastructure asset registry (千村)", "qiancun"};
+    qiancun::cli::select_language(qiancun::cli::language_option(argc, argv));
+    CLI::App app{_("qiancun — rural infrastructure asset registry (千村)"), "qiancun"};
+    // CLI11's own words in help texts; subcommands share the formatter.
+    auto formatter = app.get_formatter();
+    for (const char *label : {N_("Usage"), N_("OPTIONS"), N_("SUBCOMMAND"), N_("SUBCOMMANDS"),
+                              N_("REQUIRED"), N_("Positionals")})
+        formatter->label(label, _(label));
+    app.option_defaults()->group(_("Options"));
+    app.set_help_flag("-h,--help", _("Print this help message and exit"));
     app.require_subcommand(1);
+    app.fallthrough(); // --lang, --quiet, --verbose after the subcommand too
     app.set_version_flag("--version", "qiancun 0.1.0");
     // Global flags are read when a message is logged, so they apply whatever the order of
     // CLI11's callbacks.
     static bool quiet = false;
     static bool verbose = false;
-    app.add_flag("-q,--quiet", quiet, "Only errors on stderr")->each([](const std::string &) {
+    app.add_flag("-q,--quiet", quiet, _("Only errors on stderr"))->each([](const std::string &) {
         qiancun::cli::set_quiet(true);
     });
-    app.add_flag("-v,--verbose", verbose, "Debug messages on stderr");
+    app.add_flag("-v,--verbose", verbose, _("Debug messages on stderr"));
+    static std::string lang; // applied by select_language before parsing
+    app.add_option("--lang", lang,
+                   _("Language of messages and help: zh (中文) or en (default: from LANG or "
+                     "LC_MESSAGES); data files keep their English column keys"))
+        ->check(CLI::IsMember({"zh", "en"}));
     qiancun::set_log_sink([](qiancun::LogLevel level, std::string_view msg) {
         if (level == qiancun::LogLevel::debug && !verbose)
             return;
         if (quiet && level != qiancun::LogLevel::error)
             return;
-        const char *tag = level == qiancun::LogLevel::warning ? "warning: "
-                          : level == qiancun::LogLevel::error ? "error: "
-                                                              : "";
-        fmt::print(stderr, "{}{}\n", tag, msg);
+        const char *line = level == qiancun::LogLevel::warning ? _("warning: {}")
+                           : level == qiancun::LogLevel::error ? _("error: {}")
+                                                               : "{}";
+        fmt::print(stderr, "{}\n", fmt::format(fmt::runtime(line), msg));
     });
     qiancun::cli::register_init(app);
     qiancun::cli::register_import(app);
@@ -47,6 +62,8 @@ int run(int argc, char **argv) {
     qiancun::cli::register_inspect(app);
     qiancun::cli::register_bulletin(app);
     qiancun::cli::register_site(app);
+    for (CLI::App *sub : app.get_subcommands([](CLI::App *) { return true; }))
+        sub->set_help_flag("-h,--help", _("Print this help message and exit"));
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
@@ -59,11 +76,6 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
-    // Character classes and message language from the environment; never LC_NUMERIC (or
-    // LC_ALL), so "120.9" is read and written the same for every user. Numbers are parsed with
-    // std::from_chars and printed with fmt anyway.
-    std::setlocale(LC_CTYPE, "");
-    std::setlocale(LC_MESSAGES, "");
     try {
         return run(argc, argv);
     } catch (const qiancun::UsageError &e) {

@@ -21,6 +21,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::store {
 
 namespace {
@@ -357,8 +359,9 @@ std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
 
 std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool read_only) {
     if (!std::filesystem::exists(path))
-        throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
-                                     path.string(), path.string()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} does not exist; create it with 'qiancun init {}'")),
+                        path.string(), path.string()));
     auto impl = std::make_unique<SpatiaLiteStore>(path, SqliteDb(path, false, read_only));
     // A reader sees one committed state for its whole life, however many queries it runs
     // while a writer commits (WAL keeps its snapshot); closing ends the read transaction.

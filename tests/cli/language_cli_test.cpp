@@ -1,0 +1,126 @@
+// The Chinese interface: --lang zh and a Chinese environment (LANG, LC_MESSAGES, with or without
+// the locale installed) give the catalogue's Chinese; machine output keeps its English keys.
+
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+
+namespace qiancun {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::run_qiancun;
+using testing::split_lines;
+using testing::TempDir;
+
+/// A Chinese environment by LANG alone: LC_ALL (pinned by run_qiancun) removed.
+const testing::Environment kLangZh{{"LC_ALL", ""}, {"LC_MESSAGES", ""}, {"LANG", "zh_CN.UTF-8"}};
+
+struct LanguageCli : ::testing::Test {
+    TempDir dir;
+    std::string missing = (dir / "nowhere.sqlite").string();
+    std::string english() const {
+        return fmt::format("qiancun: {} does not exist; create it with 'qiancun init {}'\n",
+                           missing, missing);
+    }
+    std::string chinese() const {
+        return fmt::format("qiancun: {} 不存在；请用“qiancun init {}”创建\n", missing, missing);
+    }
+};
+
+TEST_F(LanguageCli, MissingRegistryIsSaidInChineseByOptionAndByEnvironment) {
+    const auto en = run_qiancun({"info", missing});
+    EXPECT_EQ(en.exit_code, 2);
+    EXPECT_EQ(en.err, english());
+
+    const auto by_option = run_qiancun({"--lang", "zh", "info", missing});
+    EXPECT_EQ(by_option.exit_code, 2);
+    EXPECT_EQ(by_option.err, chinese());
+    // After the subcommand and as --lang=zh too.
+    EXPECT_EQ(run_qiancun({"info", missing, "--lang=zh"}).err, chinese());
+
+    // LANG=zh_CN.UTF-8 whether or not the system has that locale.
+    EXPECT_EQ(run_qiancun({"info", missing}, std::nullopt, kLangZh).err, chinese());
+    EXPECT_EQ(run_qiancun({"info", missing}, std::nullopt,
+                          {{"LC_ALL", ""}, {"LANG", ""}, {"LC_MESSAGES", "zh_CN.UTF-8"}})
+                  .err,
+              chinese());
+    EXPECT_EQ(
+        run_qiancun({"info", missing}, std::nullopt, testing::locale_environment("zh_CN.UTF-8"))
+            .err,
+        chinese());
+    // --lang wins over the environment, both ways.
+    EXPECT_EQ(run_qiancun({"--lang", "en", "info", missing}, std::nullopt, kLangZh).err, english());
+    EXPECT_EQ(run_qiancun({"--lang", "zh", "info", missing}, std::nullopt,
+                          {{"LC_ALL", ""}, {"LANG", "de_DE.UTF-8"}})
+                  .err,
+              chinese());
+}
+
+TEST_F(LanguageCli, UnknownLanguageIsAUsageError) {
+    const auto r = run_qiancun({"--lang", "fr", "info", missing});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, "qiancun: --lang fr: use zh (中文) or en (English)\n");
+}
+
+TEST_F(LanguageCli, HelpIsTranslated) {
+    const auto zh = run_qiancun({"--lang", "zh", "classify", "--help"});
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    EXPECT_THAT(zh.out, HasSubstr("按规则建议各村类别（SPEC §4）；保存 village_classes 图层"));
+    EXPECT_THAT(zh.out, HasSubstr("用法: qiancun classify [选项] REGISTRY"));
+    EXPECT_THAT(zh.out, HasSubstr("  -h,--help                   显示此帮助并退出"));
+    EXPECT_THAT(zh.out, Not(HasSubstr("Options:")));
+    EXPECT_THAT(zh.out, HasSubstr("只列建议类别与登记类别不同的村"));
+    const auto en = run_qiancun({"classify", "--help"});
+    EXPECT_THAT(
+        en.out,
+        HasSubstr("Suggest each village's class (SPEC §4) by rules; stores village_classes"));
+    EXPECT_THAT(en.out, Not(HasSubstr("用法")));
+}
+
+TEST_F(LanguageCli, BadInputRowsAreReportedInChinese) {
+    const auto reg = (dir / "county.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    testing::write_file(dir / "plants.csv",
+                        "id,status,x,y\nP1,运行,500500,3320500\nP2,运行,,3320600\nP3,,1,2\n");
+    const auto r = run_qiancun({"import", reg, (dir / "plants.csv").string(), "--as",
+                                "sewage_plant", "--src-crs", "EPSG:4549", "--lang", "zh"});
+    EXPECT_EQ(r.exit_code, 3);
+    const std::string file = (dir / "plants.csv").string();
+    EXPECT_THAT(r.err, HasSubstr("错误：" + file + "，第 2 行：x 为空\n"));
+    EXPECT_THAT(r.err, HasSubstr("错误：" + file + "，第 3 行：status 为空\n"));
+    EXPECT_THAT(r.err,
+                HasSubstr("qiancun: " + file +
+                          "（图层 plants），第 2 行：x 为空（另有 1 处错误；未导入任何数据）\n"));
+}
+
+TEST_F(LanguageCli, BadCrsIsRefusedInChinese) {
+    const auto r = run_qiancun({"init", (dir / "c.sqlite").string(), "--crs", "EPSG:4326"},
+                               std::nullopt, kLangZh);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("不能作为工作坐标系：它是地理坐标系（单位为度），而指标计算需要以"
+                                 "米为单位的投影坐标系（SPEC §8）；"));
+}
+
+TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
+    const auto reg = (dir / "county.sqlite").string();
+    testing::write_two_square_villages(dir / "villages.geojson");
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    ASSERT_EQ(run_qiancun({"import", reg, (dir / "villages.geojson").string(), "--as", "village"})
+                  .exit_code,
+              0);
+    const auto en = run_qiancun({"list", reg, "village", "--format", "csv"});
+    const auto zh = run_qiancun({"list", reg, "village", "--format", "csv"}, std::nullopt, kLangZh);
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    EXPECT_EQ(zh.out, en.out);
+    EXPECT_EQ(split_lines(zh.out).at(0).substr(0, 19), "code,name,township,");
+    const auto json = run_qiancun({"--lang", "zh", "list", reg, "village", "--format", "json"});
+    EXPECT_THAT(json.out, HasSubstr("\"code\""));
+    EXPECT_THAT(json.out, HasSubstr("\"name\""));
+}
+
+} // namespace
+} // namespace qiancun
