@@ -41,6 +41,11 @@ step "$qiancun" export "$registry" village_metrics "$out/village_metrics.shp"
 # population share before → after and how far from the optimum the choice can be.
 step "$qiancun" site "$registry" --type sewage_plant --add 40 --exclude hazard \
     -o "$out/sewage_sites.gpkg"
+printf '\n\033[1m$ %s gaps %s --type sewage_plant --with-sites %s\033[0m  (first lines)\n' \
+    "$qiancun" "$registry" "$out/sewage_sites.gpkg"
+"$qiancun" gaps "$registry" --type sewage_plant --with-sites "$out/sewage_sites.gpkg" \
+    >"$out/gaps_with_sites.txt"
+head -n 4 "$out/gaps_with_sites.txt"
 # Along the roads (issue 4): the road parts courier stations reach within 2 km, with styles.
 step "$qiancun" service-area "$registry" --type courier_station --distance 2000 \
     -o "$out/courier_reach.gpkg"

@@ -74,6 +74,41 @@ void bind_optional(ffi::SqliteStmt &st, int index, const std::optional<double> &
         st.bind_null(index);
 }
 
+/// Appends `extra` to the serving assets of `layer` and rebuilds its indexes.
+void add_extra_assets(metrics::AssetLayer &layer, const std::vector<ExtraAsset> &extra,
+                      const MetricsConfig &config) {
+    auto &ctx = ffi::geos_context();
+    for (const ExtraAsset &e : extra) {
+        const auto g = ffi::read_wkb(ctx, e.wkb);
+        metrics::AssetRecord a;
+        a.id = e.id;
+        a.radius_m = config.radius_for(layer.type, e.radius_m);
+        double x0 = 0.0, y0 = 0.0, x1 = 0.0, y1 = 0.0;
+        if (!GEOSGeom_getXMin_r(ctx.handle(), g.get(), &x0) ||
+            !GEOSGeom_getYMin_r(ctx.handle(), g.get(), &y0) ||
+            !GEOSGeom_getXMax_r(ctx.handle(), g.get(), &x1) ||
+            !GEOSGeom_getYMax_r(ctx.handle(), g.get(), &y1))
+            ctx.fail("GEOSGeom_getXMin");
+        a.is_point = GEOSGeomTypeId_r(ctx.handle(), g.get()) == GEOS_POINT;
+        if (a.is_point) {
+            a.x = x0;
+            a.y = y0;
+        } else {
+            a.wkb = e.wkb;
+        }
+        a.extent = metrics::Box(metrics::Point(x0, y0), metrics::Point(x1, y1));
+        layer.assets.push_back(std::move(a));
+    }
+    std::vector<metrics::BoxEntry> reach;
+    std::vector<metrics::BoxEntry> extents;
+    for (std::uint32_t i = 0; i < layer.assets.size(); ++i) {
+        reach.emplace_back(metrics::grow(layer.assets[i].extent, layer.assets[i].radius_m), i);
+        extents.emplace_back(layer.assets[i].extent, i);
+    }
+    layer.reach = metrics::BoxTree(reach.begin(), reach.end());
+    layer.extents = metrics::BoxTree(extents.begin(), extents.end());
+}
+
 } // namespace
 
 Rows MetricsTable::to_rows() const {
@@ -177,9 +212,11 @@ void write_metrics_layer(Registry &registry, const MetricsTable &table) {
 }
 
 GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
-                       const std::string &type) {
+                       const std::string &type, const std::vector<ExtraAsset> &extra) {
     const MetricsConfig full = complete(config, registry);
-    const auto data = metrics::load_dataset(registry, full, {type}, {});
+    auto data = metrics::load_dataset(registry, full, {type}, {});
+    if (!extra.empty())
+        add_extra_assets(data.layers.front(), extra, full);
     const std::size_t n = data.villages.size();
     std::vector<VillageMetrics> results(n);
     std::vector<std::vector<GapDetail>> details(n);

@@ -145,5 +145,42 @@ TEST_F(SiteCli, CoverTargetCsvAndUsageErrors) {
     EXPECT_THAT(r.err, HasSubstr("only 'hazard'"));
 }
 
+/// (people uncovered in the gap villages, in all villages) from the gaps summary line.
+std::pair<std::int64_t, std::int64_t> gap_people(const std::string &out) {
+    std::smatch m;
+    if (!std::regex_search(out, m,
+                           std::regex("uncovered population ([0-9]+) in these villages, "
+                                      "([0-9]+) in all villages")))
+        throw std::runtime_error("no gaps summary in: " + out);
+    return {std::stoll(m[1]), std::stoll(m[2])};
+}
+
+TEST_F(SiteCli, GapsWithTheProposedSitesLeaveExactlyTheirPeopleLessUncovered) {
+    for (const std::string ext : {".gpkg", ".csv"}) {
+        SCOPED_TRACE(ext);
+        const fs::path sites = s_dir->path() / ("gap_sites" + ext);
+        auto r = run_qiancun({"site", registry().string(), "--type", "courier_station", "--add",
+                              "6", "-o", sites.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const std::int64_t added = key_value(r.out, "added_population");
+        ASSERT_GT(added, 0);
+        const auto before = run_qiancun({"gaps", registry().string(), "--type", "courier_station"});
+        ASSERT_EQ(before.exit_code, 0) << before.err;
+        const auto after = run_qiancun({"gaps", registry().string(), "--type", "courier_station",
+                                        "--with-sites", sites.string()});
+        ASSERT_EQ(after.exit_code, 0) << after.err;
+        EXPECT_THAT(after.out, HasSubstr("with 6 proposed courier_station sites"));
+        EXPECT_EQ(gap_people(before.out).second - gap_people(after.out).second, added);
+    }
+    // A bad row is named by file and row, and nothing is written.
+    const fs::path bad = s_dir->path() / "bad_sites.csv";
+    testing::write_file(bad, "rank,x,y,candidate\n1,590000,3320000,A\n2,abc,3320000,B\n");
+    const auto r = run_qiancun(
+        {"gaps", registry().string(), "--type", "courier_station", "--with-sites", bad.string()});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_THAT(r.err, HasSubstr("bad_sites.csv"));
+    EXPECT_THAT(r.err, HasSubstr("row 2"));
+}
+
 } // namespace
 } // namespace qiancun

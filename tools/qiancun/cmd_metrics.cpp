@@ -3,6 +3,7 @@
 #include "qiancun/config.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/exporter.hpp"
+#include "qiancun/importer.hpp"
 #include "qiancun/indicators.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/metrics.hpp"
@@ -206,11 +207,40 @@ void run_metrics(const MetricsArgs &args) {
 struct GapsArgs {
     std::string registry;
     std::string type;
+    std::string with_sites;
     std::string township;
     std::string config;
     OutputFormat format = OutputFormat::table;
     std::string output;
 };
+
+/// The sites a `qiancun site` run wrote (.gpkg .shp .geojson, or .csv with x, y in the working
+/// CRS), read as planned assets of `type` by the importer: reprojected and checked like any
+/// delivery, with a bad row named by file and row.
+std::vector<ExtraAsset> read_sites(const Registry &registry, const std::string &type,
+                                   const std::string &path) {
+    importers::ImportOptions options;
+    options.kind = type;
+    options.source = path;
+    options.field_map = {{"id", "candidate"}};
+    options.defaults = {{"status", "planned"}};
+    if (lower_extension(path) == ".csv") {
+        const auto epsg = registry.working_epsg();
+        if (!epsg)
+            throw UsageError(fmt::format("--with-sites {}: a CSV of sites holds coordinates in "
+                                         "the registry's CRS, which has no EPSG code; use the "
+                                         ".gpkg the site command writes",
+                                         path));
+        options.x_field = "x";
+        options.y_field = "y";
+        options.src_crs = fmt::format("EPSG:{}", *epsg);
+    }
+    const auto prepared = importers::prepare_import(registry, options);
+    std::vector<ExtraAsset> sites;
+    for (const Feature &f : prepared.features)
+        sites.push_back({value_to_text(f.values.at(0)), f.wkb, std::nullopt});
+    return sites;
+}
 
 Rows gap_rows(const GapReport &report) {
     std::map<std::string, std::int64_t> settlements;
@@ -266,7 +296,15 @@ void run_gaps(const GapsArgs &args) {
         if (auto it = config.types.find(args.type); it != config.types.end())
             threshold = it->second.gap_threshold;
         villages = registry.count("village");
-        report = compute_gaps(registry, config, args.type);
+        std::vector<ExtraAsset> sites;
+        if (!args.with_sites.empty()) {
+            sites = read_sites(registry, args.type, args.with_sites);
+            note(
+                args.format,
+                fmt::format(fmt::runtime(_("with {} proposed {} sites from {} counted as serving")),
+                            sites.size(), args.type, args.with_sites));
+        }
+        report = compute_gaps(registry, config, args.type, sites);
         if (!args.township.empty()) {
             const auto codes = registry.township_villages(args.township);
             auto outside = [&](const std::string &code) {
@@ -394,6 +432,9 @@ void register_metrics(CLI::App &app) {
         ->required();
     gaps->add_option("--type", g->type, _("Asset type, e.g. sewage_plant"))->required();
     gaps->add_option("--township", g->township, _("Only the villages of this township"));
+    gaps->add_option("--with-sites", g->with_sites,
+                     _("Count the sites 'qiancun site' proposed (its .gpkg, .shp, .geojson or "
+                       ".csv) as serving, with the type's radius"));
     gaps->add_option("--config", g->config, _("Radii and thresholds (TOML)"));
     add_format_option(gaps, g->format);
     gaps->add_option("-o,--output", g->output,

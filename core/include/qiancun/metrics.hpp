@@ -102,9 +102,18 @@ struct GapReport {
     std::vector<std::pair<std::string, std::int64_t>> uncovered_population_by_village;
 };
 
-/// Villages under the threshold for `type` with their uncovered areas and settlements.
+/// A facility that is not in the registry, counted as serving for a what-if (`gaps
+/// --with-sites`): e.g. a site `qiancun site` proposed.
+struct ExtraAsset {
+    std::string id;
+    std::string wkb;                ///< Point or (Multi)Polygon, ISO WKB in the working CRS
+    std::optional<double> radius_m; ///< empty: the type's radius (SPEC §3 precedence)
+};
+
+/// Villages under the threshold for `type` with their uncovered areas and settlements, with
+/// `extra` counted as serving assets of `type` besides the registry's.
 GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
-                       const std::string &type);
+                       const std::string &type, const std::vector<ExtraAsset> &extra = {});
 
 /// Stores a gap report as the spatial layers `gaps_<type>` (polygons) and
 /// `gaps_<type>_settlements` (points), replacing earlier ones.
