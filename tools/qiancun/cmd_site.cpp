@@ -2,6 +2,7 @@
 
 #include "qiancun/error.hpp"
 #include "qiancun/exporter.hpp"
+#include "qiancun/i18n.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/qml.hpp"
 #include "qiancun/siting.hpp"
@@ -87,14 +88,16 @@ std::string summary_zh(const SitingResult &r, bool cover) {
 void run_site(const SiteArgs &args) {
     const bool cover = args.cover_percent > 0.0;
     if ((args.add > 0) == cover)
-        throw UsageError("site: give either --add N (new sites) or --cover PCT (share of the "
-                         "population to reach)");
+        throw UsageError(_("site: give either --add N (new sites) or --cover PCT (share of the "
+                           "population to reach)"));
     if (cover && args.cover_percent > 100.0)
-        throw UsageError(fmt::format("--cover {}: a percentage up to 100", args.cover_percent));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("--cover {}: a percentage up to 100")), args.cover_percent));
     if (!args.exclude.empty() && args.exclude != "hazard")
-        throw UsageError(fmt::format("--exclude {}: only 'hazard' (the hazard zones) can be "
-                                     "excluded",
-                                     args.exclude));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("--exclude {}: only 'hazard' (the hazard zones) can be "
+                                       "excluded")),
+                        args.exclude));
     const OutputKind out_kind = args.output.empty() ? OutputKind::table
                                                     : check_output(args.output, table_extensions(),
                                                                    {".gpkg", ".shp", ".geojson"});
@@ -139,7 +142,8 @@ void run_site(const SiteArgs &args) {
         export_layers(args.registry, args.output, {{"sites_" + args.type, ""}}, args.format);
     } else if (!args.output.empty()) {
         write_tables(args.output, {sheet("sites_" + args.type, rows)});
-        note(args.format, fmt::format("wrote {} sites to {}", rows.rows.size(), args.output));
+        note(args.format,
+             fmt::format(fmt::runtime(_("wrote {} sites to {}")), rows.rows.size(), args.output));
     }
 }
 
@@ -148,9 +152,9 @@ void run_site(const SiteArgs &args) {
 void register_site(CLI::App &app) {
     auto a = std::make_shared<SiteArgs>();
     auto *site = app.add_subcommand(
-        "site", "Propose sites for new assets of a type: most people newly reached, or fewest "
-                "sites for a coverage target (SPEC §10)");
-    site->footer(
+        "site", _("Propose sites for new assets of a type: most people newly reached, or fewest "
+                  "sites for a coverage target (SPEC §10)"));
+    site->footer(_(
         "Demand: settlements with their population; existing operating and renovating assets\n"
         "are kept and what they reach counts as covered. --add N picks N sites that newly reach\n"
         "the most people (lazy greedy, exchanges, iterated local search) and prints an upper\n"
@@ -159,30 +163,30 @@ void register_site(CLI::App &app) {
         "CRS), candidate, village_code, added_population, cumulative_population, added_villages.\n"
         "-o .gpkg/.shp/.geojson stores the layer sites_<type> (styled) and exports it; .csv\n"
         ".xlsx .json write the table.\n"
-        "Example: qiancun site county.sqlite --type sewage_plant --add 40 -o sites.gpkg");
+        "Example: qiancun site county.sqlite --type sewage_plant --add 40 -o sites.gpkg"));
     site->add_option("REGISTRY", a->registry,
-                     "Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME")
+                     _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
-    site->add_option("--type", a->type, "Asset type to place, e.g. sewage_plant")->required();
-    auto *add = site->add_option("--add", a->add, "Number of new sites (maximal covering)")
+    site->add_option("--type", a->type, _("Asset type to place, e.g. sewage_plant"))->required();
+    auto *add = site->add_option("--add", a->add, _("Number of new sites (maximal covering)"))
                     ->check(CLI::PositiveNumber);
     auto *pct = add_positive_number_option(
         site, "--cover", a->cover_percent,
-        "Percentage of the population to reach, existing assets included (set covering)");
+        _("Percentage of the population to reach, existing assets included (set covering)"));
     add->excludes(pct);
     site->add_option("--candidates", a->candidates,
-                     "Where sites may go: settlements (default), road_vertices, grid:METRES, or "
-                     "a point or polygon layer of the registry");
-    site->add_flag("--network", a->network, "Measure along the serving roads (SPEC §3)");
+                     _("Where sites may go: settlements (default), road_vertices, grid:METRES, "
+                       "or a point or polygon layer of the registry"));
+    site->add_flag("--network", a->network, _("Measure along the serving roads (SPEC §3)"));
     add_positive_number_option(site, "--radius", a->radius_m,
-                               "Reach of a new site in metres (default: the type's radius)");
-    site->add_option("--township", a->township, "Only this township's villages");
-    site->add_option("--exclude", a->exclude, "hazard: no site inside a hazard zone");
-    site->add_option("--config", a->config, "Radii and network settings (TOML)");
+                               _("Reach of a new site in metres (default: the type's radius)"));
+    site->add_option("--township", a->township, _("Only this township's villages"));
+    site->add_option("--exclude", a->exclude, _("hazard: no site inside a hazard zone"));
+    site->add_option("--config", a->config, _("Radii and network settings (TOML)"));
     add_format_option(site, a->format);
     site->add_option(
         "-o,--output", a->output,
-        "Write the sites: a layer (.gpkg .shp .geojson) or a table (.csv .xlsx .json)");
+        _("Write the sites: a layer (.gpkg .shp .geojson) or a table (.csv .xlsx .json)"));
     site->callback([a] { run_site(*a); });
 }
 
