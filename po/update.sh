@@ -11,7 +11,7 @@ pot_of_sources() {
         'exporters/*.cpp' 'exporters/*.hpp' 'tools/qiancun/*.cpp' 'tools/qiancun/*.hpp' |
         grep -v 'core/include/qiancun/i18n.hpp' |
         xgettext --files-from=- --output=- --language=C++ --from-code=UTF-8 \
-            --keyword=_ --keyword=N_ --keyword=P_:1,2 \
+            --keyword=_ --keyword=N_ --keyword=P_:1,2 --keyword=NC_:1c,2 \
             --flag=_:1:no-c-format --flag=N_:1:no-c-format --flag=P_:1:no-c-format \
             --flag=P_:2:no-c-format --add-comments=TRANSLATORS: \
             --package-name=qiancun --msgid-bugs-address=qiancun --sort-by-file --no-location |

@@ -72,8 +72,11 @@ void write_xlsx(const std::filesystem::path &path, const std::vector<Sheet> &she
         std::vector<bool> is_percent(columns.size(), false);
         for (std::size_t c = 0; c < columns.size(); ++c) {
             const auto col = static_cast<lxw_col_t>(c);
-            check(worksheet_write_string(ws, 0, col, columns[c].c_str(), header));
-            width[c] = std::max(width[c], text_width(columns[c]) + 2);
+            const std::string &shown = c < sheet.headers.size() ? sheet.headers[c] : columns[c];
+            check(worksheet_write_string(ws, 0, col, shown.c_str(), header));
+            if (shown != columns[c])
+                check(worksheet_write_comment(ws, 0, col, columns[c].c_str()));
+            width[c] = std::max(width[c], text_width(shown) + 2);
             is_percent[c] = std::find(sheet.percent_columns.begin(), sheet.percent_columns.end(),
                                       columns[c]) != sheet.percent_columns.end();
         }

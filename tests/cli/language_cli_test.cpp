@@ -117,6 +117,15 @@ TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
     EXPECT_EQ(zh.out, en.out);
     EXPECT_EQ(split_lines(zh.out).at(0).substr(0, 19), "code,name,township,");
+    // A table for people follows the language of the interface.
+    const auto table = run_qiancun({"--lang", "zh", "list", reg, "village"});
+    ASSERT_EQ(table.exit_code, 0) << table.err;
+    EXPECT_TRUE(split_lines(table.out).at(0).starts_with("村代码" + std::string(8, ' ') + "名称"))
+        << table.out;
+    EXPECT_EQ(split_lines(table.out).back(), "（2 行）");
+    EXPECT_TRUE(split_lines(run_qiancun({"list", reg, "village"}).out)
+                    .at(0)
+                    .starts_with("code" + std::string(10, ' ') + "name"));
     const auto json = run_qiancun({"--lang", "zh", "list", reg, "village", "--format", "json"});
     EXPECT_THAT(json.out, HasSubstr("\"code\""));
     EXPECT_THAT(json.out, HasSubstr("\"name\""));

@@ -123,7 +123,7 @@ TEST_F(OutputsCli, CsvFilesStartWithABomAndStdoutDoesNot) {
 
 TEST_F(OutputsCli, MetricsXlsxIsAWorkbookWithNumbersAsNumbersAndRatiosAsPercent) {
     const fs::path xlsx = dir / "m.xlsx";
-    auto r = run_qiancun({"metrics", reg, "-o", xlsx.string()});
+    auto r = run_qiancun({"metrics", reg, "-o", xlsx.string(), "--headers", "en"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_THAT(r.out, HasSubstr("wrote 2 villages to"));
 
@@ -151,15 +151,16 @@ TEST_F(OutputsCli, MetricsXlsxIsAWorkbookWithNumbersAsNumbersAndRatiosAsPercent)
 TEST_F(OutputsCli, XlsxOfClassifyIndicatorsAndGaps) {
     auto r = run_qiancun({"classify", reg, "-o", (dir / "c.xlsx").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Workbooks are for people: Chinese headers by default.
     const auto classes = testing::read_vector(dir / "c.xlsx", "village_classes");
     ASSERT_EQ(classes.size(), 2u);
-    EXPECT_EQ(classes[0].at("code"), "330604101201");
+    EXPECT_EQ(classes[0].at("村代码"), "330604101201");
 
     r = run_qiancun({"indicators", reg, "-o", (dir / "i.xlsx").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto indicators = testing::read_vector(dir / "i.xlsx", "indicators");
     EXPECT_EQ(indicators.size(), 10u);
-    EXPECT_EQ(xlsx_field_types(dir / "i.xlsx", "indicators").at("indicator"), "String");
+    EXPECT_EQ(xlsx_field_types(dir / "i.xlsx", "indicators").at("指标"), "String");
 
     // One sheet per table: the gap villages and the uncovered settlements.
     r = run_qiancun({"gaps", reg, "--type", "sewage_plant", "-o", (dir / "g.xlsx").string()});
@@ -168,8 +169,113 @@ TEST_F(OutputsCli, XlsxOfClassifyIndicatorsAndGaps) {
     EXPECT_EQ(testing::read_vector(dir / "g.xlsx", "gaps_sewage_plant").size(), 2u);
     const auto settlements = testing::read_vector(dir / "g.xlsx", "gaps_sewage_plant_settlements");
     ASSERT_EQ(settlements.size(), 1u);
-    EXPECT_EQ(settlements[0].at("id"), "S1");
-    EXPECT_EQ(settlements[0].at("population"), "100");
+    EXPECT_EQ(settlements[0].at("编号"), "S1");
+    EXPECT_EQ(settlements[0].at("人口"), "100");
+}
+
+TEST_F(OutputsCli, HeadersAreChineseForPeopleAndKeysForMachines) {
+    // A workbook: Chinese names, each with its key in a note; numbers stay numbers.
+    const fs::path xlsx = dir / "m.xlsx";
+    auto r = run_qiancun({"metrics", reg, "--type", "sewage_plant", "-o", xlsx.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto types = xlsx_field_types(xlsx, "village_metrics");
+    EXPECT_EQ(types.size(), 7u);
+    EXPECT_EQ(types.at("村代码"), "String");
+    EXPECT_EQ(types.at("农村生活污水处理设施数量"), "Integer");
+    EXPECT_EQ(types.at("最近农村生活污水处理设施距离（米）"), "Real");
+    EXPECT_EQ(types.at("农村生活污水处理设施面积覆盖率"), "Real");
+    EXPECT_EQ(types.count("code"), 0u);
+    const std::string notes = zip_member(xlsx, "xl/comments1.xml");
+    for (const char *key :
+         {"code", "n_sewage_plant", "nearest_sewage_plant_m", "area_cov_sewage_plant",
+          "pop_cov_sewage_plant", "cov_sewage_plant", "gap_sewage_plant"})
+        EXPECT_THAT(notes, HasSubstr(fmt::format("<t>{}</t>", key)));
+    EXPECT_EQ(testing::read_vector(xlsx, "village_metrics").at(0).at("村代码"), "330604101201");
+
+    // --headers en: the keys, no notes; also under a Chinese interface.
+    const fs::path keys = dir / "keys.xlsx";
+    r = run_qiancun({"--lang", "zh", "metrics", reg, "--type", "sewage_plant", "--headers", "en",
+                     "-o", keys.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(xlsx_field_types(keys, "village_metrics").at("n_sewage_plant"), "Integer");
+    EXPECT_EQ(zip_member(keys, "xl/comments1.xml"), "");
+
+    // CSV: the keys by default (machines read it), Chinese on request, under either language.
+    const fs::path csv = dir / "c.csv";
+    r = run_qiancun({"classify", reg, "--no-store", "--headers", "zh", "-o", csv.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(testing::split_lines(testing::read_file(csv)).at(0),
+              std::string(kBom) + "村代码,名称,乡镇,建议类别,规则,理由,登记类别,类别不符");
+    r = run_qiancun({"--lang", "zh", "classify", reg, "--no-store", "-o", csv.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(testing::split_lines(testing::read_file(csv)).at(0),
+              std::string(kBom) +
+                  "code,name,township,suggested_class,rule,reason,recorded_class,mismatch");
+    r = run_qiancun({"metrics", reg, "--type", "sewage_plant", "--headers", "zh", "-o",
+                     (dir / "m.csv").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string zh_start = std::string(kBom) + "村代码,农村生活污水处理设施数量,";
+    EXPECT_EQ(testing::read_file(dir / "m.csv").substr(0, zh_start.size()), zh_start);
+
+    // The other tables' workbooks.
+    r = run_qiancun({"indicators", reg, "--only", "sewage_new", "--headers", "zh", "-o",
+                     (dir / "i.csv").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(testing::split_lines(testing::read_file(dir / "i.csv")).at(0),
+              std::string(kBom) + "指标,单位,目标,应达值,实际值,状态,未计入数");
+    r = run_qiancun({"check", reg, "-o", (dir / "f.xlsx").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto summary = xlsx_field_types(dir / "f.xlsx", "summary");
+    EXPECT_EQ(summary.count("检查项"), 1u);
+    EXPECT_EQ(summary.count("名称"), 1u);
+    EXPECT_EQ(summary.at("发现数"), "Integer");
+    r = run_qiancun({"check", reg, "--headers", "oops", "-o", (dir / "f.xlsx").string()});
+    EXPECT_EQ(r.exit_code, 2);
+}
+
+TEST_F(OutputsCli, ListWritesTablesExportRefusesWorkbooksConfigWritesToml) {
+    auto r = run_qiancun({"list", reg, "village", "-o", (dir / "v.xlsx").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("wrote 2 rows to " + (dir / "v.xlsx").string()));
+    const auto villages = testing::read_vector(dir / "v.xlsx", "village");
+    ASSERT_EQ(villages.size(), 2u);
+    EXPECT_EQ(villages[1].at("村代码"), "330604101202");
+    EXPECT_EQ(villages[1].at("名称"), "下管村");
+
+    r = run_qiancun({"list", reg, "village", "--status", "运行", "-o", (dir / "v.csv").string()});
+    EXPECT_EQ(r.exit_code, 2) << "a village has no status: " << r.err;
+    r = run_qiancun({"list", reg, "sewage_plant", "-o", (dir / "p.csv").string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = testing::split_lines(testing::read_file(dir / "p.csv"));
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0].substr(0, 3 + 3), std::string(kBom) + "id,");
+
+    r = run_qiancun({"list", reg, "village", "-o", (dir / "v.txt").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("'.txt' is not an output format"));
+    EXPECT_FALSE(fs::exists(dir / "v.txt"));
+
+    // export writes layers; a workbook is refused before any work, naming what writes one.
+    const std::string xlsx = (dir / "x.xlsx").string();
+    r = run_qiancun({"export", reg, "village", xlsx});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err, fmt::format("qiancun: {}: export writes map layers (.shp .gpkg .geojson .json "
+                                 ".csv), not workbooks; for the rows of village as a workbook: "
+                                 "qiancun list {} village -o {}\n",
+                                 xlsx, reg, xlsx));
+    EXPECT_FALSE(fs::exists(xlsx));
+
+    // config -o: TOML only.
+    for (const char *what : {"--print", "--print-targets"}) {
+        r = run_qiancun({"config", what, "-o", (dir / "radii.txt").string()});
+        EXPECT_EQ(r.exit_code, 2) << what;
+        EXPECT_EQ(r.err, "qiancun: -o " + (dir / "radii.txt").string() +
+                             ": config writes a TOML file; name it .toml (e.g. radii.toml)\n");
+        EXPECT_FALSE(fs::exists(dir / "radii.txt"));
+    }
+    r = run_qiancun({"config", "--print", "-o", (dir / "radii.TOML").string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(testing::read_file(dir / "radii.TOML"), HasSubstr("[types.sewage_plant]"));
 }
 
 TEST_F(OutputsCli, LayerExtensionsWriteTheStoredLayer) {

@@ -145,9 +145,13 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
         }
         return;
     }
-    std::vector<std::size_t> width;
+    // Headers in the language of the interface (the keys in English).
+    std::vector<std::string> header;
     for (const auto &c : rows.columns)
-        width.push_back(display_width(c));
+        header.emplace_back(translate_in_context("column", c.c_str()));
+    std::vector<std::size_t> width;
+    for (const auto &h : header)
+        width.push_back(display_width(h));
     std::vector<std::vector<std::string>> cells;
     for (const auto &r : rows.rows) {
         std::vector<std::string> line;
@@ -169,7 +173,7 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
         }
         out << '\n';
     };
-    print_line(rows.columns);
+    print_line(header);
     for (const auto &line : cells)
         print_line(line);
     out << fmt::format(fmt::runtime(P_("({} row)\n", "({} rows)\n", rows.rows.size())),
@@ -237,17 +241,40 @@ bool is_ratio_column(std::string_view name) {
 }
 
 exporters::Sheet sheet(std::string name, Rows rows) {
-    exporters::Sheet s{std::move(name), std::move(rows), {}};
+    exporters::Sheet s{std::move(name), std::move(rows), {}, {}};
     for (const auto &c : s.rows.columns)
         if (is_ratio_column(c))
             s.percent_columns.push_back(c);
     return s;
 }
 
-void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables) {
+void add_headers_option(CLI::App *cmd, Headers &headers) {
+    cmd->add_option("--headers", headers,
+                    _("Header row of the file -o writes: zh (Chinese names) or en (the column "
+                      "keys); default: zh in .xlsx (each key in a cell note), en in .csv"))
+        ->transform(CLI::CheckedTransformer(
+            std::map<std::string, Headers>{{"zh", Headers::zh}, {"en", Headers::en}},
+            CLI::ignore_case));
+}
+
+exporters::KindLabels kind_labels(const Registry &registry) {
+    exporters::KindLabels out;
+    for (const auto &k : registry.kinds())
+        out.emplace(k.key, k.label);
+    return out;
+}
+
+void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables,
+                  Headers headers, const exporters::KindLabels &kinds) {
     const std::string ext = lower_extension(path);
+    const bool chinese =
+        headers == Headers::zh || (headers == Headers::by_format && ext == ".xlsx");
     if (ext == ".xlsx") {
-        exporters::write_xlsx(path, tables);
+        std::vector<exporters::Sheet> sheets = tables;
+        if (chinese)
+            for (auto &s : sheets)
+                s.headers = exporters::chinese_column_labels(s.rows.columns, kinds);
+        exporters::write_xlsx(path, sheets);
         return;
     }
     std::ostringstream s;
@@ -258,11 +285,15 @@ void write_tables(const std::filesystem::path &path, const std::vector<exporters
             print_rows(tables[i].rows, OutputFormat::json, s);
         }
         s << "}\n";
+    } else if (ext == ".json" && !tables.empty()) {
+        print_rows(tables.front().rows, OutputFormat::json, s);
     } else if (!tables.empty()) {
         // The BOM makes Excel on a Chinese Windows read UTF-8 instead of GBK.
-        if (ext == ".csv")
-            s << "\xEF\xBB\xBF";
-        print_rows(tables.front().rows, ext == ".json" ? OutputFormat::json : OutputFormat::csv, s);
+        s << "\xEF\xBB\xBF";
+        Rows rows = tables.front().rows;
+        if (chinese)
+            rows.columns = exporters::chinese_column_labels(rows.columns, kinds);
+        print_rows(rows, OutputFormat::csv, s);
     }
     write_text_file(path, s.str());
 }

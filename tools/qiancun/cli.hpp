@@ -1,5 +1,6 @@
 #pragma once
 
+#include "qiancun/column_labels.hpp"
 #include "qiancun/config.hpp"
 #include "qiancun/exporter.hpp"
 #include "qiancun/registry.hpp"
@@ -71,10 +72,24 @@ bool is_ratio_column(std::string_view name);
 /// A sheet of `rows` named `name`, its ratio columns marked as percentages.
 exporters::Sheet sheet(std::string name, Rows rows);
 
+/// The header row of tables written to files (`--headers`).
+enum class Headers {
+    by_format, ///< Chinese in .xlsx, the English keys in .csv (the default)
+    en,        ///< the English column keys
+    zh         ///< Chinese names (exporters::chinese_column_label), the key in a cell note in .xlsx
+};
+
+/// Adds `--headers zh|en` bound to `headers`.
+void add_headers_option(CLI::App *cmd, Headers &headers);
+
+/// The Chinese name of each kind of `registry`, for per-type column headers.
+exporters::KindLabels kind_labels(const Registry &registry);
+
 /// Writes tables to `path` by its extension: .csv the first table as UTF-8 with a BOM, .json
 /// one table as an array of objects (several: an object of arrays by sheet name), .xlsx one
-/// worksheet per table.
-void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables);
+/// worksheet per table. The header row follows `headers` (JSON keeps the keys).
+void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables,
+                  Headers headers = Headers::by_format, const exporters::KindLabels &kinds = {});
 
 /// The lower-case extension of `path` (".GPKG" → ".gpkg").
 std::string lower_extension(const std::filesystem::path &path);

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 // `bulletin`: the monthly progress bulletin (SPEC §5.2) as HTML, XLSX or PDF.
 
 namespace qiancun::cli {
@@ -50,7 +52,7 @@ const std::vector<std::pair<std::string, std::string>> &map_types() {
 std::size_t column_of(const Rows &rows, std::string_view name) {
     const auto it = std::find(rows.columns.begin(), rows.columns.end(), name);
     if (it == rows.columns.end())
-        throw Error(fmt::format("the village layer has no column '{}'", name));
+        throw Error(fmt::format(fmt::runtime(_("the village layer has no column '{}'")), name));
     return static_cast<std::size_t>(it - rows.columns.begin());
 }
 
@@ -71,15 +73,18 @@ void run_bulletin(const BulletinArgs &args) {
     const std::string ext = lower_extension(args.output);
     if (ext != ".html" && ext != ".htm" && ext != ".xlsx" && ext != ".pdf")
         throw UsageError(
-            fmt::format("-o {}: the bulletin is written as .html, .xlsx or .pdf", args.output));
+            fmt::format(fmt::runtime(_("-o {}: the bulletin is written as .html, .xlsx or .pdf")),
+                        args.output));
     if (ext == ".pdf" && !exporters::find_chromium())
         throw Error(fmt::format(
-            "-o {}: a PDF is printed by headless Chromium, which is not installed (Debian "
-            "package chromium; tools/install_deps.sh installs it); write .html and print it from "
-            "a browser instead",
+            fmt::runtime(
+                _("-o {}: a PDF is printed by headless Chromium, which is not installed (Debian "
+                  "package chromium; tools/install_deps.sh installs it); write .html and print it "
+                  "from "
+                  "a browser instead")),
             args.output));
     if (args.worst < 0)
-        throw UsageError("--worst must be 0 or more");
+        throw UsageError(_("--worst must be 0 or more"));
     const auto started = std::chrono::steady_clock::now();
     const Targets targets =
         args.targets.empty()
@@ -211,8 +216,11 @@ void run_bulletin(const BulletinArgs &args) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::error_code ec;
     const auto bytes = fs::file_size(args.output, ec);
-    fmt::print("wrote the bulletin as of {}{} to {} ({:.1f} MB, {:.1f} s)\n", report.current.as_of,
-               report.before ? fmt::format(" (compared with {})", report.before->as_of) : "",
+    fmt::print(fmt::runtime(_("wrote the bulletin as of {}{} to {} ({:.1f} MB, {:.1f} s)\n")),
+               report.current.as_of,
+               report.before
+                   ? fmt::format(fmt::runtime(_(" (compared with {})")), report.before->as_of)
+                   : "",
                args.output, static_cast<double>(ec ? 0 : bytes) / 1e6, seconds);
 }
 
@@ -221,25 +229,25 @@ void run_bulletin(const BulletinArgs &args) {
 void register_bulletin(CLI::App &app) {
     auto a = std::make_shared<BulletinArgs>();
     auto *cmd = app.add_subcommand(
-        "bulletin", "The monthly progress bulletin (SPEC §5.2) as one HTML page, XLSX or PDF");
+        "bulletin", _("The monthly progress bulletin (SPEC §5.2) as one HTML page, XLSX or PDF"));
     cmd->footer(
-        "The page is in Chinese and self-contained (CSS and SVG maps inline, no request leaves\n"
-        "it): behind-schedule warnings first, the district indicators (target, expected,\n"
-        "actual, status, change since --compare), the township ranking, maps of village\n"
-        "coverage per type with the uncovered settlements and of the planned classes, the\n"
-        "worst gaps and the data-quality notes; it prints to A4. .xlsx holds the same tables,\n"
-        "one sheet each; .pdf is the page printed by headless Chromium (Debian chromium).\n"
-        "Example: qiancun bulletin county.sqlite --as-of 2026-11-30 --compare 2026-09-30 -o "
-        "bulletin.html");
-    cmd->add_option("REGISTRY", a->registry, "Registry file (SpatiaLite)")->required();
+        _("The page is in Chinese and self-contained (CSS and SVG maps inline, no request leaves\n"
+          "it): behind-schedule warnings first, the district indicators (target, expected,\n"
+          "actual, status, change since --compare), the township ranking, maps of village\n"
+          "coverage per type with the uncovered settlements and of the planned classes, the\n"
+          "worst gaps and the data-quality notes; it prints to A4. .xlsx holds the same tables,\n"
+          "one sheet each; .pdf is the page printed by headless Chromium (Debian chromium).\n"
+          "Example: qiancun bulletin county.sqlite --as-of 2026-11-30 --compare 2026-09-30 -o "
+          "bulletin.html"));
+    cmd->add_option("REGISTRY", a->registry, _("Registry file (SpatiaLite)"))->required();
     cmd->add_option("--as-of", a->as_of,
-                    "Date YYYY-MM-DD of the bulletin (status history; default: today)");
-    cmd->add_option("--compare", a->compare, "Also as of this date, with the change");
+                    _("Date YYYY-MM-DD of the bulletin (status history; default: today)"));
+    cmd->add_option("--compare", a->compare, _("Also as of this date, with the change"));
     cmd->add_option("--targets", a->targets,
-                    "Targets file (TOML; 'qiancun config --print-targets' writes one)");
-    cmd->add_option("--config", a->config, "Radii and thresholds for the coverages (TOML)");
-    cmd->add_option("--worst", a->worst, "Gap villages listed per type (default 10)");
-    cmd->add_option("-o,--output", a->output, "The bulletin: .html, .xlsx or .pdf")->required();
+                    _("Targets file (TOML; 'qiancun config --print-targets' writes one)"));
+    cmd->add_option("--config", a->config, _("Radii and thresholds for the coverages (TOML)"));
+    cmd->add_option("--worst", a->worst, _("Gap villages listed per type (default 10)"));
+    cmd->add_option("-o,--output", a->output, _("The bulletin: .html, .xlsx or .pdf"))->required();
     cmd->callback([a] { run_bulletin(*a); });
 }
 

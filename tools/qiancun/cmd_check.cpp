@@ -22,12 +22,13 @@ struct CheckArgs {
     std::string config;
     OutputFormat format = OutputFormat::table;
     std::string output;
+    Headers headers = Headers::by_format;
 };
 
 /// Findings per check for people: key, Chinese label, count.
 Rows summary_rows(const CheckReport &report) {
     Rows rows;
-    rows.columns = {"check", "检查项", "findings"};
+    rows.columns = {"check", "label", "findings"};
     const auto counts = report.counts();
     for (std::size_t i = 0; i < counts.size(); ++i)
         rows.rows.push_back(
@@ -47,7 +48,7 @@ void run_check(const CheckArgs &args) {
         std::vector<exporters::Sheet> tables{sheet("findings", rows)};
         if (lower_extension(args.output) == ".xlsx")
             tables.push_back(sheet("summary", summary_rows(report)));
-        write_tables(args.output, tables);
+        write_tables(args.output, tables, args.headers, kind_labels(registry));
         note(args.format, fmt::format(fmt::runtime(_("wrote {} findings to {}")), rows.rows.size(),
                                       args.output));
     } else {
@@ -82,6 +83,7 @@ void register_check(CLI::App &app) {
     check->add_option("--config", c->config,
                       _("Serving statuses, snapping tolerance and off-road cap (TOML)"));
     add_format_option(check, c->format);
+    add_headers_option(check, c->headers);
     check->add_option(
         "-o,--output", c->output,
         _("Write the findings to this file (.csv, .xlsx with a summary sheet, .json)"));

@@ -52,6 +52,7 @@ struct ClassifyArgs {
     bool mismatches = false;
     bool features = false;
     bool no_store = false;
+    Headers headers = Headers::by_format;
 };
 
 void run_classify(const ClassifyArgs &args) {
@@ -118,7 +119,8 @@ void run_classify(const ClassifyArgs &args) {
         });
     }
     if (!args.output.empty() && out_kind == OutputKind::table) {
-        write_tables(args.output, {sheet("village_classes", rows)});
+        write_tables(args.output, {sheet("village_classes", rows)}, args.headers,
+                     kind_labels(registry));
         note(args.format, fmt::format(fmt::runtime(_("wrote {} villages to {}")), rows.rows.size(),
                                       args.output));
     } else if (!args.output.empty()) {
@@ -160,6 +162,7 @@ struct IndicatorArgs {
     std::string config;
     OutputFormat format = OutputFormat::table;
     std::string output;
+    Headers headers = Headers::by_format;
 };
 
 /// `bulletin` as CSV/JSON rows; with `before`, the columns compare_actual and change.
@@ -328,7 +331,8 @@ void run_indicators(const IndicatorArgs &args) {
     const Bulletin *b = before ? &*before : nullptr;
     if (!args.output.empty()) {
         write_tables(args.output,
-                     {sheet("indicators", data_rows(bulletin, b, options.by_township))});
+                     {sheet("indicators", data_rows(bulletin, b, options.by_township))},
+                     args.headers, kind_labels(registry));
         if (args.format == OutputFormat::table)
             fmt::print(fmt::runtime(_("wrote the bulletin as of {} to {}\n")), bulletin.as_of,
                        args.output);
@@ -367,6 +371,7 @@ void register_classify(CLI::App &app) {
     classify->add_option("--config", c->config,
                          _("Radii and thresholds for the facility completeness (TOML)"));
     add_format_option(classify, c->format);
+    add_headers_option(classify, c->headers);
     classify->add_option("-o,--output", c->output,
                          _("Write the villages to this file instead of stdout: a table (.csv "
                            ".xlsx .json) or the village_classes layer (.gpkg .shp .geojson)"));
@@ -417,6 +422,7 @@ void register_classify(CLI::App &app) {
     indicators->add_option("--config", i->config,
                            _("Radii and thresholds for the coverages (TOML)"));
     add_format_option(indicators, i->format);
+    add_headers_option(indicators, i->headers);
     indicators->add_option("-o,--output", i->output,
                            _("Write the bulletin to this file (.csv .xlsx .json)"));
     indicators->callback([i] { run_indicators(*i); });

@@ -1,5 +1,7 @@
 #include "cli.hpp"
 
+#include "qiancun/error.hpp"
+
 #include "qiancun/exporter.hpp"
 #include "qiancun/log.hpp"
 
@@ -27,6 +29,12 @@ struct ExportArgs {
 };
 
 void run_export(const ExportArgs &args) {
+    if (lower_extension(args.output) == ".xlsx")
+        throw UsageError(fmt::format(
+            fmt::runtime(
+                _("{}: export writes map layers (.shp .gpkg .geojson .json .csv), not "
+                  "workbooks; for the rows of {} as a workbook: qiancun list {} {} -o {}")),
+            args.output, args.layer, args.registry, args.layer, args.output));
     exporters::ExportOptions options;
     options.layer = args.layer;
     options.output = args.output;

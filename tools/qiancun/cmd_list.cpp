@@ -21,9 +21,13 @@ struct ListOptions {
     std::int64_t limit = 0;
     bool wkt = false;
     OutputFormat format = OutputFormat::table;
+    std::string output;
+    Headers headers = Headers::by_format;
 };
 
 void run_list(const ListOptions &o) {
+    if (!o.output.empty())
+        check_output(o.output, table_extensions(), {});
     auto registry = Registry::open(o.registry, true);
     ListFilter f;
     if (!o.village.empty())
@@ -38,7 +42,14 @@ void run_list(const ListOptions &o) {
     const Rows rows = registry.list(o.kind, f);
     if (rows.rows.empty() && (f.village_code || f.status || f.township))
         log(LogLevel::warning, fmt::format(fmt::runtime(_("no {} matches the filter")), o.kind));
-    print_rows(rows, o.format, std::cout);
+    if (o.output.empty()) {
+        print_rows(rows, o.format, std::cout);
+        return;
+    }
+    write_tables(o.output, {sheet(o.kind, rows)}, o.headers, kind_labels(registry));
+    note(o.format, fmt::format(fmt::runtime(P_("wrote {} row to {}", "wrote {} rows to {}",
+                                               rows.rows.size())),
+                               rows.rows.size(), o.output));
 }
 
 } // namespace
@@ -62,6 +73,9 @@ void register_list(CLI::App &app) {
     cmd->add_option("--limit", opts->limit, _("At most this many rows"));
     cmd->add_flag("--wkt", opts->wkt, _("Add the geometry as WKT"));
     add_format_option(cmd, opts->format);
+    cmd->add_option("-o,--output", opts->output,
+                    _("Write the rows to this file instead of stdout (.csv .xlsx .json)"));
+    add_headers_option(cmd, opts->headers);
     cmd->callback([opts] { run_list(*opts); });
 }
 

@@ -58,6 +58,7 @@ struct MetricsArgs {
     std::string output;
     bool no_store = false;
     bool network = false;
+    Headers headers = Headers::by_format;
 };
 
 /// Per type: villages, gaps, mean coverage and people left uncovered.
@@ -183,7 +184,8 @@ void run_metrics(const MetricsArgs &args) {
 
     const Rows rows = table.to_rows();
     if (!args.output.empty() && out_kind == OutputKind::table) {
-        write_tables(args.output, {sheet("village_metrics", rows)});
+        write_tables(args.output, {sheet("village_metrics", rows)}, args.headers,
+                     kind_labels(registry));
         note(args.format, fmt::format(fmt::runtime(_("wrote {} villages to {}")), rows.rows.size(),
                                       args.output));
     } else if (!args.output.empty()) {
@@ -212,6 +214,7 @@ struct GapsArgs {
     std::string config;
     OutputFormat format = OutputFormat::table;
     std::string output;
+    Headers headers = Headers::by_format;
 };
 
 /// The sites a `qiancun site` run wrote (.gpkg .shp .geojson, or .csv with x, y in the working
@@ -287,11 +290,13 @@ void run_gaps(const GapsArgs &args) {
             : check_output(args.output, {".xlsx", ".json"}, {".gpkg", ".shp", ".geojson", ".csv"});
     const bool store = !args.output.empty() && out_kind == OutputKind::layer;
     GapReport report;
+    exporters::KindLabels kinds;
     std::int64_t villages = 0;
     double threshold = 0.0;
     {
         auto registry = Registry::open(args.registry, !store);
         check_asset_type(registry, args.type);
+        kinds = kind_labels(registry);
         const MetricsConfig config = load_metrics_config(registry, args.config);
         if (auto it = config.types.find(args.type); it != config.types.end())
             threshold = it->second.gap_threshold;
@@ -344,7 +349,8 @@ void run_gaps(const GapsArgs &args) {
     } else if (!args.output.empty()) {
         write_tables(args.output,
                      {sheet("gaps_" + args.type, rows),
-                      sheet("gaps_" + args.type + "_settlements", settlement_rows(report))});
+                      sheet("gaps_" + args.type + "_settlements", settlement_rows(report))},
+                     args.headers, kinds);
         note(args.format,
              fmt::format(fmt::runtime(_("wrote {} villages and {} settlements to {}")),
                          report.villages.size(), report.settlements.size(), args.output));
@@ -359,6 +365,10 @@ struct ConfigArgs {
 };
 
 void run_config(const ConfigArgs &args) {
+    if (!args.output.empty() && lower_extension(args.output) != ".toml")
+        throw UsageError(fmt::format(
+            fmt::runtime(_("-o {}: config writes a TOML file; name it .toml (e.g. radii.toml)")),
+            args.output));
     if (args.print_targets) {
         if (args.output.empty())
             std::cout << default_targets_toml();
@@ -409,6 +419,7 @@ void register_metrics(CLI::App &app) {
         ->allow_extra_args(false);
     metrics->add_option("--township", m->township, _("Only the villages of this township"));
     add_format_option(metrics, m->format);
+    add_headers_option(metrics, m->headers);
     metrics->add_option("-o,--output", m->output,
                         _("Write the metrics to this file instead of stdout: a table (.csv .xlsx "
                           ".json) or the village_metrics layer (.gpkg .shp .geojson)"));
@@ -437,6 +448,7 @@ void register_metrics(CLI::App &app) {
                        ".csv) as serving, with the type's radius"));
     gaps->add_option("--config", g->config, _("Radii and thresholds (TOML)"));
     add_format_option(gaps, g->format);
+    add_headers_option(gaps, g->headers);
     gaps->add_option("-o,--output", g->output,
                      _("Also write the uncovered areas and settlements as layers (.gpkg .shp "
                        ".geojson .csv) or as two tables (.xlsx .json)"));

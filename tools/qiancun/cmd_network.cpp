@@ -41,6 +41,7 @@ struct ServiceAreaArgs {
     bool full_noding = false;
     std::string output;
     OutputFormat format = OutputFormat::table;
+    Headers headers = Headers::by_format;
 };
 
 void run_service_area(const ServiceAreaArgs &args) {
@@ -51,8 +52,10 @@ void run_service_area(const ServiceAreaArgs &args) {
             ? OutputKind::layer
             : check_output(args.output, {".xlsx", ".json"}, {".gpkg", ".shp", ".geojson", ".csv"});
     ServiceArea area;
+    exporters::KindLabels kinds;
     {
         auto registry = Registry::open(args.registry);
+        kinds = kind_labels(registry);
         ServiceAreaOptions options;
         options.type = args.type;
         if (args.distance_m != 0.0)
@@ -88,7 +91,7 @@ void run_service_area(const ServiceAreaArgs &args) {
             off, area.type, area.type, area.width_m);
     print_rows(rows, args.format, std::cout);
     if (!args.output.empty() && out_kind == OutputKind::table) {
-        write_tables(args.output, {sheet("service_area_" + area.type, rows)});
+        write_tables(args.output, {sheet("service_area_" + area.type, rows)}, args.headers, kinds);
         note(args.format, fmt::format(fmt::runtime(_("wrote {} facilities to {}")),
                                       rows.rows.size(), args.output));
     } else if (!args.output.empty())
@@ -246,6 +249,7 @@ void register_network(CLI::App &app) {
     sa->add_option("-o,--output", s->output,
                    _("Export both layers (.gpkg .shp .geojson .csv) or the table (.xlsx .json)"));
     add_format_option(sa, s->format);
+    add_headers_option(sa, s->headers);
     sa->callback([s] { run_service_area(*s); });
 
     auto r = std::make_shared<RouteArgs>();

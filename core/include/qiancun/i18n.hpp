@@ -2,6 +2,8 @@
 
 #include <libintl.h>
 
+#include <string>
+
 /// Message translation (GNU gettext, text domain "qiancun", one catalogue per language under
 /// po/). Mark a message where it is made: `_("no village with code '{}'")` translates it now,
 /// `N_("…")` only marks a string that is translated later with `_(s)`. A message with values
@@ -26,8 +28,19 @@ inline const char *translate_plural(const char *singular, const char *plural,
     return dngettext(kTextDomain, singular, plural, n);
 }
 
+/// `msgid` in `context` ("column"), for a word that means something else elsewhere; `msgid`
+/// itself when the catalogue has no translation. Both are runtime strings here; mark them for
+/// the catalogue with NC_("column", "code") where they are listed.
+inline const char *translate_in_context(const char *context, const char *msgid) {
+    // gettext's convention: the msgid looked up is "context\004msgid".
+    const std::string key = std::string(context) + '\004' + msgid;
+    const char *found = dgettext(kTextDomain, key.c_str());
+    return found == key.c_str() ? msgid : found;
+}
+
 } // namespace qiancun
 
+#define NC_(context, msgid) msgid
 #define _(msgid) ::qiancun::translate(msgid)
 #define N_(msgid) msgid
 #define P_(singular, plural, n) ::qiancun::translate_plural(singular, plural, n)

@@ -15,6 +15,9 @@ struct Sheet {
     std::string name; ///< at most 31 characters, none of []:*?/\ (a longer name is cut)
     Rows rows;
     std::vector<std::string> percent_columns;
+    /// People's names shown in the header row instead of the column keys, parallel to
+    /// `rows.columns`, each header cell with a note (comment) holding its key; empty = the keys.
+    std::vector<std::string> headers;
 };
 
 /// Writes one worksheet per entry of `sheets` to the workbook `path` (replacing it): a bold

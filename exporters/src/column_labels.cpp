@@ -1,0 +1,143 @@
+#include "qiancun/column_labels.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <optional>
+
+#include "qiancun/i18n.hpp"
+
+namespace qiancun::exporters {
+
+namespace {
+
+/// The column keys of qiancun's tables, marked for the catalogue.
+[[maybe_unused]] const char *const kColumns[] = {
+    NC_("column", "code"),
+    NC_("column", "name"),
+    NC_("column", "township"),
+    NC_("column", "suggested_class"),
+    NC_("column", "rule"),
+    NC_("column", "reason"),
+    NC_("column", "recorded_class"),
+    NC_("column", "mismatch"),
+    NC_("column", "urban_distance_m"),
+    NC_("column", "population"),
+    NC_("column", "settlements"),
+    NC_("column", "density"),
+    NC_("column", "completeness"),
+    NC_("column", "heritage"),
+    NC_("column", "hazard_share"),
+    NC_("column", "road_access_m"),
+    NC_("column", "road_km"),
+    NC_("column", "hardened_km"),
+    NC_("column", "road_density"),
+    NC_("column", "cov"),
+    NC_("column", "uncovered_area_km2"),
+    NC_("column", "uncovered_population"),
+    NC_("column", "uncovered_settlements"),
+    NC_("column", "id"),
+    NC_("column", "village_code"),
+    NC_("column", "nearest_m"),
+    NC_("column", "indicator"),
+    NC_("column", "unit"),
+    NC_("column", "target"),
+    NC_("column", "expected"),
+    NC_("column", "actual"),
+    NC_("column", "status"),
+    NC_("column", "unknown"),
+    NC_("column", "compare_actual"),
+    NC_("column", "change"),
+    NC_("column", "check"),
+    NC_("column", "kind"),
+    NC_("column", "detail"),
+    NC_("column", "value"),
+    NC_("column", "findings"),
+    NC_("column", "label"),
+    NC_("column", "facility"),
+    NC_("column", "reach_m"),
+    NC_("column", "reach_min"),
+    NC_("column", "leg_m"),
+    NC_("column", "on_network"),
+    NC_("column", "area_km2"),
+};
+
+/// Per-type columns: prefix, suffix and the header with `{type}` for the type's name; longer
+/// prefixes first so that net_nearest_ wins over nearest_.
+struct TypeColumn {
+    std::string_view prefix;
+    std::string_view suffix;
+    const char *header;
+};
+const TypeColumn kTypeColumns[] = {
+    {"net_nearest_", "_m", NC_("column", "net_nearest_{type}_m")},
+    {"net_pop_cov_", "", NC_("column", "net_pop_cov_{type}")},
+    {"nearest_", "_m", NC_("column", "nearest_{type}_m")},
+    {"area_cov_", "", NC_("column", "area_cov_{type}")},
+    {"pop_cov_", "", NC_("column", "pop_cov_{type}")},
+    {"cov_", "", NC_("column", "cov_{type}")},
+    {"gap_", "", NC_("column", "gap_{type}")},
+    {"n_", "", NC_("column", "n_{type}")},
+};
+
+/// Looks words up in the Chinese catalogue while it lives, whatever LANGUAGE says, and puts
+/// LANGUAGE back after. The CLI is single-threaded where it writes tables.
+class ChineseCatalogue {
+public:
+    ChineseCatalogue() {
+        if (const char *old = std::getenv("LANGUAGE"))
+            m_saved = old;
+        ::setenv("LANGUAGE", "zh_CN", 1);
+    }
+    ChineseCatalogue(const ChineseCatalogue &) = delete;
+    ChineseCatalogue &operator=(const ChineseCatalogue &) = delete;
+    ~ChineseCatalogue() {
+        if (m_saved)
+            ::setenv("LANGUAGE", m_saved->c_str(), 1);
+        else
+            ::unsetenv("LANGUAGE");
+    }
+
+private:
+    std::optional<std::string> m_saved;
+};
+
+std::string label_of(std::string_view key, const KindLabels &kinds) {
+    const std::string k(key);
+    const char *known = translate_in_context("column", k.c_str());
+    if (known != k.c_str())
+        return known;
+    for (const auto &c : kTypeColumns) {
+        if (key.size() <= c.prefix.size() + c.suffix.size() ||
+            key.substr(0, c.prefix.size()) != c.prefix ||
+            key.substr(key.size() - c.suffix.size()) != c.suffix)
+            continue;
+        const auto type =
+            key.substr(c.prefix.size(), key.size() - c.prefix.size() - c.suffix.size());
+        const auto kind = kinds.find(type);
+        if (kind == kinds.end())
+            continue;
+        return fmt::format(fmt::runtime(translate_in_context("column", c.header)),
+                           fmt::arg("type", kind->second));
+    }
+    return k;
+}
+
+} // namespace
+
+std::string chinese_column_label(std::string_view key, const KindLabels &kinds) {
+    const ChineseCatalogue zh;
+    return label_of(key, kinds);
+}
+
+std::vector<std::string> chinese_column_labels(const std::vector<std::string> &keys,
+                                               const KindLabels &kinds) {
+    const ChineseCatalogue zh;
+    std::vector<std::string> out;
+    out.reserve(keys.size());
+    for (const auto &k : keys)
+        out.push_back(label_of(k, kinds));
+    return out;
+}
+
+} // namespace qiancun::exporters
