@@ -1,7 +1,6 @@
 #include "qiancun/check.hpp"
 
 #include "ffi/geos.hpp"
-#include "ffi/sqlite.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/network.hpp"
 
@@ -18,24 +17,13 @@ namespace qiancun {
 
 namespace {
 
-using ffi::SqliteStmt;
-
-bool table_exists(sqlite3 *db, std::string_view name) {
-    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-    st.bind_text(1, name);
-    return st.step();
-}
-
-std::string text_or_empty(const SqliteStmt &st, int column) {
-    return st.is_null(column) ? std::string() : st.get_text(column);
-}
-
-std::int64_t count_rows(sqlite3 *db, const std::string &table) {
-    if (!table_exists(db, table))
-        return 0;
-    SqliteStmt st(db, fmt::format("SELECT COUNT(*) FROM {}", ffi::quote_identifier(table)));
-    st.step();
-    return st.get_int(0);
+/// `s` without leading and trailing spaces (U+0020 only).
+std::string_view trim_spaces(std::string_view s) {
+    while (!s.empty() && s.front() == ' ')
+        s.remove_prefix(1);
+    while (!s.empty() && s.back() == ' ')
+        s.remove_suffix(1);
+    return s;
 }
 
 /// UTF-8 → code points; an invalid byte stands for itself, so any text decodes.
@@ -213,8 +201,7 @@ std::vector<DuplicatePair> likely_duplicates(const Registry &registry, std::stri
                                              double within_m) {
     const KindDef &kind = registry.kind(kind_key);
     std::vector<DuplicatePair> out;
-    sqlite3 *db = registry.handle();
-    if (!kind.is_asset() || kind.attribute_index("name") < 0 || !table_exists(db, kind.key))
+    if (!kind.is_asset() || kind.attribute_index("name") < 0 || !registry.has_table(kind.key))
         return out;
     struct Item {
         std::string id;
@@ -224,13 +211,20 @@ std::vector<DuplicatePair> likely_duplicates(const Registry &registry, std::stri
     };
     auto &ctx = ffi::geos_context();
     std::vector<Item> items;
-    SqliteStmt st(db, fmt::format("SELECT id, name, AsBinary(geom), MbrMinX(geom), MbrMinY(geom), "
-                                  "MbrMaxX(geom), MbrMaxY(geom) FROM {} WHERE geom IS NOT NULL "
-                                  "AND name IS NOT NULL AND trim(name) <> ''",
-                                  ffi::quote_identifier(kind.key)));
-    while (st.step())
-        items.push_back({st.get_text(0), st.get_text(1), ffi::read_wkb(ctx, st.get_blob(2)),
-                         st.get_double(3), st.get_double(4), st.get_double(5), st.get_double(6)});
+    registry.scan(
+        {.table = kind.key,
+         .columns = {"id", "name"},
+         .wkb = true,
+         .bbox = true,
+         .where = {ScanCondition::not_null("geom"), ScanCondition::not_null("name")},
+         .order_by = {"id"}},
+        [&](const ScanRow &r) {
+            const std::string name = r.text(1);
+            if (trim_spaces(name).empty() || !r.bbox)
+                return;
+            const auto &b = *r.bbox;
+            items.push_back({r.text(0), name, ffi::read_wkb(ctx, r.wkb), b[0], b[1], b[2], b[3]});
+        });
     // A sweep along x over the bounding boxes grown by the distance.
     std::sort(items.begin(), items.end(),
               [](const Item &a, const Item &b) { return a.minx < b.minx; });
@@ -262,16 +256,18 @@ std::vector<DuplicatePair> likely_duplicates(const Registry &registry, std::stri
 CheckReport check_registry(const Registry &registry, const MetricsConfig &config,
                            const CheckOptions &options) {
     if (!registry.working_epsg())
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
     CheckReport report;
-    sqlite3 *db = registry.handle();
     std::map<std::string, std::vector<Finding>> by_check;
     // village_code of an asset or settlement, for the findings about it.
     auto village_of = [&](const std::string &table, const std::string &id) {
-        SqliteStmt st(db, fmt::format("SELECT village_code FROM {} WHERE id = ?",
-                                      ffi::quote_identifier(table)));
-        st.bind_text(1, id);
-        return st.step() ? text_or_empty(st, 0) : std::string();
+        std::string code;
+        registry.scan({.table = table,
+                       .columns = {"village_code"},
+                       .where = {ScanCondition::eq("id", id)},
+                       .limit = 1},
+                      [&](const ScanRow &r) { code = r.text(0); });
+        return code;
     };
 
     // Likely duplicates, one finding per pair on its first id.
@@ -286,60 +282,71 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                  p.distance_m});
     }
 
-    const std::int64_t villages = count_rows(db, "village");
+    const std::int64_t villages = registry.count("village");
     if (villages == 0) {
         report.skipped.push_back("outside_villages: no villages in the registry");
     } else {
         for (const auto &k : registry.kinds()) {
-            if (!k.is_asset() || k.geometry == GeometryKind::line || !table_exists(db, k.key))
+            if (!k.is_asset() || k.geometry == GeometryKind::line || !registry.has_table(k.key))
                 continue;
-            SqliteStmt st(db, fmt::format("SELECT id FROM {} WHERE village_code IS NULL AND geom "
-                                          "IS NOT NULL ORDER BY id",
-                                          ffi::quote_identifier(k.key)));
-            while (st.step())
-                by_check["outside_villages"].push_back(
-                    {"outside_villages", k.key, st.get_text(0), "", "outside every village", {}});
+            registry.scan(
+                {.table = k.key,
+                 .columns = {"id"},
+                 .where = {ScanCondition::null("village_code"), ScanCondition::not_null("geom")},
+                 .order_by = {"id"}},
+                [&](const ScanRow &r) {
+                    by_check["outside_villages"].push_back(
+                        {"outside_villages", k.key, r.text(0), "", "outside every village", {}});
+                });
         }
     }
 
     if (villages > 0) {
-        const bool settlements = table_exists(db, "settlement");
-        SqliteStmt st(db,
-                      fmt::format("SELECT v.code, v.population, {} FROM village v ORDER BY v.code",
-                                  settlements ? "(SELECT COUNT(*) FROM settlement s WHERE "
-                                                "s.village_code = v.code)"
-                                              : "0"));
-        while (st.step()) {
-            const std::string code = st.get_text(0);
-            if (st.get_int(2) == 0)
-                by_check["village_without_settlements"].push_back(
-                    {"village_without_settlements", "village", code, code, "no settlement", {}});
-            if (st.is_null(1) || st.get_double(1) <= 0.0)
-                by_check["village_without_population"].push_back(
-                    {"village_without_population",
-                     "village",
-                     code,
-                     code,
-                     st.is_null(1) ? "population empty" : "population 0",
-                     {}});
-        }
+        std::map<std::string, std::int64_t> settlements_in; // per village code
+        if (registry.has_table("settlement"))
+            registry.scan({.table = "settlement",
+                           .columns = {"village_code"},
+                           .where = {ScanCondition::not_null("village_code")}},
+                          [&](const ScanRow &r) { ++settlements_in[r.text(0)]; });
+        registry.scan({.table = "village", .columns = {"code", "population"}, .order_by = {"code"}},
+                      [&](const ScanRow &r) {
+                          const std::string code = r.text(0);
+                          if (!settlements_in.count(code))
+                              by_check["village_without_settlements"].push_back(
+                                  {"village_without_settlements",
+                                   "village",
+                                   code,
+                                   code,
+                                   "no settlement",
+                                   {}});
+                          const auto population = r.number(1);
+                          if (r.is_null(1) || population.value_or(0.0) <= 0.0)
+                              by_check["village_without_population"].push_back(
+                                  {"village_without_population",
+                                   "village",
+                                   code,
+                                   code,
+                                   r.is_null(1) ? "population empty" : "population 0",
+                                   {}});
+                      });
     }
 
-    if (table_exists(db, "sewage_plant")) {
-        SqliteStmt st(db, "SELECT id, status, village_code FROM sewage_plant WHERE effluent_ok "
-                          "IS NULL ORDER BY id");
-        while (st.step()) {
-            const std::string status = text_or_empty(st, 1);
-            if (config.serves(status))
-                by_check["plant_without_effluent"].push_back(
-                    {"plant_without_effluent",
-                     "sewage_plant",
-                     st.get_text(0),
-                     text_or_empty(st, 2),
-                     fmt::format("{}, effluent_ok empty", status),
-                     {}});
-        }
-    }
+    if (registry.has_table("sewage_plant"))
+        registry.scan({.table = "sewage_plant",
+                       .columns = {"id", "status", "village_code"},
+                       .where = {ScanCondition::null("effluent_ok")},
+                       .order_by = {"id"}},
+                      [&](const ScanRow &r) {
+                          const std::string status = r.text(1);
+                          if (config.serves(status))
+                              by_check["plant_without_effluent"].push_back(
+                                  {"plant_without_effluent",
+                                   "sewage_plant",
+                                   r.text(0),
+                                   r.text(2),
+                                   fmt::format("{}, effluent_ok empty", status),
+                                   {}});
+                      });
 
     const network::RoadGraph graph = build_road_graph(registry, config);
     if (graph.edge_count() == 0) {
@@ -364,20 +371,24 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                      pieces[c].length_m / 1000.0});
             }
         }
-        if (table_exists(db, "settlement")) {
-            SqliteStmt st(db, "SELECT id, village_code, X(geom), Y(geom) FROM settlement "
-                              "WHERE geom IS NOT NULL ORDER BY id");
-            while (st.step()) {
-                const auto at = graph.attach({st.get_double(2), st.get_double(3)});
-                if (!at || graph.within_cap(*at))
-                    continue;
-                by_check["settlement_off_road"].push_back(
-                    {"settlement_off_road", "settlement", st.get_text(0), text_or_empty(st, 1),
-                     fmt::format("{} from the nearest serving road (cap {})", metres(at->leg_m),
-                                 metres(config.offroad_cap_m)),
-                     at->leg_m});
-            }
-        }
+        if (registry.has_table("settlement"))
+            registry.scan({.table = "settlement",
+                           .columns = {"id", "village_code"},
+                           .xy = true,
+                           .where = {ScanCondition::not_null("geom")},
+                           .order_by = {"id"}},
+                          [&](const ScanRow &r) {
+                              if (!r.xy)
+                                  return;
+                              const auto at = graph.attach({r.xy->first, r.xy->second});
+                              if (!at || graph.within_cap(*at))
+                                  return;
+                              by_check["settlement_off_road"].push_back(
+                                  {"settlement_off_road", "settlement", r.text(0), r.text(1),
+                                   fmt::format("{} from the nearest serving road (cap {})",
+                                               metres(at->leg_m), metres(config.offroad_cap_m)),
+                                   at->leg_m});
+                          });
     }
 
     for (const auto &d : check_defs()) {

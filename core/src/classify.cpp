@@ -1,7 +1,6 @@
 #include "qiancun/classify.hpp"
 
 #include "ffi/geos.hpp"
-#include "ffi/sqlite.hpp"
 #include "metrics/spatial_table.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
@@ -23,7 +22,6 @@ namespace qiancun {
 namespace {
 
 using ffi::GeosGeometry;
-using ffi::SqliteStmt;
 
 /// The asset types whose coverage makes up the facility completeness (SPEC §2's five).
 const std::vector<std::string> kCompletenessTypes{"sewage_plant", "rural_road", "base_station_5g",
@@ -273,33 +271,25 @@ std::string codes_text(const std::vector<std::string> &codes) {
     return fmt::format("{}{}", fmt::join(shown, ", "), codes.size() > kCodesShown ? ", …" : "");
 }
 
-bool table_has_rows(sqlite3 *db, const std::string &table) {
-    SqliteStmt exists(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-    exists.bind_text(1, table);
-    if (!exists.step())
+/// True when `table` exists and has a row with a geometry.
+bool table_has_rows(const Registry &registry, const std::string &table) {
+    if (!registry.has_table(table))
         return false;
-    SqliteStmt any(db, fmt::format("SELECT 1 FROM {} WHERE geom IS NOT NULL LIMIT 1",
-                                   ffi::quote_identifier(table)));
-    return any.step();
+    bool any = false;
+    registry.scan({.table = table, .where = {ScanCondition::not_null("geom")}, .limit = 1},
+                  [&](const ScanRow &) { any = true; });
+    return any;
 }
 
 /// The union of every polygon of an area kind (urban, hazard); null when there is none.
-GeosGeometry area_union(ffi::GeosContext &ctx, sqlite3 *db, const std::string &kind) {
-    if (!table_has_rows(db, kind))
+GeosGeometry area_union(ffi::GeosContext &ctx, const Registry &registry, const std::string &kind) {
+    if (!table_has_rows(registry, kind))
         return nullptr;
     std::vector<GeosGeometry> parts;
-    SqliteStmt st(db, fmt::format("SELECT AsBinary(geom) FROM {} WHERE geom IS NOT NULL",
-                                  ffi::quote_identifier(kind)));
-    while (st.step())
-        parts.push_back(ffi::read_wkb(ctx, st.get_blob(0)));
+    registry.scan({.table = kind, .wkb = true, .where = {ScanCondition::not_null("geom")}},
+                  [&](const ScanRow &r) { parts.push_back(ffi::read_wkb(ctx, r.wkb)); });
     auto all = ffi::collect(ctx, GEOS_GEOMETRYCOLLECTION, std::move(parts));
     return ffi::own(ctx, GEOSUnaryUnion_r(ctx.handle(), all.get()), "union of " + kind);
-}
-
-std::optional<double> optional_number(const SqliteStmt &st, int column) {
-    if (st.is_null(column))
-        return std::nullopt;
-    return st.get_double(column);
 }
 
 Value feature_value(const FeatureDef &f, const std::optional<double> &v) {
@@ -586,13 +576,12 @@ Rows Classification::township_counts() const {
 Classification classify_villages(const Registry &registry, const RuleSet &rules,
                                  const MetricsConfig &config, const ClassifyOptions &options) {
     if (!registry.working_srid())
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
     if (rules.rules.empty() || !rules.rules.back().conditions.empty())
         throw UsageError("the rules need a default rule (the last one, without conditions)");
-    sqlite3 *db = registry.handle();
     auto &ctx = ffi::geos_context();
     Classification result;
-    if (!table_has_rows(db, "village"))
+    if (!table_has_rows(registry, "village"))
         return result;
 
     // Inputs over the whole registry.
@@ -605,26 +594,25 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
         m.codes.push_back(code);
     };
 
-    const GeosGeometry urban = area_union(ctx, db, "urban");
-    const GeosGeometry hazard = area_union(ctx, db, "hazard");
+    const GeosGeometry urban = area_union(ctx, registry, "urban");
+    const GeosGeometry hazard = area_union(ctx, registry, "hazard");
     ffi::GeosPrepared urban_prepared =
         urban ? ffi::prepare(ctx, urban.get()) : ffi::GeosPrepared(nullptr, {ctx.handle()});
     ffi::GeosPrepared hazard_prepared =
         hazard ? ffi::prepare(ctx, hazard.get()) : ffi::GeosPrepared(nullptr, {ctx.handle()});
 
-    const bool have_settlements = table_has_rows(db, "settlement");
-    std::map<std::string, std::int64_t> settlements;
-    if (have_settlements) {
-        SqliteStmt st(db, "SELECT village_code, COUNT(*) FROM settlement "
-                          "WHERE village_code IS NOT NULL GROUP BY village_code");
-        while (st.step())
-            settlements[st.get_text(0)] = st.get_int(1);
-    }
+    const bool have_settlements = table_has_rows(registry, "settlement");
+    std::map<std::string, std::int64_t> settlements; // per village code
+    if (have_settlements)
+        registry.scan({.table = "settlement",
+                       .columns = {"village_code"},
+                       .where = {ScanCondition::not_null("village_code")}},
+                      [&](const ScanRow &r) { ++settlements[r.text(0)]; });
 
     std::vector<std::string> types;
     std::vector<std::string> empty_types;
     for (const auto &t : kCompletenessTypes)
-        (table_has_rows(db, t) ? types : empty_types).push_back(t);
+        (table_has_rows(registry, t) ? types : empty_types).push_back(t);
     MetricsTable metrics;
     if (!types.empty()) {
         MetricsOptions mo;
@@ -637,102 +625,108 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
         metrics_of.emplace(vm.code, &vm);
     const auto road_at = std::find(metrics.types.begin(), metrics.types.end(), "rural_road");
 
-    SqliteStmt st(db, "SELECT code, name, township, population, class, heritage, seat_x, seat_y, "
-                      "AsBinary(geom) FROM village WHERE geom IS NOT NULL ORDER BY code");
-    while (st.step()) {
-        VillageClassification v;
-        v.code = st.get_text(0);
-        v.name = st.is_null(1) ? "" : st.get_text(1);
-        v.township = st.is_null(2) ? "" : st.get_text(2);
-        v.recorded_class = st.is_null(4) ? "" : st.get_text(4);
-        const auto population = optional_number(st, 3);
-        const auto heritage = optional_number(st, 5);
-        const auto seat_x = optional_number(st, 6);
-        const auto seat_y = optional_number(st, 7);
-        const GeosGeometry polygon = ffi::read_wkb(ctx, st.get_blob(8));
-        const double area_m2 = ffi::area(ctx, polygon.get());
-        // SPEC §3 demand point: the seat when both coordinates are given.
-        const GeosGeometry demand =
-            seat_x && seat_y ? ffi::make_point(ctx, *seat_x, *seat_y)
-                             : ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), polygon.get()),
-                                        "point on surface");
+    registry.scan(
+        {.table = "village",
+         .columns = {"code", "name", "township", "population", "class", "heritage", "seat_x",
+                     "seat_y"},
+         .wkb = true,
+         .where = {ScanCondition::not_null("geom")},
+         .order_by = {"code"}},
+        [&](const ScanRow &st) {
+            VillageClassification v;
+            v.code = st.text(0);
+            v.name = st.text(1);
+            v.township = st.text(2);
+            v.recorded_class = st.text(4);
+            const auto population = st.number(3);
+            const auto heritage = st.number(5);
+            const auto seat_x = st.number(6);
+            const auto seat_y = st.number(7);
+            const GeosGeometry polygon = ffi::read_wkb(ctx, st.wkb);
+            const double area_m2 = ffi::area(ctx, polygon.get());
+            // SPEC §3 demand point: the seat when both coordinates are given.
+            const GeosGeometry demand =
+                seat_x && seat_y ? ffi::make_point(ctx, *seat_x, *seat_y)
+                                 : ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), polygon.get()),
+                                            "point on surface");
 
-        VillageFeatures &f = v.features;
-        f.values.assign(classification_features().size(), std::nullopt);
-        if (urban) {
-            double d = 0.0;
-            if (GEOSPreparedDistance_r(ctx.handle(), urban_prepared.get(), demand.get(), &d) != 1)
-                ctx.fail("distance to the urban area");
-            f.set("urban_distance_m", d);
-        } else {
-            note_missing("urban_distance_m", _("no urban area in the registry"), v.code);
-        }
-        if (population) {
-            f.set("population", *population);
-            if (area_m2 > 0.0)
-                f.set("density", *population / (area_m2 / 1e6));
-        } else {
-            note_missing("population", _("population not recorded"), v.code);
-            note_missing("density", _("population not recorded"), v.code);
-        }
-        if (have_settlements) {
-            const auto it = settlements.find(v.code);
-            f.set("settlements", static_cast<double>(it == settlements.end() ? 0 : it->second));
-        } else {
-            note_missing("settlements", _("no settlements in the registry"), v.code);
-        }
-        const auto vm = metrics_of.find(v.code);
-        if (empty_types.empty() && vm != metrics_of.end()) {
-            std::int64_t covered = 0;
-            for (const auto &tm : vm->second->types)
-                covered += tm.gap ? 0 : 1;
-            f.set("completeness",
-                  static_cast<double>(covered) / static_cast<double>(kCompletenessTypes.size()));
-        } else {
-            note_missing("completeness",
-                         fmt::format(fmt::runtime(_("no {} in the registry")),
-                                     fmt::format("{}", fmt::join(empty_types, ", "))),
-                         v.code);
-        }
-        if (heritage)
-            f.set("heritage", *heritage != 0.0 ? 1.0 : 0.0);
-        else
-            note_missing("heritage", _("heritage flag not recorded"), v.code);
-        if (hazard) {
-            double share = 0.0;
-            if (area_m2 > 0.0 &&
-                ffi::predicate(
-                    ctx,
-                    GEOSPreparedIntersects_r(ctx.handle(), hazard_prepared.get(), polygon.get()),
-                    "hazard intersects")) {
-                const auto part =
-                    ffi::own(ctx, GEOSIntersection_r(ctx.handle(), polygon.get(), hazard.get()),
-                             "hazard intersection");
-                share = std::clamp(ffi::area(ctx, part.get()) / area_m2, 0.0, 1.0);
+            VillageFeatures &f = v.features;
+            f.values.assign(classification_features().size(), std::nullopt);
+            if (urban) {
+                double d = 0.0;
+                if (GEOSPreparedDistance_r(ctx.handle(), urban_prepared.get(), demand.get(), &d) !=
+                    1)
+                    ctx.fail("distance to the urban area");
+                f.set("urban_distance_m", d);
+            } else {
+                note_missing("urban_distance_m", _("no urban area in the registry"), v.code);
             }
-            f.set("hazard_share", share);
-        } else {
-            note_missing("hazard_share", _("no hazard zones in the registry"), v.code);
-        }
-        const std::optional<double> road =
-            vm != metrics_of.end() && road_at != metrics.types.end()
-                ? vm->second->types[static_cast<std::size_t>(road_at - metrics.types.begin())]
-                      .nearest_m
-                : std::nullopt;
-        if (road)
-            f.set("road_access_m", *road);
-        else
-            note_missing("road_access_m", _("no serving road in the registry"), v.code);
+            if (population) {
+                f.set("population", *population);
+                if (area_m2 > 0.0)
+                    f.set("density", *population / (area_m2 / 1e6));
+            } else {
+                note_missing("population", _("population not recorded"), v.code);
+                note_missing("density", _("population not recorded"), v.code);
+            }
+            if (have_settlements) {
+                const auto it = settlements.find(v.code);
+                f.set("settlements", static_cast<double>(it == settlements.end() ? 0 : it->second));
+            } else {
+                note_missing("settlements", _("no settlements in the registry"), v.code);
+            }
+            const auto vm = metrics_of.find(v.code);
+            if (empty_types.empty() && vm != metrics_of.end()) {
+                std::int64_t covered = 0;
+                for (const auto &tm : vm->second->types)
+                    covered += tm.gap ? 0 : 1;
+                f.set("completeness", static_cast<double>(covered) /
+                                          static_cast<double>(kCompletenessTypes.size()));
+            } else {
+                note_missing("completeness",
+                             fmt::format(fmt::runtime(_("no {} in the registry")),
+                                         fmt::format("{}", fmt::join(empty_types, ", "))),
+                             v.code);
+            }
+            if (heritage)
+                f.set("heritage", *heritage != 0.0 ? 1.0 : 0.0);
+            else
+                note_missing("heritage", _("heritage flag not recorded"), v.code);
+            if (hazard) {
+                double share = 0.0;
+                if (area_m2 > 0.0 &&
+                    ffi::predicate(ctx,
+                                   GEOSPreparedIntersects_r(ctx.handle(), hazard_prepared.get(),
+                                                            polygon.get()),
+                                   "hazard intersects")) {
+                    const auto part =
+                        ffi::own(ctx, GEOSIntersection_r(ctx.handle(), polygon.get(), hazard.get()),
+                                 "hazard intersection");
+                    share = std::clamp(ffi::area(ctx, part.get()) / area_m2, 0.0, 1.0);
+                }
+                f.set("hazard_share", share);
+            } else {
+                note_missing("hazard_share", _("no hazard zones in the registry"), v.code);
+            }
+            const std::optional<double> road =
+                vm != metrics_of.end() && road_at != metrics.types.end()
+                    ? vm->second->types[static_cast<std::size_t>(road_at - metrics.types.begin())]
+                          .nearest_m
+                    : std::nullopt;
+            if (road)
+                f.set("road_access_m", *road);
+            else
+                note_missing("road_access_m", _("no serving road in the registry"), v.code);
 
-        const RuleMatch match = apply_rules(rules, f);
-        v.suggested_class = match.rule->village_class;
-        v.rule = match.rule->name;
-        v.reason = match.reason;
-        v.skipped = match.skipped;
-        if (!v.recorded_class.empty())
-            v.mismatch = v.recorded_class != v.suggested_class;
-        result.villages.push_back(std::move(v));
-    }
+            const RuleMatch match = apply_rules(rules, f);
+            v.suggested_class = match.rule->village_class;
+            v.rule = match.rule->name;
+            v.reason = match.reason;
+            v.skipped = match.skipped;
+            if (!v.recorded_class.empty())
+                v.mismatch = v.recorded_class != v.suggested_class;
+            result.villages.push_back(std::move(v));
+        });
 
     const std::size_t n = result.villages.size();
     for (const auto &[feature, m] : missing)
@@ -776,43 +770,37 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
 
 void write_classes_layer(Registry &registry, const Classification &result,
                          const ReasonWriter &reason_text) {
-    const int srid = metrics::working_srid(registry);
+    metrics::working_srid(registry); // UsageError before anything is written
     const Rows rows = result.to_rows(true, reason_text);
     std::vector<metrics::ColumnDef> columns;
     for (const auto &name : rows.columns) {
-        std::string type = "TEXT";
+        ColumnType type = ColumnType::text;
         if (name == "mismatch")
-            type = "BOOLEAN";
+            type = ColumnType::boolean;
         else if (const FeatureDef *f = find_feature(name))
-            type = f->format == FeatureFormat::count || f->format == FeatureFormat::flag ? "INTEGER"
-                                                                                         : "REAL";
+            type = f->format == FeatureFormat::count || f->format == FeatureFormat::flag
+                       ? ColumnType::integer
+                       : ColumnType::real;
         columns.push_back({name, type});
         if (name == "suggested_class")
-            columns.push_back({"suggested_label", "TEXT"});
+            columns.push_back({"suggested_label", ColumnType::text});
     }
-    sqlite3 *db = registry.handle();
+    const auto geometries = metrics::village_geometries(registry);
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(registry, "village_classes", columns, "MULTIPOLYGON", srid,
-                                  "classify");
-    std::string names;
-    std::string params;
-    for (const auto &c : columns) {
-        names += ffi::quote_identifier(c.name) + ", ";
-        params += "?, ";
-    }
-    SqliteStmt insert(db, fmt::format("INSERT INTO village_classes ({}geom) VALUES ({}"
-                                      "(SELECT geom FROM village WHERE code = ?))",
-                                      names, params));
+    auto layer =
+        registry.create_result_layer("village_classes", columns, "MULTIPOLYGON", "classify");
+    std::vector<Value> values;
     for (const auto &row : rows.rows) {
-        insert.reset();
-        int i = 1;
+        values.clear();
         for (std::size_t c = 0; c < row.size(); ++c) {
-            insert.bind(i++, row[c]);
+            values.push_back(row[c]);
             if (rows.columns[c] == "suggested_class")
-                insert.bind_text(i++, village_class_label(std::get<std::string>(row[c])));
+                values.emplace_back(
+                    std::string(village_class_label(std::get<std::string>(row[c]))));
         }
-        insert.bind(i, row.front());
-        insert.run();
+        const auto g = geometries.find(std::get<std::string>(row.front()));
+        layer->add(values,
+                   g == geometries.end() ? std::string_view() : std::string_view(g->second));
     }
     tx.commit();
 }

@@ -1,7 +1,6 @@
 #include "qiancun/indicators.hpp"
 
 #include "ffi/geos.hpp"
-#include "ffi/sqlite.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/metrics.hpp"
@@ -11,27 +10,21 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
+#include <functional>
 #include <map>
 #include <set>
-#include <tuple>
 #include <unordered_map>
 
 namespace qiancun {
 
 namespace {
 
-namespace fs = std::filesystem;
 using ffi::GeosGeometry;
-using ffi::SqliteStmt;
 
 constexpr std::string_view kDefaultTargets =
     R"toml(# Qiancun indicator targets (SPEC §5). Copy, edit, pass with --targets FILE.
@@ -102,129 +95,37 @@ std::string today_utc() {
                      fmt::format("line {}: {}", line, problem));
 }
 
-bool table_exists(sqlite3 *db, std::string_view name) {
-    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-    st.bind_text(1, name);
-    return st.step();
-}
-
-std::optional<std::int64_t> optional_int(const SqliteStmt &st, int column) {
-    if (st.is_null(column))
-        return std::nullopt;
-    return st.get_int(column);
-}
-
-std::string text_or_empty(const SqliteStmt &st, int column) {
-    return st.is_null(column) ? std::string() : st.get_text(column);
-}
-
-/// Copies the database of `src` page by page (SQLite's online backup) to a new file: the
-/// snapshot `src` reads, also from inside the read transaction a read-only registry holds,
-/// where VACUUM INTO is refused.
-void copy_database(sqlite3 *src, const fs::path &to) {
-    sqlite3 *dst = nullptr;
-    int rc = sqlite3_open_v2(to.c_str(), &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
-    if (rc == SQLITE_OK) {
-        sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-        rc = b ? sqlite3_backup_step(b, -1) : sqlite3_errcode(dst);
-        if (b)
-            rc = sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE ? SQLITE_OK : rc;
-    }
-    std::string msg = rc == SQLITE_OK ? "" : (dst ? sqlite3_errmsg(dst) : "out of memory");
-    sqlite3_close(dst);
-    if (rc != SQLITE_OK)
-        throw DatabaseError(fmt::format("cannot copy the registry to {}: {}", to.string(), msg));
-}
-
-/// A copy of the registry showing the picture on one date: assets absent then are removed,
-/// the others carry their status then. Deleted with its file on destruction.
-class AsOfSnapshot {
-public:
-    AsOfSnapshot(const Registry &registry, const std::vector<StatusChange> &statuses) {
-        static std::atomic<int> counter{0};
-        m_path = fs::temp_directory_path() /
-                 fmt::format("qiancun-as-of-{}-{}.sqlite", ::getpid(), counter++);
-        remove_files();
-        copy_database(registry.handle(), m_path);
-        m_registry.emplace(Registry::open(m_path));
-        std::map<std::string, std::map<std::string, std::string>> status_of; // kind → id → status
-        for (const auto &s : statuses)
-            status_of[s.kind][s.id] = s.status;
-        sqlite3 *db = m_registry->handle();
-        Registry::Transaction tx(*m_registry);
-        for (const auto &k : m_registry->kinds()) {
-            if (!k.is_asset() || !table_exists(db, k.key))
-                continue;
-            const std::string t = ffi::quote_identifier(k.key);
-            const auto &known = status_of[k.key];
-            std::vector<std::pair<std::string, std::string>> changed;
-            std::vector<std::string> absent;
-            SqliteStmt rows(db, fmt::format("SELECT id, status FROM {}", t));
-            while (rows.step()) {
-                const std::string id = rows.get_text(0);
-                const auto it = known.find(id);
-                if (it == known.end())
-                    absent.push_back(id);
-                else if (it->second != text_or_empty(rows, 1))
-                    changed.emplace_back(id, it->second);
-            }
-            SqliteStmt del(db, fmt::format("DELETE FROM {} WHERE id = ?", t));
-            for (const auto &id : absent) {
-                del.reset();
-                del.bind_text(1, id).run();
-            }
-            SqliteStmt upd(db, fmt::format("UPDATE {} SET status = ? WHERE id = ?", t));
-            for (const auto &[id, status] : changed) {
-                upd.reset();
-                upd.bind_text(1, status).bind_text(2, id).run();
-            }
-            m_absent += static_cast<std::int64_t>(absent.size());
-            m_changed += static_cast<std::int64_t>(changed.size());
-        }
-        tx.commit();
-    }
-    AsOfSnapshot(const AsOfSnapshot &) = delete;
-    AsOfSnapshot &operator=(const AsOfSnapshot &) = delete;
-    ~AsOfSnapshot() {
-        m_registry.reset();
-        remove_files();
-    }
-
-    const Registry &registry() const { return *m_registry; }
-    std::int64_t absent() const noexcept { return m_absent; }
-    std::int64_t changed() const noexcept { return m_changed; }
-
-private:
-    void remove_files() noexcept {
-        std::error_code ec;
-        for (const char *suffix : {"", "-wal", "-shm", "-journal"})
-            fs::remove(m_path.string() + suffix, ec);
-    }
-
-    fs::path m_path;
-    std::optional<Registry> m_registry;
-    std::int64_t m_absent = 0;
-    std::int64_t m_changed = 0;
+/// How the registry's current asset rows differ from the picture of a date.
+struct AsOfDifference {
+    std::int64_t absent = 0;  ///< rows not registered (or removed) on the date
+    std::int64_t changed = 0; ///< rows with another status on the date
+    bool differs = false;     ///< the current rows are not exactly the picture
 };
 
-/// True when the registry's current rows are exactly the picture of `statuses`.
-bool matches_current(const Registry &registry, const std::vector<StatusChange> &statuses) {
-    std::set<std::tuple<std::string, std::string, std::string>> as_of;
-    for (const auto &s : statuses)
-        as_of.emplace(s.kind, s.id, s.status);
+AsOfDifference compare_with_current(const Registry &registry,
+                                    const std::vector<StatusChange> &statuses,
+                                    const AssetStatuses &status_then) {
+    AsOfDifference d;
     std::size_t current = 0;
-    sqlite3 *db = registry.handle();
     for (const auto &k : registry.kinds()) {
-        if (!k.is_asset() || !table_exists(db, k.key))
+        if (!k.is_asset() || !registry.has_table(k.key))
             continue;
-        SqliteStmt rows(db, fmt::format("SELECT id, status FROM {}", ffi::quote_identifier(k.key)));
-        while (rows.step()) {
+        const auto then = status_then.find(k.key);
+        registry.scan({.table = k.key, .columns = {"id", "status"}}, [&](const ScanRow &r) {
             ++current;
-            if (!as_of.count({k.key, rows.get_text(0), text_or_empty(rows, 1)}))
-                return false;
-        }
+            if (then == status_then.end()) {
+                ++d.absent;
+                return;
+            }
+            const auto it = then->second.find(r.text(0));
+            if (it == then->second.end())
+                ++d.absent;
+            else if (it->second != r.text(1))
+                ++d.changed;
+        });
     }
-    return current == as_of.size();
+    d.differs = d.absent > 0 || d.changed > 0 || current != statuses.size();
+    return d;
 }
 
 /// Everything the indicators read, per group (district = ""; townships by name).
@@ -515,7 +416,7 @@ Rows Bulletin::to_rows(bool townships) const {
 Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                             const MetricsConfig &config, const IndicatorOptions &options) {
     if (!registry.working_srid())
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.path().string()));
+        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
     Bulletin bulletin;
     bulletin.as_of = options.as_of.empty() ? today_utc() : options.as_of;
     if (!is_iso_date(bulletin.as_of))
@@ -549,18 +450,49 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         std::any_of(indicator_defs().begin(), indicator_defs().end(),
                     [&](const IndicatorDef &d) { return d.needs_statuses && is_asked(d.key); });
 
-    // The picture on the as-of date, for the indicators that need statuses.
+    // The picture on the as-of date, for the indicators that need statuses: when it is not the
+    // registry's current rows, assets absent then are left out and the others carry their
+    // status then.
     const auto statuses = registry.statuses_as_of(bulletin.as_of);
-    std::optional<AsOfSnapshot> snapshot;
-    if (statuses_asked && !matches_current(registry, statuses)) {
-        snapshot.emplace(registry, statuses);
-        bulletin.notes.push_back(fmt::format(
-            "as of {} (status history): {} assets not yet registered or removed left out, {} "
-            "with an earlier status",
-            bulletin.as_of, snapshot->absent(), snapshot->changed()));
+    AssetStatuses status_then; // kind → id → status
+    for (const auto &s : statuses)
+        status_then[s.kind][s.id] = s.status;
+    const AssetStatuses *picture = nullptr;
+    if (statuses_asked) {
+        const auto difference = compare_with_current(registry, statuses, status_then);
+        if (difference.differs) {
+            picture = &status_then;
+            bulletin.notes.push_back(fmt::format(
+                "as of {} (status history): {} assets not yet registered or removed left out, {} "
+                "with an earlier status",
+                bulletin.as_of, difference.absent, difference.changed));
+        }
     }
-    const Registry &reg = snapshot ? snapshot->registry() : registry;
-    sqlite3 *db = reg.handle();
+    // Rows of an asset kind in the picture, with their status then.
+    auto scan_as_of = [&](const std::string &kind, std::vector<std::string> columns,
+                          const std::function<void(const ScanRow &, const std::string &)> &row) {
+        if (!registry.has_table(kind))
+            return;
+        columns.insert(columns.begin(), {"id", "status"});
+        static const std::map<std::string, std::string> kNone;
+        const std::map<std::string, std::string> *then = nullptr;
+        if (picture) {
+            const auto it = picture->find(kind);
+            then = it == picture->end() ? &kNone : &it->second;
+        }
+        registry.scan({.table = kind, .columns = std::move(columns)}, [&](const ScanRow &r) {
+            if (!then)
+                return row(r, r.text(1));
+            const auto it = then->find(r.text(0));
+            if (it != then->end())
+                row(r, it->second);
+        });
+    };
+    auto count_as_of = [&](const std::string &kind) {
+        std::int64_t n = 0;
+        scan_as_of(kind, {}, [&](const ScanRow &, const std::string &) { ++n; });
+        return n;
+    };
     auto &ctx = ffi::geos_context();
 
     // Villages and their townships.
@@ -568,27 +500,27 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     std::set<std::string> townships;
     std::map<std::string, Tally> tally; // "" = district
     Tally &district = tally[""];
-    if (table_exists(db, "village")) {
-        SqliteStmt st(db, "SELECT code, township, class, hemei_year FROM village");
-        while (st.step()) {
-            const std::string code = st.get_text(0);
-            // Villages without a township form a group of their own, never the district's.
-            std::string township = text_or_empty(st, 1);
-            if (township.empty())
-                township = "(none)";
-            township_of[code] = township;
-            townships.insert(township);
-            const bool retained = text_or_empty(st, 2) != "relocate";
-            const auto hemei = optional_int(st, 3);
-            for (Tally *t : {&district, &tally[township]}) {
-                ++t->villages;
-                if (retained) {
-                    ++t->retained;
-                    t->retained_hemei += hemei && *hemei <= bulletin.year ? 1 : 0;
-                }
-            }
-        }
-    }
+    if (registry.has_table("village"))
+        registry.scan({.table = "village", .columns = {"code", "township", "class", "hemei_year"}},
+                      [&](const ScanRow &st) {
+                          const std::string code = st.text(0);
+                          // Villages without a township form a group of their own, never the
+                          // district's.
+                          std::string township = st.text(1);
+                          if (township.empty())
+                              township = "(none)";
+                          township_of[code] = township;
+                          townships.insert(township);
+                          const bool retained = st.text(2) != "relocate";
+                          const auto hemei = st.integer(3);
+                          for (Tally *t : {&district, &tally[township]}) {
+                              ++t->villages;
+                              if (retained) {
+                                  ++t->retained;
+                                  t->retained_hemei += hemei && *hemei <= bulletin.year ? 1 : 0;
+                              }
+                          }
+                      });
     auto tallies_of = [&](const std::string &village_code) {
         std::vector<Tally *> out{&district};
         if (const auto it = township_of.find(village_code); it != township_of.end())
@@ -596,25 +528,14 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         return out;
     };
 
-    auto count_rows = [&](sqlite3 *in, const std::string &kind) -> std::int64_t {
-        if (!table_exists(in, kind))
-            return 0;
-        SqliteStmt st(in, fmt::format("SELECT COUNT(*) FROM {}", ffi::quote_identifier(kind)));
-        st.step();
-        return st.get_int(0);
-    };
     // Statuses on the date from the as-of picture; years from the registry's current rows,
     // whatever their import date.
-    sqlite3 *now = registry.handle();
-    const std::int64_t plants = count_rows(db, "sewage_plant");
-    const std::int64_t plants_now = count_rows(now, "sewage_plant");
-    const std::int64_t roads_now = count_rows(now, "rural_road");
-    const std::int64_t halls = count_rows(db, "cultural_hall");
-    const std::int64_t couriers = count_rows(db, "courier_station");
-    const std::int64_t stations = count_rows(db, "base_station_5g");
-    std::map<std::string, std::map<std::string, std::string>> status_then; // kind → id → status
-    for (const auto &s : statuses)
-        status_then[s.kind][s.id] = s.status;
+    const std::int64_t plants = count_as_of("sewage_plant");
+    const std::int64_t plants_now = registry.count("sewage_plant");
+    const std::int64_t roads_now = registry.count("rural_road");
+    const std::int64_t halls = count_as_of("cultural_hall");
+    const std::int64_t couriers = count_as_of("courier_station");
+    const std::int64_t stations = count_as_of("base_station_5g");
     // Built by the date: not planned or building then, or now when the history does not know
     // the asset on that date.
     auto built = [&](const std::string &kind, const std::string &id, const std::string &current) {
@@ -624,60 +545,61 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         return status != "planned" && status != "building";
     };
 
-    if (plants_now > 0) {
-        SqliteStmt st(now, "SELECT id, status, built_year, renovated_year, village_code "
-                           "FROM sewage_plant");
-        while (st.step()) {
-            const bool is_new = in_period(optional_int(st, 2)) &&
-                                built("sewage_plant", st.get_text(0), text_or_empty(st, 1));
-            const bool renovated = in_period(optional_int(st, 3));
-            for (Tally *t : tallies_of(text_or_empty(st, 4))) {
-                t->sewage_new += is_new ? 1 : 0;
-                t->sewage_renovated += renovated ? 1 : 0;
-            }
-        }
-    }
-    if (plants > 0) {
-        SqliteStmt st(db, "SELECT status, effluent_ok, village_code FROM sewage_plant");
-        while (st.step()) {
-            const bool serving = config.serves(text_or_empty(st, 0));
-            for (Tally *t : tallies_of(text_or_empty(st, 2))) {
-                t->sewage_serving += serving ? 1 : 0;
-                // Unknown is not failure: a serving plant without a result is left out of both
-                // sides of the share.
-                const auto ok = optional_int(st, 1);
-                t->sewage_effluent_unknown += serving && !ok ? 1 : 0;
-                t->sewage_effluent_ok += serving && ok && *ok != 0 ? 1 : 0;
-            }
-        }
-    }
-    if (halls > 0) {
-        SqliteStmt st(db, "SELECT status, stars, village_code FROM cultural_hall");
-        while (st.step())
-            if (config.serves(text_or_empty(st, 0)) && optional_int(st, 1) == 5)
-                for (Tally *t : tallies_of(text_or_empty(st, 2)))
-                    ++t->halls_five_star;
-    }
+    if (plants_now > 0)
+        registry.scan({.table = "sewage_plant",
+                       .columns = {"id", "status", "built_year", "renovated_year", "village_code"},
+                       .order_by = {"fid"}},
+                      [&](const ScanRow &st) {
+                          const bool is_new = in_period(st.integer(2)) &&
+                                              built("sewage_plant", st.text(0), st.text(1));
+                          const bool renovated = in_period(st.integer(3));
+                          for (Tally *t : tallies_of(st.text(4))) {
+                              t->sewage_new += is_new ? 1 : 0;
+                              t->sewage_renovated += renovated ? 1 : 0;
+                          }
+                      });
+    if (plants > 0)
+        scan_as_of("sewage_plant", {"effluent_ok", "village_code"},
+                   [&](const ScanRow &st, const std::string &status) {
+                       const bool serving = config.serves(status);
+                       for (Tally *t : tallies_of(st.text(3))) {
+                           t->sewage_serving += serving ? 1 : 0;
+                           // Unknown is not failure: a serving plant without a result is left
+                           // out of both sides of the share.
+                           const auto ok = st.integer(2);
+                           t->sewage_effluent_unknown += serving && !ok ? 1 : 0;
+                           t->sewage_effluent_ok += serving && ok && *ok != 0 ? 1 : 0;
+                       }
+                   });
+    if (halls > 0)
+        scan_as_of("cultural_hall", {"stars", "village_code"},
+                   [&](const ScanRow &st, const std::string &status) {
+                       if (config.serves(status) && st.integer(2) == 5)
+                           for (Tally *t : tallies_of(st.text(3)))
+                               ++t->halls_five_star;
+                   });
     std::vector<RoadRecord> road_records;
-    if (roads_now > 0) {
-        SqliteStmt st(now, "SELECT id, status, built_year, maintained_year, AsBinary(geom) "
-                           "FROM rural_road WHERE geom IS NOT NULL");
-        while (st.step()) {
-            RoadRecord r;
-            r.is_new = in_period(optional_int(st, 2)) &&
-                       built("rural_road", st.get_text(0), text_or_empty(st, 1));
-            r.maintained = in_period(optional_int(st, 3));
-            if (!r.is_new && !r.maintained)
-                continue;
-            r.wkb = st.get_blob(4);
-            const auto g = ffi::read_wkb(ctx, r.wkb);
-            r.length_km = ffi::length(ctx, g.get()) / 1000.0;
-            district.road_new_km += r.is_new ? r.length_km : 0.0;
-            district.road_maintained_km += r.maintained ? r.length_km : 0.0;
-            road_records.push_back(std::move(r));
-        }
-    }
-    if (options.by_township && !road_records.empty() && table_exists(db, "village")) {
+    if (roads_now > 0)
+        registry.scan({.table = "rural_road",
+                       .columns = {"id", "status", "built_year", "maintained_year"},
+                       .wkb = true,
+                       .where = {ScanCondition::not_null("geom")},
+                       .order_by = {"fid"}},
+                      [&](const ScanRow &st) {
+                          RoadRecord r;
+                          r.is_new = in_period(st.integer(2)) &&
+                                     built("rural_road", st.text(0), st.text(1));
+                          r.maintained = in_period(st.integer(3));
+                          if (!r.is_new && !r.maintained)
+                              return;
+                          r.wkb = st.wkb;
+                          const auto g = ffi::read_wkb(ctx, r.wkb);
+                          r.length_km = ffi::length(ctx, g.get()) / 1000.0;
+                          district.road_new_km += r.is_new ? r.length_km : 0.0;
+                          district.road_maintained_km += r.maintained ? r.length_km : 0.0;
+                          road_records.push_back(std::move(r));
+                      });
+    if (options.by_township && !road_records.empty() && registry.has_table("village")) {
         // A township's roads: the length inside its villages.
         struct VillageShape {
             std::string township;
@@ -685,12 +607,16 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             ffi::GeosPrepared prepared;
         };
         std::vector<VillageShape> shapes;
-        SqliteStmt vs(db, "SELECT township, AsBinary(geom) FROM village WHERE geom IS NOT NULL");
-        while (vs.step()) {
-            VillageShape v{text_or_empty(vs, 0), ffi::read_wkb(ctx, vs.get_blob(1)), nullptr};
-            v.prepared = ffi::prepare(ctx, v.geom.get());
-            shapes.push_back(std::move(v));
-        }
+        registry.scan({.table = "village",
+                       .columns = {"township"},
+                       .wkb = true,
+                       .where = {ScanCondition::not_null("geom")},
+                       .order_by = {"fid"}},
+                      [&](const ScanRow &vs) {
+                          VillageShape v{vs.text(0), ffi::read_wkb(ctx, vs.wkb), nullptr};
+                          v.prepared = ffi::prepare(ctx, v.geom.get());
+                          shapes.push_back(std::move(v));
+                      });
         for (const auto &r : road_records) {
             const auto line = ffi::read_wkb(ctx, r.wkb);
             for (const auto &v : shapes) {
@@ -713,11 +639,14 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto &t : kCoverageTypes)
         mo.types.emplace_back(t);
     mo.threads = options.threads;
+    if (picture)
+        mo.statuses = *picture;
     const bool coverage_asked = is_asked("sewage_village_coverage") ||
                                 is_asked("courier_village_coverage") ||
                                 is_asked("bs5g_settlement_coverage");
-    const MetricsTable metrics =
-        district.villages > 0 && coverage_asked ? compute_metrics(reg, config, mo) : MetricsTable{};
+    const MetricsTable metrics = district.villages > 0 && coverage_asked
+                                     ? compute_metrics(registry, config, mo)
+                                     : MetricsTable{};
     auto type_index = [&](std::string_view type) {
         return static_cast<std::size_t>(
             std::find(metrics.types.begin(), metrics.types.end(), type) - metrics.types.begin());
@@ -738,13 +667,15 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         }
     }
 
-    if (district.villages > 0 && table_exists(db, "settlement")) {
-        SqliteStmt st(db, "SELECT village_code FROM settlement WHERE population IS NULL AND "
-                          "village_code IS NOT NULL");
-        while (st.step())
-            for (Tally *t : tallies_of(st.get_text(0)))
-                ++t->settlements_unknown_population;
-    }
+    if (district.villages > 0 && registry.has_table("settlement"))
+        registry.scan(
+            {.table = "settlement",
+             .columns = {"village_code"},
+             .where = {ScanCondition::null("population"), ScanCondition::not_null("village_code")}},
+            [&](const ScanRow &st) {
+                for (Tally *t : tallies_of(st.text(0)))
+                    ++t->settlements_unknown_population;
+            });
 
     // The rows.
     auto no_layer = [&](std::string_view what) {

@@ -1,7 +1,6 @@
 #include "qiancun/metrics.hpp"
 
 #include "ffi/geos.hpp"
-#include "ffi/sqlite.hpp"
 #include "metrics/dataset.hpp"
 #include "metrics/parallel.hpp"
 #include "metrics/spatial_table.hpp"
@@ -38,40 +37,33 @@ MetricsConfig complete(const MetricsConfig &config, const Registry &registry) {
 
 /// The columns of `to_rows()` with their storage types.
 std::vector<ColumnDef> metric_columns(const MetricsTable &table) {
-    std::vector<ColumnDef> cols{{"code", "TEXT"}};
+    std::vector<ColumnDef> cols{{"code", ColumnType::text}};
     bool roads = false;
     for (const auto &t : table.types) {
-        cols.push_back({"n_" + t, "INTEGER"});
-        cols.push_back({"nearest_" + t + "_m", "REAL"});
-        cols.push_back({"area_cov_" + t, "REAL"});
-        cols.push_back({"pop_cov_" + t, "REAL"});
-        cols.push_back({"cov_" + t, "REAL"});
-        cols.push_back({"gap_" + t, "BOOLEAN"});
+        cols.push_back({"n_" + t, ColumnType::integer});
+        cols.push_back({"nearest_" + t + "_m", ColumnType::real});
+        cols.push_back({"area_cov_" + t, ColumnType::real});
+        cols.push_back({"pop_cov_" + t, ColumnType::real});
+        cols.push_back({"cov_" + t, ColumnType::real});
+        cols.push_back({"gap_" + t, ColumnType::boolean});
         roads = roads || t == "rural_road";
     }
     if (roads) {
-        cols.push_back({"road_km", "REAL"});
-        cols.push_back({"hardened_km", "REAL"});
-        cols.push_back({"road_density", "REAL"});
+        cols.push_back({"road_km", ColumnType::real});
+        cols.push_back({"hardened_km", ColumnType::real});
+        cols.push_back({"road_density", ColumnType::real});
     }
     if (table.network)
         for (const auto &t : table.types)
             if (t != "rural_road") {
-                cols.push_back({"net_nearest_" + t + "_m", "REAL"});
-                cols.push_back({"net_pop_cov_" + t, "REAL"});
+                cols.push_back({"net_nearest_" + t + "_m", ColumnType::real});
+                cols.push_back({"net_pop_cov_" + t, ColumnType::real});
             }
     return cols;
 }
 
 Value optional_value(const std::optional<double> &v) {
     return v ? Value{*v} : Value{};
-}
-
-void bind_optional(ffi::SqliteStmt &st, int index, const std::optional<double> &v) {
-    if (v)
-        st.bind_double(index, *v);
-    else
-        st.bind_null(index);
 }
 
 /// Appends `extra` to the serving assets of `layer` and rebuilds its indexes.
@@ -148,7 +140,8 @@ MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &conf
                              const MetricsOptions &options, const MetricsProgress &progress) {
     const auto started = std::chrono::steady_clock::now();
     const MetricsConfig full = complete(config, registry);
-    const auto data = metrics::load_dataset(registry, full, options.types, options.village_codes);
+    const auto data = metrics::load_dataset(registry, full, options.types, options.village_codes,
+                                            options.statuses ? &*options.statuses : nullptr);
     const auto loaded = std::chrono::steady_clock::now();
 
     MetricsTable table;
@@ -184,29 +177,16 @@ MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &conf
 }
 
 void write_metrics_layer(Registry &registry, const MetricsTable &table) {
-    const int srid = metrics::working_srid(registry);
+    metrics::working_srid(registry); // UsageError before anything is written
     const auto columns = metric_columns(table);
     const Rows rows = table.to_rows();
-    sqlite3 *db = registry.handle();
+    const auto geometries = metrics::village_geometries(registry);
     Registry::Transaction tx(registry);
-    metrics::create_spatial_table(registry, "village_metrics", columns, "MULTIPOLYGON", srid,
-                                  "metrics");
-    std::string names;
-    std::string params;
-    for (const auto &c : columns) {
-        names += ffi::quote_identifier(c.name) + ", ";
-        params += "?, ";
-    }
-    ffi::SqliteStmt insert(db, fmt::format("INSERT INTO village_metrics ({}geom) VALUES ({}"
-                                           "(SELECT geom FROM village WHERE code = ?))",
-                                           names, params));
+    auto layer =
+        registry.create_result_layer("village_metrics", columns, "MULTIPOLYGON", "metrics");
     for (const auto &row : rows.rows) {
-        insert.reset();
-        int i = 1;
-        for (const auto &v : row)
-            insert.bind(i++, v);
-        insert.bind(i, row.front());
-        insert.run();
+        const auto g = geometries.find(std::get<std::string>(row.front()));
+        layer->add(row, g == geometries.end() ? std::string_view() : std::string_view(g->second));
     }
     tx.commit();
 }
@@ -270,50 +250,36 @@ GapReport compute_gaps(const Registry &registry, const MetricsConfig &config,
 }
 
 void write_gap_layers(Registry &registry, const GapReport &report) {
-    const int srid = metrics::working_srid(registry);
+    metrics::working_srid(registry);  // UsageError before anything is written
     (void)registry.kind(report.type); // UsageError for an unknown type
     const std::string areas = "gaps_" + report.type;
     const std::string points = areas + "_settlements";
     Registry::Transaction tx(registry);
 
-    auto insert_area = metrics::create_spatial_table(registry, areas,
-                                                     {{"code", "TEXT"},
-                                                      {"name", "TEXT"},
-                                                      {"cov", "REAL"},
-                                                      {"uncovered_area_km2", "REAL"},
-                                                      {"uncovered_population", "INTEGER"}},
-                                                     "MULTIPOLYGON", srid, "gaps");
-    for (const auto &a : report.villages) {
-        insert_area.reset();
-        insert_area.bind_text(1, a.code)
-            .bind_text(2, a.name)
-            .bind_double(3, a.cov)
-            .bind_double(4, a.uncovered_area_km2)
-            .bind_int(5, a.uncovered_population);
-        if (a.wkb.empty())
-            insert_area.bind_null(6);
-        else
-            insert_area.bind_blob(6, a.wkb);
-        insert_area.run();
-    }
+    auto area_layer = registry.create_result_layer(areas,
+                                                   {{"code", ColumnType::text},
+                                                    {"name", ColumnType::text},
+                                                    {"cov", ColumnType::real},
+                                                    {"uncovered_area_km2", ColumnType::real},
+                                                    {"uncovered_population", ColumnType::integer}},
+                                                   "MULTIPOLYGON", "gaps");
+    for (const auto &a : report.villages)
+        area_layer->add(std::vector<Value>{a.code, a.name, a.cov, a.uncovered_area_km2,
+                                           std::int64_t{a.uncovered_population}},
+                        a.wkb);
 
-    auto insert_point = metrics::create_spatial_table(registry, points,
-                                                      {{"id", "TEXT"},
-                                                       {"name", "TEXT"},
-                                                       {"village_code", "TEXT"},
-                                                       {"population", "INTEGER"},
-                                                       {"nearest_m", "REAL"}},
-                                                      "POINT", srid, "gaps");
-    for (const auto &s : report.settlements) {
-        insert_point.reset();
-        insert_point.bind_text(1, s.id)
-            .bind_text(2, s.name)
-            .bind_text(3, s.village_code)
-            .bind_int(4, s.population);
-        bind_optional(insert_point, 5, s.nearest_m);
-        insert_point.bind_blob(6, s.wkb);
-        insert_point.run();
-    }
+    auto point_layer = registry.create_result_layer(points,
+                                                    {{"id", ColumnType::text},
+                                                     {"name", ColumnType::text},
+                                                     {"village_code", ColumnType::text},
+                                                     {"population", ColumnType::integer},
+                                                     {"nearest_m", ColumnType::real}},
+                                                    "POINT", "gaps");
+    for (const auto &s : report.settlements)
+        point_layer->add(std::vector<Value>{s.id, s.name, s.village_code,
+                                            std::int64_t{s.population},
+                                            optional_value(s.nearest_m)},
+                         s.wkb);
     tx.commit();
 }
 

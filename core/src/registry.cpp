@@ -27,6 +27,27 @@ bool is_iso_date(std::string_view text) {
     return ymd.ok();
 }
 
+std::string ScanRow::text(std::size_t i) const {
+    return is_null(i) ? std::string() : value_to_text(values[i]);
+}
+
+std::optional<double> ScanRow::number(std::size_t i) const {
+    if (const auto *d = std::get_if<double>(&values[i]))
+        return *d;
+    if (const auto *n = std::get_if<std::int64_t>(&values[i]))
+        return static_cast<double>(*n);
+    return std::nullopt;
+}
+
+std::optional<std::int64_t> ScanRow::integer(std::size_t i) const {
+    if (const auto *n = std::get_if<std::int64_t>(&values[i]))
+        return *n;
+    // Beyond ±2^63 (or NaN) a cast would be undefined.
+    if (const auto *d = std::get_if<double>(&values[i]); d && *d > -9.2e18 && *d < 9.2e18)
+        return static_cast<std::int64_t>(*d);
+    return std::nullopt;
+}
+
 Registry::Registry(std::unique_ptr<store::Store> store) : m_store(std::move(store)) {}
 Registry::Registry(Registry &&) noexcept = default;
 Registry &Registry::operator=(Registry &&) noexcept = default;
@@ -133,7 +154,9 @@ void Registry::link_villages(std::string_view kind) {
 }
 
 RegistryInfo Registry::info() const {
-    return m_store->info();
+    RegistryInfo info = m_store->info();
+    info.location = display();
+    return info;
 }
 
 std::int64_t Registry::count(std::string_view kind_key) const {
@@ -285,10 +308,6 @@ std::optional<double> Registry::column_max(std::string_view table, std::string_v
 
 void Registry::save_layer_styles(const std::vector<TableStyles> &tables) {
     m_store->save_layer_styles(tables);
-}
-
-sqlite3 *Registry::handle() const noexcept {
-    return store::spatialite_handle(*m_store);
 }
 
 } // namespace qiancun

@@ -191,15 +191,14 @@ struct Source {
 };
 
 /// Opens `layer` of the registry; throws UsageError naming the existing layers.
-OGRLayer *open_layer(GDALDataset &registry, const std::string &layer,
-                     const fs::path &registry_path) {
+OGRLayer *open_layer(GDALDataset &registry, const std::string &layer, const Location &registry_at) {
     if (OGRLayer *l = registry.GetLayerByName(layer.c_str()))
         return l;
     std::string names;
     for (auto *l : registry.GetLayers())
         names += (names.empty() ? "" : ", ") + std::string(l->GetName());
     throw UsageError(fmt::format("no layer '{}' in {}; its layers are: {}", layer,
-                                 registry_path.string(), names.empty() ? "(none)" : names));
+                                 registry_at.display(), names.empty() ? "(none)" : names));
 }
 
 std::string lower(std::string s) {
@@ -247,10 +246,10 @@ void canonical_coded_values(swq_expr_node &node, const KindDef &kind, const std:
 
 /// The definition of `layer` when it is a kind: the registry's, or a built-in one when the
 /// database is a plain SpatiaLite file rather than a registry.
-std::optional<KindDef> kind_of_layer(const fs::path &registry_path, const std::string &layer) {
+std::optional<KindDef> kind_of_layer(const Location &registry_at, const std::string &layer) {
     std::vector<KindDef> kinds;
     try {
-        kinds = Registry::open(registry_path, true).kinds();
+        kinds = Registry::open(registry_at, true).kinds();
     } catch (const DatabaseError &) {
         kinds = builtin_kinds();
     }
@@ -263,7 +262,7 @@ std::optional<KindDef> kind_of_layer(const fs::path &registry_path, const std::s
 /// Keeps the features of `codes`: lines by intersecting those villages' polygons (a road belongs
 /// to every village it crosses), others by `village_code`, else `code`.
 FeatureFilter village_filter(GDALDataset &registry, OGRLayer &layer,
-                             const std::vector<std::string> &codes, const fs::path &registry_path) {
+                             const std::vector<std::string> &codes, const Location &registry_at) {
     auto set = std::make_shared<std::vector<std::string>>(codes);
     std::sort(set->begin(), set->end());
     const OGRFeatureDefn &defn = *layer.GetLayerDefn();
@@ -277,7 +276,7 @@ FeatureFilter village_filter(GDALDataset &registry, OGRLayer &layer,
             return f.IsFieldSetAndNotNull(field) &&
                    std::binary_search(set->begin(), set->end(), f.GetFieldAsString(field));
         };
-    OGRLayer &villages = *open_layer(registry, "village", registry_path);
+    OGRLayer &villages = *open_layer(registry, "village", registry_at);
     auto polygons = std::make_shared<std::vector<std::unique_ptr<OGRGeometry>>>();
     const int code = villages.GetLayerDefn()->GetFieldIndex("code");
     villages.ResetReading();
@@ -633,9 +632,9 @@ void add_styles(const std::vector<NamedStyle> &styles, bool gpkg, const ExportOp
 
 /// The kinds of the registry at `path` (its configured ones too); the built-in kinds when it
 /// is not a qiancun registry (a plain SpatiaLite file of the same layout).
-std::vector<KindDef> kinds_of(const fs::path &path) {
+std::vector<KindDef> kinds_of(const Location &location) {
     try {
-        return Registry::open(path, true).kinds();
+        return Registry::open(location, true).kinds();
     } catch (const Error &) {
         return builtin_kinds();
     }
@@ -664,7 +663,7 @@ std::optional<double> field_max(GDALDataset &registry, const std::string &layer,
 
 } // namespace
 
-ExportResult export_layer(const fs::path &registry_path, const ExportOptions &options) {
+ExportResult export_layer(const Location &registry_at, const ExportOptions &options) {
     const FormatDef &format = format_of(options.output);
     // GDAL's Shapefile driver writes lower-case extensions whatever the case of ".SHP".
     const fs::path output = format.format == Format::shapefile
@@ -674,26 +673,32 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         throw UsageError("no layer given to export");
     if (options.where && options.where->find(';') != std::string::npos)
         throw UsageError("--where takes one expression; ';' is not allowed in it");
-    if (!fs::is_regular_file(registry_path))
-        throw UsageError(fmt::format("registry {} does not exist", registry_path.string()));
+    if (registry_at.is_file() && !fs::is_regular_file(registry_at.path()))
+        throw UsageError(fmt::format("registry {} does not exist", registry_at.display()));
     const fs::path out_dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
     if (!fs::is_directory(out_dir))
         throw UsageError(fmt::format("directory {} does not exist", out_dir.string()));
     std::error_code ec;
-    if (fs::equivalent(registry_path, output, ec))
+    if (registry_at.is_file() && fs::equivalent(registry_at.path(), output, ec))
         throw UsageError("the output would overwrite the registry itself");
 
     GDALAllRegister();
     GdalMessagesToLog forward_messages;
 
-    const char *const registry_drivers[] = {"SQLite", nullptr};
+    // What GDAL opens: the file itself, or the PostgreSQL schema the store names.
+    const std::string gdal_name = registry_at.is_file()
+                                      ? registry_at.path().string()
+                                      : Registry::open(registry_at, true).gdal_name();
+    const char *const registry_drivers[] = {registry_at.is_file() ? "SQLite" : "PostgreSQL",
+                                            nullptr};
     GDALDatasetUniquePtr registry(GDALDataset::Open(
-        registry_path.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, registry_drivers, nullptr));
+        gdal_name.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, registry_drivers, nullptr));
     if (!registry)
-        throw DatabaseError(fmt::format("cannot open {} as a SpatiaLite registry: {}",
-                                        registry_path.string(), last_gdal_error()));
+        throw DatabaseError(
+            fmt::format("cannot open {} as a {} registry: {}", registry_at.display(),
+                        registry_at.is_file() ? "SpatiaLite" : "PostgreSQL", last_gdal_error()));
 
-    OGRLayer &src = *open_layer(*registry, options.layer, registry_path);
+    OGRLayer &src = *open_layer(*registry, options.layer, registry_at);
     // The filter is parsed by GDAL's own expression parser against the layer's fields and
     // evaluated per feature: never handed to SQLite as text, so it cannot inject SQL.
     std::unique_ptr<OGRFeatureQuery> where;
@@ -703,13 +708,13 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
         if (where->Compile(src.GetLayerDefn(), options.where->c_str()) != OGRERR_NONE)
             throw UsageError(fmt::format("--where \"{}\" is not a valid filter on '{}': {}",
                                          *options.where, options.layer, last_gdal_error()));
-        if (const auto kind = kind_of_layer(registry_path, options.layer))
+        if (const auto kind = kind_of_layer(registry_at, options.layer))
             canonical_coded_values(*static_cast<swq_expr_node *>(where->GetSWQExpr()), *kind,
                                    *options.where);
     }
     FeatureFilter in_villages;
     if (options.village_codes)
-        in_villages = village_filter(*registry, src, *options.village_codes, registry_path);
+        in_villages = village_filter(*registry, src, *options.village_codes, registry_at);
     const FeatureFilter keep = [&](OGRFeature &f) {
         return (!where || where->Evaluate(&f)) && (!in_villages || in_villages(f));
     };
@@ -859,7 +864,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     // A failing SQLite statement ends the reading early instead of raising.
     if (CPLGetLastErrorType() == CE_Failure)
         throw DatabaseError(fmt::format("reading '{}' from {} failed: {}", options.layer,
-                                        registry_path.string(), last_gdal_error()));
+                                        registry_at.display(), last_gdal_error()));
 
     const fs::path map_path = with_suffix(output.parent_path() / output.stem(), ".fields.csv");
     for (auto &part : parts) {
@@ -891,7 +896,7 @@ ExportResult export_layer(const fs::path &registry_path, const ExportOptions &op
     // A CSV is a table for spreadsheets: no style beside it.
     if (options.style && format.format != Format::csv) {
         StyleContext context;
-        const auto kinds = kinds_of(registry_path);
+        const auto kinds = kinds_of(registry_at);
         for (const auto &k : kinds) {
             context.type_labels.emplace_back(k.key, k.label);
             if (k.key == options.layer)

@@ -160,11 +160,16 @@ TEST_F(Cli, QgisProjectIsAZipOfTheQgsWithTheRegistryRelativeToIt) {
 TEST(CliLocation, PostgresqlUriIsTakenWhereAFileIs) {
     // Port 1 of the loopback: nothing listens there.
     const std::string uri = "postgresql://planner@127.0.0.1:1/county?schema=shangyu";
+    TempDir dir;
+    const std::string out = (dir / "villages.gpkg").string();
+    const std::string project = (dir / "county.qgz").string();
     for (const std::vector<std::string> &args :
          {std::vector<std::string>{"init", uri, "--crs", "EPSG:4549"},
           std::vector<std::string>{"info", uri}, std::vector<std::string>{"list", uri, "village"},
           std::vector<std::string>{"metrics", uri, "--format", "csv"},
-          std::vector<std::string>{"indicators", uri}, std::vector<std::string>{"check", uri}}) {
+          std::vector<std::string>{"indicators", uri}, std::vector<std::string>{"check", uri},
+          std::vector<std::string>{"export", uri, "village", out},
+          std::vector<std::string>{"qgis-project", uri, "-o", project}}) {
         const auto r = run_qiancun(args);
         EXPECT_EQ(r.exit_code, 4) << args[0] << ": " << r.err;
         EXPECT_NE(r.err.find("cannot connect to " + uri + ": "), std::string::npos)

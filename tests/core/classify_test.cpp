@@ -4,6 +4,7 @@
 #include "qiancun/registry.hpp"
 
 #include "testing/feature_writer.hpp"
+#include "testing/sqlite_file.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -479,8 +480,9 @@ TEST(Classify, ClassesLayerIsStoredWithTheVillagePolygons) {
     const auto writer = [](const Reason &r) { return "why " + r.rule; };
     write_classes_layer(c.registry(), result, writer);
     write_classes_layer(c.registry(), result, writer); // replaces, does not append
+    const qiancun::testing::SqliteFile file(c.registry().path());
     sqlite3_stmt *st = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(c.registry().handle(),
+    ASSERT_EQ(sqlite3_prepare_v2(file.get(),
                                  "SELECT code, suggested_class, suggested_label, ST_Area(geom) "
                                  "FROM village_classes ORDER BY code",
                                  -1, &st, nullptr),

@@ -1,6 +1,7 @@
 #include "qiancun/layer_styles.hpp"
 
 #include "qiancun/registry.hpp"
+#include "testing/sqlite_file.hpp"
 #include "testing/testing.hpp"
 
 #include <sqlite3.h>
@@ -63,9 +64,10 @@ TEST(LayerStyles, EachStyleIsStoredForBothQgisProvidersAndReplacedOnTheNextStore
                               "geom",
                               {{"grade", "按等级", "<qgis a=\"1\"/>", true},
                                {"surface", "按路面", "<qgis b=\"1\"/>", false}}}});
-    EXPECT_THAT(rows(reg.handle(), "SELECT quote(f_table_schema), f_table_name, "
-                                   "f_geometry_column, styleName, styleQML, useAsDefault, owner "
-                                   "FROM layer_styles ORDER BY id"),
+    EXPECT_THAT(rows(qiancun::testing::SqliteFile(reg.path()).get(),
+                     "SELECT quote(f_table_schema), f_table_name, "
+                     "f_geometry_column, styleName, styleQML, useAsDefault, owner "
+                     "FROM layer_styles ORDER BY id"),
                 ElementsAre("NULL|village|geom|class|<qgis/>|1|qiancun",
                             "''|village|geom|class|<qgis/>|1|qiancun",
                             "NULL|rural_road|geom|grade|<qgis a=\"1\"/>|1|qiancun",
@@ -74,7 +76,8 @@ TEST(LayerStyles, EachStyleIsStoredForBothQgisProvidersAndReplacedOnTheNextStore
                             "''|rural_road|geom|surface|<qgis b=\"1\"/>|0|qiancun"));
 
     store_layer_styles(reg, {{"village", "geom", {{"class", "按分类", "<qgis v=\"2\"/>", true}}}});
-    EXPECT_THAT(rows(reg.handle(), "SELECT f_table_name, styleQML FROM layer_styles ORDER BY id"),
+    EXPECT_THAT(rows(qiancun::testing::SqliteFile(reg.path()).get(),
+                     "SELECT f_table_name, styleQML FROM layer_styles ORDER BY id"),
                 ElementsAre("village|<qgis v=\"2\"/>", "village|<qgis v=\"2\"/>"));
 }
 
@@ -83,14 +86,15 @@ TEST(LayerStyles, AStyleTheUserSavedAsDefaultStaysTheDefault) {
     auto reg = Registry::create(dir / "r.sqlite", 4549);
     store_layer_styles(reg, {});
     // As QGIS writes it when the user saves a default style of their own.
-    ASSERT_EQ(sqlite3_exec(reg.handle(),
+    ASSERT_EQ(sqlite3_exec(qiancun::testing::SqliteFile(reg.path()).get(),
                            "INSERT INTO layer_styles(f_table_name, f_geometry_column, styleName, "
                            "styleQML, useAsDefault, owner) VALUES('village', 'geom', 'mine', "
                            "'<qgis m=\"1\"/>', 1, '')",
                            nullptr, nullptr, nullptr),
               SQLITE_OK);
     store_layer_styles(reg, {{"village", "geom", {{"class", "按分类", "<qgis/>", true}}}});
-    EXPECT_THAT(rows(reg.handle(), "SELECT styleName, useAsDefault FROM layer_styles ORDER BY id"),
+    EXPECT_THAT(rows(qiancun::testing::SqliteFile(reg.path()).get(),
+                     "SELECT styleName, useAsDefault FROM layer_styles ORDER BY id"),
                 ElementsAre("mine|1", "class|0", "class|0"));
 }
 

@@ -3,6 +3,7 @@
 #include "qiancun/metrics.hpp"
 #include "qiancun/registry.hpp"
 
+#include "testing/sqlite_file.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -67,7 +68,8 @@ TEST(Registry, CreatesSpatiaLiteTablesWithIndexes) {
     TempDir dir;
     auto reg = Registry::create(dir / "r.sqlite", 4549);
     EXPECT_EQ(reg.working_epsg(), 4549);
-    sqlite3 *db = reg.handle();
+    const qiancun::testing::SqliteFile file(reg.path());
+    sqlite3 *db = file.get();
     for (const auto &k : builtin_kinds()) {
         sqlite3_stmt *st = nullptr;
         ASSERT_EQ(sqlite3_prepare_v2(db,
@@ -147,7 +149,8 @@ TEST(Registry, CustomCrsIsRegisteredUnderAFreeSridAndKeptAcrossOpens) {
         auto reg = Registry::create(dir / "r.sqlite", custom);
         EXPECT_FALSE(reg.working_epsg());
         EXPECT_EQ(reg.working_srid(), 900001);
-        sqlite3 *db = reg.handle();
+        const qiancun::testing::SqliteFile file(reg.path());
+        sqlite3 *db = file.get();
         EXPECT_EQ(sql_value(db, "SELECT srid FROM geometry_columns WHERE f_table_name = 'village'"),
                   "900001");
         EXPECT_EQ(sql_value(db, "SELECT proj4text FROM spatial_ref_sys WHERE srid = 900001"),
@@ -170,7 +173,7 @@ TEST(Registry, RegistryThatStoresOnlyAnEpsgCodeStillOpens) {
     {
         auto reg = Registry::create(dir / "r.sqlite", 4549);
         // As registries were written before custom CRSs: the code alone.
-        ASSERT_EQ(sqlite3_exec(reg.handle(),
+        ASSERT_EQ(sqlite3_exec(qiancun::testing::SqliteFile(reg.path()).get(),
                                "DELETE FROM meta WHERE key IN ('crs_srid', 'crs_wkt', 'crs_name')",
                                nullptr, nullptr, nullptr),
                   SQLITE_OK);
@@ -188,7 +191,7 @@ TEST(Registry, MetricsRefuseARegistryWhoseCrsIsGeographic) {
     {
         auto reg = Registry::create(dir / "r.sqlite", 4549);
         // A registry made before the check, in CGCS2000 lon/lat.
-        ASSERT_EQ(sqlite3_exec(reg.handle(),
+        ASSERT_EQ(sqlite3_exec(qiancun::testing::SqliteFile(reg.path()).get(),
                                "UPDATE meta SET value = '4490' WHERE key IN ('crs_epsg', "
                                "'crs_srid'); DELETE FROM meta WHERE key IN ('crs_wkt', 'crs_name')",
                                nullptr, nullptr, nullptr),
@@ -360,9 +363,9 @@ TEST(Registry, ConfiguredKindGetsATableAndSurvivesReopen) {
 TEST(Registry, AKindWhoseTableNameIsTakenIsAnErrorNotASkip) {
     TempDir dir;
     auto reg = Registry::create(dir / "r.sqlite", 4549);
-    ASSERT_EQ(
-        sqlite3_exec(reg.handle(), "CREATE TABLE Clinic (note TEXT)", nullptr, nullptr, nullptr),
-        SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(qiancun::testing::SqliteFile(reg.path()).get(),
+                           "CREATE TABLE Clinic (note TEXT)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
     const auto kinds = parse_kinds_toml("[asset_types.clinic]\n", "t");
     try {
         reg.add_kind(kinds[0]);
@@ -393,6 +396,113 @@ TEST(Registry, WriteOutsideATransactionIsRefused) {
     reg.write(reg.kind("sewage_plant"), p, WriteMode::upsert, rec);
     tx.commit();
     EXPECT_EQ(reg.count("sewage_plant"), 1);
+}
+
+TEST_F(TwoVillages, ScanReadsColumnsAndGeometryPartsUnderConditionsInOrder) {
+    {
+        Registry::Transaction tx(reg);
+        std::vector<Feature> plants{plant(1, "P2", 500250.5, 3320750.25),
+                                    plant(2, "P1", 501500, 3320500),
+                                    plant(3, "P3", 501600, 3320600, "closed")};
+        auto rec = record("sewage_plant");
+        reg.write(reg.kind("sewage_plant"), plants, WriteMode::upsert, rec);
+        reg.link_villages();
+        tx.commit();
+    }
+    std::vector<std::string> got;
+    reg.scan({.table = "sewage_plant",
+              .columns = {"id", "status", "village_code", "capacity_m3d"},
+              .wkb = true,
+              .xy = true,
+              .bbox = true,
+              .where = {ScanCondition::eq("status", std::string("operating")),
+                        ScanCondition::not_null("geom"), ScanCondition::null("capacity_m3d")},
+              .order_by = {"id"}},
+             [&](const ScanRow &r) {
+                 ASSERT_TRUE(r.xy);
+                 ASSERT_TRUE(r.bbox);
+                 EXPECT_EQ(r.wkb, geometry::wkb_from_wkt(
+                                      fmt::format("POINT ({} {})", r.xy->first, r.xy->second)));
+                 EXPECT_TRUE(r.is_null(3));
+                 got.push_back(fmt::format("{} {} {} {} {} {} {}", r.text(0), r.text(1), r.text(2),
+                                           r.xy->first, r.xy->second, (*r.bbox)[0], (*r.bbox)[3]));
+             });
+    EXPECT_EQ(got, (std::vector<std::string>{
+                       "P1 operating 330604101202 501500 3320500 501500 3320500",
+                       "P2 operating 330604101201 500250.5 3320750.25 500250.5 3320750.25"}));
+
+    // Polygons have no x, y; a limit stops early; values keep their storage type.
+    std::vector<std::string> villages;
+    reg.scan({.table = "village",
+              .columns = {"code", "population"},
+              .xy = true,
+              .bbox = true,
+              .order_by = {"code"},
+              .limit = 1},
+             [&](const ScanRow &r) {
+                 EXPECT_FALSE(r.xy);
+                 EXPECT_TRUE(r.wkb.empty()); // not asked for
+                 ASSERT_TRUE(r.bbox);
+                 EXPECT_EQ(*r.bbox, (std::array<double, 4>{500000, 3320000, 501000, 3321000}));
+                 EXPECT_TRUE(std::holds_alternative<std::string>(r.values[0]));
+                 villages.push_back(r.text(0));
+             });
+    EXPECT_EQ(villages, std::vector<std::string>{"330604101201"});
+}
+
+TEST_F(TwoVillages, ScanRefusesUnknownTablesAndColumnsInsteadOfPastingThem) {
+    EXPECT_FALSE(reg.has_table("village; DROP TABLE village"));
+    EXPECT_TRUE(reg.has_table("village"));
+    try {
+        reg.scan({.table = "village", .columns = {"code", "name FROM village; --"}},
+                 [](const ScanRow &) {});
+        FAIL() << "an unknown column was read";
+    } catch (const DatabaseError &e) {
+        EXPECT_NE(
+            std::string(e.what()).find("table 'village' has no column 'name FROM village; --'"),
+            std::string::npos)
+            << e.what();
+    }
+    EXPECT_THROW(reg.scan({.table = "villages"}, [](const ScanRow &) {}), DatabaseError);
+    // A value is bound, never pasted: this code matches no village and harms none.
+    int n = 0;
+    reg.scan({.table = "village",
+              .columns = {"code"},
+              .where = {ScanCondition::eq("code", std::string("x' OR '1' = '1"))}},
+             [&](const ScanRow &) { ++n; });
+    EXPECT_EQ(n, 0);
+    EXPECT_EQ(reg.count("village"), 2);
+}
+
+TEST_F(TwoVillages, ResultLayerWriterStoresRowsAndGeometriesAndIsCatalogued) {
+    {
+        Registry::Transaction tx(reg);
+        auto layer = reg.create_result_layer("gaps_test",
+                                             {{"code", ColumnType::text},
+                                              {"cov", ColumnType::real},
+                                              {"n", ColumnType::integer},
+                                              {"gap", ColumnType::boolean}},
+                                             "POINT", "test");
+        layer->add(std::vector<Value>{std::string("A"), 0.25, std::int64_t{3}, std::int64_t{1}},
+                   geometry::wkb_from_wkt("POINT (500100 3320100)"));
+        layer->add(std::vector<Value>{std::string("B"), Value{}, Value{}, std::int64_t{0}}, {});
+        EXPECT_THROW(layer->add(std::vector<Value>{std::string("C")}, {}), Error);
+        tx.commit();
+    }
+    std::vector<std::string> got;
+    reg.scan({.table = "gaps_test",
+              .columns = {"code", "cov", "n", "gap"},
+              .xy = true,
+              .order_by = {"code"}},
+             [&](const ScanRow &r) {
+                 got.push_back(
+                     fmt::format("{}|{}|{}|{}|{}", r.text(0), r.text(1), r.text(2), r.text(3),
+                                 r.xy ? fmt::format("{} {}", r.xy->first, r.xy->second) : "null"));
+             });
+    EXPECT_EQ(got, (std::vector<std::string>{"A|0.25|3|1|500100 3320100", "B|||0|null"}));
+    // A kind's table is never replaced by a result.
+    Registry::Transaction tx(reg);
+    EXPECT_THROW(reg.create_result_layer("Village", {}, "POINT", "test"), DatabaseError);
 }
 
 } // namespace

@@ -29,6 +29,7 @@ void run_info(const InfoOptions &o) {
     if (o.format == OutputFormat::json) {
         nlohmann::json j;
         j["path"] = info.path.string();
+        j["location"] = info.location;
         j["schema_version"] = info.schema_version;
         j["crs"] = info.epsg   ? nlohmann::json(fmt::format("EPSG:{}", *info.epsg))
                    : info.srid ? nlohmann::json("custom")
@@ -86,7 +87,7 @@ void run_info(const InfoOptions &o) {
         print_rows(layers, o.format, std::cout);
         return;
     }
-    fmt::print(fmt::runtime(_("registry:  {}\n")), info.path.string());
+    fmt::print(fmt::runtime(_("registry:  {}\n")), info.location);
     fmt::print(fmt::runtime(_("schema:    {}\n")), info.schema_version);
     if (!info.srid)
         fmt::print(fmt::runtime(_("CRS:       not fixed yet (first import fixes it)\n")));

@@ -1,8 +1,11 @@
 #include "cli.hpp"
 
+#include "qiancun/error.hpp"
+#include "qiancun/location.hpp"
 #include "qiancun/qgis_project.hpp"
+#include "qiancun/registry.hpp"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <map>
 #include <memory>
@@ -19,6 +22,13 @@ struct QgisProjectArgs {
 };
 
 void run_qgis_project(const QgisProjectArgs &args) {
+    if (const Location where = Location::parse(args.registry); where.is_postgresql()) {
+        Registry::open(where, true); // says why when it cannot be opened
+        throw UsageError(fmt::format(
+            "{}: qgis-project writes a project over a registry file; QGIS opens the layers of a "
+            "PostgreSQL registry with their styles directly (Browser → PostgreSQL)",
+            where.display()));
+    }
     const auto result = exporters::write_qgis_project({args.registry, args.output});
     std::map<std::string, int> per_group;
     for (const auto &l : result.layers)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,11 +58,19 @@ struct MetricsTable {
 /// Called with (done, total) villages.
 using MetricsProgress = std::function<void(std::int64_t, std::int64_t)>;
 
+/// Asset statuses by kind and id (kind → id → status), e.g. the picture of
+/// Registry::statuses_as_of.
+using AssetStatuses = std::map<std::string, std::map<std::string, std::string>>;
+
 struct MetricsOptions {
     std::vector<std::string> types;         ///< empty = every asset kind
     std::vector<std::string> village_codes; ///< empty = every village
     int threads = 0;                        ///< 0 = hardware concurrency
     bool network = false; ///< also the network metrics (net_*) of every non-road type
+    /// When set, the statuses to use instead of the stored ones: an asset missing from it is
+    /// left out (not registered yet, or removed, on that date). Not for the road network of
+    /// `network`, which reads the stored statuses.
+    std::optional<AssetStatuses> statuses;
 };
 
 /// Computes the metrics from the registry. Throws UsageError for an unknown type.

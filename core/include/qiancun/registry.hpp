@@ -23,8 +23,6 @@
 /// configured kinds) and an `import_log`. Analysis code reads through `scan` and writes result
 /// layers through `create_result_layer`; only the store implementations know SQL.
 
-struct sqlite3;
-
 namespace qiancun {
 
 namespace store {
@@ -90,7 +88,8 @@ struct LayerInfo {
 };
 
 struct RegistryInfo {
-    std::filesystem::path path;
+    std::filesystem::path path; ///< the file of a SpatiaLite registry, else empty
+    std::string location;       ///< the registry for people: its path or URI
     int schema_version = 0;
     std::optional<int> epsg; ///< EPSG code of the working CRS, when it has one
     std::optional<int> srid; ///< SRID of the geometry columns (= epsg, or a custom one)
@@ -164,6 +163,14 @@ struct ScanRow {
     std::string wkb;
     std::optional<std::pair<double, double>> xy; ///< x, y in the working CRS, metres
     std::optional<std::array<double, 4>> bbox;   ///< minx, miny, maxx, maxy, metres
+
+    bool is_null(std::size_t i) const { return std::holds_alternative<std::monostate>(values[i]); }
+    /// Value `i` as text: "" for NULL, numbers as value_to_text writes them.
+    std::string text(std::size_t i) const;
+    /// Value `i` as a number; nothing for NULL or text.
+    std::optional<double> number(std::size_t i) const;
+    /// Value `i` as an integer (a real truncated toward zero); nothing for NULL or text.
+    std::optional<std::int64_t> integer(std::size_t i) const;
 };
 
 /// Column types of a result layer.
@@ -330,10 +337,6 @@ public:
     /// Replaces every style qiancun stored (see qiancun/layer_styles.hpp) by `tables`, in one
     /// transaction.
     void save_layer_styles(const std::vector<TableStyles> &tables);
-
-    /// The underlying connection (SpatiaLite loaded) of a SpatiaLite registry, nullptr for
-    /// another store; for core's own analysis code while it moves onto scan().
-    sqlite3 *handle() const noexcept;
 
 private:
     explicit Registry(std::unique_ptr<store::Store> store);

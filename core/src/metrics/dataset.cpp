@@ -1,6 +1,5 @@
 #include "metrics/dataset.hpp"
 
-#include "ffi/sqlite.hpp"
 #include "metrics/spatial_table.hpp"
 #include "qiancun/error.hpp"
 
@@ -13,30 +12,8 @@ namespace qiancun::metrics {
 
 namespace {
 
-using ffi::quote_identifier;
-using ffi::SqliteStmt;
-
-bool table_exists(sqlite3 *db, const std::string &name) {
-    SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-    st.bind_text(1, name);
-    return st.step();
-}
-
-std::optional<double> number_of(const Value &v) {
-    if (const auto *d = std::get_if<double>(&v))
-        return *d;
-    if (const auto *i = std::get_if<std::int64_t>(&v))
-        return static_cast<double>(*i);
-    return std::nullopt;
-}
-
-std::string text_of(const SqliteStmt &st, int column) {
-    return st.is_null(column) ? std::string() : st.get_text(column);
-}
-
-Box box_of(const SqliteStmt &st, int first_column) {
-    return Box(Point(st.get_double(first_column), st.get_double(first_column + 1)),
-               Point(st.get_double(first_column + 2), st.get_double(first_column + 3)));
+Box box_of(const std::array<double, 4> &b) {
+    return Box(Point(b[0], b[1]), Point(b[2], b[3]));
 }
 
 std::vector<const KindDef *> asset_kinds(const Registry &registry,
@@ -58,104 +35,135 @@ std::vector<const KindDef *> asset_kinds(const Registry &registry,
     return kinds;
 }
 
-std::vector<VillageRecord> load_villages(sqlite3 *db, const std::vector<std::string> &codes) {
+std::vector<VillageRecord> load_villages(const Registry &registry,
+                                         const std::vector<std::string> &codes) {
     std::vector<VillageRecord> villages;
-    if (!table_exists(db, "village"))
+    if (!registry.has_table("village"))
         return villages;
     const std::set<std::string> wanted(codes.begin(), codes.end());
-    SqliteStmt st(db, "SELECT code, name, township, seat_x, seat_y, AsBinary(geom), "
-                      "MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) "
-                      "FROM village WHERE geom IS NOT NULL ORDER BY code");
-    while (st.step()) {
-        VillageRecord v;
-        v.code = st.get_text(0);
-        if (!wanted.empty() && !wanted.count(v.code))
-            continue;
-        v.name = text_of(st, 1);
-        v.township = text_of(st, 2);
-        const auto sx = number_of(st.get_value(3));
-        const auto sy = number_of(st.get_value(4));
-        if (sx && sy)
-            v.seat = std::make_pair(*sx, *sy);
-        v.wkb = st.get_blob(5);
-        v.extent = box_of(st, 6);
-        villages.push_back(std::move(v));
-    }
+    registry.scan({.table = "village",
+                   .columns = {"code", "name", "township", "seat_x", "seat_y"},
+                   .wkb = true,
+                   .bbox = true,
+                   .where = {ScanCondition::not_null("geom")},
+                   .order_by = {"code"}},
+                  [&](const ScanRow &r) {
+                      VillageRecord v;
+                      v.code = r.text(0);
+                      if (!wanted.empty() && !wanted.count(v.code))
+                          return;
+                      v.name = r.text(1);
+                      v.township = r.text(2);
+                      const auto sx = r.number(3);
+                      const auto sy = r.number(4);
+                      if (sx && sy)
+                          v.seat = std::make_pair(*sx, *sy);
+                      v.wkb = r.wkb;
+                      v.extent = box_of(r.bbox.value_or(std::array<double, 4>{}));
+                      villages.push_back(std::move(v));
+                  });
     for (const auto &c : wanted)
         if (!std::ranges::binary_search(villages, c, {}, &VillageRecord::code))
             throw UsageError(fmt::format("no village with code '{}' in the registry", c));
     return villages;
 }
 
-void load_settlements(sqlite3 *db, Dataset &data) {
+void load_settlements(const Registry &registry, Dataset &data) {
     data.settlements_of.assign(data.villages.size(), {});
-    if (!table_exists(db, "settlement"))
+    if (!registry.has_table("settlement"))
         return;
     std::unordered_map<std::string, std::uint32_t> index;
     for (std::uint32_t i = 0; i < data.villages.size(); ++i)
         index.emplace(data.villages[i].code, i);
-    SqliteStmt st(db, "SELECT id, name, population, village_code, X(geom), Y(geom) "
-                      "FROM settlement WHERE geom IS NOT NULL AND village_code IS NOT NULL "
-                      "ORDER BY id");
-    while (st.step()) {
-        const auto it = index.find(st.get_text(3));
-        if (it == index.end() || st.is_null(4))
-            continue;
-        SettlementRecord s;
-        s.id = st.get_text(0);
-        s.name = text_of(st, 1);
-        s.population = std::max<std::int64_t>(0, st.is_null(2) ? 0 : st.get_int(2));
-        s.village_code = it->first;
-        s.x = st.get_double(4);
-        s.y = st.get_double(5);
-        data.settlements_of[it->second].push_back(
-            static_cast<std::uint32_t>(data.settlements.size()));
-        data.settlements.push_back(std::move(s));
-    }
+    registry.scan(
+        {.table = "settlement",
+         .columns = {"id", "name", "population", "village_code"},
+         .xy = true,
+         .where = {ScanCondition::not_null("geom"), ScanCondition::not_null("village_code")},
+         .order_by = {"id"}},
+        [&](const ScanRow &r) {
+            const auto it = index.find(r.text(3));
+            if (it == index.end() || !r.xy)
+                return;
+            SettlementRecord s;
+            s.id = r.text(0);
+            s.name = r.text(1);
+            s.population = std::max<std::int64_t>(0, r.integer(2).value_or(0));
+            s.village_code = it->first;
+            s.x = r.xy->first;
+            s.y = r.xy->second;
+            data.settlements_of[it->second].push_back(
+                static_cast<std::uint32_t>(data.settlements.size()));
+            data.settlements.push_back(std::move(s));
+        });
 }
 
-AssetLayer load_layer(sqlite3 *db, const KindDef &kind, const MetricsConfig &config) {
+AssetLayer load_layer(const Registry &registry, const KindDef &kind, const MetricsConfig &config,
+                      const AssetStatuses *statuses) {
     AssetLayer layer;
     layer.type = kind.key;
     layer.is_road = kind.geometry == GeometryKind::line;
     layer.threshold = config.types.at(kind.key).gap_threshold;
-    if (!table_exists(db, kind.key))
+    if (!registry.has_table(kind.key))
         return layer;
 
     const bool has_band = kind.attribute_index("band") >= 0;
     const bool has_surface = layer.is_road && kind.attribute_index("surface") >= 0;
     const bool linked = !layer.is_road;
-    SqliteStmt st(db, fmt::format("SELECT id, status, service_radius_m, {}, {}, {}, X(geom), "
-                                  "Y(geom), CASE WHEN X(geom) IS NULL THEN AsBinary(geom) END, "
-                                  "MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom) "
-                                  "FROM {} WHERE geom IS NOT NULL ORDER BY id",
-                                  has_band ? "band" : "NULL", has_surface ? "surface" : "NULL",
-                                  linked ? "village_code" : "NULL", quote_identifier(kind.key)));
+    ScanRequest request{.table = kind.key,
+                        .columns = {"id", "status", "service_radius_m"},
+                        .wkb = true,
+                        .xy = true,
+                        .bbox = true,
+                        .where = {ScanCondition::not_null("geom")},
+                        .order_by = {"id"}};
+    // Optional columns after the fixed ones, at known positions.
+    const std::size_t band_at = request.columns.size();
+    if (has_band)
+        request.columns.push_back("band");
+    const std::size_t surface_at = request.columns.size();
+    if (has_surface)
+        request.columns.push_back("surface");
+    const std::size_t village_at = request.columns.size();
+    if (linked)
+        request.columns.push_back("village_code");
     std::vector<BoxEntry> reach;
     std::vector<BoxEntry> extents;
-    while (st.step()) {
-        if (!config.serves(text_of(st, 1)))
-            continue;
-        AssetRecord a;
-        a.id = st.get_text(0);
-        const std::string band = has_band ? value_to_text(st.get_value(3)) : std::string();
-        a.radius_m = config.radius_for(kind.key, number_of(st.get_value(2)), band);
-        a.hardened = has_surface && text_of(st, 4) == "hardened";
-        a.is_point = !st.is_null(6);
-        if (a.is_point) {
-            a.x = st.get_double(6);
-            a.y = st.get_double(7);
-        } else {
-            a.wkb = st.get_blob(8);
+    static const std::map<std::string, std::string> kNone;
+    const auto *status_of = statuses ? &kNone : nullptr;
+    if (statuses)
+        if (const auto it = statuses->find(kind.key); it != statuses->end())
+            status_of = &it->second;
+    registry.scan(request, [&](const ScanRow &r) {
+        std::string status = r.text(1);
+        if (status_of) {
+            const auto it = status_of->find(r.text(0));
+            if (it == status_of->end())
+                return;
+            status = it->second;
         }
-        a.extent = box_of(st, 9);
-        if (linked && !st.is_null(5))
-            ++layer.count_by_village[st.get_text(5)];
+        if (!config.serves(status))
+            return;
+        AssetRecord a;
+        a.id = r.text(0);
+        const std::string band = has_band ? r.text(band_at) : std::string();
+        a.radius_m = config.radius_for(kind.key, r.number(2), band);
+        a.hardened = has_surface && r.text(surface_at) == "hardened";
+        a.is_point = r.xy.has_value();
+        if (a.is_point) {
+            a.x = r.xy->first;
+            a.y = r.xy->second;
+        } else {
+            a.wkb = r.wkb;
+        }
+        a.extent = box_of(r.bbox.value_or(std::array<double, 4>{}));
+        if (linked && !r.is_null(village_at))
+            ++layer.count_by_village[r.text(village_at)];
         const auto i = static_cast<std::uint32_t>(layer.assets.size());
         reach.emplace_back(grow(a.extent, a.radius_m), i);
         extents.emplace_back(a.extent, i);
         layer.assets.push_back(std::move(a));
-    }
+    });
     // The packing constructor builds a better tree than inserting one by one.
     layer.reach = BoxTree(reach.begin(), reach.end());
     layer.extents = BoxTree(extents.begin(), extents.end());
@@ -170,15 +178,15 @@ Box grow(const Box &box, double margin_m) {
 }
 
 Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
-                     const std::vector<std::string> &types, const std::vector<std::string> &codes) {
+                     const std::vector<std::string> &types, const std::vector<std::string> &codes,
+                     const AssetStatuses *statuses) {
     require_planar_crs(registry);
-    sqlite3 *db = registry.handle();
     const auto kinds = asset_kinds(registry, types);
     Dataset data;
-    data.villages = load_villages(db, codes);
-    load_settlements(db, data);
+    data.villages = load_villages(registry, codes);
+    load_settlements(registry, data);
     for (const KindDef *k : kinds)
-        data.layers.push_back(load_layer(db, *k, config));
+        data.layers.push_back(load_layer(registry, *k, config, statuses));
     return data;
 }
 

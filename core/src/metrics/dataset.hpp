@@ -1,6 +1,7 @@
 #pragma once
 
 #include "qiancun/config.hpp"
+#include "qiancun/metrics.hpp"
 #include "qiancun/registry.hpp"
 
 #include <boost/geometry/geometries/box.hpp>
@@ -83,8 +84,10 @@ struct Dataset {
 
 /// Reads villages (all, or those in `codes`; an unknown code is a UsageError), their
 /// settlements and the serving assets of `types` (every asset kind when empty; an unknown
-/// or non-asset kind is a UsageError). `config` must hold every type.
+/// or non-asset kind is a UsageError). `config` must hold every type. With `statuses`, an
+/// asset's status comes from it, and an asset missing from it is left out.
 Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
-                     const std::vector<std::string> &types, const std::vector<std::string> &codes);
+                     const std::vector<std::string> &types, const std::vector<std::string> &codes,
+                     const AssetStatuses *statuses = nullptr);
 
 } // namespace qiancun::metrics

@@ -3,7 +3,6 @@
 #include "network/road_graph_impl.hpp"
 
 #include "ffi/geos.hpp"
-#include "ffi/sqlite.hpp"
 #include "metrics/parallel.hpp"
 #include "metrics/spatial_table.hpp"
 #include "qiancun/error.hpp"
@@ -40,50 +39,44 @@ MetricsConfig complete(const MetricsConfig &config, const Registry &registry) {
     return full;
 }
 
-bool table_exists(sqlite3 *db, const std::string &name) {
-    ffi::SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-    st.bind_text(1, name);
-    return st.step();
-}
-
 /// Every LineString part of the serving roads, with their road ids and their speeds by grade and
 /// surface.
 std::vector<RoadLine> load_roads(const Registry &registry, const MetricsConfig &config) {
     metrics::require_planar_crs(registry);
     std::vector<RoadLine> lines;
-    sqlite3 *db = registry.handle();
-    if (!table_exists(db, "rural_road"))
+    if (!registry.has_table("rural_road"))
         return lines;
     auto &ctx = ffi::geos_context();
     GEOSContextHandle_t h = ctx.handle();
-    ffi::SqliteStmt st(db, "SELECT id, status, grade, surface, AsBinary(geom) FROM rural_road "
-                           "WHERE geom IS NOT NULL ORDER BY id");
-    auto text = [&](int column) {
-        return st.is_null(column) ? std::string() : st.get_text(column);
-    };
-    while (st.step()) {
-        if (!config.serves(text(1)))
-            continue;
-        const std::string id = st.get_text(0);
-        const double speed_kmh = config.road_speed_kmh(text(2), text(3));
-        const auto geom = ffi::read_wkb(ctx, st.get_blob(4));
-        const int parts = GEOSGetNumGeometries_r(h, geom.get());
-        for (int p = 0; p < parts; ++p) {
-            const GEOSGeometry *part = GEOSGetGeometryN_r(h, geom.get(), p);
-            if (GEOSGeomTypeId_r(h, part) != GEOS_LINESTRING)
-                continue;
-            const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(h, part);
-            unsigned int n = 0;
-            if (!seq || !GEOSCoordSeq_getSize_r(h, seq, &n))
-                ctx.fail("GEOSGeom_getCoordSeq");
-            RoadLine line{id, {}, speed_kmh};
-            line.points.resize(n);
-            for (unsigned int i = 0; i < n; ++i)
-                if (!GEOSCoordSeq_getXY_r(h, seq, i, &line.points[i].x, &line.points[i].y))
-                    ctx.fail("GEOSCoordSeq_getXY");
-            lines.push_back(std::move(line));
-        }
-    }
+    registry.scan(
+        {.table = "rural_road",
+         .columns = {"id", "status", "grade", "surface"},
+         .wkb = true,
+         .where = {ScanCondition::not_null("geom")},
+         .order_by = {"id"}},
+        [&](const ScanRow &st) {
+            if (!config.serves(st.text(1)))
+                return;
+            const std::string id = st.text(0);
+            const double speed_kmh = config.road_speed_kmh(st.text(2), st.text(3));
+            const auto geom = ffi::read_wkb(ctx, st.wkb);
+            const int parts = GEOSGetNumGeometries_r(h, geom.get());
+            for (int p = 0; p < parts; ++p) {
+                const GEOSGeometry *part = GEOSGetGeometryN_r(h, geom.get(), p);
+                if (GEOSGeomTypeId_r(h, part) != GEOS_LINESTRING)
+                    continue;
+                const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(h, part);
+                unsigned int n = 0;
+                if (!seq || !GEOSCoordSeq_getSize_r(h, seq, &n))
+                    ctx.fail("GEOSGeom_getCoordSeq");
+                RoadLine line{id, {}, speed_kmh};
+                line.points.resize(n);
+                for (unsigned int i = 0; i < n; ++i)
+                    if (!GEOSCoordSeq_getXY_r(h, seq, i, &line.points[i].x, &line.points[i].y))
+                        ctx.fail("GEOSCoordSeq_getXY");
+                lines.push_back(std::move(line));
+            }
+        });
     return lines;
 }
 
@@ -321,54 +314,46 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
 }
 
 void write_service_area_layers(Registry &registry, const ServiceArea &area) {
-    const int srid = metrics::working_srid(registry);
-    (void)registry.kind(area.type); // UsageError for an unknown type
+    metrics::working_srid(registry); // UsageError before anything is written
+    (void)registry.kind(area.type);  // UsageError for an unknown type
     const std::string lines = "service_area_" + area.type;
     const std::string buffers = lines + "_buffer";
     const bool by_time = area.cost == network::Cost::time;
     Registry::Transaction tx(registry);
-    std::vector<metrics::ColumnDef> line_columns{
-        {"facility", "TEXT"}, {"road_id", "TEXT"}, {"from_m", "REAL"}, {"distance_m", "REAL"}};
+    std::vector<metrics::ColumnDef> line_columns{{"facility", ColumnType::text},
+                                                 {"road_id", ColumnType::text},
+                                                 {"from_m", ColumnType::real},
+                                                 {"distance_m", ColumnType::real}};
     if (by_time) {
-        line_columns.push_back({"from_min", "REAL"});
-        line_columns.push_back({"minutes", "REAL"});
+        line_columns.push_back({"from_min", ColumnType::real});
+        line_columns.push_back({"minutes", ColumnType::real});
     }
-    auto insert_line = metrics::create_spatial_table(registry, lines, line_columns, "LINESTRING",
-                                                     srid, "service-area");
+    auto line_layer =
+        registry.create_result_layer(lines, line_columns, "LINESTRING", "service-area");
+    std::vector<Value> values;
     for (const auto &l : area.lines) {
-        insert_line.reset();
-        insert_line.bind_text(1, l.facility)
-            .bind_text(2, l.road_id)
-            .bind_double(3, l.from_m)
-            .bind_double(4, l.distance_m);
-        int next = 5;
+        values = {l.facility, l.road_id, l.from_m, l.distance_m};
         if (by_time) {
-            insert_line.bind_double(next, l.from_min).bind_double(next + 1, l.minutes);
-            next += 2;
+            values.emplace_back(l.from_min);
+            values.emplace_back(l.minutes);
         }
-        insert_line.bind_blob(next, l.wkb);
-        insert_line.run();
+        line_layer->add(values, l.wkb);
     }
-    auto insert_buffer = metrics::create_spatial_table(registry, buffers,
-                                                       {{"facility", "TEXT"},
-                                                        {by_time ? "reach_min" : "reach_m", "REAL"},
-                                                        {"width_m", "REAL"},
-                                                        {"leg_m", "REAL"},
-                                                        {"road_km", "REAL"},
-                                                        {"area_km2", "REAL"}},
-                                                       "MULTIPOLYGON", srid, "service-area");
+    auto buffer_layer =
+        registry.create_result_layer(buffers,
+                                     {{"facility", ColumnType::text},
+                                      {by_time ? "reach_min" : "reach_m", ColumnType::real},
+                                      {"width_m", ColumnType::real},
+                                      {"leg_m", ColumnType::real},
+                                      {"road_km", ColumnType::real},
+                                      {"area_km2", ColumnType::real}},
+                                     "MULTIPOLYGON", "service-area");
     for (const auto &f : area.facilities) {
         if (f.buffer_wkb.empty())
             continue;
-        insert_buffer.reset();
-        insert_buffer.bind_text(1, f.facility)
-            .bind_double(2, by_time ? f.reach_min : f.reach_m)
-            .bind_double(3, area.width_m)
-            .bind_double(4, f.leg_m)
-            .bind_double(5, f.road_km)
-            .bind_double(6, f.area_km2)
-            .bind_blob(7, f.buffer_wkb);
-        insert_buffer.run();
+        buffer_layer->add(std::vector<Value>{f.facility, by_time ? f.reach_min : f.reach_m,
+                                             area.width_m, f.leg_m, f.road_km, f.area_km2},
+                          f.buffer_wkb);
     }
     tx.commit();
 }
@@ -377,35 +362,38 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
                        const std::string &from, const std::string &type, network::Cost cost) {
     check_point_type(registry, type);
     const MetricsConfig full = complete(config, registry);
-    sqlite3 *db = registry.handle();
     Route route;
     route.from_id = from;
     route.type = type;
     route.cost = cost;
     std::vector<std::string> codes;
     std::optional<XY> start;
-    if (table_exists(db, "village")) {
-        ffi::SqliteStmt st(db, "SELECT 1 FROM village WHERE code = ? AND geom IS NOT NULL");
-        st.bind_text(1, from);
-        if (st.step()) {
-            route.from_kind = "village";
-            codes.push_back(from);
-        }
-    }
-    if (route.from_kind.empty() && table_exists(db, "settlement")) {
-        ffi::SqliteStmt st(db, "SELECT X(geom), Y(geom), village_code FROM settlement "
-                               "WHERE id = ? AND geom IS NOT NULL");
-        st.bind_text(1, from);
-        if (st.step() && !st.is_null(0)) {
-            route.from_kind = "settlement";
-            start = XY{st.get_double(0), st.get_double(1)};
-            if (!st.is_null(2))
-                codes.push_back(st.get_text(2));
-        }
-    }
+    if (registry.has_table("village"))
+        registry.scan({.table = "village",
+                       .columns = {"code"},
+                       .where = {ScanCondition::eq("code", from), ScanCondition::not_null("geom")},
+                       .limit = 1},
+                      [&](const ScanRow &) {
+                          route.from_kind = "village";
+                          codes.push_back(from);
+                      });
+    if (route.from_kind.empty() && registry.has_table("settlement"))
+        registry.scan({.table = "settlement",
+                       .columns = {"village_code"},
+                       .xy = true,
+                       .where = {ScanCondition::eq("id", from), ScanCondition::not_null("geom")},
+                       .limit = 1},
+                      [&](const ScanRow &st) {
+                          if (!st.xy)
+                              return;
+                          route.from_kind = "settlement";
+                          start = XY{st.xy->first, st.xy->second};
+                          if (!st.is_null(0))
+                              codes.push_back(st.text(0));
+                      });
     if (route.from_kind.empty())
         throw UsageError(fmt::format("'{}' is neither a village code nor a settlement id in {}",
-                                     from, registry.path().string()));
+                                     from, registry.display()));
     const auto data = metrics::load_dataset(registry, full, {type}, codes);
     if (!start)
         start = demand_point(data.villages.front());
@@ -441,29 +429,24 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
 }
 
 void write_route_layer(Registry &registry, const Route &route) {
-    const int srid = metrics::working_srid(registry);
+    metrics::working_srid(registry); // UsageError before anything is written
     const bool by_time = route.cost == network::Cost::time;
     Registry::Transaction tx(registry);
     std::vector<metrics::ColumnDef> columns{
-        {"from_kind", "TEXT"},  {"from_id", "TEXT"},     {"type", "TEXT"},     {"asset_id", "TEXT"},
-        {"distance_m", "REAL"}, {"start_leg_m", "REAL"}, {"end_leg_m", "REAL"}};
+        {"from_kind", ColumnType::text},  {"from_id", ColumnType::text},
+        {"type", ColumnType::text},       {"asset_id", ColumnType::text},
+        {"distance_m", ColumnType::real}, {"start_leg_m", ColumnType::real},
+        {"end_leg_m", ColumnType::real}};
     if (by_time)
-        columns.push_back({"minutes", "REAL"});
-    auto insert =
-        metrics::create_spatial_table(registry, "route", columns, "LINESTRING", srid, "route");
+        columns.push_back({"minutes", ColumnType::real});
+    auto layer = registry.create_result_layer("route", columns, "LINESTRING", "route");
     if (!route.wkb.empty()) {
-        insert.bind_text(1, route.from_kind)
-            .bind_text(2, route.from_id)
-            .bind_text(3, route.type)
-            .bind_text(4, route.asset_id);
-        insert.bind_double(5, route.distance_m)
-            .bind_double(6, route.start_leg_m)
-            .bind_double(7, route.end_leg_m);
-        int next = 8;
+        std::vector<Value> values{route.from_kind, route.from_id,    route.type,
+                                  route.asset_id,  route.distance_m, route.start_leg_m,
+                                  route.end_leg_m};
         if (by_time)
-            insert.bind_double(next++, route.minutes);
-        insert.bind_blob(next, route.wkb);
-        insert.run();
+            values.emplace_back(route.minutes);
+        layer->add(values, route.wkb);
     }
     tx.commit();
 }
@@ -486,18 +469,20 @@ NetworkReport network_report(const Registry &registry, const MetricsConfig &conf
     auto &ctx = ffi::geos_context();
     std::vector<Village> villages;
     std::vector<std::pair<network::BBox, std::uint32_t>> boxes;
-    sqlite3 *db = registry.handle();
-    if (components.size() > 1 && table_exists(db, "village")) {
-        ffi::SqliteStmt st(db, "SELECT code, AsBinary(geom), MbrMinX(geom), MbrMinY(geom), "
-                               "MbrMaxX(geom), MbrMaxY(geom) FROM village "
-                               "WHERE geom IS NOT NULL ORDER BY code");
-        while (st.step()) {
-            boxes.emplace_back(network::BBox(network::BPoint(st.get_double(2), st.get_double(3)),
-                                             network::BPoint(st.get_double(4), st.get_double(5))),
-                               static_cast<std::uint32_t>(villages.size()));
-            villages.push_back({st.get_text(0), ffi::read_wkb(ctx, st.get_blob(1))});
-        }
-    }
+    if (components.size() > 1 && registry.has_table("village"))
+        registry.scan({.table = "village",
+                       .columns = {"code"},
+                       .wkb = true,
+                       .bbox = true,
+                       .where = {ScanCondition::not_null("geom")},
+                       .order_by = {"code"}},
+                      [&](const ScanRow &st) {
+                          const auto &b = st.bbox.value_or(std::array<double, 4>{});
+                          boxes.emplace_back(network::BBox(network::BPoint(b[0], b[1]),
+                                                           network::BPoint(b[2], b[3])),
+                                             static_cast<std::uint32_t>(villages.size()));
+                          villages.push_back({st.text(0), ffi::read_wkb(ctx, st.wkb)});
+                      });
     const boost::geometry::index::rtree<std::pair<network::BBox, std::uint32_t>,
                                         boost::geometry::index::rstar<16>>
         tree(boxes.begin(), boxes.end());

@@ -1311,9 +1311,4 @@ void SpatiaLiteStore::save_layer_styles(const std::vector<TableStyles> &tables) 
     commit();
 }
 
-sqlite3 *spatialite_handle(const Store &store) noexcept {
-    const auto *s = dynamic_cast<const SpatiaLiteStore *>(&store);
-    return s ? s->m_db.get() : nullptr;
-}
-
 } // namespace qiancun::store

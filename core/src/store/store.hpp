@@ -24,6 +24,8 @@
 /// - Geometries cross this interface as ISO WKB (2D) in the working CRS, metres.
 /// - Values cross as `Value` by storage type: INTEGER (integer, boolean, year) as int64, REAL as
 ///   double, TEXT (text, choice) as string, NULL as monostate.
+/// - Every kind's table and result layer has an integer key `fid` in insertion order, which
+///   scan can read and order by (sums over rows in `fid` order are the same in every store).
 /// - Text orders and compares by its bytes (SQLite BINARY, PostgreSQL COLLATE "C"), so results
 ///   are identical in every store.
 /// - Failures of the database are DatabaseError naming `location().display()`; a caller's
@@ -146,8 +148,5 @@ std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
 std::unique_ptr<Store> open_postgis(const Location &location, bool read_only);
 std::unique_ptr<Store> create_postgis(const Location &location,
                                       const std::optional<crs::Definition> &crs);
-
-/// The connection of a SpatiaLite store; nullptr for another store.
-sqlite3 *spatialite_handle(const Store &store) noexcept;
 
 } // namespace qiancun::store

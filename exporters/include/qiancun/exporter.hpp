@@ -1,5 +1,7 @@
 #pragma once
 
+#include "qiancun/location.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -59,7 +61,8 @@ struct ExportResult {
 /// others are cut to 10, and clashes get _1, _2 … in place of their last characters.
 std::vector<std::string> dbf_field_names(const std::vector<std::string> &names);
 
-/// Writes one layer of the registry at `registry_path` to `options.output` (overwriting it and,
+/// Writes one layer of the registry at `registry` (a file, or a PostgreSQL schema read through
+/// Registry::gdal_name) to `options.output` (overwriting it and,
 /// for a Shapefile, its sidecars and any `<stem>_point|_line|_polygon` set of an earlier
 /// export). The format follows the extension; coordinates stay in the working CRS unless
 /// `t_srs` is given (GeoJSON then carries a `crs` member naming it). A Shapefile holds one
@@ -69,7 +72,7 @@ std::vector<std::string> dbf_field_names(const std::vector<std::string> &names);
 /// WKT column. The metric layers get a QGIS style (see `ExportOptions::style`). Throws UsageError
 /// for an unknown extension, layer or CRS and a bad `where`, DatabaseError when the registry cannot
 /// be read, Error when a file cannot be written.
-ExportResult export_layer(const std::filesystem::path &registry_path, const ExportOptions &options);
+ExportResult export_layer(const Location &registry, const ExportOptions &options);
 
 /// RFC 4180 quoting of one CSV cell (quoted only when it holds a comma, quote or newline).
 std::string csv_cell(const std::string &s);
