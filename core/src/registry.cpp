@@ -310,4 +310,24 @@ void Registry::save_layer_styles(const std::vector<TableStyles> &tables) {
     m_store->save_layer_styles(tables);
 }
 
+void Registry::add_role(const RoleSpec &role) {
+    RoleSpec checked = role;
+    checked.kinds.clear();
+    for (const auto &k : role.kinds)
+        checked.kinds.push_back(kind(k).key); // names the kinds when unknown
+    for (const auto &t : role.townships)
+        township_villages(t); // names the townships when unknown
+    if (role.read_only() && !role.townships.empty())
+        throw UsageError("--township limits what an editor writes; a read-only role reads all");
+    m_store->add_role(checked);
+}
+
+std::vector<RoleSpec> Registry::roles() const {
+    return m_store->roles();
+}
+
+std::vector<AuditEntry> Registry::audit(std::string_view kind_key, std::string_view id) const {
+    return m_store->audit(kind(kind_key), id);
+}
+
 } // namespace qiancun

@@ -168,7 +168,7 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
     EXPECT_EQ(tables.out, "import_log,layer_styles,meta,result_layers,status_history\n");
     const auto version = psql(
         fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'", schema.name()));
-    EXPECT_EQ(version.out, "1\n");
+    EXPECT_EQ(version.out, "2\n");
 }
 
 TEST_F(PostgisStore, InitRefusesAnExistingRegistryAndOpenAMissingOne) {
@@ -201,6 +201,42 @@ TEST_F(PostgisStore, RefusesASchemaNewerThanItKnows) {
     } catch (const DatabaseError &e) {
         EXPECT_THAT(e.what(), HasSubstr("has schema version 99, newer than this qiancun knows"));
     }
+}
+
+TEST_F(PostgisStore, AVersion1SchemaIsUpgradedInPlaceWithItsData) {
+    {
+        auto reg = Registry::create(Location::parse(schema.uri()), 4549);
+        fill(reg);
+    }
+    // Back to version 1: no audit, no roles, no row-level security.
+    const auto downgrade = psql(fmt::format(
+        "SET search_path = \"{0}\", public; "
+        "DO $$ DECLARE p record; BEGIN FOR p IN SELECT policyname, tablename FROM pg_policies "
+        "WHERE schemaname = '{0}' LOOP EXECUTE format('DROP POLICY %I ON \"{0}\".%I', "
+        "p.policyname, p.tablename); END LOOP; END $$; "
+        "DROP FUNCTION qiancun_audit() CASCADE; DROP TABLE audit_log, roles, role_townships; "
+        "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+        schema.name()));
+    ASSERT_EQ(downgrade.exit_code, 0) << downgrade.err;
+    // Any command upgrades it, a reader too.
+    auto reg = Registry::open(Location::parse(schema.uri()), true);
+    EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
+                               schema.name()))
+                  .out,
+              "2\n");
+    EXPECT_EQ(reg.count("sewage_plant"), 5);
+    EXPECT_EQ(psql(fmt::format("SELECT count(*) FROM pg_policies WHERE schemaname = '{}' AND "
+                               "tablename = 'sewage_plant'",
+                               schema.name()))
+                  .out,
+              "2\n");
+    // The audit trigger is back on the old tables.
+    ASSERT_EQ(psql(fmt::format("UPDATE \"{}\".sewage_plant SET status = 'closed' WHERE id = 'A'",
+                               schema.name()))
+                  .exit_code,
+              0);
+    EXPECT_EQ(Registry::open(Location::parse(schema.uri()), true).audit("sewage_plant", "A").size(),
+              1u);
 }
 
 TEST_F(PostgisStore, OtherTablesInTheSchemaAreNeverTakenOver) {

@@ -62,6 +62,7 @@ int run(int argc, char **argv) {
     qiancun::cli::register_inspect(app);
     qiancun::cli::register_bulletin(app);
     qiancun::cli::register_site(app);
+    qiancun::cli::register_role(app);
     for (CLI::App *sub : app.get_subcommands([](CLI::App *) { return true; }))
         sub->set_help_flag("-h,--help", _("Print this help message and exit"));
     try {

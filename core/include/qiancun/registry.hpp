@@ -193,6 +193,29 @@ public:
     virtual void add(std::span<const Value> values, std::string_view wkb) = 0;
 };
 
+/// Who may do what in a PostgreSQL registry (SPEC §9), enforced by the database itself: a
+/// login role that reads everything and writes only `kinds` (none: read-only), and of those only
+/// the rows in `townships` (empty: all). A row's township is its village's: a village's own,
+/// a point's or polygon's by the village within 1 mm of it (polygons by their point-on-surface),
+/// a line's by every village it crosses.
+struct RoleSpec {
+    std::string name;
+    std::vector<std::string> kinds;
+    std::vector<std::string> townships;
+    bool read_only() const noexcept { return kinds.empty(); }
+};
+
+/// One row of the audit table: a change made to a kind's table, by whom and when.
+struct AuditEntry {
+    std::string at;        ///< ISO 8601 UTC, to the microsecond
+    std::string role;      ///< the database role of the session
+    std::string operation; ///< INSERT, UPDATE or DELETE
+    std::string kind;
+    std::string id;
+    std::string old_values; ///< the row before, as JSON (geometry as GeoJSON); "" for INSERT
+    std::string new_values; ///< the row after; "" for DELETE
+};
+
 /// An open registry. Move-only; closes the database on destruction.
 class Registry {
 public:
@@ -337,6 +360,16 @@ public:
     /// Replaces every style qiancun stored (see qiancun/layer_styles.hpp) by `tables`, in one
     /// transaction.
     void save_layer_styles(const std::vector<TableStyles> &tables);
+
+    /// Creates the login role `role.name` (or, when it exists and is neither a superuser nor an
+    /// owner of the registry, grants it) with the access `role` describes; a role given access
+    /// again gets the new access in place of the old. PostgreSQL registries only (UsageError
+    /// otherwise, and for an unknown kind or township).
+    void add_role(const RoleSpec &role);
+    /// The roles given access with add_role, by name.
+    std::vector<RoleSpec> roles() const;
+    /// Every change of the asset (or village) `id` of `kind` in the audit table, oldest first.
+    std::vector<AuditEntry> audit(std::string_view kind, std::string_view id) const;
 
 private:
     explicit Registry(std::unique_ptr<store::Store> store);

@@ -249,6 +249,16 @@ std::string PgConn::quote_identifier(std::string_view name) const {
     return out;
 }
 
+std::string PgConn::quote_literal(std::string_view value) const {
+    char *quoted = PQescapeLiteral(m_conn, value.data(), value.size());
+    if (!quoted)
+        throw DatabaseError(
+            fmt::format("cannot quote a value: {}", trimmed(PQerrorMessage(m_conn))));
+    std::string out(quoted);
+    PQfreemem(quoted);
+    return out;
+}
+
 bool PgConn::in_transaction() const noexcept {
     const auto status = m_conn ? PQtransactionStatus(m_conn) : PQTRANS_UNKNOWN;
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;

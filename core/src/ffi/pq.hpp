@@ -115,6 +115,8 @@ public:
                   const PgParams &params = {}) const;
     /// The identifier quoted for SQL ("Name" with inner quotes doubled).
     std::string quote_identifier(std::string_view name) const;
+    /// A literal for DDL, which takes no parameters ('it''s' with libpq's escaping).
+    std::string quote_literal(std::string_view value) const;
     /// True inside BEGIN … COMMIT/ROLLBACK (also when the transaction has failed).
     bool in_transaction() const noexcept;
     /// The role this connection is logged in as.

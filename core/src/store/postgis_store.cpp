@@ -25,7 +25,7 @@ namespace qiancun::store {
 namespace {
 
 /// Version of the PostgreSQL schema; migrations upgrade older ones in place.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 /// How long a writer waits for another writer of the same kind before giving up.
@@ -244,11 +244,8 @@ public:
                 // Choices are the configuration's own words; as literals they are escaped by
                 // the server (quote_literal), never pasted.
                 std::string list;
-                for (const auto &c : a.choices) {
-                    const auto lit = m_conn.exec("quoting a choice", "SELECT quote_literal($1)",
-                                                 PgParams().text(c));
-                    list += (list.empty() ? "" : ", ") + std::string(lit.text(0, 0));
-                }
+                for (const auto &c : a.choices)
+                    list += (list.empty() ? "" : ", ") + m_conn.quote_literal(c);
                 cols += fmt::format(" CHECK ({} IN ({}))", q(a.name), list);
             }
         }
@@ -266,6 +263,113 @@ public:
             m_conn.exec(fmt::format("indexing the villages of {}", k.key),
                         fmt::format("CREATE INDEX {} ON {} (village_code)",
                                     q(k.key + "_village_code"), t(k.key)));
+        secure_kind_table(k);
+    }
+
+    /// The condition under which the session's role may write a row of `k` (policy SQL): a
+    /// grant of the kind, for all townships or for the row's.
+    std::string edit_condition(const KindDef &k) const {
+        const std::string row = q(k.key); // the policy's table, by its name
+        std::string township;
+        if (k.role == KindRole::village)
+            township = fmt::format("EXISTS (SELECT 1 FROM {} rt WHERE rt.role = current_user AND "
+                                   "rt.township = {}.township)",
+                                   t("role_townships"), row);
+        else if (k.geometry == GeometryKind::line || k.role == KindRole::area)
+            township = fmt::format("EXISTS (SELECT 1 FROM {} v JOIN {} rt ON rt.township = "
+                                   "v.township WHERE rt.role = current_user AND "
+                                   "ST_Intersects(v.geom, {}.geom))",
+                                   t("village"), t("role_townships"), row);
+        else
+            township = fmt::format(
+                "EXISTS (SELECT 1 FROM {0} v JOIN {1} rt ON rt.township = v.township WHERE "
+                "rt.role = current_user AND ST_DWithin(v.geom, CASE WHEN GeometryType({2}.geom) "
+                "= 'POINT' THEN {2}.geom ELSE ST_PointOnSurface({2}.geom) END, {3}))",
+                t("village"), t("role_townships"), row, kBorderTolM);
+        return fmt::format("EXISTS (SELECT 1 FROM {} r WHERE r.role = current_user AND r.kind = "
+                           "{} AND (r.all_townships OR {}))",
+                           t("roles"), m_conn.quote_literal(k.key), township);
+    }
+
+    /// Row-level security and the audit trigger on the table of `k`: everyone the schema is
+    /// granted to reads every row; a role writes only what edit_condition allows; the owner
+    /// (who ran init) is not bound.
+    void secure_kind_table(const KindDef &k) {
+        const std::string table = t(k.key);
+        const std::string cond = edit_condition(k);
+        const std::array<std::pair<const char *, std::string>, 4> ddl{{
+            {"enabling row-level security",
+             fmt::format("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", table)},
+            {"creating the read policy",
+             fmt::format("CREATE POLICY qiancun_read ON {} FOR SELECT USING (true)", table)},
+            {"creating the edit policy",
+             fmt::format("CREATE POLICY qiancun_edit ON {} FOR ALL USING ({}) WITH CHECK ({})",
+                         table, cond, cond)},
+            {"creating the audit trigger",
+             fmt::format("CREATE TRIGGER qiancun_audit AFTER INSERT OR UPDATE OR DELETE ON {} "
+                         "FOR EACH ROW EXECUTE FUNCTION {}.qiancun_audit({})",
+                         table, m_schema, m_conn.quote_literal(k.key_field()))},
+        }};
+        for (const auto &[purpose, sql] : ddl)
+            m_conn.exec(fmt::format("{} of {}", purpose, k.key), sql);
+    }
+
+    /// Version 2: the audit table with its trigger function, the role grants, and row-level
+    /// security on the import log and status history (a role logs only its own kinds).
+    void create_security_tables() {
+        const auto by_kind = [&](const char *table) {
+            return fmt::format("EXISTS (SELECT 1 FROM {} r WHERE r.role = current_user AND "
+                               "r.kind = {}.kind)",
+                               t("roles"), table);
+        };
+        const std::array<std::pair<const char *, std::string>, 11> ddl{{
+            {"creating audit_log",
+             fmt::format("CREATE TABLE {} (id bigserial PRIMARY KEY, at timestamptz NOT NULL, role "
+                         "text COLLATE \"C\" NOT NULL, operation text COLLATE \"C\" NOT NULL, "
+                         "kind text COLLATE \"C\" NOT NULL, key text COLLATE \"C\", old_values "
+                         "jsonb, new_values jsonb)",
+                         t("audit_log"))},
+            {"indexing audit_log",
+             fmt::format("CREATE INDEX audit_log_key ON {} (kind, key, id)", t("audit_log"))},
+            {"creating roles",
+             fmt::format("CREATE TABLE {} (role text COLLATE \"C\" NOT NULL, kind text COLLATE "
+                         "\"C\" NOT NULL, all_townships boolean NOT NULL, PRIMARY KEY (role, "
+                         "kind))",
+                         t("roles"))},
+            {"creating role_townships",
+             fmt::format("CREATE TABLE {} (role text COLLATE \"C\" NOT NULL, township text "
+                         "COLLATE \"C\" NOT NULL, PRIMARY KEY (role, township))",
+                         t("role_townships"))},
+            // SECURITY DEFINER: roles write the audit only through this trigger, never directly.
+            {"creating the audit function",
+             fmt::format("CREATE FUNCTION {0}.qiancun_audit() RETURNS trigger LANGUAGE plpgsql "
+                         "SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $f$ "
+                         "BEGIN INSERT INTO {1} (at, role, operation, kind, key, old_values, "
+                         "new_values) VALUES (clock_timestamp(), session_user, TG_OP, "
+                         "TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE "
+                         "to_jsonb(NEW) END ->> TG_ARGV[0], CASE WHEN TG_OP = 'INSERT' THEN NULL "
+                         "ELSE to_jsonb(OLD) END, CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE "
+                         "to_jsonb(NEW) END); RETURN NULL; END $f$",
+                         m_schema, t("audit_log"))},
+            {"protecting the import log",
+             fmt::format("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", t("import_log"))},
+            {"protecting the import log",
+             fmt::format("CREATE POLICY qiancun_read ON {} FOR SELECT USING (true)",
+                         t("import_log"))},
+            {"protecting the import log",
+             fmt::format("CREATE POLICY qiancun_log ON {} FOR INSERT WITH CHECK ({})",
+                         t("import_log"), by_kind("import_log"))},
+            {"protecting the status history",
+             fmt::format("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", t("status_history"))},
+            {"protecting the status history",
+             fmt::format("CREATE POLICY qiancun_read ON {} FOR SELECT USING (true)",
+                         t("status_history"))},
+            {"protecting the status history",
+             fmt::format("CREATE POLICY qiancun_log ON {} FOR INSERT WITH CHECK ({})",
+                         t("status_history"), by_kind("status_history"))},
+        }};
+        for (const auto &[purpose, sql] : ddl)
+            m_conn.exec(purpose, sql);
     }
 
     void create_schema_tables() {
@@ -300,6 +404,7 @@ public:
                     fmt::format("CREATE UNIQUE INDEX result_layers_name_ci ON {} (lower(name))",
                                 t("result_layers")));
         create_layer_styles();
+        create_security_tables();
     }
 
     /// QGIS's own layout of `layer_styles` (the PostgreSQL provider's, QGIS 3.22).
@@ -319,7 +424,14 @@ public:
         if (from == kSchemaVersion)
             return;
         ffi::PgTransaction tx(m_conn);
-        // Version 1 is the first; later versions add their steps here.
+        load_kinds();
+        if (from < 2) {
+            // Version 2: roles, row-level security and the audit table.
+            create_security_tables();
+            for (const auto &k : m_kinds)
+                if (relation_exists(k.key))
+                    secure_kind_table(k);
+        }
         set_meta("schema_version", std::to_string(kSchemaVersion));
         tx.commit();
     }
@@ -381,6 +493,17 @@ public:
     std::optional<double> column_max(std::string_view table,
                                      std::string_view column) const override;
     void save_layer_styles(const std::vector<TableStyles> &tables) override;
+    void add_role(const RoleSpec &role) override;
+    std::vector<RoleSpec> roles() const override;
+    std::vector<AuditEntry> audit(const KindDef &kind, std::string_view id) const override;
+
+    /// A write the database refused for the session's role, as the error a person reads.
+    [[noreturn]] void refused(const ffi::PgError &e, const KindDef &kind,
+                              const std::string &what) const {
+        throw DatabaseError(fmt::format("{}: role {} may not write {} {}: {}; nothing was changed",
+                                        where.display(), m_conn.user(), kind.key, what,
+                                        e.server_message()));
+    }
 };
 
 /// Connects and checks that the database has PostGIS.
@@ -461,11 +584,16 @@ std::unique_ptr<Store> open_postgis(const Location &location, bool read_only) {
         throw DatabaseError(fmt::format("{} has no valid schema version ('{}')", location.display(),
                                         version.value_or("")));
     if (v < kSchemaVersion) {
-        if (read_only)
-            throw DatabaseError(fmt::format("{} has schema version {}; open it once for writing "
-                                            "(e.g. qiancun info) to upgrade it to {}",
-                                            location.display(), v, kSchemaVersion));
-        store->migrate(v);
+        // Any command upgrades, readers too: the role that owns the schema can.
+        try {
+            store->migrate(v);
+        } catch (const ffi::PgError &e) {
+            throw DatabaseError(fmt::format("{} has schema version {} and cannot be upgraded to "
+                                            "{} by role {}: {}; run any qiancun command on it as "
+                                            "its owner",
+                                            location.display(), v, kSchemaVersion,
+                                            store->m_conn.user(), e.server_message()));
+        }
     }
     // A reader sees one committed state for its whole life, whatever writers commit meanwhile.
     if (read_only)
@@ -610,6 +738,8 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         m_conn.exec(fmt::format("locking {}", kind.key),
                     fmt::format("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", table));
     } catch (const ffi::PgError &e) {
+        if (e.sqlstate() == "42501")
+            refused(e, kind, "(no write grant on the kind)");
         if (e.sqlstate() == "55P03")
             throw DatabaseError(fmt::format(
                 "the registry {} is busy: another session is writing {}; gave up after waiting "
@@ -672,11 +802,25 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         p.text(kind.key).text(id);
         add_value(p, status);
         p.text(valid_from).text(record.source).text(stamp);
-        m_conn.exec("recording a status", history_sql, p);
+        try {
+            m_conn.exec("recording a status", history_sql, p);
+        } catch (const ffi::PgError &e) {
+            if (e.sqlstate() == "42501")
+                refused(e, kind, fmt::format("(the status history of {} '{}')", key, id));
+            throw;
+        }
     };
 
     if (mode == WriteMode::replace) {
         m_conn.exec(fmt::format("emptying {}", kind.key), "DELETE FROM " + table);
+        // Row-level security deletes only the rows the role may write: a replace by a
+        // township's editor would silently keep the others.
+        const auto left = m_conn.exec("counting what is left", "SELECT count(*) FROM " + table);
+        if (left.integer(0, 0) > 0)
+            throw DatabaseError(fmt::format(
+                "{}: role {} may not replace {}: {} rows of it lie outside its townships; "
+                "nothing was changed",
+                where.display(), m_conn.user(), kind.key, left.integer(0, 0)));
         if (track)
             for (const auto &[id, was] : known)
                 if (!seen.count(id))
@@ -729,6 +873,8 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         try {
             m_conn.exec(fmt::format("storing {} row {}", kind.key, f.row), upsert, p);
         } catch (const ffi::PgError &e) {
+            if (e.sqlstate() == "42501")
+                refused(e, kind, fmt::format("row {} ({} '{}')", f.row, key, id));
             throw InputError(record.source, record.layer, f.row, e.server_message());
         }
         ++(present ? record.updated : record.inserted);
@@ -739,22 +885,29 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         }
     }
 
-    m_conn.exec("logging the import",
-                fmt::format("INSERT INTO {} (kind, source, layer, imported_at, rows_read, "
-                            "inserted, updated, repaired, rejected, content_hash) VALUES ($1, $2, "
-                            "$3, $4, $5, $6, $7, $8, $9, $10)",
-                            t("import_log")),
-                PgParams()
-                    .text(kind.key)
-                    .text(record.source)
-                    .text(record.layer)
-                    .text(record.imported_at)
-                    .integer(record.rows_read)
-                    .integer(record.inserted)
-                    .integer(record.updated)
-                    .integer(record.repaired)
-                    .integer(record.rejected)
-                    .text(record.content_hash));
+    try {
+        m_conn.exec(
+            "logging the import",
+            fmt::format("INSERT INTO {} (kind, source, layer, imported_at, rows_read, "
+                        "inserted, updated, repaired, rejected, content_hash) VALUES ($1, $2, "
+                        "$3, $4, $5, $6, $7, $8, $9, $10)",
+                        t("import_log")),
+            PgParams()
+                .text(kind.key)
+                .text(record.source)
+                .text(record.layer)
+                .text(record.imported_at)
+                .integer(record.rows_read)
+                .integer(record.inserted)
+                .integer(record.updated)
+                .integer(record.repaired)
+                .integer(record.rejected)
+                .text(record.content_hash));
+    } catch (const ffi::PgError &e) {
+        if (e.sqlstate() == "42501")
+            refused(e, kind, "(the import log)");
+        throw;
+    }
 }
 
 void PostgisStore::link_villages(std::string_view only_kind) {
@@ -764,13 +917,22 @@ void PostgisStore::link_villages(std::string_view only_kind) {
         if (!has_village_link(k) || k.geometry == GeometryKind::line ||
             (!only_kind.empty() && k.key != only_kind) || !relation_exists(k.key))
             continue;
+        // A role that may not write the kind leaves its links as they are.
+        if (!m_conn
+                 .exec("checking the grants", "SELECT has_table_privilege($1, 'UPDATE')",
+                       PgParams().text(t(k.key)))
+                 .boolean(0, 0))
+            continue;
         // SPEC §3 border rule: among villages within 1 mm, the smallest code; polygons by
-        // their point-on-surface (GEOS's, as in the SpatiaLite store).
+        // their point-on-surface (GEOS's, as in the SpatiaLite store). Only changed links are
+        // written, so the audit shows real changes.
         m_conn.exec(
             fmt::format("linking {} to villages", k.key),
-            fmt::format("UPDATE {0} a SET village_code = (SELECT v.code FROM {1} v WHERE "
-                        "ST_DWithin(v.geom, CASE WHEN GeometryType(a.geom) = 'POINT' THEN a.geom "
-                        "ELSE ST_PointOnSurface(a.geom) END, $1) ORDER BY v.code LIMIT 1)",
+            fmt::format("UPDATE {0} a SET village_code = l.code FROM (SELECT b.fid, (SELECT "
+                        "v.code FROM {1} v WHERE ST_DWithin(v.geom, CASE WHEN GeometryType(b.geom) "
+                        "= 'POINT' THEN b.geom ELSE ST_PointOnSurface(b.geom) END, $1) ORDER BY "
+                        "v.code LIMIT 1) AS code FROM {0} b) l WHERE a.fid = l.fid AND "
+                        "a.village_code IS DISTINCT FROM l.code",
                         t(k.key), t("village")),
             PgParams().real(kBorderTolM));
     }
@@ -1300,6 +1462,119 @@ void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
         throw;
     }
     commit();
+}
+
+void PostgisStore::add_role(const RoleSpec &role) {
+    if (m_read_only)
+        throw UsageError(fmt::format("{} is open read-only", where.display()));
+    const std::string name = q(role.name);
+    ffi::PgTransaction tx(m_conn);
+    const auto existing =
+        m_conn.exec("looking up the role",
+                    "SELECT rolsuper, pg_has_role(oid, 'USAGE') FROM pg_roles WHERE rolname = $1",
+                    PgParams().text(role.name));
+    if (existing.rows() == 0) {
+        m_conn.exec("creating the role", fmt::format("CREATE ROLE {} LOGIN NOSUPERUSER NOCREATEDB "
+                                                     "NOCREATEROLE NOINHERIT NOREPLICATION",
+                                                     name));
+    } else if (existing.boolean(0, 0) || role.name == m_conn.user()) {
+        throw UsageError(fmt::format("{}: {} is a superuser or this registry's owner, whom "
+                                     "row-level security does not bind; give the access to "
+                                     "another role",
+                                     where.display(), role.name));
+    }
+    const auto owned = m_conn.exec(
+        "looking at the owners",
+        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN "
+        "pg_roles r ON r.oid = c.relowner WHERE n.nspname = $1 AND r.rolname = $2",
+        PgParams().text(where.schema()).text(role.name));
+    if (owned.integer(0, 0) > 0)
+        throw UsageError(fmt::format("{}: {} owns tables of this registry, which row-level "
+                                     "security does not bind; give the access to another role",
+                                     where.display(), role.name));
+    // Access given again replaces the old.
+    m_conn.exec("revoking the old grants",
+                fmt::format("REVOKE ALL ON ALL TABLES IN SCHEMA {0} FROM {1}; ", m_schema, name));
+    m_conn.exec("revoking the old grants",
+                fmt::format("REVOKE ALL ON ALL SEQUENCES IN SCHEMA {0} FROM {1}", m_schema, name));
+    m_conn.exec("forgetting the old grants",
+                fmt::format("DELETE FROM {} WHERE role = $1", t("roles")),
+                PgParams().text(role.name));
+    m_conn.exec("forgetting the old grants",
+                fmt::format("DELETE FROM {} WHERE role = $1", t("role_townships")),
+                PgParams().text(role.name));
+    m_conn.exec("granting the schema",
+                fmt::format("GRANT USAGE ON SCHEMA {} TO {}", m_schema, name));
+    m_conn.exec("granting reading",
+                fmt::format("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}", m_schema, name));
+    m_conn.exec("granting reading of later layers",
+                fmt::format("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}",
+                            m_schema, name));
+    if (role.read_only())
+        m_conn.exec("recording the grant",
+                    fmt::format("INSERT INTO {} (role, kind, all_townships) VALUES ($1, '', true)",
+                                t("roles")),
+                    PgParams().text(role.name));
+    for (const auto &kind : role.kinds) {
+        if (!relation_exists(kind))
+            fail(fmt::format("kind {} has no table yet (the working CRS is not fixed)", kind));
+        m_conn.exec("granting writing",
+                    fmt::format("GRANT INSERT, UPDATE, DELETE ON {} TO {}", t(kind), name));
+        m_conn.exec("recording the grant",
+                    fmt::format("INSERT INTO {} (role, kind, all_townships) VALUES ($1, $2, $3)",
+                                t("roles")),
+                    PgParams().text(role.name).text(kind).boolean(role.townships.empty()));
+    }
+    if (!role.read_only()) {
+        m_conn.exec("granting the logs", fmt::format("GRANT INSERT ON {}, {} TO {}",
+                                                     t("import_log"), t("status_history"), name));
+        m_conn.exec("granting the sequences",
+                    fmt::format("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}", m_schema, name));
+    }
+    for (const auto &township : role.townships)
+        m_conn.exec(
+            "recording the townships",
+            fmt::format("INSERT INTO {} (role, township) VALUES ($1, $2)", t("role_townships")),
+            PgParams().text(role.name).text(township));
+    tx.commit();
+}
+
+std::vector<RoleSpec> PostgisStore::roles() const {
+    std::vector<RoleSpec> out;
+    const auto r = m_conn.exec(
+        "reading the roles",
+        fmt::format("SELECT r.role, coalesce(string_agg(NULLIF(r.kind, ''), ',' ORDER BY r.kind), "
+                    "''), (SELECT coalesce(string_agg(t.township, ',' ORDER BY t.township), '') "
+                    "FROM {} t WHERE t.role = r.role) FROM {} r GROUP BY r.role ORDER BY r.role",
+                    t("role_townships"), t("roles")));
+    auto split = [](std::string_view text) {
+        std::vector<std::string> parts;
+        while (!text.empty()) {
+            const auto comma = text.find(',');
+            parts.emplace_back(text.substr(0, comma));
+            text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        }
+        return parts;
+    };
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({text_at(r, i, 0), split(r.text(i, 1)), split(r.text(i, 2))});
+    return out;
+}
+
+std::vector<AuditEntry> PostgisStore::audit(const KindDef &kind, std::string_view id) const {
+    std::vector<AuditEntry> out;
+    const auto r = m_conn.exec(
+        "reading the audit table",
+        fmt::format("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+                    "role, operation, kind, key, coalesce(old_values::text, ''), "
+                    "coalesce(new_values::text, '') FROM {} WHERE kind = $1 AND key = $2 "
+                    "ORDER BY id",
+                    t("audit_log")),
+        PgParams().text(kind.key).text(id));
+    for (int i = 0; i < r.rows(); ++i)
+        out.push_back({text_at(r, i, 0), text_at(r, i, 1), text_at(r, i, 2), text_at(r, i, 3),
+                       text_at(r, i, 4), text_at(r, i, 5), text_at(r, i, 6)});
+    return out;
 }
 
 } // namespace qiancun::store

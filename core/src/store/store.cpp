@@ -1,6 +1,33 @@
 #include "store/store.hpp"
 
+#include "qiancun/error.hpp"
+
+#include <fmt/format.h>
+
 namespace qiancun::store {
+
+namespace {
+
+[[noreturn]] void needs_postgresql(const Store &store) {
+    throw UsageError(fmt::format("{}: database roles and the audit table need a PostgreSQL "
+                                 "registry (postgresql://USER@HOST:PORT/DB?schema=NAME); copy "
+                                 "the file there first",
+                                 store.location().display()));
+}
+
+} // namespace
+
+void Store::add_role(const RoleSpec &) {
+    needs_postgresql(*this);
+}
+
+std::vector<RoleSpec> Store::roles() const {
+    needs_postgresql(*this);
+}
+
+std::vector<AuditEntry> Store::audit(const KindDef &, std::string_view) const {
+    needs_postgresql(*this);
+}
 
 std::unique_ptr<Store> open(const Location &location, bool read_only) {
     if (location.is_postgresql())

@@ -132,6 +132,13 @@ public:
     /// when missing) by `tables`, in its own transaction; a user's default style stays the
     /// default.
     virtual void save_layer_styles(const std::vector<TableStyles> &tables) = 0;
+
+    /// Registry::add_role (a PostgreSQL store; UsageError elsewhere). `role` is checked.
+    virtual void add_role(const RoleSpec &role);
+    /// Registry::roles.
+    virtual std::vector<RoleSpec> roles() const;
+    /// Registry::audit.
+    virtual std::vector<AuditEntry> audit(const KindDef &kind, std::string_view id) const;
 };
 
 /// Opens the store at `location` (dispatching on its type). UsageError when it does not exist,

@@ -1,0 +1,127 @@
+#include "cli.hpp"
+
+#include "qiancun/error.hpp"
+
+#include <fmt/format.h>
+
+#include <iostream>
+
+namespace qiancun::cli {
+
+namespace {
+
+std::vector<std::string> split_list(const std::string &text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        std::string part = text.substr(start, comma == std::string::npos ? comma : comma - start);
+        if (!part.empty())
+            out.push_back(std::move(part));
+        if (comma == std::string::npos)
+            break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+std::string joined(const std::vector<std::string> &parts) {
+    std::string out;
+    for (const auto &p : parts)
+        out += (out.empty() ? "" : ",") + p;
+    return out;
+}
+
+struct RoleAddOptions {
+    std::string registry;
+    std::string name;
+    std::string edit;
+    std::string townships;
+    bool read_only = false;
+};
+
+void run_role_add(const RoleAddOptions &o) {
+    if (o.read_only == !o.edit.empty())
+        throw UsageError("give either --edit KIND[,KIND…] or --read-only");
+    if (o.read_only && !o.townships.empty())
+        throw UsageError("--township limits what an editor writes; a read-only role reads all");
+    auto registry = Registry::open(o.registry);
+    RoleSpec role{o.name, split_list(o.edit), split_list(o.townships)};
+    if (!o.read_only && role.kinds.empty())
+        throw UsageError("--edit needs at least one kind");
+    registry.add_role(role);
+    std::cout << (role.read_only()
+                      ? fmt::format("role {} reads {}\n", role.name, registry.display())
+                      : fmt::format("role {} writes {}{} in {}\n", role.name, joined(role.kinds),
+                                    role.townships.empty() ? std::string()
+                                                           : " of " + joined(role.townships),
+                                    registry.display()));
+}
+
+struct RoleListOptions {
+    std::string registry;
+    OutputFormat format = OutputFormat::table;
+};
+
+void run_role_list(const RoleListOptions &o) {
+    auto registry = Registry::open(o.registry, true);
+    Rows rows;
+    rows.columns = {"role", "access", "kinds", "townships"};
+    for (const auto &r : registry.roles())
+        rows.rows.push_back({r.name, std::string(r.read_only() ? "read" : "edit"), joined(r.kinds),
+                             joined(r.townships)});
+    print_rows(rows, o.format, std::cout);
+}
+
+struct HistoryOptions {
+    std::string registry;
+    std::string kind;
+    std::string id;
+    OutputFormat format = OutputFormat::table;
+};
+
+void run_history(const HistoryOptions &o) {
+    auto registry = Registry::open(o.registry, true);
+    Rows rows;
+    rows.columns = {"at", "role", "operation", "kind", "id", "old", "new"};
+    for (const auto &e : registry.audit(o.kind, o.id))
+        rows.rows.push_back({e.at, e.role, e.operation, e.kind, e.id, e.old_values, e.new_values});
+    print_rows(rows, o.format, std::cout);
+}
+
+} // namespace
+
+void register_role(CLI::App &app) {
+    const char *registry_help = "postgresql://USER@HOST:PORT/DB?schema=NAME";
+    auto *role = app.add_subcommand("role", "Database roles of a PostgreSQL registry");
+    role->require_subcommand(1);
+
+    auto add = std::make_shared<RoleAddOptions>();
+    auto *cmd = role->add_subcommand(
+        "add", "Create a login role that reads the registry and writes only the given kinds "
+               "(enforced by PostgreSQL: grants and row-level security)");
+    cmd->add_option("registry", add->registry, registry_help)->required();
+    cmd->add_option("name", add->name, "Role name")->required();
+    cmd->add_option("--edit", add->edit, "Kinds it may write: KIND[,KIND…]");
+    cmd->add_option("--township", add->townships,
+                    "Only rows whose village lies in these townships: T[,T…]");
+    cmd->add_flag("--read-only", add->read_only, "Reads everything, writes nothing");
+    cmd->callback([add] { run_role_add(*add); });
+
+    auto list = std::make_shared<RoleListOptions>();
+    cmd = role->add_subcommand("list", "The roles given access to the registry");
+    cmd->add_option("registry", list->registry, registry_help)->required();
+    add_format_option(cmd, list->format);
+    cmd->callback([list] { run_role_list(*list); });
+
+    auto history = std::make_shared<HistoryOptions>();
+    cmd = app.add_subcommand("history", "Every change of one asset or village from the audit "
+                                        "table: who, when, old and new values");
+    cmd->add_option("registry", history->registry, registry_help)->required();
+    cmd->add_option("kind", history->kind, "Layer: village, sewage_plant, …")->required();
+    cmd->add_option("id", history->id, "The asset's id (a village's code)")->required();
+    add_format_option(cmd, history->format);
+    cmd->callback([history] { run_history(*history); });
+}
+
+} // namespace qiancun::cli
