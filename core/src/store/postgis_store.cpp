@@ -43,11 +43,6 @@ using ffi::PgConn;
 using ffi::PgParams;
 using ffi::PgResult;
 
-std::string now_utc() {
-    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
-}
-
 std::string sql_type(ValueType t) {
     switch (t) {
     case ValueType::integer:
@@ -61,20 +56,6 @@ std::string sql_type(ValueType t) {
         return "text COLLATE \"C\"";
     }
     return "text COLLATE \"C\"";
-}
-
-std::string geometry_type(GeometryKind g) {
-    switch (g) {
-    case GeometryKind::point:
-        return "POINT";
-    case GeometryKind::line:
-        return "MULTILINESTRING";
-    case GeometryKind::polygon:
-        return "MULTIPOLYGON";
-    case GeometryKind::point_or_polygon:
-        return "GEOMETRY";
-    }
-    return "GEOMETRY";
 }
 
 /// Kinds whose rows carry a `village_code` link.
@@ -253,7 +234,7 @@ public:
             cols += ", village_code text COLLATE \"C\"";
         cols += fmt::format(", source_file text COLLATE \"C\", source_row bigint, "
                             "updated_at text COLLATE \"C\", geom geometry({}, {}) NOT NULL",
-                            geometry_type(k.geometry), *srid);
+                            geometry_type_name(k.geometry), *srid);
         m_conn.exec(fmt::format("creating the table of {}", k.key),
                     fmt::format("CREATE TABLE {} ({})", t(k.key), cols));
         m_conn.exec(
@@ -998,7 +979,7 @@ RegistryInfo PostgisStore::info() const {
         li.kind = k.key;
         li.label = k.label;
         li.builtin = k.builtin;
-        li.geometry_type = geometry_type(k.geometry);
+        li.geometry_type = geometry_type_name(k.geometry);
         if (relation_exists(k.key)) {
             const auto r =
                 m_conn.exec("summarising a layer",

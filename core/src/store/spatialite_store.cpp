@@ -35,11 +35,6 @@ using ffi::quote_identifier;
 using ffi::SqliteDb;
 using ffi::SqliteStmt;
 
-std::string now_utc() {
-    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
-}
-
 std::string sql_type(ValueType t) {
     switch (t) {
     case ValueType::integer:
@@ -53,20 +48,6 @@ std::string sql_type(ValueType t) {
         return "TEXT";
     }
     return "TEXT";
-}
-
-std::string spatialite_geometry_type(GeometryKind g) {
-    switch (g) {
-    case GeometryKind::point:
-        return "POINT";
-    case GeometryKind::line:
-        return "MULTILINESTRING";
-    case GeometryKind::polygon:
-        return "MULTIPOLYGON";
-    case GeometryKind::point_or_polygon:
-        return "GEOMETRY";
-    }
-    return "GEOMETRY";
 }
 
 std::string sql_string(std::string_view s) {
@@ -257,8 +238,7 @@ public:
         cols += ", source_file TEXT, source_row INTEGER, updated_at TEXT";
         m_db.exec(fmt::format("CREATE TABLE {} ({})", t, cols));
         SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
-        add.bind_text(1, k.key).bind_int(2, *srid).bind_text(3,
-                                                             spatialite_geometry_type(k.geometry));
+        add.bind_text(1, k.key).bind_int(2, *srid).bind_text(3, geometry_type_name(k.geometry));
         if (!add.step() || add.get_int(0) != 1)
             throw DatabaseError(fmt::format("cannot add the geometry column of {}", k.key));
         SqliteStmt idx(m_db.get(), "SELECT CreateSpatialIndex(?, 'geom')");
@@ -749,7 +729,7 @@ RegistryInfo SpatiaLiteStore::info() const {
         li.kind = k.key;
         li.label = k.label;
         li.builtin = k.builtin;
-        li.geometry_type = spatialite_geometry_type(k.geometry);
+        li.geometry_type = geometry_type_name(k.geometry);
         if (table_exists(db, k.key)) {
             SqliteStmt st(db,
                           fmt::format("SELECT COUNT(*), MIN(MbrMinX(geom)), MIN(MbrMinY(geom)), "

@@ -2,7 +2,10 @@
 
 #include "qiancun/error.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
+
+#include <chrono>
 
 namespace qiancun::store {
 
@@ -27,6 +30,25 @@ std::vector<RoleSpec> Store::roles() const {
 
 std::vector<AuditEntry> Store::audit(const KindDef &, std::string_view) const {
     needs_postgresql(*this);
+}
+
+std::string now_utc() {
+    auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+std::string geometry_type_name(GeometryKind g) {
+    switch (g) {
+    case GeometryKind::point:
+        return "POINT";
+    case GeometryKind::line:
+        return "MULTILINESTRING";
+    case GeometryKind::polygon:
+        return "MULTIPOLYGON";
+    case GeometryKind::point_or_polygon:
+        return "GEOMETRY";
+    }
+    return "GEOMETRY";
 }
 
 std::unique_ptr<Store> open(const Location &location, bool read_only) {

@@ -156,4 +156,11 @@ std::unique_ptr<Store> open_postgis(const Location &location, bool read_only);
 std::unique_ptr<Store> create_postgis(const Location &location,
                                       const std::optional<crs::Definition> &crs);
 
+/// The current UTC time, ISO 8601 to the second ("2026-11-30T22:38:16Z"): the stamp of imports,
+/// result layers and `created_at`, the same in both stores.
+std::string now_utc();
+/// The name of a kind's geometry column type as both SpatiaLite and PostGIS spell it (POINT,
+/// MULTILINESTRING, MULTIPOLYGON, GEOMETRY for a kind taking points or polygons).
+std::string geometry_type_name(GeometryKind g);
+
 } // namespace qiancun::store
