@@ -127,6 +127,20 @@ const KindDef &Registry::kind(std::string_view key) const {
 }
 
 void Registry::add_kind(const KindDef &def) {
+    for (const auto &existing : m_store->kinds()) {
+        if (existing.key != def.key)
+            continue;
+        if (existing.builtin)
+            throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
+        if (kinds_to_toml({existing}) != kinds_to_toml({def}))
+            throw UsageError(fmt::format("asset type '{}' is already defined differently in {}",
+                                         def.key, m_store->location().display()));
+        return;
+    }
+    if (is_reserved_table_name(def.key))
+        throw UsageError(fmt::format("asset type key '{}' is reserved for the registry's own "
+                                     "tables and result layers",
+                                     def.key));
     m_store->add_kind(def);
 }
 

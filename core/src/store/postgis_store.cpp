@@ -659,18 +659,6 @@ void PostgisStore::set_working_crs(const crs::Definition &wanted, std::optional<
 }
 
 void PostgisStore::add_kind(const KindDef &def) {
-    if (const auto *existing = find_kind(def.key)) {
-        if (existing->builtin)
-            throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
-        if (kinds_to_toml({*existing}) != kinds_to_toml({def}))
-            throw UsageError(fmt::format("asset type '{}' is already defined differently in {}",
-                                         def.key, where.display()));
-        return;
-    }
-    if (is_reserved_table_name(def.key))
-        throw UsageError(fmt::format("asset type key '{}' is reserved for the registry's own "
-                                     "tables and result layers",
-                                     def.key));
     m_kinds.push_back(def);
     std::vector<KindDef> configured;
     for (const auto &k : m_kinds)

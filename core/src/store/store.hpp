@@ -66,9 +66,9 @@ public:
 
     /// Every kind: builtin first, then configured ones in the order added.
     virtual const std::vector<KindDef> &kinds() const noexcept = 0;
-    /// Adds a configured kind (keeps its TOML in `meta.asset_types`, creates its table once the
-    /// CRS is fixed) or checks that an existing one is identical (UsageError otherwise, or for
-    /// a builtin or reserved key).
+    /// Adds a configured kind: keeps its TOML in `meta.asset_types` and creates its table once
+    /// the CRS is fixed. Precondition: `def.key` is no kind's and not reserved (Registry::add_kind
+    /// checks that, store-neutrally, before calling).
     virtual void add_kind(const KindDef &def) = 0;
 
     /// Starts the write transaction (SQLite: BEGIN IMMEDIATE). Throws DatabaseError when the
