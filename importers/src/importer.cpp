@@ -566,7 +566,7 @@ void hint_likely_duplicates(const Registry &registry, std::string_view kind,
                              "{}{}), see `qiancun check {}` (疑似重复设施)",
                              involved.size(), kind, fmt::join(pairs, "; "),
                              more ? fmt::format("; {} more", more) : std::string(),
-                             registry.path().string()));
+                             registry.display()));
 }
 
 ImportReport import_file(Registry &registry, const ImportOptions &options,

@@ -2,6 +2,7 @@
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gmock/gmock.h>
 
 namespace qiancun {
@@ -83,6 +84,38 @@ TEST_F(PostgisCli, InitImportListAndInfoOnAUriAsOnAFile) {
     EXPECT_EQ(testing::split_lines(p.out).size(), 23u);
     std::tie(f, p) = both({"info", "REGISTRY", "--format", "json"});
     EXPECT_THAT(p.out, HasSubstr("\"count\": 300"));
+}
+
+TEST_F(PostgisCli, TheSampleCountyGivesByteIdenticalTablesFromAFileAndFromPostgis) {
+    both({"init", "REGISTRY", "--crs", "EPSG:4549"});
+    const auto manifest = (testing::sample_maps_dir() / "county.toml").string();
+    auto [f, p] = both({"load", "REGISTRY", manifest, "--as-of", "2026-09-30"});
+    ASSERT_EQ(p.exit_code, 0);
+    // The warnings name the registry they were loaded into.
+    std::string file_err = f.err;
+    for (auto at = file_err.find(file); at != std::string::npos; at = file_err.find(file, at))
+        file_err.replace(at, file.size(), uri), at += uri.size();
+    EXPECT_EQ(p.err, file_err);
+    EXPECT_THAT(p.err, HasSubstr(fmt::format("see `qiancun check {}`", uri)));
+
+    const std::vector<std::vector<std::string>> commands = {
+        {"metrics", "REGISTRY", "--network", "--format", "csv"},
+        {"metrics", "REGISTRY", "--format", "csv"},
+        {"gaps", "REGISTRY", "--type", "sewage_plant", "--format", "csv"},
+        {"gaps", "REGISTRY", "--type", "courier_station", "--format", "csv"},
+        {"classify", "REGISTRY", "--format", "csv"},
+        {"indicators", "REGISTRY", "--format", "csv"},
+        {"indicators", "REGISTRY", "--by", "township", "--format", "csv"},
+        {"check", "REGISTRY", "--format", "csv"},
+    };
+    for (const auto &args : commands) {
+        std::tie(f, p) = both(args);
+        EXPECT_EQ(p.out, f.out) << fmt::format("{}", fmt::join(args, " "));
+        EXPECT_GT(testing::split_lines(p.out).size(), 7u)
+            << fmt::format("{}", fmt::join(args, " "));
+    }
+    std::tie(f, p) = both({"list", "REGISTRY", "sewage_plant", "--format", "csv"});
+    EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at"));
 }
 
 TEST_F(PostgisCli, ADatabaseWithoutPostGisIsADatabaseError) {
