@@ -1,0 +1,108 @@
+#include "testing/testing.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+// `qiancun indicators` on the sample county (loaded as of 2026-09-30, then next month's delivery
+// as of 2026-11-30, as the demo does). The ten built-in indicators are entries of the built-in
+// indicators file (SPEC §5.1) and give the numbers they gave when they were code:
+// tests/data/indicators/sample_county_<date>.csv is the `--by township --format csv` output of
+// that code, kept unchanged.
+
+namespace qiancun {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using testing::run_command;
+using testing::run_qiancun;
+using testing::split_lines;
+
+constexpr const char *kFirst = "2026-09-30";
+constexpr const char *kSecond = "2026-11-30";
+
+class IndicatorsCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir = new testing::TempDir();
+        reg = (*dir / "county.sqlite").string();
+        auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun({"load", reg, (testing::sample_maps_dir() / "county.toml").string(),
+                         "--as-of", kFirst});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const fs::path next = *dir / "2026-11";
+        r = run_command({"/bin/bash",
+                         (testing::source_dir() / "tools/derive_next_month.sh").string(),
+                         testing::sample_maps_dir().string(), next.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun({"load", reg, (next / "county.toml").string(), "--as-of", kSecond});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    static void TearDownTestSuite() {
+        delete dir;
+        dir = nullptr;
+    }
+
+    static testing::TempDir *dir;
+    static std::string reg;
+};
+
+testing::TempDir *IndicatorsCli::dir = nullptr;
+std::string IndicatorsCli::reg;
+
+fs::path pinned(const std::string &date) {
+    return testing::source_dir() / "tests/data/indicators" / ("sample_county_" + date + ".csv");
+}
+
+TEST_F(IndicatorsCli, BuiltInIndicatorsGiveThePinnedNumbersPerTownship) {
+    for (const std::string date : {kFirst, kSecond}) {
+        SCOPED_TRACE(date);
+        const auto r = run_qiancun(
+            {"indicators", reg, "--as-of", date, "--by", "township", "--format", "csv"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const auto want = split_lines(testing::read_file(pinned(date)));
+        const auto got = split_lines(r.out);
+        ASSERT_EQ(got.size(), want.size()) << r.out;
+        ASSERT_EQ(want.size(), 161u); // header + 10 indicators × (district + 15 townships)
+        for (std::size_t i = 0; i < want.size(); ++i)
+            EXPECT_EQ(got[i], want[i]) << "line " << i + 1;
+    }
+}
+
+/// "<indicator> <part> of <whole>" for each district row of the people's table with a detail.
+std::map<std::string, std::string> district_denominators(const std::string &out) {
+    std::map<std::string, std::string> found;
+    static const std::regex row(R"(^([a-z0-9_]+) .* ([0-9]+) of ([0-9]+) .*$)");
+    for (const auto &line : split_lines(out)) {
+        std::smatch m;
+        if (std::regex_match(line, m, row))
+            found[m[1]] = m[2].str() + " of " + m[3].str();
+    }
+    return found;
+}
+
+TEST_F(IndicatorsCli, BuiltInSharesKeepTheirDenominators) {
+    const auto r = run_qiancun({"indicators", reg, "--as-of", kSecond});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::map<std::string, std::string> want{
+        {"sewage_village_coverage", "79 of 300"},
+        {"sewage_effluent_ok", "177 of 204"},
+        {"courier_village_coverage", "273 of 300"},
+        {"bs5g_settlement_coverage", "378862 of 379411"},
+        {"retained_hemei_share", "116 of 291"},
+    };
+    EXPECT_EQ(district_denominators(r.out), want) << r.out;
+    const auto first = run_qiancun({"indicators", reg, "--as-of", kFirst});
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_EQ(district_denominators(first.out).at("sewage_village_coverage"), "74 of 300");
+}
+
+} // namespace
+} // namespace qiancun
