@@ -119,7 +119,11 @@ TEST_F(SiteCli, CoverTargetCsvAndUsageErrors) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::int64_t total = key_value(r.out, "total_population");
     EXPECT_GE(key_value(r.out, "covered_after") * 100, 99 * total);
-    EXPECT_LE(key_value(r.out, "lower_bound_sites"), key_value(r.out, "sites"));
+    // The Lagrangian bound proves the 9 sites of the sample county optimal, and says so.
+    EXPECT_EQ(key_value(r.out, "sites"), 9);
+    EXPECT_EQ(key_value(r.out, "lower_bound_sites"), 9);
+    EXPECT_EQ(key_value(r.out, "sites_over_optimum_at_most"), 0);
+    EXPECT_THAT(r.out, HasSubstr("（最优 ≥ 9，本方案至多比最优多 0 处）"));
     const auto lines = testing::split_lines(testing::read_file(csv));
     ASSERT_GE(lines.size(), 2u);
     EXPECT_EQ(lines[0], "\xEF\xBB\xBFrank,x,y,candidate,village_code,added_population,"

@@ -61,8 +61,10 @@ std::string summary_keys(const SitingResult &r, bool cover) {
                     r.total_population, r.covered_before, r.covered_after,
                     r.covered_after - r.covered_before, r.share_before, r.share_after);
     if (cover)
-        line += fmt::format(" target_population={} lower_bound_sites={}", r.target_population,
-                            r.lower_bound_sites);
+        line +=
+            fmt::format(" target_population={} lower_bound_sites={} sites_over_optimum_at_most={}",
+                        r.target_population, r.lower_bound_sites,
+                        static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites);
     else
         line += fmt::format(" upper_bound_population={} optimality_gap={:.4f}",
                             r.upper_bound_population, r.optimality_gap);
@@ -77,8 +79,9 @@ std::string summary_zh(const SitingResult &r, bool cover) {
         r.covered_after - r.covered_before, percent_for_people(r.share_before),
         percent_for_people(r.share_after));
     if (cover)
-        line +=
-            fmt::format("；达到目标 {} 人至少需要 {} 处", r.target_population, r.lower_bound_sites);
+        line += fmt::format("；达到目标 {} 人至少需要 {} 处（最优 ≥ {}，本方案至多比最优多 {} 处）",
+                            r.target_population, r.lower_bound_sites, r.lower_bound_sites,
+                            static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites);
     else
         line += fmt::format("；最优方案至多新覆盖 {} 人（与最优差距至多 {}）",
                             r.upper_bound_population, percent_for_people(r.optimality_gap));
@@ -159,7 +162,9 @@ void register_site(CLI::App &app) {
         "are kept and what they reach counts as covered. --add N picks N sites that newly reach\n"
         "the most people (lazy greedy, exchanges, iterated local search) and prints an upper\n"
         "bound on the optimum; --cover PCT the fewest sites found reaching PCT % of the\n"
-        "population, with a lower bound on the number of sites. Columns: rank, x, y (working\n"
+        "population (greedy, covers built from the Lagrangian relaxation, exchanges) with the\n"
+        "Lagrangian lower bound L on the number of sites: optimum >= L, so the answer has at\n"
+        "most sites - L more than needed. Columns: rank, x, y (working\n"
         "CRS), candidate, village_code, added_population, cumulative_population, added_villages.\n"
         "-o .gpkg/.shp/.geojson stores the layer sites_<type> (styled) and exports it; .csv\n"
         ".xlsx .json write the table.\n"

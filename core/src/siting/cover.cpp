@@ -72,6 +72,9 @@ constexpr int kKicks = 30;
 /// Subgradient steps of the Lagrangian bound at most.
 constexpr int kLagrangianIterations = 300;
 
+/// Set covering: a cover is built from the relaxed solution every this many steps.
+constexpr int kHeuristicEvery = 1;
+
 /// A tolerance for sums of weights: far below one person, far above rounding.
 double tolerance(double scale) {
     return 1e-9 * std::max(1.0, scale);
@@ -310,6 +313,139 @@ double lagrangian_bound(const CoverInstance &in, std::size_t k, double value) {
     return best;
 }
 
+/// A cover reaching `target` from `start` (candidates, possibly too few or redundant): lazy
+/// greedy adds the largest gains until the target is met, then, from the candidate losing the
+/// least, each is dropped when the rest still meet it. Empty when the target cannot be met.
+std::vector<std::uint32_t> complete_cover(const CoverInstance &in,
+                                          const std::vector<std::uint32_t> &start, double target) {
+    const double tol = tolerance(target);
+    CoverState state(in);
+    std::vector<std::uint32_t> chosen;
+    for (const std::uint32_t c : start)
+        if (!state.chosen(c)) {
+            state.add(c);
+            chosen.push_back(c);
+        }
+    lazy_greedy(in, state, std::numeric_limits<std::size_t>::max(), target,
+                [&](std::uint32_t c, double) { chosen.push_back(c); });
+    if (state.value() + tol < target)
+        return {};
+    // One pass from the smallest loss: a site goes when the others still meet the target.
+    std::vector<std::pair<double, std::uint32_t>> by_loss;
+    for (const std::uint32_t c : chosen)
+        by_loss.emplace_back(state.loss(c), c);
+    std::sort(by_loss.begin(), by_loss.end());
+    for (const auto &[initial, c] : by_loss)
+        if (state.value() - state.loss(c) + tol >= target)
+            state.remove(c);
+    std::erase_if(chosen, [&](std::uint32_t c) { return !state.chosen(c); });
+    return chosen;
+}
+
+/// What the Lagrangian search of set covering found: its bound and the smallest cover built
+/// from the relaxed solutions on the way.
+struct LagrangianCover {
+    double bound = 0.0;
+    std::vector<std::uint32_t> cover;
+};
+
+/// The Lagrangian bound of the set covering MILP
+///   min Σ x_c  s.t.  y_d ≤ Σ_{c ∋ d} x_c,  Σ w_d y_d ≥ target,  x binary, 0 ≤ y ≤ 1:
+/// relaxing the covering rows with multipliers λ_d ≥ 0 gives, for every λ, the lower bound
+///   L(λ) = Σ_c min(0, 1 − Σ_{d ∈ c} λ_d) + min { Σ_d λ_d y_d : Σ w_d y_d ≥ target, 0 ≤ y ≤ 1 },
+/// the second term a fractional knapsack (points by λ_d / w_d, cheapest first). Points no
+/// candidate covers have y_d = 0 and are left out. Subgradient steps (step μ (upper − L) / |s|²,
+/// s_d = y_d − Σ_{c ∋ d} x_c) raise it from λ_d = w_d / (the largest single gain), where it is
+/// target / that gain. Every few steps the relaxed x (candidates with Σ λ_d > 1) is completed into
+/// a cover (complete_cover), the Lagrangian heuristic of set covering; a smaller one replaces
+/// `cover` (a known cover, non-empty) and lowers the step's target. Returns the largest L seen;
+/// stops once ⌈L⌉ reaches the size of the best cover. Precondition: `cover` meets `target`.
+LagrangianCover set_cover_lagrangian(const CoverInstance &in, double target,
+                                     std::vector<std::uint32_t> cover) {
+    LagrangianCover out;
+    out.cover = std::move(cover);
+    const std::size_t n = in.candidates();
+    const std::size_t m = in.weight.size();
+    std::vector<char> coverable(m, 0);
+    for (const std::uint32_t d : in.covers)
+        coverable[d] = 1;
+    std::vector<std::uint32_t> points; // coverable points with weight
+    for (std::uint32_t d = 0; d < m; ++d)
+        if (coverable[d] && in.weight[d] > 0.0)
+            points.push_back(d);
+    if (target <= tolerance(target) || out.cover.empty())
+        return out;
+    double largest_gain = 0.0;
+    for (std::uint32_t c = 0; c < n; ++c) {
+        double g = 0.0;
+        for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i)
+            g += in.weight[in.covers[i]];
+        largest_gain = std::max(largest_gain, g);
+    }
+    std::vector<double> lambda(m, 0.0);
+    for (const std::uint32_t d : points)
+        lambda[d] = in.weight[d] / largest_gain;
+    std::vector<double> sub(m, 0.0);
+    std::vector<std::uint32_t> order = points;
+    std::vector<std::uint32_t> relaxed;
+    double &best = out.bound;
+    double mu = 2.0;
+    int stale = 0;
+    for (int it = 0; it < kLagrangianIterations; ++it) {
+        std::fill(sub.begin(), sub.end(), 0.0);
+        relaxed.clear();
+        double bound = 0.0;
+        for (std::uint32_t c = 0; c < n; ++c) {
+            double score = 0.0;
+            for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i)
+                score += lambda[in.covers[i]];
+            if (score > 1.0) {
+                bound += 1.0 - score;
+                relaxed.push_back(c);
+                for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i)
+                    sub[in.covers[i]] -= 1.0;
+            }
+        }
+        if (it % kHeuristicEvery == 0 && relaxed.size() < out.cover.size())
+            if (auto c = complete_cover(in, relaxed, target);
+                !c.empty() && c.size() < out.cover.size())
+                out.cover = std::move(c);
+        const auto upper = static_cast<double>(out.cover.size());
+        std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
+            const double ra = lambda[a] / in.weight[a];
+            const double rb = lambda[b] / in.weight[b];
+            return ra < rb || (ra == rb && a < b);
+        });
+        double left = target;
+        for (const std::uint32_t d : order) {
+            if (left <= 0.0)
+                break;
+            const double y = std::min(1.0, left / in.weight[d]);
+            bound += lambda[d] * y;
+            sub[d] += y;
+            left -= y * in.weight[d];
+        }
+        if (bound > best + tolerance(best)) {
+            best = bound;
+            stale = 0;
+        } else if (++stale >= 10) {
+            mu /= 2.0;
+            stale = 0;
+        }
+        if (std::ceil(best - 1e-6) >= upper || mu < 1e-4)
+            break;
+        double norm = 0.0;
+        for (const std::uint32_t d : points)
+            norm += sub[d] * sub[d];
+        if (norm == 0.0)
+            break; // λ is optimal: the relaxed solution is feasible
+        const double step = mu * (upper - bound) / norm;
+        for (const std::uint32_t d : points)
+            lambda[d] = std::max(0.0, lambda[d] + step * sub[d]);
+    }
+    return out;
+}
+
 } // namespace
 
 void CoverInstance::add_candidate(const std::vector<std::uint32_t> &points) {
@@ -401,14 +537,22 @@ CoverSolution min_cover(const CoverInstance &instance, double target) {
         out.reached = false;
         return out;
     }
-    order_by_gain(instance, chosen, out);
-    out.lower_bound_sites = std::max<std::size_t>(lower, 1);
+    // The Lagrangian bound of the MILP is far stronger than the submodular one where sites
+    // overlap; weights are whole people, so a bound of 4.000001 means 5 sites. Its covers built
+    // from the relaxed solutions often need fewer sites than greedy.
+    LagrangianCover lagrangian =
+        set_cover_lagrangian(instance, target, complete_cover(instance, chosen, target));
+    order_by_gain(instance, lagrangian.cover, out);
+    out.lower_bound = lagrangian.bound;
+    out.lower_bound_sites = std::max<std::size_t>(
+        {lower, 1, static_cast<std::size_t>(std::max(0.0, std::ceil(lagrangian.bound - 1e-6)))});
     // Fewer sites: the best set of one less, while it still reaches the target.
-    for (std::size_t k = chosen.size() - 1; k >= out.lower_bound_sites && k > 0; --k) {
+    for (std::size_t k = out.chosen.size() - 1; k >= out.lower_bound_sites && k > 0; --k) {
         CoverSolution fewer = max_cover(instance, k);
         if (fewer.value + tol < target)
             break;
         fewer.lower_bound_sites = out.lower_bound_sites;
+        fewer.lower_bound = out.lower_bound;
         fewer.swaps += out.swaps;
         out = std::move(fewer);
     }

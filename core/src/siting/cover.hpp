@@ -32,9 +32,12 @@ struct CoverSolution {
     /// final S — the online bound of submodular maximisation — and the Lagrangian bound of the
     /// MILP after subgradient steps).
     double upper_bound = 0.0;
-    /// Set covering: no fewer candidates reach the target (the largest, over the sets S
-    /// evaluated, m such that f(S) + the m−1 best gains Δ(c | S) fall short of it).
+    /// Set covering: no fewer candidates reach the target — the largest of ⌈lower_bound⌉ and,
+    /// over the sets S evaluated, the m such that f(S) + the m−1 best gains Δ(c | S) fall short.
     std::size_t lower_bound_sites = 0;
+    /// Set covering: the Lagrangian bound of the MILP (fractional sites) after subgradient steps;
+    /// at most the optimum of its LP relaxation.
+    double lower_bound = 0.0;
     std::size_t swaps = 0; ///< improving exchanges of the local search
     bool reached = true;   ///< set covering: the target is met
 };
