@@ -249,6 +249,14 @@ def main():
     columns = {}
     for kind in types:
         assets = gpd.read_file(args.registry, layer=kind)
+        if kind == "cultural_hall":
+            # A hall keeps its point in `geom` and its polygon, if any, in `footprint`:
+            # distances run from the footprint where there is one (SPEC §3).
+            footprints = gpd.read_file(args.registry, layer=f"{kind}(footprint)")
+            assets = assets.set_geometry(
+                [f if f is not None else p for f, p in zip(footprints.geometry, assets.geometry)],
+                crs=assets.crs,
+            )
         assets = assets[assets["status"].isin(SERVING)]
         sources, radii = [], []
         for _, row in assets.iterrows():

@@ -515,7 +515,8 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
                                            key, def.name));
                 if (k.attribute_index(def.name) >= 0 || def.name == "village_code" ||
                     def.name == "source_file" || def.name == "source_row" ||
-                    def.name == "updated_at" || def.name == "geom" || def.name == "fid")
+                    def.name == "updated_at" || def.name == "geom" || def.name == "footprint" ||
+                    def.name == "fid")
                     throw fail(fmt::format("asset type '{}': attribute '{}' is defined twice or "
                                            "reserved",
                                            key, def.name));

@@ -385,7 +385,18 @@ struct ShapefileSurvey {
     std::vector<std::size_t> string_bytes;
 };
 
-ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, const FeatureFilter &keep) {
+/// The geometry a feature is exported with: a point-or-polygon kind's footprint where it has
+/// one (its table keeps the point in `geom` and the polygon in `footprint`, field
+/// `footprint`), else the feature's first geometry.
+const OGRGeometry *export_geometry(const OGRFeature &f, int footprint) {
+    if (footprint >= 0)
+        if (const OGRGeometry *g = f.GetGeomFieldRef(footprint); g && !g->IsEmpty())
+            return g;
+    return f.GetGeometryRef();
+}
+
+ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, const FeatureFilter &keep,
+                       int footprint) {
     ShapefileSurvey s;
     const int n_fields = layer.GetLayerDefn()->GetFieldCount();
     s.string_bytes.assign(static_cast<std::size_t>(n_fields), 0);
@@ -399,7 +410,7 @@ ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, const Fea
             auto &longest = s.string_bytes[static_cast<std::size_t>(i)];
             longest = std::max(longest, std::string_view(feature->GetFieldAsString(i)).size());
         }
-        const OGRGeometry *g = feature->GetGeometryRef();
+        const OGRGeometry *g = export_geometry(*feature, footprint);
         if (!g || g->IsEmpty()) {
             ++s.null_geometry;
             continue;
@@ -719,8 +730,11 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
         return (!where || where->Evaluate(&f)) && (!in_villages || in_villages(f));
     };
     OGRFeatureDefn &defn = *src.GetLayerDefn();
-    const OGRwkbGeometryType declared_type =
-        defn.GetGeomFieldCount() > 0 ? src.GetGeomType() : wkbNone;
+    // Halls: one layer of points and footprints, each feature by its footprint where it has one.
+    const int footprint = defn.GetGeomFieldCount() > 1 ? defn.GetGeomFieldIndex("footprint") : -1;
+    const OGRwkbGeometryType declared_type = footprint >= 0                 ? wkbUnknown
+                                             : defn.GetGeomFieldCount() > 0 ? src.GetGeomType()
+                                                                            : wkbNone;
 
     std::unique_ptr<OGRSpatialReference> source_srs;
     if (const OGRSpatialReference *s = src.GetSpatialRef()) {
@@ -794,7 +808,7 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     std::vector<std::string> lco;
     std::vector<std::size_t> string_bytes(full_names.size(), 0);
     if (shapefile) {
-        ShapefileSurvey s = survey(src, options.layer, keep);
+        ShapefileSurvey s = survey(src, options.layer, keep, footprint);
         string_bytes = s.string_bytes;
         parts = plan_shapefiles(output, declared_type, s);
         remove_previous_shapefiles(output, parts);
@@ -840,13 +854,16 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     for (const auto &feature : src) {
         if (!keep(*feature))
             continue;
-        Part &part = part_for(parts, feature->GetGeometryRef());
+        const OGRGeometry *geometry = export_geometry(*feature, footprint);
+        Part &part = part_for(parts, geometry);
         OGRFeatureUniquePtr out(OGRFeature::CreateFeature(part.layer->GetLayerDefn()));
         if (out->SetFrom(feature.get(), field_map.data(), TRUE) != OGRERR_NONE)
             throw Error(fmt::format("cannot copy feature {} of '{}': {}", feature->GetFID(),
                                     options.layer, last_gdal_error()));
         if (part.geometry_type == wkbNone)
             out->SetGeometryDirectly(nullptr);
+        else if (footprint >= 0)
+            out->SetGeometry(geometry);
         if (OGRGeometry *g = out->GetGeometryRef()) {
             if (transform && g->transform(transform.get()) != OGRERR_NONE)
                 throw Error(fmt::format("cannot transform feature {} of '{}' to {}: {}",

@@ -87,11 +87,13 @@ StyleParts split_style(const std::string &qml) {
     return parts;
 }
 
-/// One layer to write: a registry table, or one geometry family of a mixed table.
+/// One layer to write: a registry table, or one geometry column of a table that has two.
 struct Layer {
     std::string table;
-    std::string geometry_type;         ///< of the table, SpatiaLite's name
-    std::optional<std::string> family; ///< OGR geometrytype= for a mixed table
+    std::string geometry_type; ///< of the geometry column, SpatiaLite's name
+    /// The geometry column when the table has several (halls: `geom` and `footprint`); OGR then
+    /// names the layer `table(column)`.
+    std::optional<std::string> geometry_column;
     std::string id;
     std::string name;
     std::string group;
@@ -101,12 +103,12 @@ struct Layer {
 
 /// QGIS's geometry attribute of <maplayer> and the draw order within a group (points on top).
 std::pair<std::string_view, int> geometry_of(const Layer &l) {
-    const std::string &t = l.family ? *l.family : l.geometry_type;
-    if (t.find("POINT") != std::string::npos || t == "Point")
+    const std::string &t = l.geometry_type;
+    if (t.find("POINT") != std::string::npos)
         return {"Point", 0};
     if (t.find("LINE") != std::string::npos)
         return {"Line", 1};
-    if (t.find("POLYGON") != std::string::npos || t == "MultiPolygon")
+    if (t.find("POLYGON") != std::string::npos)
         return {"Polygon", 2};
     return {"Unknown", 3};
 }
@@ -199,10 +201,9 @@ std::string maplayer_xml(const Layer &l, const std::string &source, const std::s
 }
 
 std::string layer_source(const Layer &l, const std::string &registry_source) {
-    std::string s = fmt::format("{}|layername={}", registry_source, l.table);
-    if (l.family)
-        s += "|geometrytype=" + *l.family;
-    return s;
+    if (l.geometry_column)
+        return fmt::format("{}|layername={}({})", registry_source, l.table, *l.geometry_column);
+    return fmt::format("{}|layername={}", registry_source, l.table);
 }
 
 void write_file(const fs::path &output, const std::string &qgs, bool zipped) {
@@ -252,11 +253,17 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
 
     std::vector<Layer> layers;
     for (const auto &t : tables) {
-        const auto sl = std::find_if(spatial.begin(), spatial.end(),
-                                     [&](const SpatialLayer &s) { return s.table == t.table; });
+        const auto sl = std::find_if(spatial.begin(), spatial.end(), [&](const SpatialLayer &s) {
+            return s.table == t.table && s.geometry_column == t.geometry_column;
+        });
+        const auto columns =
+            std::count_if(spatial.begin(), spatial.end(),
+                          [&](const SpatialLayer &s) { return s.table == t.table; });
         Layer l;
         l.table = t.table;
         l.geometry_type = sl != spatial.end() ? sl->geometry_type : "GEOMETRY";
+        if (columns > 1)
+            l.geometry_column = t.geometry_column;
         l.styles = &t.styles;
         const auto kind = std::find_if(registry.kinds().begin(), registry.kinds().end(),
                                        [&](const KindDef &k) { return k.key == t.table; });
@@ -268,20 +275,10 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
             l.group = "分析";
             l.visible = !starts_hidden(t.table);
         }
-        if (l.geometry_type == "GEOMETRY" && kind != registry.kinds().end() &&
-            kind->geometry == GeometryKind::point_or_polygon) {
-            // OGR splits a table of mixed types by type, as QGIS does when it is added.
-            Layer points = l;
-            points.family = "Point";
-            points.name = l.name + "（点位）";
-            Layer footprints = l;
-            footprints.family = "MultiPolygon";
-            footprints.name = l.name + "（范围）";
-            layers.push_back(std::move(points));
-            layers.push_back(std::move(footprints));
-        } else {
-            layers.push_back(std::move(l));
-        }
+        if (l.geometry_column && kind != registry.kinds().end() &&
+            kind->geometry == GeometryKind::point_or_polygon)
+            l.name += geometry_of(l).first == "Point" ? "（点位）" : "（范围）";
+        layers.push_back(std::move(l));
     }
     std::stable_sort(layers.begin(), layers.end(), [](const Layer &a, const Layer &b) {
         const auto ga = std::find(kGroups.begin(), kGroups.end(), a.group);
@@ -297,8 +294,9 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
     // QGIS keeps a layer id only when it is longer than 10 characters (it expects a time stamp
     // in it) and makes up another one otherwise, which the layer tree would then miss.
     for (std::size_t i = 0; i < layers.size(); ++i)
-        layers[i].id = fmt::format("qiancun_{}{}_{:02}", layers[i].table,
-                                   layers[i].family ? "_" + *layers[i].family : "", i);
+        layers[i].id =
+            fmt::format("qiancun_{}{}_{:02}", layers[i].table,
+                        layers[i].geometry_column ? "_" + *layers[i].geometry_column : "", i);
 
     const std::string registry_source = relative_source(options.registry, options.output);
     const std::string srs = spatialrefsys(*working, 8);

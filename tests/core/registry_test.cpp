@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace qiancun {
@@ -503,6 +504,148 @@ TEST_F(TwoVillages, ResultLayerWriterStoresRowsAndGeometriesAndIsCatalogued) {
     // A kind's table is never replaced by a result.
     Registry::Transaction tx(reg);
     EXPECT_THROW(reg.create_result_layer("Village", {}, "POINT", "test"), DatabaseError);
+}
+
+/// A hall of `wkt` (a point or a polygon), operating.
+Feature hall(std::int64_t row, const std::string &id, const std::string &wkt) {
+    const KindDef *k = nullptr;
+    for (const auto &kind : builtin_kinds())
+        if (kind.key == "cultural_hall")
+            k = &kind;
+    Feature f;
+    f.row = row;
+    f.values.assign(k->attributes.size(), Value{});
+    f.values[0] = id;
+    f.values[static_cast<std::size_t>(k->attribute_index("status"))] = std::string("operating");
+    f.wkb = geometry::check(geometry::wkb_from_wkt(wkt), GeometryKind::point_or_polygon, false).wkb;
+    return f;
+}
+
+/// The rows of a query on the registry file, cells joined by '|' (NULL as "NULL").
+std::vector<std::string> sql_rows(const std::filesystem::path &registry, const std::string &sql) {
+    const qiancun::testing::SqliteFile file(registry);
+    sqlite3_stmt *st = nullptr;
+    std::vector<std::string> out;
+    if (sqlite3_prepare_v2(file.get(), sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+        ADD_FAILURE() << sql << ": " << sqlite3_errmsg(file.get());
+        return out;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        std::string row;
+        for (int i = 0; i < sqlite3_column_count(st); ++i) {
+            const auto *text = sqlite3_column_text(st, i);
+            if (i > 0)
+                row += '|';
+            row += text ? reinterpret_cast<const char *>(text) : "NULL";
+        }
+        out.push_back(row);
+    }
+    sqlite3_finalize(st);
+    return out;
+}
+
+TEST_F(TwoVillages, HallsKeepAPointColumnAndAFootprintColumnEachTypedAndIndexed) {
+    // A 100 m × 50 m footprint in the west village and a hall given as a point in the east.
+    std::vector<Feature> halls{
+        hall(1, "H1",
+             "POLYGON((500100 3320100, 500200 3320100, 500200 3320150, 500100 3320150, "
+             "500100 3320100))"),
+        hall(2, "H2", "POINT (501500 3320500)")};
+    {
+        Registry::Transaction tx(reg);
+        auto rec = record("cultural_hall");
+        reg.write(reg.kind("cultural_hall"), halls, WriteMode::upsert, rec);
+        reg.link_villages("cultural_hall");
+        tx.commit();
+    }
+    // One geometry type per column, each with its spatial index: GDAL and QGIS see two layers.
+    EXPECT_EQ(sql_rows(reg.path(), "SELECT f_geometry_column, geometry_type, srid, "
+                                   "spatial_index_enabled FROM geometry_columns WHERE "
+                                   "f_table_name = 'cultural_hall' ORDER BY 1"),
+              (std::vector<std::string>{"footprint|6|4549|1", "geom|1|4549|1"}));
+    EXPECT_EQ(sql_rows(reg.path(), "SELECT CheckSpatialIndex('cultural_hall', 'geom'), "
+                                   "CheckSpatialIndex('cultural_hall', 'footprint')"),
+              (std::vector<std::string>{"1|1"}));
+    // The polygon's GEOS point-on-surface, by hand: the middle of the widest run of the
+    // horizontal line through the middle of its box (500150, 3320125).
+    EXPECT_EQ(sql_rows(reg.path(), "SELECT id, AsText(geom), AsText(footprint), village_code FROM "
+                                   "cultural_hall ORDER BY id"),
+              (std::vector<std::string>{
+                  "H1|POINT(500150 3320125)|MULTIPOLYGON(((500100 3320100, 500200 3320100, "
+                  "500200 3320150, 500100 3320150, 500100 3320100)))|330604101201",
+                  "H2|POINT(501500 3320500)|NULL|330604101202"}));
+    // Analysis reads the footprint where there is one.
+    std::vector<std::string> read;
+    reg.scan({.table = "cultural_hall", .columns = {"id"}, .wkb = true, .xy = true},
+             [&](const ScanRow &r) {
+                 read.push_back(fmt::format("{} {} {}", r.text(0), geometry::wkt_from_wkb(r.wkb, 0),
+                                            r.xy ? "xy" : "-"));
+             });
+    EXPECT_EQ(read, (std::vector<std::string>{
+                        "H1 MULTIPOLYGON (((500100 3320100, 500200 3320100, 500200 3320150, "
+                        "500100 3320150, 500100 3320100))) -",
+                        "H2 POINT (501500 3320500) xy"}));
+    const auto info = reg.info();
+    const auto layer = std::find_if(info.layers.begin(), info.layers.end(),
+                                    [](const LayerInfo &l) { return l.kind == "cultural_hall"; });
+    ASSERT_NE(layer, info.layers.end());
+    ASSERT_TRUE(layer->extent);
+    EXPECT_EQ(*layer->extent, (std::array<double, 4>{500100, 3320100, 501500, 3320500}));
+}
+
+TEST_F(TwoVillages, AVersion1RegistryIsUpgradedInPlaceWhenOpened) {
+    std::vector<Feature> halls{
+        hall(1, "H1",
+             "POLYGON((500100 3320100, 500200 3320100, 500200 3320150, 500100 3320150, "
+             "500100 3320100))"),
+        hall(2, "H2", "POINT (501500 3320500)")};
+    {
+        Registry::Transaction tx(reg);
+        auto rec = record("cultural_hall");
+        reg.write(reg.kind("cultural_hall"), halls, WriteMode::upsert, rec);
+        tx.commit();
+    }
+    const auto path = reg.path();
+    const auto checksum = reg.content_checksum();
+    reg = Registry::create(dir / "other.sqlite", 4549); // closes the file
+    {
+        // Back to version 1: points and footprints in one GEOMETRY column.
+        const qiancun::testing::SqliteFile file(path);
+        char *error = nullptr;
+        const int rc = sqlite3_exec(
+            file.get(),
+            "SELECT DisableSpatialIndex('cultural_hall', 'footprint'); "
+            "DROP TABLE idx_cultural_hall_footprint; "
+            "SELECT DiscardGeometryColumn('cultural_hall', 'footprint'); "
+            "SELECT DisableSpatialIndex('cultural_hall', 'geom'); "
+            "DROP TABLE idx_cultural_hall_geom; "
+            "SELECT DiscardGeometryColumn('cultural_hall', 'geom'); "
+            "UPDATE cultural_hall SET geom = footprint WHERE footprint IS NOT NULL; "
+            "ALTER TABLE cultural_hall DROP COLUMN footprint; "
+            "SELECT RecoverGeometryColumn('cultural_hall', 'geom', 4549, 'GEOMETRY', 'XY'); "
+            "SELECT CreateSpatialIndex('cultural_hall', 'geom'); "
+            "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+            nullptr, nullptr, &error);
+        ASSERT_EQ(rc, SQLITE_OK) << (error ? error : "");
+    }
+    ASSERT_EQ(sql_rows(path, "SELECT f_geometry_column, geometry_type FROM geometry_columns "
+                             "WHERE f_table_name = 'cultural_hall'"),
+              (std::vector<std::string>{"geom|0"}));
+    // A reader upgrades it too, all at once.
+    const auto upgraded = Registry::open(path, true);
+    EXPECT_EQ(upgraded.info().schema_version, 2);
+    EXPECT_EQ(sql_rows(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
+              (std::vector<std::string>{"2"}));
+    EXPECT_EQ(sql_rows(path, "SELECT f_geometry_column, geometry_type, spatial_index_enabled FROM "
+                             "geometry_columns WHERE f_table_name = 'cultural_hall' ORDER BY 1"),
+              (std::vector<std::string>{"footprint|6|1", "geom|1|1"}));
+    EXPECT_EQ(sql_rows(path, "SELECT id, AsText(geom), AsText(footprint) FROM cultural_hall "
+                             "ORDER BY id"),
+              (std::vector<std::string>{
+                  "H1|POINT(500150 3320125)|MULTIPOLYGON(((500100 3320100, 500200 3320100, "
+                  "500200 3320150, 500100 3320150, 500100 3320100)))",
+                  "H2|POINT(501500 3320500)|NULL"}));
+    EXPECT_EQ(upgraded.content_checksum(), checksum);
 }
 
 } // namespace

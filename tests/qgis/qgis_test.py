@@ -105,14 +105,22 @@ def registry_epsg(reg):
 
 
 def spatial_tables(reg):
+    """(table, geometry column) of every registered geometry column."""
     with sqlite3.connect(reg) as db:
-        return [r[0] for r in db.execute("SELECT f_table_name FROM geometry_columns ORDER BY 1")]
+        return [
+            (r[0], r[1])
+            for r in db.execute(
+                "SELECT f_table_name, f_geometry_column FROM geometry_columns ORDER BY 1, 2"
+            )
+        ]
 
 
-def open_layer(reg, table, provider):
+def open_layer(reg, table, provider, column="geom"):
     if provider == "ogr":
-        return QgsVectorLayer(f"{reg}|layername={table}", table, "ogr")
-    return QgsVectorLayer(f"dbname='{reg}' table=\"{table}\" (geom)", table, "spatialite")
+        # OGR names the layer of a second geometry column table(column).
+        name = table if column == "geom" else f"{table}({column})"
+        return QgsVectorLayer(f"{reg}|layername={name}", table, "ogr")
+    return QgsVectorLayer(f"dbname='{reg}' table=\"{table}\" ({column})", table, "spatialite")
 
 
 def symbol_rgb(symbol):
@@ -134,16 +142,24 @@ def check_village_labels(layer, where):
 
 def check_registry(reg, work):
     epsg = registry_epsg(reg)
-    tables = spatial_tables(reg)
+    layers = spatial_tables(reg)
+    tables = sorted({t for t, _ in layers})
     check(
-        sorted(tables) == sorted(EXPECTED),
-        f"registry layers {sorted(tables)} differ from the expected {sorted(EXPECTED)}",
+        tables == sorted(EXPECTED),
+        f"registry layers {tables} differ from the expected {sorted(EXPECTED)}",
     )
-    for table in tables:
+    # One geometry type per column: halls have their points and their footprints apart.
+    check(
+        [c for t, c in layers if t == "cultural_hall"] == ["footprint", "geom"]
+        and all(c == "geom" for t, c in layers if t != "cultural_hall"),
+        f"geometry columns {layers}",
+    )
+    hall_types = {}
+    for table, column in layers:
         renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
         for provider in ("ogr", "spatialite"):
-            where = f"{table} ({provider})"
-            layer = open_layer(reg, table, provider)
+            where = f"{table}({column}) ({provider})"
+            layer = open_layer(reg, table, provider, column)
             if not check(layer.isValid(), f"{where}: not valid"):
                 continue
             got = layer.renderer().type() if layer.renderer() else None
@@ -160,15 +176,8 @@ def check_registry(reg, work):
             )
             if labels:
                 check_village_labels(layer, where)
-            # Points and footprints share cultural_hall's one GEOMETRY column; QGIS's
-            # SpatiaLite provider then sees no geometry type and no CRS (OGR splits the
-            # layer by type instead). Known, and checked to stay the only such layer.
-            if provider == "spatialite" and table == "cultural_hall":
-                check(
-                    layer.wkbType() == QgsWkbTypes.Unknown,
-                    "cultural_hall (spatialite) now has a geometry type: update this test",
-                )
-                continue
+            if table == "cultural_hall":
+                hall_types[(column, provider)] = QgsWkbTypes.displayString(layer.wkbType())
             check(
                 layer.crs().authid() == f"EPSG:{epsg}",
                 f"{where}: CRS {layer.crs().authid()!r}, the registry's is EPSG:{epsg}",
@@ -177,7 +186,20 @@ def check_registry(reg, work):
                 layer.wkbType() not in (QgsWkbTypes.Unknown, QgsWkbTypes.NoGeometry),
                 f"{where}: no geometry type",
             )
-            check(layer.featureCount() > 0, f"{where}: no features")
+            check(
+                sum(1 for f in layer.getFeatures() if f.hasGeometry()) > 0,
+                f"{where}: no features with a geometry",
+            )
+    check(
+        hall_types
+        == {
+            ("geom", "ogr"): "Point",
+            ("geom", "spatialite"): "Point",
+            ("footprint", "ogr"): "MultiPolygon",
+            ("footprint", "spatialite"): "MultiPolygon",
+        },
+        f"cultural_hall: geometry types {hall_types}",
+    )
 
     village = open_layer(reg, "village", "ogr")
     check(village.renderer().classAttribute() == "class", "village: not classified by class")
@@ -294,8 +316,10 @@ PROJECT_GROUPS = {
 
 
 def table_of(layer):
+    """The registry table of a project layer (its OGR layer name without a (column))."""
     uri = layer.source()
-    return uri.split("layername=")[1].split("|")[0] if "layername=" in uri else uri
+    name = uri.split("layername=")[1].split("|")[0] if "layername=" in uri else uri
+    return name.split("(")[0]
 
 
 def has_cjk(text):

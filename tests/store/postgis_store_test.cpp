@@ -9,6 +9,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 namespace qiancun {
@@ -148,13 +149,14 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
                     "f_table_schema = '{}' ORDER BY 1",
                     schema.name()));
     ASSERT_EQ(columns.exit_code, 0) << columns.err;
-    for (const auto &expected :
-         {"village MULTIPOLYGON 4549", "settlement POINT 4549", "sewage_plant POINT 4549",
-          "rural_road MULTILINESTRING 4549", "base_station_5g POINT 4549",
-          "cultural_hall GEOMETRY 4549", "courier_station POINT 4549"})
+    for (const auto &expected : {"village MULTIPOLYGON 4549", "settlement POINT 4549",
+                                 "sewage_plant POINT 4549", "rural_road MULTILINESTRING 4549",
+                                 "base_station_5g POINT 4549", "cultural_hall POINT 4549",
+                                 "cultural_hall MULTIPOLYGON 4549", "courier_station POINT 4549"})
         EXPECT_THAT(columns.out, HasSubstr(std::string(expected) + "\n"));
     const auto gist = psql(fmt::format("SELECT count(*) FROM pg_indexes WHERE schemaname = '{}' "
-                                       "AND indexdef LIKE '%USING gist (geom)%'",
+                                       "AND (indexdef LIKE '%USING gist (geom)%' OR indexdef "
+                                       "LIKE '%USING gist (footprint)%')",
                                        schema.name()));
     const auto geometry_tables = psql(fmt::format(
         "SELECT count(*) FROM geometry_columns WHERE f_table_schema = '{}'", schema.name()));
@@ -168,7 +170,7 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
     EXPECT_EQ(tables.out, "import_log,layer_styles,meta,result_layers,status_history\n");
     const auto version = psql(
         fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'", schema.name()));
-    EXPECT_EQ(version.out, "2\n");
+    EXPECT_EQ(version.out, "3\n");
 }
 
 TEST_F(PostgisStore, InitRefusesAnExistingRegistryAndOpenAMissingOne) {
@@ -223,7 +225,7 @@ TEST_F(PostgisStore, AVersion1SchemaIsUpgradedInPlaceWithItsData) {
     EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
                                schema.name()))
                   .out,
-              "2\n");
+              "3\n");
     EXPECT_EQ(reg.count("sewage_plant"), 5);
     EXPECT_EQ(psql(fmt::format("SELECT count(*) FROM pg_policies WHERE schemaname = '{}' AND "
                                "tablename = 'sewage_plant'",
@@ -237,6 +239,89 @@ TEST_F(PostgisStore, AVersion1SchemaIsUpgradedInPlaceWithItsData) {
               0);
     EXPECT_EQ(Registry::open(Location::parse(schema.uri()), true).audit("sewage_plant", "A").size(),
               1u);
+}
+
+/// A hall of `wkt` (a point or a polygon), operating.
+Feature hall(std::int64_t row, const std::string &id, const std::string &wkt) {
+    const KindDef *k = nullptr;
+    for (const auto &kind : builtin_kinds())
+        if (kind.key == "cultural_hall")
+            k = &kind;
+    Feature f;
+    f.row = row;
+    f.values.assign(k->attributes.size(), Value{});
+    f.values[0] = id;
+    f.values[static_cast<std::size_t>(k->attribute_index("status"))] = std::string("operating");
+    f.wkb = geometry::check(geometry::wkb_from_wkt(wkt), GeometryKind::point_or_polygon, false).wkb;
+    return f;
+}
+
+TEST_F(PostgisStore, HallsKeepAPointColumnAndAFootprintColumnAndVersion2IsUpgraded) {
+    {
+        auto reg = Registry::create(Location::parse(schema.uri()), 4549);
+        fill(reg);
+        std::vector<Feature> halls{hall(1, "H1",
+                                        "POLYGON((500100 3320100, 500200 3320100, 500200 3320150, "
+                                        "500100 3320150, 500100 3320100))"),
+                                   hall(2, "H2", "POINT (501500 3320500)")};
+        Registry::Transaction tx(reg);
+        auto rec = record("cultural_hall");
+        reg.write(reg.kind("cultural_hall"), halls, WriteMode::upsert, rec);
+        reg.link_villages("cultural_hall");
+        tx.commit();
+    }
+    // The polygon's GEOS point-on-surface by hand: (500150, 3320125), the middle of the widest
+    // run of the line through the middle of its box.
+    const std::string halls_sql = fmt::format(
+        "SELECT id || ' ' || ST_AsText(geom) || ' ' || coalesce(ST_AsText(footprint), '-') || ' ' "
+        "|| village_code FROM \"{}\".cultural_hall ORDER BY id",
+        schema.name());
+    const std::string expected =
+        "H1 POINT(500150 3320125) MULTIPOLYGON(((500100 3320100,500200 3320100,500200 3320150,"
+        "500100 3320150,500100 3320100))) 330604101201\n"
+        "H2 POINT(501500 3320500) - 330604101202\n";
+    EXPECT_EQ(psql(halls_sql).out, expected);
+    const auto audited =
+        Registry::open(Location::parse(schema.uri()), true).audit("cultural_hall", "H1");
+    // Back to version 2: points and footprints in one GEOMETRY column, without the edit policy
+    // that reads it.
+    const auto downgrade = psql(fmt::format(
+        "SET search_path = \"{0}\", public; DROP POLICY qiancun_edit ON cultural_hall; "
+        "ALTER TABLE cultural_hall ALTER COLUMN geom TYPE geometry(GEOMETRY, 4549) USING "
+        "coalesce(footprint, geom); ALTER TABLE cultural_hall DROP COLUMN footprint; "
+        "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+        schema.name()));
+    ASSERT_EQ(downgrade.exit_code, 0) << downgrade.err;
+    // A reader upgrades it: the same rows, the same village links, the edit policy back, and no
+    // audit entry for the move.
+    auto reg = Registry::open(Location::parse(schema.uri()), true);
+    EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
+                               schema.name()))
+                  .out,
+              "3\n");
+    EXPECT_EQ(psql(halls_sql).out, expected);
+    EXPECT_EQ(psql(fmt::format("SELECT string_agg(f_geometry_column || ' ' || type, ',' ORDER BY "
+                               "f_geometry_column) FROM geometry_columns WHERE f_table_schema = "
+                               "'{}' AND f_table_name = 'cultural_hall'",
+                               schema.name()))
+                  .out,
+              "footprint MULTIPOLYGON,geom POINT\n");
+    EXPECT_EQ(psql(fmt::format("SELECT string_agg(policyname, ',' ORDER BY policyname) FROM "
+                               "pg_policies WHERE schemaname = '{}' AND tablename = "
+                               "'cultural_hall'",
+                               schema.name()))
+                  .out,
+              "qiancun_edit,qiancun_read\n");
+    EXPECT_EQ(reg.audit("cultural_hall", "H1").size(), audited.size());
+    // Analysis reads the footprint where there is one.
+    std::vector<std::string> read;
+    reg.scan({.table = "cultural_hall", .columns = {"id"}, .wkb = true},
+             [&](const ScanRow &r) { read.push_back(geometry::wkt_from_wkb(r.wkb, 0)); });
+    std::sort(read.begin(), read.end());
+    EXPECT_EQ(read, (std::vector<std::string>{"MULTIPOLYGON (((500100 3320100, 500200 3320100, "
+                                              "500200 3320150, 500100 3320150, 500100 "
+                                              "3320100)))",
+                                              "POINT (501500 3320500)"}));
 }
 
 TEST_F(PostgisStore, OtherTablesInTheSchemaAreNeverTakenOver) {

@@ -24,8 +24,9 @@ namespace qiancun::store {
 
 namespace {
 
-/// Version of the PostgreSQL schema; migrations upgrade older ones in place.
-constexpr int kSchemaVersion = 2;
+/// Version of the PostgreSQL schema; migrations upgrade older ones in place. Version 3: a kind
+/// taking points or polygons has a POINT `geom` and a MULTIPOLYGON `footprint`.
+constexpr int kSchemaVersion = 3;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 /// How long a writer waits for another writer of the same kind before giving up.
@@ -59,6 +60,13 @@ std::string sql_type(ValueType t) {
 }
 
 /// Kinds whose rows carry a `village_code` link.
+/// The geometry of a kind's rows as analysis reads it (the footprint where there is one), of
+/// the table aliased `alias` ("" for none).
+std::string geometry_sql(const KindDef &k, std::string_view alias = "") {
+    const std::string a = alias.empty() ? std::string() : std::string(alias) + ".";
+    return has_footprint(k) ? fmt::format("COALESCE({0}footprint, {0}geom)", a) : a + "geom";
+}
+
 bool has_village_link(const KindDef &k) {
     return k.role == KindRole::settlement || k.role == KindRole::asset;
 }
@@ -240,11 +248,72 @@ public:
         m_conn.exec(
             fmt::format("indexing the geometries of {}", k.key),
             fmt::format("CREATE INDEX {} ON {} USING GIST (geom)", q(k.key + "_geom"), t(k.key)));
+        if (has_footprint(k))
+            add_footprint_column(k);
         if (has_village_link(k))
             m_conn.exec(fmt::format("indexing the villages of {}", k.key),
                         fmt::format("CREATE INDEX {} ON {} (village_code)",
                                     q(k.key + "_village_code"), t(k.key)));
         secure_kind_table(k);
+    }
+
+    /// The nullable MULTIPOLYGON `footprint` of a point-or-polygon kind, with its own index.
+    void add_footprint_column(const KindDef &k) {
+        m_conn.exec(fmt::format("adding the footprints of {}", k.key),
+                    fmt::format("ALTER TABLE {} ADD COLUMN {} geometry(MULTIPOLYGON, {})", t(k.key),
+                                kFootprintColumn, *srid));
+        m_conn.exec(fmt::format("indexing the footprints of {}", k.key),
+                    fmt::format("CREATE INDEX {} ON {} USING GIST ({})",
+                                q(k.key + "_" + kFootprintColumn), t(k.key), kFootprintColumn));
+    }
+
+    /// Version 2 → 3: the one GEOMETRY column of each point-or-polygon kind becomes a POINT
+    /// `geom` (a polygon's point-on-surface, GEOS's as at import) and a MULTIPOLYGON
+    /// `footprint`, each indexed; the edit policy, which reads `geom`, is made again, and the
+    /// audit does not record the move (no value changed).
+    void migrate_footprints() {
+        for (const auto &k : m_kinds) {
+            if (!has_footprint(k) || !relation_exists(k.key) ||
+                m_conn.exec("looking for footprints",
+                            "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 "
+                            "AND table_name = $2 AND column_name = $3",
+                            PgParams().text(where.schema()).text(k.key).text(kFootprintColumn))
+                        .rows() > 0)
+                continue;
+            const std::string table = t(k.key);
+            add_footprint_column(k);
+            m_conn.exec("pausing the audit",
+                        fmt::format("ALTER TABLE {} DISABLE TRIGGER qiancun_audit", table));
+            m_conn.exec(fmt::format("moving the footprints of {}", k.key),
+                        fmt::format("UPDATE {} SET footprint = ST_Multi(geom) WHERE "
+                                    "GeometryType(geom) <> 'POINT'",
+                                    table));
+            const auto rows = m_conn.exec(
+                fmt::format("reading the footprints of {}", k.key),
+                fmt::format("SELECT fid, ST_AsBinary(footprint) FROM {} WHERE footprint IS NOT "
+                            "NULL ORDER BY fid",
+                            table));
+            for (int i = 0; i < rows.rows(); ++i)
+                m_conn.exec(
+                    fmt::format("placing the point of {} row {}", k.key, rows.integer(i, 0)),
+                    fmt::format("UPDATE {} SET geom = ST_GeomFromWKB($1, {}) WHERE fid = $2", table,
+                                *srid),
+                    PgParams()
+                        .bytes(split_point_or_polygon(rows.bytes(i, 1)).point)
+                        .integer(rows.integer(i, 0)));
+            m_conn.exec("resuming the audit",
+                        fmt::format("ALTER TABLE {} ENABLE TRIGGER qiancun_audit", table));
+            m_conn.exec(fmt::format("dropping the edit policy of {}", k.key),
+                        fmt::format("DROP POLICY IF EXISTS qiancun_edit ON {}", table));
+            m_conn.exec(fmt::format("making the geometries of {} points", k.key),
+                        fmt::format("ALTER TABLE {} ALTER COLUMN geom TYPE geometry(POINT, {})",
+                                    table, *srid));
+            const std::string cond = edit_condition(k);
+            m_conn.exec(fmt::format("creating the edit policy of {}", k.key),
+                        fmt::format("CREATE POLICY qiancun_edit ON {} FOR ALL USING ({}) WITH "
+                                    "CHECK ({})",
+                                    table, cond, cond));
+        }
     }
 
     /// The condition under which the session's role may write a row of `k` (policy SQL): a
@@ -412,6 +481,11 @@ public:
             for (const auto &k : m_kinds)
                 if (relation_exists(k.key))
                     secure_kind_table(k);
+        }
+        if (from < 3) {
+            load_crs();
+            if (srid)
+                migrate_footprints();
         }
         set_meta("schema_version", std::to_string(kSchemaVersion));
         tx.commit();
@@ -809,6 +883,12 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         fmt::format("${}, ${}, ${}, ST_GeomFromWKB(${}, {})", n + 1, n + 2, n + 3, n + 4, *srid);
     updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
                "updated_at = excluded.updated_at, geom = excluded.geom";
+    const bool footprint = has_footprint(kind);
+    if (footprint) {
+        names += ", footprint";
+        params += fmt::format(", ST_Multi(ST_GeomFromWKB(${}, {}))", n + 5, *srid);
+        updates += ", footprint = excluded.footprint";
+    }
     const std::string upsert =
         fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}", table,
                     names, params, q(key), updates);
@@ -838,7 +918,17 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         PgParams p;
         for (const auto &v : f.values)
             add_value(p, v);
-        p.text(record.source).integer(f.row).text(stamp).bytes(f.wkb);
+        p.text(record.source).integer(f.row).text(stamp);
+        if (footprint) {
+            const auto split = split_point_or_polygon(f.wkb);
+            p.bytes(split.point);
+            if (split.footprint)
+                p.bytes(*split.footprint);
+            else
+                p.null();
+        } else {
+            p.bytes(f.wkb);
+        }
         try {
             m_conn.exec(fmt::format("storing {} row {}", kind.key, f.row), upsert, p);
         } catch (const ffi::PgError &e) {
@@ -898,11 +988,11 @@ void PostgisStore::link_villages(std::string_view only_kind) {
         m_conn.exec(
             fmt::format("linking {} to villages", k.key),
             fmt::format("UPDATE {0} a SET village_code = l.code FROM (SELECT b.fid, (SELECT "
-                        "v.code FROM {1} v WHERE ST_DWithin(v.geom, CASE WHEN GeometryType(b.geom) "
-                        "= 'POINT' THEN b.geom ELSE ST_PointOnSurface(b.geom) END, $1) ORDER BY "
+                        "v.code FROM {1} v WHERE ST_DWithin(v.geom, CASE WHEN GeometryType({2}) "
+                        "= 'POINT' THEN {2} ELSE ST_PointOnSurface({2}) END, $1) ORDER BY "
                         "v.code LIMIT 1) AS code FROM {0} b) l WHERE a.fid = l.fid AND "
                         "a.village_code IS DISTINCT FROM l.code",
-                        t(k.key), t("village")),
+                        t(k.key), t("village"), geometry_sql(k, "b")),
             PgParams().real(kBorderTolM));
     }
 }
@@ -917,13 +1007,14 @@ namespace {
 
 /// Raises `worst` to the largest scale error of the working CRS over the geometries of
 /// `table`, at the corners of each bounding box (see the SpatiaLite store).
-void worst_scale_error(const PostgisStore &s, const crs::ScaleGauge &gauge,
-                       const std::string &table, std::optional<RegistryInfo::ScaleError> &worst) {
+void worst_scale_error(const PostgisStore &s, const crs::ScaleGauge &gauge, const KindDef &kind,
+                       std::optional<RegistryInfo::ScaleError> &worst) {
+    const std::string &table = kind.key;
     const auto r = s.m_conn.exec("measuring the scale error",
-                                 fmt::format("SELECT ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), "
-                                             "ST_YMax(geom) FROM {} WHERE geom IS NOT NULL AND "
-                                             "NOT ST_IsEmpty(geom)",
-                                             s.t(table)));
+                                 fmt::format("SELECT ST_XMin({0}), ST_YMin({0}), ST_XMax({0}), "
+                                             "ST_YMax({0}) FROM {1} WHERE {0} IS NOT NULL AND "
+                                             "NOT ST_IsEmpty({0})",
+                                             geometry_sql(kind), s.t(table)));
     for (int i = 0; i < r.rows(); ++i) {
         const double x0 = r.real(i, 0), y0 = r.real(i, 1);
         const double x1 = r.real(i, 2), y1 = r.real(i, 3);
@@ -971,15 +1062,15 @@ RegistryInfo PostgisStore::info() const {
         if (relation_exists(k.key)) {
             const auto r =
                 m_conn.exec("summarising a layer",
-                            fmt::format("SELECT count(*), min(ST_XMin(geom)), min(ST_YMin(geom)), "
-                                        "max(ST_XMax(geom)), max(ST_YMax(geom)) FROM {}",
-                                        t(k.key)));
+                            fmt::format("SELECT count(*), min(ST_XMin({0})), min(ST_YMin({0})), "
+                                        "max(ST_XMax({0})), max(ST_YMax({0})) FROM {1}",
+                                        geometry_sql(k), t(k.key)));
             li.count = r.integer(0, 0);
             if (li.count > 0 && !r.is_null(0, 1))
                 li.extent =
                     std::array<double, 4>{r.real(0, 1), r.real(0, 2), r.real(0, 3), r.real(0, 4)};
             if (gauge && li.count > 0)
-                worst_scale_error(*this, *gauge, k.key, info.scale_error);
+                worst_scale_error(*this, *gauge, k, info.scale_error);
         }
         info.layers.push_back(std::move(li));
     }
@@ -1017,7 +1108,7 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
         cols += "a.village_code, ";
     cols += "a.source_file, a.source_row, a.updated_at";
     if (filter.with_wkt)
-        cols += ", ST_AsText(a.geom) AS wkt";
+        cols += fmt::format(", ST_AsText({}) AS wkt", geometry_sql(k, "a"));
 
     PgParams params;
     int n = 0;
@@ -1176,14 +1267,20 @@ void PostgisStore::scan(const ScanRequest &request,
     for (const auto &c : request.columns)
         select += column(c) + ", ";
     const int n = static_cast<int>(request.columns.size());
+    // A kind's footprint stands for its point where there is one.
+    const KindDef *kind = find_kind(request.table);
+    const std::string g = known.count(kFootprintColumn) && kind && has_footprint(*kind)
+                              ? geometry_sql(*kind)
+                              : std::string("geom");
     select += known.count("geom")
-                  ? fmt::format("geom IS NULL, {}, CASE WHEN GeometryType(geom) = 'POINT' AND "
-                                "NOT ST_IsEmpty(geom) THEN ST_X(geom) END, CASE WHEN "
-                                "GeometryType(geom) = 'POINT' AND NOT ST_IsEmpty(geom) THEN "
-                                "ST_Y(geom) END, {}",
-                                request.wkb ? "ST_AsBinary(geom)" : "NULL",
-                                request.bbox ? "ST_XMin(geom), ST_YMin(geom), ST_XMax(geom), "
-                                               "ST_YMax(geom)"
+                  ? fmt::format("{0} IS NULL, {1}, CASE WHEN GeometryType({0}) = 'POINT' AND "
+                                "NOT ST_IsEmpty({0}) THEN ST_X({0}) END, CASE WHEN "
+                                "GeometryType({0}) = 'POINT' AND NOT ST_IsEmpty({0}) THEN "
+                                "ST_Y({0}) END, {2}",
+                                g, request.wkb ? fmt::format("ST_AsBinary({})", g) : "NULL",
+                                request.bbox ? fmt::format("ST_XMin({0}), ST_YMin({0}), "
+                                                           "ST_XMax({0}), ST_YMax({0})",
+                                                           g)
                                              : "NULL, NULL, NULL, NULL")
                   : "TRUE, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
     std::string where_sql;
@@ -1373,8 +1470,8 @@ std::vector<SpatialLayer> PostgisStore::spatial_layers() const {
             "SELECT a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN "
             "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 "
             "AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'fid' AND "
-            "a.attname <> $3 ORDER BY a.attnum",
-            PgParams().text(where.schema()).text(layer.table).text(layer.geometry_column));
+            "a.atttypid <> 'geometry'::regtype ORDER BY a.attnum",
+            PgParams().text(where.schema()).text(layer.table));
         for (int i = 0; i < cols.rows(); ++i)
             layer.columns.push_back(text_at(cols, i, 0));
     }

@@ -16,6 +16,7 @@
 #include <boost/geometry/index/rtree.hpp>
 #include <filesystem>
 
+#include <algorithm>
 #include <chrono>
 #include <limits>
 #include <unordered_map>
@@ -27,7 +28,9 @@ namespace qiancun::store {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+/// Version 2: a kind taking points or polygons has a POINT `geom` and a MULTIPOLYGON
+/// `footprint` (version 1: one GEOMETRY column); version 1 is upgraded when opened.
+constexpr int kSchemaVersion = 2;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 
@@ -63,6 +66,11 @@ std::string sql_string(std::string_view s) {
 /// Kinds whose rows carry a `village_code` link.
 bool has_village_link(const KindDef &k) {
     return k.role == KindRole::settlement || k.role == KindRole::asset;
+}
+
+/// The geometry of a kind's rows as analysis reads it: the footprint where there is one.
+std::string geometry_sql(const KindDef &k) {
+    return has_footprint(k) ? "COALESCE(footprint, geom)" : "geom";
 }
 
 bool table_exists(sqlite3 *db, std::string_view name) {
@@ -106,11 +114,12 @@ void ensure_status_history(const SqliteDb &db, const std::vector<KindDef> &kinds
 /// lon/lat by the inverse projection. Over a box a few km wide the scale error of the
 /// transverse Mercator and conic projections is monotonic in longitude offset and latitude, so
 /// its largest value lies at a corner.
-void worst_scale_error(sqlite3 *db, const crs::ScaleGauge &gauge, const std::string &table,
+void worst_scale_error(sqlite3 *db, const crs::ScaleGauge &gauge, const KindDef &kind,
                        std::optional<RegistryInfo::ScaleError> &worst) {
-    SqliteStmt st(db, fmt::format("SELECT MbrMinX(geom), MbrMinY(geom), MbrMaxX(geom), "
-                                  "MbrMaxY(geom) FROM {} WHERE geom IS NOT NULL",
-                                  quote_identifier(table)));
+    const std::string &table = kind.key;
+    SqliteStmt st(db, fmt::format("SELECT MbrMinX({0}), MbrMinY({0}), MbrMaxX({0}), "
+                                  "MbrMaxY({0}) FROM {1} WHERE {0} IS NOT NULL",
+                                  geometry_sql(kind), quote_identifier(table)));
     while (st.step()) {
         if (st.is_null(0))
             continue;
@@ -245,9 +254,89 @@ public:
         idx.bind_text(1, k.key);
         if (!idx.step() || idx.get_int(0) != 1)
             throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+        if (has_footprint(k))
+            add_footprint_column(k);
         if (has_village_link(k))
             m_db.exec(fmt::format("CREATE INDEX {} ON {}(village_code)",
                                   quote_identifier(k.key + "_village_code"), t));
+    }
+
+    /// The nullable MULTIPOLYGON `footprint` of a point-or-polygon kind, with its own index.
+    void add_footprint_column(const KindDef &k) {
+        SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, ?, ?, 'MULTIPOLYGON', 'XY')");
+        add.bind_text(1, k.key).bind_text(2, kFootprintColumn).bind_int(3, *srid);
+        if (!add.step() || add.get_int(0) != 1)
+            throw DatabaseError(fmt::format("cannot add the footprint column of {}", k.key));
+        SqliteStmt idx(m_db.get(), "SELECT CreateSpatialIndex(?, ?)");
+        idx.bind_text(1, k.key).bind_text(2, kFootprintColumn);
+        if (!idx.step() || idx.get_int(0) != 1)
+            throw DatabaseError(
+                fmt::format("cannot create the spatial index of the footprints of {}", k.key));
+    }
+
+    /// Version 1 → 2: the one GEOMETRY column of each point-or-polygon kind becomes a POINT
+    /// `geom` (a polygon's point-on-surface) and a MULTIPOLYGON `footprint`, each indexed.
+    /// Inside the caller's transaction.
+    void migrate_footprints() {
+        auto *db = m_db.get();
+        for (const auto &k : m_kinds) {
+            if (!has_footprint(k) || !table_exists(db, k.key))
+                continue;
+            {
+                SqliteStmt done(db, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+                done.bind_text(1, k.key).bind_text(2, kFootprintColumn);
+                if (done.step())
+                    continue;
+            }
+            const std::string t = quote_identifier(k.key);
+            add_footprint_column(k);
+            m_db.exec(fmt::format("UPDATE {} SET footprint = CastToMultiPolygon(geom) "
+                                  "WHERE geom IS NOT NULL AND GeometryType(geom) <> 'POINT'",
+                                  t));
+            // The point of each footprint, as import computes it (GEOS point-on-surface).
+            std::vector<std::pair<std::int64_t, std::string>> points;
+            {
+                SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary(footprint) FROM {} WHERE "
+                                                "footprint IS NOT NULL",
+                                                t));
+                while (rows.step())
+                    points.emplace_back(rows.get_int(0),
+                                        split_point_or_polygon(rows.get_blob(1)).point);
+            }
+            SqliteStmt set(
+                db, fmt::format("UPDATE {} SET geom = GeomFromWKB(?, {}) WHERE fid = ?", t, *srid));
+            for (const auto &[fid, point] : points) {
+                set.reset();
+                set.bind_blob(1, point).bind_int(2, fid);
+                set.run();
+            }
+            SqliteStmt retype(db, "SELECT DisableSpatialIndex(?, 'geom'), "
+                                  "DiscardGeometryColumn(?, 'geom')");
+            retype.bind_text(1, k.key).bind_text(2, k.key);
+            retype.step();
+            m_db.exec(
+                fmt::format("DROP TABLE IF EXISTS {}", quote_identifier("idx_" + k.key + "_geom")));
+            SqliteStmt recover(db, "SELECT RecoverGeometryColumn(?, 'geom', ?, 'POINT', 'XY')");
+            recover.bind_text(1, k.key).bind_int(2, *srid);
+            if (!recover.step() || recover.get_int(0) != 1)
+                throw DatabaseError(fmt::format("{}: cannot make the geometry column of {} a "
+                                                "POINT column",
+                                                path.string(), k.key));
+            SqliteStmt idx(db, "SELECT CreateSpatialIndex(?, 'geom')");
+            idx.bind_text(1, k.key);
+            if (!idx.step() || idx.get_int(0) != 1)
+                throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+        }
+    }
+
+    /// The schema version in `meta` (0 when unreadable), inside the writer's lock.
+    int read_version_unlocked() const {
+        const auto version = meta("schema_version");
+        try {
+            return version ? std::stoi(*version) : 0;
+        } catch (const std::exception &) {
+            return 0;
+        }
     }
 
     const KindDef *find_kind(std::string_view key) const {
@@ -343,17 +432,52 @@ std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool r
             fmt::format(fmt::runtime(_("{} does not exist; create it with 'qiancun init {}'")),
                         path.string(), path.string()));
     auto impl = std::make_unique<SpatiaLiteStore>(path, SqliteDb(path, false, read_only));
+    if (!table_exists(impl->m_db.get(), "meta"))
+        throw DatabaseError(
+            fmt::format("{} is not a qiancun registry (no meta table)", path.string()));
+    const auto read_version = [&] {
+        const auto version = impl->meta("schema_version");
+        int v = 0;
+        try {
+            v = version ? std::stoi(*version) : 0;
+        } catch (const std::exception &) {
+            v = 0;
+        }
+        if (v < 1 || v > kSchemaVersion)
+            throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
+                                            path.string(), version.value_or("?"), kSchemaVersion));
+        return v;
+    };
+    if (const int v = read_version(); v < kSchemaVersion) {
+        // Any command upgrades an older registry in place, readers too (through a writing
+        // connection of their own), all or nothing.
+        try {
+            auto writer = std::make_unique<SpatiaLiteStore>(path, SqliteDb(path, false, false));
+            writer->begin();
+            try {
+                if (writer->read_version_unlocked() < kSchemaVersion) {
+                    writer->load_crs();
+                    writer->load_kinds();
+                    if (v < 2 && writer->srid)
+                        writer->migrate_footprints();
+                    writer->set_meta("schema_version", std::to_string(kSchemaVersion));
+                }
+            } catch (...) {
+                writer->rollback();
+                throw;
+            }
+            writer->commit();
+        } catch (const DatabaseError &e) {
+            throw DatabaseError(fmt::format("{} has schema version {} and could not be upgraded "
+                                            "to {}: {}",
+                                            path.string(), v, kSchemaVersion, e.what()));
+        }
+    }
     // A reader sees one committed state for its whole life, however many queries it runs
     // while a writer commits (WAL keeps its snapshot); closing ends the read transaction.
     if (read_only)
         impl->m_db.exec("BEGIN DEFERRED; SELECT COUNT(*) FROM sqlite_master");
-    if (!table_exists(impl->m_db.get(), "meta"))
-        throw DatabaseError(
-            fmt::format("{} is not a qiancun registry (no meta table)", path.string()));
-    auto version = impl->meta("schema_version");
-    if (!version || std::stoi(*version) != kSchemaVersion)
-        throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
-                                        path.string(), version.value_or("?"), kSchemaVersion));
+    read_version();
     impl->load_crs();
     impl->load_kinds();
     return impl;
@@ -539,6 +663,12 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
     params += fmt::format("?, ?, ?, GeomFromWKB(?, {})", *srid);
     updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
                "updated_at = excluded.updated_at, geom = excluded.geom";
+    const bool footprint = has_footprint(kind);
+    if (footprint) {
+        names += ", footprint";
+        params += fmt::format(", CastToMultiPolygon(GeomFromWKB(?, {}))", *srid);
+        updates += ", footprint = excluded.footprint";
+    }
     SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
                                       "SET {}",
                                       t, names, params, quote_identifier(key), updates));
@@ -579,7 +709,16 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
         upsert.bind_text(i++, record.source);
         upsert.bind_int(i++, f.row);
         upsert.bind_text(i++, stamp);
-        upsert.bind_blob(i++, f.wkb);
+        if (footprint) {
+            const auto split = split_point_or_polygon(f.wkb);
+            upsert.bind_blob(i++, split.point);
+            if (split.footprint)
+                upsert.bind_blob(i++, *split.footprint);
+            else
+                upsert.bind_null(i++);
+        } else {
+            upsert.bind_blob(i++, f.wkb);
+        }
         try {
             upsert.run();
         } catch (const DatabaseError &e) {
@@ -649,7 +788,7 @@ void SpatiaLiteStore::link_villages(std::string_view only_kind) {
             (!only_kind.empty() && k.key != only_kind) || !table_exists(db, k.key))
             continue;
         const std::string t = quote_identifier(k.key);
-        SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary(geom) FROM {}", t));
+        SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary({}) FROM {}", geometry_sql(k), t));
         SqliteStmt update(db, fmt::format("UPDATE {} SET village_code = ? WHERE fid = ?", t));
         while (rows.step()) {
             auto g = ffi::read_wkb(ctx, rows.get_blob(1));
@@ -719,17 +858,16 @@ RegistryInfo SpatiaLiteStore::info() const {
         li.builtin = k.builtin;
         li.geometry_type = geometry_type_name(k.geometry);
         if (table_exists(db, k.key)) {
-            SqliteStmt st(db,
-                          fmt::format("SELECT COUNT(*), MIN(MbrMinX(geom)), MIN(MbrMinY(geom)), "
-                                      "MAX(MbrMaxX(geom)), MAX(MbrMaxY(geom)) FROM {}",
-                                      quote_identifier(k.key)));
+            SqliteStmt st(db, fmt::format("SELECT COUNT(*), MIN(MbrMinX({0})), MIN(MbrMinY({0})), "
+                                          "MAX(MbrMaxX({0})), MAX(MbrMaxY({0})) FROM {1}",
+                                          geometry_sql(k), quote_identifier(k.key)));
             st.step();
             li.count = st.get_int(0);
             if (li.count > 0 && !st.is_null(1))
                 li.extent = std::array<double, 4>{st.get_double(1), st.get_double(2),
                                                   st.get_double(3), st.get_double(4)};
             if (gauge && li.count > 0)
-                worst_scale_error(db, *gauge, k.key, info.scale_error);
+                worst_scale_error(db, *gauge, k, info.scale_error);
         }
         info.layers.push_back(std::move(li));
     }
@@ -766,7 +904,7 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
         cols += "village_code, ";
     cols += "source_file, source_row, updated_at";
     if (filter.with_wkt)
-        cols += ", AsText(geom) AS wkt";
+        cols += fmt::format(", AsText({}) AS wkt", geometry_sql(k));
 
     std::string where = "1";
     std::vector<std::string> params; // every filter value is text
@@ -947,9 +1085,13 @@ void SpatiaLiteStore::scan(const ScanRequest &request,
         select += column(c) + ", ";
     // Geometry parts after the attributes, each at a fixed offset.
     const int n = static_cast<int>(request.columns.size());
+    // A kind's footprint stands for its point where there is one.
+    const bool footprint = known.count(kFootprintColumn) && find_kind(request.table) &&
+                           has_footprint(*find_kind(request.table));
     select += known.count("geom")
-                  ? "geom IS NULL, AsBinary(geom), X(geom), Y(geom), MbrMinX(geom), "
-                    "MbrMinY(geom), MbrMaxX(geom), MbrMaxY(geom)"
+                  ? fmt::format("{0} IS NULL, AsBinary({0}), X({0}), Y({0}), MbrMinX({0}), "
+                                "MbrMinY({0}), MbrMaxX({0}), MbrMaxY({0})",
+                                footprint ? "COALESCE(footprint, geom)" : "geom")
                   : "1, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
     std::string where;
     std::vector<const Value *> params;
@@ -1224,7 +1366,10 @@ std::vector<SpatialLayer> SpatiaLiteStore::spatial_layers() const {
             std::string name = info.get_text(0);
             // GDAL reads an INTEGER PRIMARY KEY as the feature id, not as a field.
             const bool rowid_key = info.get_int(1) == 1 && info.get_text(2) == "INTEGER";
-            if (rowid_key || name == layer.geometry_column)
+            const bool geometry = std::any_of(out.begin(), out.end(), [&](const SpatialLayer &g) {
+                return g.table == layer.table && g.geometry_column == name;
+            });
+            if (rowid_key || geometry)
                 continue;
             layer.columns.push_back(std::move(name));
         }
@@ -1264,7 +1409,12 @@ void SpatiaLiteStore::save_layer_styles(const std::vector<TableStyles> &tables) 
                         insert.bind_null(1);
                     else
                         insert.bind_text(1, "");
-                    insert.bind_text(2, t.table).bind_text(3, t.geometry_column);
+                    // GDAL names the layer of a table's second geometry column
+                    // `table(column)`, and QGIS's OGR provider looks its styles up by that name.
+                    insert.bind_text(2, spatialite_row || t.geometry_column == "geom"
+                                            ? t.table
+                                            : t.table + "(" + t.geometry_column + ")");
+                    insert.bind_text(3, t.geometry_column);
                     insert.bind_text(4, style.name).bind_text(5, style.qml);
                     insert.bind_int(6, style.is_default && !theirs ? 1 : 0);
                     insert.bind_text(7, style.description).bind_text(8, kStyleOwner);

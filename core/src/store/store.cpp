@@ -1,5 +1,6 @@
 #include "store/store.hpp"
 
+#include "ffi/geos.hpp"
 #include "qiancun/error.hpp"
 
 #include <fmt/chrono.h>
@@ -46,9 +47,26 @@ std::string geometry_type_name(GeometryKind g) {
     case GeometryKind::polygon:
         return "MULTIPOLYGON";
     case GeometryKind::point_or_polygon:
-        return "GEOMETRY";
+        return "POINT";
     }
     return "GEOMETRY";
+}
+
+bool has_footprint(const KindDef &kind) {
+    return kind.geometry == GeometryKind::point_or_polygon;
+}
+
+PointAndFootprint split_point_or_polygon(std::string_view wkb) {
+    auto &ctx = ffi::geos_context();
+    const auto g = ffi::read_wkb(ctx, wkb);
+    const int type = GEOSGeomTypeId_r(ctx.handle(), g.get());
+    if (type < 0)
+        throw Error("cannot read the type of a point-or-polygon geometry");
+    if (type == GEOS_POINT)
+        return {std::string(wkb), std::nullopt};
+    const auto point =
+        ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), g.get()), "point on surface");
+    return {ffi::write_wkb(ctx, point.get()), std::string(wkb)};
 }
 
 std::unique_ptr<Store> open(const Location &location, bool read_only) {
