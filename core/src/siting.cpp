@@ -5,6 +5,7 @@
 #include "metrics/parallel.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
+#include "qiancun/metrics.hpp"
 #include "qiancun/network.hpp"
 #include "siting/cover.hpp"
 
@@ -397,6 +398,8 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
     if (options.cover && !(*options.cover > 0.0 && *options.cover <= 1.0))
         throw UsageError(
             fmt::format("--cover {}: a share above 0 % and at most 100 %", *options.cover * 100.0));
+    if (options.villages && !options.cover)
+        throw UsageError("--villages goes with --cover PCT (the share of villages to reach)");
     if (options.radius_m && !(*options.radius_m > 0.0 && std::isfinite(*options.radius_m)))
         throw UsageError("--radius must be a positive distance in metres");
     (void)grid_side(options.candidates); // a malformed grid fails before any work
@@ -517,8 +520,83 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
         instance.add_candidate(points);
     reach.clear();
 
+    // Villages (--villages): reached when cov_T ≥ the threshold, as `metrics` and `gaps` say.
+    const double threshold = layer.threshold;
+    std::map<std::string, std::size_t> village_index;
+    for (std::size_t v = 0; v < data.villages.size(); ++v)
+        village_index.emplace(data.villages[v].code, v);
+    std::vector<std::int64_t> village_people(data.villages.size(), 0);
+    std::vector<std::int64_t> village_before(data.villages.size(), 0);
+    std::vector<char> reached_before(data.villages.size(), 0);
+    siting::VillageGroups groups;
+    if (options.villages) {
+        result.by_villages = true;
+        result.threshold = threshold;
+        for (std::uint32_t s = 0; s < ns; ++s) {
+            const auto &p = data.settlements[s];
+            const auto it = village_index.find(p.village_code);
+            if (p.population <= 0 || it == village_index.end())
+                continue;
+            village_people[it->second] += p.population;
+            if (covered[s])
+                village_before[it->second] += p.population;
+        }
+        std::vector<std::string> without_people;
+        for (std::size_t v = 0; v < data.villages.size(); ++v)
+            if (village_people[v] == 0)
+                without_people.push_back(data.villages[v].code);
+            else
+                reached_before[v] = !(static_cast<double>(village_before[v]) /
+                                          static_cast<double>(village_people[v]) <
+                                      threshold);
+        if (!without_people.empty()) {
+            MetricsOptions mo;
+            mo.types = {options.type};
+            mo.village_codes = without_people;
+            const MetricsTable table = compute_metrics(registry, config, mo);
+            for (const auto &vm : table.villages)
+                reached_before[village_index.at(vm.code)] = vm.types.at(0).gap ? 0 : 1;
+        }
+        std::vector<std::int32_t> group_of(data.villages.size(), -1);
+        for (std::size_t v = 0; v < data.villages.size(); ++v) {
+            result.villages_reached_before += reached_before[v];
+            if (!reached_before[v] && village_people[v] > 0) {
+                group_of[v] = static_cast<std::int32_t>(groups.need.size());
+                groups.need.push_back(threshold * static_cast<double>(village_people[v]) -
+                                      static_cast<double>(village_before[v]));
+            }
+        }
+        for (const std::uint32_t s : settlement_of)
+            groups.village.push_back(group_of[village_index.at(data.settlements[s].village_code)]);
+    }
+
     siting::CoverSolution solution;
-    if (options.add) {
+    if (options.villages) {
+        result.target_villages = static_cast<std::int64_t>(
+            std::ceil(*options.cover * static_cast<double>(result.villages) - 1e-9));
+        const std::int64_t needed = result.target_villages - result.villages_reached_before;
+        if (needed > 0) {
+            solution =
+                siting::min_village_cover(instance, groups, static_cast<std::size_t>(needed));
+            if (!solution.reached) {
+                const auto best = result.villages_reached_before +
+                                  static_cast<std::int64_t>(solution.villages_reached);
+                throw UsageError(fmt::format(
+                    "--cover {:.4g} --villages: the {} candidates reach at most {} of the {} "
+                    "villages ({:.1f} %; {} with the existing assets{}), a village counting when "
+                    "{:.0f} % of its people are reached; ask for less, a larger --radius or other "
+                    "--candidates",
+                    *options.cover * 100.0, candidates.size(), best, result.villages,
+                    std::floor(1000.0 * static_cast<double>(best) /
+                               static_cast<double>(result.villages)) /
+                        10.0,
+                    result.villages_reached_before, options.network ? ", along the roads" : "",
+                    threshold * 100.0));
+            }
+        } else {
+            solution.proven_optimal = true;
+        }
+    } else if (options.add) {
         solution = siting::max_cover(instance, static_cast<std::size_t>(*options.add));
     } else {
         result.target_population = static_cast<std::int64_t>(
@@ -541,6 +619,7 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
     }
 
     std::vector<char> taken(instance.weight.size(), 0);
+    std::vector<std::int64_t> village_added(data.villages.size(), 0);
     std::int64_t cumulative = 0;
     for (std::size_t i = 0; i < solution.chosen.size(); ++i) {
         const std::uint32_t c = solution.chosen[i];
@@ -559,6 +638,8 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
             const auto &s = data.settlements[settlement_of[d]];
             site.added_population += s.population;
             reached_villages.insert(s.village_code);
+            if (const auto it = village_index.find(s.village_code); it != village_index.end())
+                village_added[it->second] += s.population;
         }
         cumulative += site.added_population;
         site.cumulative_population = cumulative;
@@ -583,6 +664,18 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
                 : 0.0;
     } else {
         result.lower_bound_sites = static_cast<std::int64_t>(solution.lower_bound_sites);
+    }
+    if (options.villages) {
+        // Counted again as `metrics` would with the sites serving: cov_T ≥ threshold.
+        for (std::size_t v = 0; v < data.villages.size(); ++v)
+            result.villages_reached_after +=
+                reached_before[v] || (village_people[v] > 0 &&
+                                      !(static_cast<double>(village_before[v] + village_added[v]) /
+                                            static_cast<double>(village_people[v]) <
+                                        threshold));
+        result.proven_optimal = solution.proven_optimal;
+        result.lower_bound_sites = static_cast<std::int64_t>(
+            solution.proven_optimal ? solution.chosen.size() : solution.lower_bound_sites);
     }
     log(LogLevel::info,
         fmt::format("siting: {} candidates, {} open settlements, {} sites in {:.2f} s",

@@ -149,6 +149,59 @@ TEST_F(SiteCli, CoverTargetCsvAndUsageErrors) {
     EXPECT_THAT(r.err, HasSubstr("only 'hazard'"));
 }
 
+/// (gap villages, villages) from the gaps summary line.
+std::pair<std::int64_t, std::int64_t> gap_villages(const std::string &out) {
+    std::smatch m;
+    if (!std::regex_search(out, m, std::regex("([0-9]+) of ([0-9]+) villages below the threshold")))
+        throw std::runtime_error("no gaps summary in: " + out);
+    return {std::stoll(m[1]), std::stoll(m[2])};
+}
+
+TEST_F(SiteCli, VillagesCoverCountsVillagesAsGapsDoesAndProvesSmallAnswersOptimal) {
+    // Every village of 曹浦镇 reached by sewage: 7 of its 16 are no gap now; 12 sites reach
+    // the other 9, and the exact search proves that no 11 do.
+    const fs::path csv = s_dir->path() / "village_sites.csv";
+    const auto r = run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--cover",
+                                "100", "--villages", "--township", "曹浦镇", "-o", csv.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto before = run_qiancun(
+        {"gaps", registry().string(), "--type", "sewage_plant", "--township", "曹浦镇"});
+    ASSERT_EQ(before.exit_code, 0) << before.err;
+    const auto [gaps_before, villages] = gap_villages(before.out);
+    EXPECT_EQ(key_value(r.out, "villages"), villages);
+    EXPECT_EQ(key_value(r.out, "villages_reached_before"), villages - gaps_before);
+    EXPECT_EQ(key_value(r.out, "target_villages"), villages);
+    EXPECT_EQ(key_value(r.out, "sites"), 12);
+    EXPECT_EQ(key_value(r.out, "lower_bound_sites"), 12);
+    EXPECT_THAT(r.out, HasSubstr("proven_optimal=yes"));
+    EXPECT_THAT(r.out, HasSubstr("行政村覆盖率（覆盖即村内 90.0% 人口可达）43.7% → 100.0%"));
+    // `gaps` with the sites counted as serving finds no gap village left.
+    const auto after = run_qiancun({"gaps", registry().string(), "--type", "sewage_plant",
+                                    "--township", "曹浦镇", "--with-sites", csv.string()});
+    ASSERT_EQ(after.exit_code, 0) << after.err;
+    EXPECT_EQ(gap_villages(after.out).first, 0);
+    EXPECT_EQ(key_value(r.out, "villages_reached_after"), villages);
+
+    // The whole county at 98 % of the villages: as many reached as `gaps` then counts.
+    const fs::path all = s_dir->path() / "village_sites_all.csv";
+    const auto county = run_qiancun({"site", registry().string(), "--type", "sewage_plant",
+                                     "--cover", "98", "--villages", "-o", all.string()});
+    ASSERT_EQ(county.exit_code, 0) << county.err;
+    const auto county_after = run_qiancun(
+        {"gaps", registry().string(), "--type", "sewage_plant", "--with-sites", all.string()});
+    ASSERT_EQ(county_after.exit_code, 0) << county_after.err;
+    const auto [gaps_after, all_villages] = gap_villages(county_after.out);
+    EXPECT_EQ(key_value(county.out, "villages_reached_after"), all_villages - gaps_after);
+    EXPECT_GE(key_value(county.out, "villages_reached_after") * 100, 98 * all_villages);
+    EXPECT_LE(key_value(county.out, "lower_bound_sites"), key_value(county.out, "sites"));
+
+    // --villages goes with --cover only.
+    const auto bad = run_qiancun(
+        {"site", registry().string(), "--type", "sewage_plant", "--add", "3", "--villages"});
+    EXPECT_EQ(bad.exit_code, 2);
+    EXPECT_THAT(bad.err, HasSubstr("--villages requires --cover"));
+}
+
 /// (people uncovered in the gap villages, in all villages) from the gaps summary line.
 std::pair<std::int64_t, std::int64_t> gap_people(const std::string &out) {
     std::smatch m;

@@ -233,6 +233,151 @@ TEST(SitingCbc, SetCoveringIsWithinTwoPercentOfCbcAndExactOnSmallInstances) {
     }
 }
 
+/// Villages of 3 to 8 settlements (1–300 people) around random centres in a square of `side`
+/// metres, candidates anywhere covering the settlements within `radius_m`; a village is
+/// reached when 90 % of its people are (a third of them reached before: they are left out of
+/// the instance and lower the village's need; villages reached before are left out).
+struct VillageCase {
+    unsigned seed;
+    int candidates;
+    int villages;
+    double side;
+    double radius;
+    double share; ///< of the villages not reached before
+};
+
+struct VillageInstance {
+    CoverInstance cover;
+    siting::VillageGroups groups;
+};
+
+VillageInstance random_villages(const VillageCase &c) {
+    std::mt19937 rng(c.seed);
+    std::uniform_real_distribution<double> coord(0.0, c.side);
+    std::uniform_real_distribution<double> near(-600.0, 600.0);
+    std::uniform_int_distribution<int> people(1, 300);
+    std::uniform_int_distribution<int> size(3, 8);
+    std::bernoulli_distribution reached_before(1.0 / 3.0);
+    VillageInstance out;
+    std::vector<Place> demand;
+    for (int v = 0; v < c.villages; ++v) {
+        const Place centre{coord(rng), coord(rng)};
+        double total = 0.0;
+        double before = 0.0;
+        std::vector<std::pair<Place, double>> open;
+        for (int i = size(rng); i > 0; --i) {
+            const Place p{centre.x + near(rng), centre.y + near(rng)};
+            const double w = people(rng);
+            total += w;
+            if (reached_before(rng))
+                before += w;
+            else
+                open.emplace_back(p, w);
+        }
+        if (before >= 0.9 * total)
+            continue;
+        const auto group = static_cast<std::int32_t>(out.groups.need.size());
+        out.groups.need.push_back(0.9 * total - before);
+        for (const auto &[p, w] : open) {
+            demand.push_back(p);
+            out.cover.weight.push_back(w);
+            out.groups.village.push_back(group);
+        }
+    }
+    for (int k = 0; k < c.candidates; ++k) {
+        const Place at{coord(rng), coord(rng)};
+        std::vector<std::uint32_t> covered;
+        for (std::uint32_t d = 0; d < demand.size(); ++d)
+            if (std::hypot(demand[d].x - at.x, demand[d].y - at.y) <= c.radius)
+                covered.push_back(d);
+        out.cover.add_candidate(covered);
+    }
+    return out;
+}
+
+/// Villages whose need the candidates `chosen` meet, counted afresh.
+std::size_t villages_reached(const VillageInstance &in, const std::vector<std::uint32_t> &chosen) {
+    std::vector<char> seen(in.cover.weight.size(), 0);
+    std::vector<double> got(in.groups.need.size(), 0.0);
+    for (const auto c : chosen)
+        for (std::uint32_t i = in.cover.first[c]; i < in.cover.first[c + 1]; ++i)
+            if (const auto d = in.cover.covers[i]; !seen[d]) {
+                seen[d] = 1;
+                got[static_cast<std::size_t>(in.groups.village[d])] += in.cover.weight[d];
+            }
+    std::size_t n = 0;
+    for (std::size_t v = 0; v < got.size(); ++v)
+        n += got[v] >= in.groups.need[v] - 1e-9;
+    return n;
+}
+
+/// Village covering: min Σ x_c subject to the demand rows, Σ_{d ∈ v} w_d y_d ≥ need_v z_v and
+/// Σ z_v ≥ villages, z binary.
+std::string village_cover_lp(const VillageInstance &in, std::size_t villages) {
+    std::ostringstream lp;
+    lp << "Minimize\n obj:";
+    for (std::size_t c = 0; c < in.cover.candidates(); ++c)
+        lp << " + x" << c;
+    lp << "\nSubject To\n" << covering_rows(in.cover);
+    for (std::size_t v = 0; v < in.groups.need.size(); ++v) {
+        lp << " v" << v << ":";
+        for (std::size_t d = 0; d < in.cover.weight.size(); ++d)
+            if (in.groups.village[d] == static_cast<std::int32_t>(v))
+                lp << " + " << in.cover.weight[d] << " y" << d;
+        lp << " - " << fmt::format("{:.9f}", in.groups.need[v]) << " z" << v << " >= 0\n";
+    }
+    lp << " villages:";
+    for (std::size_t v = 0; v < in.groups.need.size(); ++v)
+        lp << " + z" << v;
+    lp << " >= " << villages << "\nBounds\n";
+    for (std::size_t d = 0; d < in.cover.weight.size(); ++d)
+        lp << " 0 <= y" << d << " <= 1\n";
+    lp << "Binaries\n";
+    for (std::size_t c = 0; c < in.cover.candidates(); ++c)
+        lp << " x" << c << "\n";
+    for (std::size_t v = 0; v < in.groups.need.size(); ++v)
+        lp << " z" << v << "\n";
+    lp << "End\n";
+    return lp.str();
+}
+
+const std::vector<VillageCase> kVillageCases = {
+    {21, 15, 12, 5000, 1000, 0.5},   {22, 20, 15, 5000, 1000, 0.7}, {23, 25, 15, 6000, 1200, 0.8},
+    {24, 30, 20, 6000, 1000, 0.6},   {25, 35, 20, 7000, 1200, 0.9}, {26, 40, 25, 7000, 1200, 0.7},
+    {27, 40, 25, 8000, 1500, 1.0},   {28, 30, 18, 5000, 900, 1.0},  {29, 80, 40, 10000, 1200, 0.8},
+    {30, 150, 60, 12000, 1200, 0.8},
+};
+
+TEST(SitingCbc, VillageCoveringEqualsCbcOnSmallInstancesAndProvesIt) {
+    TempDir dir;
+    for (const VillageCase &c : kVillageCases) {
+        SCOPED_TRACE(fmt::format("seed {}: {} candidates, {} villages, {:.0f} %", c.seed,
+                                 c.candidates, c.villages, c.share * 100));
+        const VillageInstance in = random_villages(c);
+        const auto all = every_candidate(in.cover);
+        const std::size_t reachable = villages_reached(in, all);
+        const auto target =
+            static_cast<std::size_t>(std::ceil(c.share * static_cast<double>(reachable)));
+        ASSERT_GT(target, 0u);
+        const auto ours = siting::min_village_cover(in.cover, in.groups, target);
+        ASSERT_TRUE(ours.reached);
+        EXPECT_EQ(villages_reached(in, ours.chosen), ours.villages_reached);
+        EXPECT_GE(ours.villages_reached, target);
+        const double optimum =
+            cbc_optimum(village_cover_lp(in, target), dir, fmt::format("village{}", c.seed));
+        const auto sites = static_cast<double>(ours.chosen.size());
+        EXPECT_GE(sites, optimum - kPeopleTol);
+        EXPECT_LE(static_cast<double>(ours.lower_bound_sites), optimum + kPeopleTol);
+        if (c.candidates <= 40) {
+            EXPECT_NEAR(sites, optimum, kPeopleTol);
+            EXPECT_TRUE(ours.proven_optimal);
+            EXPECT_EQ(ours.lower_bound_sites, ours.chosen.size());
+        } else {
+            EXPECT_LE(sites, 1.05 * optimum); // 15 of 15 and 21 of 20 when measured
+        }
+    }
+}
+
 TEST(SitingCover, UnreachableTargetIsReportedWithEveryUsefulCandidate) {
     CoverInstance in;
     in.weight = {10, 20, 30};

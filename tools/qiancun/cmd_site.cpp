@@ -24,6 +24,7 @@ struct SiteArgs {
     std::string type;
     std::int64_t add = 0;
     double cover_percent = 0.0;
+    bool villages = false;
     std::string candidates = "settlements";
     bool network = false;
     double radius_m = 0.0;
@@ -51,6 +52,10 @@ Rows site_rows(const SitingResult &result) {
     return rows;
 }
 
+double village_share(const SitingResult &r, std::int64_t reached) {
+    return r.villages > 0 ? static_cast<double>(reached) / static_cast<double>(r.villages) : 0.0;
+}
+
 /// The English-keyed line for scripts and logs.
 std::string summary_keys(const SitingResult &r, bool cover) {
     std::string line =
@@ -60,7 +65,17 @@ std::string summary_keys(const SitingResult &r, bool cover) {
                     r.type, r.sites.size(), r.candidate_count, r.radius_m, r.network ? "yes" : "no",
                     r.total_population, r.covered_before, r.covered_after,
                     r.covered_after - r.covered_before, r.share_before, r.share_after);
-    if (cover)
+    if (r.by_villages)
+        line += fmt::format(
+            " villages={} threshold={} villages_reached_before={} villages_reached_after={} "
+            "village_share_before={:.4f} village_share_after={:.4f} target_villages={} "
+            "lower_bound_sites={} sites_over_optimum_at_most={} proven_optimal={}",
+            r.villages, r.threshold, r.villages_reached_before, r.villages_reached_after,
+            village_share(r, r.villages_reached_before), village_share(r, r.villages_reached_after),
+            r.target_villages, r.lower_bound_sites,
+            static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites,
+            r.proven_optimal ? "yes" : "no");
+    else if (cover)
         line +=
             fmt::format(" target_population={} lower_bound_sites={} sites_over_optimum_at_most={}",
                         r.target_population, r.lower_bound_sites,
@@ -78,7 +93,17 @@ std::string summary_zh(const SitingResult &r, bool cover) {
         r.sites.size(), r.candidate_count, r.radius_m, r.network ? "沿路网距离" : "直线距离",
         r.covered_after - r.covered_before, percent_for_people(r.share_before),
         percent_for_people(r.share_after));
-    if (cover)
+    if (r.by_villages)
+        line += fmt::format(
+            "；行政村覆盖率（覆盖即村内 {} 人口可达）{} → {}，目标 {} 个村；{}",
+            percent_for_people(r.threshold),
+            percent_for_people(village_share(r, r.villages_reached_before)),
+            percent_for_people(village_share(r, r.villages_reached_after)), r.target_villages,
+            r.proven_optimal
+                ? std::string("已证明站点数最少")
+                : fmt::format("最优 ≥ {}，本方案至多比最优多 {} 处", r.lower_bound_sites,
+                              static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites));
+    else if (cover)
         line += fmt::format("；达到目标 {} 人至少需要 {} 处（最优 ≥ {}，本方案至多比最优多 {} 处）",
                             r.target_population, r.lower_bound_sites, r.lower_bound_sites,
                             static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites);
@@ -116,6 +141,7 @@ void run_site(const SiteArgs &args) {
             options.cover = args.cover_percent / 100.0;
         else
             options.add = args.add;
+        options.villages = args.villages;
         options.candidates = args.candidates;
         options.network = args.network;
         if (args.radius_m > 0.0)
@@ -157,18 +183,23 @@ void register_site(CLI::App &app) {
     auto *site = app.add_subcommand(
         "site", _("Propose sites for new assets of a type: most people newly reached, or fewest "
                   "sites for a coverage target (SPEC §10)"));
-    site->footer(_(
-        "Demand: settlements with their population; existing operating and renovating assets\n"
-        "are kept and what they reach counts as covered. --add N picks N sites that newly reach\n"
-        "the most people (lazy greedy, exchanges, iterated local search) and prints an upper\n"
-        "bound on the optimum; --cover PCT the fewest sites found reaching PCT % of the\n"
-        "population (greedy, covers built from the Lagrangian relaxation, exchanges) with the\n"
-        "Lagrangian lower bound L on the number of sites: optimum >= L, so the answer has at\n"
-        "most sites - L more than needed. Columns: rank, x, y (working\n"
-        "CRS), candidate, village_code, added_population, cumulative_population, added_villages.\n"
-        "-o .gpkg/.shp/.geojson stores the layer sites_<type> (styled) and exports it; .csv\n"
-        ".xlsx .json write the table.\n"
-        "Example: qiancun site county.sqlite --type sewage_plant --add 40 -o sites.gpkg"));
+    site->footer(
+        _("Demand: settlements with their population; existing operating and renovating assets\n"
+          "are kept and what they reach counts as covered. --add N picks N sites that newly reach\n"
+          "the most people (lazy greedy, exchanges, iterated local search) and prints an upper\n"
+          "bound on the optimum; --cover PCT the fewest sites found reaching PCT % of the\n"
+          "population (greedy, covers built from the Lagrangian relaxation, exchanges) with the\n"
+          "Lagrangian lower bound L on the number of sites: optimum >= L, so the answer has at\n"
+          "most sites - L more than needed. --cover PCT --villages: PCT % of the villages\n"
+          "reached, a village when at least the type's gap threshold (default 90 %) of its\n"
+          "settlement population is within reach (cov >= threshold, as metrics and gaps count);\n"
+          "a village without settlement population counts as the existing assets' area\n"
+          "coverage leaves it. An exact search proves small answers optimal. Columns: rank, x,\n"
+          "y (working CRS), candidate, village_code, added_population, cumulative_population,\n"
+          "added_villages.\n"
+          "-o .gpkg/.shp/.geojson stores the layer sites_<type> (styled) and exports it; .csv\n"
+          ".xlsx .json write the table.\n"
+          "Example: qiancun site county.sqlite --type sewage_plant --add 40 -o sites.gpkg"));
     site->add_option("REGISTRY", a->registry,
                      _("Registry file (SpatiaLite) or postgresql://USER@HOST:PORT/DB?schema=NAME"))
         ->required();
@@ -179,6 +210,11 @@ void register_site(CLI::App &app) {
         site, "--cover", a->cover_percent,
         _("Percentage of the population to reach, existing assets included (set covering)"));
     add->excludes(pct);
+    site->add_flag("--villages", a->villages,
+                   _("With --cover: PCT is the share of villages reached, a village counting when "
+                     "it is no gap (cov >= the type's threshold, default 90 % of its settlement "
+                     "population within reach)"))
+        ->needs(pct);
     site->add_option("--candidates", a->candidates,
                      _("Where sites may go: settlements (default), road_vertices, grid:METRES, "
                        "or a point or polygon layer of the registry"));

@@ -23,6 +23,12 @@ struct SitingOptions {
     std::optional<std::int64_t> add;
     /// Set covering: the share of the population (0–1] to reach, existing assets included.
     std::optional<double> cover;
+    /// With `cover`: the share is of the villages in scope instead. A village is reached when
+    /// its cov_T (SPEC §3) reaches the type's gap threshold, i.e. it is no gap: at least that
+    /// share (default 90 %) of its settlement population within reach (along the roads with
+    /// `network`). A village without settlement population counts by its area coverage from the
+    /// existing assets (cov_T = area_cov_T); new sites are placed for people and not credited.
+    bool villages = false;
     /// Where sites may go: "settlements", "road_vertices" (vertices of the serving roads),
     /// "grid:METRES" (centres of square cells of that side inside the villages), or the key
     /// of a point or polygon kind of the registry (its points / point-on-surface).
@@ -69,12 +75,21 @@ struct SitingResult {
     /// Set covering: no fewer sites among these candidates reach the share.
     std::int64_t lower_bound_sites = 0;
     std::int64_t target_population = 0; ///< set covering: people to reach in all
-    std::int64_t swaps = 0;             ///< improving exchanges of the local search
+    /// Village covering (`villages`): villages reached (cov_T ≥ threshold) before and after,
+    /// the number to reach, and whether the search proved no fewer sites reach it.
+    bool by_villages = false;
+    double threshold = 0.0; ///< the type's gap threshold (0–1)
+    std::int64_t villages_reached_before = 0;
+    std::int64_t villages_reached_after = 0;
+    std::int64_t target_villages = 0;
+    bool proven_optimal = false;
+    std::int64_t swaps = 0; ///< improving exchanges of the local search
 };
 
 /// Plans sites. Throws UsageError for an unknown or line type, neither or both of `add` and
-/// `cover`, an unknown candidate source, a township without villages, no candidates left, or a
-/// share the candidates cannot reach (naming the share they can).
+/// `cover`, `villages` without `cover`, an unknown candidate source, a township without
+/// villages, no candidates left, or a share the candidates cannot reach (naming the share they
+/// can).
 SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
                         const SitingOptions &options);
 

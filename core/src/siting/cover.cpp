@@ -7,6 +7,7 @@
 #include <numeric>
 #include <queue>
 #include <random>
+#include <tuple>
 
 namespace qiancun::siting {
 
@@ -446,6 +447,200 @@ LagrangianCover set_cover_lagrangian(const CoverInstance &in, double target,
     return out;
 }
 
+/// Village covering: the weight covered in each village and the villages reached, as
+/// candidates come and go.
+class VillageState {
+public:
+    VillageState(const CoverInstance &in, const VillageGroups &groups)
+        : m_in(in), m_groups(groups), m_count(in.weight.size(), 0), m_got(groups.need.size(), 0.0),
+          m_add(groups.need.size(), 0.0), m_chosen(in.candidates(), 0) {}
+
+    bool met(std::size_t v) const {
+        return m_got[v] + tolerance(m_groups.need[v]) >= m_groups.need[v];
+    }
+    std::size_t reached() const { return m_reached; }
+    bool chosen(std::uint32_t c) const { return m_chosen[c] != 0; }
+    void add(std::uint32_t c) {
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i)
+            if (m_count[m_in.covers[i]]++ == 0)
+                credit(m_in.covers[i], m_in.weight[m_in.covers[i]]);
+        m_chosen[c] = 1;
+    }
+    void remove(std::uint32_t c) {
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i)
+            if (--m_count[m_in.covers[i]] == 0)
+                credit(m_in.covers[i], -m_in.weight[m_in.covers[i]]);
+        m_chosen[c] = 0;
+    }
+    /// Weight covered in village `v`.
+    double covered(std::size_t v) const { return m_got[v]; }
+    /// What `c` adds to Σ_v min(1, covered_v / need_v); 0 when chosen or when it adds nothing
+    /// to a village not reached yet.
+    double gain(std::uint32_t c) const {
+        if (chosen(c))
+            return 0.0;
+        for (std::uint32_t i = m_in.first[c]; i < m_in.first[c + 1]; ++i) {
+            const std::uint32_t d = m_in.covers[i];
+            const std::int32_t v = m_groups.village[d];
+            if (v < 0 || m_count[d] != 0 || met(static_cast<std::size_t>(v)))
+                continue;
+            if (m_add[static_cast<std::size_t>(v)] == 0.0)
+                m_touched.push_back(static_cast<std::uint32_t>(v));
+            m_add[static_cast<std::size_t>(v)] += m_in.weight[d];
+        }
+        double g = 0.0;
+        for (const std::uint32_t v : m_touched) {
+            const double need = m_groups.need[v];
+            g += (std::min(need, m_got[v] + m_add[v]) - std::min(need, m_got[v])) / need;
+            m_add[v] = 0.0;
+        }
+        m_touched.clear();
+        return g;
+    }
+
+private:
+    void credit(std::uint32_t d, double delta) {
+        const std::int32_t v = m_groups.village[d];
+        if (v < 0)
+            return;
+        const auto u = static_cast<std::size_t>(v);
+        const bool before = met(u);
+        m_got[u] += delta;
+        const bool after = met(u);
+        if (after && !before)
+            ++m_reached;
+        else if (before && !after)
+            --m_reached;
+    }
+
+    const CoverInstance &m_in;
+    const VillageGroups &m_groups;
+    std::vector<std::uint32_t> m_count;
+    std::vector<double> m_got;
+    mutable std::vector<double> m_add;
+    mutable std::vector<std::uint32_t> m_touched;
+    std::vector<char> m_chosen;
+    std::size_t m_reached = 0;
+};
+
+/// The exact search of village covering: is there a set of at most `k` candidates reaching the
+/// target? Depth first over the candidates in a fixed order, each set visited once.
+class VillageSearch {
+public:
+    VillageSearch(const CoverInstance &in, const VillageGroups &groups,
+                  std::vector<std::uint32_t> order, std::size_t target)
+        : m_groups(groups), m_order(std::move(order)), m_target(target), m_state(in, groups),
+          m_best_of(groups.need.size()) {
+        // Per village, what each candidate alone covers of it, largest first.
+        std::vector<double> add(groups.need.size(), 0.0);
+        std::vector<std::uint32_t> touched;
+        for (std::uint32_t pos = 0; pos < m_order.size(); ++pos) {
+            const std::uint32_t c = m_order[pos];
+            for (std::uint32_t i = in.first[c]; i < in.first[c + 1]; ++i) {
+                const std::int32_t v = groups.village[in.covers[i]];
+                if (v < 0)
+                    continue;
+                if (add[static_cast<std::size_t>(v)] == 0.0)
+                    touched.push_back(static_cast<std::uint32_t>(v));
+                add[static_cast<std::size_t>(v)] += in.weight[in.covers[i]];
+            }
+            for (const std::uint32_t v : touched) {
+                if (add[v] > 0.0)
+                    m_best_of[v].emplace_back(add[v], pos);
+                add[v] = 0.0;
+            }
+            touched.clear();
+        }
+        for (auto &list : m_best_of)
+            std::sort(list.begin(), list.end(), [](const auto &a, const auto &b) {
+                return a.first > b.first || (a.first == b.first && a.second < b.second);
+            });
+    }
+
+    enum class Outcome { found, none, budget };
+
+    /// Looks for at most `k` candidates, within `budget` units of work (decreased by what each
+    /// node costs: the villages and contributions its bound reads).
+    Outcome run(std::size_t k, std::size_t &budget) {
+        m_chosen.clear();
+        m_budget = &budget;
+        m_k = k;
+        const Outcome o = visit(0);
+        if (o != Outcome::found)
+            for (const std::uint32_t c : m_chosen)
+                m_state.remove(c);
+        return o;
+    }
+    /// The set found by the last successful `run` (its candidates stay added until the next).
+    std::vector<std::uint32_t> found() {
+        std::vector<std::uint32_t> out = m_chosen;
+        for (const std::uint32_t c : m_chosen)
+            m_state.remove(c);
+        m_chosen.clear();
+        return out;
+    }
+
+private:
+    Outcome visit(std::size_t pos) {
+        if (m_state.reached() >= m_target)
+            return Outcome::found;
+        if (*m_budget == 0)
+            return Outcome::budget;
+        const std::size_t left = m_k - m_chosen.size();
+        if (left == 0 || !can_reach(pos, left))
+            return Outcome::none;
+        for (std::size_t i = pos; i < m_order.size(); ++i) {
+            const std::uint32_t c = m_order[i];
+            // A candidate adding nothing to an unreached village adds nothing below either.
+            if (m_state.gain(c) <= 0.0)
+                continue;
+            m_state.add(c);
+            m_chosen.push_back(c);
+            const Outcome o = visit(i + 1);
+            if (o != Outcome::none)
+                return o;
+            m_chosen.pop_back();
+            m_state.remove(c);
+        }
+        return Outcome::none;
+    }
+
+    /// Whether `left` more candidates from position `pos` on could still reach the target:
+    /// a village can only be reached if what it has plus its `left` best contributions from
+    /// there meet its need.
+    bool can_reach(std::size_t pos, std::size_t left) {
+        std::size_t possible = m_state.reached();
+        std::size_t work = 1;
+        for (std::size_t v = 0; v < m_best_of.size() && possible < m_target; ++v) {
+            if (m_state.met(v))
+                continue;
+            double more = 0.0;
+            std::size_t taken = 0;
+            for (const auto &[w, at] : m_best_of[v]) {
+                ++work;
+                if (taken == left)
+                    break;
+                if (at < pos)
+                    continue;
+                more += w;
+                ++taken;
+            }
+            if (m_state.covered(v) + more + tolerance(m_groups.need[v]) >= m_groups.need[v])
+                ++possible;
+        }
+        *m_budget -= std::min(*m_budget, work + m_best_of.size());
+        return possible >= m_target;
+    }
+    const VillageGroups &m_groups;
+    std::vector<std::uint32_t> m_order;
+    std::size_t m_target;
+    VillageState m_state;
+    std::vector<std::vector<std::pair<double, std::uint32_t>>> m_best_of;
+    std::vector<std::uint32_t> m_chosen;
+    std::size_t *m_budget = nullptr;
+    std::size_t m_k = 0;
+};
+
 } // namespace
 
 void CoverInstance::add_candidate(const std::vector<std::uint32_t> &points) {
@@ -557,6 +752,208 @@ CoverSolution min_cover(const CoverInstance &instance, double target) {
         out = std::move(fewer);
     }
     out.upper_bound = 0.0;
+    return out;
+}
+
+CoverSolution min_village_cover(const CoverInstance &instance, const VillageGroups &groups,
+                                std::size_t villages, std::size_t work_budget) {
+    CoverSolution out;
+    const std::size_t n = instance.candidates();
+    if (villages == 0) {
+        out.proven_optimal = true;
+        return out;
+    }
+    // Useful candidates add to some village; together they bound what can be reached.
+    std::vector<std::uint32_t> useful;
+    std::vector<std::size_t> touches(n, 0); // villages each one adds to
+    {
+        VillageState empty(instance, groups);
+        std::vector<char> seen(groups.need.size(), 0);
+        for (std::uint32_t c = 0; c < n; ++c) {
+            if (empty.gain(c) <= 0.0)
+                continue;
+            useful.push_back(c);
+            std::vector<std::uint32_t> vs;
+            for (std::uint32_t i = instance.first[c]; i < instance.first[c + 1]; ++i)
+                if (const std::int32_t v = groups.village[instance.covers[i]];
+                    v >= 0 && !seen[static_cast<std::size_t>(v)]) {
+                    seen[static_cast<std::size_t>(v)] = 1;
+                    vs.push_back(static_cast<std::uint32_t>(v));
+                }
+            for (const auto v : vs)
+                seen[v] = 0;
+            touches[c] = vs.size();
+        }
+        VillageState all(instance, groups);
+        for (const std::uint32_t c : useful)
+            all.add(c);
+        if (all.reached() < villages) {
+            order_by_gain(instance, useful, out);
+            out.reached = false;
+            out.villages_reached = all.reached();
+            return out;
+        }
+    }
+
+    // Lazy greedy on the share of each village's need met (submodular: stale gains are upper
+    // bounds), until enough villages are reached.
+    VillageState state(instance, groups);
+    std::vector<std::uint32_t> chosen;
+    {
+        using Entry = std::tuple<double, std::int64_t, std::size_t>; // gain, −candidate, round
+        std::priority_queue<Entry> queue;
+        for (const std::uint32_t c : useful)
+            queue.emplace(state.gain(c), -static_cast<std::int64_t>(c), 0);
+        std::size_t round = 0;
+        while (state.reached() < villages && !queue.empty()) {
+            auto [g, minus_c, at] = queue.top();
+            queue.pop();
+            const auto c = static_cast<std::uint32_t>(-minus_c);
+            if (at != round) {
+                if (const double fresh = state.gain(c); fresh > 0.0)
+                    queue.emplace(fresh, minus_c, round);
+                continue;
+            }
+            state.add(c);
+            chosen.push_back(c);
+            ++round;
+        }
+    }
+    // Drop the sites the others do without, the least useful first.
+    {
+        std::vector<std::pair<double, std::uint32_t>> by_gain;
+        for (const std::uint32_t c : chosen) {
+            state.remove(c);
+            by_gain.emplace_back(state.gain(c), c);
+            state.add(c);
+        }
+        std::sort(by_gain.begin(), by_gain.end());
+        for (const auto &[g, c] : by_gain) {
+            state.remove(c);
+            if (state.reached() < villages)
+                state.add(c);
+        }
+        std::erase_if(chosen, [&](std::uint32_t c) { return !state.chosen(c); });
+    }
+
+    // Two sites for one, while some exchange keeps the target (bounded work: each trial
+    // costs the entries of the candidates it adds and removes).
+    {
+        std::size_t work = 0;
+        const std::size_t max_work = 50'000'000;
+        auto size_of = [&](std::uint32_t c) {
+            return static_cast<std::size_t>(instance.first[c + 1] - instance.first[c]) + 1;
+        };
+        bool improved = true;
+        while (improved && work < max_work) {
+            improved = false;
+            for (std::size_t i = 0; i < chosen.size() && !improved && work < max_work; ++i)
+                for (std::size_t j = i + 1; j < chosen.size() && !improved; ++j) {
+                    const std::uint32_t a = chosen[i];
+                    const std::uint32_t b = chosen[j];
+                    state.remove(a);
+                    state.remove(b);
+                    work += size_of(a) + size_of(b);
+                    for (const std::uint32_t c : useful) {
+                        if (state.chosen(c) || c == a || c == b)
+                            continue;
+                        work += size_of(c);
+                        if (state.gain(c) <= 0.0)
+                            continue;
+                        state.add(c);
+                        work += size_of(c);
+                        if (state.reached() >= villages) {
+                            chosen[i] = c;
+                            chosen.erase(chosen.begin() + static_cast<std::ptrdiff_t>(j));
+                            improved = true;
+                            break;
+                        }
+                        state.remove(c);
+                    }
+                    if (!improved) {
+                        state.add(a);
+                        state.add(b);
+                    }
+                    if (work >= max_work)
+                        break;
+                }
+        }
+    }
+
+    // A village v needs at least m_v sites touching it (its largest contributions, added up,
+    // first meet its need); a site touches `touches[c]` villages. Reaching the target takes
+    // Σ m_v ≥ the sum of the `villages` smallest m_v touches, so no m sites whose m largest
+    // touch counts add up to less reach it.
+    std::size_t lower = 0;
+    {
+        std::vector<std::vector<double>> parts(groups.need.size());
+        std::vector<double> add(groups.need.size(), 0.0);
+        std::vector<std::uint32_t> touched;
+        for (const std::uint32_t c : useful) {
+            for (std::uint32_t i = instance.first[c]; i < instance.first[c + 1]; ++i)
+                if (const std::int32_t v = groups.village[instance.covers[i]]; v >= 0) {
+                    if (add[static_cast<std::size_t>(v)] == 0.0)
+                        touched.push_back(static_cast<std::uint32_t>(v));
+                    add[static_cast<std::size_t>(v)] += instance.weight[instance.covers[i]];
+                }
+            for (const std::uint32_t v : touched) {
+                parts[v].push_back(add[v]);
+                add[v] = 0.0;
+            }
+            touched.clear();
+        }
+        std::vector<std::size_t> sites_for; // m_v of the villages that can be reached
+        for (std::size_t v = 0; v < parts.size(); ++v) {
+            std::sort(parts[v].begin(), parts[v].end(), std::greater<>());
+            double sum = 0.0;
+            std::size_t m = 0;
+            while (m < parts[v].size() && sum + tolerance(groups.need[v]) < groups.need[v])
+                sum += parts[v][m++];
+            if (sum + tolerance(groups.need[v]) >= groups.need[v])
+                sites_for.push_back(m);
+        }
+        std::sort(sites_for.begin(), sites_for.end());
+        std::size_t demand = 0;
+        for (std::size_t i = 0; i < std::min(villages, sites_for.size()); ++i)
+            demand += sites_for[i];
+        std::vector<std::size_t> counts;
+        for (const std::uint32_t c : useful)
+            counts.push_back(touches[c]);
+        std::sort(counts.begin(), counts.end(), std::greater<>());
+        for (std::size_t sum = 0; lower < counts.size() && sum < demand; ++lower)
+            sum += counts[lower];
+        lower = std::max<std::size_t>(lower, 1);
+    }
+
+    // One site less, while the exact search finds such a set within its budget.
+    std::vector<std::uint32_t> order = useful;
+    {
+        VillageState empty(instance, groups);
+        std::vector<double> single(n, 0.0);
+        for (const std::uint32_t c : useful)
+            single[c] = empty.gain(c);
+        std::stable_sort(order.begin(), order.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return single[a] > single[b]; });
+    }
+    VillageSearch search(instance, groups, std::move(order), villages);
+    std::size_t budget = work_budget;
+    while (chosen.size() > lower) {
+        const auto outcome = search.run(chosen.size() - 1, budget);
+        if (outcome == VillageSearch::Outcome::found)
+            chosen = search.found();
+        else if (outcome == VillageSearch::Outcome::none)
+            lower = chosen.size();
+        else
+            break;
+    }
+
+    order_by_gain(instance, chosen, out);
+    VillageState final_state(instance, groups);
+    for (const std::uint32_t c : chosen)
+        final_state.add(c);
+    out.villages_reached = final_state.reached();
+    out.lower_bound_sites = lower;
+    out.proven_optimal = lower == chosen.size();
     return out;
 }
 
