@@ -250,9 +250,9 @@ def main():
     for kind in types:
         assets = gpd.read_file(args.registry, layer=kind)
         if kind == "cultural_hall":
-            # A hall keeps its point in `geom` and its polygon, if any, in `footprint`:
+            # A hall keeps its point in `geom` and its polygon, if any, in `footprint_geom`:
             # distances run from the footprint where there is one (SPEC §3).
-            footprints = gpd.read_file(args.registry, layer=f"{kind}(footprint)")
+            footprints = gpd.read_file(args.registry, layer=f"{kind}(footprint_geom)")
             assets = assets.set_geometry(
                 [f if f is not None else p for f, p in zip(footprints.geometry, assets.geometry)],
                 crs=assets.crs,

@@ -386,8 +386,8 @@ struct ShapefileSurvey {
 };
 
 /// The geometry a feature is exported with: a point-or-polygon kind's footprint where it has
-/// one (its table keeps the point in `geom` and the polygon in `footprint`, field
-/// `footprint`), else the feature's first geometry.
+/// one (its table keeps the point in `geom` and the polygon in `footprint_geom`), else the
+/// feature's first geometry.
 const OGRGeometry *export_geometry(const OGRFeature &f, int footprint) {
     if (footprint >= 0)
         if (const OGRGeometry *g = f.GetGeomFieldRef(footprint); g && !g->IsEmpty())
@@ -731,7 +731,8 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     };
     OGRFeatureDefn &defn = *src.GetLayerDefn();
     // Halls: one layer of points and footprints, each feature by its footprint where it has one.
-    const int footprint = defn.GetGeomFieldCount() > 1 ? defn.GetGeomFieldIndex("footprint") : -1;
+    const int footprint =
+        defn.GetGeomFieldCount() > 1 ? defn.GetGeomFieldIndex("footprint_geom") : -1;
     const OGRwkbGeometryType declared_type = footprint >= 0                 ? wkbUnknown
                                              : defn.GetGeomFieldCount() > 0 ? src.GetGeomType()
                                                                             : wkbNone;

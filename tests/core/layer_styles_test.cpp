@@ -50,10 +50,10 @@ TEST(LayerStyles, SpatialLayersListTheGeometryTablesAndTheirFields) {
         if (l.table == "cultural_hall") {
             halls.push_back(l.geometry_column + " " + l.geometry_type);
             EXPECT_EQ(std::count(l.columns.begin(), l.columns.end(), "geom") +
-                          std::count(l.columns.begin(), l.columns.end(), "footprint"),
+                          std::count(l.columns.begin(), l.columns.end(), "footprint_geom"),
                       0);
         }
-    EXPECT_THAT(halls, ElementsAre("geom POINT", "footprint MULTIPOLYGON"));
+    EXPECT_THAT(halls, ElementsAre("geom POINT", "footprint_geom MULTIPOLYGON"));
     // fid is GDAL's feature id, geom the geometry: neither is a field.
     EXPECT_THAT(layers[0].columns,
                 ElementsAre("code", "name", "township", "population", "households", "class",

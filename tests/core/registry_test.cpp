@@ -562,14 +562,15 @@ TEST_F(TwoVillages, HallsKeepAPointColumnAndAFootprintColumnEachTypedAndIndexed)
     EXPECT_EQ(sql_rows(reg.path(), "SELECT f_geometry_column, geometry_type, srid, "
                                    "spatial_index_enabled FROM geometry_columns WHERE "
                                    "f_table_name = 'cultural_hall' ORDER BY 1"),
-              (std::vector<std::string>{"footprint|6|4549|1", "geom|1|4549|1"}));
+              (std::vector<std::string>{"footprint_geom|6|4549|1", "geom|1|4549|1"}));
     EXPECT_EQ(sql_rows(reg.path(), "SELECT CheckSpatialIndex('cultural_hall', 'geom'), "
-                                   "CheckSpatialIndex('cultural_hall', 'footprint')"),
+                                   "CheckSpatialIndex('cultural_hall', 'footprint_geom')"),
               (std::vector<std::string>{"1|1"}));
     // The polygon's GEOS point-on-surface, by hand: the middle of the widest run of the
     // horizontal line through the middle of its box (500150, 3320125).
-    EXPECT_EQ(sql_rows(reg.path(), "SELECT id, AsText(geom), AsText(footprint), village_code FROM "
-                                   "cultural_hall ORDER BY id"),
+    EXPECT_EQ(sql_rows(reg.path(),
+                       "SELECT id, AsText(geom), AsText(footprint_geom), village_code FROM "
+                       "cultural_hall ORDER BY id"),
               (std::vector<std::string>{
                   "H1|POINT(500150 3320125)|MULTIPOLYGON(((500100 3320100, 500200 3320100, "
                   "500200 3320150, 500100 3320150, 500100 3320100)))|330604101201",
@@ -593,7 +594,10 @@ TEST_F(TwoVillages, HallsKeepAPointColumnAndAFootprintColumnEachTypedAndIndexed)
     EXPECT_EQ(*layer->extent, (std::array<double, 4>{500100, 3320100, 501500, 3320500}));
 }
 
-TEST_F(TwoVillages, AVersion1RegistryIsUpgradedInPlaceWhenOpened) {
+/// Writes a polygon hall and a point hall, turns the file back into an older schema with
+/// `downgrade` (SQL) and opens it: a reader upgrades it in place, to the same content.
+void expect_upgrade(Registry &reg, const std::filesystem::path &other, const char *downgrade,
+                    const std::vector<std::string> &old_columns) {
     std::vector<Feature> halls{
         hall(1, "H1",
              "POLYGON((500100 3320100, 500200 3320100, 500200 3320150, 500100 3320150, "
@@ -607,45 +611,71 @@ TEST_F(TwoVillages, AVersion1RegistryIsUpgradedInPlaceWhenOpened) {
     }
     const auto path = reg.path();
     const auto checksum = reg.content_checksum();
-    reg = Registry::create(dir / "other.sqlite", 4549); // closes the file
+    reg = Registry::create(other, 4549); // closes the file
     {
-        // Back to version 1: points and footprints in one GEOMETRY column.
         const qiancun::testing::SqliteFile file(path);
         char *error = nullptr;
-        const int rc = sqlite3_exec(
-            file.get(),
-            "SELECT DisableSpatialIndex('cultural_hall', 'footprint'); "
-            "DROP TABLE idx_cultural_hall_footprint; "
-            "SELECT DiscardGeometryColumn('cultural_hall', 'footprint'); "
-            "SELECT DisableSpatialIndex('cultural_hall', 'geom'); "
-            "DROP TABLE idx_cultural_hall_geom; "
-            "SELECT DiscardGeometryColumn('cultural_hall', 'geom'); "
-            "UPDATE cultural_hall SET geom = footprint WHERE footprint IS NOT NULL; "
-            "ALTER TABLE cultural_hall DROP COLUMN footprint; "
-            "SELECT RecoverGeometryColumn('cultural_hall', 'geom', 4549, 'GEOMETRY', 'XY'); "
-            "SELECT CreateSpatialIndex('cultural_hall', 'geom'); "
-            "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
-            nullptr, nullptr, &error);
+        const int rc = sqlite3_exec(file.get(), downgrade, nullptr, nullptr, &error);
         ASSERT_EQ(rc, SQLITE_OK) << (error ? error : "");
     }
-    ASSERT_EQ(sql_rows(path, "SELECT f_geometry_column, geometry_type FROM geometry_columns "
-                             "WHERE f_table_name = 'cultural_hall'"),
-              (std::vector<std::string>{"geom|0"}));
+    ASSERT_EQ(sql_rows(path, "SELECT f_geometry_column || '|' || geometry_type FROM "
+                             "geometry_columns WHERE f_table_name = 'cultural_hall' ORDER BY 1"),
+              old_columns);
     // A reader upgrades it too, all at once.
     const auto upgraded = Registry::open(path, true);
-    EXPECT_EQ(upgraded.info().schema_version, 2);
+    EXPECT_EQ(upgraded.info().schema_version, 3);
     EXPECT_EQ(sql_rows(path, "SELECT value FROM meta WHERE key = 'schema_version'"),
-              (std::vector<std::string>{"2"}));
+              (std::vector<std::string>{"3"}));
     EXPECT_EQ(sql_rows(path, "SELECT f_geometry_column, geometry_type, spatial_index_enabled FROM "
                              "geometry_columns WHERE f_table_name = 'cultural_hall' ORDER BY 1"),
-              (std::vector<std::string>{"footprint|6|1", "geom|1|1"}));
-    EXPECT_EQ(sql_rows(path, "SELECT id, AsText(geom), AsText(footprint) FROM cultural_hall "
+              (std::vector<std::string>{"footprint_geom|6|1", "geom|1|1"}));
+    EXPECT_EQ(
+        sql_rows(path, "SELECT name FROM sqlite_master WHERE name LIKE 'idx_cultural_hall%' "
+                       "AND type = 'table' ORDER BY 1"),
+        (std::vector<std::string>{
+            "idx_cultural_hall_footprint_geom", "idx_cultural_hall_footprint_geom_node",
+            "idx_cultural_hall_footprint_geom_parent", "idx_cultural_hall_footprint_geom_rowid",
+            "idx_cultural_hall_geom", "idx_cultural_hall_geom_node",
+            "idx_cultural_hall_geom_parent", "idx_cultural_hall_geom_rowid"}));
+    EXPECT_EQ(sql_rows(path, "SELECT id, AsText(geom), AsText(footprint_geom) FROM cultural_hall "
                              "ORDER BY id"),
               (std::vector<std::string>{
                   "H1|POINT(500150 3320125)|MULTIPOLYGON(((500100 3320100, 500200 3320100, "
                   "500200 3320150, 500100 3320150, 500100 3320100)))",
                   "H2|POINT(501500 3320500)|NULL"}));
     EXPECT_EQ(upgraded.content_checksum(), checksum);
+}
+
+TEST_F(TwoVillages, AVersion1RegistryIsUpgradedInPlaceWhenOpened) {
+    // Version 1: points and footprints in one GEOMETRY column.
+    expect_upgrade(reg, dir / "other.sqlite",
+                   "SELECT DisableSpatialIndex('cultural_hall', 'footprint_geom'); "
+                   "DROP TABLE idx_cultural_hall_footprint_geom; "
+                   "SELECT DiscardGeometryColumn('cultural_hall', 'footprint_geom'); "
+                   "SELECT DisableSpatialIndex('cultural_hall', 'geom'); "
+                   "DROP TABLE idx_cultural_hall_geom; "
+                   "SELECT DiscardGeometryColumn('cultural_hall', 'geom'); "
+                   "UPDATE cultural_hall SET geom = footprint_geom WHERE footprint_geom IS NOT "
+                   "NULL; "
+                   "ALTER TABLE cultural_hall DROP COLUMN footprint_geom; "
+                   "SELECT RecoverGeometryColumn('cultural_hall', 'geom', 4549, 'GEOMETRY', 'XY'); "
+                   "SELECT CreateSpatialIndex('cultural_hall', 'geom'); "
+                   "UPDATE meta SET value = '1' WHERE key = 'schema_version'",
+                   {"geom|0"});
+}
+
+TEST_F(TwoVillages, AVersion2RegistryGetsItsFootprintsRenamed) {
+    // Version 2: the footprints in a column `footprint`.
+    expect_upgrade(reg, dir / "other.sqlite",
+                   "SELECT AddGeometryColumn('cultural_hall', 'footprint', 4549, 'MULTIPOLYGON', "
+                   "'XY'); SELECT CreateSpatialIndex('cultural_hall', 'footprint'); "
+                   "UPDATE cultural_hall SET footprint = footprint_geom; "
+                   "SELECT DisableSpatialIndex('cultural_hall', 'footprint_geom'); "
+                   "DROP TABLE idx_cultural_hall_footprint_geom; "
+                   "SELECT DiscardGeometryColumn('cultural_hall', 'footprint_geom'); "
+                   "ALTER TABLE cultural_hall DROP COLUMN footprint_geom; "
+                   "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+                   {"footprint|6", "geom|1"});
 }
 
 } // namespace

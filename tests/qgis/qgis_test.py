@@ -140,6 +140,45 @@ def check_village_labels(layer, where):
     )
 
 
+# The registry's own bookkeeping: not layers, but QGIS's OGR provider lists every table of a
+# SQLite file except GDAL's SpatiaLite system tables, layer_styles and idx_<table>_geom… tables.
+BOOKKEEPING = ["import_log", "meta", "result_layers", "status_history"]
+
+
+def check_layer_lists(reg, layers):
+    """What ogrinfo, QGIS's OGR provider and a SpatiaLite connection list, exactly."""
+    from qgis.core import QgsAbstractDatabaseProviderConnection, QgsDataSourceUri, QgsProviderRegistry
+
+    tables = sorted({t for t, _ in layers})
+    r = subprocess.run(["ogrinfo", "-ro", "-q", reg], capture_output=True, text=True)
+    listed = sorted(line.split(": ", 1)[1].split(" (")[0] for line in r.stdout.splitlines() if ": " in line)
+    check(listed == tables, f"ogrinfo lists {listed}, expected the map layers {tables}")
+
+    ogr = QgsProviderRegistry.instance().providerMetadata("ogr")
+    offered = sorted(d.name() for d in ogr.querySublayers(reg))
+    check(
+        offered == sorted(tables + BOOKKEEPING),
+        f"QGIS (OGR) offers {offered}, expected the map layers and {BOOKKEEPING}",
+    )
+
+    uri = QgsDataSourceUri()
+    uri.setDatabase(reg)
+    connection = QgsProviderRegistry.instance().providerMetadata("spatialite").createConnection(uri.uri(), {})
+    vector = sorted(
+        (t.tableName(), t.geometryColumn())
+        for t in connection.tables()
+        if t.flags() & QgsAbstractDatabaseProviderConnection.Vector
+    )
+    check(vector == sorted(layers), f"QGIS (SpatiaLite) layers {vector}, expected {sorted(layers)}")
+    aspatial = sorted(
+        t.tableName() for t in connection.tables() if not t.flags() & QgsAbstractDatabaseProviderConnection.Vector
+    )
+    check(
+        aspatial == sorted(BOOKKEEPING + ["layer_styles"]),
+        f"QGIS (SpatiaLite) tables without geometry {aspatial}",
+    )
+
+
 def check_registry(reg, work):
     epsg = registry_epsg(reg)
     layers = spatial_tables(reg)
@@ -150,7 +189,7 @@ def check_registry(reg, work):
     )
     # One geometry type per column: halls have their points and their footprints apart.
     check(
-        [c for t, c in layers if t == "cultural_hall"] == ["footprint", "geom"]
+        [c for t, c in layers if t == "cultural_hall"] == ["footprint_geom", "geom"]
         and all(c == "geom" for t, c in layers if t != "cultural_hall"),
         f"geometry columns {layers}",
     )
@@ -195,11 +234,13 @@ def check_registry(reg, work):
         == {
             ("geom", "ogr"): "Point",
             ("geom", "spatialite"): "Point",
-            ("footprint", "ogr"): "MultiPolygon",
-            ("footprint", "spatialite"): "MultiPolygon",
+            ("footprint_geom", "ogr"): "MultiPolygon",
+            ("footprint_geom", "spatialite"): "MultiPolygon",
         },
         f"cultural_hall: geometry types {hall_types}",
     )
+
+    check_layer_lists(reg, layers)
 
     village = open_layer(reg, "village", "ogr")
     check(village.renderer().classAttribute() == "class", "village: not classified by class")

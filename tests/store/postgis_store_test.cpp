@@ -156,7 +156,7 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
         EXPECT_THAT(columns.out, HasSubstr(std::string(expected) + "\n"));
     const auto gist = psql(fmt::format("SELECT count(*) FROM pg_indexes WHERE schemaname = '{}' "
                                        "AND (indexdef LIKE '%USING gist (geom)%' OR indexdef "
-                                       "LIKE '%USING gist (footprint)%')",
+                                       "LIKE '%USING gist (footprint_geom)%')",
                                        schema.name()));
     const auto geometry_tables = psql(fmt::format(
         "SELECT count(*) FROM geometry_columns WHERE f_table_schema = '{}'", schema.name()));
@@ -170,7 +170,7 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
     EXPECT_EQ(tables.out, "import_log,layer_styles,meta,result_layers,status_history\n");
     const auto version = psql(
         fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'", schema.name()));
-    EXPECT_EQ(version.out, "3\n");
+    EXPECT_EQ(version.out, "4\n");
 }
 
 TEST_F(PostgisStore, InitRefusesAnExistingRegistryAndOpenAMissingOne) {
@@ -225,7 +225,7 @@ TEST_F(PostgisStore, AVersion1SchemaIsUpgradedInPlaceWithItsData) {
     EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
                                schema.name()))
                   .out,
-              "3\n");
+              "4\n");
     EXPECT_EQ(reg.count("sewage_plant"), 5);
     EXPECT_EQ(psql(fmt::format("SELECT count(*) FROM pg_policies WHERE schemaname = '{}' AND "
                                "tablename = 'sewage_plant'",
@@ -272,10 +272,11 @@ TEST_F(PostgisStore, HallsKeepAPointColumnAndAFootprintColumnAndVersion2IsUpgrad
     }
     // The polygon's GEOS point-on-surface by hand: (500150, 3320125), the middle of the widest
     // run of the line through the middle of its box.
-    const std::string halls_sql = fmt::format(
-        "SELECT id || ' ' || ST_AsText(geom) || ' ' || coalesce(ST_AsText(footprint), '-') || ' ' "
-        "|| village_code FROM \"{}\".cultural_hall ORDER BY id",
-        schema.name());
+    const std::string halls_sql =
+        fmt::format("SELECT id || ' ' || ST_AsText(geom) || ' ' || "
+                    "coalesce(ST_AsText(footprint_geom), '-') || ' ' "
+                    "|| village_code FROM \"{}\".cultural_hall ORDER BY id",
+                    schema.name());
     const std::string expected =
         "H1 POINT(500150 3320125) MULTIPOLYGON(((500100 3320100,500200 3320100,500200 3320150,"
         "500100 3320150,500100 3320100))) 330604101201\n"
@@ -288,7 +289,7 @@ TEST_F(PostgisStore, HallsKeepAPointColumnAndAFootprintColumnAndVersion2IsUpgrad
     const auto downgrade = psql(fmt::format(
         "SET search_path = \"{0}\", public; DROP POLICY qiancun_edit ON cultural_hall; "
         "ALTER TABLE cultural_hall ALTER COLUMN geom TYPE geometry(GEOMETRY, 4549) USING "
-        "coalesce(footprint, geom); ALTER TABLE cultural_hall DROP COLUMN footprint; "
+        "coalesce(footprint_geom, geom); ALTER TABLE cultural_hall DROP COLUMN footprint_geom; "
         "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
         schema.name()));
     ASSERT_EQ(downgrade.exit_code, 0) << downgrade.err;
@@ -298,14 +299,14 @@ TEST_F(PostgisStore, HallsKeepAPointColumnAndAFootprintColumnAndVersion2IsUpgrad
     EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
                                schema.name()))
                   .out,
-              "3\n");
+              "4\n");
     EXPECT_EQ(psql(halls_sql).out, expected);
     EXPECT_EQ(psql(fmt::format("SELECT string_agg(f_geometry_column || ' ' || type, ',' ORDER BY "
                                "f_geometry_column) FROM geometry_columns WHERE f_table_schema = "
                                "'{}' AND f_table_name = 'cultural_hall'",
                                schema.name()))
                   .out,
-              "footprint MULTIPOLYGON,geom POINT\n");
+              "footprint_geom MULTIPOLYGON,geom POINT\n");
     EXPECT_EQ(psql(fmt::format("SELECT string_agg(policyname, ',' ORDER BY policyname) FROM "
                                "pg_policies WHERE schemaname = '{}' AND tablename = "
                                "'cultural_hall'",
@@ -322,6 +323,48 @@ TEST_F(PostgisStore, HallsKeepAPointColumnAndAFootprintColumnAndVersion2IsUpgrad
                                               "500200 3320150, 500100 3320150, 500100 "
                                               "3320100)))",
                                               "POINT (501500 3320500)"}));
+}
+
+TEST_F(PostgisStore, AVersion3SchemaGetsItsFootprintsRenamed) {
+    {
+        auto reg = Registry::create(Location::parse(schema.uri()), 4549);
+        fill(reg);
+        std::vector<Feature> halls{hall(1, "H1",
+                                        "POLYGON((500100 3320100, 500200 3320100, 500200 3320150, "
+                                        "500100 3320150, 500100 3320100))")};
+        Registry::Transaction tx(reg);
+        auto rec = record("cultural_hall");
+        reg.write(reg.kind("cultural_hall"), halls, WriteMode::upsert, rec);
+        tx.commit();
+    }
+    const auto downgrade = psql(fmt::format(
+        "SET search_path = \"{0}\", public; ALTER TABLE cultural_hall RENAME COLUMN "
+        "footprint_geom TO footprint; ALTER INDEX cultural_hall_footprint_geom RENAME TO "
+        "cultural_hall_footprint; UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+        schema.name()));
+    ASSERT_EQ(downgrade.exit_code, 0) << downgrade.err;
+    auto reg = Registry::open(Location::parse(schema.uri()), true);
+    EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
+                               schema.name()))
+                  .out,
+              "4\n");
+    EXPECT_EQ(psql(fmt::format("SELECT string_agg(f_geometry_column || ' ' || type, ',' ORDER BY "
+                               "f_geometry_column) FROM geometry_columns WHERE f_table_schema = "
+                               "'{}' AND f_table_name = 'cultural_hall'",
+                               schema.name()))
+                  .out,
+              "footprint_geom MULTIPOLYGON,geom POINT\n");
+    EXPECT_EQ(psql(fmt::format("SELECT indexname FROM pg_indexes WHERE schemaname = '{}' AND "
+                               "indexdef LIKE '%USING gist (footprint_geom)%'",
+                               schema.name()))
+                  .out,
+              "cultural_hall_footprint_geom\n");
+    std::vector<std::string> read;
+    reg.scan({.table = "cultural_hall", .columns = {"id"}, .wkb = true},
+             [&](const ScanRow &r) { read.push_back(geometry::wkt_from_wkb(r.wkb, 0)); });
+    EXPECT_EQ(read, (std::vector<std::string>{"MULTIPOLYGON (((500100 3320100, 500200 3320100, "
+                                              "500200 3320150, 500100 3320150, 500100 "
+                                              "3320100)))"}));
 }
 
 TEST_F(PostgisStore, OtherTablesInTheSchemaAreNeverTakenOver) {

@@ -25,8 +25,9 @@ namespace qiancun::store {
 namespace {
 
 /// Version of the PostgreSQL schema; migrations upgrade older ones in place. Version 3: a kind
-/// taking points or polygons has a POINT `geom` and a MULTIPOLYGON `footprint`.
-constexpr int kSchemaVersion = 3;
+/// taking points or polygons has a POINT `geom` and a MULTIPOLYGON `footprint`; version 4 names
+/// it `footprint_geom`, as in the SpatiaLite file.
+constexpr int kSchemaVersion = 4;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 /// How long a writer waits for another writer of the same kind before giving up.
@@ -64,7 +65,7 @@ std::string sql_type(ValueType t) {
 /// the table aliased `alias` ("" for none).
 std::string geometry_sql(const KindDef &k, std::string_view alias = "") {
     const std::string a = alias.empty() ? std::string() : std::string(alias) + ".";
-    return has_footprint(k) ? fmt::format("COALESCE({0}footprint, {0}geom)", a) : a + "geom";
+    return has_footprint(k) ? fmt::format("COALESCE({0}footprint_geom, {0}geom)", a) : a + "geom";
 }
 
 bool has_village_link(const KindDef &k) {
@@ -257,7 +258,7 @@ public:
         secure_kind_table(k);
     }
 
-    /// The nullable MULTIPOLYGON `footprint` of a point-or-polygon kind, with its own index.
+    /// The nullable MULTIPOLYGON `footprint_geom` of a point-or-polygon kind, with its own index.
     void add_footprint_column(const KindDef &k) {
         m_conn.exec(fmt::format("adding the footprints of {}", k.key),
                     fmt::format("ALTER TABLE {} ADD COLUMN {} geometry(MULTIPOLYGON, {})", t(k.key),
@@ -269,7 +270,7 @@ public:
 
     /// Version 2 → 3: the one GEOMETRY column of each point-or-polygon kind becomes a POINT
     /// `geom` (a polygon's point-on-surface, GEOS's as at import) and a MULTIPOLYGON
-    /// `footprint`, each indexed; the edit policy, which reads `geom`, is made again, and the
+    /// `footprint_geom`, each indexed; the edit policy, which reads `geom`, is made again, and the
     /// audit does not record the move (no value changed).
     void migrate_footprints() {
         for (const auto &k : m_kinds) {
@@ -285,14 +286,15 @@ public:
             m_conn.exec("pausing the audit",
                         fmt::format("ALTER TABLE {} DISABLE TRIGGER qiancun_audit", table));
             m_conn.exec(fmt::format("moving the footprints of {}", k.key),
-                        fmt::format("UPDATE {} SET footprint = ST_Multi(geom) WHERE "
+                        fmt::format("UPDATE {} SET footprint_geom = ST_Multi(geom) WHERE "
                                     "GeometryType(geom) <> 'POINT'",
                                     table));
             const auto rows = m_conn.exec(
                 fmt::format("reading the footprints of {}", k.key),
-                fmt::format("SELECT fid, ST_AsBinary(footprint) FROM {} WHERE footprint IS NOT "
-                            "NULL ORDER BY fid",
-                            table));
+                fmt::format(
+                    "SELECT fid, ST_AsBinary(footprint_geom) FROM {} WHERE footprint_geom IS NOT "
+                    "NULL ORDER BY fid",
+                    table));
             for (int i = 0; i < rows.rows(); ++i)
                 m_conn.exec(
                     fmt::format("placing the point of {} row {}", k.key, rows.integer(i, 0)),
@@ -487,6 +489,22 @@ public:
             if (srid)
                 migrate_footprints();
         }
+        if (from == 3)
+            for (const auto &k : m_kinds)
+                if (has_footprint(k) &&
+                    m_conn.exec("looking for footprints",
+                                "SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                                "$1 AND table_name = $2 AND column_name = 'footprint'",
+                                PgParams().text(where.schema()).text(k.key))
+                            .rows() > 0) {
+                    m_conn.exec(fmt::format("renaming the footprints of {}", k.key),
+                                fmt::format("ALTER TABLE {} RENAME COLUMN footprint TO {}",
+                                            t(k.key), kFootprintColumn));
+                    m_conn.exec(fmt::format("renaming the footprint index of {}", k.key),
+                                fmt::format("ALTER INDEX IF EXISTS {}.{} RENAME TO {}", m_schema,
+                                            q(k.key + "_footprint"),
+                                            q(k.key + "_" + kFootprintColumn)));
+                }
         set_meta("schema_version", std::to_string(kSchemaVersion));
         tx.commit();
     }
@@ -885,9 +903,9 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                "updated_at = excluded.updated_at, geom = excluded.geom";
     const bool footprint = has_footprint(kind);
     if (footprint) {
-        names += ", footprint";
+        names += ", footprint_geom";
         params += fmt::format(", ST_Multi(ST_GeomFromWKB(${}, {}))", n + 5, *srid);
-        updates += ", footprint = excluded.footprint";
+        updates += ", footprint_geom = excluded.footprint_geom";
     }
     const std::string upsert =
         fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}", table,

@@ -28,9 +28,10 @@ namespace qiancun::store {
 
 namespace {
 
-/// Version 2: a kind taking points or polygons has a POINT `geom` and a MULTIPOLYGON
-/// `footprint` (version 1: one GEOMETRY column); version 1 is upgraded when opened.
-constexpr int kSchemaVersion = 2;
+/// Version 3: a kind taking points or polygons has a POINT `geom` and a MULTIPOLYGON
+/// `footprint_geom` (version 1: one GEOMETRY column; version 2 named it `footprint`); older
+/// versions are upgraded when opened.
+constexpr int kSchemaVersion = 3;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 
@@ -70,13 +71,21 @@ bool has_village_link(const KindDef &k) {
 
 /// The geometry of a kind's rows as analysis reads it: the footprint where there is one.
 std::string geometry_sql(const KindDef &k) {
-    return has_footprint(k) ? "COALESCE(footprint, geom)" : "geom";
+    return has_footprint(k) ? "COALESCE(footprint_geom, geom)" : "geom";
 }
 
 bool table_exists(sqlite3 *db, std::string_view name) {
     SqliteStmt st(db, "SELECT 1 FROM sqlite_master WHERE type IN ('table','view') AND name = ?");
     st.bind_text(1, name);
     return st.step();
+}
+
+/// Drops the two tables SpatiaLite 5 makes that a registry never uses and that GDAL does not
+/// count as SpatiaLite's own, so QGIS's OGR provider (which lists every table) offered them as
+/// layers: the KNN virtual table (nearest-neighbour queries) and data_licenses (for raster and
+/// vector coverages).
+void drop_unused_spatialite_tables(const SqliteDb &db) {
+    db.exec("DROP TABLE IF EXISTS KNN; DROP TABLE IF EXISTS data_licenses");
 }
 
 /// The catalogue of result layers: every table a command stored as its result, the only
@@ -261,7 +270,7 @@ public:
                                   quote_identifier(k.key + "_village_code"), t));
     }
 
-    /// The nullable MULTIPOLYGON `footprint` of a point-or-polygon kind, with its own index.
+    /// The nullable MULTIPOLYGON `footprint_geom` of a point-or-polygon kind, with its own index.
     void add_footprint_column(const KindDef &k) {
         SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, ?, ?, 'MULTIPOLYGON', 'XY')");
         add.bind_text(1, k.key).bind_text(2, kFootprintColumn).bind_int(3, *srid);
@@ -275,7 +284,7 @@ public:
     }
 
     /// Version 1 → 2: the one GEOMETRY column of each point-or-polygon kind becomes a POINT
-    /// `geom` (a polygon's point-on-surface) and a MULTIPOLYGON `footprint`, each indexed.
+    /// `geom` (a polygon's point-on-surface) and a MULTIPOLYGON `footprint_geom`, each indexed.
     /// Inside the caller's transaction.
     void migrate_footprints() {
         auto *db = m_db.get();
@@ -290,14 +299,14 @@ public:
             }
             const std::string t = quote_identifier(k.key);
             add_footprint_column(k);
-            m_db.exec(fmt::format("UPDATE {} SET footprint = CastToMultiPolygon(geom) "
+            m_db.exec(fmt::format("UPDATE {} SET footprint_geom = CastToMultiPolygon(geom) "
                                   "WHERE geom IS NOT NULL AND GeometryType(geom) <> 'POINT'",
                                   t));
             // The point of each footprint, as import computes it (GEOS point-on-surface).
             std::vector<std::pair<std::int64_t, std::string>> points;
             {
-                SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary(footprint) FROM {} WHERE "
-                                                "footprint IS NOT NULL",
+                SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary(footprint_geom) FROM {} "
+                                                "WHERE footprint_geom IS NOT NULL",
                                                 t));
                 while (rows.step())
                     points.emplace_back(rows.get_int(0),
@@ -326,6 +335,32 @@ public:
             idx.bind_text(1, k.key);
             if (!idx.step() || idx.get_int(0) != 1)
                 throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+        }
+    }
+
+    /// Version 2 → 3: `footprint` becomes `footprint_geom`, whose spatial index tables QGIS's OGR
+    /// provider hides (it hides `idx_<table>_geom…` only). Inside the caller's transaction.
+    void rename_footprints() {
+        auto *db = m_db.get();
+        for (const auto &k : m_kinds) {
+            if (!has_footprint(k) || !table_exists(db, k.key))
+                continue;
+            {
+                SqliteStmt old(db, "SELECT 1 FROM geometry_columns WHERE f_table_name = "
+                                   "lower(?) AND f_geometry_column = 'footprint'");
+                old.bind_text(1, k.key);
+                if (!old.step())
+                    continue;
+            }
+            const std::string t = quote_identifier(k.key);
+            add_footprint_column(k);
+            m_db.exec(fmt::format("UPDATE {} SET footprint_geom = footprint", t));
+            SqliteStmt discard(db, "SELECT DisableSpatialIndex(?, 'footprint'), "
+                                   "DiscardGeometryColumn(?, 'footprint')");
+            discard.bind_text(1, k.key).bind_text(2, k.key);
+            discard.step();
+            m_db.exec(fmt::format("DROP TABLE IF EXISTS {}; ALTER TABLE {} DROP COLUMN footprint",
+                                  quote_identifier("idx_" + k.key + "_footprint"), t));
         }
     }
 
@@ -402,6 +437,7 @@ std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
         db.exec("BEGIN");
         SqliteStmt init(db.get(), "SELECT InitSpatialMetaData(0)");
         init.run();
+        drop_unused_spatialite_tables(db);
         db.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
         db.exec(kResultLayersDdl);
         db.exec("CREATE TABLE import_log (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT "
@@ -460,6 +496,10 @@ std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool r
                     writer->load_kinds();
                     if (v < 2 && writer->srid)
                         writer->migrate_footprints();
+                    if (v < 2)
+                        drop_unused_spatialite_tables(writer->m_db);
+                    if (v == 2 && writer->srid)
+                        writer->rename_footprints();
                     writer->set_meta("schema_version", std::to_string(kSchemaVersion));
                 }
             } catch (...) {
@@ -665,9 +705,9 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
                "updated_at = excluded.updated_at, geom = excluded.geom";
     const bool footprint = has_footprint(kind);
     if (footprint) {
-        names += ", footprint";
+        names += ", footprint_geom";
         params += fmt::format(", CastToMultiPolygon(GeomFromWKB(?, {}))", *srid);
-        updates += ", footprint = excluded.footprint";
+        updates += ", footprint_geom = excluded.footprint_geom";
     }
     SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
                                       "SET {}",
@@ -1091,7 +1131,7 @@ void SpatiaLiteStore::scan(const ScanRequest &request,
     select += known.count("geom")
                   ? fmt::format("{0} IS NULL, AsBinary({0}), X({0}), Y({0}), MbrMinX({0}), "
                                 "MbrMinY({0}), MbrMaxX({0}), MbrMaxY({0})",
-                                footprint ? "COALESCE(footprint, geom)" : "geom")
+                                footprint ? "COALESCE(footprint_geom, geom)" : "geom")
                   : "1, NULL, NULL, NULL, NULL, NULL, NULL, NULL";
     std::string where;
     std::vector<const Value *> params;

@@ -161,17 +161,19 @@ std::unique_ptr<Store> create_postgis(const Location &location,
 std::string now_utc();
 /// The name of a kind's `geom` column type as both SpatiaLite and PostGIS spell it (POINT,
 /// MULTILINESTRING, MULTIPOLYGON; POINT for a kind taking points or polygons, whose polygons
-/// live in its `footprint` column).
+/// live in its `footprint_geom` column).
 std::string geometry_type_name(GeometryKind g);
 
 /// A kind taking points or polygons (halls) has two geometry columns, one type each, so that
-/// QGIS and GDAL see two layers: `geom` (POINT, never NULL) and `footprint` (MULTIPOLYGON, NULL
-/// for an asset given as a point). A polygon asset's `geom` is the point-on-surface of its
+/// QGIS and GDAL see two layers: `geom` (POINT, never NULL) and `footprint_geom` (MULTIPOLYGON,
+/// NULL for an asset given as a point). The name ends in `_geom` because QGIS's OGR provider,
+/// which lists every table of a SQLite file, hides spatial index tables only when they are
+/// named `idx_<table>_geom…`. A polygon asset's `geom` is the point-on-surface of its
 /// footprint (GEOS), for the map only: every read through this interface (scan, list, info,
 /// village links) sees the footprint where there is one, else the point, so metrics count a
 /// footprint as SPEC §3 says.
-inline constexpr const char *kFootprintColumn = "footprint";
-/// Whether `kind`'s table has the `footprint` column.
+inline constexpr const char *kFootprintColumn = "footprint_geom";
+/// Whether `kind`'s table has the `footprint_geom` column.
 bool has_footprint(const KindDef &kind);
 
 /// The two columns of a point-or-polygon asset, as ISO WKB.
@@ -180,8 +182,8 @@ struct PointAndFootprint {
     std::optional<std::string> footprint; ///< the (Multi)Polygon as given; empty for a point
 };
 /// Splits a point-or-polygon asset's geometry (ISO WKB, working CRS) into its `geom` and
-/// `footprint` columns: a point stays itself with no footprint; a polygon becomes the footprint
-/// and its GEOS point-on-surface. Throws Error for unreadable WKB.
+/// `footprint_geom` columns: a point stays itself with no footprint; a polygon becomes the
+/// footprint and its GEOS point-on-surface. Throws Error for unreadable WKB.
 PointAndFootprint split_point_or_polygon(std::string_view wkb);
 
 } // namespace qiancun::store
