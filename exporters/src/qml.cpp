@@ -1,5 +1,6 @@
 #include "qiancun/qml.hpp"
 
+#include "qiancun/column_labels.hpp"
 #include "qiancun/error.hpp"
 
 #include <cpl_error.h>
@@ -678,9 +679,24 @@ std::string coverage_field(const std::vector<std::string> &full_names) {
     return {};
 }
 
+/// Field aliases of a result layer: each column's Chinese name from the catalogue (per-type
+/// columns named with the type's label), e.g. cov_sewage_plant → 农村生活污水处理设施覆盖率.
+std::vector<std::pair<std::string, std::string>>
+result_aliases(const std::vector<std::pair<std::string, std::string>> &fields,
+               const std::vector<std::pair<std::string, std::string>> &type_labels) {
+    KindLabels kinds;
+    for (const auto &[key, label] : type_labels)
+        kinds.emplace(key, label);
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto &[full, written] : fields)
+        out.emplace_back(chinese_column_label(full, kinds), written);
+    return out;
+}
+
 std::string layer_qml(LayerStyle style,
                       const std::vector<std::pair<std::string, std::string>> &fields,
-                      const std::string &coverage, std::optional<double> reach_max) {
+                      const std::string &coverage, std::optional<double> reach_max,
+                      const std::vector<std::pair<std::string, std::string>> &type_labels) {
     std::string renderer;
     int geometry_type = 2; // QGIS: 0 point, 1 line, 2 polygon
     switch (style) {
@@ -746,7 +762,8 @@ std::string layer_qml(LayerStyle style,
     if (style == LayerStyle::sites)
         if (const auto *rank = written_name(fields, "rank"))
             labeling = labeling_xml(*rank, false, kLabelMinScale);
-    return document(renderer, labeling, aliases_xml(fields), geometry_type);
+    return document(renderer, labeling, aliases_xml(result_aliases(fields, type_labels)),
+                    geometry_type);
 }
 
 std::vector<NamedStyle> layer_styles(std::string_view layer,
@@ -759,7 +776,7 @@ std::vector<NamedStyle> layer_styles(std::string_view layer,
         return {};
     if (*style != LayerStyle::village_metrics)
         return {{"default", std::string(result_description(*style)),
-                 layer_qml(*style, fields, "", context.reach_max), true}};
+                 layer_qml(*style, fields, "", context.reach_max, context.type_labels), true}};
     std::vector<std::string> full;
     for (const auto &f : fields)
         full.push_back(f.first);
@@ -773,12 +790,16 @@ std::vector<NamedStyle> layer_styles(std::string_view layer,
         for (const auto &[key, l] : context.type_labels)
             if (key == type)
                 label = l;
-        out.push_back({f, fmt::format("{}覆盖率分级（{}）", label, f),
-                       layer_qml(LayerStyle::village_metrics, fields, f), f == chosen});
+        out.push_back(
+            {f, fmt::format("{}覆盖率分级（{}）", label, f),
+             layer_qml(LayerStyle::village_metrics, fields, f, std::nullopt, context.type_labels),
+             f == chosen});
     }
     if (out.empty())
-        out.push_back({"default", std::string(result_description(*style)),
-                       layer_qml(LayerStyle::village_metrics, fields), true});
+        out.push_back(
+            {"default", std::string(result_description(*style)),
+             layer_qml(LayerStyle::village_metrics, fields, "", std::nullopt, context.type_labels),
+             true});
     return out;
 }
 

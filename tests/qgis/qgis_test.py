@@ -179,6 +179,42 @@ def check_layer_lists(reg, layers):
     )
 
 
+# Chinese field aliases QGIS shows in the attribute table and forms, from the styles qiancun
+# stores with the data (GDAL 3.6 writes no field alternative names to GeoPackage).
+ALIASES = [
+    ("sewage_plant", "capacity_m3d", "处理规模(吨/日)"),
+    ("sewage_plant", "status", "状态"),
+    ("cultural_hall(footprint_geom)", "stars", "星级"),
+    ("village", "hemei_year", "和美乡村验收年份"),
+    ("village_metrics", "cov_sewage_plant", "农村生活污水处理设施覆盖率"),
+    ("village_metrics", "nearest_courier_station_m", "最近村级寄递物流综合服务站距离（米）"),
+    ("gaps_sewage_plant", "uncovered_population", "未覆盖人口"),
+]
+EXPORT_ALIASES = [
+    ("plants.gpkg", "sewage_plant", "capacity_m3d", "处理规模(吨/日)"),
+    ("metrics.gpkg", "village_metrics", "cov_sewage_plant", "农村生活污水处理设施覆盖率"),
+    ("gaps.gpkg", "gaps_sewage_plant", "uncovered_population", "未覆盖人口"),
+]
+
+
+def alias_of(layer, field):
+    i = layer.fields().indexOf(field)
+    return layer.fields().at(i).alias() if i >= 0 else f"(no field {field})"
+
+
+def check_aliases(reg, work):
+    for name, field, alias in ALIASES:
+        table, _, column = name.partition("(")
+        for provider in ("ogr", "spatialite"):
+            layer = open_layer(reg, table, provider, column.rstrip(")") or "geom")
+            got = alias_of(layer, field)
+            check(got == alias, f"{name} ({provider}): alias of {field} is {got!r}, expected {alias!r}")
+    for file, layer_name, field, alias in EXPORT_ALIASES:
+        layer = QgsVectorLayer(os.path.join(work, file) + f"|layername={layer_name}", layer_name, "ogr")
+        got = alias_of(layer, field)
+        check(got == alias, f"{file}: alias of {field} is {got!r}, expected {alias!r}")
+
+
 def check_registry(reg, work):
     epsg = registry_epsg(reg)
     layers = spatial_tables(reg)
@@ -241,6 +277,7 @@ def check_registry(reg, work):
     )
 
     check_layer_lists(reg, layers)
+    check_aliases(reg, work)
 
     village = open_layer(reg, "village", "ogr")
     check(village.renderer().classAttribute() == "class", "village: not classified by class")

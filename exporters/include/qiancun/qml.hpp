@@ -53,7 +53,8 @@ std::string coverage_field(const std::vector<std::string> &full_names);
 std::string layer_qml(LayerStyle style,
                       const std::vector<std::pair<std::string, std::string>> &fields,
                       const std::string &coverage = "",
-                      std::optional<double> reach_max = std::nullopt);
+                      std::optional<double> reach_max = std::nullopt,
+                      const std::vector<std::pair<std::string, std::string>> &type_labels = {});
 
 /// One QGIS style of a layer, as a row of a `layer_styles` table.
 using NamedStyle = StyleRecord;
