@@ -117,8 +117,11 @@ std::string label_of(std::string_view key, const KindLabels &kinds) {
         const auto kind = kinds.find(type);
         if (kind == kinds.end())
             continue;
-        return fmt::format(fmt::runtime(translate_in_context("column", c.header)),
-                           fmt::arg("type", kind->second));
+        const char *header = translate_in_context("column", c.header);
+        // Without the catalogue (a program that bound none) the key stays the header.
+        if (header == c.header)
+            return k;
+        return fmt::format(fmt::runtime(header), fmt::arg("type", kind->second));
     }
     return k;
 }
