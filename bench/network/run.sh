@@ -6,45 +6,20 @@
 #   bench/network/run.sh                 # generate, load, time, compare
 #   REG=/path/R.sqlite bench/network/run.sh   # reuse a loaded registry
 #
-# Environment (all optional):
-#   WORK=/tmp/qiancun-bench-network   working directory
-#   VILLAGES=20000                    size of the generated set
-#   BUILD=build/release               where qiancun and make_sample_maps are
-#   REG=…                             a registry already loaded with the set (skips 1–2)
+# Environment (all optional): WORK (default /tmp/qiancun-bench-network), VILLAGES, BUILD and
+# REG as in bench/lib.sh, and
 #   SKIP_PEER=1                       qiancun only
 # Prints a table (seconds, peak MiB, ratio) and the agreement of every net_* column; exit 1 if
 # a step failed or the peer disagrees.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=${WORK:-/tmp/qiancun-bench-network}
-VILLAGES=${VILLAGES:-20000}
-BUILD=${BUILD:-$ROOT/build/release}
-QC=$BUILD/tools/qiancun
-GEN=$BUILD/tools/make_sample_maps
+BENCH=network
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PY=/usr/bin/python3 # Debian's interpreter: the one that sees python3-networkx
 TYPES=(sewage_plant base_station_5g cultural_hall courier_station)
-
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench/network/run.sh: %s\n' "$*" >&2; exit 1; }
-[[ -x $QC && -x $GEN ]] || die "no qiancun/make_sample_maps in $BUILD/tools (build first)"
-[[ -x /usr/bin/time ]] || apt-get install -y -q time >/dev/null
 $PY -c 'import networkx, geopandas, scipy' 2>/dev/null ||
     apt-get install -y -q python3-networkx python3-geopandas python3-scipy >/dev/null
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
-LOG=$WORK/logs
-mkdir -p "$LOG"
-
-if [[ -z ${REG:-} ]]; then
-    REG=$WORK/R.sqlite
-    say "1. generate $VILLAGES villages"
-    "$GEN" --villages "$VILLAGES" --out "$WORK/data" >"$LOG/generate.log" 2>&1
-    say "2. load"
-    rm -f "$REG"
-    "$QC" -q init "$REG" --crs EPSG:4549 >/dev/null
-    "$QC" -q load "$REG" "$WORK/data/county.toml" >"$LOG/load.log" 2>&1
-fi
 
 # timed NAME CMD… : wall seconds and peak RSS (MiB) of CMD into $WORK/NAME.time
 timed() {

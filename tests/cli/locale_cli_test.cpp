@@ -7,31 +7,9 @@ namespace qiancun {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::csv_cell;
 using testing::run_qiancun;
 using testing::TempDir;
-
-/// The CSV value of `column` in data row `row` (1-based) of a simple CSV text (no quoted commas).
-std::string cell(const std::string &csv, const std::string &column, std::size_t row = 1) {
-    const auto lines = testing::split_lines(csv);
-    auto split = [](const std::string &line) {
-        std::vector<std::string> out;
-        std::size_t start = 0;
-        for (;;) {
-            const auto comma = line.find(',', start);
-            out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
-            if (comma == std::string::npos)
-                return out;
-            start = comma + 1;
-        }
-    };
-    if (lines.size() <= row)
-        throw std::logic_error("no data row in: " + csv);
-    const auto header = split(lines[0]);
-    const auto it = std::find(header.begin(), header.end(), column);
-    if (it == header.end())
-        throw std::logic_error("no column " + column + " in: " + lines[0]);
-    return split(lines[row]).at(static_cast<std::size_t>(it - header.begin()));
-}
 
 /// `text` with ISO timestamps (updated_at) blanked.
 std::string without_times(const std::string &text) {
@@ -48,13 +26,7 @@ struct LocaleRun {
 LocaleRun run_in(const std::string &locale, const fs::path &dir) {
     const testing::Environment env = testing::locale_environment(locale);
     const std::string reg = (dir / (locale + ".sqlite")).string();
-    for (const auto &args : std::vector<std::vector<std::string>>{
-             {"init", reg, "--crs", "EPSG:4549"},
-             {"import", reg, (dir / "villages.geojson").string(), "--as", "village"},
-             {"import", reg, (dir / "settlements.geojson").string(), "--as", "settlement"},
-             {"import", reg, (dir / "roads.geojson").string(), "--as", "rural_road"},
-             {"import", reg, (dir / "plants.csv").string(), "--as", "sewage_plant", "--src-crs",
-              "EPSG:4549"}}) {
+    for (const auto &args : testing::river_county_loads(reg, dir)) {
         const auto r = run_qiancun(args, std::nullopt, env);
         EXPECT_EQ(r.exit_code, 0) << locale << ": " << args[0] << ": " << r.err;
     }
@@ -75,23 +47,7 @@ struct LocaleCli : ::testing::Test {
     TempDir dir;
 
     void SetUp() override {
-        testing::write_two_square_villages(dir / "villages.geojson");
-        testing::write_vector(
-            dir / "settlements.geojson", "GeoJSON", "settlements", 4549,
-            {"id", "name", "population"},
-            {{"POINT (500100 3320610)", {{"id", "S1"}, {"name", "北岸"}, {"population", "100"}}},
-             {"POINT (500900 3320390)", {{"id", "S2"}, {"name", "南岸"}, {"population", "300"}}}},
-            {}, {}, {"population"});
-        testing::write_vector(
-            dir / "roads.geojson", "GeoJSON", "roads", 4549, {"id", "status", "surface"},
-            {{"LINESTRING (500000 3320400, 502000 3320400)",
-              {{"id", "south"}, {"status", "operating"}, {"surface", "hardened"}}},
-             {"LINESTRING (500000 3320600, 502000 3320600)",
-              {{"id", "north"}, {"status", "operating"}, {"surface", "hardened"}}},
-             {"LINESTRING (502000 3320400, 502000 3320600)",
-              {{"id", "bridge"}, {"status", "operating"}, {"surface", "hardened"}}}});
-        testing::write_file(dir / "plants.csv", "id,status,service_radius_m,x,y\n"
-                                                "WS1,operating,1000.5,500100.25,3320390.75\n");
+        testing::write_river_county(dir.path(), "WS1,operating,1000.5,500100.25,3320390.75", false);
     }
 };
 
@@ -107,12 +63,12 @@ TEST_F(LocaleCli, NumbersAreTheSameInEveryLocale) {
     ASSERT_EQ(c.service_area.exit_code, 0) << c.service_area.err;
     ASSERT_EQ(c.metrics.exit_code, 0) << c.metrics.err;
     // What the C locale reads: the CSV coordinates and radius, the decimal options.
-    EXPECT_EQ(cell(c.list.out, "service_radius_m"), "1000.5");
-    EXPECT_EQ(cell(c.list.out, "wkt"), "POINT(500100.25 3320390.75)");
+    EXPECT_EQ(csv_cell(c.list.out, "service_radius_m"), "1000.5");
+    EXPECT_EQ(csv_cell(c.list.out, "wkt"), "POINT(500100.25 3320390.75)");
     // 10 m to the north road, 1900 m east, 200 m over the bridge, 1899.75 m back west, 9.25 m.
-    EXPECT_NEAR(std::stod(cell(c.route.out, "distance_m")), 4019.0, 1e-6);
-    EXPECT_EQ(cell(c.service_area.out, "reach_m"), "500.5");
-    EXPECT_EQ(cell(c.service_area.out, "leg_m"), "9.25");
+    EXPECT_NEAR(std::stod(csv_cell(c.route.out, "distance_m")), 4019.0, 1e-6);
+    EXPECT_EQ(csv_cell(c.service_area.out, "reach_m"), "500.5");
+    EXPECT_EQ(csv_cell(c.service_area.out, "leg_m"), "9.25");
 
     for (const std::string locale : {"de_DE.UTF-8", "zh_CN.UTF-8"}) {
         const LocaleRun r = run_in(locale, dir.path());

@@ -13,29 +13,7 @@ using testing::TempDir;
 /// Network distances here are sums of a few whole metres.
 constexpr double kTolM = 1e-6;
 
-std::vector<std::string> cells(const std::string &line) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (;;) {
-        const auto comma = line.find(',', start);
-        out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
-        if (comma == std::string::npos)
-            return out;
-        start = comma + 1;
-    }
-}
-
-/// The value of `column` in the first data row of a CSV text.
-std::string csv_cell(const std::string &csv, const std::string &column) {
-    const auto rows = testing::split_lines(csv);
-    if (rows.size() < 2)
-        throw std::logic_error("no data row in: " + csv);
-    const auto header = cells(rows[0]);
-    const auto it = std::find(header.begin(), header.end(), column);
-    if (it == header.end())
-        throw std::logic_error("no column " + column + " in: " + rows[0]);
-    return cells(rows[1]).at(static_cast<std::size_t>(it - header.begin()));
-}
+using testing::csv_cell;
 
 /// Two 1 km villages cut by a river along y = 3320500 with one bridge at their east end
 /// (x = 502000): a road on each bank. A plant (radius 1000 m) 10 m south of the south road at
@@ -47,32 +25,8 @@ struct NetworkCli : ::testing::Test {
     std::string reg = (dir / "county.sqlite").string();
 
     void SetUp() override {
-        testing::write_two_square_villages(dir / "villages.geojson");
-        testing::write_vector(
-            dir / "settlements.geojson", "GeoJSON", "settlements", 4549,
-            {"id", "name", "population"},
-            {{"POINT (500100 3320610)", {{"id", "S1"}, {"name", "北岸"}, {"population", "100"}}},
-             {"POINT (500900 3320390)", {{"id", "S2"}, {"name", "南岸"}, {"population", "300"}}}},
-            {}, {}, {"population"});
-        testing::write_vector(
-            dir / "roads.geojson", "GeoJSON", "roads", 4549, {"id", "status", "surface"},
-            {{"LINESTRING (500000 3320400, 502000 3320400)",
-              {{"id", "south"}, {"status", "operating"}, {"surface", "hardened"}}},
-             {"LINESTRING (500000 3320600, 502000 3320600)",
-              {{"id", "north"}, {"status", "operating"}, {"surface", "hardened"}}},
-             {"LINESTRING (502000 3320400, 502000 3320600)",
-              {{"id", "bridge"}, {"status", "operating"}, {"surface", "hardened"}}},
-             {"LINESTRING (501500 3320900, 501800 3320900)",
-              {{"id", "track"}, {"status", "operating"}, {"surface", "earth"}}}});
-        testing::write_file(dir / "plants.csv", "id,status,service_radius_m,x,y\n"
-                                                "WS1,operating,1000,500100,3320390\n");
-        for (const auto &args : std::vector<std::vector<std::string>>{
-                 {"init", reg, "--crs", "EPSG:4549"},
-                 {"import", reg, (dir / "villages.geojson").string(), "--as", "village"},
-                 {"import", reg, (dir / "settlements.geojson").string(), "--as", "settlement"},
-                 {"import", reg, (dir / "roads.geojson").string(), "--as", "rural_road"},
-                 {"import", reg, (dir / "plants.csv").string(), "--as", "sewage_plant", "--src-crs",
-                  "EPSG:4549"}}) {
+        testing::write_river_county(dir.path(), "WS1,operating,1000,500100,3320390", true);
+        for (const auto &args : testing::river_county_loads(reg, dir.path())) {
             const auto r = run_qiancun(args);
             ASSERT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
         }
@@ -233,12 +187,10 @@ TEST_F(NetworkCli, InfoNetworkReportsTheDisconnectedTrack) {
     const auto rows = testing::split_lines(r.out);
     ASSERT_EQ(rows.size(), 3u) << r.out;
     EXPECT_EQ(rows[0], "piece,edges,km,villages");
-    const auto main = cells(rows[1]);
-    const auto track = cells(rows[2]);
-    EXPECT_EQ(main[0], "main");
-    EXPECT_NEAR(std::stod(main[2]), 4.2, kTolM);
-    EXPECT_NEAR(std::stod(track[2]), 0.3, kTolM);
-    EXPECT_EQ(track[3], "330604101202");
+    EXPECT_EQ(csv_cell(r.out, "piece", 1), "main");
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "km", 1)), 4.2, kTolM);
+    EXPECT_NEAR(std::stod(csv_cell(r.out, "km", 2)), 0.3, kTolM);
+    EXPECT_EQ(csv_cell(r.out, "villages", 2), "330604101202");
 
     const auto table = run_qiancun({"info", reg, "--network"});
     ASSERT_EQ(table.exit_code, 0) << table.err;

@@ -4,6 +4,7 @@
 #include "qiancun/network.hpp"
 #include "qiancun/registry.hpp"
 
+#include "testing/local_county.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -401,53 +402,8 @@ TEST(NetworkTime, SpeedsAreCheckedAndNeededForTime) {
     EXPECT_THROW(RoadGraph::build({line("A", "0 0, 1000 0", 30.0)}, standing), UsageError);
 }
 
-/// A registry with one road, two villages and their settlements, built in one transaction.
-class NetworkCounty : public ::testing::Test {
-protected:
-    static constexpr double kX0 = 500000.0;
-    static constexpr double kY0 = 3320000.0;
-
-    NetworkCounty() : m_registry(Registry::create(m_dir / "county.sqlite", 4549)) {}
-
-    void add(const std::string &kind, std::map<std::string, Value> values, const std::string &wkt) {
-        const KindDef &k = m_registry.kind(kind);
-        Feature f;
-        f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
-        f.values.assign(k.attributes.size(), Value{});
-        for (auto &[name, v] : values)
-            f.values[static_cast<std::size_t>(k.attribute_index(name))] = std::move(v);
-        const auto checked = geometry::check(geometry::wkb_from_wkt(wkt), k.geometry, false);
-        ASSERT_TRUE(checked.problem.empty()) << checked.problem;
-        f.wkb = checked.wkb;
-        m_pending[kind].push_back(std::move(f));
-    }
-
-    void commit() {
-        Registry::Transaction tx(m_registry);
-        for (const auto &[kind, features] : m_pending) {
-            ImportRecord record;
-            record.kind = kind;
-            record.source = "network_test";
-            m_registry.write(m_registry.kind(kind), features, WriteMode::upsert, record);
-        }
-        m_registry.link_villages();
-        tx.commit();
-        m_pending.clear();
-    }
-
-    /// x, y relative to (kX0, kY0).
-    static std::string pt(double x, double y) {
-        return fmt::format("POINT({} {})", kX0 + x, kY0 + y);
-    }
-    static std::string square(double x, double y, double side) {
-        return fmt::format("POLYGON(({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))", kX0 + x,
-                           kY0 + y, kX0 + x + side, kY0 + y + side);
-    }
-
-    TempDir m_dir;
-    Registry m_registry;
-    std::map<std::string, std::vector<Feature>> m_pending;
-};
+/// A registry with roads, villages and their settlements, built in one transaction.
+class NetworkCounty : public testing::LocalCounty {};
 
 TEST_F(NetworkCounty, MetricsAddNetworkColumnsFromDemandPointsAndSettlements) {
     // Two villages side by side along a road on y = 500 that ends at x = 1800; a river

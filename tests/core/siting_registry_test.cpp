@@ -3,6 +3,7 @@
 #include "qiancun/geometry.hpp"
 #include "qiancun/registry.hpp"
 #include "qiancun/siting.hpp"
+#include "testing/local_county.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -17,50 +18,10 @@ namespace {
 
 using testing::TempDir;
 
-constexpr double kX0 = 500000.0;
-constexpr double kY0 = 3320000.0;
-
 /// A registry built feature by feature in one transaction (coordinates relative to kX0, kY0).
-class SitingCounty : public ::testing::Test {
+class SitingCounty : public testing::LocalCounty {
 protected:
-    SitingCounty() : m_registry(Registry::create(m_dir / "county.sqlite", 4549)) {}
-
-    void add(const std::string &kind, std::map<std::string, Value> values, const std::string &wkt) {
-        const KindDef &k = m_registry.kind(kind);
-        Feature f;
-        f.row = static_cast<std::int64_t>(m_pending[kind].size()) + 1;
-        f.values.assign(k.attributes.size(), Value{});
-        for (auto &[name, v] : values)
-            f.values[static_cast<std::size_t>(k.attribute_index(name))] = std::move(v);
-        const auto checked = geometry::check(geometry::wkb_from_wkt(wkt), k.geometry, false);
-        ASSERT_TRUE(checked.problem.empty()) << checked.problem;
-        f.wkb = checked.wkb;
-        m_pending[kind].push_back(std::move(f));
-    }
-    void commit() {
-        Registry::Transaction tx(m_registry);
-        for (const auto &[kind, features] : m_pending) {
-            ImportRecord record;
-            record.kind = kind;
-            record.source = "siting_test";
-            m_registry.write(m_registry.kind(kind), features, WriteMode::upsert, record);
-        }
-        m_registry.link_villages();
-        tx.commit();
-        m_pending.clear();
-    }
-    static std::string pt(double x, double y) {
-        return fmt::format("POINT({} {})", kX0 + x, kY0 + y);
-    }
-    static std::string square(double x, double y, double side) {
-        return fmt::format("POLYGON(({0} {1}, {2} {1}, {2} {3}, {0} {3}, {0} {1}))", kX0 + x,
-                           kY0 + y, kX0 + x + side, kY0 + y + side);
-    }
     MetricsConfig config() const { return MetricsConfig::defaults(m_registry.kinds()); }
-
-    TempDir m_dir;
-    Registry m_registry;
-    std::map<std::string, std::vector<Feature>> m_pending;
 };
 
 TEST_F(SitingCounty, NetworkDistanceChoosesOtherSitesThanStraightLines) {

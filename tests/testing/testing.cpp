@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -337,6 +338,61 @@ void write_two_square_villages(const std::filesystem::path &path) {
                   {"POLYGON ((501000 3320000, 502000 3320000, 502000 3321000, 501000 3321000, "
                    "501000 3320000))",
                    {{"code", "330604101202"}, {"name", "下管村"}}}});
+}
+
+void write_river_county(const std::filesystem::path &dir, const std::string &plant_row,
+                        bool farm_track) {
+    write_two_square_villages(dir / "villages.geojson");
+    write_vector(
+        dir / "settlements.geojson", "GeoJSON", "settlements", 4549, {"id", "name", "population"},
+        {{"POINT (500100 3320610)", {{"id", "S1"}, {"name", "北岸"}, {"population", "100"}}},
+         {"POINT (500900 3320390)", {{"id", "S2"}, {"name", "南岸"}, {"population", "300"}}}},
+        {}, {}, {"population"});
+    std::vector<FixtureFeature> roads = {
+        {"LINESTRING (500000 3320400, 502000 3320400)",
+         {{"id", "south"}, {"status", "operating"}, {"surface", "hardened"}}},
+        {"LINESTRING (500000 3320600, 502000 3320600)",
+         {{"id", "north"}, {"status", "operating"}, {"surface", "hardened"}}},
+        {"LINESTRING (502000 3320400, 502000 3320600)",
+         {{"id", "bridge"}, {"status", "operating"}, {"surface", "hardened"}}}};
+    if (farm_track)
+        roads.push_back({"LINESTRING (501500 3320900, 501800 3320900)",
+                         {{"id", "track"}, {"status", "operating"}, {"surface", "earth"}}});
+    write_vector(dir / "roads.geojson", "GeoJSON", "roads", 4549, {"id", "status", "surface"},
+                 roads);
+    write_file(dir / "plants.csv", "id,status,service_radius_m,x,y\n" + plant_row + "\n");
+}
+
+std::vector<std::vector<std::string>> river_county_loads(const std::string &registry,
+                                                         const std::filesystem::path &dir) {
+    return {{"init", registry, "--crs", "EPSG:4549"},
+            {"import", registry, (dir / "villages.geojson").string(), "--as", "village"},
+            {"import", registry, (dir / "settlements.geojson").string(), "--as", "settlement"},
+            {"import", registry, (dir / "roads.geojson").string(), "--as", "rural_road"},
+            {"import", registry, (dir / "plants.csv").string(), "--as", "sewage_plant", "--src-crs",
+             "EPSG:4549"}};
+}
+
+std::string csv_cell(const std::string &csv, const std::string &column, std::size_t row) {
+    const auto lines = split_lines(csv);
+    auto split = [](const std::string &line) {
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        for (;;) {
+            const auto comma = line.find(',', start);
+            out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
+            if (comma == std::string::npos)
+                return out;
+            start = comma + 1;
+        }
+    };
+    if (lines.size() <= row)
+        throw std::logic_error("no data row " + std::to_string(row) + " in: " + csv);
+    const auto header = split(lines[0]);
+    const auto it = std::find(header.begin(), header.end(), column);
+    if (it == header.end())
+        throw std::logic_error("no column " + column + " in: " + lines[0]);
+    return split(lines[row]).at(static_cast<std::size_t>(it - header.begin()));
 }
 
 } // namespace qiancun::testing

@@ -84,12 +84,31 @@ void write_vector(const std::filesystem::path &path, const std::string &driver,
 /// it.
 void write_two_square_villages(const std::filesystem::path &path);
 
+/// The river county of the network and locale CLI tests, as files in `dir`: the two villages of
+/// write_two_square_villages (villages.geojson), cut by a river along y = 3320500 with one bridge
+/// at their east end (x = 502000); settlements.geojson with S1 (北岸, 100 people, 500100
+/// 3320610) and S2 (南岸, 300 people, 500900 3320390); roads.geojson with the south and north
+/// bank roads (y = 3320400 and 3320600, x 500000–502000) and the bridge, all operating and
+/// hardened, and with `farm_track` an earth track (501500–501800, y = 3320900) joining nothing;
+/// plants.csv with the header id,status,service_radius_m,x,y and the one row `plant_row`.
+void write_river_county(const std::filesystem::path &dir, const std::string &plant_row,
+                        bool farm_track);
+
+/// The qiancun arguments that load write_river_county's files into `registry`: init in
+/// EPSG:4549, then one import per file.
+std::vector<std::vector<std::string>> river_county_loads(const std::string &registry,
+                                                         const std::filesystem::path &dir);
+
 /// Makes a Shapefile written with ENCODING=CP936 look as departments send it: the .cpg
 /// removed and the DBF language-driver byte zeroed, so nothing declares the GBK encoding.
 void strip_encoding_declaration(const std::filesystem::path &shp);
 
 /// Splits text at newlines (no trailing empty line).
 std::vector<std::string> split_lines(const std::string &text);
+
+/// The value of `column` in data row `row` (1-based) of a simple CSV text (no quoted commas);
+/// throws std::logic_error naming what is missing.
+std::string csv_cell(const std::string &csv, const std::string &column, std::size_t row = 1);
 
 /// Transforms (x, y) between EPSG CRSs with OGRCoordinateTransformation, in the traditional
 /// GIS axis order (lon, lat / easting, northing): the tests' independent reference.
