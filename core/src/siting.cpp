@@ -566,8 +566,10 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
                                       static_cast<double>(village_before[v]));
             }
         }
-        for (const std::uint32_t s : settlement_of)
-            groups.village.push_back(group_of[village_index.at(data.settlements[s].village_code)]);
+        for (const std::uint32_t s : settlement_of) {
+            const auto it = village_index.find(data.settlements[s].village_code);
+            groups.village.push_back(it == village_index.end() ? -1 : group_of[it->second]);
+        }
     }
 
     siting::CoverSolution solution;
