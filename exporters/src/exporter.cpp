@@ -6,6 +6,7 @@
 #include "qiancun/qml.hpp"
 #include "qiancun/registry.hpp"
 
+#include "qiancun/i18n.hpp"
 #include "qiancun/registry.hpp"
 
 #include <cpl_error.h>
@@ -83,9 +84,10 @@ const FormatDef &format_of(const fs::path &output) {
     for (const auto &f : kFormats)
         if (f.extension == ext)
             return f;
-    throw UsageError(fmt::format("cannot tell the format of '{}': the output must end in .shp, "
-                                 ".gpkg, .geojson, .json or .csv",
-                                 output.string()));
+    throw UsageError(
+        fmt::format(fmt::runtime(_("cannot tell the format of '{}': the output must end in .shp, "
+                                   ".gpkg, .geojson, .json or .csv")),
+                    output.string()));
 }
 
 /// Forwards GDAL's messages to qiancun::log while alive (GDAL would print them to stderr).
@@ -175,7 +177,8 @@ void remove_if_exists(const fs::path &p) {
     std::error_code ec;
     fs::remove(p, ec);
     if (ec)
-        throw Error(fmt::format("cannot replace {}: {}", p.string(), ec.message()));
+        throw Error(
+            fmt::format(fmt::runtime(_("cannot replace {}: {}")), p.string(), ec.message()));
 }
 
 fs::path with_suffix(const fs::path &stem_path, std::string_view suffix) {
@@ -197,7 +200,7 @@ OGRLayer *open_layer(GDALDataset &registry, const std::string &layer, const Loca
     std::string names;
     for (auto *l : registry.GetLayers())
         names += (names.empty() ? "" : ", ") + std::string(l->GetName());
-    throw UsageError(fmt::format("no layer '{}' in {}; its layers are: {}", layer,
+    throw UsageError(fmt::format(fmt::runtime(_("no layer '{}' in {}; its layers are: {}")), layer,
                                  registry_at.display(), names.empty() ? "(none)" : names));
 }
 
@@ -347,7 +350,8 @@ std::unique_ptr<OGRSpatialReference> target_srs(const std::string &user_input) {
     if (srs->SetFromUserInput(user_input.c_str(),
                               OGRSpatialReference::SET_FROM_USER_INPUT_LIMITATIONS) != OGRERR_NONE)
         throw UsageError(fmt::format(
-            "--t-srs '{}' is not a CRS GDAL knows (try EPSG:4326, GCJ02 or BD09)", user_input));
+            fmt::runtime(_("--t-srs '{}' is not a CRS GDAL knows (try EPSG:4326, GCJ02 or BD09)")),
+            user_input));
     srs->SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     return srs;
 }
@@ -418,7 +422,8 @@ ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, const Fea
         const auto family = family_of(g->getGeometryType());
         if (!family)
             throw UsageError(fmt::format(
-                "feature {} of '{}' is a {}, which a Shapefile cannot hold; export to .gpkg",
+                fmt::runtime(_(
+                    "feature {} of '{}' is a {}, which a Shapefile cannot hold; export to .gpkg")),
                 feature->GetFID(), layer_name, OGRGeometryTypeToName(g->getGeometryType())));
         auto &stats = s.families[*family];
         ++stats.count;
@@ -431,10 +436,11 @@ ShapefileSurvey survey(OGRLayer &layer, const std::string &layer_name, const Fea
         if (bytes > kDbfMaxStringBytes &&
             layer.GetLayerDefn()->GetFieldDefn(i)->GetType() == OFTString)
             log(LogLevel::warning,
-                fmt::format("field '{}' of '{}' has values of up to {} bytes; a DBF keeps "
-                            "{}, the rest is cut",
-                            layer.GetLayerDefn()->GetFieldDefn(i)->GetNameRef(), layer_name, bytes,
-                            kDbfMaxStringBytes));
+                fmt::format(
+                    fmt::runtime(_("field '{}' of '{}' has values of up to {} bytes; a DBF keeps "
+                                   "{}, the rest is cut")),
+                    layer.GetLayerDefn()->GetFieldDefn(i)->GetNameRef(), layer_name, bytes,
+                    kDbfMaxStringBytes));
     }
     return s;
 }
@@ -461,9 +467,10 @@ std::vector<Part> plan_shapefiles(const fs::path &output, OGRwkbGeometryType dec
             p.geometry_type = wkbNone;
             if (declared_type != wkbNone)
                 log(LogLevel::warning,
-                    fmt::format("nothing selected and the layer mixes geometry types: {} is "
-                                "written as a table without geometry (.dbf)",
-                                output.stem().string()));
+                    fmt::format(
+                        fmt::runtime(_("nothing selected and the layer mixes geometry types: {} is "
+                                       "written as a table without geometry (.dbf)")),
+                        output.stem().string()));
         }
         parts.push_back(std::move(p));
         return parts;
@@ -479,8 +486,9 @@ std::vector<Part> plan_shapefiles(const fs::path &output, OGRwkbGeometryType dec
         parts.push_back(std::move(p));
     }
     if (s.null_geometry > 0)
-        log(LogLevel::warning, fmt::format("{} features without geometry are written to {}",
-                                           s.null_geometry, parts.front().path.string()));
+        log(LogLevel::warning,
+            fmt::format(fmt::runtime(_("{} features without geometry are written to {}")),
+                        s.null_geometry, parts.front().path.string()));
     return parts;
 }
 
@@ -534,7 +542,8 @@ void remove_previous_shapefiles(const fs::path &output, const std::vector<Part> 
             const auto fields = shapefile_fields(shp);
             if (recorded.empty() || !fields || *fields != recorded) {
                 log(LogLevel::warning,
-                    fmt::format("{} is not from an earlier export of {}; it is left as it is",
+                    fmt::format(fmt::runtime(_(
+                                    "{} is not from an earlier export of {}; it is left as it is")),
                                 shp.string(), output.filename().string()));
                 continue;
             }
@@ -553,18 +562,19 @@ void create_part(Part &part, GDALDriver &driver, OGRSpatialReference *srs,
         part.dataset.reset(GDALDataset::Open(part.path.c_str(), GDAL_OF_VECTOR | GDAL_OF_UPDATE,
                                              drivers, nullptr));
         if (!part.dataset)
-            throw Error(fmt::format("cannot open {} to add '{}': {}", part.path.string(),
-                                    part.layer_name, last_gdal_error()));
+            throw Error(fmt::format(fmt::runtime(_("cannot open {} to add '{}': {}")),
+                                    part.path.string(), part.layer_name, last_gdal_error()));
         for (int i = 0; i < part.dataset->GetLayerCount(); ++i)
             if (part.layer_name == part.dataset->GetLayer(i)->GetName() &&
                 part.dataset->DeleteLayer(i) != OGRERR_NONE)
-                throw Error(fmt::format("cannot replace layer '{}' in {}: {}", part.layer_name,
-                                        part.path.string(), last_gdal_error()));
+                throw Error(fmt::format(fmt::runtime(_("cannot replace layer '{}' in {}: {}")),
+                                        part.layer_name, part.path.string(), last_gdal_error()));
     } else {
         part.dataset.reset(driver.Create(part.path.c_str(), 0, 0, 0, GDT_Unknown, nullptr));
     }
     if (!part.dataset)
-        throw Error(fmt::format("cannot create {}: {}", part.path.string(), last_gdal_error()));
+        throw Error(fmt::format(fmt::runtime(_("cannot create {}: {}")), part.path.string(),
+                                last_gdal_error()));
     std::vector<const char *> options;
     for (const auto &o : lco)
         options.push_back(o.c_str());
@@ -572,12 +582,12 @@ void create_part(Part &part, GDALDriver &driver, OGRSpatialReference *srs,
     part.layer = part.dataset->CreateLayer(part.layer_name.c_str(), srs, part.geometry_type,
                                            const_cast<char **>(options.data()));
     if (!part.layer)
-        throw Error(fmt::format("cannot create layer '{}' in {}: {}", part.layer_name,
-                                part.path.string(), last_gdal_error()));
+        throw Error(fmt::format(fmt::runtime(_("cannot create layer '{}' in {}: {}")),
+                                part.layer_name, part.path.string(), last_gdal_error()));
     for (const auto &fd : fields) {
         if (part.layer->CreateField(fd.get(), FALSE) != OGRERR_NONE)
-            throw Error(fmt::format("cannot create field '{}' in {}: {}", fd->GetNameRef(),
-                                    part.path.string(), last_gdal_error()));
+            throw Error(fmt::format(fmt::runtime(_("cannot create field '{}' in {}: {}")),
+                                    fd->GetNameRef(), part.path.string(), last_gdal_error()));
     }
     // Batches the inserts where the driver has transactions (GeoPackage); others say no.
     if (part.dataset->TestCapability(ODsCTransactions))
@@ -587,12 +597,14 @@ void create_part(Part &part, GDALDriver &driver, OGRSpatialReference *srs,
 void finish_part(Part &part) {
     if (part.dataset->TestCapability(ODsCTransactions) &&
         part.dataset->CommitTransaction() != OGRERR_NONE)
-        throw Error(fmt::format("cannot write {}: {}", part.path.string(), last_gdal_error()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}: {}")), part.path.string(),
+                                last_gdal_error()));
     // Closing flushes the file; GDAL reports write errors only through the error state here.
     CPLErrorReset();
     part.dataset.reset();
     if (CPLGetLastErrorType() == CE_Failure)
-        throw Error(fmt::format("cannot write {}: {}", part.path.string(), last_gdal_error()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}: {}")), part.path.string(),
+                                last_gdal_error()));
 }
 
 Part &part_for(std::vector<Part> &parts, const OGRGeometry *g) {
@@ -617,7 +629,7 @@ void write_field_map(const fs::path &path,
         out << csv_cell(full) << ',' << csv_cell(dbf) << '\n';
     out.close();
     if (!out)
-        throw Error(fmt::format("cannot write {}", path.string()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}")), path.string()));
 }
 
 /// Writes the default QGIS style of each file written (`<stem>.qml`, or `<stem>_<layer>.qml`
@@ -685,10 +697,12 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     if (options.where && options.where->find(';') != std::string::npos)
         throw UsageError("--where takes one expression; ';' is not allowed in it");
     if (registry_at.is_file() && !fs::is_regular_file(registry_at.path()))
-        throw UsageError(fmt::format("registry {} does not exist", registry_at.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("registry {} does not exist")), registry_at.display()));
     const fs::path out_dir = output.parent_path().empty() ? fs::path(".") : output.parent_path();
     if (!fs::is_directory(out_dir))
-        throw UsageError(fmt::format("directory {} does not exist", out_dir.string()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("directory {} does not exist")), out_dir.string()));
     std::error_code ec;
     if (registry_at.is_file() && fs::equivalent(registry_at.path(), output, ec))
         throw UsageError("the output would overwrite the registry itself");
@@ -705,9 +719,9 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     GDALDatasetUniquePtr registry(GDALDataset::Open(
         gdal_name.c_str(), GDAL_OF_VECTOR | GDAL_OF_READONLY, registry_drivers, nullptr));
     if (!registry)
-        throw DatabaseError(
-            fmt::format("cannot open {} as a {} registry: {}", registry_at.display(),
-                        registry_at.is_file() ? "SpatiaLite" : "PostgreSQL", last_gdal_error()));
+        throw DatabaseError(fmt::format(
+            fmt::runtime(_("cannot open {} as a {} registry: {}")), registry_at.display(),
+            registry_at.is_file() ? "SpatiaLite" : "PostgreSQL", last_gdal_error()));
 
     OGRLayer &src = *open_layer(*registry, options.layer, registry_at);
     // The filter is parsed by GDAL's own expression parser against the layer's fields and
@@ -717,8 +731,9 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
         CPLErrorReset();
         where = std::make_unique<OGRFeatureQuery>();
         if (where->Compile(src.GetLayerDefn(), options.where->c_str()) != OGRERR_NONE)
-            throw UsageError(fmt::format("--where \"{}\" is not a valid filter on '{}': {}",
-                                         *options.where, options.layer, last_gdal_error()));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("--where \"{}\" is not a valid filter on '{}': {}")),
+                            *options.where, options.layer, last_gdal_error()));
         if (const auto kind = kind_of_layer(registry_at, options.layer))
             canonical_coded_values(*static_cast<swq_expr_node *>(where->GetSWQExpr()), *kind,
                                    *options.where);
@@ -749,32 +764,37 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     if (offset != WebOffset::none) {
         out_srs = target_srs("EPSG:4326");
         if (!source_srs)
-            throw UsageError(fmt::format("'{}' has no CRS to reproject from", options.layer));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("'{}' has no CRS to reproject from")), options.layer));
         std::unique_ptr<OGRCoordinateTransformation> to_lonlat;
         if (!out_srs->IsSame(source_srs.get())) {
             to_lonlat.reset(OGRCreateCoordinateTransformation(source_srs.get(), out_srs.get()));
             if (!to_lonlat)
-                throw UsageError(fmt::format("cannot transform '{}' to lon/lat: {}", options.layer,
-                                             last_gdal_error()));
+                throw UsageError(
+                    fmt::format(fmt::runtime(_("cannot transform '{}' to lon/lat: {}")),
+                                options.layer, last_gdal_error()));
         }
         transform =
             std::make_unique<ToWebOffset>(std::move(to_lonlat), offset, *source_srs, *out_srs);
         notes.push_back(fmt::format(
-            "the coordinates carry the {} offset of {} (lon/lat moved by up to a few hundred "
-            "metres); the file's CRS says EPSG:4326 because the offset has no CRS of its own, so "
-            "only give it to a web map that expects {}",
+            fmt::runtime(
+                _("the coordinates carry the {} offset of {} (lon/lat moved by up to a few hundred "
+                  "metres); the file's CRS says EPSG:4326 because the offset has no CRS of its "
+                  "own, so "
+                  "only give it to a web map that expects {}")),
             offset == WebOffset::gcj02 ? "GCJ-02" : "BD-09",
             offset == WebOffset::gcj02 ? "Amap/Tencent" : "Baidu",
             offset == WebOffset::gcj02 ? "GCJ-02" : "BD-09"));
     } else if (options.t_srs) {
         out_srs = target_srs(*options.t_srs);
         if (!source_srs)
-            throw UsageError(fmt::format("'{}' has no CRS to reproject from", options.layer));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("'{}' has no CRS to reproject from")), options.layer));
         if (!out_srs->IsSame(source_srs.get())) {
             transform.reset(OGRCreateCoordinateTransformation(source_srs.get(), out_srs.get()));
             if (!transform)
-                throw UsageError(fmt::format("cannot transform '{}' to {}: {}", options.layer,
-                                             *options.t_srs, last_gdal_error()));
+                throw UsageError(fmt::format(fmt::runtime(_("cannot transform '{}' to {}: {}")),
+                                             options.layer, *options.t_srs, last_gdal_error()));
         }
     } else if (source_srs) {
         out_srs.reset(source_srs->Clone());
@@ -785,8 +805,10 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
         // GeoJSON names a CRS only by a code; without one every reader takes the metres of a
         // custom CRS for degrees.
         throw UsageError(fmt::format(
-            "GeoJSON can name a CRS only by its EPSG code, and the CRS of '{}' has none (a "
-            "custom working CRS): export with --t-srs EPSG:4490 (lon/lat) or to .gpkg or .shp",
+            fmt::runtime(
+                _("GeoJSON can name a CRS only by its EPSG code, and the CRS of '{}' has none (a "
+                  "custom working CRS): export with --t-srs EPSG:4490 (lon/lat) or to .gpkg or "
+                  ".shp")),
             options.layer));
 
     ExportResult result;
@@ -797,9 +819,10 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
         full_names.emplace_back(defn.GetFieldDefn(i)->GetNameRef());
     const bool shapefile = format.format == Format::shapefile;
     if (options.append && format.format != Format::gpkg)
-        throw UsageError(fmt::format("only a GeoPackage takes several layers; {} would be "
-                                     "overwritten",
-                                     output.string()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("only a GeoPackage takes several layers; {} would be "
+                                       "overwritten")),
+                        output.string()));
     const bool append = options.append && fs::exists(output);
     const std::vector<std::string> names = shapefile ? dbf_field_names(full_names) : full_names;
     for (std::size_t i = 0; i < names.size(); ++i)
@@ -840,7 +863,7 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
 
     GDALDriver *driver = GetGDALDriverManager()->GetDriverByName(format.driver);
     if (!driver)
-        throw Error(fmt::format("this GDAL has no {} driver", format.driver));
+        throw Error(fmt::format(fmt::runtime(_("this GDAL has no {} driver")), format.driver));
     const auto fields = output_fields(defn, names, shapefile, string_bytes);
     for (auto &part : parts)
         create_part(part, *driver, part.geometry_type == wkbNone ? nullptr : out_srs.get(), fields,
@@ -859,23 +882,24 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
         Part &part = part_for(parts, geometry);
         OGRFeatureUniquePtr out(OGRFeature::CreateFeature(part.layer->GetLayerDefn()));
         if (out->SetFrom(feature.get(), field_map.data(), TRUE) != OGRERR_NONE)
-            throw Error(fmt::format("cannot copy feature {} of '{}': {}", feature->GetFID(),
-                                    options.layer, last_gdal_error()));
+            throw Error(fmt::format(fmt::runtime(_("cannot copy feature {} of '{}': {}")),
+                                    feature->GetFID(), options.layer, last_gdal_error()));
         if (part.geometry_type == wkbNone)
             out->SetGeometryDirectly(nullptr);
         else if (footprint >= 0)
             out->SetGeometry(geometry);
         if (OGRGeometry *g = out->GetGeometryRef()) {
             if (transform && g->transform(transform.get()) != OGRERR_NONE)
-                throw Error(fmt::format("cannot transform feature {} of '{}' to {}: {}",
-                                        feature->GetFID(), options.layer, *options.t_srs,
-                                        last_gdal_error()));
+                throw Error(fmt::format(
+                    fmt::runtime(_("cannot transform feature {} of '{}' to {}: {}")),
+                    feature->GetFID(), options.layer, *options.t_srs, last_gdal_error()));
             g->assignSpatialReference(out_srs.get());
         }
         out->SetFID(feature->GetFID());
         if (part.layer->CreateFeature(out.get()) != OGRERR_NONE)
-            throw Error(fmt::format("cannot write feature {} of '{}' to {}: {}", feature->GetFID(),
-                                    options.layer, part.path.string(), last_gdal_error()));
+            throw Error(fmt::format(fmt::runtime(_("cannot write feature {} of '{}' to {}: {}")),
+                                    feature->GetFID(), options.layer, part.path.string(),
+                                    last_gdal_error()));
         ++part.written;
         ++result.features;
     }

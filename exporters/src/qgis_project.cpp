@@ -1,6 +1,7 @@
 #include "qiancun/qgis_project.hpp"
 
 #include "qiancun/error.hpp"
+#include "qiancun/i18n.hpp"
 #include "qiancun/layer_styles.hpp"
 #include "qiancun/qml.hpp"
 #include "qiancun/registry.hpp"
@@ -39,7 +40,8 @@ std::string spatialrefsys(const crs::Definition &working, int indent) {
     const OGRErr read =
         working.epsg ? srs.importFromEPSG(*working.epsg) : srs.importFromWkt(working.wkt.c_str());
     if (read != OGRERR_NONE)
-        throw UsageError(fmt::format("{} is not a CRS GDAL knows", working.describe()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} is not a CRS GDAL knows")), working.describe()));
     std::string wkt;
     const char *const wkt2[] = {"FORMAT=WKT2_2019", nullptr};
     if (char *w = nullptr; srs.exportToWkt(&w, wkt2) == OGRERR_NONE && w) {
@@ -210,7 +212,8 @@ void write_file(const fs::path &output, const std::string &qgs, bool zipped) {
     std::error_code ec;
     fs::remove(output, ec);
     if (ec)
-        throw Error(fmt::format("cannot replace {}: {}", output.string(), ec.message()));
+        throw Error(
+            fmt::format(fmt::runtime(_("cannot replace {}: {}")), output.string(), ec.message()));
     // A .qgz is a zip holding the .qgs (and, when QGIS saves it, auxiliary data we have none of).
     const std::string target =
         zipped ? fmt::format("/vsizip/{{{}}}/{}.qgs", output.string(), output.stem().string())
@@ -218,11 +221,13 @@ void write_file(const fs::path &output, const std::string &qgs, bool zipped) {
     CPLErrorReset();
     VSILFILE *f = VSIFOpenL(target.c_str(), "wb");
     if (!f)
-        throw Error(fmt::format("cannot write {}: {}", output.string(), CPLGetLastErrorMsg()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}: {}")), output.string(),
+                                CPLGetLastErrorMsg()));
     const bool ok = VSIFWriteL(qgs.data(), 1, qgs.size(), f) == qgs.size();
     const bool closed = VSIFCloseL(f) == 0;
     if (!ok || !closed)
-        throw Error(fmt::format("cannot write {}: {}", output.string(), CPLGetLastErrorMsg()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}: {}")), output.string(),
+                                CPLGetLastErrorMsg()));
 }
 
 } // namespace
@@ -232,19 +237,22 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
     std::transform(ext.begin(), ext.end(), ext.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (ext != ".qgz" && ext != ".qgs")
-        throw UsageError(fmt::format("cannot tell the format of '{}': a QGIS project ends in .qgz "
-                                     "or .qgs",
-                                     options.output.string()));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("cannot tell the format of '{}': a QGIS project ends in .qgz "
+                           "or .qgs")),
+            options.output.string()));
     const fs::path out_dir =
         options.output.parent_path().empty() ? fs::path(".") : options.output.parent_path();
     if (!fs::is_directory(out_dir))
-        throw UsageError(fmt::format("directory {} does not exist", out_dir.string()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("directory {} does not exist")), out_dir.string()));
 
     const auto registry = Registry::open(options.registry, true);
     const auto working = registry.working_crs();
     if (!working)
         throw UsageError(
-            fmt::format("{} has no working CRS yet: import data first", options.registry.string()));
+            fmt::format(fmt::runtime(_("{} has no working CRS yet: import data first")),
+                        options.registry.string()));
     const auto tables = registry_styles(registry);
     const auto spatial = spatial_layers(registry);
     std::vector<std::pair<std::string, std::string>> labels;

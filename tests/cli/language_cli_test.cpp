@@ -105,6 +105,27 @@ TEST_F(LanguageCli, BadCrsIsRefusedInChinese) {
                                  "米为单位的投影坐标系（SPEC §8）；"));
 }
 
+TEST_F(LanguageCli, ExportAndProjectErrorsAreSaidInChinese) {
+    const std::string reg = (dir / "r.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    const std::string qgx = (dir / "county.qgx").string();
+    auto r = run_qiancun({"--lang", "zh", "qgis-project", reg, "-o", qgx});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_EQ(r.err,
+              fmt::format("qiancun: 无法判断“{}”的格式：QGIS 项目文件以 .qgz 或 .qgs 结尾\n", qgx));
+    r = run_qiancun({"qgis-project", reg, "-o", qgx});
+    EXPECT_EQ(r.err, fmt::format("qiancun: cannot tell the format of '{}': a QGIS project ends in "
+                                 ".qgz or .qgs\n",
+                                 qgx));
+    r = run_qiancun({"--lang", "zh", "export", reg, "nosuch", (dir / "x.gpkg").string()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr(fmt::format("{} 中没有图层“nosuch”；现有图层：village, ", reg)));
+    r = run_qiancun({"--lang", "zh", "export", reg, "village", (dir / "x.gpkg").string(), "--t-srs",
+                     "EPSG:999999"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("--t-srs “EPSG:999999”不是 GDAL 认识的坐标系"));
+}
+
 TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
     const auto reg = (dir / "county.sqlite").string();
     testing::write_two_square_villages(dir / "villages.geojson");
