@@ -35,6 +35,8 @@ constexpr int kSchemaVersion = 3;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 
+namespace bgi = boost::geometry::index;
+
 using ffi::quote_identifier;
 using ffi::SqliteDb;
 using ffi::SqliteStmt;
@@ -87,6 +89,97 @@ bool table_exists(sqlite3 *db, std::string_view name) {
 void drop_unused_spatialite_tables(const SqliteDb &db) {
     db.exec("DROP TABLE IF EXISTS KNN; DROP TABLE IF EXISTS data_licenses");
 }
+
+/// Rows from which a write inserts with SpatiaLite's per-row triggers of its table down and
+/// does their work once, after the rows are in (BulkWrite). A write that brings fewer rows, or
+/// less than a quarter of the table, keeps the triggers: the index is then rebuilt from the
+/// whole table.
+constexpr std::size_t kBulkRows = 2000;
+
+/// A bulk write into one kind's table. SpatiaLite keeps a geometry column with triggers that
+/// run for every row: `ggi_` checks type and SRID (a subquery on geometry_columns), `tmi_`/`tmu_`
+/// stamp geometry_columns_time, `gii_`/`giu_`/`gid_` keep the R*Tree (formatting and parsing
+/// one SQL statement per row). On a bulk import they cost more than the rows themselves. Like
+/// GDAL, which builds the index after copying, the constructor drops these triggers (keeping
+/// their SQL); finish() builds the R*Tree from the table in one statement, checks every
+/// geometry's type and SRID in one pass, stamps geometry_columns_time once and restores the
+/// triggers exactly as they were. All inside the caller's transaction: a failure rolls the
+/// triggers and the index back with the rows. The update and delete checks (`ggu_`, `tmd_`)
+/// stay on.
+class BulkWrite {
+public:
+    BulkWrite(sqlite3 *db, const std::string &table) : m_db(db), m_table(table) {
+        for (const char *prefix : {"ggi", "tmi", "tmu", "gii", "giu", "gid"}) {
+            SqliteStmt st(db, "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND "
+                              "tbl_name = ? AND name = ?");
+            st.bind_text(1, table).bind_text(2, fmt::format("{}_{}_geom", prefix, table));
+            if (st.step())
+                m_triggers.emplace_back(st.get_text(0), st.get_text(1));
+        }
+        for (const auto &[name, sql] : m_triggers)
+            SqliteStmt(db, fmt::format("DROP TRIGGER {}", quote_identifier(name))).run();
+    }
+
+    /// Index, checks and stamps; restores the triggers. `source`/`layer` name the input in the
+    /// error for a geometry the column does not take.
+    void finish(bool inserted, bool updated, const std::string &source, const std::string &layer) {
+        const std::string t = quote_identifier(m_table);
+        if (has("gii")) {
+            const std::string idx = quote_identifier("idx_" + m_table + "_geom");
+            SqliteStmt(m_db, fmt::format("DELETE FROM {}", idx)).run();
+            // What SpatiaLite's own index build inserts (the R*Tree rounds outwards to floats).
+            SqliteStmt(m_db, fmt::format("INSERT INTO {} (pkid, xmin, xmax, ymin, ymax) SELECT "
+                                         "fid, MbrMinX(geom), MbrMaxX(geom), MbrMinY(geom), "
+                                         "MbrMaxY(geom) FROM {} WHERE MbrMinX(geom) IS NOT NULL",
+                                         idx, t))
+                .run();
+        }
+        if (has("ggi")) {
+            SqliteStmt col(m_db, "SELECT geometry_type, srid FROM geometry_columns WHERE "
+                                 "lower(f_table_name) = lower(?) AND f_geometry_column = 'geom'");
+            col.bind_text(1, m_table);
+            if (col.step()) {
+                const auto type = col.get_int(0), srid = col.get_int(1);
+                SqliteStmt bad(m_db, fmt::format("SELECT source_row FROM {} WHERE geom IS NOT NULL "
+                                                 "AND GeometryConstraints(geom, ?, ?) IS NOT 1 "
+                                                 "ORDER BY fid LIMIT 1",
+                                                 t));
+                bad.bind_int(1, type).bind_int(2, srid);
+                if (bad.step())
+                    throw InputError(source, layer,
+                                     bad.is_null(0) ? std::nullopt : std::optional(bad.get_int(0)),
+                                     fmt::format("{}.geom violates Geometry constraint [geom-type "
+                                                 "or SRID not allowed]",
+                                                 m_table));
+            }
+        }
+        for (const auto &[prefix, column, done] :
+             {std::tuple{"tmi", "last_insert", inserted}, {"tmu", "last_update", updated}})
+            if (done && has(prefix)) {
+                SqliteStmt stamp(m_db, fmt::format("UPDATE geometry_columns_time SET {} = "
+                                                   "strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE "
+                                                   "lower(f_table_name) = lower(?) AND "
+                                                   "lower(f_geometry_column) = 'geom'",
+                                                   column));
+                stamp.bind_text(1, m_table).run();
+            }
+        for (const auto &[name, sql] : m_triggers)
+            SqliteStmt(m_db, sql).run();
+        m_triggers.clear();
+    }
+
+private:
+    bool has(std::string_view prefix) const {
+        const std::string name = fmt::format("{}_{}_geom", prefix, m_table);
+        for (const auto &[n, sql] : m_triggers)
+            if (n == name)
+                return true;
+        return false;
+    }
+    sqlite3 *m_db;
+    std::string m_table;
+    std::vector<std::pair<std::string, std::string>> m_triggers; ///< name, CREATE TRIGGER …
+};
 
 /// The catalogue of result layers: every table a command stored as its result, the only
 /// tables a command may drop or replace. Names compare case-insensitively, as SQLite's do.
@@ -154,6 +247,78 @@ void worst_scale_error(sqlite3 *db, const crs::ScaleGauge &gauge, const KindDef 
     }
 }
 
+/// The villages of a registry as prepared polygons in an R-tree of their envelopes: the
+/// SPEC §3 border rule for linking rows to villages.
+class VillageIndex {
+public:
+    VillageIndex(sqlite3 *db, const std::filesystem::path &path) : m_ctx(ffi::geos_context()) {
+        std::vector<std::pair<Box, std::size_t>> boxes;
+        SqliteStmt vs(db, "SELECT code, AsBinary(geom) FROM village");
+        while (vs.step()) {
+            Village v{vs.get_text(0), ffi::read_wkb(m_ctx, vs.get_blob(1)), nullptr};
+            v.prepared = ffi::prepare(m_ctx, v.geom.get());
+            double minx = 0, miny = 0, maxx = 0, maxy = 0;
+            // Each returns 0 on a GEOS exception (an empty geometry): never a box at 0, 0.
+            if (GEOSGeom_getXMin_r(m_ctx.handle(), v.geom.get(), &minx) == 0 ||
+                GEOSGeom_getYMin_r(m_ctx.handle(), v.geom.get(), &miny) == 0 ||
+                GEOSGeom_getXMax_r(m_ctx.handle(), v.geom.get(), &maxx) == 0 ||
+                GEOSGeom_getYMax_r(m_ctx.handle(), v.geom.get(), &maxy) == 0)
+                throw DatabaseError(fmt::format("{}: village {} has no extent (empty geometry?)",
+                                                path.string(), v.code));
+            boxes.emplace_back(Box({minx, miny}, {maxx, maxy}), m_villages.size());
+            m_villages.push_back(std::move(v));
+        }
+        m_tree = Tree(boxes.begin(), boxes.end());
+    }
+
+    /// The code of the village a row's geometry (ISO WKB) belongs to: a point its own, a
+    /// polygon by its point-on-surface; among villages within 1 mm the smallest code. Nothing
+    /// when it is in no village; `problem` says why when there is no point to link by.
+    const std::string *code_at(std::string_view wkb, std::string *problem = nullptr) const {
+        auto g = ffi::read_wkb(m_ctx, wkb);
+        const int type = GEOSGeomTypeId_r(m_ctx.handle(), g.get());
+        if (type < 0) {
+            if (problem)
+                *problem = "has a geometry GEOS cannot read";
+            return nullptr;
+        }
+        if (type != GEOS_POINT)
+            g = ffi::own(m_ctx, GEOSPointOnSurface_r(m_ctx.handle(), g.get()), "point on surface");
+        // 0 on a GEOS exception (an empty point): never read as the point 0, 0.
+        double x = 0, y = 0;
+        if (GEOSGeomGetX_r(m_ctx.handle(), g.get(), &x) == 0 ||
+            GEOSGeomGetY_r(m_ctx.handle(), g.get(), &y) == 0) {
+            if (problem)
+                *problem = "has no point to link by (empty geometry?)";
+            return nullptr;
+        }
+        const Box query({x - kBorderTolM, y - kBorderTolM}, {x + kBorderTolM, y + kBorderTolM});
+        const std::string *best = nullptr;
+        for (auto it = m_tree.qbegin(bgi::intersects(query)); it != m_tree.qend(); ++it) {
+            const auto &v = m_villages[it->second];
+            if ((!best || v.code < *best) &&
+                ffi::predicate(m_ctx,
+                               GEOSPreparedDistanceWithin_r(m_ctx.handle(), v.prepared.get(),
+                                                            g.get(), kBorderTolM),
+                               "distance within"))
+                best = &v.code;
+        }
+        return best;
+    }
+
+private:
+    using Box = boost::geometry::model::box<boost::geometry::model::d2::point_xy<double>>;
+    using Tree = bgi::rtree<std::pair<Box, std::size_t>, bgi::rstar<16>>;
+    struct Village {
+        std::string code;
+        ffi::GeosGeometry geom;
+        ffi::GeosPrepared prepared;
+    };
+    ffi::GeosContext &m_ctx;
+    std::vector<Village> m_villages;
+    Tree m_tree;
+};
+
 class SpatiaLiteStore final : public Store {
 public:
     Location where;
@@ -165,6 +330,8 @@ public:
     /// The working CRS's definition, read on first use (registries made before custom CRSs
     /// store only `crs_epsg`: their definition comes from PROJ's database).
     mutable std::optional<crs::Definition> definition;
+    /// The villages for linking rows as they are written; within one transaction only.
+    std::unique_ptr<VillageIndex> m_villages;
 
     SpatiaLiteStore(std::filesystem::path p, SqliteDb d)
         : where(Location::file(p)), path(std::move(p)), m_db(std::move(d)) {}
@@ -606,11 +773,17 @@ void SpatiaLiteStore::add_kind(const KindDef &def) {
 }
 
 void SpatiaLiteStore::begin() {
+    m_villages.reset();
+    // 64 MiB of page cache instead of SQLite's 2 MB: a large write otherwise spills and
+    // rewrites index pages into the WAL over and over (province load: 2.5 s of system time
+    // against 1.1 s). Pages are only allocated as they are used.
+    m_db.exec("PRAGMA cache_size = -65536");
     m_db.exec("BEGIN IMMEDIATE");
     m_db.note_writer();
 }
 
 void SpatiaLiteStore::rollback() noexcept {
+    m_villages.reset();
     m_db.clear_writer_note();
     try {
         m_db.exec("ROLLBACK");
@@ -623,6 +796,7 @@ void SpatiaLiteStore::rollback() noexcept {
 }
 
 void SpatiaLiteStore::commit() {
+    m_villages.reset();
     m_db.exec("COMMIT");
     m_db.clear_writer_note();
 }
@@ -684,13 +858,34 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
         history->run();
     };
 
+    // Rows already in the table: none means no key can be known and a bulk write may take
+    // the triggers down (kBulkRows).
+    std::int64_t existing = 0;
+    {
+        SqliteStmt rows(db, fmt::format("SELECT COUNT(*) FROM {}", t));
+        rows.step();
+        existing = rows.get_int(0);
+    }
+    std::optional<BulkWrite> bulk;
+    if (features.size() >= kBulkRows && features.size() * 4 >= static_cast<std::size_t>(existing))
+        bulk.emplace(db, kind.key);
     if (mode == WriteMode::replace) {
         m_db.exec(fmt::format("DELETE FROM {}", t));
+        existing = 0;
         if (track)
             for (const auto &[id, status] : before)
                 if (!seen.count(id))
                     record_status(id, Value{});
     }
+
+    // Rows are linked to their village as they are written (link_villages then finds nothing
+    // to change); villages move every link, so a village write drops the cached villages.
+    const bool link = has_village_link(kind) && kind.geometry != GeometryKind::line &&
+                      table_exists(db, "village");
+    if (kind.role == KindRole::village)
+        m_villages.reset();
+    if (link && !m_villages)
+        m_villages = std::make_unique<VillageIndex>(db, path);
 
     std::string names, params, updates;
     for (const auto &a : kind.attributes) {
@@ -709,6 +904,11 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
         params += fmt::format(", CastToMultiPolygon(GeomFromWKB(?, {}))", *srid);
         updates += ", footprint_geom = excluded.footprint_geom";
     }
+    if (link) {
+        names += ", village_code";
+        params += ", ?";
+        updates += ", village_code = excluded.village_code";
+    }
     SqliteStmt upsert(db, fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO UPDATE "
                                       "SET {}",
                                       t, names, params, quote_identifier(key), updates));
@@ -723,9 +923,12 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
     record.inserted = 0;
     record.updated = 0;
     for (const auto &f : features) {
-        exists.reset();
-        exists.bind(1, f.values.front());
-        const bool known = exists.step();
+        bool known = false;
+        if (existing > 0) {
+            exists.reset();
+            exists.bind(1, f.values.front());
+            known = exists.step();
+        }
         if (known && mode == WriteMode::upsert) {
             // Re-importing a source updates its rows; an id that another department's file
             // already brought is two assets claiming one id, unless the user says this source
@@ -759,6 +962,12 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
         } else {
             upsert.bind_blob(i++, f.wkb);
         }
+        if (link) {
+            if (const auto *code = m_villages->code_at(f.wkb))
+                upsert.bind_text(i++, *code);
+            else
+                upsert.bind_null(i++);
+        }
         try {
             upsert.run();
         } catch (const DatabaseError &e) {
@@ -773,6 +982,9 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
                 record_status(id, status);
         }
     }
+
+    if (bulk)
+        bulk->finish(record.inserted > 0, record.updated > 0, record.source, record.layer);
 
     SqliteStmt log(db, "INSERT INTO import_log(kind, source, layer, imported_at, rows_read, "
                        "inserted, updated, repaired, rejected, content_hash) "
@@ -794,76 +1006,38 @@ void SpatiaLiteStore::link_villages(std::string_view only_kind) {
     if (!srid || !table_exists(m_db.get(), "village"))
         return;
     auto *db = m_db.get();
-    auto &ctx = ffi::geos_context();
-    namespace bgi = boost::geometry::index;
-    using Box = boost::geometry::model::box<boost::geometry::model::d2::point_xy<double>>;
-
-    // Villages once: prepared polygons in an R-tree of their envelopes.
-    struct Village {
-        std::string code;
-        ffi::GeosGeometry geom;
-        ffi::GeosPrepared prepared;
-    };
-    std::vector<Village> villages;
-    std::vector<std::pair<Box, std::size_t>> boxes;
-    SqliteStmt vs(db, "SELECT code, AsBinary(geom) FROM village");
-    while (vs.step()) {
-        Village v{vs.get_text(0), ffi::read_wkb(ctx, vs.get_blob(1)), nullptr};
-        v.prepared = ffi::prepare(ctx, v.geom.get());
-        double minx = 0, miny = 0, maxx = 0, maxy = 0;
-        // Each returns 0 on a GEOS exception (an empty geometry): never a box at 0, 0.
-        if (GEOSGeom_getXMin_r(ctx.handle(), v.geom.get(), &minx) == 0 ||
-            GEOSGeom_getYMin_r(ctx.handle(), v.geom.get(), &miny) == 0 ||
-            GEOSGeom_getXMax_r(ctx.handle(), v.geom.get(), &maxx) == 0 ||
-            GEOSGeom_getYMax_r(ctx.handle(), v.geom.get(), &maxy) == 0)
-            throw DatabaseError(fmt::format("{}: village {} has no extent (empty geometry?)",
-                                            path.string(), v.code));
-        boxes.emplace_back(Box({minx, miny}, {maxx, maxy}), villages.size());
-        villages.push_back(std::move(v));
-    }
-    bgi::rtree<std::pair<Box, std::size_t>, bgi::rstar<16>> tree(boxes.begin(), boxes.end());
-
+    if (!m_villages)
+        m_villages = std::make_unique<VillageIndex>(db, path);
     for (const auto &k : m_kinds) {
         if (!has_village_link(k) || k.geometry == GeometryKind::line ||
             (!only_kind.empty() && k.key != only_kind) || !table_exists(db, k.key))
             continue;
         const std::string t = quote_identifier(k.key);
-        SqliteStmt rows(db, fmt::format("SELECT fid, AsBinary({}) FROM {}", geometry_sql(k), t));
-        SqliteStmt update(db, fmt::format("UPDATE {} SET village_code = ? WHERE fid = ?", t));
-        while (rows.step()) {
-            auto g = ffi::read_wkb(ctx, rows.get_blob(1));
-            // Polygon assets belong by their point-on-surface; a point is its own.
-            const int type = GEOSGeomTypeId_r(ctx.handle(), g.get());
-            if (type < 0)
-                throw DatabaseError(fmt::format("{}: cannot read the geometry of {} row {}",
-                                                path.string(), k.key, rows.get_int(0)));
-            if (type != GEOS_POINT)
-                g = ffi::own(ctx, GEOSPointOnSurface_r(ctx.handle(), g.get()), "point on surface");
-            // 0 on a GEOS exception (an empty point): never read as the point 0, 0.
-            double x = 0, y = 0;
-            if (GEOSGeomGetX_r(ctx.handle(), g.get(), &x) == 0 ||
-                GEOSGeomGetY_r(ctx.handle(), g.get(), &y) == 0)
-                throw DatabaseError(fmt::format("{}: {} row {} has no point to link by (empty "
-                                                "geometry?)",
-                                                path.string(), k.key, rows.get_int(0)));
-            const Box query({x - kBorderTolM, y - kBorderTolM}, {x + kBorderTolM, y + kBorderTolM});
-            // SPEC §3 border rule: among villages within 1 mm, the smallest code.
-            const std::string *best = nullptr;
-            for (auto it = tree.qbegin(bgi::intersects(query)); it != tree.qend(); ++it) {
-                const auto &v = villages[it->second];
-                if ((!best || v.code < *best) &&
-                    ffi::predicate(ctx,
-                                   GEOSPreparedDistanceWithin_r(ctx.handle(), v.prepared.get(),
-                                                                g.get(), kBorderTolM),
-                                   "distance within"))
-                    best = &v.code;
+        // Only links that change are written (rows written since the villages were are
+        // linked already).
+        std::vector<std::pair<std::int64_t, const std::string *>> changes;
+        {
+            SqliteStmt rows(db, fmt::format("SELECT fid, village_code, AsBinary({}) FROM {}",
+                                            geometry_sql(k), t));
+            std::string problem;
+            while (rows.step()) {
+                const std::string *best = m_villages->code_at(rows.get_blob(2), &problem);
+                if (!problem.empty())
+                    throw DatabaseError(fmt::format("{}: {} row {} {}", path.string(), k.key,
+                                                    rows.get_int(0), problem));
+                const bool had = !rows.is_null(1);
+                if (had != (best != nullptr) || (best && rows.get_text(1) != *best))
+                    changes.emplace_back(rows.get_int(0), best);
             }
+        }
+        SqliteStmt update(db, fmt::format("UPDATE {} SET village_code = ? WHERE fid = ?", t));
+        for (const auto &[fid, code] : changes) {
             update.reset();
-            if (best)
-                update.bind_text(1, *best);
+            if (code)
+                update.bind_text(1, *code);
             else
                 update.bind_null(1);
-            update.bind_int(2, rows.get_int(0));
+            update.bind_int(2, fid);
             update.run();
         }
     }
