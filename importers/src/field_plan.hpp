@@ -11,6 +11,13 @@
 
 namespace qiancun::importers::detail {
 
+/// prepare_import; `fixed` is the registry's working CRS when the caller knows it is fixed:
+/// the registry is then not asked, so that a source can be read ahead on another thread
+/// without touching the store (which is not thread-safe).
+PreparedImport prepare(const Registry &registry, const ImportOptions &options,
+                       const Progress &progress, std::optional<crs::Definition> working,
+                       const std::optional<crs::Definition> &fixed);
+
 /// Index of `name` among `fields`: the exact name, else ASCII case-insensitive; -1 = none.
 int find_field(const std::vector<std::string> &fields, const std::string &name);
 

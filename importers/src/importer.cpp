@@ -227,8 +227,11 @@ std::pair<int, int> coordinate_columns(const std::vector<std::string> &fields,
 
 } // namespace detail
 
-PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
-                              const Progress &progress, std::optional<crs::Definition> working) {
+namespace detail {
+
+PreparedImport prepare(const Registry &registry, const ImportOptions &options,
+                       const Progress &progress, std::optional<crs::Definition> working,
+                       const std::optional<crs::Definition> &fixed) {
     PreparedImport out;
     out.options = options;
     out.kind = &registry.kind(options.kind);
@@ -406,8 +409,10 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
 
     if (lon_min <= lon_max)
         out.data_lon = (lon_min + lon_max) / 2.0;
-    const bool fixes_crs = !registry.working_srid().has_value();
-    if (!fixes_crs)
+    const bool fixes_crs = !fixed && !registry.working_srid().has_value();
+    if (fixed)
+        working = fixed;
+    else if (!fixes_crs)
         working = registry.working_crs();
     else if (working)
         crs::check_working(*working, out.data_lon);
@@ -525,6 +530,13 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
             issue.row > 0 ? fmt::format("{}, row {}: {}", src.file(), issue.row, issue.message)
                           : fmt::format("{}: {}", src.file(), issue.message));
     return out;
+}
+
+} // namespace detail
+
+PreparedImport prepare_import(const Registry &registry, const ImportOptions &options,
+                              const Progress &progress, std::optional<crs::Definition> working) {
+    return detail::prepare(registry, options, progress, std::move(working), std::nullopt);
 }
 
 void commit_import(Registry &registry, PreparedImport &prepared) {

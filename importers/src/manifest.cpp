@@ -1,13 +1,17 @@
+#include "field_plan.hpp"
 #include "qiancun/crs.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/importer.hpp"
+#include "qiancun/log.hpp"
 
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
 #include <cmath>
 #include <fstream>
+#include <future>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -221,10 +225,48 @@ std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &mani
         registry.add_kind(k);
     std::vector<ImportReport> reports;
     std::map<std::string, std::set<std::string>> asset_keys; // kind → keys imported
+    // Once the working CRS is fixed, the next source is read, checked and transformed on a
+    // second thread while this one is written: reading touches only the files and the kinds,
+    // never the store. Its messages are kept and logged in their turn and its errors thrown in
+    // their turn, so a load says and does what it did reading one source after the other.
+    struct ReadAhead {
+        std::vector<LogMessage> messages;
+        std::future<PreparedImport> prepared;
+    };
+    auto read_ahead = [&registry](const ImportOptions &options, crs::Definition working) {
+        auto ahead = std::make_unique<ReadAhead>();
+        ahead->prepared =
+            std::async(std::launch::async, [&registry, &options, &messages = ahead->messages,
+                                            working = std::move(working)] {
+                LogCapture capture(messages);
+                return detail::prepare(registry, options, {}, std::nullopt, working);
+            });
+        return ahead;
+    };
+    std::unique_ptr<ReadAhead> next;
     for (std::size_t i = 0; i < order.size(); ++i) {
         if (on_source)
             on_source(i, order.size(), *order[i]);
-        auto prepared = prepare_import(registry, *order[i], progress);
+        PreparedImport prepared;
+        if (next) {
+            const auto ahead = std::move(next);
+            try {
+                prepared = ahead->prepared.get();
+            } catch (...) {
+                replay(ahead->messages);
+                throw;
+            }
+            replay(ahead->messages);
+        } else {
+            prepared = prepare_import(registry, *order[i], progress);
+        }
+        if (i + 1 < order.size()) {
+            // The first source may fix the working CRS; the next is read ahead once it is.
+            if (!registry.working_srid() && prepared.chosen_crs)
+                registry.set_working_crs(*prepared.chosen_crs, prepared.data_lon);
+            if (auto working = registry.working_crs())
+                next = read_ahead(*order[i + 1], std::move(*working));
+        }
         commit_import(registry, prepared);
         if (prepared.kind->is_asset())
             asset_keys[prepared.kind->key].merge(feature_keys(prepared.features));

@@ -1,5 +1,6 @@
 #include "qiancun/error.hpp"
 #include "qiancun/importer.hpp"
+#include "qiancun/log.hpp"
 
 #include "testing/testing.hpp"
 
@@ -99,6 +100,69 @@ src_crs = "EPSG:4549"
     EXPECT_THROW(reg.kind("clinic"), UsageError);
     auto reopened = Registry::open(dir / "r.sqlite");
     EXPECT_FALSE(reopened.working_epsg());
+}
+
+// Sources after the first are read ahead on a second thread while the one before is written;
+// what the load says and throws must still come source by source, as if read one at a time.
+TEST_F(ManifestFixture, MessagesAndErrorsComeSourceBySourceWhileTheNextIsReadAhead) {
+    // Source 3: a bow-tie hazard zone, repaired with a message; source 4: a bad coordinate in
+    // row 2; source 5: bad in every row, never to be reported (the load stops at source 4).
+    testing::write_vector(dir / "hazard.geojson", "GeoJSON", "h", 4549, {"id"},
+                          {{"POLYGON ((500100 3320100, 500300 3320300, 500300 3320100, 500100 "
+                            "3320300, 500100 3320100))",
+                            {{"id", "H1"}}}});
+    testing::write_file(dir / "bad.csv",
+                        "id,status,x,y\nW1,operating,500100,3320100\nW2,operating,oops,3320100\n");
+    testing::write_file(dir / "worse.csv", "id,status,x,y\nW9,operating,?,?\n");
+    auto m = importers::read_manifest(manifest(R"(
+[[source]]
+kind = "hazard"
+path = "hazard.geojson"
+
+[[source]]
+kind = "sewage_plant"
+path = "bad.csv"
+src_crs = "EPSG:4549"
+
+[[source]]
+kind = "sewage_plant"
+path = "worse.csv"
+src_crs = "EPSG:4549"
+)"));
+    std::vector<std::string> said;
+    set_log_sink([&](LogLevel, std::string_view text) { said.emplace_back(text); });
+    auto reg = Registry::create(dir / "r.sqlite", std::nullopt);
+    const auto before = reg.content_checksum();
+    std::vector<std::string> order;
+    try {
+        importers::load_manifest(reg, m, [&](std::size_t, std::size_t, const auto &s) {
+            order.push_back(s.source.filename().string());
+            said.push_back("source " + order.back());
+        });
+        FAIL() << "bad.csv was loaded";
+    } catch (const InputError &e) {
+        EXPECT_EQ(e.file(), (dir / "bad.csv").string());
+        EXPECT_EQ(e.row(), 2);
+    }
+    set_log_sink({});
+    EXPECT_EQ(order, (std::vector<std::string>{"v.geojson", "clinics.csv", "hazard.geojson",
+                                               "bad.csv"}));
+    // Each source's messages between its own announcement and the next one's.
+    const auto at = [&](const std::string &needle) {
+        for (std::size_t i = 0; i < said.size(); ++i)
+            if (said[i].find(needle) != std::string::npos)
+                return static_cast<std::ptrdiff_t>(i);
+        return std::ptrdiff_t{-1};
+    };
+    const auto repaired = at("hazard.geojson, row 1:");
+    const auto error = at("bad.csv, row 2: coordinate x 'oops' is not a number");
+    ASSERT_GE(repaired, 0) << ::testing::PrintToString(said);
+    ASSERT_GE(error, 0) << ::testing::PrintToString(said);
+    EXPECT_LT(at("source hazard.geojson"), repaired);
+    EXPECT_LT(repaired, at("source bad.csv"));
+    EXPECT_LT(at("source bad.csv"), error);
+    EXPECT_EQ(at("worse.csv"), -1) << ::testing::PrintToString(said);
+    EXPECT_EQ(reg.content_checksum(), before);
 }
 
 TEST_F(ManifestFixture, ASecondListOfTheSameIdsNeedsUpdate) {
