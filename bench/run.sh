@@ -45,6 +45,7 @@ main() {
 say "tools"
 need_apt=()
 command -v spatialite >/dev/null || need_apt+=(spatialite-bin)
+command -v ogr2ogr >/dev/null || need_apt+=(gdal-bin)
 [[ -x /usr/bin/time ]] || need_apt+=(time)
 $PY -c 'import geopandas, rtree; from osgeo import ogr' 2>/dev/null || need_apt+=(python3-geopandas python3-rtree python3-gdal)
 if ((${#need_apt[@]})); then
@@ -119,6 +120,10 @@ rm -f "$REG" "$REG-wal" "$REG-shm"
 "$QC" -q init "$REG" --crs EPSG:4549 >/dev/null
 measure load "qiancun load" "10 sources, $FEATURES features" "$NV" -- \
     "$QC" -q load "$REG" "$WORK/province/county.toml" || die "load failed"
+# The peer of the load: ogr2ogr copying the same ten files into one SpatiaLite file,
+# reprojected to EPSG:4549 with spatial indexes (bench/load/ogr2ogr_copy.sh).
+measure load "ogr2ogr (same files → SpatiaLite)" "10 sources, $FEATURES features" "$NV" -- \
+    "$BENCH/load/ogr2ogr_copy.sh" "$WORK/province" "$WORK/ogr2ogr.sqlite" || true
 
 # ---------------------------------------------------------------- 4. qiancun metrics
 say "qiancun metrics"
@@ -178,6 +183,17 @@ echo >&2
 cat "$WORK/machine.txt"
 echo
 "$PY" "$BENCH/table.py" "$RES" "$AGREE"
+# qiancun's load against ogr2ogr's copy (issue 15: at most 1.5× in wall time).
+"$PY" - "$RES" <<'PY' | tee -a "$WORK/table.md"
+import sys
+rows = {r[1]: r for r in (l.rstrip("\n").split("\t") for l in open(sys.argv[1])) if r[0] == "load"}
+q = rows.get("qiancun load")
+o = next((r for t, r in rows.items() if t.startswith("ogr2ogr")), None)
+if q and o and q[8] == o[8] == "ok":
+    print(f"\nload: qiancun {float(q[4]):.1f} s wall, {float(q[10]):.1f} s CPU; ogr2ogr "
+          f"{float(o[4]):.1f} s wall, {float(o[10]):.1f} s CPU; qiancun ÷ ogr2ogr = "
+          f"{float(q[4]) / float(o[4]):.2f} (wall), {float(q[10]) / float(o[10]):.2f} (CPU)")
+PY
 if [[ ! -s $AGREE && -z ${SKIP_PEERS:-} ]]; then FAILED=1; fi
 # Road-network metrics (issue 4) on the same registry: bench/network/run.sh, SKIP_NETWORK=1 skips.
 if [[ -x $BENCH/network/run.sh && -z ${SKIP_NETWORK:-} ]]; then
