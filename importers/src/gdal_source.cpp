@@ -163,44 +163,52 @@ void check_shapefile_parts(const std::string &shp, const std::string &display) {
     const auto dbf = sibling(shp, ".dbf");
     const std::string stem = std::filesystem::path(shp).stem().string();
     if (!shx)
-        fail(fmt::format("the Shapefile's index {}.shx is missing (a Shapefile is .shp, .shx and "
-                         ".dbf side by side; copy all of them)",
-                         stem));
+        fail(fmt::format(
+            fmt::runtime(_("the Shapefile's index {}.shx is missing (a Shapefile is .shp, .shx and "
+                           ".dbf side by side; copy all of them)")),
+            stem));
     if (!dbf)
-        fail(fmt::format("the Shapefile's attribute table {}.dbf is missing (a Shapefile is .shp, "
-                         ".shx and .dbf side by side; copy all of them)",
-                         stem));
+        fail(fmt::format(
+            fmt::runtime(
+                _("the Shapefile's attribute table {}.dbf is missing (a Shapefile is .shp, "
+                  ".shx and .dbf side by side; copy all of them)")),
+            stem));
     constexpr std::size_t kShpHeader = 100;
     const auto shp_size = vsi_size(shp);
     const std::string h = head_bytes(shp, kShpHeader);
     if (h.size() < kShpHeader || big_endian_u32(h, 0) != 9994)
-        fail(fmt::format("the .shp is truncated or not a Shapefile ({} bytes, no valid 100-byte "
-                         "header)",
-                         shp_size));
+        fail(fmt::format(
+            fmt::runtime(_("the .shp is truncated or not a Shapefile ({} bytes, no valid 100-byte "
+                           "header)")),
+            shp_size));
     const std::uint64_t declared = std::uint64_t{big_endian_u32(h, 24)} * 2;
     if (declared > shp_size)
-        fail(fmt::format("the .shp is truncated: its header says {} bytes, the file has {}",
-                         declared, shp_size));
+        fail(fmt::format(
+            fmt::runtime(_("the .shp is truncated: its header says {} bytes, the file has {}")),
+            declared, shp_size));
     const auto shx_size = vsi_size(*shx);
     if (shx_size < kShpHeader || (shx_size - kShpHeader) % 8 != 0)
-        fail(fmt::format("the index {} is damaged ({} bytes)", file_name(*shx), shx_size));
+        fail(fmt::format(fmt::runtime(_("the index {} is damaged ({} bytes)")), file_name(*shx),
+                         shx_size));
     const std::uint64_t shapes = (shx_size - kShpHeader) / 8;
     const std::string d = head_bytes(*dbf, 32);
     const auto dbf_size = vsi_size(*dbf);
     if (d.size() < 32)
-        fail(fmt::format("the attribute table {} is truncated ({} bytes)", file_name(*dbf),
-                         dbf_size));
+        fail(fmt::format(fmt::runtime(_("the attribute table {} is truncated ({} bytes)")),
+                         file_name(*dbf), dbf_size));
     const std::uint64_t records = little_endian_u(d, 4, 4);
     const std::uint64_t header_len = little_endian_u(d, 8, 2);
     const std::uint64_t record_len = little_endian_u(d, 10, 2);
     if (header_len + records * record_len > dbf_size)
-        fail(fmt::format("the attribute table {} claims {} records of {} bytes, but the file has "
-                         "only {} bytes: it is truncated or its header is damaged",
-                         file_name(*dbf), records, record_len, dbf_size));
+        fail(fmt::format(
+            fmt::runtime(_("the attribute table {} claims {} records of {} bytes, but the file has "
+                           "only {} bytes: it is truncated or its header is damaged")),
+            file_name(*dbf), records, record_len, dbf_size));
     if (records != shapes)
-        fail(fmt::format("the attribute table {} has {} records but the index {} has {} shapes; "
-                         "the parts come from different versions of the layer",
-                         file_name(*dbf), records, file_name(*shx), shapes));
+        fail(fmt::format(
+            fmt::runtime(_("the attribute table {} has {} records but the index {} has {} shapes; "
+                           "the parts come from different versions of the layer")),
+            file_name(*dbf), records, file_name(*shx), shapes));
 }
 
 void ensure_gdal() {
@@ -295,7 +303,7 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
         if (!m_dataset) {
             std::string why = failures.text();
             throw InputError(m_file, "", std::nullopt,
-                             fmt::format("GDAL cannot read it as a vector file{}",
+                             fmt::format(fmt::runtime(_("GDAL cannot read it as a vector file{}")),
                                          why.empty() ? "" : ": " + why));
         }
     }
@@ -315,7 +323,7 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
             for (auto *l : m_dataset->GetLayers())
                 names += (names.empty() ? "" : ", ") + std::string(l->GetName());
             throw InputError(m_file, options.layer, std::nullopt,
-                             fmt::format("no such layer; layers: {}", names));
+                             fmt::format(fmt::runtime(_("no such layer; layers: {}")), names));
         }
     }
     m_layer_name = m_layer->GetName();
@@ -387,7 +395,8 @@ bool GdalSource::next(SourceRecord &record) {
     if (!f) {
         if (failed)
             throw InputError(m_file, m_layer_name, m_row + 1,
-                             fmt::format("GDAL cannot read the feature: {}", record.read_error));
+                             fmt::format(fmt::runtime(_("GDAL cannot read the feature: {}")),
+                                         record.read_error));
         return false;
     }
     record.row = ++m_row;
@@ -433,10 +442,11 @@ CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::strin
     }
     if (!src_crs.empty()) {
         if (m_source.SetFromUserInput(src_crs.c_str()) != OGRERR_NONE)
-            throw InputError(file, "", std::nullopt,
-                             fmt::format("--src-crs '{}' is not a CRS PROJ knows (try EPSG:4490, "
-                                         "EPSG:4326, GCJ02 or BD09)",
-                                         src_crs));
+            throw InputError(
+                file, "", std::nullopt,
+                fmt::format(fmt::runtime(_("--src-crs '{}' is not a CRS PROJ knows (try EPSG:4490, "
+                                           "EPSG:4326, GCJ02 or BD09)")),
+                            src_crs));
     } else if (layer_srs) {
         m_source = *layer_srs;
     } else {
@@ -448,9 +458,9 @@ CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::strin
     m_geographic = m_source.IsGeographic();
     m_to_lonlat.reset(OGRCreateCoordinateTransformation(&m_source, &m_lonlat));
     if (!m_to_lonlat)
-        throw InputError(
-            file, "", std::nullopt,
-            fmt::format("PROJ cannot transform from {} to CGCS2000", source_description()));
+        throw InputError(file, "", std::nullopt,
+                         fmt::format(fmt::runtime(_("PROJ cannot transform from {} to CGCS2000")),
+                                     source_description()));
 }
 
 std::string CoordinatePipeline::source_description() const {
@@ -481,14 +491,16 @@ void CoordinatePipeline::set_working(const crs::Definition &working) {
     const OGRErr read = working.epsg ? m_working.importFromEPSG(*working.epsg)
                                      : m_working.importFromWkt(working.wkt.c_str());
     if (read != OGRERR_NONE)
-        throw Error(fmt::format("GDAL cannot read the working CRS {}", working.describe()));
+        throw Error(fmt::format(fmt::runtime(_("GDAL cannot read the working CRS {}")),
+                                working.describe()));
     m_working.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     // From the source itself when it is a real CRS, so a source already in the working CRS
     // passes unchanged; web-map coordinates go through their lon/lat correction first.
     m_to_working.reset(OGRCreateCoordinateTransformation(
         m_offset == WebOffset::none ? &m_source : &m_lonlat, &m_working));
     if (!m_to_working)
-        throw Error(fmt::format("PROJ cannot transform from CGCS2000 to {}", working.describe()));
+        throw Error(fmt::format(fmt::runtime(_("PROJ cannot transform from CGCS2000 to {}")),
+                                working.describe()));
 }
 
 bool CoordinatePipeline::to_working(OGRGeometry &g) const {

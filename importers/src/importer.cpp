@@ -133,9 +133,10 @@ FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOp
     // GDAL names a column whose header cell is empty "FieldN": a merged or blank header.
     for (std::size_t i = 0; i < fields.size(); ++i)
         if (fields[i] == fmt::format("Field{}", i + 1)) {
-            hint += fmt::format(" (column {} has no name in the header row: merged or blank "
-                                "header cells? give every column its own name)",
-                                i + 1);
+            hint += fmt::format(
+                fmt::runtime(_(" (column {} has no name in the header row: merged or blank "
+                               "header cells? give every column its own name)")),
+                i + 1);
             break;
         }
     FieldPlan plan;
@@ -144,23 +145,26 @@ FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOp
             std::string attrs;
             for (const auto &a : kind.attributes)
                 attrs += (attrs.empty() ? "" : ", ") + a.name;
-            throw UsageError(fmt::format("--field {}={}: {} has no attribute '{}'; its attributes "
-                                         "are {}",
-                                         target, source, kind.key, target, attrs));
+            throw UsageError(fmt::format(
+                fmt::runtime(_("--field {}={}: {} has no attribute '{}'; its attributes "
+                               "are {}")),
+                target, source, kind.key, target, attrs));
         }
         if (find_field(fields, source) < 0)
-            throw InputError(src.file(), src.layer_name(), std::nullopt,
-                             fmt::format("--field {}={}: no field '{}'; fields are: {}{}", target,
-                                         source, source, list_fields(fields), hint));
+            throw InputError(
+                src.file(), src.layer_name(), std::nullopt,
+                fmt::format(fmt::runtime(_("--field {}={}: no field '{}'; fields are: {}{}")),
+                            target, source, source, list_fields(fields), hint));
     }
     for (const auto &m : match_attributes(kind, fields, opt))
         plan.source_index.push_back(m.index);
     // The key may be missing: villages need their code; other kinds get "<file>:<row>".
     if (plan.source_index.front() < 0 && kind.role == KindRole::village)
-        throw InputError(src.file(), src.layer_name(), std::nullopt,
-                         fmt::format("no field for the village code; map one with --field "
-                                     "code=FIELD (fields are: {}){}",
-                                     list_fields(fields), hint));
+        throw InputError(
+            src.file(), src.layer_name(), std::nullopt,
+            fmt::format(fmt::runtime(_("no field for the village code; map one with --field "
+                                       "code=FIELD (fields are: {}){}")),
+                        list_fields(fields), hint));
 
     if (!opt.x_field.empty() || !opt.y_field.empty()) {
         if (opt.x_field.empty() || opt.y_field.empty())
@@ -168,17 +172,19 @@ FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOp
         plan.x = find_field(fields, opt.x_field);
         plan.y = find_field(fields, opt.y_field);
         if (plan.x < 0 || plan.y < 0)
-            throw InputError(src.file(), src.layer_name(), std::nullopt,
-                             fmt::format("no coordinate field '{}'; fields are: {}{}",
-                                         plan.x < 0 ? opt.x_field : opt.y_field,
-                                         list_fields(fields), hint));
+            throw InputError(
+                src.file(), src.layer_name(), std::nullopt,
+                fmt::format(fmt::runtime(_("no coordinate field '{}'; fields are: {}{}")),
+                            plan.x < 0 ? opt.x_field : opt.y_field, list_fields(fields), hint));
     } else if (!src.has_geometry()) {
         std::tie(plan.x, plan.y) = coordinate_columns(fields, opt, false);
         if (plan.x < 0 || plan.y < 0)
-            throw InputError(src.file(), src.layer_name(), std::nullopt,
-                             fmt::format("the source has no geometry and no lon/lat columns; name "
-                                         "them with --x and --y (fields are: {}){}",
-                                         list_fields(fields), hint));
+            throw InputError(
+                src.file(), src.layer_name(), std::nullopt,
+                fmt::format(
+                    fmt::runtime(_("the source has no geometry and no lon/lat columns; name "
+                                   "them with --x and --y (fields are: {}){}")),
+                    list_fields(fields), hint));
     }
     if (kind.role == KindRole::village) {
         plan.seat_x = kind.attribute_index("seat_x");
@@ -237,11 +243,12 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
     out.kind = &registry.kind(options.kind);
     const KindDef &kind = *out.kind;
     if (!options.as_of.empty() && !is_iso_date(options.as_of))
-        throw UsageError(fmt::format("as-of date '{}' is not a date YYYY-MM-DD", options.as_of));
+        throw UsageError(fmt::format(fmt::runtime(_("as-of date '{}' is not a date YYYY-MM-DD")),
+                                     options.as_of));
     for (const auto &[attr, text] : options.defaults)
         if (kind.attribute_index(attr) < 0)
-            throw UsageError(
-                fmt::format("default for '{}': {} has no such attribute", attr, kind.key));
+            throw UsageError(fmt::format(
+                fmt::runtime(_("default for '{}': {} has no such attribute")), attr, kind.key));
 
     GdalSource src(options);
     const FieldPlan plan = detail::plan_fields(kind, src, options);
@@ -294,8 +301,9 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
                 plan.source_index[0] < 0)
                 text = fmt::format("{}:{}", stem, rec.row);
             if (!text.empty() && !CPLIsUTF8(text.c_str(), static_cast<int>(text.size()))) {
-                errors.add(rec.row, fmt::format("{} is not valid UTF-8 text (if the source is "
-                                                "GBK, pass --encoding GBK)",
+                errors.add(rec.row, fmt::format(fmt::runtime(_(
+                                                    "{} is not valid UTF-8 text (if the source is "
+                                                    "GBK, pass --encoding GBK)")),
                                                 attr.name));
                 row_ok = false;
                 continue;
@@ -304,9 +312,10 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
                 warned_mojibake = true;
                 report.issues.push_back(
                     {ImportIssue::Severity::warning, rec.row,
-                     fmt::format("{} '{}' looks mis-decoded; if the source is GBK, pass "
-                                 "--encoding GBK",
-                                 attr.name, text)});
+                     fmt::format(
+                         fmt::runtime(_("{} '{}' looks mis-decoded; if the source is GBK, pass "
+                                        "--encoding GBK")),
+                         attr.name, text)});
             }
             auto parsed = parse_value(attr, text);
             if (auto *problem = std::get_if<std::string>(&parsed)) {
@@ -399,10 +408,11 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
         progress(report.record.rows_read, report.record.rows_read);
     if (const auto m = src.utf8_declared_gbk())
         // First: the other errors of such a file are consequences of this one.
-        errors.errors.insert(errors.errors.begin(),
-                             {m->row, fmt::format("{} '{}' is UTF-8 text, but --encoding {} was "
-                                                  "given: drop --encoding",
-                                                  m->field, m->text, options.encoding)});
+        errors.errors.insert(
+            errors.errors.begin(),
+            {m->row, fmt::format(fmt::runtime(_("{} '{}' is UTF-8 text, but --encoding {} was "
+                                                "given: drop --encoding")),
+                                 m->field, m->text, options.encoding)});
     errors.throw_if_any();
     if (pending.empty())
         throw InputError(src.file(), src.layer_name(), std::nullopt, "the source has no features");
@@ -434,15 +444,17 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
     const auto scale_problem = [&](double lon, double lat, double error) {
         std::string hint;
         if (fixes_crs)
-            hint = fmt::format("; the data span {:.2f}-{:.2f}E: create the registry with a "
+            hint = fmt::format(
+                fmt::runtime(_("; the data span {:.2f}-{:.2f}E: create the registry with a "
                                "transverse Mercator centred on them, e.g. qiancun init --crs "
                                "'+proj=tmerc +lon_0={:.1f} +k=1 +x_0=500000 +ellps=GRS80 "
-                               "+units=m'",
-                               lon_min, lon_max, std::round((lon_min + lon_max) * 5.0) / 10.0);
-        return fmt::format("coordinates ({:.6f}, {:.6f}) lie where the working CRS {} has a "
+                               "+units=m'")),
+                lon_min, lon_max, std::round((lon_min + lon_max) * 5.0) / 10.0);
+        return fmt::format(
+            fmt::runtime(_("coordinates ({:.6f}, {:.6f}) lie where the working CRS {} has a "
                            "scale error of {:.3f} %, above the {} % that planar metrics allow "
-                           "(SPEC §8){}",
-                           lon, lat, crs_text, error * 100.0, crs::kMaxScaleError * 100.0, hint);
+                           "(SPEC §8){}")),
+            lon, lat, crs_text, error * 100.0, crs::kMaxScaleError * 100.0, hint);
     };
     // The largest scale error over a bounding box in lon/lat, from its corners (one for a
     // point): over a feature's extent the scale error of the transverse Mercator and conic
@@ -483,9 +495,11 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
             OGRPoint seat(p.seat->first, p.seat->second);
             OGRPoint seat_ll(seat);
             if (!coords.to_lonlat(seat_ll) || !coords.to_working(seat)) {
-                errors.add(p.feature.row,
-                           fmt::format("seat ({}, {}) cannot be transformed to the working CRS",
-                                       p.seat->first, p.seat->second));
+                errors.add(
+                    p.feature.row,
+                    fmt::format(
+                        fmt::runtime(_("seat ({}, {}) cannot be transformed to the working CRS")),
+                        p.seat->first, p.seat->second));
                 continue;
             }
             if (const double error = gauge.at(seat_ll.getX(), seat_ll.getY());
@@ -518,12 +532,13 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
     if (beyond_area > 0)
         report.issues.push_back(
             {ImportIssue::Severity::warning, 0,
-             fmt::format("{} feature{} lie beyond the area of use of the working CRS {} "
-                         "({:.1f}-{:.1f}E, {:.1f}-{:.1f}N), with a scale error of at most "
-                         "{:.3f} % there (bound {} %): accepted",
-                         beyond_area, beyond_area == 1 ? "" : "s", crs_text, area->west_lon,
-                         area->east_lon, area->south_lat, area->north_lat, beyond_worst * 100.0,
-                         crs::kMaxScaleError * 100.0)});
+             fmt::format(
+                 fmt::runtime(_("{} feature{} lie beyond the area of use of the working CRS {} "
+                                "({:.1f}-{:.1f}E, {:.1f}-{:.1f}N), with a scale error of at most "
+                                "{:.3f} % there (bound {} %): accepted")),
+                 beyond_area, beyond_area == 1 ? "" : "s", crs_text, area->west_lon, area->east_lon,
+                 area->south_lat, area->north_lat, beyond_worst * 100.0,
+                 crs::kMaxScaleError * 100.0)});
     for (const auto &issue : report.issues)
         qiancun::log(
             issue.severity == ImportIssue::Severity::warning ? LogLevel::warning : LogLevel::info,
@@ -573,12 +588,13 @@ void hint_likely_duplicates(const Registry &registry, std::string_view kind,
     constexpr std::size_t kShown = 3;
     const std::size_t more = pairs.size() > kShown ? pairs.size() - kShown : 0;
     pairs.resize(std::min(pairs.size(), kShown));
-    qiancun::log(LogLevel::warning,
-                 fmt::format("{} likely duplicate {} rows (same or near-same name within 50 m: "
-                             "{}{}), see `qiancun check {}` (疑似重复设施)",
-                             involved.size(), kind, fmt::join(pairs, "; "),
-                             more ? fmt::format("; {} more", more) : std::string(),
-                             registry.display()));
+    qiancun::log(
+        LogLevel::warning,
+        fmt::format(
+            fmt::runtime(_("{} likely duplicate {} rows (same or near-same name within 50 m: "
+                           "{}{}), see `qiancun check {}` (疑似重复设施)")),
+            involved.size(), kind, fmt::join(pairs, "; "),
+            more ? fmt::format("; {} more", more) : std::string(), registry.display()));
 }
 
 ImportReport import_file(Registry &registry, const ImportOptions &options,

@@ -126,6 +126,23 @@ TEST_F(LanguageCli, ExportAndProjectErrorsAreSaidInChinese) {
     EXPECT_THAT(r.err, HasSubstr("--t-srs “EPSG:999999”不是 GDAL 认识的坐标系"));
 }
 
+TEST_F(LanguageCli, ImportSourceErrorsAreSaidInChinese) {
+    const std::string reg = (dir / "r.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    const std::string csv = (dir / "p.csv").string();
+    testing::write_file(csv, "id,status,x,y\nA,operating,120.1,30.0\n");
+    auto r = run_qiancun(
+        {"--lang", "zh", "import", reg, csv, "--as", "sewage_plant", "--src-crs", "EPSG:99999"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_THAT(r.err, HasSubstr("--src-crs “EPSG:99999”不是 PROJ 认识的坐标系"));
+    r = run_qiancun(
+        {"--lang", "zh", "import", reg, csv, "--as", "sewage_plant", "--x", "lon", "--y", "lat"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_THAT(r.err, HasSubstr("没有坐标字段“lon”；现有字段：id, status, x, y"));
+    r = run_qiancun({"import", reg, csv, "--as", "sewage_plant", "--x", "lon", "--y", "lat"});
+    EXPECT_THAT(r.err, HasSubstr("no coordinate field 'lon'; fields are: id, status, x, y"));
+}
+
 TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
     const auto reg = (dir / "county.sqlite").string();
     testing::write_two_square_villages(dir / "villages.geojson");
