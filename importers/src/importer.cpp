@@ -533,12 +533,15 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
         report.issues.push_back(
             {ImportIssue::Severity::warning, 0,
              fmt::format(
-                 fmt::runtime(_("{} feature{} lie beyond the area of use of the working CRS {} "
-                                "({:.1f}-{:.1f}E, {:.1f}-{:.1f}N), with a scale error of at most "
-                                "{:.3f} % there (bound {} %): accepted")),
-                 beyond_area, beyond_area == 1 ? "" : "s", crs_text, area->west_lon, area->east_lon,
-                 area->south_lat, area->north_lat, beyond_worst * 100.0,
-                 crs::kMaxScaleError * 100.0)});
+                 fmt::runtime(P_("{} feature lies beyond the area of use of the working CRS {} "
+                                 "({:.1f}-{:.1f}E, {:.1f}-{:.1f}N), with a scale error of at most "
+                                 "{:.3f} % there (bound {} %): accepted",
+                                 "{} features lie beyond the area of use of the working CRS {} "
+                                 "({:.1f}-{:.1f}E, {:.1f}-{:.1f}N), with a scale error of at most "
+                                 "{:.3f} % there (bound {} %): accepted",
+                                 static_cast<unsigned long>(beyond_area))),
+                 beyond_area, crs_text, area->west_lon, area->east_lon, area->south_lat,
+                 area->north_lat, beyond_worst * 100.0, crs::kMaxScaleError * 100.0)});
     for (const auto &issue : report.issues)
         qiancun::log(
             issue.severity == ImportIssue::Severity::warning ? LogLevel::warning : LogLevel::info,
