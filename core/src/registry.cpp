@@ -312,6 +312,18 @@ Registry::create_result_layer(const std::string &name, const std::vector<ResultC
     return m_store->create_result_layer(name, columns, geometry_type, created_by);
 }
 
+std::int64_t Registry::update_result_rows(const std::string &name,
+                                          const std::vector<ResultColumn> &columns,
+                                          std::span<const std::vector<Value>> rows) {
+    if (columns.empty())
+        throw Error(fmt::format("updating {}: no key column", name));
+    return m_store->update_result_rows(name, columns, rows);
+}
+
+std::map<std::string, ChangeStamp> Registry::change_stamps() const {
+    return m_store->change_stamps();
+}
+
 std::vector<SpatialLayer> Registry::spatial_layers() const {
     return m_store->spatial_layers();
 }

@@ -8,6 +8,7 @@
 namespace qiancun {
 namespace {
 
+namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::run_qiancun;
 using testing::TempDir;
@@ -116,6 +117,49 @@ TEST_F(PostgisCli, TheSampleCountyGivesByteIdenticalTablesFromAFileAndFromPostgi
     }
     std::tie(f, p) = both({"list", "REGISTRY", "sewage_plant", "--format", "csv"});
     EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at"));
+}
+
+TEST_F(PostgisCli, MetricsAfterAnImportRecomputeWhatItReachesAsOnAFile) {
+    both({"init", "REGISTRY", "--crs", "EPSG:4549"});
+    const auto sample = testing::sample_maps_dir();
+    const auto manifest = (sample / "county.toml").string();
+    for (const auto &[file, source] :
+         std::vector<std::pair<std::string, std::string>>{{"villages.shp", "village_boundaries"},
+                                                          {"settlements.shp", "natural_villages"},
+                                                          {"sewage_plants.csv", "water_bureau"}})
+        both({"import", "REGISTRY", (sample / file).string(), "--like", source, "--manifest",
+              manifest});
+    auto [f, p] = both({"metrics", "REGISTRY"});
+    EXPECT_THAT(p.err, HasSubstr("computed all 300 villages (no stored metrics to update)"));
+    const auto changed = dir / "sewage_plants.csv";
+    testing::write_changed_sample_plants(changed);
+    both({"import", "REGISTRY", changed.string(), "--like", "water_bureau", "--manifest", manifest,
+          "--replace"});
+    std::tie(f, p) = both({"metrics", "REGISTRY", "--format", "csv"});
+    EXPECT_THAT(p.err, HasSubstr("villages for sewage_plant (import 4); --full to recompute all"));
+    EXPECT_EQ(testing::split_lines(p.err).front(), testing::split_lines(f.err).front());
+    EXPECT_EQ(p.out, f.out);
+    const auto incremental = p.out;
+    // The stored layer: as the full run stores it, in each store (rows sorted: an update moves
+    // a row in PostgreSQL's heap).
+    const auto exported = [&] {
+        std::vector<std::string> out;
+        for (const auto *reg : {&file, &uri}) {
+            const auto csv = dir / "exported.csv";
+            fs::remove(csv);
+            const auto r = run_qiancun({"export", *reg, "village_metrics", csv.string()});
+            EXPECT_EQ(r.exit_code, 0) << r.err;
+            auto rows = testing::split_lines(testing::read_file(csv));
+            std::sort(rows.begin(), rows.end());
+            out.push_back(fmt::format("{}", fmt::join(rows, "\n")));
+        }
+        return out;
+    };
+    const auto updated = exported();
+    std::tie(f, p) = both({"metrics", "REGISTRY", "--format", "csv", "--full"});
+    EXPECT_EQ(p.out, incremental);
+    EXPECT_EQ(f.out, incremental);
+    EXPECT_EQ(exported(), updated);
 }
 
 TEST_F(PostgisCli, ADatabaseWithoutPostGisIsADatabaseError) {

@@ -330,6 +330,58 @@ read_vector(const std::filesystem::path &path, const std::string &layer_name,
     return ::testing::AssertionSuccess();
 }
 
+void write_changed_sample_plants(const std::filesystem::path &path) {
+    const auto rows = split_lines(read_file(sample_maps_dir() / "sewage_plants.csv"));
+    // 编号,名称,规模,状态,出水达标,建成年份,改造年份,lon,lat
+    const auto cells = [](const std::string &line) {
+        std::vector<std::string> out;
+        std::size_t start = 0;
+        for (;;) {
+            const auto comma = line.find(',', start);
+            out.push_back(line.substr(start, comma - start));
+            if (comma == std::string::npos)
+                return out;
+            start = comma + 1;
+        }
+    };
+    const auto join = [](const std::vector<std::string> &c) {
+        std::string line;
+        for (std::size_t i = 0; i < c.size(); ++i)
+            line += (i ? "," : "") + c[i];
+        return line + "\n";
+    };
+    const auto shifted = [](const std::string &degrees) {
+        return fmt::format("{:.6f}", std::stod(degrees) + 0.003);
+    };
+    std::string out;
+    std::vector<std::string> added;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        auto c = cells(rows[i]);
+        if (i == 0 || c.size() < 9) {
+            out += rows[i] + "\n";
+            continue;
+        }
+        if (c[0] == "WS0003")
+            continue;
+        if (c[0] == "WS0002")
+            c[7] = shifted(c[7]);
+        if (c[0] == "WS0005")
+            c[3] = c[3] == "运行" ? "停用" : "运行";
+        if (c[0] == "WS0010") {
+            added = c;
+            added[0] = "WSX001";
+            added[1] += "二期";
+            added[3] = "运行";
+            added[8] = shifted(added[8]);
+        }
+        out += join(c);
+    }
+    if (added.empty())
+        throw std::runtime_error("sample_maps/sewage_plants.csv has no WS0010");
+    out += join(added);
+    write_file(path, out);
+}
+
 void write_two_square_villages(const std::filesystem::path &path) {
     write_vector(path, "GeoJSON", "villages", 4549, {"code", "name"},
                  {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, "

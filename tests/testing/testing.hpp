@@ -99,6 +99,12 @@ void write_river_county(const std::filesystem::path &dir, const std::string &pla
 std::vector<std::vector<std::string>> river_county_loads(const std::string &registry,
                                                          const std::filesystem::path &dir);
 
+/// Writes next month's list of the sample county's water bureau (sample_maps/sewage_plants.csv
+/// changed in four rows): WS0002 moved 0.003° east (about 290 m), WS0005 with its status
+/// switched between 运行 and 停用, WS0003 removed, WSX001 added (WS0010's row 0.003° north,
+/// 运行). Import it with `--like water_bureau --replace`.
+void write_changed_sample_plants(const std::filesystem::path &path);
+
 /// Makes a Shapefile written with ENCODING=CP936 look as departments send it: the .cpg
 /// removed and the DBF language-driver byte zeroed, so nothing declares the GBK encoding.
 void strip_encoding_declaration(const std::filesystem::path &shp);

@@ -58,8 +58,70 @@ struct MetricsArgs {
     std::string output;
     bool no_store = false;
     bool network = false;
+    bool full = false;
     Headers headers = Headers::by_format;
 };
+
+/// 20000 as "20,000".
+std::string grouped(std::int64_t n) {
+    std::string digits = std::to_string(n < 0 ? -n : n);
+    for (auto i = static_cast<std::ptrdiff_t>(digits.size()) - 3; i > 0; i -= 3)
+        digits.insert(static_cast<std::size_t>(i), ",");
+    return n < 0 ? "-" + digits : digits;
+}
+
+/// What an update of the stored metrics did, in one sentence for people.
+std::string update_sentence(const MetricsUpdate &u) {
+    const std::string total = grouped(u.villages);
+    switch (u.full_reason) {
+    case FullRunReason::none:
+        break;
+    case FullRunReason::requested:
+        return fmt::format(fmt::runtime(_("computed all {} villages (--full)")), total);
+    case FullRunReason::no_stored:
+        return fmt::format(
+            fmt::runtime(_("computed all {} villages (no stored metrics to update)")), total);
+    case FullRunReason::network:
+        return fmt::format(
+            fmt::runtime(_("computed all {} villages: network metrics are always computed in "
+                           "full (a changed road or asset can shorten routes anywhere)")),
+            total);
+    case FullRunReason::config_changed:
+        return fmt::format(
+            fmt::runtime(_("computed all {} villages: radii, thresholds or other settings "
+                           "differ from the stored run's")),
+            total);
+    case FullRunReason::kinds_changed:
+        return fmt::format(
+            fmt::runtime(_("computed all {} villages: asset types were added or changed")), total);
+    case FullRunReason::crs_changed:
+        return fmt::format(fmt::runtime(_("computed all {} villages: the working CRS has changed")),
+                           total);
+    case FullRunReason::villages_changed:
+        return fmt::format(
+            fmt::runtime(_("computed all {} villages: villages were imported or edited since "
+                           "the stored run")),
+            total);
+    }
+    if (u.changed.empty())
+        return fmt::format(
+            fmt::runtime(_("recomputed 0 of {} villages: nothing they depend on changed since "
+                           "the stored run; --full to recompute all")),
+            total);
+    std::vector<std::string> kinds;
+    std::vector<std::string> imports;
+    for (const auto &[kind, stamp] : u.changed) {
+        kinds.push_back(kind);
+        imports.push_back(stamp.import_id > 0 ? std::to_string(stamp.import_id) : _("edits"));
+    }
+    const std::string from =
+        imports.size() == 1 ? fmt::format(fmt::runtime(_("import {}")), imports.front())
+                            : fmt::format(fmt::runtime(_("imports {}")), fmt::join(imports, ", "));
+    return fmt::format(fmt::runtime(_("recomputed {} of {} villages for {} ({}); --full to "
+                                      "recompute all")),
+                       grouped(static_cast<std::int64_t>(u.recomputed.size())), total,
+                       fmt::join(kinds, ", "), from);
+}
 
 /// Per type: villages, gaps, mean coverage and people left uncovered.
 Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
@@ -164,16 +226,25 @@ void run_metrics(const MetricsArgs &args) {
     options.network = args.network;
     ProgressBar bar("metrics");
     std::mutex bar_mutex; // the engine may report from its worker threads
-    const MetricsTable table =
-        compute_metrics(registry, config, options, [&](std::int64_t done, std::int64_t total) {
-            const std::lock_guard lock(bar_mutex);
-            bar.update(done, total);
-        });
-    bar.finish();
+    const MetricsProgress progress = [&](std::int64_t done, std::int64_t total) {
+        const std::lock_guard lock(bar_mutex);
+        bar.update(done, total);
+    };
+    MetricsTable table;
+    if (store) {
+        auto stored = update_metrics(registry, config, {.full = args.full, .network = args.network},
+                                     progress);
+        bar.finish();
+        table = std::move(stored.table);
+        if (stored.update.full())
+            exporters::style_registry(registry);
+        log(LogLevel::info, update_sentence(stored.update));
+    } else {
+        table = compute_metrics(registry, config, options, progress);
+        bar.finish();
+    }
 
     if (store) {
-        write_metrics_layer(registry, table);
-        exporters::style_registry(registry);
         log(LogLevel::info,
             fmt::format(fmt::runtime(_("stored layer village_metrics ({} villages) in {}")),
                         table.villages.size(), args.registry));
@@ -404,6 +475,8 @@ void register_metrics(CLI::App &app) {
           "The full run (no --type, no --village, no --no-store) replaces the registry layer\n"
           "village_metrics (villages + every column), which 'qiancun export' writes with a QGIS\n"
           "style. --format csv prints exactly those columns, one row per village, keyed by code.\n"
+          "Once stored, the next run recomputes only the villages that the assets and\n"
+          "settlements imported since can reach, and says so; --full recomputes all.\n"
           "Example: qiancun metrics county.sqlite --type courier_station --format csv -o c.csv"));
     metrics
         ->add_option("REGISTRY", m->registry,
@@ -424,6 +497,9 @@ void register_metrics(CLI::App &app) {
                         _("Write the metrics to this file instead of stdout: a table (.csv .xlsx "
                           ".json) or the village_metrics layer (.gpkg .shp .geojson)"));
     metrics->add_flag("--no-store", m->no_store, _("Do not store the village_metrics layer"));
+    metrics->add_flag("--full", m->full,
+                      _("Recompute every village, not only those the imports since the stored "
+                        "metrics reach"));
     metrics->add_flag("--network", m->network,
                       _("Also net_nearest_T_m and net_pop_cov_T: distances along the roads"));
     metrics->callback([m] { run_metrics(*m); });

@@ -79,8 +79,64 @@ MetricsTable compute_metrics(const Registry &registry, const MetricsConfig &conf
                              const MetricsProgress &progress = {});
 
 /// Stores `table` as the spatial layer `village_metrics` (village polygon + every column of
-/// `to_rows()`), replacing an earlier one, in one transaction.
+/// `to_rows()`), replacing an earlier one, in one transaction. The layer then has no basis
+/// (see update_metrics): the next update_metrics recomputes every village.
 void write_metrics_layer(Registry &registry, const MetricsTable &table);
+
+/// Why update_metrics recomputed every village.
+enum class FullRunReason {
+    none,             ///< it did not: only the villages the changes reach
+    requested,        ///< asked for (`--full`)
+    no_stored,        ///< no stored metrics with their basis (first run, or stored otherwise)
+    network,          ///< network metrics asked for or stored: computed in full every time
+    config_changed,   ///< radii, thresholds or other settings differ from the stored run's
+    kinds_changed,    ///< asset types added or defined differently
+    crs_changed,      ///< the working CRS differs
+    villages_changed, ///< villages imported or edited since
+};
+
+/// What update_metrics recomputed.
+struct MetricsUpdate {
+    FullRunReason full_reason = FullRunReason::no_stored;
+    /// Kinds changed since the stored run that the metrics read (asset kinds, settlement), with
+    /// their change stamps now; for an incremental run, the ones it brought up to date.
+    std::map<std::string, ChangeStamp> changed;
+    /// Per changed kind, the villages its changes reach (incremental runs).
+    std::map<std::string, std::int64_t> reached;
+    std::vector<std::string> recomputed; ///< codes of the villages recomputed, sorted (incremental)
+    std::int64_t villages = 0;           ///< villages in the table
+
+    bool full() const noexcept { return full_reason != FullRunReason::none; }
+};
+
+struct UpdateOptions {
+    bool full = false;    ///< recompute every village whatever changed
+    bool network = false; ///< also the network metrics (always a full run)
+    int threads = 0;      ///< 0 = hardware concurrency
+};
+
+struct StoredMetrics {
+    MetricsTable table; ///< every village, as stored
+    MetricsUpdate update;
+};
+
+/// Brings the stored `village_metrics` layer up to date and returns the whole table. The layer
+/// is stored with its basis: the change stamps of the kinds it was computed from (import log;
+/// on PostgreSQL also the audit log), the configuration, asset types and CRS, a snapshot of
+/// every serving asset (extent, radius, geometry digest, linked village) and a digest of every
+/// village's settlements. When such a basis is stored, nothing in it but asset kinds and
+/// settlements changed, and neither run asks for network metrics, only the villages the
+/// changes can reach are recomputed: for every asset added, removed, moved, reshaped, changed in
+/// radius or surface, or starting or stopping to serve, in its old and its new version, the
+/// villages whose extent comes within its radius (+ 1 mm) of its extent, its linked village,
+/// and every village whose stored nearest distance of that type is empty or not shorter than
+/// the distance from the village's extent (and seat) to the asset's extent; for settlements, the
+/// villages whose own settlements changed (all types). Those villages get the changed types
+/// (all types for settlement changes) and every other value stays as stored, so the table is
+/// the one a full run computes. Otherwise every village is computed (`full_reason` says why).
+StoredMetrics update_metrics(Registry &registry, const MetricsConfig &config,
+                             const UpdateOptions &options = {},
+                             const MetricsProgress &progress = {});
 
 /// The uncovered part of one village for one type.
 struct GapArea {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -72,6 +73,15 @@ struct StatusChange {
     std::string status;
     std::string valid_from; ///< YYYY-MM-DD
     std::string source;     ///< the source file that recorded it
+};
+
+/// Where a kind's rows stand: both ids only grow, so a kind whose stamp moved has changed.
+struct ChangeStamp {
+    std::int64_t import_id = 0; ///< its latest `import_log` entry (0: never imported)
+    /// PostgreSQL: its latest `audit_log` entry, which also sees edits made outside qiancun
+    /// (psql, QGIS); 0 in a SpatiaLite file, which keeps no such log.
+    std::int64_t edit_id = 0;
+    bool operator==(const ChangeStamp &) const = default;
 };
 
 /// True for a valid calendar date written YYYY-MM-DD.
@@ -351,6 +361,18 @@ public:
                                                            const std::vector<ResultColumn> &columns,
                                                            const std::string &geometry_type,
                                                            std::string_view created_by);
+
+    /// Updates rows of the result layer `name` in place: for each of `rows` (values parallel to
+    /// `columns`, the first column the key), the row whose key equals the first value gets the
+    /// other values. Must run inside a Transaction. Returns the rows updated; DatabaseError when
+    /// `name` is no result layer or a key matches no row (nothing is left half-written once the
+    /// transaction rolls back).
+    std::int64_t update_result_rows(const std::string &name,
+                                    const std::vector<ResultColumn> &columns,
+                                    std::span<const std::vector<Value>> rows);
+    /// The change stamp of every kind imported or edited at least once (kind → stamp): a kind
+    /// whose stamp moved has been changed since.
+    std::map<std::string, ChangeStamp> change_stamps() const;
 
     /// Every spatial table of the registry, in the order their geometry columns were
     /// registered.

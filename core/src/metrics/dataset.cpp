@@ -157,8 +157,10 @@ AssetLayer load_layer(const Registry &registry, const KindDef &kind, const Metri
             a.wkb = r.wkb;
         }
         a.extent = box_of(r.bbox.value_or(std::array<double, 4>{}));
-        if (linked && !r.is_null(village_at))
-            ++layer.count_by_village[r.text(village_at)];
+        if (linked && !r.is_null(village_at)) {
+            a.village_code = r.text(village_at);
+            ++layer.count_by_village[a.village_code];
+        }
         const auto i = static_cast<std::uint32_t>(layer.assets.size());
         reach.emplace_back(grow(a.extent, a.radius_m), i);
         extents.emplace_back(a.extent, i);
@@ -188,6 +190,11 @@ Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
     for (const KindDef *k : kinds)
         data.layers.push_back(load_layer(registry, *k, config, statuses));
     return data;
+}
+
+AssetLayer load_asset_layer(const Registry &registry, const KindDef &kind,
+                            const MetricsConfig &config) {
+    return load_layer(registry, kind, config, nullptr);
 }
 
 } // namespace qiancun::metrics

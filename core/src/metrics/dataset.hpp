@@ -58,9 +58,10 @@ struct AssetRecord {
     bool is_point = false;
     double x = 0.0; ///< the point, when `is_point`
     double y = 0.0;
-    Box extent;            ///< bounding box of the geometry
-    double radius_m = 0.0; ///< service radius after the SPEC §3 precedence
-    bool hardened = false; ///< roads: surface = hardened
+    Box extent;               ///< bounding box of the geometry
+    double radius_m = 0.0;    ///< service radius after the SPEC §3 precedence
+    bool hardened = false;    ///< roads: surface = hardened
+    std::string village_code; ///< the linked village (points and polygons); empty for none
 };
 
 /// The serving assets of one type with their indexes.
@@ -89,5 +90,9 @@ struct Dataset {
 Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
                      const std::vector<std::string> &types, const std::vector<std::string> &codes,
                      const AssetStatuses *statuses = nullptr);
+
+/// The serving assets of one asset kind, as load_dataset reads them.
+AssetLayer load_asset_layer(const Registry &registry, const KindDef &kind,
+                            const MetricsConfig &config);
 
 } // namespace qiancun::metrics

@@ -562,6 +562,10 @@ public:
                                                            const std::vector<ResultColumn> &columns,
                                                            const std::string &geometry_type,
                                                            std::string_view created_by) override;
+    std::int64_t update_result_rows(const std::string &name,
+                                    const std::vector<ResultColumn> &columns,
+                                    std::span<const std::vector<Value>> rows) override;
+    std::map<std::string, ChangeStamp> change_stamps() const override;
     std::vector<SpatialLayer> spatial_layers() const override;
     std::optional<double> column_max(std::string_view table,
                                      std::string_view column) const override;
@@ -1468,6 +1472,58 @@ PostgisStore::create_result_layer(const std::string &name, const std::vector<Res
         fmt::format("INSERT INTO {} ({}geom) VALUES ({}ST_GeomFromWKB(${}, {}))", t(name), names,
                     params, n + 1, *srid),
         std::move(types), name);
+}
+
+std::int64_t PostgisStore::update_result_rows(const std::string &name,
+                                              const std::vector<ResultColumn> &columns,
+                                              std::span<const std::vector<Value>> rows) {
+    if (!m_conn.in_transaction())
+        throw Error(fmt::format("updating {} in {} outside a transaction", name, where.display()));
+    const auto listed = m_conn.exec(
+        "reading result_layers",
+        fmt::format("SELECT 1 FROM {} WHERE name = $1", t("result_layers")), PgParams().text(name));
+    if (listed.rows() == 0 || !relation_exists(name))
+        fail(fmt::format("'{}' is no result layer of the registry", name));
+    std::string sets;
+    for (std::size_t i = 1; i < columns.size(); ++i)
+        sets += fmt::format("{}{} = ${}", i > 1 ? ", " : "", q(columns[i].name), i + 1);
+    const std::string update =
+        fmt::format("UPDATE {} SET {} WHERE {} = $1", t(name), sets, q(columns.front().name));
+    std::int64_t updated = 0;
+    for (const auto &row : rows) {
+        if (row.size() != columns.size())
+            throw Error(fmt::format("a result row of {} values for {} columns", row.size(),
+                                    columns.size()));
+        PgParams p;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            const auto *b = std::get_if<std::int64_t>(&row[i]);
+            if (columns[i].type == ColumnType::boolean && b)
+                p.boolean(*b != 0);
+            else
+                add_value(p, row[i]);
+        }
+        if (m_conn.exec(fmt::format("updating a row of {}", name), update, p).affected() != 1)
+            fail(fmt::format("{} has no row with {} = {}", name, columns.front().name,
+                             value_to_text(row.front())));
+        ++updated;
+    }
+    return updated;
+}
+
+std::map<std::string, ChangeStamp> PostgisStore::change_stamps() const {
+    std::map<std::string, ChangeStamp> stamps;
+    const auto imports =
+        m_conn.exec("reading import_log",
+                    fmt::format("SELECT kind, MAX(id) FROM {} GROUP BY kind", t("import_log")));
+    for (int i = 0; i < imports.rows(); ++i)
+        stamps[text_at(imports, i, 0)].import_id = imports.integer(i, 1);
+    // The audit trigger logs every row written, by qiancun or by hand.
+    const auto edits =
+        m_conn.exec("reading audit_log",
+                    fmt::format("SELECT kind, MAX(id) FROM {} GROUP BY kind", t("audit_log")));
+    for (int i = 0; i < edits.rows(); ++i)
+        stamps[text_at(edits, i, 0)].edit_id = edits.integer(i, 1);
+    return stamps;
 }
 
 std::vector<SpatialLayer> PostgisStore::spatial_layers() const {

@@ -582,6 +582,10 @@ public:
                                                            const std::vector<ResultColumn> &columns,
                                                            const std::string &geometry_type,
                                                            std::string_view created_by) override;
+    std::int64_t update_result_rows(const std::string &name,
+                                    const std::vector<ResultColumn> &columns,
+                                    std::span<const std::vector<Value>> rows) override;
+    std::map<std::string, ChangeStamp> change_stamps() const override;
     std::vector<SpatialLayer> spatial_layers() const override;
     std::optional<double> column_max(std::string_view table,
                                      std::string_view column) const override;
@@ -1538,6 +1542,47 @@ std::unique_ptr<ResultLayerWriter> SpatiaLiteStore::create_result_layer(
         SqliteStmt(db, fmt::format("INSERT INTO {} ({}geom) VALUES ({}GeomFromWKB(?, {}))",
                                    quote_identifier(table), names, params, *srid)),
         columns.size());
+}
+
+std::int64_t SpatiaLiteStore::update_result_rows(const std::string &name,
+                                                 const std::vector<ResultColumn> &columns,
+                                                 std::span<const std::vector<Value>> rows) {
+    sqlite3 *db = m_db.get();
+    if (sqlite3_get_autocommit(db) != 0)
+        throw Error(fmt::format("updating {} in {} outside a transaction", name, path.string()));
+    if (!exists_ci(db, "result_layers") || !catalogued(db, name) || !table_exists(db, name))
+        throw DatabaseError(
+            fmt::format("{}: '{}' is no result layer of the registry", path.string(), name));
+    std::string sets;
+    for (std::size_t i = 1; i < columns.size(); ++i)
+        sets +=
+            fmt::format("{}{} = ?{}", i > 1 ? ", " : "", quote_identifier(columns[i].name), i + 1);
+    SqliteStmt update(db, fmt::format("UPDATE {} SET {} WHERE {} = ?1", quote_identifier(name),
+                                      sets, quote_identifier(columns.front().name)));
+    std::int64_t updated = 0;
+    for (const auto &row : rows) {
+        if (row.size() != columns.size())
+            throw Error(fmt::format("a result row of {} values for {} columns", row.size(),
+                                    columns.size()));
+        update.reset();
+        int i = 1;
+        for (const auto &v : row)
+            update.bind(i++, v);
+        update.run();
+        if (sqlite3_changes(db) != 1)
+            throw DatabaseError(fmt::format("{}: {} has no row with {} = {}", path.string(), name,
+                                            columns.front().name, value_to_text(row.front())));
+        ++updated;
+    }
+    return updated;
+}
+
+std::map<std::string, ChangeStamp> SpatiaLiteStore::change_stamps() const {
+    std::map<std::string, ChangeStamp> stamps;
+    SqliteStmt st(m_db.get(), "SELECT kind, MAX(id) FROM import_log GROUP BY kind");
+    while (st.step())
+        stamps[st.get_text(0)].import_id = st.get_int(1);
+    return stamps;
 }
 
 namespace {

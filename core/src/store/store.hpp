@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -122,6 +123,13 @@ public:
     virtual std::unique_ptr<ResultLayerWriter>
     create_result_layer(const std::string &name, const std::vector<ResultColumn> &columns,
                         const std::string &geometry_type, std::string_view created_by) = 0;
+
+    /// Registry::update_result_rows (inside a transaction).
+    virtual std::int64_t update_result_rows(const std::string &name,
+                                            const std::vector<ResultColumn> &columns,
+                                            std::span<const std::vector<Value>> rows) = 0;
+    /// Registry::change_stamps.
+    virtual std::map<std::string, ChangeStamp> change_stamps() const = 0;
 
     /// Registry::spatial_layers.
     virtual std::vector<SpatialLayer> spatial_layers() const = 0;
