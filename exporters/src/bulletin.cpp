@@ -128,10 +128,12 @@ std::string detail_zh(const std::string &detail) {
     return detail;
 }
 
-const IndicatorDef &def_of(const std::string &key) {
-    for (const auto &d : indicator_defs())
+const IndicatorDef &def_of(const BulletinReport &r, const std::string &key) {
+    for (const auto &d : r.current.defs)
         if (d.key == key)
             return d;
+    if (const auto *d = r.targets.def(key))
+        return *d;
     throw Error(fmt::format("bulletin: unknown indicator '{}'", key));
 }
 
@@ -143,7 +145,7 @@ BulletinTable warnings_table(const BulletinReport &r) {
                       "expected",  "actual", "behind_by", "behind_share"};
     t.headers = {"指标代码", "指标", "范围", "单位", "应达进度", "实际", "差距", "差距占应达"};
     for (const auto &w : behind_schedule(r.current)) {
-        const auto &d = def_of(w.value.key);
+        const auto &d = def_of(r, w.value.key);
         auto round2 = [](double v) { return std::round(v * 100.0) / 100.0; };
         t.rows.rows.push_back({w.value.key, d.label,
                                w.value.township.empty() ? std::string("全区") : w.value.township,
@@ -175,7 +177,7 @@ BulletinTable district_table(const BulletinReport &r) {
     for (std::size_t i = 0; i < now.rows.size(); ++i) {
         const auto &row = now.rows[i];
         const std::string key = value_to_text(row[key_at]);
-        const auto &d = def_of(key);
+        const auto &d = def_of(r, key);
         const IndicatorValue *v = nullptr;
         for (const auto &x : r.current.values)
             if (x.township.empty() && x.key == key)
@@ -275,11 +277,13 @@ std::vector<std::string> quality_notes(const BulletinReport &r) {
     };
     for (const auto &v : r.current.values) {
         const auto it = left_out.find(v.key);
-        if (v.township.empty() && v.unknown > 0 && it != left_out.end())
+        if (v.township.empty() && v.unknown > 0)
             out.push_back(fmt::format("{}：{}{}，未计入分子和分母（未知不等于未达标）。",
-                                      def_of(v.key).label, v.unknown, it->second));
+                                      def_of(r, v.key).label, v.unknown,
+                                      it != left_out.end() ? it->second
+                                                           : std::string("个因数据缺失无法判断")));
     }
-    for (const auto &def : indicator_defs())
+    for (const auto &def : r.current.defs.empty() ? r.targets.defs : r.current.defs)
         if (const auto it = r.targets.by_key.find(def.key);
             it != r.targets.by_key.end() && it->second.assumption)
             out.push_back(

@@ -1,8 +1,10 @@
 #include "testing/testing.hpp"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -102,6 +104,79 @@ TEST_F(IndicatorsCli, BuiltInSharesKeepTheirDenominators) {
     const auto first = run_qiancun({"indicators", reg, "--as-of", kFirst});
     ASSERT_EQ(first.exit_code, 0) << first.err;
     EXPECT_EQ(district_denominators(first.out).at("sewage_village_coverage"), "74 of 300");
+}
+
+TEST_F(IndicatorsCli, AnIndicatorsFileAddsAndOverridesAgreeingWithSqlite) {
+    const fs::path file = *dir / "ind.toml";
+    testing::write_file(file, R"toml(
+[indicator.clinic_big_villages]
+label = "常住人口千人以上行政村村级医疗服务覆盖率"
+measure = "village_share"
+villages = "population >= 1000"
+condition = "serving_in(clinic) >= 1"
+target = { 2025 = 100 }
+basis = "plan §三(三)2"
+
+[indicator.sewage_new]
+label = "新建农村生活污水处理设施"
+measure = "count"
+kind = "sewage_plant"
+where = "in_period(built_year) AND status NOT IN ('planned', 'building')"
+from_years = true
+target = 40
+townships = { "横塘街道" = 3 }
+)toml");
+    const auto r = run_qiancun({"indicators", reg, "--as-of", kSecond, "--indicators",
+                                file.string(), "--by", "township", "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = split_lines(r.out);
+    ASSERT_EQ(lines.size(), 1u + 11u * 16u) << r.out;
+    // The built-in ten keep their numbers and order; the file's own comes last.
+    EXPECT_EQ(lines[1], ",sewage_new,count,40,31.33,6,behind,");
+    // The same share counted by SQLite from the registry's tables: villages of 1,000 or more
+    // people, and of those with a serving clinic linked to them.
+    const auto sql = run_command(
+        {"/usr/bin/sqlite3", reg,
+         "SELECT count(*) || ',' || sum(code IN (SELECT village_code FROM clinic WHERE status IN "
+         "('operating', 'renovating'))) FROM village WHERE population >= 1000"});
+    ASSERT_EQ(sql.exit_code, 0) << sql.err;
+    const auto counts = split_lines(sql.out).at(0); // "187,89"
+    const auto comma = counts.find(',');
+    const double whole = std::stod(counts.substr(0, comma));
+    const double part = std::stod(counts.substr(comma + 1));
+    ASSERT_GT(whole, 0.0);
+    const std::string share = lines[11];
+    EXPECT_THAT(share, ::testing::StartsWith(",clinic_big_villages,%,100,100,"));
+    const double actual = std::stod(share.substr(share.find(",100,100,") + 9));
+    EXPECT_NEAR(actual, std::round(10000.0 * part / whole) / 100.0, 1e-9);
+    // Its township target, and the override's.
+    bool found = false;
+    for (const auto &line : lines)
+        if (line.rfind("横塘街道,sewage_new,count,3,", 0) == 0)
+            found = true;
+    EXPECT_TRUE(found) << r.out;
+
+    const auto people =
+        run_qiancun({"indicators", reg, "--as-of", kSecond, "--indicators", file.string()});
+    ASSERT_EQ(people.exit_code, 0) << people.err;
+    EXPECT_THAT(people.out, HasSubstr(fmt::format("{:.0f} of {:.0f} villages", part, whole)));
+}
+
+TEST_F(IndicatorsCli, ABadIndicatorsFileIsBadInputNamingFileLineAndColumn) {
+    const fs::path file = *dir / "bad.toml";
+    testing::write_file(file, "[indicator.x]\nlabel = \"x\"\nmeasure = \"village_share\"\n"
+                              "condition = \"serving_in(school) >= 1\"\n");
+    for (const char *command : {"indicators", "bulletin"}) {
+        std::vector<std::string> args{command, reg, "--indicators", file.string()};
+        if (std::string(command) == "bulletin")
+            args.insert(args.end(), {"-o", (*dir / "b.html").string()});
+        const auto r = run_qiancun(args);
+        EXPECT_EQ(r.exit_code, 3) << command << r.err;
+        EXPECT_THAT(r.err, HasSubstr(file.string() + ": line 4, column 12 of [indicator.x] "
+                                                     "condition \"serving_in(school) >= 1\": "
+                                                     "unknown asset kind 'school'"))
+            << command;
+    }
 }
 
 } // namespace

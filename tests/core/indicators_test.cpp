@@ -435,6 +435,285 @@ TEST_F(SmallCounty, TargetsFileOverridesTheBuiltInOnes) {
     EXPECT_EQ(value_of(b, "sewage_renovated").target, 200.0); // untouched
 }
 
+/// The built-in indicators plus the indicators file `text` (named ind.toml).
+Targets with_file(const Registry &registry, const std::string &text) {
+    return Targets::defaults().with_indicators(text, "ind.toml", registry.kinds());
+}
+
+/// The message an indicators file `text` is refused with, or "(accepted)".
+std::string indicators_file_error(const Registry &registry, const std::string &text) {
+    try {
+        (void)with_file(registry, text);
+    } catch (const InputError &e) {
+        return e.what();
+    }
+    return "(accepted)";
+}
+
+/// An indicator `[indicator.x]` with the lines `body` and label "x".
+std::string one(const std::string &body) {
+    return "[indicator.x]\nlabel = \"x\"\n" + body;
+}
+
+TEST_F(SmallCounty, MeasuresCountLengthAndSum) {
+    const Targets t = with_file(registry, R"toml(
+[indicator.plants_operating]
+label = "运行中的处理设施"
+measure = "count"
+kind = "sewage_plant"
+where = "status = '运行'"
+target = 3
+
+[indicator.maintained_km]
+label = "养护公路"
+measure = "length_km"
+kind = "rural_road"
+where = "maintained_year IS NOT NULL"
+
+[indicator.stars]
+label = "礼堂星级合计"
+unit = "星"
+measure = "sum"
+kind = "cultural_hall"
+of = "stars"
+where = "serving"
+)toml");
+    // After the defaults, in the file's order.
+    ASSERT_EQ(t.defs.size(), 13u);
+    EXPECT_EQ(t.defs[10].key, "plants_operating");
+    EXPECT_EQ(t.defs[12].unit, "星");
+    const Bulletin before = bulletin("2025-02-28", true, t);
+    const Bulletin after = bulletin("2025-03-01", true, t);
+    using S = IndicatorStatus;
+    // P2 still building; 3 expected by the end of 2027: 3 × 790 / 1826 days to the end of
+    // 2025-02-28 (2024 has 366).
+    expect(before, "plants_operating", 2.0, S::on_track);
+    EXPECT_NEAR(*value_of(before, "plants_operating").expected, 3.0 * 790.0 / 1826.0, 1e-9);
+    expect(after, "plants_operating", 3.0, S::met);
+    expect(after, "plants_operating", 2.0, S::no_target, "甲镇");
+    expect(after, "plants_operating", 1.0, S::no_target, "乙镇");
+    expect(after, "maintained_km", 2.0, S::no_target);         // R1, no target
+    expect(after, "maintained_km", 1.0, S::no_target, "甲镇"); // inside village 1
+    expect(after, "maintained_km", 0.0, S::no_target, "乙镇");
+    expect(after, "stars", 9.0, S::no_target); // H0 ★5 + H1 ★4; H2 is closed
+    expect(after, "stars", 0.0, S::no_target, "乙镇");
+    const Rows rows = after.to_rows(false);
+    ASSERT_EQ(rows.rows.size(), 13u);
+    EXPECT_EQ(rows.rows[10][4], Value{std::int64_t{3}}); // a count prints as an integer
+    EXPECT_EQ(rows.rows[12][1], Value{std::string("星")});
+}
+
+TEST_F(SmallCounty, AssetShareLeavesUndecidedAssetsOutAndCountsThem) {
+    const Targets t = with_file(registry, R"toml(
+[indicator.five_star_share]
+label = "五星级礼堂占比"
+unit = "%"
+measure = "asset_share"
+kind = "cultural_hall"
+where = "serving"
+condition = "stars >= 5"
+target = 60
+
+[indicator.renovated_share]
+label = "改造比例"
+measure = "asset_share"
+kind = "sewage_plant"
+where = "built_year >= 2015"
+condition = "renovated_year >= 2020"
+)toml");
+    const Bulletin b = bulletin("2025-03-01", false, t);
+    expect(b, "five_star_share", 50.0, IndicatorStatus::on_track); // H0 of H0, H1
+    EXPECT_EQ(value_of(b, "five_star_share").detail, "1 of 2 cultural_hall");
+    EXPECT_EQ(value_of(b, "five_star_share").unknown, 0);
+    // P1 renovated 2024; P0 and P2 have no renovated_year: unknown, not "no".
+    expect(b, "renovated_share", 100.0, IndicatorStatus::no_target);
+    EXPECT_EQ(value_of(b, "renovated_share").unknown, 2);
+    EXPECT_EQ(value_of(b, "renovated_share").detail, "1 of 1 sewage_plant");
+}
+
+TEST_F(SmallCounty, VillageShareWithEveryVillageFunction) {
+    const Targets t = with_file(registry, R"toml(
+[indicator.plant_not_courier]
+label = "a"
+measure = "village_share"
+villages = "class IS NOT NULL"
+condition = "serving_in(sewage_plant) >= 1 AND NOT covered(courier_station)"
+
+[indicator.courier_near]
+label = "b"
+measure = "village_share"
+condition = "nearest_m(courier_station) <= 1000"
+
+[indicator.bs_cov]
+label = "c"
+measure = "village_share"
+condition = "cov(base_station_5g) >= 0.5"
+
+[indicator.net_plant]
+label = "d"
+measure = "village_share"
+condition = "net_nearest_m(sewage_plant) <= 100"
+
+[indicator.relocate]
+label = "e"
+measure = "village_share"
+condition = "class = '搬迁撤并类'"
+)toml");
+    const Bulletin b = bulletin("2025-03-01", true, t);
+    using S = IndicatorStatus;
+    // Villages 0 (improve) and 1 (relocate) have a class; 0 is covered by C0, 1 is not.
+    expect(b, "plant_not_courier", 50.0, S::no_target);
+    expect(b, "plant_not_courier", 50.0, S::no_target, "甲镇");
+    EXPECT_EQ(value_of(b, "plant_not_courier", "乙镇").actual, std::nullopt); // no class there
+    // C0 sits on village 0's demand point; villages 1 and 2 are 5 and 10 km away.
+    expect(b, "courier_near", 100.0 / 3.0, S::no_target);
+    // B2 reaches S2, all of village 2's people.
+    expect(b, "bs_cov", 100.0 / 3.0, S::no_target);
+    expect(b, "bs_cov", 100.0, S::no_target, "乙镇");
+    // Along the roads: P0 and P1 lie on R0 and R1 at the demand points (0 m); village 2 has
+    // no road, so no network distance: unknown, left out.
+    expect(b, "net_plant", 100.0, S::no_target);
+    EXPECT_EQ(value_of(b, "net_plant").unknown, 1);
+    EXPECT_EQ(value_of(b, "net_plant").detail, "2 of 2 villages");
+    // class: the Chinese name is read as the key; village 2 has none: unknown.
+    expect(b, "relocate", 50.0, S::no_target);
+    EXPECT_EQ(value_of(b, "relocate").unknown, 1);
+}
+
+TEST_F(SmallCounty, PopulationShareBySettlement) {
+    const Targets t = with_file(registry, R"toml(
+[indicator.hall_people]
+label = "礼堂服务人口"
+measure = "population_share"
+condition = "within(cultural_hall)"
+target = { 2025 = 50, 2027 = 100 }
+
+[indicator.plant_people]
+label = "村内有设施的人口"
+measure = "population_share"
+condition = "serving_in(sewage_plant) >= 1"
+
+[indicator.jia_near_plant]
+label = "甲镇近设施人口"
+measure = "population_share"
+villages = "township = '甲镇'"
+condition = "nearest_m(sewage_plant) <= 10"
+)toml");
+    const Bulletin before = bulletin("2025-02-28", false, t);
+    const Bulletin after = bulletin("2025-03-01", false, t);
+    using S = IndicatorStatus;
+    // S0 (100) is within H0's 1 km; S2 (300) has only the closed H2.
+    expect(after, "hall_people", 25.0, S::behind);
+    EXPECT_EQ(value_of(after, "hall_people").detail, "100 of 400 people");
+    EXPECT_EQ(value_of(after, "hall_people").target, 50.0);
+    // P2 serves village 2 from 2025-03-01.
+    expect(before, "plant_people", 25.0, S::no_target);
+    expect(after, "plant_people", 100.0, S::no_target);
+    expect(after, "jia_near_plant", 100.0, S::no_target);
+    EXPECT_EQ(value_of(after, "jia_near_plant").detail, "100 of 100 people");
+}
+
+TEST_F(SmallCounty, TownshipTargetsAndDepartmentFromTheFile) {
+    const Targets t = with_file(registry, R"toml(
+[indicator.hall_five_star]
+label = "五星级农村文化礼堂"
+measure = "count"
+kind = "cultural_hall"
+where = "serving AND stars = 5"
+target = 50
+basis = "plan §二(三)1"
+department = "区委宣传部"
+townships = { "甲镇" = 2, "乙镇" = { 2025 = 1, 2027 = 2 } }
+)toml");
+    // Same key: the built-in one is replaced in place.
+    ASSERT_EQ(t.defs.size(), 10u);
+    EXPECT_EQ(t.defs[6].key, "hall_five_star");
+    EXPECT_EQ(t.defs[6].department, "区委宣传部");
+    const Bulletin b = bulletin("2025-03-01", true, t);
+    using S = IndicatorStatus;
+    const auto &jia = value_of(b, "hall_five_star", "甲镇");
+    EXPECT_EQ(jia.target, 2.0);
+    ASSERT_TRUE(jia.expected);
+    // 2 over the period 2023-01-01 … 2027-12-31 (1826 days), 791 days in at the end of
+    // 2025-03-01.
+    EXPECT_NEAR(*jia.expected, 2.0 * 791.0 / 1826.0, 1e-9);
+    expect(b, "hall_five_star", 1.0, S::on_track, "甲镇");
+    const auto &yi = value_of(b, "hall_five_star", "乙镇");
+    EXPECT_EQ(yi.target, 1.0); // the 2025 milestone
+    ASSERT_TRUE(yi.expected);
+    EXPECT_NEAR(*yi.expected, 791.0 / 1096.0, 1e-9); // 0 → 1 over 2023-01-01 … 2025-12-31
+    expect(b, "hall_five_star", 0.0, S::behind, "乙镇");
+    // Other counts keep no township target.
+    expect(b, "sewage_new", 1.0, S::no_target, "甲镇");
+}
+
+TEST_F(SmallCounty, IndicatorsFileErrorsNameTheFileLineAndProblem) {
+    EXPECT_EQ(indicators_file_error(registry, one("measure = \"count\"\nkind = \"sewage_plant\"\n"
+                                                  "where = \"stars = 5\"\n")),
+              "ind.toml: line 5, column 1 of [indicator.x] where \"stars = 5\": unknown name "
+              "'stars' for sewage_plant; names: id, status, service_radius_m, name, "
+              "capacity_m3d, effluent_ok, built_year, renovated_year, plan_year, plan_end, "
+              "as_of, serving");
+    EXPECT_THAT(indicators_file_error(registry, one("measure = \"average\"\n")),
+                AllOf(HasSubstr("ind.toml: line 1: [indicator.x] measure 'average' is not one "
+                                "of count, length_km, sum")));
+    EXPECT_THAT(indicators_file_error(registry, one("measure = \"count\"\nkind = \"school\"\n")),
+                HasSubstr("unknown asset kind 'school'; kinds: sewage_plant, rural_road"));
+    EXPECT_THAT(
+        indicators_file_error(
+            registry, one("measure = \"village_share\"\ncondition = \"cov(school) > 0\"\n")),
+        HasSubstr("line 4, column 5 of [indicator.x] condition \"cov(school) > 0\": "
+                  "unknown asset kind 'school'"));
+    EXPECT_THAT(indicators_file_error(registry, "[indicator.x]\nmeasure = \"count\"\n"),
+                HasSubstr("line 1: [indicator.x] needs a label"));
+    EXPECT_THAT(indicators_file_error(registry, one("measure = \"village_share\"\n")),
+                HasSubstr("measure village_share needs a condition"));
+    EXPECT_THAT(indicators_file_error(
+                    registry, one("measure = \"count\"\nkind = \"sewage_plant\"\nunit = \"%\"\n")),
+                HasSubstr("unit '%': measure count is in 'count'"));
+    EXPECT_THAT(
+        indicators_file_error(registry, one("measure = \"length_km\"\nkind = \"sewage_plant\"\n")),
+        HasSubstr("length_km needs a line kind"));
+    EXPECT_THAT(indicators_file_error(
+                    registry, one("measure = \"sum\"\nkind = \"sewage_plant\"\nof = \"name\"\n")),
+                HasSubstr("of = 'name' is not a number column of sewage_plant"));
+    EXPECT_THAT(
+        indicators_file_error(registry, one("measure = \"count\"\nkind = "
+                                            "\"sewage_plant\"\nwhere = \"status = 'x'\"\n")),
+        HasSubstr("status 'x' is not one of"));
+    EXPECT_THAT(indicators_file_error(registry, one("measure = \"count\"\nkind = "
+                                                    "\"sewage_plant\"\ntarget = -1\n")),
+                HasSubstr("line 5: [indicator.x] target must be a number ≥ 0"));
+    EXPECT_THAT(indicators_file_error(registry, one("goal = 3\n")),
+                HasSubstr("line 3: unknown key 'goal' in [indicator.x]"));
+    // TOML 1.0 keys outside ASCII need quotes; the message says so.
+    EXPECT_THAT(indicators_file_error(registry, one("townships = { 甲镇 = 2 }\n")),
+                AllOf(HasSubstr("ind.toml: line 3"),
+                      HasSubstr("a key in Chinese needs quotes in TOML: { \"东关街道\" = 100 }")));
+    EXPECT_THAT(indicators_file_error(registry, "[indicator.Big]\nlabel = \"x\"\n"),
+                HasSubstr("indicator key 'Big' must be lower-case"));
+    EXPECT_THAT(indicators_file_error(registry, "[sewage_new]\ntarget = 3\n"),
+                HasSubstr("line 1: unknown key 'sewage_new'; an indicators file has"));
+    EXPECT_THAT(indicators_file_error(registry, one("measure = \"count\"\nkind = "
+                                                    "\"sewage_plant\"\nwhere = \"status = \n")),
+                HasSubstr("ind.toml: line 5"));
+}
+
+TEST(IndicatorTargets, TheBuiltInFileHoldsTheTargetsOfTheTargetsFile) {
+    // sample_maps/targets.toml (default_targets_toml) and the built-in indicators file carry the
+    // same numbers: applying one to the other changes nothing.
+    const Targets builtin = Targets::defaults();
+    const Targets applied = builtin.with_targets(default_targets_toml(), "targets.toml");
+    ASSERT_EQ(applied.by_key.size(), builtin.by_key.size());
+    for (const auto &[key, target] : builtin.by_key) {
+        EXPECT_EQ(applied.by_key.at(key).milestones, target.milestones) << key;
+        EXPECT_EQ(applied.by_key.at(key).basis, target.basis) << key;
+        EXPECT_EQ(applied.by_key.at(key).assumption, target.assumption) << key;
+    }
+    for (const auto &d : builtin.defs)
+        EXPECT_EQ(d.needs_statuses, !d.status_kinds.empty()) << d.key;
+}
+
 TEST(IndicatorTargets, BuiltInTargetsAreThePlansAndShipped) {
     const Targets t = Targets::defaults();
     EXPECT_EQ(t.period_start, 2023);

@@ -197,6 +197,17 @@ void write_text_file(const std::filesystem::path &path, const std::string &text)
         throw Error(fmt::format(fmt::runtime(_("cannot write {}")), path.string()));
 }
 
+Targets load_targets(const Registry &registry, const std::string &indicators,
+                     const std::string &targets) {
+    Targets out = Targets::defaults();
+    if (!indicators.empty())
+        out = out.with_indicators(read_text_file(indicators, "indicators file"), indicators,
+                                  registry.kinds());
+    if (!targets.empty())
+        out = out.with_targets(read_text_file(targets, "targets file"), targets);
+    return out;
+}
+
 MetricsConfig load_metrics_config(const Registry &registry, const std::string &path) {
     if (path.empty())
         return MetricsConfig::defaults(registry.kinds());

@@ -3,6 +3,7 @@
 #include "qiancun/column_labels.hpp"
 #include "qiancun/config.hpp"
 #include "qiancun/exporter.hpp"
+#include "qiancun/indicators.hpp"
 #include "qiancun/registry.hpp"
 #include "qiancun/xlsx.hpp"
 
@@ -44,6 +45,11 @@ std::string read_text_file(const std::filesystem::path &path, std::string_view w
 
 /// Writes `text` to `path`, replacing it; throws Error when it cannot.
 void write_text_file(const std::filesystem::path &path, const std::string &text);
+
+/// The plan's indicators and targets: the built-in ones, plus those of the indicators file at
+/// `indicators` (same key = override), then the targets file at `targets`, each when given.
+Targets load_targets(const Registry &registry, const std::string &indicators,
+                     const std::string &targets);
 
 /// The defaults for the registry's kinds, overridden by the TOML file at `path` when given.
 MetricsConfig load_metrics_config(const Registry &registry, const std::string &path);

@@ -34,6 +34,7 @@ struct BulletinArgs {
     std::string as_of;
     std::string compare;
     std::string targets;
+    std::string indicators;
     std::string config;
     std::string output;
     int worst = 10;
@@ -86,11 +87,8 @@ void run_bulletin(const BulletinArgs &args) {
     if (args.worst < 0)
         throw UsageError(_("--worst must be 0 or more"));
     const auto started = std::chrono::steady_clock::now();
-    const Targets targets =
-        args.targets.empty()
-            ? Targets::defaults()
-            : Targets::from_toml(read_text_file(args.targets, "targets file"), args.targets);
     auto registry = Registry::open(args.registry, true);
+    const Targets targets = load_targets(registry, args.indicators, args.targets);
     const MetricsConfig config = load_metrics_config(registry, args.config);
 
     exporters::BulletinReport report;
@@ -243,6 +241,10 @@ void register_bulletin(CLI::App &app) {
     cmd->add_option("--as-of", a->as_of,
                     _("Date YYYY-MM-DD of the bulletin (status history; default: today)"));
     cmd->add_option("--compare", a->compare, _("Also as of this date, with the change"));
+    cmd->add_option(
+        "--indicators", a->indicators,
+        _("Indicators file (TOML, SPEC §5.1): the built-in indicators plus its own; the same key "
+          "replaces a built-in one"));
     cmd->add_option("--targets", a->targets,
                     _("Targets file (TOML; 'qiancun config --print-targets' writes one)"));
     cmd->add_option("--config", a->config, _("Radii and thresholds for the coverages (TOML)"));

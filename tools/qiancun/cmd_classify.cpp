@@ -159,6 +159,7 @@ struct IndicatorArgs {
     std::string by;
     std::vector<std::string> only;
     std::string targets;
+    std::string indicators;
     std::string config;
     OutputFormat format = OutputFormat::table;
     std::string output;
@@ -216,11 +217,17 @@ std::vector<std::string> unknown_notes(const Bulletin &bulletin) {
     };
     std::vector<std::string> out;
     for (const auto &v : bulletin.values) {
-        const auto it = words.find(v.key);
-        if (!v.township.empty() || v.unknown == 0 || it == words.end())
+        if (!v.township.empty() || v.unknown == 0)
             continue;
-        out.push_back(fmt::format(fmt::runtime(_("{}: {} {} left out ({}{}，未计入)")), v.key,
-                                  v.unknown, it->second.en, v.unknown, it->second.zh));
+        const auto it = words.find(v.key);
+        if (it == words.end())
+            out.push_back(fmt::format(
+                fmt::runtime(_("{}: {} left out, a value the condition needs being empty ({}个"
+                               "因数据缺失无法判断，未计入)")),
+                v.key, v.unknown, v.unknown));
+        else
+            out.push_back(fmt::format(fmt::runtime(_("{}: {} {} left out ({}{}，未计入)")), v.key,
+                                      v.unknown, it->second.en, v.unknown, it->second.zh));
     }
     return out;
 }
@@ -243,7 +250,7 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
         fmt::print("\n");
     }
     std::map<std::string, const IndicatorDef *> def_of;
-    for (const auto &d : indicator_defs())
+    for (const auto &d : bulletin.defs)
         def_of[d.key] = &d;
     Rows rows;
     if (townships)
@@ -310,13 +317,10 @@ void run_indicators(const IndicatorArgs &args) {
     if (!args.by.empty() && args.by != "township")
         throw UsageError(
             fmt::format(fmt::runtime(_("--by {}: only 'township' is supported")), args.by));
-    const Targets targets =
-        args.targets.empty()
-            ? Targets::defaults()
-            : Targets::from_toml(read_text_file(args.targets, "targets file"), args.targets);
     if (!args.output.empty())
         check_output(args.output, table_extensions(), {});
     auto registry = Registry::open(args.registry, true);
+    const Targets targets = load_targets(registry, args.indicators, args.targets);
     const MetricsConfig config = load_metrics_config(registry, args.config);
     IndicatorOptions options;
     options.as_of = args.as_of;
@@ -417,6 +421,10 @@ void register_classify(CLI::App &app) {
                      _("Only these indicators (comma-separated keys), e.g. the ones counted from "
                        "the data's years on a date before the registry knows statuses"))
         ->delimiter(',');
+    indicators->add_option(
+        "--indicators", i->indicators,
+        _("Indicators file (TOML, SPEC §5.1): the built-in indicators plus its own; the same key "
+          "replaces a built-in one"));
     indicators->add_option("--targets", i->targets,
                            _("Targets file (TOML; 'qiancun config --print-targets' writes one)"));
     indicators->add_option("--config", i->config,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "qiancun/asset_types.hpp"
 #include "qiancun/config.hpp"
 #include "qiancun/registry.hpp"
 
@@ -9,27 +10,67 @@
 #include <string_view>
 #include <vector>
 
-/// The plan's core indicators (SPEC §5) computed from the registry as of a date, against the
-/// plan's targets. Each indicator has a fixed key so bulletins compare month to month.
+/// The plan's indicators (SPEC §5) computed from the registry as of a date, against the plan's
+/// targets. Indicators are data (SPEC §5.1): each is an entry of an indicators file — the ten
+/// built in ship as core/data/indicators.toml — with a measure and expressions (expression.hpp)
+/// that qiancun evaluates itself. Each has a fixed key so bulletins compare month to month.
 
 namespace qiancun {
 
-/// One indicator of the plan.
-struct IndicatorDef {
-    std::string key;        ///< "sewage_new"
-    std::string unit;       ///< "count", "%" or "km"
-    std::string label;      ///< Chinese name as in the plan
-    std::string definition; ///< how it is computed, one sentence
-    /// Needs the asset statuses on the as-of date (SPEC §5.2 "History"): coverages, effluent and
-    /// halls do; the counts of new, renovated and maintained things and the hemei share come
-    /// from the years in the data.
-    bool needs_statuses = false;
+/// What an indicator measures (SPEC §5.1).
+enum class IndicatorMeasure {
+    count,            ///< assets of `kind` matching `where`
+    length_km,        ///< km of line assets of `kind` matching `where`
+    sum,              ///< Σ attribute `of` over assets of `kind` matching `where`
+    asset_share,      ///< % of assets matching `where` that satisfy `condition`
+    village_share,    ///< % of villages matching `villages` that satisfy `condition`
+    population_share, ///< % of the people of villages matching `villages` in settlements that
+                      ///< satisfy `condition`
 };
 
-/// The ten indicators in bulletin order: sewage_new, sewage_renovated,
+std::string_view to_string(IndicatorMeasure m) noexcept;
+
+/// One indicator: an entry `[indicator.<key>]` of an indicators file.
+struct IndicatorDef {
+    std::string key;        ///< "sewage_new"
+    std::string unit;       ///< "count", "km", "%", or a sum's unit
+    std::string label;      ///< Chinese name as in the plan
+    std::string definition; ///< how it is computed, one sentence
+    IndicatorMeasure measure = IndicatorMeasure::count;
+    std::string kind;      ///< the asset kind of count, length_km, sum and asset_share
+    std::string where;     ///< which assets count; "" = all
+    std::string villages;  ///< which villages count (village and population shares); "" = all
+    std::string condition; ///< the shares' condition
+    std::string of;        ///< the attribute a sum adds up
+    /// Counted from the years in the data (SPEC §5.2 "History"): every current asset row, with
+    /// its status on the as-of date where the registry knows it, else its current status. Else
+    /// the assets present on the date, with their status then.
+    bool from_years = false;
+    /// What a share's denominator counts, for its detail ("17 of 20 serving plants with a
+    /// result"); "" = the measure's default (assets of the kind, villages, people).
+    std::string denominator;
+    std::string department; ///< who answers for it; "" when not given
+    /// Needs the asset statuses on the as-of date (SPEC §5.2 "History"): an asset measure not
+    /// from_years, or a village or population share calling a kind function.
+    bool needs_statuses = false;
+    /// The asset kinds whose statuses it needs, in order of use.
+    std::vector<std::string> status_kinds;
+    std::string origin;    ///< the file that defined it
+    std::int64_t line = 0; ///< its line there
+    /// The line of each expression field ("where", "villages", "condition") in `origin`.
+    std::map<std::string, std::int64_t> expression_lines;
+
+    /// A share: unit "%", no cumulative expected value.
+    bool is_share() const noexcept;
+};
+
+/// The ten built-in indicators in bulletin order: sewage_new, sewage_renovated,
 /// sewage_village_coverage, sewage_effluent_ok, road_new_km, road_maintained_km,
 /// hall_five_star, courier_village_coverage, bs5g_settlement_coverage, retained_hemei_share.
 const std::vector<IndicatorDef> &indicator_defs();
+
+/// The built-in indicators file (core/data/indicators.toml, compiled in).
+std::string_view builtin_indicators_toml();
 
 /// The target of one indicator: one value, or milestones by year.
 struct Target {
@@ -39,25 +80,47 @@ struct Target {
     std::map<int, double> milestones;
     std::string basis;       ///< where it comes from
     bool assumption = false; ///< the plan gives no number: a stated planning assumption
+    /// Township → its milestones (same reading), from `townships = { 东关街道 = 100 }`.
+    std::map<std::string, std::map<int, double>> townships;
 
     /// The target for a bulletin of `year`; empty when there are no milestones.
     std::optional<double> for_year(int year) const;
+    /// The target of `township` alone (its milestones, basis and assumption); empty milestones
+    /// when the file gives it none.
+    Target for_township(const std::string &township) const;
 };
 
+/// The plan: its indicators and their targets.
 struct Targets {
     int period_start = 2023; ///< first year of the plan period
     int period_end = 2027;   ///< last year
     std::map<std::string, Target> by_key;
+    /// The indicators in bulletin order: the built-in ones, then those an indicators file adds.
+    std::vector<IndicatorDef> defs;
 
-    /// The plan's targets: the text of `default_targets_toml()`.
+    /// The built-in indicators with the plan's targets (builtin_indicators_toml()).
     static Targets defaults();
-    /// `defaults()` overridden by a targets file; throws InputError naming `origin` and the
-    /// line for a TOML error, an unknown key or indicator, or a bad value.
+    /// `defaults()` with targets overridden by a targets file; throws InputError naming
+    /// `origin` and the line for a TOML error, an unknown key or indicator, or a bad value.
     static Targets from_toml(std::string_view text, std::string_view origin);
+
+    /// These indicators plus those of an indicators file `text` (SPEC §5.1); an entry with the
+    /// key of one already here replaces it (definition and target). The expressions are checked
+    /// against `kinds` (the registry's: names, asset kinds, functions). Throws InputError naming
+    /// `origin`, the line (and the column inside an expression) and the problem.
+    Targets with_indicators(std::string_view text, std::string_view origin,
+                            const std::vector<KindDef> &kinds) const;
+    /// These targets overridden by a targets file (the form of default_targets_toml()); keys
+    /// are checked against `defs`. Throws InputError as from_toml.
+    Targets with_targets(std::string_view text, std::string_view origin) const;
+
+    /// The definition of `key`; nullptr when there is none.
+    const IndicatorDef *def(std::string_view key) const;
 };
 
 /// The built-in targets file with the plan's numbers and their sources (shipped as
-/// sample_maps/targets.toml, printed by `qiancun config --print-targets`).
+/// sample_maps/targets.toml, printed by `qiancun config --print-targets`); the same targets as
+/// the built-in indicators file.
 std::string_view default_targets_toml();
 
 /// SPEC §5.2: met (actual ≥ the target in force), on_track (actual ≥ the expected value, or
@@ -96,8 +159,9 @@ struct IndicatorOptions {
 struct Bulletin {
     std::string as_of;
     int year = 0;                       ///< of `as_of`
-    std::vector<IndicatorValue> values; ///< district rows in indicator_defs() order, then per
+    std::vector<IndicatorValue> values; ///< district rows in Targets::defs order, then per
                                         ///< township (sorted) the same order
+    std::vector<IndicatorDef> defs;     ///< the indicators computed, in that order
     std::vector<std::string> notes;     ///< assumptions and missing data, one sentence each
 
     /// Columns indicator, unit, target, expected, actual, status, unknown (with a leading
