@@ -546,8 +546,10 @@ Targets parse_indicators(Targets targets, std::string_view text, std::string_vie
             if (!t)
                 file_error(origin, iline, fmt::format("[indicator.{}] must be a table", name));
             auto [def, target] = parse_indicator(name, *t, origin, iline, kinds);
+            // A named reference: clang before 16 cannot capture a structured binding.
+            const std::string &key = name;
             const auto it = std::find_if(targets.defs.begin(), targets.defs.end(),
-                                         [&](const IndicatorDef &d) { return d.key == name; });
+                                         [&](const IndicatorDef &d) { return d.key == key; });
             if (it != targets.defs.end())
                 *it = std::move(def);
             else
