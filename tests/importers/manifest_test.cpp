@@ -145,8 +145,8 @@ src_crs = "EPSG:4549"
         EXPECT_EQ(e.row(), 2);
     }
     set_log_sink({});
-    EXPECT_EQ(order, (std::vector<std::string>{"v.geojson", "clinics.csv", "hazard.geojson",
-                                               "bad.csv"}));
+    EXPECT_EQ(order,
+              (std::vector<std::string>{"v.geojson", "clinics.csv", "hazard.geojson", "bad.csv"}));
     // Each source's messages between its own announcement and the next one's.
     const auto at = [&](const std::string &needle) {
         for (std::size_t i = 0; i < said.size(); ++i)
