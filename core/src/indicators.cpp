@@ -135,31 +135,33 @@ ExprScope asset_scope(const KindDef &kind) {
     return s;
 }
 
-/// The scope of `villages` and a village share's `condition`.
-ExprScope village_scope(const std::vector<KindDef> &kinds) {
+/// The scope of an expression about the registry's own layer `subject` (village or
+/// settlement): its configured attributes, the period names, `functions` over the asset kinds.
+ExprScope layer_scope(const std::vector<KindDef> &kinds, const std::string &subject,
+                      std::vector<KindFunction> functions) {
     ExprScope s;
-    s.subject = "village";
-    if (const auto *v = find_kind(kinds, "village"))
+    s.subject = subject;
+    if (const auto *v = find_kind(kinds, subject))
         s.attributes = v->attributes;
     s.computed = period_names();
-    s.functions = {KindFunction::serving_in, KindFunction::cov, KindFunction::covered,
-                   KindFunction::nearest_m, KindFunction::net_nearest_m};
+    s.functions = std::move(functions);
     s.kinds = asset_kind_keys(kinds);
     return s;
+}
+
+/// The scope of `villages` and a village share's `condition`.
+ExprScope village_scope(const std::vector<KindDef> &kinds) {
+    return layer_scope(kinds, "village",
+                       {KindFunction::serving_in, KindFunction::cov, KindFunction::covered,
+                        KindFunction::nearest_m, KindFunction::net_nearest_m});
 }
 
 /// The scope of a population share's `condition`: a settlement, with the functions of its
 /// village (serving_in, cov, covered) and its own (within, nearest_m).
 ExprScope settlement_scope(const std::vector<KindDef> &kinds) {
-    ExprScope s;
-    s.subject = "settlement";
-    if (const auto *v = find_kind(kinds, "settlement"))
-        s.attributes = v->attributes;
-    s.computed = period_names();
-    s.functions = {KindFunction::within, KindFunction::nearest_m, KindFunction::serving_in,
-                   KindFunction::cov, KindFunction::covered};
-    s.kinds = asset_kind_keys(kinds);
-    return s;
+    return layer_scope(kinds, "settlement",
+                       {KindFunction::within, KindFunction::nearest_m, KindFunction::serving_in,
+                        KindFunction::cov, KindFunction::covered});
 }
 
 bool is_asset_measure(IndicatorMeasure m) {
