@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -113,7 +114,7 @@ class BulletinCli : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         dir = new testing::TempDir();
-        reg = (*dir / "county.sqlite").string();
+        reg = testing::test_registry(dir->path(), "county.sqlite");
         html = *dir / "bulletin.html";
         auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
         ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -64,7 +65,7 @@ std::string square(double x, double y) {
 /// 203 岭南村 (乙镇): ordinary, recorded cluster; its plant is building until 2025-03-01.
 struct ClassifyCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         testing::write_vector(

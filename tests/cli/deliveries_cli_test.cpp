@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 #include "testing/zip_writer.hpp"
 
@@ -16,7 +17,7 @@ using testing::TempDir;
 
 struct Deliveries : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
     fs::path sample = testing::sample_maps_dir();
 };
 
@@ -119,7 +120,7 @@ TEST_F(Deliveries, LikeUsesTheManifestLoadRecordedAndListsNames) {
     EXPECT_EQ(r.err, "qiancun: --as village but the source 'water_bureau' of the manifest is "
                      "sewage_plant\n");
 
-    const std::string fresh = (dir / "fresh.sqlite").string();
+    const std::string fresh = testing::test_registry(dir.path(), "fresh.sqlite");
     ASSERT_EQ(run_qiancun({"init", fresh}).exit_code, 0);
     r = run_qiancun({"import", fresh, (dir / "next.csv").string(), "--like", "water_bureau"});
     EXPECT_EQ(r.exit_code, 2);

@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -23,7 +24,7 @@ using testing::TempDir;
 /// the first 东山村, P4 停用 (closed) in the second. One road crosses the two 横塘街道 villages.
 struct FiltersCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         auto square = [](int x0) {

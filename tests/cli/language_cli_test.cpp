@@ -1,6 +1,7 @@
 // The Chinese interface: --lang zh and a Chinese environment (LANG, LC_MESSAGES, with or without
 // the locale installed) give the catalogue's Chinese; machine output keeps its English keys.
 
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -21,7 +22,7 @@ const testing::Environment kLangZh{{"LC_ALL", ""}, {"LC_MESSAGES", ""}, {"LANG",
 
 struct LanguageCli : ::testing::Test {
     TempDir dir;
-    std::string missing = (dir / "nowhere.sqlite").string();
+    std::string missing = testing::test_registry(dir.path(), "nowhere.sqlite");
     std::string english() const {
         return fmt::format("qiancun: {} does not exist; create it with 'qiancun init {}'\n",
                            missing, missing);
@@ -82,7 +83,7 @@ TEST_F(LanguageCli, HelpIsTranslated) {
 }
 
 TEST_F(LanguageCli, BadInputRowsAreReportedInChinese) {
-    const auto reg = (dir / "county.sqlite").string();
+    const auto reg = testing::test_registry(dir.path(), "county.sqlite");
     ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
     testing::write_file(dir / "plants.csv",
                         "id,status,x,y\nP1,运行,500500,3320500\nP2,运行,,3320600\nP3,,1,2\n");
@@ -144,7 +145,7 @@ TEST_F(LanguageCli, ImportSourceErrorsAreSaidInChinese) {
 }
 
 TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
-    const auto reg = (dir / "county.sqlite").string();
+    const auto reg = testing::test_registry(dir.path(), "county.sqlite");
     testing::write_two_square_villages(dir / "villages.geojson");
     ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
     ASSERT_EQ(run_qiancun({"import", reg, (dir / "villages.geojson").string(), "--as", "village"})

@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <cmath>
@@ -25,7 +26,7 @@ struct LocaleRun {
 
 LocaleRun run_in(const std::string &locale, const fs::path &dir) {
     const testing::Environment env = testing::locale_environment(locale);
-    const std::string reg = (dir / (locale + ".sqlite")).string();
+    const std::string reg = testing::test_registry(dir, locale + ".sqlite");
     for (const auto &args : testing::river_county_loads(reg, dir)) {
         const auto r = run_qiancun(args, std::nullopt, env);
         EXPECT_EQ(r.exit_code, 0) << locale << ": " << args[0] << ": " << r.err;
@@ -124,7 +125,7 @@ std::size_t columns(const std::string &s) {
 
 TEST(Tables, ColumnsAlignWithDashesSignsEllipsesAndChinese) {
     TempDir dir;
-    const std::string reg = (dir / "r.sqlite").string();
+    const std::string reg = testing::test_registry(dir.path(), "r.sqlite");
     testing::write_vector(
         dir / "villages.geojson", "GeoJSON", "villages", 4549, {"code", "name", "township"},
         {{"POLYGON ((500000 3320000, 501000 3320000, 501000 3321000, 500000 3321000, "

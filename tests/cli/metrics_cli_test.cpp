@@ -1,6 +1,7 @@
 #include "qiancun/asset_types.hpp"
 #include "qiancun/config.hpp"
 
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <gdal_priv.h>
@@ -53,7 +54,7 @@ constexpr double kRatioTol = 0.002;
 /// count.
 struct MetricsCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         testing::write_two_square_villages(dir / "villages.geojson");

@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <algorithm>
@@ -22,7 +23,7 @@ using testing::csv_cell;
 /// nothing.
 struct NetworkCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         testing::write_river_county(dir.path(), "WS1,operating,1000,500100,3320390", true);
@@ -79,14 +80,6 @@ TEST_F(NetworkCli, RouteCrossesTheBridge) {
     EXPECT_EQ(csv_cell(r.out, "from_kind"), "village");
 }
 
-/// Runs one SQL statement on `db` with the sqlite3 shell; its output.
-std::string sqlite(const std::string &db, const std::string &sql) {
-    const auto r = testing::run_command({"/usr/bin/sqlite3", db, sql});
-    if (r.exit_code != 0)
-        throw std::runtime_error("sqlite3: " + r.err);
-    return r.out;
-}
-
 TEST_F(NetworkCli, AKindNamedRouteIsRefusedAtConfiguration) {
     testing::write_file(dir / "types.toml", "[asset_types.route]\nlabel = \"公交线路\"\n"
                                             "geometry = \"line\"\n");
@@ -102,14 +95,16 @@ TEST_F(NetworkCli, AKindNamedRouteIsRefusedAtConfiguration) {
 
 TEST_F(NetworkCli, RouteNeverReplacesTheDataOfAKindNamedRoute) {
     // A registry configured before such keys were refused: a line kind `route` (bus lines).
-    sqlite(reg, "UPDATE meta SET value = '[asset_types.route]\nlabel = \"公交线路\"\n"
-                "geometry = \"line\"\n' WHERE key = 'asset_types'");
+    testing::registry_sql(reg,
+                          "UPDATE meta SET value = '[asset_types.route]\nlabel = \"公交线路\"\n"
+                          "geometry = \"line\"\n' WHERE key = 'asset_types'");
     testing::write_vector(
         dir / "bus.geojson", "GeoJSON", "bus", 4549, {"id", "status"},
         {{"LINESTRING (500000 3320500, 502000 3320500)", {{"id", "B1"}, {"status", "operating"}}}});
     auto r = run_qiancun({"import", reg, (dir / "bus.geojson").string(), "--as", "route"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const std::string before = sqlite(reg, "SELECT id, length(geom) > 0 FROM route");
+    const std::string before = testing::registry_sql(
+        reg, "SELECT id, CASE WHEN geom IS NULL THEN 0 ELSE 1 END FROM route");
     ASSERT_EQ(before, "B1|1\n");
 
     const fs::path path = dir / "path.gpkg";
@@ -121,8 +116,10 @@ TEST_F(NetworkCli, RouteNeverReplacesTheDataOfAKindNamedRoute) {
                          "left as it is"),
               std::string::npos)
         << r.err;
-    EXPECT_EQ(sqlite(reg, "SELECT id, length(geom) > 0 FROM route"), before);
-    EXPECT_EQ(sqlite(reg, "SELECT count(*) FROM route"), "1\n");
+    EXPECT_EQ(testing::registry_sql(
+                  reg, "SELECT id, CASE WHEN geom IS NULL THEN 0 ELSE 1 END FROM route"),
+              before);
+    EXPECT_EQ(testing::registry_sql(reg, "SELECT count(*) FROM route"), "1\n");
     EXPECT_FALSE(fs::exists(path));
 }
 
@@ -131,20 +128,21 @@ TEST_F(NetworkCli, ResultLayersAreCataloguedAndOnlyTheyAreReplaced) {
     auto r =
         run_qiancun({"route", reg, "--from", "S1", "--to-nearest", "sewage_plant", "-o", path});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(sqlite(reg, "SELECT name, created_by FROM result_layers"), "route|route\n");
+    EXPECT_EQ(testing::registry_sql(reg, "SELECT name, created_by FROM result_layers"),
+              "route|route\n");
     r = run_qiancun({"route", reg, "--from", "S2", "--to-nearest", "sewage_plant", "-o", path});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(sqlite(reg, "SELECT from_id FROM route"), "S2\n");
+    EXPECT_EQ(testing::registry_sql(reg, "SELECT from_id FROM route"), "S2\n");
 
     // A table someone made by hand, named like a result layer in another case, is kept.
-    sqlite(reg, "CREATE TABLE \"Village_Metrics\" (note TEXT); "
-                "INSERT INTO \"Village_Metrics\" VALUES ('mine')");
+    testing::registry_sql(reg, "CREATE TABLE \"Village_Metrics\" (note TEXT); "
+                               "INSERT INTO \"Village_Metrics\" VALUES ('mine')");
     r = run_qiancun({"metrics", reg});
     EXPECT_EQ(r.exit_code, 4) << r.out;
     EXPECT_NE(r.err.find("the registry has a table 'Village_Metrics' that holds other data"),
               std::string::npos)
         << r.err;
-    EXPECT_EQ(sqlite(reg, "SELECT note FROM Village_Metrics"), "mine\n");
+    EXPECT_EQ(testing::registry_sql(reg, "SELECT note FROM \"Village_Metrics\""), "mine\n");
 }
 
 TEST_F(NetworkCli, RouteFromAnUnknownPlaceIsAUsageError) {
@@ -203,7 +201,7 @@ TEST_F(NetworkCli, InfoNetworkReportsTheDisconnectedTrack) {
 /// S1 10 m south of the road at x = 500010, courier station C1 10 m south at x = 500990.
 struct NetworkTimeCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         testing::write_vector(

@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <cpl_conv.h>
@@ -31,7 +32,7 @@ constexpr double kRatioTol = 0.002;
 /// quarter disc covers π/4 of it), 下管村 (…202) with one settlement of 100 people and no plant.
 struct OutputsCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         // GDAL 3.6 guesses whether the first row is a header (an all-text table looks like
@@ -306,7 +307,7 @@ TEST_F(OutputsCli, JsonFileIsAnArrayOfObjects) {
 }
 
 TEST_F(OutputsCli, UnknownExtensionIsRefusedBeforeAnyWork) {
-    const std::string before = testing::read_file(reg);
+    const std::string before = testing::registry_fingerprint(reg);
     const std::vector<std::vector<std::string>> commands{
         {"metrics", reg, "-o", (dir / "m.txt").string()},
         {"metrics", reg, "--format", "csv", "-o", (dir / "m").string()},
@@ -331,7 +332,7 @@ TEST_F(OutputsCli, UnknownExtensionIsRefusedBeforeAnyWork) {
                 HasSubstr("-o " + (dir / "m.txt").string() +
                           ": '.txt' is not an output format; -o takes .csv .xlsx .json .gpkg "
                           ".shp .geojson"));
-    EXPECT_EQ(testing::read_file(reg), before) << "nothing was stored";
+    EXPECT_EQ(testing::registry_fingerprint(reg), before) << "nothing was stored";
 }
 
 } // namespace

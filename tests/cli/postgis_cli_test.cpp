@@ -115,8 +115,10 @@ TEST_F(PostgisCli, TheSampleCountyGivesByteIdenticalTablesFromAFileAndFromPostgi
         EXPECT_GT(testing::split_lines(p.out).size(), 7u)
             << fmt::format("{}", fmt::join(args, " "));
     }
-    std::tie(f, p) = both({"list", "REGISTRY", "sewage_plant", "--format", "csv"});
-    EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at"));
+    for (const auto &kind : {"village", "sewage_plant", "rural_road", "settlement"}) {
+        std::tie(f, p) = both({"list", "REGISTRY", kind, "--format", "csv", "--wkt"});
+        EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at")) << kind;
+    }
 }
 
 TEST_F(PostgisCli, MetricsAfterAnImportRecomputeWhatItReachesAsOnAFile) {

@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -45,12 +46,18 @@ class SiteCli : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
         s_dir = new TempDir();
+        if (testing::registries_on_postgis())
+            return;
         const auto reg = registry();
         auto r = run_qiancun({"init", reg.string(), "--crs", "EPSG:4549"});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         r = run_qiancun(
             {"load", reg.string(), (testing::sample_maps_dir() / "county.toml").string()});
         ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    void SetUp() override {
+        if (testing::registries_on_postgis())
+            GTEST_SKIP() << "a file only: SpatiaLite SQL on the file is the independent check";
     }
     static void TearDownTestSuite() {
         delete s_dir;

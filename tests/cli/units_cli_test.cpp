@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -24,7 +25,7 @@ constexpr double kRatioTol = 0.002;
 /// 500 m in its middle reaches 1,000 of 1,010 people (not a gap, yet 10 people uncovered).
 struct UnitsCli : ::testing::Test {
     TempDir dir;
-    std::string reg = (dir / "county.sqlite").string();
+    std::string reg = testing::test_registry(dir.path(), "county.sqlite");
 
     void SetUp() override {
         testing::write_two_square_villages(dir / "villages.geojson");

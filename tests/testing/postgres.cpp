@@ -2,14 +2,22 @@
 
 #include "testing/testing.hpp"
 
+#include "qiancun/location.hpp"
+#include "qiancun/registry.hpp"
+
 #include <fmt/core.h>
+#include <gtest/gtest.h>
 
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
+#include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 namespace qiancun::testing {
 
@@ -75,6 +83,70 @@ PsqlResult psql(const std::string &sql, const std::string &role) {
                                 server.get("PGDATABASE"), "-c", sql},
                                std::nullopt, {{"PGOPTIONS", "-c client_min_messages=warning"}});
     return {r.exit_code, r.out, r.err};
+}
+
+bool registries_on_postgis() {
+    const char *store = std::getenv("QIANCUN_TEST_STORE");
+    return store && std::string_view(store) == "postgis";
+}
+
+std::string test_registry(const std::filesystem::path &dir, const std::string &file_name) {
+    if (!registries_on_postgis())
+        return (dir / file_name).string();
+    pg_server(); // constructed before `schemas`, so destroyed after the schemas are dropped
+    static std::vector<std::unique_ptr<TempSchema>> schemas;
+    const auto *test = ::testing::UnitTest::GetInstance()->current_test_info();
+    const std::string hint =
+        (test ? std::string(test->name()) : std::string("registry")).substr(0, 30) + "_" +
+        std::filesystem::path(file_name).stem().string();
+    schemas.push_back(std::make_unique<TempSchema>(hint));
+    return schemas.back()->uri();
+}
+
+namespace {
+
+bool is_uri(const std::string &registry) {
+    return registry.rfind("postgresql://", 0) == 0;
+}
+
+/// The schema a registry URI names.
+std::string schema_of(const std::string &registry) {
+    const auto at = registry.find("?schema=");
+    if (at == std::string::npos)
+        throw std::runtime_error("no ?schema= in " + registry);
+    return registry.substr(at + 8);
+}
+
+} // namespace
+
+std::string registry_sql(const std::string &registry, const std::string &sql) {
+    if (!is_uri(registry)) {
+        const auto r = run_command({"/usr/bin/sqlite3", registry, sql});
+        if (r.exit_code != 0)
+            throw std::runtime_error("sqlite3: " + r.err);
+        return r.out;
+    }
+    const auto r =
+        psql(fmt::format("SET search_path TO \"{}\", public; {}", schema_of(registry), sql));
+    if (r.exit_code != 0)
+        throw std::runtime_error("psql: " + r.err);
+    return r.out;
+}
+
+void remove_registry(const std::string &registry) {
+    if (!is_uri(registry)) {
+        std::filesystem::remove(registry);
+        return;
+    }
+    const auto r = psql(fmt::format("DROP SCHEMA IF EXISTS \"{}\" CASCADE", schema_of(registry)));
+    if (r.exit_code != 0)
+        throw std::runtime_error("psql: " + r.err);
+}
+
+std::string registry_fingerprint(const std::string &registry) {
+    if (!is_uri(registry))
+        return read_file(registry);
+    return Registry::open(Location::parse(registry), true).content_checksum();
 }
 
 } // namespace qiancun::testing

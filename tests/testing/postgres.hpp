@@ -1,5 +1,6 @@
 #pragma once
 
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -43,5 +44,26 @@ struct PsqlResult {
     std::string err;
 };
 PsqlResult psql(const std::string &sql, const std::string &role = "");
+
+/// True when the test run asks for its registries on the test server
+/// (QIANCUN_TEST_STORE=postgis, set by ctest for the second run of the CLI suite).
+bool registries_on_postgis();
+
+/// Where a test keeps a registry it names `file_name`: `dir / file_name`, or, when
+/// registries_on_postgis(), a fresh schema of the test server (`postgresql://…?schema=t_<test>_…`)
+/// that nothing has created yet and that is dropped when the test process ends.
+std::string test_registry(const std::filesystem::path &dir, const std::string &file_name);
+
+/// Runs `sql` on a registry as a test looks into it: with the sqlite3 shell on a file, with
+/// psql in the registry's schema on a URI (fields separated by '|' in both); throws on an
+/// error. Its output.
+std::string registry_sql(const std::string &registry, const std::string &sql);
+
+/// Removes a registry: the file, or the schema with everything in it.
+void remove_registry(const std::string &registry);
+
+/// What a test compares to see that a command left a registry as it was: the file's bytes,
+/// or Registry::content_checksum of a schema.
+std::string registry_fingerprint(const std::string &registry);
 
 } // namespace qiancun::testing

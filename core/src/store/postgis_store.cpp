@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "qiancun/i18n.hpp"
+
 /// The registry in a schema of a PostgreSQL 15 + PostGIS 3 database (SPEC §9): the same tables
 /// as the SpatiaLite file, with typmod geometry columns (geometry(POINT, srid) …) and GiST
 /// indexes. Every text column sorts and compares by its bytes (COLLATE "C"), integers are
@@ -641,8 +643,9 @@ std::unique_ptr<Store> open_postgis(const Location &location, bool read_only) {
         bool exists = false;
         schema_has_relations(*store, exists);
         if (!exists)
-            throw UsageError(fmt::format("{} does not exist; create it with 'qiancun init {}'",
-                                         location.display(), location.display()));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("{} does not exist; create it with 'qiancun init {}'")),
+                            location.display(), location.display()));
         throw DatabaseError(fmt::format("{} is not a qiancun registry (no meta table in schema {})",
                                         location.display(), location.schema()));
     }
@@ -1130,7 +1133,7 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
         cols += "a.village_code, ";
     cols += "a.source_file, a.source_row, a.updated_at";
     if (filter.with_wkt)
-        cols += fmt::format(", ST_AsText({}) AS wkt", geometry_sql(k, "a"));
+        cols += fmt::format(", ST_AsBinary({}) AS wkt", geometry_sql(k, "a"));
 
     PgParams params;
     int n = 0;
@@ -1167,10 +1170,12 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
     const auto r = m_conn.exec(fmt::format("listing {}", k.key), sql, params);
     for (int c = 0; c < r.columns(); ++c)
         rows.columns.push_back(r.column_name(c));
+    const int wkt_column = filter.with_wkt ? r.columns() - 1 : -1;
     for (int i = 0; i < r.rows(); ++i) {
         std::vector<Value> row;
         for (int c = 0; c < r.columns(); ++c)
-            row.push_back(value_at(r, i, c));
+            row.push_back(c == wkt_column && !r.is_null(i, c) ? Value{list_wkt(r.bytes(i, c))}
+                                                              : value_at(r, i, c));
         rows.rows.push_back(std::move(row));
     }
     return rows;

@@ -1122,7 +1122,7 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
         cols += "village_code, ";
     cols += "source_file, source_row, updated_at";
     if (filter.with_wkt)
-        cols += fmt::format(", AsText({}) AS wkt", geometry_sql(k));
+        cols += fmt::format(", AsBinary({}) AS wkt", geometry_sql(k));
 
     std::string where = "1";
     std::vector<std::string> params; // every filter value is text
@@ -1161,10 +1161,15 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
         st.bind_text(static_cast<int>(i + 1), params[i]);
     for (int i = 0; i < st.columns(); ++i)
         rows.columns.push_back(st.column_name(i));
+    const int wkt_column = filter.with_wkt ? st.columns() - 1 : -1;
     while (st.step()) {
         std::vector<Value> row;
-        for (int i = 0; i < st.columns(); ++i)
+        for (int i = 0; i < st.columns(); ++i) {
             row.push_back(st.get_value(i));
+            if (i == wkt_column)
+                if (const auto *wkb = std::get_if<std::string>(&row.back()))
+                    row.back() = list_wkt(*wkb);
+        }
         rows.rows.push_back(std::move(row));
     }
     return rows;

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 
 namespace qiancun::store {
 
@@ -19,7 +21,148 @@ namespace {
                                  store.location().display()));
 }
 
+/// Reads 2D WKB, writing SpatiaLite's AsText layout.
+class WktWriter {
+public:
+    explicit WktWriter(std::string_view wkb) : m_wkb(wkb) {}
+
+    std::string write() {
+        geometry(true);
+        if (m_at != m_wkb.size())
+            bad("trailing bytes");
+        return std::move(m_out);
+    }
+
+private:
+    [[noreturn]] void bad(std::string_view what) const {
+        throw DatabaseError(
+            fmt::format("a stored geometry is not valid WKB ({} at byte {})", what, m_at));
+    }
+
+    void need(std::size_t n) const {
+        if (m_wkb.size() - m_at < n)
+            bad("truncated");
+    }
+
+    std::uint8_t byte() {
+        need(1);
+        return static_cast<std::uint8_t>(m_wkb[m_at++]);
+    }
+
+    std::uint32_t uint32(bool little) {
+        need(4);
+        std::uint32_t v = 0;
+        for (int i = 0; i < 4; ++i) {
+            const auto b = static_cast<std::uint8_t>(m_wkb[m_at + static_cast<std::size_t>(i)]);
+            v |= static_cast<std::uint32_t>(b) << (little ? 8 * i : 8 * (3 - i));
+        }
+        m_at += 4;
+        return v;
+    }
+
+    double real(bool little) {
+        need(8);
+        std::uint64_t bits = 0;
+        for (int i = 0; i < 8; ++i) {
+            const auto b = static_cast<std::uint8_t>(m_wkb[m_at + static_cast<std::size_t>(i)]);
+            bits |= static_cast<std::uint64_t>(b) << (little ? 8 * i : 8 * (7 - i));
+        }
+        m_at += 8;
+        double v = 0;
+        std::memcpy(&v, &bits, sizeof v);
+        return v;
+    }
+
+    void number(double v) {
+        std::string s = fmt::format("{:.6f}", v);
+        while (s.back() == '0')
+            s.pop_back();
+        if (s.back() == '.')
+            s.pop_back();
+        m_out += s == "-0" ? "0" : s;
+    }
+
+    void point(bool little) {
+        number(real(little));
+        m_out += ' ';
+        number(real(little));
+    }
+
+    void points(bool little) {
+        const auto n = uint32(little);
+        m_out += '(';
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (i)
+                m_out += ", ";
+            point(little);
+        }
+        m_out += ')';
+    }
+
+    void rings(bool little) {
+        const auto n = uint32(little);
+        m_out += '(';
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (i)
+                m_out += ", ";
+            points(little);
+        }
+        m_out += ')';
+    }
+
+    /// One geometry; `named` writes its type name (not inside a MULTI*).
+    void geometry(bool named) {
+        const bool little = byte() == 1;
+        const auto type = uint32(little);
+        static constexpr const char *kNames[] = {
+            "",           "POINT",           "LINESTRING",   "POLYGON",
+            "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON", "GEOMETRYCOLLECTION"};
+        if (type < 1 || type > 7)
+            bad(fmt::format("geometry type {}", type));
+        if (named)
+            m_out += kNames[type];
+        switch (type) {
+        case 1:
+            m_out += '(';
+            point(little);
+            m_out += ')';
+            return;
+        case 2:
+            points(little);
+            return;
+        case 3:
+            rings(little);
+            return;
+        default:
+            break;
+        }
+        const auto n = uint32(little);
+        m_out += '(';
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (i)
+                m_out += ", ";
+            if (type == 4) {
+                const bool part_little = byte() == 1;
+                if (uint32(part_little) != 1)
+                    bad("a MULTIPOINT part that is no point");
+                point(part_little);
+            } else {
+                geometry(type == 7);
+            }
+        }
+        m_out += ')';
+    }
+
+    std::string_view m_wkb;
+    std::size_t m_at = 0;
+    std::string m_out;
+};
+
 } // namespace
+
+std::string list_wkt(std::string_view wkb) {
+    return WktWriter(wkb).write();
+}
 
 void Store::add_role(const RoleSpec &) {
     needs_postgresql(*this);

@@ -171,6 +171,11 @@ std::string now_utc();
 /// MULTILINESTRING, MULTIPOLYGON; POINT for a kind taking points or polygons, whose polygons
 /// live in its `footprint_geom` column).
 std::string geometry_type_name(GeometryKind g);
+/// The WKT that `list --wkt` shows for a geometry, the same from both stores: SpatiaLite's
+/// AsText layout (`MULTIPOLYGON(((x y, x y, …)), ((…)))`), each coordinate in metres with 6
+/// decimals, trailing zeros trimmed and -0 written 0. `wkb` is 2D WKB of either byte order;
+/// DatabaseError when it is not.
+std::string list_wkt(std::string_view wkb);
 
 /// A kind taking points or polygons (halls) has two geometry columns, one type each, so that
 /// QGIS and GDAL see two layers: `geom` (POINT, never NULL) and `footprint_geom` (MULTIPOLYGON,
