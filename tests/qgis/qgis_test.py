@@ -4,6 +4,13 @@
   qgis_test.py build    QIANCUN SOURCE_DIR WORK   builds WORK/county.sqlite and the exports
   qgis_test.py registry QIANCUN SOURCE_DIR WORK   every registry layer, both providers, styled
   qgis_test.py project  QIANCUN SOURCE_DIR WORK   qiancun qgis-project: groups, styles, a render
+  qgis_test.py pgbuild    QIANCUN SOURCE_DIR WORK  builds the same registry in the schema
+                                                   qgis_county of the test PostgreSQL server
+  qgis_test.py pgregistry QIANCUN SOURCE_DIR WORK  every layer of it through QGIS's postgres
+                                                   provider, styled
+
+The PostgreSQL tests read the server's PG* settings from $QIANCUN_PG_STATE_DIR/env, which
+tests/testing/pg_server.sh writes.
 
 Exit 0 when every check holds, 1 with one line per failed check, 77 (ctest: skipped) when
 python3-qgis is not installed.
@@ -62,6 +69,7 @@ ASSET_TYPES = [
 ]
 
 failures = []
+SOURCE_DIR = ""
 
 
 def check(ok, message):
@@ -505,17 +513,132 @@ def render_project(project, png):
     print(f"rendered {png}: {len(colours)} colours, {100 * painted // total} % painted")
 
 
+# The PostgreSQL registry: the same county in a schema of the run's test server.
+PG_SCHEMA = "qgis_county"
+
+
+def pg_env():
+    state = os.environ.get("QIANCUN_PG_STATE_DIR", "")
+    env = {}
+    try:
+        with open(os.path.join(state, "env"), encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition("=")
+                env[key] = value
+    except OSError as e:
+        sys.exit(f"no test PostgreSQL server ({e}): run with ctest, whose fixture `postgres` starts it")
+    return env
+
+
+def pg_uri(env):
+    return f"{env['QIANCUN_PG_URI']}?schema={PG_SCHEMA}"
+
+
+def psql(env, sql):
+    out = run(
+        "psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", env["PGHOST"], "-p", env["PGPORT"],
+        "-U", env["PGUSER"], "-d", env["PGDATABASE"], "-c", sql,
+    )
+    return [line.split("|") for line in out.splitlines() if line]
+
+
+def pg_build(qiancun, work):
+    env = pg_env()
+    os.makedirs(work, exist_ok=True)
+    psql(env, f"DROP SCHEMA IF EXISTS {PG_SCHEMA} CASCADE")
+    uri = pg_uri(env)
+    run(qiancun, "init", uri, "--crs", "EPSG:4549")
+    run(qiancun, "load", uri, os.path.join(SOURCE_DIR, "sample_maps", "county.toml"))
+    run(qiancun, "metrics", uri)
+    run(qiancun, "gaps", uri, "--type", "sewage_plant", "-o", os.path.join(work, "pg_gaps.gpkg"))
+    run(qiancun, "classify", uri)
+    run(qiancun, "service-area", uri, "--type", "courier_station", "--distance", "2000")
+
+
+def pg_layer(env, table, column="geom"):
+    """A registry layer as QGIS's postgres provider opens it: host, port, database, user, schema,
+    table and geometry column; no password (trust on the test server)."""
+    from qgis.core import QgsDataSourceUri
+
+    uri = QgsDataSourceUri()
+    uri.setConnection(env["PGHOST"], env["PGPORT"], env["PGDATABASE"], env["PGUSER"], "")
+    uri.setDataSource(PG_SCHEMA, table, column)
+    return QgsVectorLayer(uri.uri(False), table, "postgres")
+
+
+def check_pg_registry():
+    env = pg_env()
+    columns = psql(
+        env,
+        "SELECT f_table_name, f_geometry_column, type, srid FROM geometry_columns "
+        f"WHERE f_table_schema = '{PG_SCHEMA}' ORDER BY 1, 2",
+    )
+    tables = sorted({t for t, *_ in columns})
+    check(tables == sorted(EXPECTED), f"PostGIS registry layers {tables}, expected {sorted(EXPECTED)}")
+    for table, column, pg_type, srid in columns:
+        where = f"{table}({column}) (postgres)"
+        layer = pg_layer(env, table, column)
+        if not check(layer.isValid(), f"{where}: not valid"):
+            continue
+        renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
+        got = layer.renderer().type() if layer.renderer() else None
+        check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
+        if rgb and got == "singleSymbol":
+            check(
+                symbol_rgb(layer.renderer().symbol()) == rgb,
+                f"{where}: colour {symbol_rgb(layer.renderer().symbol())}, expected {rgb}",
+            )
+        check(
+            bool(layer.labelsEnabled()) == labels,
+            f"{where}: labels {'on' if layer.labelsEnabled() else 'off'}, expected {'on' if labels else 'off'}",
+        )
+        if labels:
+            check_village_labels(layer, where)
+        geometry = QgsWkbTypes.displayString(layer.wkbType())
+        check(geometry.upper() == pg_type, f"{where}: geometry {geometry}, PostGIS has {pg_type}")
+        check(layer.crs().authid() == f"EPSG:{srid}", f"{where}: CRS {layer.crs().authid()!r}, PostGIS has {srid}")
+        count = int(psql(env, f'SELECT count("{column}") FROM {PG_SCHEMA}."{table}"')[0][0])
+        with_geometry = sum(1 for f in layer.getFeatures() if f.hasGeometry())
+        check(
+            with_geometry == count and count > 0,
+            f"{where}: {with_geometry} features with a geometry, PostGIS has {count}",
+        )
+    for name, field, alias in ALIASES:
+        table, _, column = name.partition("(")
+        got = alias_of(pg_layer(env, table, column.rstrip(")") or "geom"), field)
+        check(got == alias, f"{name} (postgres): alias of {field} is {got!r}, expected {alias!r}")
+
+    village = pg_layer(env, "village")
+    check(village.renderer().classAttribute() == "class", "village (postgres): not classified by class")
+    metrics = pg_layer(env, "village_metrics")
+    check(
+        metrics.renderer().classAttribute() == "cov_sewage_plant",
+        f"village_metrics (postgres): default classifies {metrics.renderer().classAttribute()}",
+    )
+    related, _ids, names, _descriptions, _err = metrics.listStylesInDatabase()
+    check(
+        sorted(names[:related]) == sorted(f"cov_{t}" for t in ASSET_TYPES),
+        f"village_metrics (postgres): styles in the database {names[:related]}",
+    )
+
+
 def main():
-    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry", "project"):
+    global SOURCE_DIR
+    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry", "project", "pgbuild", "pgregistry"):
         sys.exit(__doc__)
-    what, qiancun, source_dir, work = sys.argv[1:]
+    what, qiancun, SOURCE_DIR, work = sys.argv[1:]
     if what == "build":
-        build(qiancun, source_dir, work)
+        build(qiancun, SOURCE_DIR, work)
+        return 0
+    if what == "pgbuild":
+        pg_build(qiancun, work)
         return 0
     app = start_qgis()
     reg = os.path.join(work, "county.sqlite")
     if what == "registry":
         check_registry(reg, work)
+    elif what == "pgregistry":
+        check_pg_registry()
     else:
         check_project(qiancun, reg, work)
     del app

@@ -1,5 +1,6 @@
 #include "qiancun/error.hpp"
 #include "qiancun/geometry.hpp"
+#include "qiancun/layer_styles.hpp"
 #include "qiancun/registry.hpp"
 
 #include "testing/postgres.hpp"
@@ -171,6 +172,65 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
     const auto version = psql(
         fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'", schema.name()));
     EXPECT_EQ(version.out, "4\n");
+}
+
+TEST_F(PostgisStore, StylesAreKeptInTheSchemaAndWhereQgisLooksAndRewrittenOnlyWhenChanged) {
+    auto reg = Registry::create(Location::parse(schema.uri()), 4549);
+    const TableStyles villages{"village", "geom", {{"class", "按分类", "<qgis/>", true}}};
+    const TableStyles halls{
+        "cultural_hall", "footprint_geom", {{"status", "按状态", "<qgis h=\"1\"/>", true}}};
+    store_layer_styles(reg, {villages, halls});
+    const auto rows_in = [&](const std::string &styles) {
+        return psql(fmt::format("SELECT f_table_catalog, f_table_name, f_geometry_column, "
+                                "stylename, styleqml, useasdefault, owner FROM {} WHERE "
+                                "f_table_schema = '{}' ORDER BY id",
+                                styles, schema.name()))
+            .out;
+    };
+    const std::string own = fmt::format("\"{}\".layer_styles", schema.name());
+    const auto &db = testing::pg_server().get("PGDATABASE");
+    const std::string expected =
+        fmt::format("{0}|village|geom|class|<qgis/>|t|qiancun\n"
+                    "{0}|cultural_hall|footprint_geom|status|<qgis h=\"1\"/>|t|qiancun\n",
+                    db);
+    EXPECT_EQ(rows_in(own), expected);
+    EXPECT_EQ(rows_in("public.layer_styles"), expected);
+
+    const auto ids = [&] {
+        return psql(fmt::format("SELECT string_agg(id::text, ',' ORDER BY id) FROM {0} UNION ALL "
+                                "SELECT string_agg(id::text, ',' ORDER BY id) FROM "
+                                "public.layer_styles WHERE f_table_schema = '{1}'",
+                                own, schema.name()))
+            .out;
+    };
+    const auto before = ids();
+    store_layer_styles(reg, {villages, halls});
+    EXPECT_EQ(ids(), before);
+
+    // A default the user saved from QGIS (in the table QGIS writes, owned by their role) stays
+    // the default there, and is what QGIS's query picks.
+    ASSERT_EQ(psql(fmt::format("INSERT INTO public.layer_styles (f_table_catalog, "
+                               "f_table_schema, f_table_name, f_geometry_column, stylename, "
+                               "styleqml, useasdefault, owner) VALUES (current_database(), '{}', "
+                               "'village', 'geom', 'mine', XMLPARSE(DOCUMENT '<qgis m=\"1\"/>'), "
+                               "true, 'planner')",
+                               schema.name()))
+                  .exit_code,
+              0);
+    store_layer_styles(reg, {villages, halls});
+    EXPECT_EQ(rows_in("public.layer_styles"),
+              fmt::format("{0}|village|geom|mine|<qgis m=\"1\"/>|t|planner\n"
+                          "{0}|village|geom|class|<qgis/>|f|qiancun\n"
+                          "{0}|cultural_hall|footprint_geom|status|<qgis h=\"1\"/>|t|qiancun\n",
+                          db));
+    EXPECT_EQ(rows_in(own), expected);
+    EXPECT_EQ(psql(fmt::format("SELECT stylename FROM layer_styles WHERE f_table_catalog = "
+                               "current_database() AND f_table_schema = '{}' AND f_table_name = "
+                               "'village' AND f_geometry_column = 'geom' ORDER BY CASE WHEN "
+                               "useAsDefault THEN 1 ELSE 2 END, update_time DESC LIMIT 1",
+                               schema.name()))
+                  .out,
+              "mine\n");
 }
 
 TEST_F(PostgisStore, InitRefusesAnExistingRegistryAndOpenAMissingOne) {

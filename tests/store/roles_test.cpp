@@ -168,6 +168,41 @@ TEST_F(Roles, AnImportOfAnotherTownshipsIdIsRefusedNamingRoleKindAndRow) {
               log_before.out);
 }
 
+TEST_F(Roles, AnEditorImportsWithoutRightsToTheStylesAndReadsThemAsQgisDoes) {
+    const auto editor = add_editor({"--edit", "sewage_plant", "--township", "百官街道"});
+    const auto styles = [&] {
+        return psql(fmt::format("SELECT id, stylename FROM \"{0}\".layer_styles UNION ALL SELECT "
+                                "id, stylename FROM public.layer_styles WHERE f_table_schema = "
+                                "'{0}' ORDER BY 1, 2",
+                                schema.name()))
+            .out;
+    };
+    const auto before = styles();
+    testing::write_file(dir / "west.csv", "id,status,x,y\nW2,planned,500400,3320400\n");
+    const auto editor_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", editor,
+                                        testing::pg_server().get("PGPORT"),
+                                        testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto r = run_qiancun({"import", editor_uri, (dir / "west.csv").string(), "--as",
+                                "sewage_plant", "--src-crs", "EPSG:4549"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(psql(fmt::format("SELECT id, status FROM {} WHERE id = 'W2'", table)).out,
+              "W2|planned\n");
+    // Its import changed no style, so none was written again.
+    EXPECT_EQ(styles(), before);
+    // What QGIS's PostgreSQL provider asks when the editor opens the plants: `layer_styles`
+    // unqualified, on the role's default search path.
+    const auto qgis = psql(fmt::format("SELECT stylename FROM layer_styles WHERE f_table_catalog "
+                                       "= current_database() AND f_table_schema = '{}' AND "
+                                       "f_table_name = 'sewage_plant' AND f_geometry_column = "
+                                       "'geom' ORDER BY CASE WHEN useAsDefault THEN 1 ELSE 2 "
+                                       "END, update_time DESC LIMIT 1",
+                                       schema.name()),
+                           editor);
+    EXPECT_EQ(qgis.exit_code, 0) << qgis.err;
+    EXPECT_EQ(qgis.out, "status\n");
+}
+
 TEST_F(Roles, AReadOnlyRoleReadsAndWritesNothing) {
     const auto reader = role_name("reader");
     auto r = run_qiancun({"role", "add", uri, reader, "--read-only"});

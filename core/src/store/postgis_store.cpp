@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <limits>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -34,6 +36,15 @@ constexpr int kSchemaVersion = 4;
 constexpr double kBorderTolM = 0.001;
 /// How long a writer waits for another writer of the same kind before giving up.
 constexpr int kLockTimeoutMs = 10000;
+/// The `owner` of the `layer_styles` rows qiancun writes, so that it replaces only its own.
+constexpr const char *kStyleOwner = "qiancun";
+/// Where QGIS's PostgreSQL provider finds layer styles (read in QGIS 3.22's provider): it asks
+/// whether any relation is named `layer_styles` and then reads `layer_styles` unqualified,
+/// i.e. the first on the connection's search path, which by default ("$user", public) is
+/// public's; there it picks a layer's rows by f_table_catalog (the database), f_table_schema,
+/// f_table_name and f_geometry_column, the default first. So the registry's styles are also
+/// kept in public.layer_styles, which every registry of the database shares, row by schema.
+constexpr const char *kQgisStyleSchema = "public";
 
 constexpr Oid kOidBool = 16;
 constexpr Oid kOidInt8 = 20;
@@ -461,8 +472,9 @@ public:
         create_security_tables();
     }
 
-    /// QGIS's own layout of `layer_styles` (the PostgreSQL provider's, QGIS 3.22).
-    void create_layer_styles() {
+    /// QGIS's own layout of `layer_styles` (the PostgreSQL provider's, QGIS 3.22) as `table`
+    /// (qualified), when there is none.
+    void create_layer_styles(const std::string &table) {
         m_conn.exec("creating layer_styles",
                     fmt::format("CREATE TABLE IF NOT EXISTS {} (id serial PRIMARY KEY, "
                                 "f_table_catalog varchar, f_table_schema varchar, f_table_name "
@@ -470,8 +482,18 @@ public:
                                 "stylesld xml, useasdefault boolean, description text, owner "
                                 "varchar(63) DEFAULT CURRENT_USER, ui xml, update_time timestamp "
                                 "DEFAULT CURRENT_TIMESTAMP, type varchar)",
-                                t("layer_styles")));
+                                table));
     }
+    void create_layer_styles() { create_layer_styles(t("layer_styles")); }
+
+    /// Makes qiancun's rows of this registry in the `layer_styles` table `styles` (qualified)
+    /// equal `tables`, writing nothing when they already are (so that an editor's import, which
+    /// changes no style, needs no right to the table). A default style someone else saved for
+    /// a layer stays its default.
+    void sync_layer_styles(const std::string &styles, const std::vector<TableStyles> &tables);
+    /// Runs `work` inside a savepoint; when the server refuses it for lack of privilege, undoes
+    /// it, logs a warning saying what was skipped and returns false.
+    bool where_allowed(const std::string &purpose, const std::function<void()> &work);
 
     /// Upgrades an older schema in place, one version at a time, in one transaction.
     void migrate(int from) {
@@ -1567,40 +1589,114 @@ std::optional<double> PostgisStore::column_max(std::string_view table,
     return r.real(0, 0);
 }
 
+void PostgisStore::sync_layer_styles(const std::string &styles,
+                                     const std::vector<TableStyles> &tables) {
+    std::set<std::pair<std::string, std::string>> theirs;
+    const auto defaults = m_conn.exec(
+        "looking for a user's default style",
+        fmt::format("SELECT f_table_name, f_geometry_column FROM {} WHERE f_table_schema = $1 AND "
+                    "useasdefault AND owner IS DISTINCT FROM $2",
+                    styles),
+        PgParams().text(where.schema()).text(kStyleOwner));
+    for (int i = 0; i < defaults.rows(); ++i)
+        theirs.emplace(text_at(defaults, i, 0), text_at(defaults, i, 1));
+
+    struct Row {
+        std::string table, column, name, qml, description;
+        bool is_default = false;
+        bool operator==(const Row &) const = default;
+    };
+    std::vector<Row> wanted;
+    for (const auto &table : tables)
+        for (const auto &style : table.styles)
+            wanted.push_back(
+                {table.table, table.geometry_column, style.name, style.qml, style.description,
+                 style.is_default && !theirs.count({table.table, table.geometry_column})});
+    const auto stored = m_conn.exec(
+        "reading qiancun's styles",
+        fmt::format("SELECT f_table_name, f_geometry_column, stylename, styleqml::text, "
+                    "coalesce(description, ''), useasdefault, f_table_catalog IS NOT DISTINCT "
+                    "FROM $3 FROM {} WHERE f_table_schema = $1 AND owner = $2 ORDER BY id",
+                    styles),
+        PgParams().text(where.schema()).text(kStyleOwner).text(where.database()));
+    bool same = stored.rows() == static_cast<int>(wanted.size());
+    for (int i = 0; same && i < stored.rows(); ++i)
+        same = stored.boolean(i, 6) && !stored.is_null(i, 5) &&
+               Row{text_at(stored, i, 0), text_at(stored, i, 1), text_at(stored, i, 2),
+                   text_at(stored, i, 3), text_at(stored, i, 4), stored.boolean(i, 5)} ==
+                   wanted[static_cast<std::size_t>(i)];
+    if (same)
+        return;
+    m_conn.exec("removing qiancun's styles",
+                fmt::format("DELETE FROM {} WHERE f_table_schema = $1 AND owner = $2", styles),
+                PgParams().text(where.schema()).text(kStyleOwner));
+    for (const auto &row : wanted)
+        m_conn.exec("storing a style",
+                    fmt::format("INSERT INTO {} (f_table_catalog, f_table_schema, f_table_name, "
+                                "f_geometry_column, stylename, styleqml, stylesld, useasdefault, "
+                                "description, owner, ui) VALUES ($1, $2, $3, $4, $5, "
+                                "XMLPARSE(DOCUMENT $6), NULL, $7, $8, $9, NULL)",
+                                styles),
+                    PgParams()
+                        .text(where.database())
+                        .text(where.schema())
+                        .text(row.table)
+                        .text(row.column)
+                        .text(row.name)
+                        .text(row.qml)
+                        .boolean(row.is_default)
+                        .text(row.description)
+                        .text(kStyleOwner));
+}
+
+bool PostgisStore::where_allowed(const std::string &purpose, const std::function<void()> &work) {
+    m_conn.exec(purpose, "SAVEPOINT qiancun_styles");
+    try {
+        work();
+    } catch (const ffi::PgError &e) {
+        if (e.sqlstate() != "42501")
+            throw;
+        m_conn.exec(purpose, "ROLLBACK TO SAVEPOINT qiancun_styles");
+        log(LogLevel::warning,
+            fmt::format("{}: {} skipped: {}", where.display(), purpose, e.server_message()));
+        return false;
+    }
+    m_conn.exec(purpose, "RELEASE SAVEPOINT qiancun_styles");
+    return true;
+}
+
 void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
-    constexpr const char *kOwner = "qiancun";
     begin();
     try {
-        create_layer_styles();
-        const std::string styles = t("layer_styles");
-        m_conn.exec("removing qiancun's styles",
-                    fmt::format("DELETE FROM {} WHERE f_table_schema = $1 AND owner = $2", styles),
-                    PgParams().text(where.schema()).text(kOwner));
-        for (const auto &table : tables) {
-            const auto theirs = m_conn.exec(
-                "looking for a user's default style",
-                fmt::format("SELECT 1 FROM {} WHERE f_table_schema = $1 AND f_table_name = $2 "
-                            "AND useasdefault AND owner IS DISTINCT FROM $3",
-                            styles),
-                PgParams().text(where.schema()).text(table.table).text(kOwner));
-            for (const auto &style : table.styles)
-                m_conn.exec("storing a style",
-                            fmt::format("INSERT INTO {} (f_table_catalog, f_table_schema, "
-                                        "f_table_name, f_geometry_column, stylename, styleqml, "
-                                        "stylesld, useasdefault, description, owner, ui) VALUES "
-                                        "($1, $2, $3, $4, $5, XMLPARSE(DOCUMENT $6), NULL, $7, "
-                                        "$8, $9, NULL)",
-                                        styles),
-                            PgParams()
-                                .text(where.database())
-                                .text(where.schema())
-                                .text(table.table)
-                                .text(table.geometry_column)
-                                .text(style.name)
-                                .text(style.qml)
-                                .boolean(style.is_default && theirs.rows() == 0)
-                                .text(style.description)
-                                .text(kOwner));
+        // A role that may not write the styles (an editor) still imports; the styles of the
+        // kinds it writes do not change with their rows.
+        where_allowed(fmt::format("refreshing the layer styles of role {}", m_conn.user()), [&] {
+            if (!relation_exists("layer_styles"))
+                create_layer_styles();
+            sync_layer_styles(t("layer_styles"), tables);
+        });
+        if (where.schema() != kQgisStyleSchema) {
+            const std::string qgis = q(kQgisStyleSchema) + "." + q("layer_styles");
+            where_allowed(fmt::format("publishing the layer styles for QGIS in {} as role {} "
+                                      "(QGIS opens the layers unstyled until the database owner "
+                                      "grants it)",
+                                      qgis, m_conn.user()),
+                          [&] {
+                              if (m_conn
+                                      .exec("looking for QGIS's styles",
+                                            "SELECT to_regclass($1) IS NULL", PgParams().text(qgis))
+                                      .boolean(0, 0)) {
+                                  // Two registries made at once would race to create it.
+                                  m_conn.exec("waiting for QGIS's styles",
+                                              "SELECT pg_advisory_xact_lock(hashtext('qiancun: "
+                                              "QGIS layer_styles'))");
+                                  create_layer_styles(qgis);
+                                  // QGIS reads them as whoever opens a layer; they hold no data.
+                                  m_conn.exec("sharing QGIS's styles",
+                                              fmt::format("GRANT SELECT ON {} TO PUBLIC", qgis));
+                              }
+                              sync_layer_styles(qgis, tables);
+                          });
         }
     } catch (...) {
         rollback();

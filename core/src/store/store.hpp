@@ -138,7 +138,8 @@ public:
                                              std::string_view column) const = 0;
     /// Replaces the rows owned by "qiancun" in `layer_styles` (QGIS's own table layout, created
     /// when missing) by `tables`, in its own transaction; a user's default style stays the
-    /// default.
+    /// default. PostgreSQL: the registry schema's table and public.layer_styles, where QGIS
+    /// looks; rows already equal are not written again.
     virtual void save_layer_styles(const std::vector<TableStyles> &tables) = 0;
 
     /// Registry::add_role (a PostgreSQL store; UsageError elsewhere). `role` is checked.
