@@ -96,6 +96,7 @@ struct Layer {
     /// The geometry column when the table has several (halls: `geom` and `footprint`); OGR then
     /// names the layer `table(column)`.
     std::optional<std::string> geometry_column;
+    std::string column; ///< the geometry column, always
     std::string id;
     std::string name;
     std::string group;
@@ -168,7 +169,8 @@ std::string relative_source(const fs::path &registry, const fs::path &output) {
     return r.starts_with("../") ? r : "./" + r;
 }
 
-std::string maplayer_xml(const Layer &l, const std::string &source, const std::string &srs) {
+std::string maplayer_xml(const Layer &l, const std::string &source, std::string_view provider,
+                         const std::string &srs) {
     const auto &styles = *l.styles;
     const auto chosen = std::find_if(styles.begin(), styles.end(),
                                      [](const NamedStyle &s) { return s.is_default; });
@@ -194,12 +196,64 @@ std::string maplayer_xml(const Layer &l, const std::string &source, const std::s
                        "      <datasource>{}</datasource>\n"
                        "      <layername>{}</layername>\n"
                        "      <srs>\n{}      </srs>\n"
-                       "      <provider encoding=\"UTF-8\">ogr</provider>\n"
+                       "      <provider encoding=\"UTF-8\">{}</provider>\n"
                        "{}"
                        "{}"
                        "    </maplayer>\n",
                        geometry_of(l).first, parts.labels ? 1 : 0, xml_escape(l.id),
-                       xml_escape(source), xml_escape(l.name), srs, manager, parts.inner);
+                       xml_escape(source), xml_escape(l.name), srs, provider, manager, parts.inner);
+}
+
+/// QGIS's name of a geometry type (QgsWkbTypes::displayString) for a PostGIS/SpatiaLite one;
+/// empty for a column of any geometry, whose type QGIS then finds itself.
+std::string_view qgis_wkb_type(const std::string &type) {
+    static const std::map<std::string_view, std::string_view> kNames{
+        {"POINT", "Point"},           {"MULTIPOINT", "MultiPoint"},
+        {"LINESTRING", "LineString"}, {"MULTILINESTRING", "MultiLineString"},
+        {"POLYGON", "Polygon"},       {"MULTIPOLYGON", "MultiPolygon"}};
+    const auto it = kNames.find(type);
+    return it == kNames.end() ? std::string_view{} : it->second;
+}
+
+/// A value of QGIS's data source URI, quoted as QgsDataSourceUri writes it.
+std::string uri_quoted(std::string_view value) {
+    std::string out = "'";
+    for (const char c : value) {
+        if (c == '\\' || c == '\'')
+            out += '\\';
+        out += c;
+    }
+    return out + "'";
+}
+
+/// The connection part of a postgres-provider data source: the URI's database, host, port and
+/// user, never a password (libpq reads PGPASSWORD or ~/.pgpass; QGIS asks otherwise).
+std::string postgres_connection(const Location &where) {
+    std::string out = "dbname=" + uri_quoted(where.database());
+    if (!where.host().empty())
+        out += " host=" + uri_quoted(where.host());
+    if (where.port())
+        out += fmt::format(" port={}", *where.port());
+    if (!where.user().empty())
+        out += " user=" + uri_quoted(where.user());
+    return out;
+}
+
+/// A layer as QGIS's postgres provider names it: the table's key `fid`, SRID and geometry type
+/// given, so that QGIS need not look them up.
+std::string postgres_source(const Layer &l, const std::string &connection, const Location &where,
+                            int srid) {
+    std::string out = fmt::format("{} key='fid' srid={}", connection, srid);
+    if (const auto type = qgis_wkb_type(l.geometry_type); !type.empty())
+        out += fmt::format(" type={}", type);
+    const auto quoted = [](std::string_view name) {
+        std::string q = "\"";
+        for (const char c : name)
+            q += c == '"' ? std::string("\"\"") : std::string(1, c);
+        return q + "\"";
+    };
+    return out + fmt::format(" checkPrimaryKeyUnicity='1' table={}.{} ({})", quoted(where.schema()),
+                             quoted(l.table), l.column);
 }
 
 std::string layer_source(const Layer &l, const std::string &registry_source) {
@@ -252,7 +306,7 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
     if (!working)
         throw UsageError(
             fmt::format(fmt::runtime(_("{} has no working CRS yet: import data first")),
-                        options.registry.string()));
+                        options.registry.display()));
     const auto tables = registry_styles(registry);
     const auto spatial = spatial_layers(registry);
     std::vector<std::pair<std::string, std::string>> labels;
@@ -272,6 +326,7 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
         l.geometry_type = sl != spatial.end() ? sl->geometry_type : "GEOMETRY";
         if (columns > 1)
             l.geometry_column = t.geometry_column;
+        l.column = t.geometry_column;
         l.styles = &t.styles;
         const auto kind = std::find_if(registry.kinds().begin(), registry.kinds().end(),
                                        [&](const KindDef &k) { return k.key == t.table; });
@@ -306,7 +361,12 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
             fmt::format("qiancun_{}{}_{:02}", layers[i].table,
                         layers[i].geometry_column ? "_" + *layers[i].geometry_column : "", i);
 
-    const std::string registry_source = relative_source(options.registry, options.output);
+    const bool postgres = options.registry.is_postgresql();
+    const std::string_view provider = postgres ? "postgres" : "ogr";
+    const std::string registry_source =
+        postgres ? postgres_connection(options.registry)
+                 : relative_source(options.registry.path(), options.output);
+    const int srid = registry.working_srid().value_or(0);
     const std::string srs = spatialrefsys(*working, 8);
     QgisProjectResult result;
     std::string tree;
@@ -317,16 +377,18 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
         for (const auto &l : layers) {
             if (l.group != group)
                 continue;
-            const std::string source = layer_source(l, registry_source);
+            const std::string source =
+                postgres ? postgres_source(l, registry_source, options.registry, srid)
+                         : layer_source(l, registry_source);
             members += fmt::format(
-                "      <layer-tree-layer id=\"{}\" name=\"{}\" source=\"{}\" providerKey=\"ogr\" "
+                "      <layer-tree-layer id=\"{}\" name=\"{}\" source=\"{}\" providerKey=\"{}\" "
                 "checked=\"{}\" expanded=\"1\" legend_exp=\"\" patch_size=\"-1,-1\" "
                 "legend_split_behavior=\"0\">\n"
                 "        <customproperties/>\n"
                 "      </layer-tree-layer>\n",
-                xml_escape(l.id), xml_escape(l.name), xml_escape(source),
+                xml_escape(l.id), xml_escape(l.name), xml_escape(source), provider,
                 l.visible ? "Qt::Checked" : "Qt::Unchecked");
-            maplayers += maplayer_xml(l, source, srs);
+            maplayers += maplayer_xml(l, source, provider, srs);
             order += fmt::format("    <layer id=\"{}\"/>\n", xml_escape(l.id));
             result.layers.push_back({l.group, l.name, source, l.visible});
         }
@@ -354,7 +416,8 @@ QgisProjectResult write_qgis_project(const QgisProjectOptions &options) {
                                  e[0], e[1], e[2], e[3], spatialrefsys(*working, 6));
         }
 
-    const std::string title = options.registry.stem().string();
+    const std::string title =
+        postgres ? options.registry.schema() : options.registry.path().stem().string();
     const std::string qgs =
         fmt::format("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
                     "<qgis projectname=\"{0}\" version=\"{1}\">\n"

@@ -164,6 +164,36 @@ TEST_F(PostgisCli, MetricsAfterAnImportRecomputeWhatItReachesAsOnAFile) {
     EXPECT_EQ(exported(), updated);
 }
 
+TEST_F(PostgisCli, QgisProjectNamesPostgresLayersByTheUriWithoutAPassword) {
+    ASSERT_EQ(run_qiancun({"init", uri, "--crs", "EPSG:4549"}).exit_code, 0);
+    const auto project = (dir / "county.qgs").string();
+    // A password libpq would use is never written into the project.
+    const auto r = run_qiancun({"qgis-project", uri, "-o", project}, std::nullopt,
+                               {{"PGPASSWORD", "s3cret-word"}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, fmt::format("wrote {} (10 layers: 设施 6 基础 4)\n", project));
+    const auto qgs = testing::read_file(project);
+    const auto &server = testing::pg_server();
+    const auto source = [&](const std::string &table, const std::string &type,
+                            const std::string &column) {
+        return fmt::format("<datasource>dbname=&apos;{}&apos; host=&apos;127.0.0.1&apos; port={} "
+                           "user=&apos;postgres&apos; key=&apos;fid&apos; srid=4549 type={} "
+                           "checkPrimaryKeyUnicity=&apos;1&apos; "
+                           "table=&quot;{}&quot;.&quot;{}&quot; ({})</datasource>",
+                           server.get("PGDATABASE"), server.get("PGPORT"), type, schema.name(),
+                           table, column);
+    };
+    EXPECT_THAT(qgs, HasSubstr(source("village", "MultiPolygon", "geom")));
+    EXPECT_THAT(qgs, HasSubstr(source("rural_road", "MultiLineString", "geom")));
+    EXPECT_THAT(qgs, HasSubstr(source("cultural_hall", "Point", "geom")));
+    EXPECT_THAT(qgs, HasSubstr(source("cultural_hall", "MultiPolygon", "footprint_geom")));
+    EXPECT_THAT(qgs, HasSubstr("<provider encoding=\"UTF-8\">postgres</provider>"));
+    EXPECT_THAT(qgs, ::testing::Not(HasSubstr("providerKey=\"ogr\"")));
+    EXPECT_THAT(qgs, HasSubstr(fmt::format("<title>{}</title>", schema.name())));
+    EXPECT_THAT(qgs, ::testing::Not(HasSubstr("s3cret")));
+    EXPECT_THAT(qgs, ::testing::Not(HasSubstr("password")));
+}
+
 TEST_F(PostgisCli, ADatabaseWithoutPostGisIsADatabaseError) {
     const auto &server = testing::pg_server();
     const std::string db = fmt::format("nopostgis_{}", ::getpid());

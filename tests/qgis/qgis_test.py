@@ -8,6 +8,8 @@
                                                    qgis_county of the test PostgreSQL server
   qgis_test.py pgregistry QIANCUN SOURCE_DIR WORK  every layer of it through QGIS's postgres
                                                    provider, styled
+  qgis_test.py pgproject  QIANCUN SOURCE_DIR WORK  qiancun qgis-project on it: postgres-provider
+                                                   layers without a password, grouped, a render
 
 The PostgreSQL tests read the server's PG* settings from $QIANCUN_PG_STATE_DIR/env, which
 tests/testing/pg_server.sh writes.
@@ -402,7 +404,12 @@ PROJECT_GROUPS = {
 
 
 def table_of(layer):
-    """The registry table of a project layer (its OGR layer name without a (column))."""
+    """The registry table of a project layer (its OGR layer name without a (column), or the
+    postgres provider's table)."""
+    if layer.providerType() == "postgres":
+        from qgis.core import QgsDataSourceUri
+
+        return QgsDataSourceUri(layer.source()).table()
     uri = layer.source()
     name = uri.split("layername=")[1].split("|")[0] if "layername=" in uri else uri
     return name.split("(")[0]
@@ -426,12 +433,17 @@ def check_project(qiancun, reg, work):
     os.makedirs(moved)
     shutil.copy(os.path.join(work, "county.qgz"), moved)
     shutil.copy(reg, moved)
-    epsg = registry_epsg(reg)
+    check_project_layers(os.path.join(moved, "county.qgz"), registry_epsg(reg), os.path.join(work, "county.png"), "ogr")
 
+
+def check_project_layers(path, epsg, png, provider):
+    """The project QGIS reads from `path`: groups, names, styles, labels, every layer valid and
+    read through `provider`, and a render that is not blank."""
     project = QgsProject.instance()
-    if not check(project.read(os.path.join(moved, "county.qgz")), "county.qgz: QGIS cannot read it"):
+    name = os.path.basename(path)
+    if not check(project.read(path), f"{name}: QGIS cannot read it"):
         return
-    check(project.crs().authid() == f"EPSG:{epsg}", f"project CRS {project.crs().authid()!r}")
+    check(project.crs().authid() == f"EPSG:{epsg}", f"{name}: project CRS {project.crs().authid()!r}")
     root = project.layerTreeRoot()
     groups = [g.name() for g in root.children()]
     check(groups == list(PROJECT_GROUPS), f"groups {groups}, expected {list(PROJECT_GROUPS)}")
@@ -445,6 +457,7 @@ def check_project(qiancun, reg, work):
                 continue
             table = table_of(layer)
             where = f"project layer {layer.name()} ({table})"
+            check(layer.providerType() == provider, f"{where}: provider {layer.providerType()}, expected {provider}")
             check(has_cjk(layer.name()), f"{where}: no Chinese name")
             check(layer.crs().authid() == f"EPSG:{epsg}", f"{where}: CRS {layer.crs().authid()}")
             check(layer.featureCount() > 0, f"{where}: no features")
@@ -477,7 +490,7 @@ def check_project(qiancun, reg, work):
             "village_metrics: the courier style does not classify cov_courier_station",
         )
         manager.setCurrentStyle("cov_sewage_plant")
-    render_project(project, os.path.join(work, "county.png"))
+    render_project(project, png)
 
 
 def render_project(project, png):
@@ -622,9 +635,26 @@ def check_pg_registry():
     )
 
 
+
+def check_pg_project(qiancun, work):
+    env = pg_env()
+    path = os.path.join(work, "pg_county.qgz")
+    run(qiancun, "qgis-project", pg_uri(env), "-o", path)
+    with zipfile.ZipFile(path) as z:
+        qgs = z.read("pg_county.qgs").decode("utf-8")
+    connection = f"dbname='{env['PGDATABASE']}' host='{env['PGHOST']}' port={env['PGPORT']} user='{env['PGUSER']}'"
+    check(
+        f"<datasource>{connection} key='fid' srid=4549 type=MultiPolygon checkPrimaryKeyUnicity='1' "
+        f'table="{PG_SCHEMA}"."village" (geom)</datasource>' in qgs.replace("&quot;", '"').replace("&apos;", "'"),
+        "pg_county.qgz: the villages are not a postgres layer of the URI's host, port, database, user and schema",
+    )
+    check("password" not in qgs, "pg_county.qgz: holds a password")
+    check_project_layers(path, 4549, os.path.join(work, "pg_county.png"), "postgres")
+
+
 def main():
     global SOURCE_DIR
-    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry", "project", "pgbuild", "pgregistry"):
+    if len(sys.argv) != 5 or sys.argv[1] not in ("build", "registry", "project", "pgbuild", "pgregistry", "pgproject"):
         sys.exit(__doc__)
     what, qiancun, SOURCE_DIR, work = sys.argv[1:]
     if what == "build":
@@ -639,6 +669,8 @@ def main():
         check_registry(reg, work)
     elif what == "pgregistry":
         check_pg_registry()
+    elif what == "pgproject":
+        check_pg_project(qiancun, work)
     else:
         check_project(qiancun, reg, work)
     del app

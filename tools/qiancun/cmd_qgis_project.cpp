@@ -22,14 +22,8 @@ struct QgisProjectArgs {
 };
 
 void run_qgis_project(const QgisProjectArgs &args) {
-    if (const Location where = Location::parse(args.registry); where.is_postgresql()) {
-        Registry::open(where, true); // says why when it cannot be opened
-        throw UsageError(fmt::format(
-            "{}: qgis-project writes a project over a registry file; QGIS opens the layers of a "
-            "PostgreSQL registry with their styles directly (Browser → PostgreSQL)",
-            where.display()));
-    }
-    const auto result = exporters::write_qgis_project({args.registry, args.output});
+    const auto result =
+        exporters::write_qgis_project({Location::parse(args.registry), args.output});
     std::map<std::string, int> per_group;
     for (const auto &l : result.layers)
         ++per_group[l.group];
