@@ -18,6 +18,8 @@ The computation is what a GeoPandas user who knows the library writes:
     GEOS point-on-surface), refined with the exact distance to everything whose box lies
     within that distance (rtree's nearest works on boxes; this makes it exact for lines and
     footprints). gpd.sjoin_nearest is not available with Debian's Shapely 1.8 without PyGEOS;
+  * halls with a footprint: the footprint (`footprint_geom`, else the point `geom`) is the
+    asset's geometry for distances and discs (SPEC §3 "Polygon assets");
   * n: serving assets by the registry's village_code (the border rule); roads: sjoin
     predicate="intersects", road_km / hardened_km from the intersection lengths;
   * the villages are split into JOBS interleaved parts computed by JOBS forked worker
@@ -68,10 +70,16 @@ def read_layer(path, layer, fields, where=None):
     idx = {f: i for f, i in idx.items() if i >= 0}
     cols = {f: [] for f in idx}
     wkbs = []
+    # A kind with footprints (cultural halls) has a POINT `geom` and a MULTIPOLYGON
+    # `footprint_geom`: the footprint is the asset's geometry where there is one (SPEC §3).
+    fp = defn.GetGeomFieldIndex("footprint_geom")
     for feat in lyr:
         for f, i in idx.items():
             cols[f].append(feat.GetField(i) if feat.IsFieldSetAndNotNull(i) else None)
-        wkbs.append(bytes(feat.GetGeometryRef().ExportToWkb()))
+        g = feat.GetGeomFieldRef(fp) if fp >= 0 else None
+        if g is None:
+            g = feat.GetGeomFieldRef(defn.GetGeomFieldIndex("geom"))
+        wkbs.append(bytes(g.ExportToWkb()))
     srs = lyr.GetSpatialRef()
     crs = f"EPSG:{srs.GetAuthorityCode(None)}" if srs is not None else None
     df = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries.from_wkb(wkbs), crs=crs)

@@ -16,6 +16,8 @@
 #     distance, no polygon disc), summed per village;
 #   * nearest: distance from the demand point (seat, else ST_PointOnSurface) to the nearest
 #     serving asset, with index windows of 2, 10 and 50 km and a scan only as a last resort;
+#   * halls with a footprint (`footprint_geom`, else the point `geom`): distances and discs
+#     from the footprint (SPEC §3 "Polygon assets"), candidates through both R*Trees;
 #   * n: serving assets linked to V (the registry's village_code, which applies the border
 #     rule); roads: serving roads that intersect V, and road_km / hardened_km as
 #     ST_Length(ST_Intersection(V, road)).
@@ -75,14 +77,34 @@ radius_expr() {
     fi
 }
 
-# Candidate assets of type $1 whose index box meets the SpatiaLite MBR expression $2.
+# Types whose rows may carry a polygon footprint (cultural halls): a POINT `geom` (the
+# footprint's point-on-surface, which links the row to its village) and a MULTIPOLYGON
+# `footprint_geom`, each with its own R*Tree. Distances and discs are the footprint's where
+# there is one (SPEC §3 "Polygon assets"), as qiancun reads them.
+declare -A FOOTPRINT=()
+for t in $ALL_TYPES; do
+    [[ -n $(q "SELECT 1 FROM geometry_columns WHERE f_table_name = '$t' AND f_geometry_column = 'footprint_geom'") ]] &&
+        FOOTPRINT[$t]=1
+done
+
+# SQL expression of the geometry of asset `a` of a type: its footprint, else its point.
+geom_expr() {
+    if [[ -n ${FOOTPRINT[$1]:-} ]]; then echo "COALESCE(a.footprint_geom, a.geom)"; else echo "a.geom"; fi
+}
+
+# Candidate assets of type $1 whose index box meets the SpatiaLite MBR expression $2 (both
+# indexes where the type has footprints: a footprint may meet the frame while its point does not).
 candidates() {
-    echo "a.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = '$1' AND f_geometry_column = 'geom' AND search_frame = $2)"
+    local c="a.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = '$1' AND f_geometry_column = 'geom' AND search_frame = $2)"
+    if [[ -n ${FOOTPRINT[$1]:-} ]]; then
+        c="($c OR a.ROWID IN (SELECT ROWID FROM SpatialIndex WHERE f_table_name = '$1' AND f_geometry_column = 'footprint_geom' AND search_frame = $2))"
+    fi
+    echo "$c"
 }
 
 # The SQL of one worker: villages whose rank (by code) is ≡ $1 mod JOBS.
 worker_sql() {
-    local k=$1 limit="" t rx rmax
+    local k=$1 limit="" t rx rmax ag
     [[ $NVILLAGES -gt 0 ]] && limit="LIMIT $NVILLAGES"
     cat <<EOF
 PRAGMA cache_size = -65536;
@@ -100,22 +122,23 @@ CREATE TEMP TABLE res AS SELECT code FROM vsel;
 EOF
     for t in $TYPES; do
         rx=$(radius_expr "$t")
+        ag=$(geom_expr "$t")
         rmax=$(q "SELECT COALESCE(MAX($rx), 0) FROM \"$t\" a WHERE a.status IN $SERVING")
         cat <<EOF
--- ===== $t: radius $rx, largest $rmax m
+-- ===== $t: radius $rx, largest $rmax m, geometry $ag
 CREATE TEMP TABLE "ac_$t" AS
   SELECT v.code AS code,
-         ST_Area(ST_Intersection(v.geom, ST_Union(ST_Buffer(a.geom, $rx, 16)))) / v.area AS area_cov
+         ST_Area(ST_Intersection(v.geom, ST_Union(ST_Buffer($ag, $rx, 16)))) / v.area AS area_cov
   FROM vsel v JOIN "$t" a
     ON $(candidates "$t" "BuildMbr(MbrMinX(v.geom) - $rmax, MbrMinY(v.geom) - $rmax, MbrMaxX(v.geom) + $rmax, MbrMaxY(v.geom) + $rmax)")
-  WHERE a.status IN $SERVING AND ST_Distance(v.geom, a.geom) < $rx
+  WHERE a.status IN $SERVING AND ST_Distance(v.geom, $ag) < $rx
   GROUP BY v.code;
 CREATE TEMP TABLE "pc_$t" AS
   SELECT s.village_code AS code, SUM(COALESCE(s.population, 0)) AS pop,
          SUM(CASE WHEN EXISTS (
                SELECT 1 FROM "$t" a
                WHERE $(candidates "$t" "BuildCircleMbr(ST_X(s.geom), ST_Y(s.geom), $rmax)")
-                 AND a.status IN $SERVING AND ST_Distance(s.geom, a.geom) <= $rx)
+                 AND a.status IN $SERVING AND ST_Distance(s.geom, $ag) <= $rx)
              THEN COALESCE(s.population, 0) ELSE 0 END) AS covered
   FROM settlement s WHERE s.village_code IN (SELECT code FROM vsel)
   GROUP BY s.village_code;
@@ -123,9 +146,9 @@ EOF
         # Nearest: a window is conclusive when its minimum is within its half-width.
         local nn="COALESCE("
         for w in 2000 10000 50000; do
-            nn+="(SELECT MIN(ST_Distance(v.p, a.geom)) FROM \"$t\" a WHERE $(candidates "$t" "BuildCircleMbr(ST_X(v.p), ST_Y(v.p), $w)") AND a.status IN $SERVING HAVING MIN(ST_Distance(v.p, a.geom)) <= $w), "
+            nn+="(SELECT MIN(ST_Distance(v.p, $ag)) FROM \"$t\" a WHERE $(candidates "$t" "BuildCircleMbr(ST_X(v.p), ST_Y(v.p), $w)") AND a.status IN $SERVING HAVING MIN(ST_Distance(v.p, $ag)) <= $w), "
         done
-        nn+="(SELECT MIN(ST_Distance(v.p, a.geom)) FROM \"$t\" a WHERE a.status IN $SERVING))"
+        nn+="(SELECT MIN(ST_Distance(v.p, $ag)) FROM \"$t\" a WHERE a.status IN $SERVING))"
         echo "CREATE TEMP TABLE \"nn_$t\" AS SELECT v.code AS code, $nn AS nearest FROM vsel v;"
         if [[ $t == rural_road ]]; then
             cat <<EOF
