@@ -22,20 +22,12 @@
 # agree, 1 otherwise.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BENCH=$ROOT/bench
-WORK=${WORK:-/tmp/qiancun-bench}
-VILLAGES=${VILLAGES:-20000}
+BENCH=
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 SQL_VILLAGES=${SQL_VILLAGES:-0}
 GP_VILLAGES=${GP_VILLAGES:-0}
 PEER_JOBS=${PEER_JOBS:-2}
-STEP_TIMEOUT=${STEP_TIMEOUT:-1800}
-PY=/usr/bin/python3 # Debian's interpreter: the one that sees python3-geopandas
-QC=$ROOT/build/release/tools/qiancun
-GEN=$ROOT/build/release/tools/make_sample_maps
-
-say() { printf '\n== %s\n' "$*" >&2; }
-die() { printf 'bench/run.sh: %s\n' "$*" >&2; exit 1; }
 
 # The whole run is one function, parsed before it starts: bash reads a script as it goes, so
 # an edit of this file during a (long) run could otherwise derail the run.
@@ -43,64 +35,22 @@ main() {
 
 # ---------------------------------------------------------------- 0. tools
 say "tools"
-need_apt=()
-command -v spatialite >/dev/null || need_apt+=(spatialite-bin)
-command -v ogr2ogr >/dev/null || need_apt+=(gdal-bin)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-$PY -c 'import geopandas, rtree; from osgeo import ogr' 2>/dev/null || need_apt+=(python3-geopandas python3-rtree python3-gdal)
-if ((${#need_apt[@]})); then
-    [[ $(id -u) -eq 0 ]] || die "missing Debian packages: ${need_apt[*]} (apt-get install -y …)"
-    echo "installing ${need_apt[*]}" >&2
-    apt-get install -y -q "${need_apt[@]}" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "${need_apt[@]}" >/dev/null; }
-fi
-
-mkdir -p "$WORK"
-WORK=$(cd "$WORK" && pwd)
+need cmd:spatialite=spatialite-bin cmd:ogr2ogr=gdal-bin \
+    "py:geopandas, rtree, osgeo.ogr=python3-geopandas python3-rtree python3-gdal"
 RES=$WORK/results.tsv
 AGREE=$WORK/agreement.tsv
-LOGS=$WORK/logs
 REG=$WORK/R.sqlite
 rm -f "$RES" "$AGREE"
-mkdir -p "$LOGS"
-FAILED=0
 
 # ---------------------------------------------------------------- 1. build
-if [[ -z ${SKIP_BUILD:-} ]]; then
-    say "build (release preset; only what changed is rebuilt; log in $LOGS/build.log)"
-    (
-        cd "$ROOT"
-        [[ -f build/release/CMakeCache.txt ]] || cmake --preset release
-        cmake --build --preset release -j2 --target qiancun make_sample_maps
-    ) >"$LOGS/build.log" 2>&1 || {
-        tail -n 20 "$LOGS/build.log" >&2
-        die "the release build failed (see $LOGS/build.log)"
-    }
-fi
-[[ -x $QC && -x $GEN ]] || die "no binaries in build/release/tools (run without SKIP_BUILD)"
+bench_build
 "$QC" metrics --help >/dev/null 2>&1 || die "this build of qiancun has no 'metrics' subcommand yet"
 
-# measure STEP TOOL DATA VILLAGES -- CMD…  (log in $LOGS/<tool>.log); never stops the script
-measure() {
-    local step=$1 tool=$2 data=$3 n=$4
-    shift 4
-    local log
-    log=$LOGS/$(echo "$step-$tool" | tr -c 'A-Za-z0-9_.\n-' '_').log
-    if ! "$PY" "$BENCH/measure.py" "$RES" "$step" "$tool" "$data" "$n" \
-        --timeout "$STEP_TIMEOUT" --log "$log" "$@"; then
-        echo "   failed; last lines of $log:" >&2
-        tail -n 5 "$log" >&2 || true
-        FAILED=1
-        return 1
-    fi
-}
-
 {
-    echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -h | awk '/^Mem:/{print $2}') RAM"
+    bench_machine
     # shellcheck disable=SC1091
     echo "system:  $(. /etc/os-release && echo "$PRETTY_NAME"), $(spatialite -bail :memory: "SELECT 'SpatiaLite ' || spatialite_version() || ', GEOS ' || geos_version()" 2>/dev/null)"
     echo "python:  $($PY -c 'import geopandas, shapely, pandas, rtree, osgeo; print(f"GeoPandas {geopandas.__version__}, Shapely {shapely.__version__}, pandas {pandas.__version__}, rtree {rtree.__version__}, GDAL {osgeo.__version__}")')"
-    echo "qiancun: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?') (working tree as built)"
 } | tee "$WORK/machine.txt" >&2
 
 # ---------------------------------------------------------------- 2. data
@@ -116,14 +66,13 @@ FEATURES=$($PY -c 'import json,sys; print(f"{sum(json.load(open(sys.argv[1])).va
 
 # ---------------------------------------------------------------- 3. load
 say "load the registry $REG"
-rm -f "$REG" "$REG-wal" "$REG-shm"
-"$QC" -q init "$REG" --crs EPSG:4549 >/dev/null
+fresh_registry "$REG"
 measure load "qiancun load" "10 sources, $FEATURES features" "$NV" -- \
     "$QC" -q load "$REG" "$WORK/province/county.toml" || die "load failed"
 # The peer of the load: ogr2ogr copying the same ten files into one SpatiaLite file,
 # reprojected to EPSG:4549 with spatial indexes (bench/load/ogr2ogr_copy.sh).
 measure load "ogr2ogr (same files → SpatiaLite)" "10 sources, $FEATURES features" "$NV" -- \
-    "$BENCH/load/ogr2ogr_copy.sh" "$WORK/province" "$WORK/ogr2ogr.sqlite" || true
+    "$ROOT/bench/load/ogr2ogr_copy.sh" "$WORK/province" "$WORK/ogr2ogr.sqlite" || true
 
 # ---------------------------------------------------------------- 4. qiancun metrics
 say "qiancun metrics"
@@ -154,20 +103,20 @@ if [[ -z ${SKIP_PEERS:-} ]]; then
 
     say "peer: SpatiaLite SQL ($PEER_JOBS spatialite processes)"
     if measure metrics "SpatiaLite SQL" "$(label "$SQL_VILLAGES")" "$(count "$SQL_VILLAGES")" -- \
-        "$BENCH/peers/spatialite_metrics.sh" "$REG" "$WORK/spatialite.csv" \
+        "$ROOT/bench/peers/spatialite_metrics.sh" "$REG" "$WORK/spatialite.csv" \
         --villages "$SQL_VILLAGES" --jobs "$PEER_JOBS"; then
-        "$PY" "$BENCH/compare.py" "$WORK/qiancun.csv" "$WORK/spatialite.csv" "SpatiaLite" \
-            --summary "$AGREE" >"$LOGS/compare-spatialite.txt" || FAILED=1
-        cat "$LOGS/compare-spatialite.txt" >&2
+        "$PY" "$ROOT/bench/compare.py" "$WORK/qiancun.csv" "$WORK/spatialite.csv" "SpatiaLite" \
+            --summary "$AGREE" >"$LOG/compare-spatialite.txt" || FAILED=1
+        cat "$LOG/compare-spatialite.txt" >&2
     fi
 
     say "peer: GeoPandas ($PEER_JOBS worker processes)"
     if measure metrics "GeoPandas" "$(label "$GP_VILLAGES")" "$(count "$GP_VILLAGES")" -- \
-        "$PY" "$BENCH/peers/geopandas_metrics.py" "$REG" "$WORK/geopandas.csv" \
+        "$PY" "$ROOT/bench/peers/geopandas_metrics.py" "$REG" "$WORK/geopandas.csv" \
         --villages "$GP_VILLAGES" --jobs "$PEER_JOBS"; then
-        "$PY" "$BENCH/compare.py" "$WORK/qiancun.csv" "$WORK/geopandas.csv" "GeoPandas" \
-            --summary "$AGREE" >"$LOGS/compare-geopandas.txt" || FAILED=1
-        cat "$LOGS/compare-geopandas.txt" >&2
+        "$PY" "$ROOT/bench/compare.py" "$WORK/qiancun.csv" "$WORK/geopandas.csv" "GeoPandas" \
+            --summary "$AGREE" >"$LOG/compare-geopandas.txt" || FAILED=1
+        cat "$LOG/compare-geopandas.txt" >&2
     fi
 fi
 
@@ -177,12 +126,12 @@ touch "$AGREE"
 {
     cat "$WORK/machine.txt"
     echo
-    "$PY" "$BENCH/table.py" "$RES" "$AGREE" --markdown
+    "$PY" "$ROOT/bench/table.py" "$RES" "$AGREE" --markdown
 } >"$WORK/table.md"
 echo >&2
 cat "$WORK/machine.txt"
 echo
-"$PY" "$BENCH/table.py" "$RES" "$AGREE"
+"$PY" "$ROOT/bench/table.py" "$RES" "$AGREE"
 # qiancun's load against ogr2ogr's copy (issue 15: at most 1.5× in wall time).
 "$PY" - "$RES" <<'PY' | tee -a "$WORK/table.md"
 import sys
@@ -196,10 +145,10 @@ if q and o and q[8] == o[8] == "ok":
 PY
 if [[ ! -s $AGREE && -z ${SKIP_PEERS:-} ]]; then FAILED=1; fi
 # Road-network metrics (issue 4) on the same registry: bench/network/run.sh, SKIP_NETWORK=1 skips.
-if [[ -x $BENCH/network/run.sh && -z ${SKIP_NETWORK:-} ]]; then
+if [[ -x $ROOT/bench/network/run.sh && -z ${SKIP_NETWORK:-} ]]; then
     say "road network (bench/network/run.sh)"
     REG=$REG WORK=$WORK/network BUILD=$ROOT/build/release SKIP_PEER=${SKIP_PEERS:-} \
-        "$BENCH/network/run.sh" || FAILED=1
+        "$ROOT/bench/network/run.sh" || FAILED=1
 fi
 exit "$FAILED"
 }

@@ -5,22 +5,24 @@
 #   bench/bulletin/run.sh                       # generates and loads the set under $WORK
 #   WORK=/tmp/qiancun-bench bench/bulletin/run.sh   # reuses $WORK/bulletin/r.sqlite if present
 #
-# Environment: WORK (default /tmp/qiancun-bench), VILLAGES (20000), MAX_S (30), MAX_MB (10).
+# Environment: WORK (default /tmp/qiancun-bench; the bulletin works in WORK/bulletin), VILLAGES
+# (20000), BUILD and QIANCUN as in bench/lib.sh, MAX_S (30), MAX_MB (10).
 # Exit status 0 when both bounds hold.
 set -euo pipefail
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BENCH=bulletin
 WORK=${WORK:-/tmp/qiancun-bench}/bulletin
-VILLAGES=${VILLAGES:-20000}
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 MAX_S=${MAX_S:-30}
 MAX_MB=${MAX_MB:-10}
-QC=$ROOT/build/release/tools/qiancun
-GEN=$ROOT/build/release/tools/make_sample_maps
-mkdir -p "$WORK"
+need cmd:sqlite3=sqlite3
 reg=$WORK/r.sqlite
 if [[ ! -f $reg ]]; then
-    "$GEN" --villages "$VILLAGES" --out "$WORK/maps" >/dev/null
-    "$QC" init "$reg" --crs EPSG:4549 >/dev/null
-    "$QC" load "$reg" "$WORK/maps/county.toml" --as-of 2026-10-31 >/dev/null 2>&1
+    [[ -x $QC && -x $GEN ]] || die "no qiancun/make_sample_maps in $BUILD/tools (build first)"
+    make_set "$WORK/maps"
+    fresh_registry "$reg"
+    "$QC" load "$reg" "$WORK/maps/county.toml" --as-of 2026-10-31 >"$LOG/load.log" 2>&1 ||
+        die "load failed (see $LOG/load.log)"
 fi
 villages=$(sqlite3 "$reg" 'SELECT COUNT(*) FROM village')
 out=$WORK/bulletin.html

@@ -7,55 +7,42 @@
 #   bench/load/run.sh                          # generate (or reuse) the set, 5 repetitions
 #   REPS=3 VILLAGES=2000 bench/load/run.sh
 #
-# Environment (all optional):
+# Environment (all optional; WORK, VILLAGES, BUILD, QIANCUN, SKIP_BUILD as in bench/lib.sh):
 #   WORK=/tmp/qiancun-bench-load   working directory (set in WORK/set-VILLAGES, registries)
 #   VILLAGES=20000                 make_sample_maps --villages (reused when already there)
 #   REPS=5                         repetitions of each tool
-#   BUILD=build/release            where qiancun and make_sample_maps are
 #   QIANCUN=…                      another qiancun binary (e.g. a build before a change)
 # Exit status 0 when every run succeeded; the ratio is printed, not judged.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-WORK=${WORK:-/tmp/qiancun-bench-load}
-VILLAGES=${VILLAGES:-20000}
+BENCH=load
+# shellcheck source=../lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 REPS=${REPS:-5}
-BUILD=${BUILD:-$ROOT/build/release}
-QC=${QIANCUN:-$BUILD/tools/qiancun}
-GEN=$BUILD/tools/make_sample_maps
-PY=/usr/bin/python3
 
-die() { printf 'bench/load/run.sh: %s\n' "$*" >&2; exit 1; }
 main() {
-[[ -x $QC && -x $GEN ]] || die "no qiancun/make_sample_maps in $BUILD/tools (build first)"
-[[ -x /usr/bin/time ]] || apt-get install -y -q time >/dev/null
-command -v ogr2ogr >/dev/null || apt-get install -y -q gdal-bin >/dev/null
-mkdir -p "$WORK/logs"
-WORK=$(cd "$WORK" && pwd)
+need cmd:ogr2ogr=gdal-bin cmd:sqlite3=sqlite3
+bench_build
 SET=$WORK/set-$VILLAGES
-if [[ ! -f $SET/counts.json ]]; then
-    echo "generating $VILLAGES villages in $SET" >&2
-    rm -rf "$SET"
-    "$GEN" --villages "$VILLAGES" --out "$SET" >"$WORK/logs/generate.log" 2>&1
-fi
-FEATURES=$($PY -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' "$SET/counts.json")
+make_set "$SET"
+FEATURES=$(set_features "$SET")
 RES=$WORK/load.tsv
 rm -f "$RES"
 
 # one TOOL REP: appends "tool rep wall cpu maxrss_mib load1" to $RES
 one() {
-    local tool=$1 rep=$2 load out=$WORK/$1.sqlite tf=$WORK/logs/$1.time
+    local tool=$1 rep=$2 load out=$WORK/$1.sqlite tf=$LOG/$1.time
     load=$(cut -d' ' -f1 /proc/loadavg)
     rm -f "$out" "$out-wal" "$out-shm" "$out-journal"
     case $tool in
     qiancun)
         /usr/bin/time -f '%e %U %S %M' -o "$tf" bash -c \
             '"$1" -q init "$2" --crs EPSG:4549 >/dev/null && "$1" -q load "$2" "$3/county.toml"' \
-            _ "$QC" "$out" "$SET" >"$WORK/logs/qiancun.log" 2>&1 || die "qiancun failed: $WORK/logs/qiancun.log"
+            _ "$QC" "$out" "$SET" >"$LOG/qiancun.log" 2>&1 || die "qiancun failed: $LOG/qiancun.log"
         ;;
     ogr2ogr)
         /usr/bin/time -f '%e %U %S %M' -o "$tf" "$ROOT/bench/load/ogr2ogr_copy.sh" "$SET" "$out" \
-            >"$WORK/logs/ogr2ogr.log" 2>&1 || die "ogr2ogr failed: $WORK/logs/ogr2ogr.log"
+            >"$LOG/ogr2ogr.log" 2>&1 || die "ogr2ogr failed: $LOG/ogr2ogr.log"
         ;;
     esac
     read -r wall user sys kib <"$tf"
@@ -64,9 +51,8 @@ one() {
 }
 
 {
-    echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1)"
-    echo "qiancun: $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?'); $(ogr2ogr --version)"
+    bench_machine
+    echo "ogr2ogr: $(ogr2ogr --version)"
     echo "data:    make_sample_maps --villages $VILLAGES, $FEATURES features in 10 sources"
 } | tee "$WORK/machine.txt"
 printf 'tool\trep\twall_s\tcpu_s\tmaxrss_MiB\tload1\n' >&2

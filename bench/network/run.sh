@@ -6,8 +6,8 @@
 #   bench/network/run.sh                 # generate, load, time, compare
 #   REG=/path/R.sqlite bench/network/run.sh   # reuse a loaded registry
 #
-# Environment (all optional): WORK (default /tmp/qiancun-bench-network), VILLAGES, BUILD and
-# REG as in bench/lib.sh, and
+# Environment (all optional): WORK (default /tmp/qiancun-bench-network), VILLAGES, BUILD,
+# QIANCUN and REG as in bench/lib.sh, and
 #   SKIP_PEER=1                       qiancun only
 # Prints a table (seconds, peak MiB, ratio) and the agreement of every net_* column; exit 1 if
 # a step failed or the peer disagrees.
@@ -16,10 +16,10 @@ set -euo pipefail
 BENCH=network
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-PY=/usr/bin/python3 # Debian's interpreter: the one that sees python3-networkx
 TYPES=(sewage_plant base_station_5g cultural_hall courier_station)
-$PY -c 'import networkx, geopandas, scipy' 2>/dev/null ||
-    apt-get install -y -q python3-networkx python3-geopandas python3-scipy >/dev/null
+[[ -n ${SKIP_PEER:-} ]] ||
+    need "py:networkx, geopandas, scipy=python3-networkx python3-geopandas python3-scipy"
+bench_province
 
 # timed NAME CMD… : wall seconds and peak RSS (MiB) of CMD into $WORK/NAME.time
 timed() {
@@ -32,7 +32,6 @@ wall() { awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, t, ":"); s = 0;
     for (i = 1; i <= n; i++) s = s * 60 + t[i]; printf "%.2f", s }' "$WORK/$1.time"; }
 peak() { awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$WORK/$1.time"; }
 
-FAILED=0
 say "3. qiancun: graph (info --network)"
 timed graph "$QC" info "$REG" --network || FAILED=1
 GRAPH_S=$(sed -n 's/.*road graph: .* in \([0-9.]*\) s.*/\1/p' "$LOG/graph.err" | head -1)

@@ -6,8 +6,8 @@
 #   bench/site/run.sh                          # generate, load, time
 #   REG=/path/R.sqlite bench/site/run.sh       # reuse a registry loaded with the set
 #
-# Environment (all optional): WORK (default /tmp/qiancun-bench-site), VILLAGES, BUILD and REG as
-# in bench/lib.sh, and
+# Environment (all optional): WORK (default /tmp/qiancun-bench-site), VILLAGES, BUILD, QIANCUN
+# and REG as in bench/lib.sh, and
 #   ADD=40                         sites to propose (--add)
 #   COVER=60                       share to reach (--cover, of the people and of the villages)
 # Prints a table: seconds, peak MiB, sites, people newly reached, the bound (--add: people any
@@ -18,6 +18,7 @@ set -euo pipefail
 BENCH=site
 # shellcheck source=../lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+bench_province
 ADD=${ADD:-40}
 COVER=${COVER:-60}
 
