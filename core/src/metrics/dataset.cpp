@@ -187,6 +187,9 @@ Dataset load_dataset(const Registry &registry, const MetricsConfig &config,
     Dataset data;
     data.villages = load_villages(registry, codes);
     load_settlements(registry, data);
+    // Room for every layer first: a layer's R-trees have no noexcept move, so a growing vector
+    // would copy the layers read so far (at province scale the peak memory of the whole run).
+    data.layers.reserve(kinds.size());
     for (const KindDef *k : kinds)
         data.layers.push_back(load_layer(registry, *k, config, statuses));
     return data;
