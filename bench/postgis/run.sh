@@ -21,13 +21,10 @@ set -euo pipefail
 
 BENCH=postgis
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# lib.sh loads the set into REG when REG is unset; here both loads are timed steps instead.
-REG=${WORK:-/tmp/qiancun-bench-$BENCH}/R.sqlite
 # shellcheck source=../lib.sh
 source "$HERE/../lib.sh"
-REG=$WORK/R.sqlite # WORK is absolute now
+REG=$WORK/R.sqlite
 REPEAT=${REPEAT:-3}
-PY=/usr/bin/python3
 SET=$WORK/data
 RES=$WORK/results.tsv
 SERVER_CPU=$WORK/server_cpu.tsv
@@ -37,12 +34,9 @@ PG_SERVER=$ROOT/tests/testing/pg_server.sh
 main() {
 : >"$RES"
 : >"$SERVER_CPU"
-if [[ ! -f $SET/counts.json ]] || ! grep -q "\"village\": $VILLAGES," "$SET/counts.json"; then
-    say "generate $VILLAGES villages"
-    rm -rf "$SET"
-    "$GEN" --villages "$VILLAGES" --out "$SET" >"$LOG/generate.log" 2>&1
-fi
-features=$($PY -c 'import json,sys; print(sum(json.load(open(sys.argv[1])).values()))' "$SET/counts.json")
+[[ -x $QC && -x $GEN ]] || die "no qiancun/make_sample_maps in $BUILD/tools (build first)"
+make_set "$SET"
+features=$(set_features "$SET")
 
 say "start a throwaway PostgreSQL + PostGIS server"
 bash "$PG_SERVER" start "$PG_STATE" >/dev/null
@@ -70,8 +64,7 @@ step() {
 } | tee "$WORK/machine.txt" >&2
 
 say "load: SpatiaLite file, then PostGIS schema"
-rm -f "$REG" "$REG-wal" "$REG-shm"
-"$QC" -q init "$REG" --crs EPSG:4549 >/dev/null
+fresh_registry "$REG"
 step load SpatiaLite "$features features" -- "$QC" -q load "$REG" "$SET/county.toml"
 "$QC" -q init "$URI" --crs EPSG:4549 >/dev/null
 step load PostGIS "$features features" -- "$QC" -q load "$URI" "$SET/county.toml"
