@@ -244,11 +244,11 @@ std::string format_bound(double v) {
 
 std::optional<std::string> check_range(const AttributeDef &def, double v) {
     if (def.min_value && v < *def.min_value)
-        return fmt::format("{} {} is below the minimum {}", def.name, format_bound(v),
-                           format_bound(*def.min_value));
+        return fmt::format(fmt::runtime(_("{} {} is below the minimum {}")), def.name,
+                           format_bound(v), format_bound(*def.min_value));
     if (def.max_value && v > *def.max_value)
-        return fmt::format("{} {} is above the maximum {}", def.name, format_bound(v),
-                           format_bound(*def.max_value));
+        return fmt::format(fmt::runtime(_("{} {} is above the maximum {}")), def.name,
+                           format_bound(v), format_bound(*def.max_value));
     return std::nullopt;
 }
 
@@ -262,10 +262,11 @@ GeometryKind parse_geometry_kind(const std::string &s, std::string_view origin,
         return GeometryKind::polygon;
     if (s == "point_or_polygon")
         return GeometryKind::point_or_polygon;
-    throw InputError(std::string(origin), "", std::nullopt,
-                     fmt::format("asset type '{}': geometry '{}' is not one of point, line, "
-                                 "polygon, point_or_polygon",
-                                 key, s));
+    throw InputError(
+        std::string(origin), "", std::nullopt,
+        fmt::format(fmt::runtime(_("asset type '{}': geometry '{}' is not one of point, line, "
+                                   "polygon, point_or_polygon")),
+                    key, s));
 }
 
 ValueType parse_value_type(const std::string &s, std::string_view origin, const std::string &key) {
@@ -273,10 +274,11 @@ ValueType parse_value_type(const std::string &s, std::string_view origin, const 
                    ValueType::year, ValueType::choice})
         if (to_string(t) == s)
             return t;
-    throw InputError(std::string(origin), "", std::nullopt,
-                     fmt::format("asset type '{}': attribute type '{}' is not one of text, "
-                                 "integer, real, boolean, year, choice",
-                                 key, s));
+    throw InputError(
+        std::string(origin), "", std::nullopt,
+        fmt::format(fmt::runtime(_("asset type '{}': attribute type '{}' is not one of text, "
+                                   "integer, real, boolean, year, choice")),
+                    key, s));
 }
 
 bool is_identifier(std::string_view s) {
@@ -455,9 +457,9 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
         doc = toml::parse(toml_text, origin);
     } catch (const toml::parse_error &e) {
         const auto &where = e.source().begin;
-        throw InputError(
-            std::string(origin), "", std::nullopt,
-            fmt::format("line {}, column {}: {}", where.line, where.column, e.description()));
+        throw InputError(std::string(origin), "", std::nullopt,
+                         fmt::format(fmt::runtime(_("line {}, column {}: {}")), where.line,
+                                     where.column, e.description()));
     }
     std::vector<KindDef> kinds;
     const auto *types = doc["asset_types"].as_table();
@@ -470,22 +472,25 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
         const std::string key(key_node.str());
         const auto *t = node.as_table();
         if (!t)
-            throw fail(fmt::format("asset_types.{} must be a table", key));
+            throw fail(fmt::format(fmt::runtime(_("asset_types.{} must be a table")), key));
         if (!is_identifier(key))
-            throw fail(fmt::format("asset type key '{}' must be lower-case ASCII letters, digits "
-                                   "and _ starting with a letter",
-                                   key));
+            throw fail(fmt::format(
+                fmt::runtime(_("asset type key '{}' must be lower-case ASCII letters, digits "
+                               "and _ starting with a letter")),
+                key));
         for (const auto &b : builtin_kinds())
             if (b.key == key)
-                throw fail(fmt::format("asset type '{}' is built in and cannot be redefined", key));
+                throw fail(fmt::format(
+                    fmt::runtime(_("asset type '{}' is built in and cannot be redefined")), key));
         if (!allow_reserved && is_reserved_table_name(key)) {
             std::string names;
             for (const auto &n : reserved_table_names())
                 names += (names.empty() ? "" : ", ") + n;
-            throw fail(fmt::format("asset type key '{}' is reserved: it would share its table with "
-                                   "the registry's own data or a result layer; reserved names "
-                                   "(* = any ending): {}",
-                                   key, names));
+            throw fail(fmt::format(
+                fmt::runtime(_("asset type key '{}' is reserved: it would share its table with "
+                               "the registry's own data or a result layer; reserved names "
+                               "(* = any ending): {}")),
+                key, names));
         }
         KindDef k;
         k.key = key;
@@ -496,7 +501,8 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
             parse_geometry_kind((*t)["geometry"].value_or(std::string("point")), origin, key);
         if (auto r = (*t)["default_radius_m"].value<double>()) {
             if (!(*r > 0.0))
-                throw fail(fmt::format("asset type '{}': default_radius_m must be positive", key));
+                throw fail(fmt::format(
+                    fmt::runtime(_("asset type '{}': default_radius_m must be positive")), key));
             k.default_radius_m = *r;
         }
         k.radius_basis = (*t)["radius_basis"].value_or(std::string());
@@ -506,20 +512,23 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
             for (const auto &a : *attrs) {
                 const auto *at = a.as_table();
                 if (!at)
-                    throw fail(fmt::format("asset type '{}': each attribute must be a table", key));
+                    throw fail(fmt::format(
+                        fmt::runtime(_("asset type '{}': each attribute must be a table")), key));
                 AttributeDef def;
                 def.name = (*at)["name"].value_or(std::string());
                 if (!is_identifier(def.name))
-                    throw fail(fmt::format("asset type '{}': attribute name '{}' must be "
-                                           "lower-case ASCII",
-                                           key, def.name));
+                    throw fail(
+                        fmt::format(fmt::runtime(_("asset type '{}': attribute name '{}' must be "
+                                                   "lower-case ASCII")),
+                                    key, def.name));
                 if (k.attribute_index(def.name) >= 0 || def.name == "village_code" ||
                     def.name == "source_file" || def.name == "source_row" ||
                     def.name == "updated_at" || def.name == "geom" || def.name == "footprint" ||
                     def.name == "fid")
-                    throw fail(fmt::format("asset type '{}': attribute '{}' is defined twice or "
-                                           "reserved",
-                                           key, def.name));
+                    throw fail(fmt::format(
+                        fmt::runtime(_("asset type '{}': attribute '{}' is defined twice or "
+                                       "reserved")),
+                        key, def.name));
                 def.type =
                     parse_value_type((*at)["type"].value_or(std::string("text")), origin, key);
                 def.label = (*at)["label"].value_or(def.name);
@@ -533,8 +542,9 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
                         if (auto cs = c.value<std::string>())
                             def.choices.push_back(*cs);
                 if (def.type == ValueType::choice && def.choices.empty())
-                    throw fail(fmt::format("asset type '{}': choice attribute '{}' needs choices",
-                                           key, def.name));
+                    throw fail(fmt::format(
+                        fmt::runtime(_("asset type '{}': choice attribute '{}' needs choices")),
+                        key, def.name));
                 if (const auto *al = (*at)["aliases"].as_table())
                     for (const auto &[ak, av] : *al)
                         if (auto avs = av.value<std::string>())

@@ -13,6 +13,8 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -284,7 +286,7 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
 
     const std::int64_t villages = registry.count("village");
     if (villages == 0) {
-        report.skipped.push_back("outside_villages: no villages in the registry");
+        report.skipped.push_back(_("outside_villages: no villages in the registry"));
     } else {
         for (const auto &k : registry.kinds()) {
             if (!k.is_asset() || k.geometry == GeometryKind::line || !registry.has_table(k.key))
@@ -350,8 +352,8 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
 
     const network::RoadGraph graph = build_road_graph(registry, config);
     if (graph.edge_count() == 0) {
-        report.skipped.push_back("road_disconnected: no serving road in the registry");
-        report.skipped.push_back("settlement_off_road: no serving road in the registry");
+        report.skipped.push_back(_("road_disconnected: no serving road in the registry"));
+        report.skipped.push_back(_("settlement_off_road: no serving road in the registry"));
     } else {
         const auto pieces = graph.components();
         std::set<std::string> reported;

@@ -195,15 +195,16 @@ std::vector<std::pair<std::size_t, std::string>> placeholders(std::string_view t
 [[noreturn]] void rules_error(std::string_view origin, std::int64_t line,
                               const std::string &problem) {
     throw InputError(std::string(origin), "", std::nullopt,
-                     fmt::format("line {}: {}", line, problem));
+                     fmt::format(fmt::runtime(_("line {}: {}")), line, problem));
 }
 
 Condition parse_condition(std::string_view text, std::string_view origin, int line) {
     const auto op_at = text.find_first_of("<>=!~");
     if (op_at == std::string_view::npos)
-        rules_error(
-            origin, line,
-            fmt::format("condition '{}' has no operator; operators: < <= > >= == !=", text));
+        rules_error(origin, line,
+                    fmt::format(fmt::runtime(_(
+                                    "condition '{}' has no operator; operators: < <= > >= == !=")),
+                                text));
     auto op_end = text.find_first_not_of("<>=!~", op_at);
     if (op_end == std::string_view::npos)
         op_end = text.size();
@@ -215,7 +216,8 @@ Condition parse_condition(std::string_view text, std::string_view origin, int li
     if (op == kOps.end())
         rules_error(
             origin, line,
-            fmt::format("bad operator '{}' in '{}'; operators: < <= > >= == !=", op_text, text));
+            fmt::format(fmt::runtime(_("bad operator '{}' in '{}'; operators: < <= > >= == !=")),
+                        op_text, text));
     Condition c;
     c.feature = trim(text.substr(0, op_at));
     c.op = op->second;
@@ -223,8 +225,8 @@ Condition parse_condition(std::string_view text, std::string_view origin, int li
     const FeatureDef *f = find_feature(c.feature);
     if (!f)
         rules_error(origin, line,
-                    fmt::format("unknown feature '{}' in '{}'; features: {}", c.feature, text,
-                                feature_keys()));
+                    fmt::format(fmt::runtime(_("unknown feature '{}' in '{}'; features: {}")),
+                                c.feature, text, feature_keys()));
     const std::string value = trim(text.substr(op_end));
     if (value == "true" || value == "yes") {
         c.threshold = 1.0;
@@ -241,19 +243,22 @@ Condition parse_condition(std::string_view text, std::string_view origin, int li
         const auto [ptr, ec] = std::from_chars(digits.data(), end, c.threshold);
         if (digits.empty() || ec != std::errc() || ptr != end || !std::isfinite(c.threshold))
             rules_error(origin, line,
-                        fmt::format("threshold '{}' in '{}' is not a number (write it with a "
-                                    "decimal point and no thousands separators: 79.9, 1500)",
+                        fmt::format(fmt::runtime(_(
+                                        "threshold '{}' in '{}' is not a number (write it with a "
+                                        "decimal point and no thousands separators: 79.9, 1500)")),
                                     value, text));
         if (std::fabs(c.threshold) > kMaxThreshold)
             rules_error(origin, line,
-                        fmt::format("threshold '{}' in '{}' is out of range: at most {:g} in "
-                                    "magnitude",
+                        fmt::format(fmt::runtime(
+                                        _("threshold '{}' in '{}' is out of range: at most {:g} in "
+                                          "magnitude")),
                                     value, text, kMaxThreshold));
     }
     if (f->format == FeatureFormat::share && (c.threshold < 0.0 || c.threshold > 1.0))
         rules_error(origin, line,
-                    fmt::format("{} is a share: write its threshold as a ratio in [0, 1] (0.5 "
-                                "for 50 %), not {}",
+                    fmt::format(fmt::runtime(_(
+                                    "{} is a share: write its threshold as a ratio in [0, 1] (0.5 "
+                                    "for 50 %), not {}")),
                                 c.feature, value));
     return c;
 }
@@ -387,7 +392,8 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin) {
         if (key.str() != "rule")
             rules_error(
                 origin, node.source().begin.line,
-                fmt::format("unknown key '{}'; a rules file holds [[rule]] tables", key.str()));
+                fmt::format(fmt::runtime(_("unknown key '{}'; a rules file holds [[rule]] tables")),
+                            key.str()));
     const auto *rules = doc["rule"].as_array();
     if (!rules || rules->empty())
         rules_error(origin, 1, "no [[rule]] tables");
@@ -396,7 +402,7 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin) {
         const auto *t = node.as_table();
         const int line = static_cast<int>(node.source().begin.line);
         if (!t)
-            rules_error(origin, line, "each rule must be a [[rule]] table");
+            rules_error(origin, line, _("each rule must be a [[rule]] table"));
         Rule r;
         r.line = line;
         for (const auto &[key, value] : *t) {
@@ -405,56 +411,64 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin) {
             if (k == "name" || k == "class" || k == "reason") {
                 const auto s = value.value<std::string>();
                 if (!s)
-                    rules_error(origin, at, fmt::format("{} must be a string", k));
+                    rules_error(origin, at, fmt::format(fmt::runtime(_("{} must be a string")), k));
                 (k == "name" ? r.name : k == "class" ? r.village_class : r.reason) = *s;
             } else if (k == "when") {
                 const auto *conditions = value.as_array();
                 if (!conditions)
-                    rules_error(origin, at,
-                                "when must be a list of conditions, e.g. [\"population < 400\"]");
+                    rules_error(
+                        origin, at,
+                        _("when must be a list of conditions, e.g. [\"population < 400\"]"));
                 for (const auto &c : *conditions) {
                     const auto s = c.value<std::string>();
                     const int c_line = static_cast<int>(c.source().begin.line);
                     if (!s)
                         rules_error(origin, c_line,
-                                    "a condition must be a string such as \"population < 400\"");
+                                    _("a condition must be a string such as \"population < 400\""));
                     r.conditions.push_back(parse_condition(*s, origin, c_line));
                 }
             } else {
                 rules_error(origin, at,
-                            fmt::format("unknown key '{}' in a rule; keys: name, class, when, "
-                                        "reason",
+                            fmt::format(fmt::runtime(_(
+                                            "unknown key '{}' in a rule; keys: name, class, when, "
+                                            "reason")),
                                         k));
             }
         }
         if (r.name.empty())
-            rules_error(origin, line, "a rule needs a name");
+            rules_error(origin, line, _("a rule needs a name"));
         if (!names.insert(r.name).second)
-            rules_error(origin, line, fmt::format("a second rule named '{}'", r.name));
+            rules_error(origin, line,
+                        fmt::format(fmt::runtime(_("a second rule named '{}'")), r.name));
         if (village_class_label(r.village_class).empty())
             rules_error(origin, line,
-                        fmt::format("rule '{}': class '{}' is not one of {}", r.name,
-                                    r.village_class, fmt::join(village_class_keys(), ", ")));
+                        fmt::format(fmt::runtime(_("rule '{}': class '{}' is not one of {}")),
+                                    r.name, r.village_class,
+                                    fmt::join(village_class_keys(), ", ")));
         for (const auto &[offset, name] : placeholders(r.reason))
             if (name != "conditions" && !find_feature(name))
-                rules_error(origin, line,
-                            fmt::format("rule '{}': unknown placeholder {{{}}} in the reason; use "
-                                        "{{conditions}} or a feature: {}",
-                                        r.name, name, feature_keys()));
+                rules_error(
+                    origin, line,
+                    fmt::format(
+                        fmt::runtime(_("rule '{}': unknown placeholder {{{}}} in the reason; use "
+                                       "{{conditions}} or a feature: {}")),
+                        r.name, name, feature_keys()));
         set.rules.push_back(std::move(r));
     }
     for (std::size_t i = 0; i + 1 < set.rules.size(); ++i)
         if (set.rules[i].conditions.empty())
             rules_error(origin, set.rules[i].line,
-                        fmt::format("rule '{}' has no conditions but is not the last rule: the "
-                                    "rules after it could never fire",
+                        fmt::format(fmt::runtime(_(
+                                        "rule '{}' has no conditions but is not the last rule: the "
+                                        "rules after it could never fire")),
                                     set.rules[i].name));
     const Rule &last = set.rules.back();
     if (!last.conditions.empty())
-        rules_error(origin, last.line,
-                    fmt::format("no default rule: the last rule ('{}') has conditions; end "
-                                "with a rule without `when`, e.g. class = \"improve\"",
-                                last.name));
+        rules_error(
+            origin, last.line,
+            fmt::format(fmt::runtime(_("no default rule: the last rule ('{}') has conditions; end "
+                                       "with a rule without `when`, e.g. class = \"improve\"")),
+                        last.name));
     return set;
 }
 
@@ -466,7 +480,7 @@ std::optional<double> VillageFeatures::get(std::string_view key) const {
 void VillageFeatures::set(std::string_view key, std::optional<double> value) {
     const std::size_t i = feature_index(key);
     if (i >= classification_features().size())
-        throw UsageError(fmt::format("unknown feature '{}'", key));
+        throw UsageError(fmt::format(fmt::runtime(_("unknown feature '{}'")), key));
     if (values.size() < classification_features().size())
         values.resize(classification_features().size());
     values[i] = value;
@@ -576,9 +590,10 @@ Rows Classification::township_counts() const {
 Classification classify_villages(const Registry &registry, const RuleSet &rules,
                                  const MetricsConfig &config, const ClassifyOptions &options) {
     if (!registry.working_srid())
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} has no working CRS yet")), registry.display()));
     if (rules.rules.empty() || !rules.rules.back().conditions.empty())
-        throw UsageError("the rules need a default rule (the last one, without conditions)");
+        throw UsageError(_("the rules need a default rule (the last one, without conditions)"));
     auto &ctx = ffi::geos_context();
     Classification result;
     if (!table_has_rows(registry, "village"))
@@ -656,7 +671,7 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
                 double d = 0.0;
                 if (GEOSPreparedDistance_r(ctx.handle(), urban_prepared.get(), demand.get(), &d) !=
                     1)
-                    ctx.fail("distance to the urban area");
+                    ctx.fail(_("distance to the urban area"));
                 f.set("urban_distance_m", d);
             } else {
                 note_missing("urban_distance_m", _("no urban area in the registry"), v.code);

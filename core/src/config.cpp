@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -89,22 +91,25 @@ public:
     [[noreturn]] void fail(const toml::node &where, const std::string &problem) const {
         const auto line = where.source().begin.line;
         throw InputError(m_origin, "", std::nullopt,
-                         line > 0 ? fmt::format("line {}: {}", line, problem) : problem);
+                         line > 0 ? fmt::format(fmt::runtime(_("line {}: {}")), line, problem)
+                                  : problem);
     }
 
     double number(const toml::node &node, const std::string &name) const {
         if (auto v = node.value<double>(); v && (node.is_integer() || node.is_floating_point()))
             return *v;
-        fail(node, fmt::format("{} must be a number", name));
+        fail(node, fmt::format(fmt::runtime(_("{} must be a number")), name));
     }
 
     double positive(const toml::node &node, const std::string &name) const {
         const double v = number(node, name);
         if (!(v > 0.0) || !std::isfinite(v))
-            fail(node, fmt::format("{} must be a positive number of metres, not {}", name, v));
-        if (v > kMaxDistanceM)
             fail(node,
-                 fmt::format("{} = {} is out of range: at most {:g} m", name, v, kMaxDistanceM));
+                 fmt::format(fmt::runtime(_("{} must be a positive number of metres, not {}")),
+                             name, v));
+        if (v > kMaxDistanceM)
+            fail(node, fmt::format(fmt::runtime(_("{} = {} is out of range: at most {:g} m")), name,
+                                   v, kMaxDistanceM));
         return v;
     }
 
@@ -112,25 +117,30 @@ public:
                        std::string_view unit) const {
         const double v = number(node, name);
         if (!(v > 0.0) || !std::isfinite(v))
-            fail(node, fmt::format("{} must be a positive number{}, not {}", name, unit, v));
+            fail(node,
+                 unit.empty()
+                     ? fmt::format(fmt::runtime(_("{} must be a positive number, not {}")), name, v)
+                     : fmt::format(fmt::runtime(_("{} must be a positive number of {}, not {}")),
+                                   name, unit, v));
         return v;
     }
 
     double non_negative(const toml::node &node, const std::string &name) const {
         const double v = number(node, name);
         if (!(v >= 0.0) || !std::isfinite(v))
-            fail(node,
-                 fmt::format("{} must be zero or a positive number of metres, not {}", name, v));
+            fail(node, fmt::format(fmt::runtime(
+                                       _("{} must be zero or a positive number of metres, not {}")),
+                                   name, v));
         if (v > kMaxDistanceM)
-            fail(node,
-                 fmt::format("{} = {} is out of range: at most {:g} m", name, v, kMaxDistanceM));
+            fail(node, fmt::format(fmt::runtime(_("{} = {} is out of range: at most {:g} m")), name,
+                                   v, kMaxDistanceM));
         return v;
     }
 
     const toml::table &table(const toml::node &node, const std::string &name) const {
         if (const auto *t = node.as_table())
             return *t;
-        fail(node, fmt::format("{} must be a table", name));
+        fail(node, fmt::format(fmt::runtime(_("{} must be a table")), name));
     }
 
     void read(const toml::table &doc, MetricsConfig &config) const {
@@ -145,8 +155,9 @@ public:
             else if (k == "types")
                 read_types(table(node, k), config);
             else
-                fail(node, fmt::format("unknown key '{}'; expected quadrant_segments, "
-                                       "serving_statuses, [network] or [types.<asset type>]",
+                fail(node, fmt::format(fmt::runtime(_(
+                                           "unknown key '{}'; expected quadrant_segments, "
+                                           "serving_statuses, [network] or [types.<asset type>]")),
                                        k));
         }
     }
@@ -155,10 +166,11 @@ private:
     void read_quadrant_segments(const toml::node &node, MetricsConfig &config) const {
         const auto v = node.value_exact<std::int64_t>();
         if (!v)
-            fail(node, "quadrant_segments must be an integer");
+            fail(node, _("quadrant_segments must be an integer"));
         if (*v < kMinQuadrantSegments || *v > kMaxQuadrantSegments)
-            fail(node, fmt::format("quadrant_segments must be between {} and {} (SPEC §3: at "
-                                   "least 8 segments per quarter circle), not {}",
+            fail(node, fmt::format(fmt::runtime(
+                                       _("quadrant_segments must be between {} and {} (SPEC §3: at "
+                                         "least 8 segments per quarter circle), not {}")),
                                    kMinQuadrantSegments, kMaxQuadrantSegments, *v));
         config.quadrant_segments = static_cast<int>(*v);
     }
@@ -166,15 +178,17 @@ private:
     void read_statuses(const toml::node &node, MetricsConfig &config) const {
         const auto *array = node.as_array();
         if (!array)
-            fail(node, "serving_statuses must be an array of statuses");
+            fail(node, _("serving_statuses must be an array of statuses"));
         std::vector<std::string> statuses;
         for (const auto &item : *array) {
             const auto s = item.value_exact<std::string>();
             const auto &known = asset_statuses();
             if (!s || std::find(known.begin(), known.end(), *s) == known.end())
-                fail(item, fmt::format("serving_statuses: '{}' is not one of planned, building, "
-                                       "operating, renovating, closed",
-                                       s.value_or("?")));
+                fail(item,
+                     fmt::format(
+                         fmt::runtime(_("serving_statuses: '{}' is not one of planned, building, "
+                                        "operating, renovating, closed")),
+                         s.value_or("?")));
             if (std::find(statuses.begin(), statuses.end(), *s) == statuses.end())
                 statuses.push_back(*s);
         }
@@ -189,19 +203,20 @@ private:
             else if (k == "offroad_cap_m")
                 config.offroad_cap_m = non_negative(node, "network.offroad_cap_m");
             else if (k == "offroad_speed_kmh")
-                config.offroad_speed_kmh =
-                    positive_of(node, "network.offroad_speed_kmh", " of km/h");
+                config.offroad_speed_kmh = positive_of(node, "network.offroad_speed_kmh", "km/h");
             else if (k == "speed_kmh")
-                read_known_keys(table(node, "network.speed_kmh"), "network.speed_kmh", " of km/h",
+                read_known_keys(table(node, "network.speed_kmh"), "network.speed_kmh", "km/h",
                                 config.grade_speed_kmh);
             else if (k == "surface_factor")
                 read_known_keys(table(node, "network.surface_factor"), "network.surface_factor", "",
                                 config.surface_factor);
             else
-                fail(node, fmt::format("unknown key 'network.{}'; expected snap_tolerance_m, "
-                                       "offroad_cap_m, offroad_speed_kmh, [network.speed_kmh] or "
-                                       "[network.surface_factor]",
-                                       k));
+                fail(node,
+                     fmt::format(
+                         fmt::runtime(_("unknown key 'network.{}'; expected snap_tolerance_m, "
+                                        "offroad_cap_m, offroad_speed_kmh, [network.speed_kmh] or "
+                                        "[network.surface_factor]")),
+                         k));
         }
     }
 
@@ -215,7 +230,8 @@ private:
                 std::string known;
                 for (const auto &[v, _] : values)
                     known += (known.empty() ? "" : ", ") + v;
-                fail(node, fmt::format("unknown key '{}.{}'; expected {}", name, k, known));
+                fail(node, fmt::format(fmt::runtime(_("unknown key '{}.{}'; expected {}")), name, k,
+                                       known));
             }
             it->second = positive_of(node, name + "." + k, unit);
         }
@@ -229,7 +245,8 @@ private:
                 std::string known;
                 for (const auto &[k, _] : config.types)
                     known += (known.empty() ? "" : ", ") + k;
-                fail(node, fmt::format("unknown asset type '{}'; known types: {}", type, known));
+                fail(node, fmt::format(fmt::runtime(_("unknown asset type '{}'; known types: {}")),
+                                       type, known));
             }
             read_type(type, table(node, "types." + type), it->second);
         }
@@ -245,12 +262,13 @@ private:
             } else if (k == "radius_basis") {
                 const auto s = node.value_exact<std::string>();
                 if (!s)
-                    fail(node, prefix + k + " must be a string");
+                    fail(node, fmt::format(fmt::runtime(_("{}{} must be a string")), prefix, k));
                 tc.radius_basis = *s;
             } else if (k == "gap_threshold") {
                 const double v = number(node, prefix + k);
                 if (!(v >= 0.0 && v <= 1.0))
-                    fail(node, fmt::format("{}{} must be between 0 and 1, not {}", prefix, k, v));
+                    fail(node, fmt::format(fmt::runtime(_("{}{} must be between 0 and 1, not {}")),
+                                           prefix, k, v));
                 tc.gap_threshold = v;
             } else if (k == "band_radius_m") {
                 std::map<std::string, double> bands;
@@ -258,13 +276,15 @@ private:
                     const std::string b(band.str());
                     if (!parse_number(b))
                         fail(r,
-                             fmt::format("{}{}: band '{}' must be a number of MHz", prefix, k, b));
+                             fmt::format(fmt::runtime(_("{}{}: band '{}' must be a number of MHz")),
+                                         prefix, k, b));
                     bands[b] = positive(r, fmt::format("{}{}.{}", prefix, k, b));
                 }
                 tc.band_radius_m = std::move(bands);
             } else {
-                fail(node, fmt::format("unknown key '{}{}'; expected radius_m, radius_basis, "
-                                       "gap_threshold or band_radius_m",
+                fail(node, fmt::format(fmt::runtime(
+                                           _("unknown key '{}{}'; expected radius_m, radius_basis, "
+                                             "gap_threshold or band_radius_m")),
                                        prefix, k));
             }
         }
@@ -306,8 +326,9 @@ MetricsConfig MetricsConfig::from_toml(std::string_view text, std::string_view o
         doc = toml::parse(text, origin);
     } catch (const toml::parse_error &e) {
         throw InputError(std::string(origin), "", std::nullopt,
-                         fmt::format("line {}, column {}: {}", e.source().begin.line,
-                                     e.source().begin.column, e.description()));
+                         fmt::format(fmt::runtime(_("line {}, column {}: {}")),
+                                     e.source().begin.line, e.source().begin.column,
+                                     e.description()));
     }
     TomlReader(origin).read(doc, config);
     return config;
@@ -388,7 +409,8 @@ double MetricsConfig::radius_for(const std::string &type, std::optional<double> 
         return *own_radius_m;
     const auto it = types.find(type);
     if (it == types.end())
-        throw UsageError(fmt::format("no configuration for asset type '{}'", type));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("no configuration for asset type '{}'")), type));
     const TypeConfig &tc = it->second;
     if (!band.empty() && !tc.band_radius_m.empty()) {
         const auto wanted = parse_number(band);

@@ -201,7 +201,8 @@ Definition parse(std::string_view text) {
     d.name = n ? n : "";
     const char *w = proj_as_wkt(c.ctx.get(), pj.get(), PJ_WKT2_2019, nullptr);
     if (!w)
-        throw UsageError(fmt::format("'{}' cannot be written as WKT2: {}", t, proj_error_text(c)));
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' cannot be written as WKT2: {}")), t,
+                                     proj_error_text(c)));
     d.wkt = w;
     return d;
 }
@@ -211,7 +212,8 @@ Definition from_epsg(int epsg) {
     ThreadContext &t = thread_context();
     const char *w = proj_as_wkt(t.ctx.get(), pj.get(), PJ_WKT2_2019, nullptr);
     if (!w)
-        throw Error(fmt::format("EPSG:{} cannot be written as WKT2: {}", epsg, proj_error_text(t)));
+        throw Error(fmt::format(fmt::runtime(_("EPSG:{} cannot be written as WKT2: {}")), epsg,
+                                proj_error_text(t)));
     const char *n = proj_get_name(pj.get());
     return Definition{w, epsg, n ? n : ""};
 }
@@ -277,7 +279,7 @@ void check_working(const Definition &crs, std::optional<double> data_lon) {
     PjPtr cs(proj_crs_get_coordinate_system(t.ctx.get(), pj.get()));
     const int axes = cs ? proj_cs_get_axis_count(t.ctx.get(), cs.get()) : 0;
     if (axes < 2)
-        refuse("PROJ reports no coordinate axes for it");
+        refuse(_("PROJ reports no coordinate axes for it"));
     for (int i = 0; i < axes; ++i) {
         double factor = 0.0;
         const char *unit = nullptr;
@@ -285,7 +287,7 @@ void check_working(const Definition &crs, std::optional<double> data_lon) {
                               nullptr, nullptr);
         if (factor != 1.0)
             refuse(fmt::format(fmt::runtime(_("its unit is {}, not the metre")),
-                               unit ? unit : "not the metre"));
+                               unit ? unit : _("not the metre")));
     }
     const ScaleGauge gauge(crs);
     double west = kChinaWest, east = kChinaEast, south = kChinaSouth, north = kChinaNorth;
@@ -338,8 +340,9 @@ ScaleGauge::ScaleGauge(const Definition &crs) : m_impl(std::make_unique<Impl>())
     if (!p.empty())
         m_impl->projection.reset(proj_create(t.ctx.get(), p.c_str()));
     if (!m_impl->projection)
-        throw UsageError(fmt::format("PROJ cannot evaluate the scale of {}: {}", crs.describe(),
-                                     p.empty() ? "it has no PROJ string" : proj_error_text(t)));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("PROJ cannot evaluate the scale of {}: {}")), crs.describe(),
+                        p.empty() ? std::string(_("it has no PROJ string")) : proj_error_text(t)));
 }
 
 ScaleGauge::ScaleGauge(ScaleGauge &&) noexcept = default;
@@ -375,9 +378,10 @@ int gauss_kruger_3deg_epsg(double lon_deg) {
     const double west = kFirstGkCmDeg - kGkZoneWidthDeg / 2;
     const double east = kLastGkCmDeg + kGkZoneWidthDeg / 2;
     if (!(lon_deg >= west && lon_deg <= east))
-        throw UsageError(fmt::format("longitude {} is outside the CGCS2000 3-degree Gauss-Kruger "
-                                     "zones ({}-{}E)",
-                                     lon_deg, west, east));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("longitude {} is outside the CGCS2000 3-degree Gauss-Kruger "
+                                       "zones ({}-{}E)")),
+                        lon_deg, west, east));
     int cm = static_cast<int>(std::floor(lon_deg / kGkZoneWidthDeg + 0.5)) * 3;
     if (cm > kLastGkCmDeg) // lon_deg == 136.5 exactly
         cm = kLastGkCmDeg;
@@ -400,8 +404,9 @@ int parse_epsg(std::string_view text) {
     int code = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), code);
     if (text.empty() || ec != std::errc() || end != text.data() + text.size() || code <= 0)
-        throw UsageError(
-            fmt::format("'{}' is not an EPSG code (expected e.g. EPSG:4549 or 4549)", original));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("'{}' is not an EPSG code (expected e.g. EPSG:4549 or 4549)")),
+            original));
     return code;
 }
 
@@ -411,7 +416,8 @@ AreaOfUse area_of_use(int epsg) {
     const char *area_name = nullptr;
     if (!proj_get_area_of_use(thread_context().ctx.get(), pj.get(), &area.west_lon, &area.south_lat,
                               &area.east_lon, &area.north_lat, &area_name))
-        throw Error(fmt::format("EPSG:{}: no area of use in the PROJ database", epsg));
+        throw Error(
+            fmt::format(fmt::runtime(_("EPSG:{}: no area of use in the PROJ database")), epsg));
     area.name = area_name ? area_name : "";
     return area;
 }
@@ -430,7 +436,7 @@ std::string wkt(int epsg, bool esri) {
     const char *text = proj_as_wkt(t.ctx.get(), pj.get(), esri ? PJ_WKT1_ESRI : PJ_WKT2_2019,
                                    esri ? options : nullptr);
     if (!text)
-        throw Error(fmt::format("EPSG:{}: cannot be written as {}: {}", epsg,
+        throw Error(fmt::format(fmt::runtime(_("EPSG:{}: cannot be written as {}: {}")), epsg,
                                 esri ? "WKT1_ESRI" : "WKT2:2019", proj_error_text(t)));
     return text;
 }

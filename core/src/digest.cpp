@@ -8,6 +8,8 @@
 #include <array>
 #include <fstream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 struct Sha256::Impl {
@@ -19,7 +21,7 @@ struct Sha256::Impl {
 
 Sha256::Sha256() : m_impl(std::make_unique<Impl>()) {
     if (!m_impl->ctx || EVP_DigestInit_ex(m_impl->ctx.get(), EVP_sha256(), nullptr) != 1)
-        throw Error("cannot initialise SHA-256");
+        throw Error(_("cannot initialise SHA-256"));
 }
 
 Sha256::Sha256(Sha256 &&) noexcept = default;
@@ -43,7 +45,7 @@ std::string Sha256::hex() {
 std::string sha256_file(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
-        throw Error(fmt::format("{}: cannot read the file", path.string()));
+        throw Error(fmt::format(fmt::runtime(_("{}: cannot read the file")), path.string()));
     Sha256 h;
     std::array<char, 1 << 16> buf{};
     while (in) {

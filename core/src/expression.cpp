@@ -9,6 +9,8 @@
 #include <cmath>
 #include <optional>
 
+#include "qiancun/i18n.hpp"
+
 // A hand-written recursive-descent parser: the language is a dozen tokens, and no Debian library
 // parses an SQL-like boolean formula without being an SQL engine (SQLite, GDAL's OGR SQL), which
 // would mean passing a user's text to SQL — exactly what SPEC §5.1 rules out. Parsing it here
@@ -230,11 +232,12 @@ public:
 
     std::shared_ptr<const Node> parse() {
         if (m_tokens.front().kind == Token::Kind::end)
-            fail(0, "the expression is empty");
+            fail(0, _("the expression is empty"));
         auto root = parse_or();
         if (peek().kind != Token::Kind::end)
             fail(peek().pos,
-                 fmt::format("unexpected '{}' after a complete expression", peek().text));
+                 fmt::format(fmt::runtime(_("unexpected '{}' after a complete expression")),
+                             peek().text));
         return root;
     }
 
@@ -262,8 +265,8 @@ private:
             }
         }
         throw InputError(m_source.file, "", std::nullopt,
-                         fmt::format("line {}, column {} of {} \"{}\": {}", line, column,
-                                     m_source.field, m_text, problem));
+                         fmt::format(fmt::runtime(_("line {}, column {} of {} \"{}\": {}")), line,
+                                     column, m_source.field, m_text, problem));
     }
 
     void tokenize() {
@@ -312,16 +315,17 @@ private:
                 const auto [ptr, ec] =
                     std::from_chars(m_text.data() + i, m_text.data() + j, t.number);
                 if (ec != std::errc() || ptr != m_text.data() + j || !std::isfinite(t.number))
-                    fail(i, fmt::format("'{}' is not a number", t.text));
+                    fail(i, fmt::format(fmt::runtime(_("'{}' is not a number")), t.text));
                 if (j < n && is_name_start(m_text[j]))
-                    fail(i, fmt::format("'{}' is not a number", m_text.substr(i, j + 1 - i)));
+                    fail(i, fmt::format(fmt::runtime(_("'{}' is not a number")),
+                                        m_text.substr(i, j + 1 - i)));
                 i = j;
             } else if (c == '\'') {
                 std::string s;
                 std::size_t j = i + 1;
                 for (;;) {
                     if (j >= n)
-                        fail(i, "a text value in quotes is not closed with '");
+                        fail(i, _("a text value in quotes is not closed with '"));
                     if (m_text[j] == '\'') {
                         if (j + 1 < n && m_text[j + 1] == '\'') {
                             s += '\'';
@@ -354,21 +358,24 @@ private:
                 t.kind = Token::Kind::op;
                 t.text = std::string(m_text.substr(i, j - i));
                 if (t.text == "!" || t.text == "==")
-                    fail(i, fmt::format("'{}' is not an operator; use = <> < <= > >=", t.text));
+                    fail(i,
+                         fmt::format(fmt::runtime(_("'{}' is not an operator; use = <> < <= > >=")),
+                                     t.text));
                 i = j;
             } else if (c == '"') {
-                fail(i, "text values take single quotes: 'operating'");
+                fail(i, _("text values take single quotes: 'operating'"));
             } else {
                 std::size_t j = i + 1;
                 while (j < n && (static_cast<unsigned char>(m_text[j]) & 0xC0) == 0x80)
                     ++j;
-                fail(i, fmt::format("unexpected character '{}'", m_text.substr(i, j - i)));
+                fail(i, fmt::format(fmt::runtime(_("unexpected character '{}'")),
+                                    m_text.substr(i, j - i)));
             }
             m_tokens.push_back(std::move(t));
         }
         Token end;
         end.pos = n;
-        end.text = "end of the expression";
+        end.text = _("end of the expression");
         m_tokens.push_back(std::move(end));
     }
 
@@ -480,7 +487,9 @@ private:
         case Token::Kind::name:
             break;
         default:
-            fail(t.pos, fmt::format("expected a name, number or 'text', found '{}'", t.text));
+            fail(t.pos,
+                 fmt::format(fmt::runtime(_("expected a name, number or 'text', found '{}'")),
+                             t.text));
         }
         if (t.upper == "TRUE" || t.upper == "FALSE") {
             o.type = ExprType::boolean;
@@ -488,7 +497,7 @@ private:
             return o;
         }
         if (t.upper == "NULL")
-            fail(t.pos, "compare with NULL by IS NULL or IS NOT NULL");
+            fail(t.pos, _("compare with NULL by IS NULL or IS NOT NULL"));
         if (peek().kind == Token::Kind::lparen)
             return parse_call(t);
         for (const auto &a : m_scope.attributes)
@@ -516,8 +525,8 @@ private:
                 o.type = type;
                 return o;
             }
-        fail(t.pos, fmt::format("unknown name '{}' for {}; names: {}", t.text, m_scope.subject,
-                                valid_names()));
+        fail(t.pos, fmt::format(fmt::runtime(_("unknown name '{}' for {}; names: {}")), t.text,
+                                m_scope.subject, valid_names()));
     }
 
     Operand parse_call(const Token &t) {
@@ -527,7 +536,7 @@ private:
         if (fname == "year") {
             auto arg = parse_operand();
             if (arg.type == ExprType::boolean)
-                fail(t.pos, "year() takes a date or a year");
+                fail(t.pos, _("year() takes a date or a year"));
             expect(Token::Kind::rparen, "')'");
             o.kind = Operand::Kind::year;
             o.argument = std::make_shared<const Operand>(std::move(arg));
@@ -541,20 +550,23 @@ private:
             const bool known = fname == "in_period" || fname == "serving_in" || fname == "cov" ||
                                fname == "covered" || fname == "nearest_m" ||
                                fname == "net_nearest_m" || fname == "within";
-            fail(t.pos, known ? fmt::format("{}() is not available for {}; functions: {}", fname,
-                                            m_scope.subject, valid_functions())
-                              : fmt::format("unknown function '{}'; functions: {}", fname,
-                                            valid_functions()));
+            fail(t.pos,
+                 known ? fmt::format(fmt::runtime(_("{}() is not available for {}; functions: {}")),
+                                     fname, m_scope.subject, valid_functions())
+                       : fmt::format(fmt::runtime(_("unknown function '{}'; functions: {}")), fname,
+                                     valid_functions()));
         }
         const Token kind = next();
         if (kind.kind != Token::Kind::name)
             fail(kind.pos,
-                 fmt::format("{}() takes an asset kind, e.g. {}(sewage_plant)", fname, fname));
+                 fmt::format(fmt::runtime(_("{}() takes an asset kind, e.g. {}(sewage_plant)")),
+                             fname, fname));
         if (std::find(m_scope.kinds.begin(), m_scope.kinds.end(), kind.text) == m_scope.kinds.end())
-            fail(kind.pos, fmt::format("unknown asset kind '{}' in {}(); kinds: {}", kind.text,
-                                       fname, fmt::join(m_scope.kinds, ", ")));
+            fail(kind.pos,
+                 fmt::format(fmt::runtime(_("unknown asset kind '{}' in {}(); kinds: {}")),
+                             kind.text, fname, fmt::join(m_scope.kinds, ", ")));
         if (*f == KindFunction::net_nearest_m && kind.text == "rural_road")
-            fail(kind.pos, "net_nearest_m() has no value for rural_road (SPEC §3)");
+            fail(kind.pos, _("net_nearest_m() has no value for rural_road (SPEC §3)"));
         expect(Token::Kind::rparen, "')'");
         const Expression::Call call{*f, kind.text};
         const auto it = std::find(calls.begin(), calls.end(), call);
@@ -577,8 +589,8 @@ private:
             fail(literal.pos, *problem);
         const auto &v = std::get<Value>(parsed);
         if (std::holds_alternative<std::monostate>(v))
-            fail(literal.pos, fmt::format("'' is no value of {}; use {} IS NULL", attribute.name,
-                                          attribute.name));
+            fail(literal.pos, fmt::format(fmt::runtime(_("'' is no value of {}; use {} IS NULL")),
+                                          attribute.name, attribute.name));
         return to_expr_value(v);
     }
 
@@ -594,8 +606,8 @@ private:
         const bool a_num = a.type != ExprType::text;
         const bool b_num = b.type != ExprType::text;
         if (a_num != b_num)
-            fail(at,
-                 fmt::format("cannot compare {} with {}", type_name(a.type), type_name(b.type)));
+            fail(at, fmt::format(fmt::runtime(_("cannot compare {} with {}")), type_name(a.type),
+                                 type_name(b.type)));
     }
 
     std::shared_ptr<const Node> parse_predicate() {
@@ -606,7 +618,8 @@ private:
             const Token t = next();
             next();
             if (!has_computed("plan_year") || !has_computed("plan_end") || !has_computed("as_of"))
-                fail(t.pos, fmt::format("in_period() is not available for {}", m_scope.subject));
+                fail(t.pos, fmt::format(fmt::runtime(_("in_period() is not available for {}")),
+                                        m_scope.subject));
             auto n = std::make_shared<Node>();
             n->kind = Node::Kind::in_period;
             n->lhs = parse_operand();
@@ -631,7 +644,7 @@ private:
             const Token rhs_token = peek();
             Operand rhs = parse_operand();
             if (lhs.kind == Operand::Kind::literal && rhs.kind == Operand::Kind::literal)
-                fail(start, "a comparison needs a name or function on one side");
+                fail(start, _("a comparison needs a name or function on one side"));
             unify(lhs, rhs, rhs_token, op.pos);
             unify(rhs, lhs, lhs_token, op.pos);
             n->kind = Node::Kind::compare;
@@ -647,7 +660,8 @@ private:
                 n->negated = true;
             }
             if (!keyword("NULL"))
-                fail(peek().pos, fmt::format("expected NULL after IS, found '{}'", peek().text));
+                fail(peek().pos, fmt::format(fmt::runtime(_("expected NULL after IS, found '{}'")),
+                                             peek().text));
             next();
             n->lhs = std::move(lhs);
             return n;
@@ -663,7 +677,7 @@ private:
                 const Token item_token = peek();
                 Operand item = parse_operand();
                 if (item.kind != Operand::Kind::literal)
-                    fail(item_token.pos, "IN (…) takes numbers or 'text' values");
+                    fail(item_token.pos, _("IN (…) takes numbers or 'text' values"));
                 unify(lhs, item, item_token, item_token.pos);
                 n->list.push_back(item.literal);
                 if (peek().kind == Token::Kind::comma) {
@@ -681,13 +695,15 @@ private:
             fail(lhs_token.pos,
                  peek().kind == Token::Kind::end || keyword("AND") || keyword("OR") ||
                          peek().kind == Token::Kind::rparen
-                     ? fmt::format("'{}' is {}, not yes/no: compare it (=, <>, <, <=, >, >=, IN, "
-                                   "IS NULL)",
-                                   lhs_token.text, type_name(lhs.type))
-                     : fmt::format("expected an operator after '{}', found '{}'", lhs_token.text,
-                                   peek().text));
+                     ? fmt::format(
+                           fmt::runtime(
+                               _("'{}' is {}, not yes/no: compare it (=, <>, <, <=, >, >=, IN, "
+                                 "IS NULL)")),
+                           lhs_token.text, type_name(lhs.type))
+                     : fmt::format(fmt::runtime(_("expected an operator after '{}', found '{}'")),
+                                   lhs_token.text, peek().text));
         if (lhs.kind == Operand::Kind::literal)
-            fail(lhs_token.pos, "a condition needs a name or function");
+            fail(lhs_token.pos, _("a condition needs a name or function"));
         n->kind = Node::Kind::truthy;
         n->lhs = std::move(lhs);
         return n;
@@ -724,9 +740,9 @@ Truth Expression::evaluate(std::span<const ExprValue> names,
     if (!m_root)
         return Truth::yes;
     if (names.size() != m_names.size() || calls.size() != m_calls.size())
-        throw Error(fmt::format("expression \"{}\": {} values for {} names and {} for {} calls",
-                                m_text, names.size(), m_names.size(), calls.size(),
-                                m_calls.size()));
+        throw Error(fmt::format(
+            fmt::runtime(_("expression \"{}\": {} values for {} names and {} for {} calls")),
+            m_text, names.size(), m_names.size(), calls.size(), m_calls.size()));
     return eval(*m_root, names, calls);
 }
 

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::geometry {
 
 namespace {
@@ -142,16 +144,16 @@ CheckResult accept(GeosContext &ctx, const GEOSGeometry *g, std::string repair =
 }
 
 CheckResult mismatch(int type, GeometryKind kind, std::string_view expected) {
-    return reject(fmt::format("{} does not fit a {} layer, which takes {}", type_name(type),
-                              to_string(kind), expected));
+    return reject(fmt::format(fmt::runtime(_("{} does not fit a {} layer, which takes {}")),
+                              type_name(type), to_string(kind), expected));
 }
 
 /// Rewords GEOS's WKB parse failures that a person can act on.
 std::string read_problem(std::string_view geos_message) {
     if (geos_message.find("do not form a closed linestring") != std::string_view::npos)
-        return "ring is not closed (its first and last points differ)";
+        return _("ring is not closed (its first and last points differ)");
     if (geos_message.find("point array must contain 0 or >1 elements") != std::string_view::npos)
-        return "line has fewer than 2 points";
+        return _("line has fewer than 2 points");
     return std::string(geos_message);
 }
 
@@ -174,23 +176,25 @@ CheckResult check_point(GeosContext &ctx, const GEOSGeometry *g, int type, Geome
         const int n = num_geometries(ctx, g);
         if (n == 1)
             return accept(ctx, geometry_n(ctx, g, 0));
-        return reject(fmt::format("MultiPoint of {} points does not fit a {} layer, which takes {}",
-                                  n, to_string(kind), expected));
+        return reject(fmt::format(
+            fmt::runtime(_("MultiPoint of {} points does not fit a {} layer, which takes {}")), n,
+            to_string(kind), expected));
     }
     return mismatch(type, kind, expected);
 }
 
 CheckResult check_line(GeosContext &ctx, const GEOSGeometry *g, int type, GeometryKind kind) {
     if (type != GEOS_LINESTRING && type != GEOS_MULTILINESTRING)
-        return mismatch(type, kind, "LineString or MultiLineString");
+        return mismatch(type, kind, _("LineString or MultiLineString"));
     GeosGeometry multi = to_multi(ctx, g, GEOS_LINESTRING, GEOS_MULTILINESTRING);
     const int n = num_geometries(ctx, multi.get());
     for (int i = 0; i < n; ++i) {
         if (!has_two_distinct_points(ctx, geometry_n(ctx, multi.get(), i)))
-            return reject(n == 1 ? std::string("line has fewer than 2 distinct points")
-                                 : fmt::format("line part {} of {} has fewer than 2 distinct "
-                                               "points",
-                                               i + 1, n));
+            return reject(
+                n == 1 ? std::string(_("line has fewer than 2 distinct points"))
+                       : fmt::format(fmt::runtime(_("line part {} of {} has fewer than 2 distinct "
+                                                    "points")),
+                                     i + 1, n));
     }
     return accept(ctx, multi.get());
 }
@@ -256,22 +260,24 @@ CheckResult check_polygon(GeosContext &ctx, const GEOSGeometry *g, int type, Geo
     if (ffi::predicate(ctx, valid, "GEOSisValidDetail"))
         return accept(ctx, multi.get());
 
-    std::string problem = reason.empty() ? std::string("invalid polygon") : reason;
+    std::string problem = reason.empty() ? std::string(_("invalid polygon")) : reason;
     double x = 0.0;
     double y = 0.0;
     // 10 significant digits: millimetres in a projected CRS, 1e-7 degrees in a geographic one.
     if (location && GEOSGeomGetX_r(ctx.handle(), location.get(), &x) == 1 &&
         GEOSGeomGetY_r(ctx.handle(), location.get(), &y) == 1)
-        problem += fmt::format(" at ({:.10g} {:.10g})", x, y);
+        problem += fmt::format(fmt::runtime(_(" at ({:.10g} {:.10g})")), x, y);
     if (!repair)
         return reject(std::move(problem));
 
     GeosGeometry fixed = polygonal_part(ctx, make_valid(ctx, multi.get()).get());
     if (predicate(ctx, GEOSisEmpty_r(ctx.handle(), fixed.get()), "GEOSisEmpty"))
-        return reject(problem + "; GEOSMakeValid left no polygon");
+        return reject(fmt::format(fmt::runtime(_("{}; GEOSMakeValid left no polygon")), problem));
     if (!predicate(ctx, GEOSisValid_r(ctx.handle(), fixed.get()), "GEOSisValid"))
-        return reject(problem + "; GEOSMakeValid could not repair it");
-    return accept(ctx, fixed.get(), problem + "; repaired with GEOSMakeValid");
+        return reject(
+            fmt::format(fmt::runtime(_("{}; GEOSMakeValid could not repair it")), problem));
+    return accept(ctx, fixed.get(),
+                  fmt::format(fmt::runtime(_("{}; repaired with GEOSMakeValid")), problem));
 }
 
 CheckResult check_geometry(GeosContext &ctx, std::string_view wkb, GeometryKind kind, bool repair) {
@@ -282,9 +288,9 @@ CheckResult check_geometry(GeosContext &ctx, std::string_view wkb, GeometryKind 
         return reject(read_problem(e.what()));
     }
     if (predicate(ctx, GEOSisEmpty_r(ctx.handle(), g.get()), "GEOSisEmpty"))
-        return reject("empty geometry");
+        return reject(_("empty geometry"));
     if (!all_finite(ctx, g.get()))
-        return reject("coordinate is not a finite number (NaN or infinity)");
+        return reject(_("coordinate is not a finite number (NaN or infinity)"));
 
     const int type = type_id(ctx, g.get());
     switch (kind) {
@@ -299,14 +305,14 @@ CheckResult check_geometry(GeosContext &ctx, std::string_view wkb, GeometryKind 
             return check_point(ctx, g.get(), type, kind, "Point, Polygon or MultiPolygon");
         return check_polygon(ctx, g.get(), type, kind, repair);
     }
-    return mismatch(type, kind, "a known geometry kind");
+    return mismatch(type, kind, _("a known geometry kind"));
 }
 
 } // namespace
 
 CheckResult check(std::string_view wkb, GeometryKind kind, bool repair) {
     if (wkb.empty())
-        return reject("no geometry");
+        return reject(_("no geometry"));
     auto &ctx = ffi::geos_context();
     // A geometry GEOS cannot process is bad data of this one feature, not a failure of the
     // whole operation.

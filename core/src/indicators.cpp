@@ -27,6 +27,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace detail {
@@ -100,7 +102,7 @@ std::string today_utc() {
 [[noreturn]] void file_error(std::string_view origin, std::int64_t line,
                              const std::string &problem) {
     throw InputError(std::string(origin), "", std::nullopt,
-                     fmt::format("line {}: {}", line, problem));
+                     fmt::format(fmt::runtime(_("line {}: {}")), line, problem));
 }
 
 const KindDef *find_kind(const std::vector<KindDef> &kinds, std::string_view key) {
@@ -175,8 +177,8 @@ ExprScope scope_of(const IndicatorDef &def, std::string_view field,
     if (is_asset_measure(def.measure)) {
         const auto *k = find_kind(kinds, def.kind);
         if (!k)
-            throw UsageError(
-                fmt::format("indicator {}: the registry has no kind '{}'", def.key, def.kind));
+            throw UsageError(fmt::format(
+                fmt::runtime(_("indicator {}: the registry has no kind '{}'")), def.key, def.kind));
         return asset_scope(*k);
     }
     if (def.measure == IndicatorMeasure::population_share && field == "condition")
@@ -229,7 +231,7 @@ std::map<int, double> read_milestones(const toml::node &value, std::string_view 
         const auto v = node.value<double>();
         if (!v || !(*v >= 0.0) || !std::isfinite(*v))
             file_error(origin, node.source().begin.line,
-                       fmt::format("{} must be a number ≥ 0", what));
+                       fmt::format(fmt::runtime(_("{} must be a number ≥ 0")), what));
         return *v;
     };
     std::map<int, double> out;
@@ -240,11 +242,12 @@ std::map<int, double> read_milestones(const toml::node &value, std::string_view 
             const auto [ptr, ec] = std::from_chars(ys.data(), ys.data() + ys.size(), y);
             if (ec != std::errc() || ptr != ys.data() + ys.size() || y < 2000 || y > 2100)
                 file_error(origin, v.source().begin.line,
-                           fmt::format("{}: '{}' is not a year", what, ys));
+                           fmt::format(fmt::runtime(_("{}: '{}' is not a year")), what, ys));
             out[y] = number_of(v);
         }
         if (out.empty())
-            file_error(origin, value.source().begin.line, fmt::format("{} has no years", what));
+            file_error(origin, value.source().begin.line,
+                       fmt::format(fmt::runtime(_("{} has no years")), what));
     } else {
         out[0] = number_of(value);
     }
@@ -258,7 +261,7 @@ int read_year(const toml::node &node, std::string_view origin, std::string_view 
     const auto v = node.value<double>();
     if (!v || !(*v >= 2000 && *v <= 2100) || std::trunc(*v) != *v)
         file_error(origin, node.source().begin.line,
-                   fmt::format("{} must be a year such as 2023", what));
+                   fmt::format(fmt::runtime(_("{} must be a year such as 2023")), what));
     return static_cast<int>(*v);
 }
 
@@ -271,7 +274,7 @@ toml::table parse_toml(std::string_view text, std::string_view origin) {
         const auto saw = problem.find("saw '");
         if (saw != std::string::npos && saw + 5 < problem.size() &&
             static_cast<unsigned char>(problem[saw + 5]) >= 0x80)
-            problem += "; a key in Chinese needs quotes in TOML: { \"东关街道\" = 100 }";
+            problem += _("; a key in Chinese needs quotes in TOML: { \"东关街道\" = 100 }");
         file_error(origin, e.source().begin.line, problem);
     }
 }
@@ -294,13 +297,13 @@ Targets parse_targets(Targets targets, std::string_view text, std::string_view o
             std::vector<std::string> keys;
             for (const auto &d : targets.defs)
                 keys.push_back(d.key);
-            file_error(
-                origin, line,
-                fmt::format("unknown indicator '{}'; indicators: {}", k, fmt::join(keys, ", ")));
+            file_error(origin, line,
+                       fmt::format(fmt::runtime(_("unknown indicator '{}'; indicators: {}")), k,
+                                   fmt::join(keys, ", ")));
         }
         const auto *t = node.as_table();
         if (!t)
-            file_error(origin, line, fmt::format("[{}] must be a table", k));
+            file_error(origin, line, fmt::format(fmt::runtime(_("[{}] must be a table")), k));
         Target target;
         for (const auto &[field, value] : *t) {
             const std::string f(field.str());
@@ -310,18 +313,19 @@ Targets parse_targets(Targets targets, std::string_view text, std::string_view o
             } else if (f == "basis") {
                 const auto s = value.value<std::string>();
                 if (!s)
-                    file_error(origin, at, "basis must be a string");
+                    file_error(origin, at, _("basis must be a string"));
                 target.basis = *s;
             } else if (f == "assumption") {
                 const auto b = value.value<bool>();
                 if (!b)
-                    file_error(origin, at, "assumption must be true or false");
+                    file_error(origin, at, _("assumption must be true or false"));
                 target.assumption = *b;
             } else {
-                file_error(origin, at,
-                           fmt::format("unknown key '{}' in [{}]; keys: target, basis, "
-                                       "assumption",
-                                       f, k));
+                file_error(
+                    origin, at,
+                    fmt::format(fmt::runtime(_("unknown key '{}' in [{}]; keys: target, basis, "
+                                               "assumption")),
+                                f, k));
             }
         }
         if (target.milestones.empty())
@@ -333,7 +337,7 @@ Targets parse_targets(Targets targets, std::string_view text, std::string_view o
         targets.by_key[k] = std::move(target);
     }
     if (targets.period_end < targets.period_start)
-        file_error(origin, 1, "period_end is before period_start");
+        file_error(origin, 1, _("period_end is before period_start"));
     return targets;
 }
 
@@ -371,14 +375,14 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
         const auto s = value.value<std::string>();
         if (!s)
             file_error(origin, value.source().begin.line,
-                       fmt::format("{} {} must be a string", where, f));
+                       fmt::format(fmt::runtime(_("{} {} must be a string")), where, f));
         return *s;
     };
     auto bool_of = [&](const toml::node &value, const std::string &f) {
         const auto b = value.value<bool>();
         if (!b)
             file_error(origin, value.source().begin.line,
-                       fmt::format("{} {} must be true or false", where, f));
+                       fmt::format(fmt::runtime(_("{} {} must be true or false")), where, f));
         return *b;
     };
     for (const auto &[field, value] : t) {
@@ -418,33 +422,40 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
         } else if (f == "townships") {
             const auto *towns = value.as_table();
             if (!towns)
-                file_error(
-                    origin, at,
-                    fmt::format("{} townships must be a table: {{ 东关街道 = 100 }}", where));
+                file_error(origin, at,
+                           fmt::format(fmt::runtime(
+                                           _("{} townships must be a table: {{ 东关街道 = 100 }}")),
+                                       where));
             for (const auto &[town, v] : *towns)
                 target.townships[std::string(town.str())] =
                     read_milestones(v, origin, fmt::format("{} townships.{}", where, town.str()));
         } else
-            file_error(origin, at,
-                       fmt::format("unknown key '{}' in {}; keys: label, unit, measure, kind, "
+            file_error(
+                origin, at,
+                fmt::format(
+                    fmt::runtime(_("unknown key '{}' in {}; keys: label, unit, measure, kind, "
                                    "where, villages, condition, of, target, basis, department, "
-                                   "townships, assumption, from_years, denominator, definition",
-                                   f, where));
+                                   "townships, assumption, from_years, denominator, definition")),
+                    f, where));
     }
     if (def.label.empty())
-        file_error(origin, line, fmt::format("{} needs a label (the plan's words)", where));
+        file_error(origin, line,
+                   fmt::format(fmt::runtime(_("{} needs a label (the plan's words)")), where));
     const auto m = measure_of(measure);
     if (!m)
-        file_error(origin, line,
-                   fmt::format("{} measure '{}' is not one of count, length_km, sum, asset_share, "
-                               "village_share, population_share",
-                               where, measure));
+        file_error(
+            origin, line,
+            fmt::format(
+                fmt::runtime(_("{} measure '{}' is not one of count, length_km, sum, asset_share, "
+                               "village_share, population_share")),
+                where, measure));
     def.measure = *m;
     const bool asset = is_asset_measure(def.measure);
     auto refuse_field = [&](bool present, std::string_view f) {
         if (present)
-            file_error(origin, line,
-                       fmt::format("{} {} is not used by measure {}", where, f, measure));
+            file_error(
+                origin, line,
+                fmt::format(fmt::runtime(_("{} {} is not used by measure {}")), where, f, measure));
     };
     if (asset) {
         const auto *k = find_kind(kinds, def.kind);
@@ -452,28 +463,30 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
             file_error(origin, line, fmt::format("{} measure {} needs a kind", where, measure));
         if (!k || !k->is_asset())
             file_error(origin, line,
-                       fmt::format("{} unknown asset kind '{}'; kinds: {}", where, def.kind,
-                                   fmt::join(asset_kind_keys(kinds), ", ")));
+                       fmt::format(fmt::runtime(_("{} unknown asset kind '{}'; kinds: {}")), where,
+                                   def.kind, fmt::join(asset_kind_keys(kinds), ", ")));
         if (def.measure == IndicatorMeasure::length_km && k->geometry != GeometryKind::line)
-            file_error(
-                origin, line,
-                fmt::format("{} length_km needs a line kind; {} is not one", where, def.kind));
+            file_error(origin, line,
+                       fmt::format(fmt::runtime(_("{} length_km needs a line kind; {} is not one")),
+                                   where, def.kind));
         refuse_field(!def.villages.empty(), "villages");
         if (def.measure == IndicatorMeasure::sum) {
             const int i = k->attribute_index(def.of);
             if (def.of.empty())
-                file_error(origin, line, fmt::format("{} measure sum needs `of`", where));
+                file_error(origin, line,
+                           fmt::format(fmt::runtime(_("{} measure sum needs `of`")), where));
             if (i < 0 || !(k->attributes[static_cast<std::size_t>(i)].type == ValueType::integer ||
                            k->attributes[static_cast<std::size_t>(i)].type == ValueType::real))
                 file_error(origin, line,
-                           fmt::format("{} of = '{}' is not a number column of {}", where, def.of,
-                                       def.kind));
+                           fmt::format(fmt::runtime(_("{} of = '{}' is not a number column of {}")),
+                                       where, def.of, def.kind));
         } else {
             refuse_field(!def.of.empty(), "of");
         }
         if (def.measure == IndicatorMeasure::asset_share && def.condition.empty())
-            file_error(origin, line,
-                       fmt::format("{} measure asset_share needs a condition", where));
+            file_error(
+                origin, line,
+                fmt::format(fmt::runtime(_("{} measure asset_share needs a condition")), where));
         if (def.measure != IndicatorMeasure::asset_share)
             refuse_field(!def.condition.empty(), "condition");
     } else {
@@ -493,11 +506,12 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
         def.unit = expected_unit;
     else if (def.unit != expected_unit)
         file_error(origin, line,
-                   fmt::format("{} unit '{}': measure {} is in '{}'", where, def.unit, measure,
-                               expected_unit));
+                   fmt::format(fmt::runtime(_("{} unit '{}': measure {} is in '{}'")), where,
+                               def.unit, measure, expected_unit));
     if (!has_target && (!target.townships.empty() || !target.basis.empty()))
         file_error(origin, line,
-                   fmt::format("{} has a basis or township targets but no target", where));
+                   fmt::format(fmt::runtime(_("{} has a basis or township targets but no target")),
+                               where));
     // Every expression parses in the registry's kinds, so errors come when the file is read.
     for (const auto &[field, text] : std::vector<std::pair<std::string, std::string>>{
              {"where", def.where}, {"villages", def.villages}, {"condition", def.condition}})
@@ -522,13 +536,14 @@ Targets parse_indicators(Targets targets, std::string_view text, std::string_vie
             continue;
         }
         if (k != "indicator")
-            file_error(origin, line,
-                       fmt::format("unknown key '{}'; an indicators file has period_start, "
-                                   "period_end and [indicator.<key>] tables",
-                                   k));
+            file_error(
+                origin, line,
+                fmt::format(fmt::runtime(_("unknown key '{}'; an indicators file has period_start, "
+                                           "period_end and [indicator.<key>] tables")),
+                            k));
         const auto *table = node.as_table();
         if (!table)
-            file_error(origin, line, "indicator must be tables [indicator.<key>]");
+            file_error(origin, line, _("indicator must be tables [indicator.<key>]"));
         // In the order of the file (toml++ keeps keys sorted): the bulletin's order.
         std::vector<std::pair<std::string, const toml::node *>> entries;
         for (const auto &[ikey, inode] : *table)
@@ -541,12 +556,14 @@ Targets parse_indicators(Targets targets, std::string_view text, std::string_vie
             const auto iline = inode.source().begin.line;
             if (!is_key(name))
                 file_error(origin, iline,
-                           fmt::format("indicator key '{}' must be lower-case ASCII letters, "
-                                       "digits and _ (the label holds the Chinese name)",
+                           fmt::format(fmt::runtime(
+                                           _("indicator key '{}' must be lower-case ASCII letters, "
+                                             "digits and _ (the label holds the Chinese name)")),
                                        name));
             const auto *t = inode.as_table();
             if (!t)
-                file_error(origin, iline, fmt::format("[indicator.{}] must be a table", name));
+                file_error(origin, iline,
+                           fmt::format(fmt::runtime(_("[indicator.{}] must be a table")), name));
             auto [def, target] = parse_indicator(name, *t, origin, iline, kinds);
             // A named reference: clang before 16 cannot capture a structured binding.
             const std::string &key = name;
@@ -563,7 +580,7 @@ Targets parse_indicators(Targets targets, std::string_view text, std::string_vie
         }
     }
     if (targets.period_end < targets.period_start)
-        file_error(origin, 1, "period_end is before period_start");
+        file_error(origin, 1, _("period_end is before period_start"));
     return targets;
 }
 
@@ -774,10 +791,13 @@ void check_statuses_known(const Registry &registry, const std::string &as_of,
         if (!def.needs_statuses)
             from_years.push_back(def.key);
     throw UsageError(fmt::format(
-        "the asset statuses on {} are unknown: the registry knows them for {} (its first import), "
-        "and {} need them. `qiancun load REG MANIFEST --as-of DATE` or `qiancun import REG FILE "
-        "--as-of DATE` records the statuses as valid from an earlier date; the indicators from "
-        "the data's years need no statuses: --only {}",
+        fmt::runtime(_(
+            "the asset statuses on {} are unknown: the registry knows them for {} (its first "
+            "import), "
+            "and {} need them. `qiancun load REG MANIFEST --as-of DATE` or `qiancun import REG "
+            "FILE "
+            "--as-of DATE` records the statuses as valid from an earlier date; the indicators from "
+            "the data's years need no statuses: --only {}")),
         as_of, fmt::join(known, "; "), fmt::join(blocked, ", "), fmt::join(from_years, ",")));
 }
 
@@ -810,7 +830,8 @@ Bound bind(std::optional<Expression> expression, const KindDef *kind) {
         else
             slot = kind ? kind->attribute_index(name) : -1;
         if (slot == -1)
-            throw Error(fmt::format("expression \"{}\": no column {}", expression->text(), name));
+            throw Error(fmt::format(fmt::runtime(_("expression \"{}\": no column {}")),
+                                    expression->text(), name));
         b.slots.push_back(slot);
     }
     b.expression = std::move(expression);
@@ -988,11 +1009,13 @@ private:
 Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                             const MetricsConfig &config, const IndicatorOptions &options) {
     if (!registry.working_srid())
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} has no working CRS yet")), registry.display()));
     Bulletin bulletin;
     bulletin.as_of = options.as_of.empty() ? today_utc() : options.as_of;
     if (!is_iso_date(bulletin.as_of))
-        throw UsageError(fmt::format("--as-of '{}' is not a date YYYY-MM-DD", bulletin.as_of));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("--as-of '{}' is not a date YYYY-MM-DD")), bulletin.as_of));
     bulletin.year = std::stoi(bulletin.as_of.substr(0, 4));
     const Constants constants{static_cast<double>(targets.period_start),
                               static_cast<double>(targets.period_end), bulletin.as_of};
@@ -1005,8 +1028,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             std::vector<std::string> keys;
             for (const auto &d : targets.defs)
                 keys.push_back(d.key);
-            throw UsageError(
-                fmt::format("unknown indicator '{}'; valid: {}", key, fmt::join(keys, ", ")));
+            throw UsageError(fmt::format(fmt::runtime(_("unknown indicator '{}'; valid: {}")), key,
+                                         fmt::join(keys, ", ")));
         }
         only.insert(key);
     }
@@ -1032,10 +1055,11 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         const auto difference = compare_with_current(registry, statuses, status_then);
         if (difference.differs) {
             picture = &status_then;
-            bulletin.notes.push_back(fmt::format(
-                "as of {} (status history): {} assets not yet registered or removed left out, {} "
-                "with an earlier status",
-                bulletin.as_of, difference.absent, difference.changed));
+            bulletin.notes.push_back(
+                fmt::format(fmt::runtime(_("as of {} (status history): {} assets not yet "
+                                           "registered or removed left out, {} "
+                                           "with an earlier status")),
+                            bulletin.as_of, difference.absent, difference.changed));
         }
     }
     std::map<std::string, std::int64_t> picture_counts;
@@ -1108,7 +1132,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             subject = find_kind(kinds, def->kind);
         if (is_asset_measure(def->measure) && !subject)
             throw UsageError(
-                fmt::format("indicator {}: the registry has no kind '{}'", def->key, def->kind));
+                fmt::format(fmt::runtime(_("indicator {}: the registry has no kind '{}'")),
+                            def->key, def->kind));
         p.where = bind(parse_field(*def, "where", def->where, kinds), subject);
         p.villages = bind(parse_field(*def, "villages", def->villages, kinds), village_kind);
         const bool settlement = def->measure == IndicatorMeasure::population_share;
@@ -1313,8 +1338,9 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             }
             no_value = tally[""].unknown;
             if (def.measure == IndicatorMeasure::sum && no_value > 0)
-                note_once(fmt::format("{}: {} {} matching where without {} left out of the sum",
-                                      def.key, no_value, def.kind, def.of));
+                note_once(fmt::format(
+                    fmt::runtime(_("{}: {} {} matching where without {} left out of the sum")),
+                    def.key, no_value, def.kind, def.of));
             if (seen == 0)
                 tally[""].matched = -1; // marks "no rows at all"
         } else if (def.measure == IndicatorMeasure::village_share) {
@@ -1379,8 +1405,9 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
 
     // The rows.
     auto no_layer = [&](const std::string &kind, bool now) {
-        return now ? fmt::format("no {} in the registry", kind)
-                   : fmt::format("no {} in the registry as of {}", kind, bulletin.as_of);
+        return now ? fmt::format(fmt::runtime(_("no {} in the registry")), kind)
+                   : fmt::format(fmt::runtime(_("no {} in the registry as of {}")), kind,
+                                 bulletin.as_of);
     };
     auto whole_number = [](double x) { return std::llround(x); };
     bool township_without_target = false;
@@ -1423,20 +1450,23 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                     if (t.matched <= 0)
                         missing = fmt::format("no {} matches \"{}\"", def.kind, def.where);
                     else if (t.whole <= 0)
-                        missing = fmt::format("no {} matching \"{}\" has the values of \"{}\"",
-                                              def.kind, def.where, def.condition);
+                        missing = fmt::format(
+                            fmt::runtime(_("no {} matching \"{}\" has the values of \"{}\"")),
+                            def.kind, def.where, def.condition);
                     break;
                 case IndicatorMeasure::village_share:
                     if (t.matched <= 0)
                         missing = def.villages.empty()
-                                      ? std::string("no villages")
-                                      : fmt::format("no villages match \"{}\"", def.villages);
+                                      ? std::string(_("no villages"))
+                                      : fmt::format(fmt::runtime(_("no villages match \"{}\"")),
+                                                    def.villages);
                     else if (t.whole <= 0)
-                        missing = fmt::format("no village has the values of \"{}\"", def.condition);
+                        missing = fmt::format(
+                            fmt::runtime(_("no village has the values of \"{}\"")), def.condition);
                     break;
                 case IndicatorMeasure::population_share:
                     if (t.whole <= 0)
-                        missing = "no settlement population";
+                        missing = _("no settlement population");
                     break;
                 }
                 if (def.is_share() && missing.empty())
@@ -1453,7 +1483,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                 v.unknown = t.unknown;
             }
             if (!missing.empty())
-                note_once(fmt::format("{}{}: no data ({})", def.key,
+                note_once(fmt::format(fmt::runtime(_("{}{}: no data ({})")), def.key,
                                       group.empty() ? "" : " in " + group, missing));
             if (in_force && v.target)
                 v.expected = expected_value(*in_force, !def.is_share(), bulletin.as_of,
@@ -1465,12 +1495,12 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto *def : asked)
         if (const auto it = targets.by_key.find(def->key);
             it != targets.by_key.end() && it->second.assumption)
-            bulletin.notes.push_back(fmt::format("{}: target {:g} {}, not the plan's — {}",
-                                                 def->key, *it->second.for_year(bulletin.year),
-                                                 def->unit, it->second.basis));
+            bulletin.notes.push_back(
+                fmt::format(fmt::runtime(_("{}: target {:g} {}, not the plan's — {}")), def->key,
+                            *it->second.for_year(bulletin.year), def->unit, it->second.basis));
     if (township_without_target)
-        bulletin.notes.push_back("per township, counts and lengths have no target (the plan "
-                                 "sets them for the district only): status no_target");
+        bulletin.notes.push_back(_("per township, counts and lengths have no target (the plan "
+                                   "sets them for the district only): status no_target"));
     return bulletin;
 }
 

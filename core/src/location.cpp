@@ -6,6 +6,8 @@
 
 #include <charconv>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -46,7 +48,8 @@ std::string decode(std::string_view part, std::string_view uri, std::string_view
         const int hi = i + 2 < part.size() ? hex_digit(part[i + 1]) : -1;
         const int lo = i + 2 < part.size() ? hex_digit(part[i + 2]) : -1;
         if (hi < 0 || lo < 0)
-            throw UsageError(fmt::format("{}: a bad %-escape in the {}", uri, what));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("{}: a bad %-escape in the {}")), uri, what));
         out += static_cast<char>(hi * 16 + lo);
         i += 2;
     }
@@ -91,7 +94,8 @@ Location Location::file(std::filesystem::path path) {
 
 Location Location::parse(std::string_view text) {
     if (text.empty())
-        throw UsageError("an empty registry name: give a file or a " + std::string(kUsage));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("an empty registry name: give a file or a {}")), kUsage));
     std::string_view rest;
     if (starts_with_ci(text, "postgresql://"))
         rest = text.substr(13);
@@ -114,12 +118,12 @@ Location Location::parse(std::string_view text) {
     }
     const auto slash = rest.find('/');
     if (slash == std::string_view::npos || slash + 1 == rest.size())
-        throw bad("no database");
+        throw bad(_("no database"));
     const std::string_view authority = rest.substr(0, slash);
     const std::string_view database = rest.substr(slash + 1);
     if (database.find('/') != std::string_view::npos)
-        throw bad("the database name has a '/'");
-    l.m_database = decode(database, uri, "database");
+        throw bad(_("the database name has a '/'"));
+    l.m_database = decode(database, uri, _("database"));
 
     std::string_view hostport = authority;
     if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
@@ -127,35 +131,37 @@ Location Location::parse(std::string_view text) {
         hostport = authority.substr(at + 1);
         if (userinfo.find(':') != std::string_view::npos)
             throw UsageError(fmt::format(
-                "{}{}:***@{}/{}: a password in the URI would show in the process list and the "
-                "shell history; remove it and set PGPASSWORD or put it in ~/.pgpass",
+                fmt::runtime(_(
+                    "{}{}:***@{}/{}: a password in the URI would show in the process list and the "
+                    "shell history; remove it and set PGPASSWORD or put it in ~/.pgpass")),
                 uri.substr(0, uri.find("://") + 3), userinfo.substr(0, userinfo.find(':')),
                 hostport, database));
-        l.m_user = decode(userinfo, uri, "user name");
+        l.m_user = decode(userinfo, uri, _("user name"));
     }
     std::string_view port;
     if (!hostport.empty() && hostport.front() == '[') {
         const auto close = hostport.find(']');
         if (close == std::string_view::npos)
-            throw bad("an unclosed '[' in the host");
+            throw bad(_("an unclosed '[' in the host"));
         l.m_host = std::string(hostport.substr(1, close - 1));
         const auto after = hostport.substr(close + 1);
         if (!after.empty()) {
             if (after.front() != ':')
-                throw bad("text after the host");
+                throw bad(_("text after the host"));
             port = after.substr(1);
         }
     } else if (const auto colon = hostport.rfind(':'); colon != std::string_view::npos) {
-        l.m_host = decode(hostport.substr(0, colon), uri, "host");
+        l.m_host = decode(hostport.substr(0, colon), uri, _("host"));
         port = hostport.substr(colon + 1);
     } else {
-        l.m_host = decode(hostport, uri, "host");
+        l.m_host = decode(hostport, uri, _("host"));
     }
     if (!port.empty()) {
         int p = 0;
         const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
         if (ec != std::errc{} || end != port.data() + port.size() || p < 1 || p > 65535)
-            throw bad(fmt::format("port '{}' is not a number from 1 to 65535", port));
+            throw bad(
+                fmt::format(fmt::runtime(_("port '{}' is not a number from 1 to 65535")), port));
         l.m_port = p;
     }
 
@@ -166,25 +172,28 @@ Location Location::parse(std::string_view text) {
         if (param.empty())
             continue;
         const auto eq = param.find('=');
-        const std::string key = decode(param.substr(0, eq), uri, "parameters");
+        const std::string key = decode(param.substr(0, eq), uri, _("parameters"));
         const std::string value = eq == std::string_view::npos
                                       ? std::string()
-                                      : decode(param.substr(eq + 1), uri, "parameters");
+                                      : decode(param.substr(eq + 1), uri, _("parameters"));
         if (key == "password")
-            throw UsageError(fmt::format("{}: a password in the URI would show in the process "
-                                         "list and the shell history; remove it and set "
-                                         "PGPASSWORD or put it in ~/.pgpass",
-                                         l.display()));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("{}: a password in the URI would show in the process "
+                                           "list and the shell history; remove it and set "
+                                           "PGPASSWORD or put it in ~/.pgpass")),
+                            l.display()));
         if (key != "schema")
-            throw bad(fmt::format("unknown parameter '{}' (the only one is schema)", key));
+            throw bad(fmt::format(
+                fmt::runtime(_("unknown parameter '{}' (the only one is schema)")), key));
         if (!plain_identifier(value))
-            throw bad(fmt::format("schema '{}' is not a plain name (letters, digits and _, not "
-                                  "starting with a digit, at most 63 bytes)",
-                                  value));
+            throw bad(fmt::format(
+                fmt::runtime(_("schema '{}' is not a plain name (letters, digits and _, not "
+                               "starting with a digit, at most 63 bytes)")),
+                value));
         l.m_schema = value;
     }
     if (l.m_schema.empty())
-        throw bad("no schema (?schema=NAME: the registry's schema in the database)");
+        throw bad(_("no schema (?schema=NAME: the registry's schema in the database)"));
     return l;
 }
 

@@ -20,6 +20,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -45,8 +47,9 @@ std::string basis_assets_key(const std::string &kind) {
 /// `config` with every asset kind of the registry it lacks taken from the defaults.
 MetricsConfig complete(const MetricsConfig &config, const Registry &registry) {
     if (config.quadrant_segments < kMinQuadrantSegments)
-        throw UsageError(fmt::format("quadrant_segments must be at least {} (SPEC §3), not {}",
-                                     kMinQuadrantSegments, config.quadrant_segments));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("quadrant_segments must be at least {} (SPEC §3), not {}")),
+                        kMinQuadrantSegments, config.quadrant_segments));
     MetricsConfig full = config;
     for (auto &[key, tc] : MetricsConfig::defaults(registry.kinds()).types)
         full.types.try_emplace(key, std::move(tc));
@@ -191,9 +194,11 @@ MetricsTable compute(const Registry &registry, const MetricsConfig &full,
     const auto ended = std::chrono::steady_clock::now();
     using seconds = std::chrono::duration<double>;
     log(LogLevel::info,
-        fmt::format("metrics: {} villages × {} types on {} threads in {:.2f} s (loading {:.2f} s)",
-                    n, table.types.size(), threads, seconds(ended - started).count(),
-                    seconds(loaded - started).count()));
+        fmt::format(
+            fmt::runtime(
+                _("metrics: {} villages × {} types on {} threads in {:.2f} s (loading {:.2f} s)")),
+            n, table.types.size(), threads, seconds(ended - started).count(),
+            seconds(loaded - started).count()));
     return table;
 }
 

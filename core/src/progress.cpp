@@ -10,6 +10,8 @@
 #include <map>
 #include <vector>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -29,7 +31,7 @@ double days_in_year(int year) {
 /// Day number of the end of the day `date` (YYYY-MM-DD), i.e. the start of the next day.
 double end_of_day(std::string_view date) {
     if (!is_iso_date(date))
-        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' is not a date YYYY-MM-DD")), date));
     const int y = std::stoi(std::string(date.substr(0, 4)));
     const auto m = static_cast<unsigned>(std::stoi(std::string(date.substr(5, 2))));
     const auto d = static_cast<unsigned>(std::stoi(std::string(date.substr(8, 2))));

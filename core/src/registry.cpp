@@ -131,16 +131,18 @@ void Registry::add_kind(const KindDef &def) {
         if (existing.key != def.key)
             continue;
         if (existing.builtin)
-            throw UsageError(fmt::format("'{}' is a built-in kind", def.key));
+            throw UsageError(fmt::format(fmt::runtime(_("'{}' is a built-in kind")), def.key));
         if (kinds_to_toml({existing}) != kinds_to_toml({def}))
-            throw UsageError(fmt::format("asset type '{}' is already defined differently in {}",
-                                         def.key, m_store->location().display()));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("asset type '{}' is already defined differently in {}")),
+                            def.key, m_store->location().display()));
         return;
     }
     if (is_reserved_table_name(def.key))
-        throw UsageError(fmt::format("asset type key '{}' is reserved for the registry's own "
-                                     "tables and result layers",
-                                     def.key));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("asset type key '{}' is reserved for the registry's own "
+                                       "tables and result layers")),
+                        def.key));
     m_store->add_kind(def);
 }
 
@@ -189,13 +191,13 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
     if (filter.status) {
         const int at = k.attribute_index("status");
         if (!k.is_asset() || at < 0)
-            throw UsageError(fmt::format("{} has no status", k.key));
+            throw UsageError(fmt::format(fmt::runtime(_("{} has no status")), k.key));
         const auto parsed = parse_value(k.attributes[static_cast<std::size_t>(at)], *filter.status);
         if (const auto *problem = std::get_if<std::string>(&parsed))
             throw UsageError(*problem);
         if (!std::holds_alternative<std::string>(std::get<Value>(parsed)))
-            throw UsageError(fmt::format("status '{}' is not one of {}", *filter.status,
-                                         fmt::join(asset_statuses(), ", ")));
+            throw UsageError(fmt::format(fmt::runtime(_("status '{}' is not one of {}")),
+                                         *filter.status, fmt::join(asset_statuses(), ", ")));
         checked.status = value_to_text(std::get<Value>(parsed));
     }
     return m_store->list(k, checked);
@@ -211,8 +213,8 @@ std::string text_of(const Value &v) {
 
 std::string Registry::resolve_village(std::string_view code_or_name) const {
     if (!has_table("village"))
-        throw UsageError(
-            fmt::format("no village '{}': {} has no villages", code_or_name, display()));
+        throw UsageError(fmt::format(fmt::runtime(_("no village '{}': {} has no villages")),
+                                     code_or_name, display()));
     bool by_code = false;
     scan({.table = "village",
           .columns = {"code"},
@@ -236,10 +238,10 @@ std::string Registry::resolve_village(std::string_view code_or_name) const {
     if (codes.size() == 1)
         return codes.front();
     if (codes.empty())
-        throw UsageError(
-            fmt::format("no village has the code or name '{}' in {}", code_or_name, display()));
-    throw UsageError(fmt::format("{} villages are named '{}': {}; give the code", codes.size(),
-                                 code_or_name, fmt::join(candidates, ", ")));
+        throw UsageError(fmt::format(fmt::runtime(_("no village has the code or name '{}' in {}")),
+                                     code_or_name, display()));
+    throw UsageError(fmt::format(fmt::runtime(_("{} villages are named '{}': {}; give the code")),
+                                 codes.size(), code_or_name, fmt::join(candidates, ", ")));
 }
 
 std::vector<std::string> Registry::townships() const {
@@ -268,11 +270,12 @@ std::vector<std::string> Registry::township_villages(std::string_view township) 
              [&](const ScanRow &r) { codes.push_back(text_of(r.values[0])); });
     if (codes.empty()) {
         const auto known = townships();
-        throw UsageError(known.empty() ? fmt::format("no township '{}': the villages of {} name "
-                                                     "no township",
-                                                     township, display())
-                                       : fmt::format("no township '{}'; the townships are: {}",
-                                                     township, fmt::join(known, ", ")));
+        throw UsageError(
+            known.empty() ? fmt::format(fmt::runtime(_("no township '{}': the villages of {} name "
+                                                       "no township")),
+                                        township, display())
+                          : fmt::format(fmt::runtime(_("no township '{}'; the townships are: {}")),
+                                        township, fmt::join(known, ", ")));
     }
     return codes;
 }
@@ -280,7 +283,7 @@ std::vector<std::string> Registry::township_villages(std::string_view township) 
 std::vector<StatusChange> Registry::statuses_as_of(std::string_view date,
                                                    std::string_view kind) const {
     if (!is_iso_date(date))
-        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' is not a date YYYY-MM-DD")), date));
     return m_store->statuses_as_of(date, kind);
 }
 
@@ -316,7 +319,7 @@ std::int64_t Registry::update_result_rows(const std::string &name,
                                           const std::vector<ResultColumn> &columns,
                                           std::span<const std::vector<Value>> rows) {
     if (columns.empty())
-        throw Error(fmt::format("updating {}: no key column", name));
+        throw Error(fmt::format(fmt::runtime(_("updating {}: no key column")), name));
     return m_store->update_result_rows(name, columns, rows);
 }
 
@@ -344,7 +347,7 @@ void Registry::add_role(const RoleSpec &role) {
     for (const auto &t : role.townships)
         township_villages(t); // names the townships when unknown
     if (role.read_only() && !role.townships.empty())
-        throw UsageError("--township limits what an editor writes; a read-only role reads all");
+        throw UsageError(_("--township limits what an editor writes; a read-only role reads all"));
     m_store->add_role(checked);
 }
 

@@ -23,6 +23,8 @@
 #include <set>
 #include <unordered_set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -115,9 +117,10 @@ std::optional<double> grid_side(const std::string &source) {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), side);
     if (ec != std::errc() || end != text.data() + text.size() || !(side > 0.0) ||
         !std::isfinite(side))
-        throw UsageError(fmt::format("--candidates {}: the grid needs a cell size in metres above "
-                                     "0, e.g. grid:250",
-                                     source));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("--candidates {}: the grid needs a cell size in metres above "
+                           "0, e.g. grid:250")),
+            source));
     return side;
 }
 
@@ -271,13 +274,15 @@ void check_siting_type(const Registry &registry, const std::string &type) {
         for (const auto &k : registry.kinds())
             if (k.is_asset() && k.geometry != GeometryKind::line)
                 assets.push_back(k.key);
-        throw UsageError(fmt::format("'{}' is not an asset type; sites can be proposed for: {}",
-                                     type, fmt::join(assets, ", ")));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("'{}' is not an asset type; sites can be proposed for: {}")),
+                        type, fmt::join(assets, ", ")));
     }
     if (kind.geometry == GeometryKind::line)
-        throw UsageError(fmt::format("'{}' is a line type: sites are proposed for point and "
-                                     "polygon assets",
-                                     type));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("'{}' is a line type: sites are proposed for point and "
+                                       "polygon assets")),
+                        type));
 }
 
 /// Candidate places of `source`, each inside a village of scope (by `villages`).
@@ -301,7 +306,7 @@ std::vector<Candidate> load_candidates(const Registry &registry, const metrics::
     }
     if (source == "road_vertices") {
         if (!graph)
-            throw Error("road vertices need the road graph");
+            throw Error(_("road vertices need the road graph"));
         std::set<std::pair<double, double>> seen;
         for (std::uint32_t e = 0; e < graph->edge_count(); ++e) {
             const std::string road = graph->edge(e).road_id;
@@ -322,9 +327,10 @@ std::vector<Candidate> load_candidates(const Registry &registry, const metrics::
         const double nx = std::ceil((extent.max_corner().get<0>() - x0) / *side);
         const double ny = std::ceil((extent.max_corner().get<1>() - y0) / *side);
         if (nx * ny > kMaxGridCells)
-            throw UsageError(fmt::format("--candidates {}: {:.0f} cells over the villages' extent "
-                                         "(at most {:.0f}); take larger cells",
-                                         source, nx * ny, kMaxGridCells));
+            throw UsageError(fmt::format(
+                fmt::runtime(_("--candidates {}: {:.0f} cells over the villages' extent "
+                               "(at most {:.0f}); take larger cells")),
+                source, nx * ny, kMaxGridCells));
         for (double j = 0; j < ny; ++j)
             for (double i = 0; i < nx; ++i) {
                 const double x = x0 + (i + 0.5) * *side;
@@ -343,9 +349,10 @@ std::vector<Candidate> load_candidates(const Registry &registry, const metrics::
             if (k.role != KindRole::village && k.geometry != GeometryKind::line &&
                 k.role != KindRole::settlement)
                 layers.push_back(k.key);
-        throw UsageError(fmt::format("--candidates {}: not a candidate source; use settlements, "
-                                     "road_vertices, grid:METRES or a point or polygon layer: {}",
-                                     source, fmt::join(layers, ", ")));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("--candidates {}: not a candidate source; use settlements, "
+                           "road_vertices, grid:METRES or a point or polygon layer: {}")),
+            source, fmt::join(layers, ", ")));
     }
     if (!registry.has_table(kind->key))
         return out;
@@ -391,17 +398,18 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
     const auto started = std::chrono::steady_clock::now();
     check_siting_type(registry, options.type);
     if (options.add.has_value() == options.cover.has_value())
-        throw UsageError("give either --add N (the number of new sites) or --cover PCT (the "
-                         "share of the population to reach)");
+        throw UsageError(_("give either --add N (the number of new sites) or --cover PCT (the "
+                           "share of the population to reach)"));
     if (options.add && *options.add < 1)
-        throw UsageError(fmt::format("--add {}: at least one site", *options.add));
+        throw UsageError(fmt::format(fmt::runtime(_("--add {}: at least one site")), *options.add));
     if (options.cover && !(*options.cover > 0.0 && *options.cover <= 1.0))
         throw UsageError(
-            fmt::format("--cover {}: a share above 0 % and at most 100 %", *options.cover * 100.0));
+            fmt::format(fmt::runtime(_("--cover {}: a share above 0 % and at most 100 %")),
+                        *options.cover * 100.0));
     if (options.villages && !options.cover)
-        throw UsageError("--villages goes with --cover PCT (the share of villages to reach)");
+        throw UsageError(_("--villages goes with --cover PCT (the share of villages to reach)"));
     if (options.radius_m && !(*options.radius_m > 0.0 && std::isfinite(*options.radius_m)))
-        throw UsageError("--radius must be a positive distance in metres");
+        throw UsageError(_("--radius must be a positive distance in metres"));
     (void)grid_side(options.candidates); // a malformed grid fails before any work
 
     SitingResult result;
@@ -427,24 +435,24 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
     if (options.network || options.candidates == "road_vertices")
         graph.emplace(build_road_graph(registry, config));
     if (options.network && graph->edge_count() == 0)
-        throw UsageError("--network: the registry has no serving road to measure along");
+        throw UsageError(_("--network: the registry has no serving road to measure along"));
 
     std::vector<Candidate> candidates =
         load_candidates(registry, data, options.candidates, graph ? &*graph : nullptr, villages);
     if (options.exclude_hazard) {
         const PolygonIndex hazard = load_hazard(registry, ctx);
         if (hazard.empty())
-            log(LogLevel::warning, "--exclude hazard: the registry has no hazard zones; no "
-                                   "candidate excluded");
+            log(LogLevel::warning, _("--exclude hazard: the registry has no hazard zones; no "
+                                     "candidate excluded"));
         const std::size_t before = candidates.size();
         std::erase_if(candidates, [&](const Candidate &c) { return hazard.find(c.x, c.y) >= 0; });
         result.excluded_by_hazard = static_cast<std::int64_t>(before - candidates.size());
     }
     result.candidate_count = static_cast<std::int64_t>(candidates.size());
     if (candidates.empty())
-        throw UsageError(fmt::format("--candidates {}: no candidate place inside the villages{}",
-                                     options.candidates,
-                                     options.exclude_hazard ? " outside the hazard zones" : ""));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("--candidates {}: no candidate place inside the villages{}")),
+            options.candidates, options.exclude_hazard ? _(" outside the hazard zones") : ""));
 
     // Demand: settlements with people; those the existing assets reach are covered already.
     const std::size_t ns = data.settlements.size();
@@ -584,15 +592,18 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
                 const auto best = result.villages_reached_before +
                                   static_cast<std::int64_t>(solution.villages_reached);
                 throw UsageError(fmt::format(
-                    "--cover {:.4g} --villages: the {} candidates reach at most {} of the {} "
-                    "villages ({:.1f} %; {} with the existing assets{}), a village counting when "
-                    "{:.0f} % of its people are reached; ask for less, a larger --radius or other "
-                    "--candidates",
+                    fmt::runtime(
+                        _("--cover {:.4g} --villages: the {} candidates reach at most {} of the {} "
+                          "villages ({:.1f} %; {} with the existing assets{}), a village counting "
+                          "when "
+                          "{:.0f} % of its people are reached; ask for less, a larger --radius or "
+                          "other "
+                          "--candidates")),
                     *options.cover * 100.0, candidates.size(), best, result.villages,
                     std::floor(1000.0 * static_cast<double>(best) /
                                static_cast<double>(result.villages)) /
                         10.0,
-                    result.villages_reached_before, options.network ? ", along the roads" : "",
+                    result.villages_reached_before, options.network ? _(", along the roads") : "",
                     threshold * 100.0));
             }
         } else {
@@ -609,13 +620,14 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
             if (!solution.reached) {
                 const double best = static_cast<double>(result.covered_before) + solution.value;
                 throw UsageError(fmt::format(
-                    "--cover {:.4g}: the {} candidates reach at most {:.1f} % of the {} people "
-                    "({} with the existing assets{}); ask for less, a larger --radius or other "
-                    "--candidates",
+                    fmt::runtime(_(
+                        "--cover {:.4g}: the {} candidates reach at most {:.1f} % of the {} people "
+                        "({} with the existing assets{}); ask for less, a larger --radius or other "
+                        "--candidates")),
                     *options.cover * 100.0, candidates.size(),
                     std::floor(1000.0 * best / static_cast<double>(result.total_population)) / 10.0,
                     result.total_population, result.covered_before,
-                    options.network ? ", along the roads" : ""));
+                    options.network ? _(", along the roads") : ""));
             }
         }
     }
@@ -680,9 +692,10 @@ SitingResult plan_sites(const Registry &registry, const MetricsConfig &config,
             solution.proven_optimal ? solution.chosen.size() : solution.lower_bound_sites);
     }
     log(LogLevel::info,
-        fmt::format("siting: {} candidates, {} open settlements, {} sites in {:.2f} s",
-                    candidates.size(), instance.weight.size(), result.sites.size(),
-                    Seconds(std::chrono::steady_clock::now() - started).count()));
+        fmt::format(
+            fmt::runtime(_("siting: {} candidates, {} open settlements, {} sites in {:.2f} s")),
+            candidates.size(), instance.weight.size(), result.sites.size(),
+            Seconds(std::chrono::steady_clock::now() - started).count()));
     return result;
 }
 

@@ -25,6 +25,8 @@
 #include <sstream>
 #include <thread>
 
+#include "qiancun/i18n.hpp"
+
 extern char **environ;
 
 namespace qiancun::exporters {
@@ -98,7 +100,7 @@ std::optional<double> number(const Value &v) {
 std::size_t column(const Rows &rows, std::string_view name) {
     const auto it = std::find(rows.columns.begin(), rows.columns.end(), name);
     if (it == rows.columns.end())
-        throw Error(fmt::format("bulletin: no column '{}'", name));
+        throw Error(fmt::format(fmt::runtime(_("bulletin: no column '{}'")), name));
     return static_cast<std::size_t>(it - rows.columns.begin());
 }
 
@@ -134,7 +136,7 @@ const IndicatorDef &def_of(const BulletinReport &r, const std::string &key) {
             return d;
     if (const auto *d = r.targets.def(key))
         return *d;
-    throw Error(fmt::format("bulletin: unknown indicator '{}'", key));
+    throw Error(fmt::format(fmt::runtime(_("bulletin: unknown indicator '{}'")), key));
 }
 
 BulletinTable warnings_table(const BulletinReport &r) {
@@ -591,7 +593,7 @@ std::string bulletin_html(const BulletinReport &report) {
         for (const auto &t : tables)
             if (t.id == id)
                 return t;
-        throw Error(fmt::format("bulletin: no table '{}'", id));
+        throw Error(fmt::format(fmt::runtime(_("bulletin: no table '{}'")), id));
     };
     const Bulletin &b = report.current;
     std::string h;
@@ -722,7 +724,7 @@ public:
     TempDir() {
         std::string templ = (fs::temp_directory_path() / "qiancun-chromium-XXXXXX").string();
         if (!::mkdtemp(templ.data()))
-            throw Error("cannot create a temporary directory for Chromium");
+            throw Error(_("cannot create a temporary directory for Chromium"));
         m_path = templ;
     }
     TempDir(const TempDir &) = delete;
@@ -752,10 +754,11 @@ std::string last_line(const fs::path &log) {
 void print_pdf(const fs::path &html, const fs::path &pdf, std::chrono::seconds timeout) {
     const auto chromium = find_chromium();
     if (!chromium)
-        throw Error(fmt::format("cannot write {}: a PDF is printed by headless Chromium, which is "
-                                "not installed (Debian package chromium; tools/install_deps.sh "
-                                "installs it). Write .html and print it from a browser instead",
-                                pdf.string()));
+        throw Error(fmt::format(
+            fmt::runtime(_("cannot write {}: a PDF is printed by headless Chromium, which is "
+                           "not installed (Debian package chromium; tools/install_deps.sh "
+                           "installs it). Write .html and print it from a browser instead")),
+            pdf.string()));
     TempDir profile;
     const fs::path log = profile.path() / "chromium.log";
     const fs::path out = fs::absolute(pdf);
@@ -791,22 +794,24 @@ void print_pdf(const fs::path &html, const fs::path &pdf, std::chrono::seconds t
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (rc != 0)
-        throw Error(fmt::format("cannot start {}: {}", chromium->string(), std::strerror(rc)));
+        throw Error(fmt::format(fmt::runtime(_("cannot start {}: {}")), chromium->string(),
+                                std::strerror(rc)));
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
         // Waited for without reaping, so the process group id stays Chromium's until its
         // helpers are stopped below.
         siginfo_t info{};
         if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
-            throw Error(fmt::format("waiting for Chromium: {}", std::strerror(errno)));
+            throw Error(
+                fmt::format(fmt::runtime(_("waiting for Chromium: {}")), std::strerror(errno)));
         if (info.si_pid == pid)
             break;
         if (std::chrono::steady_clock::now() > deadline) {
             ::kill(-pid, SIGKILL);
             int ignored = 0;
             ::waitpid(pid, &ignored, 0);
-            throw Error(fmt::format("Chromium did not print {} within {} s", pdf.string(),
-                                    timeout.count()));
+            throw Error(fmt::format(fmt::runtime(_("Chromium did not print {} within {} s")),
+                                    pdf.string(), timeout.count()));
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -815,8 +820,9 @@ void print_pdf(const fs::path &html, const fs::path &pdf, std::chrono::seconds t
     ::waitpid(pid, &status, 0);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !fs::exists(out) ||
         fs::file_size(out, ec) == 0)
-        throw Error(fmt::format("Chromium could not print {} (exit status {}): {}", pdf.string(),
-                                WIFEXITED(status) ? WEXITSTATUS(status) : -1, last_line(log)));
+        throw Error(fmt::format(fmt::runtime(_("Chromium could not print {} (exit status {}): {}")),
+                                pdf.string(), WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                                last_line(log)));
 }
 
 void write_bulletin(const fs::path &path, const BulletinReport &report) {
@@ -828,7 +834,7 @@ void write_bulletin(const fs::path &path, const BulletinReport &report) {
         out << text;
         out.close();
         if (!out)
-            throw Error(fmt::format("cannot write {}", to.string()));
+            throw Error(fmt::format(fmt::runtime(_("cannot write {}")), to.string()));
     };
     if (ext == ".html" || ext == ".htm") {
         write_text(path, bulletin_html(report));
@@ -840,7 +846,8 @@ void write_bulletin(const fs::path &path, const BulletinReport &report) {
         write_text(html, bulletin_html(report));
         print_pdf(html, path);
     } else {
-        throw UsageError(fmt::format("-o {}: a bulletin is .html, .xlsx or .pdf", path.string()));
+        throw UsageError(fmt::format(fmt::runtime(_("-o {}: a bulletin is .html, .xlsx or .pdf")),
+                                     path.string()));
     }
 }
 

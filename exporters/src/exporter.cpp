@@ -114,7 +114,7 @@ private:
 
 std::string last_gdal_error() {
     const char *msg = CPLGetLastErrorMsg();
-    return msg && *msg ? msg : "no reason given by GDAL";
+    return msg && *msg ? msg : _("no reason given by GDAL");
 }
 
 /// The geometry families a Shapefile can hold, one per file.
@@ -618,7 +618,7 @@ Part &part_for(std::vector<Part> &parts, const OGRGeometry *g) {
         if (p.family == family)
             return p;
     // The survey saw every family; a feature of another one means the data changed under us.
-    throw Error("the registry changed during the export; run it again");
+    throw Error(_("the registry changed during the export; run it again"));
 }
 
 void write_field_map(const fs::path &path,
@@ -693,9 +693,9 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
                                 ? fs::path(options.output).replace_extension(".shp")
                                 : options.output;
     if (options.layer.empty())
-        throw UsageError("no layer given to export");
+        throw UsageError(_("no layer given to export"));
     if (options.where && options.where->find(';') != std::string::npos)
-        throw UsageError("--where takes one expression; ';' is not allowed in it");
+        throw UsageError(_("--where takes one expression; ';' is not allowed in it"));
     if (registry_at.is_file() && !fs::is_regular_file(registry_at.path()))
         throw UsageError(
             fmt::format(fmt::runtime(_("registry {} does not exist")), registry_at.display()));
@@ -705,7 +705,7 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
             fmt::format(fmt::runtime(_("directory {} does not exist")), out_dir.string()));
     std::error_code ec;
     if (registry_at.is_file() && fs::equivalent(registry_at.path(), output, ec))
-        throw UsageError("the output would overwrite the registry itself");
+        throw UsageError(_("the output would overwrite the registry itself"));
 
     GDALAllRegister();
     GdalMessagesToLog forward_messages;

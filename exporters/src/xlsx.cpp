@@ -10,6 +10,8 @@
 #include <string_view>
 #include <system_error>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::exporters {
 namespace {
 
@@ -50,7 +52,7 @@ std::string sheet_name(std::string name, std::size_t index) {
 void write_xlsx(const std::filesystem::path &path, const std::vector<Sheet> &sheets) {
     lxw_workbook *book = workbook_new(path.c_str());
     if (!book)
-        throw Error(fmt::format("cannot write {}", path.string()));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}")), path.string()));
     lxw_format *header = workbook_add_format(book);
     format_set_bold(header);
     lxw_format *percent = workbook_add_format(book);
@@ -112,7 +114,8 @@ void write_xlsx(const std::filesystem::path &path, const std::vector<Sheet> &she
     if (failed != LXW_NO_ERROR) {
         std::error_code ec;
         std::filesystem::remove(path, ec);
-        throw Error(fmt::format("cannot write {}: {}", path.string(), lxw_strerror(failed)));
+        throw Error(fmt::format(fmt::runtime(_("cannot write {}: {}")), path.string(),
+                                lxw_strerror(failed)));
     }
 }
 

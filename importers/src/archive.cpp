@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::importers::detail {
 
 namespace {
@@ -111,7 +113,7 @@ std::vector<ArchiveEntry> read_zip_directory(const std::string &path, const std:
     };
     VsiFilePtr f(VSIFOpenL(path.c_str(), "rb"));
     if (!f)
-        fail("the archive cannot be opened");
+        fail(_("the archive cannot be opened"));
     VSIFSeekL(f.get(), 0, SEEK_END);
     const std::uint64_t size = VSIFTellL(f.get());
 
@@ -127,7 +129,7 @@ std::vector<ArchiveEntry> read_zip_directory(const std::string &path, const std:
             break;
         }
     if (!eocd)
-        fail("not a zip archive (no central directory at its end): damaged or not a zip");
+        fail(_("not a zip archive (no central directory at its end): damaged or not a zip"));
     std::uint64_t entries = le(tail, *eocd + 10, 2);
     std::uint64_t cd_size = le(tail, *eocd + 12, 4);
     std::uint64_t cd_offset = le(tail, *eocd + 16, 4);
@@ -138,30 +140,33 @@ std::vector<ArchiveEntry> read_zip_directory(const std::string &path, const std:
         if (loc.size() == 20 && loc.compare(0, 4, "PK\x06\x07") == 0) {
             const std::string z = read_at(f.get(), le(loc, 8, 8), 56);
             if (z.size() < 56 || z.compare(0, 4, "PK\x06\x06") != 0)
-                fail("the zip64 central directory record is damaged");
+                fail(_("the zip64 central directory record is damaged"));
             entries = le(z, 32, 8);
             cd_size = le(z, 40, 8);
             cd_offset = le(z, 48, 8);
         }
     }
     if (entries > kMaxArchiveEntries)
-        fail(fmt::format("refused: the archive holds {} entries, more than the limit of {} (a zip "
-                         "bomb?); unpack it and import the file itself",
-                         entries, kMaxArchiveEntries));
+        fail(fmt::format(
+            fmt::runtime(
+                _("refused: the archive holds {} entries, more than the limit of {} (a zip "
+                  "bomb?); unpack it and import the file itself")),
+            entries, kMaxArchiveEntries));
     if (cd_offset > size || cd_size > size - cd_offset)
-        fail("the zip's central directory lies outside the file: damaged or truncated");
+        fail(_("the zip's central directory lies outside the file: damaged or truncated"));
     const std::string cd = read_at(f.get(), cd_offset, static_cast<std::size_t>(cd_size));
     if (cd.size() != cd_size)
-        fail("the zip's central directory cannot be read: damaged or truncated");
+        fail(_("the zip's central directory cannot be read: damaged or truncated"));
 
     std::vector<ArchiveEntry> out;
     std::uint64_t total = 0;
     std::size_t at = 0;
     while (at + 46 <= cd.size() && cd.compare(at, 4, "PK\x01\x02") == 0) {
         if (out.size() >= kMaxArchiveEntries)
-            fail(fmt::format("refused: the archive holds more than {} entries (a zip bomb?); "
-                             "unpack it and import the file itself",
-                             kMaxArchiveEntries));
+            fail(fmt::format(
+                fmt::runtime(_("refused: the archive holds more than {} entries (a zip bomb?); "
+                               "unpack it and import the file itself")),
+                kMaxArchiveEntries));
         ArchiveEntry e;
         e.compressed_size = le(cd, at + 20, 4);
         e.uncompressed_size = le(cd, at + 24, 4);
@@ -169,7 +174,7 @@ std::vector<ArchiveEntry> read_zip_directory(const std::string &path, const std:
         const std::size_t extra_len = le(cd, at + 30, 2);
         const std::size_t comment_len = le(cd, at + 32, 2);
         if (at + 46 + name_len + extra_len + comment_len > cd.size())
-            fail("the zip's central directory is truncated");
+            fail(_("the zip's central directory is truncated"));
         e.name = cd.substr(at + 46, name_len);
         // ZIP64 extended information: the 64-bit sizes of the fields saturated above.
         for (std::size_t x = at + 46 + name_len; x + 4 <= at + 46 + name_len + extra_len;) {
@@ -189,22 +194,26 @@ std::vector<ArchiveEntry> read_zip_directory(const std::string &path, const std:
             x += 4 + len;
         }
         if (escapes(e.name))
-            fail(fmt::format("refused: the entry '{}' would lie outside the archive (an absolute "
-                             "path or '..'); ask the sender for a clean archive",
-                             e.name));
+            fail(fmt::format(
+                fmt::runtime(_("refused: the entry '{}' would lie outside the archive (an absolute "
+                               "path or '..'); ask the sender for a clean archive")),
+                e.name));
         total += std::min(e.uncompressed_size, kMaxArchiveUncompressedBytes + 1);
         if (total > kMaxArchiveUncompressedBytes)
-            fail(fmt::format("refused: the archive unpacks to more than {} ({} declares {} from "
-                             "{} compressed; a zip bomb?); unpack it and import the file itself",
-                             human_bytes(kMaxArchiveUncompressedBytes), e.name,
-                             human_bytes(e.uncompressed_size), human_bytes(e.compressed_size)));
+            fail(fmt::format(
+                fmt::runtime(
+                    _("refused: the archive unpacks to more than {} ({} declares {} from "
+                      "{} compressed; a zip bomb?); unpack it and import the file itself")),
+                human_bytes(kMaxArchiveUncompressedBytes), e.name, human_bytes(e.uncompressed_size),
+                human_bytes(e.compressed_size)));
         out.push_back(std::move(e));
         at += 46 + name_len + extra_len + comment_len;
     }
     if (out.size() != entries)
-        fail(fmt::format("the zip's central directory is damaged: it declares {} entries, {} "
-                         "were readable",
-                         entries, out.size()));
+        fail(fmt::format(
+            fmt::runtime(_("the zip's central directory is damaged: it declares {} entries, {} "
+                           "were readable")),
+            entries, out.size()));
     return out;
 }
 
@@ -251,13 +260,13 @@ ArchiveSource resolve_archive(const std::filesystem::path &archive, const std::s
             if (lower(basename(d)) == "doc.kml" || (!root && lower(d).ends_with(".kml")))
                 root = d;
         if (!root)
-            throw InputError(display, "", std::nullopt, "the KMZ holds no KML document");
+            throw InputError(display, "", std::nullopt, _("the KMZ holds no KML document"));
         return {vsizip_root(archive) + "/" + *root, display + "/" + *root, *root, false};
     }
     if (datasets.empty())
         throw InputError(display, "", std::nullopt,
-                         "the archive holds no vector file qiancun reads (.shp, .gpkg, .geojson, "
-                         ".kml, .csv, .xlsx, …)");
+                         _("the archive holds no vector file qiancun reads (.shp, .gpkg, .geojson, "
+                           ".kml, .csv, .xlsx, …)"));
     auto names_it = [&](const std::string &inner, bool any_case) {
         auto eq = [&](const std::string &a) {
             return any_case ? lower(a) == lower(layer) : a == layer;
@@ -271,20 +280,22 @@ ArchiveSource resolve_archive(const std::filesystem::path &archive, const std::s
         named_file = !layer.empty() && names_it(*chosen, true);
     } else {
         if (layer.empty())
-            throw InputError(display, "", std::nullopt,
-                             fmt::format("the archive holds several vector files: {}; choose one "
-                                         "with --layer (e.g. --layer {})",
-                                         joined(datasets), stem(datasets.front())));
+            throw InputError(
+                display, "", std::nullopt,
+                fmt::format(fmt::runtime(_("the archive holds several vector files: {}; choose one "
+                                           "with --layer (e.g. --layer {})")),
+                            joined(datasets), stem(datasets.front())));
         for (bool any_case : {false, true}) {
             std::vector<std::string> hits;
             for (const auto &d : datasets)
                 if (names_it(d, any_case))
                     hits.push_back(d);
             if (hits.size() > 1)
-                throw InputError(display, "", std::nullopt,
-                                 fmt::format("--layer {} names several files of the archive: {}; "
-                                             "give the path inside it",
-                                             layer, joined(hits)));
+                throw InputError(
+                    display, "", std::nullopt,
+                    fmt::format(fmt::runtime(_("--layer {} names several files of the archive: {}; "
+                                               "give the path inside it")),
+                                layer, joined(hits)));
             if (hits.size() == 1) {
                 chosen = hits.front();
                 named_file = true;
@@ -294,7 +305,8 @@ ArchiveSource resolve_archive(const std::filesystem::path &archive, const std::s
         if (!chosen)
             throw InputError(
                 display, "", std::nullopt,
-                fmt::format("the archive has no file '{}'; it holds: {}", layer, joined(datasets)));
+                fmt::format(fmt::runtime(_("the archive has no file '{}'; it holds: {}")), layer,
+                            joined(datasets)));
     }
     ArchiveSource out;
     out.inner = *chosen;

@@ -245,7 +245,8 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
     if (!virtual_file && !std::filesystem::exists(options.source, ec))
         throw InputError(m_file, "", std::nullopt, _("the file does not exist"));
     if (std::filesystem::is_regular_file(options.source) && ::access(m_file.c_str(), R_OK) != 0)
-        throw InputError(m_file, "", std::nullopt, "the file cannot be read (permission denied)");
+        throw InputError(m_file, "", std::nullopt,
+                         _("the file cannot be read (permission denied)"));
 
     // What GDAL opens: the file itself, or the vector file inside a zip.
     std::string gdal_path = m_file;
@@ -262,7 +263,7 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
             // The spreadsheet drivers open their own zip and cannot nest it in /vsizip/.
             m_memory_copy.path = copy_to_memory(gdal_path);
             if (m_memory_copy.path.empty())
-                throw InputError(m_file, "", std::nullopt, "the workbook cannot be unpacked");
+                throw InputError(m_file, "", std::nullopt, _("the workbook cannot be unpacked"));
             gdal_path = m_memory_copy.path;
         }
     }
@@ -310,8 +311,8 @@ GdalSource::GdalSource(const ImportOptions &options) : m_file(options.source.str
     if (m_dataset->GetLayerCount() == 0)
         throw InputError(m_file, "", std::nullopt,
                          ext == ".KML" || ext == ".KMZ"
-                             ? "the KML has no placemarks (no layers to read)"
-                             : "the file has no layers");
+                             ? _("the KML has no placemarks (no layers to read)")
+                             : _("the file has no layers"));
     if (options.layer.empty()) {
         m_layer = m_dataset->GetLayer(0);
     } else {
@@ -451,8 +452,8 @@ CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::strin
         m_source = *layer_srs;
     } else {
         throw InputError(file, "", std::nullopt,
-                         "the source has no coordinate system (no .prj or CRS); say which it is "
-                         "with --src-crs (e.g. EPSG:4490, EPSG:4326, GCJ02, BD09)");
+                         _("the source has no coordinate system (no .prj or CRS); say which it is "
+                           "with --src-crs (e.g. EPSG:4490, EPSG:4326, GCJ02, BD09)"));
     }
     m_source.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
     m_geographic = m_source.IsGeographic();
@@ -473,7 +474,7 @@ std::string CoordinatePipeline::source_description() const {
     if (auth && code)
         return fmt::format("{}:{}", auth, code);
     const char *name = m_source.GetName();
-    return name ? name : "the source CRS";
+    return name ? name : _("the source CRS");
 }
 
 std::string CoordinatePipeline::source_name() const {

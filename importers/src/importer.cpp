@@ -129,7 +129,8 @@ FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOp
     const auto &fields = src.fields();
     const bool mojibake = std::any_of(fields.begin(), fields.end(), detail::looks_mis_decoded);
     std::string hint =
-        mojibake ? " (the names look mis-decoded: if the source is GBK, pass --encoding GBK)" : "";
+        mojibake ? _(" (the names look mis-decoded: if the source is GBK, pass --encoding GBK)")
+                 : "";
     // GDAL names a column whose header cell is empty "FieldN": a merged or blank header.
     for (std::size_t i = 0; i < fields.size(); ++i)
         if (fields[i] == fmt::format("Field{}", i + 1)) {
@@ -168,7 +169,7 @@ FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOp
 
     if (!opt.x_field.empty() || !opt.y_field.empty()) {
         if (opt.x_field.empty() || opt.y_field.empty())
-            throw UsageError("--x and --y go together");
+            throw UsageError(_("--x and --y go together"));
         plan.x = find_field(fields, opt.x_field);
         plan.y = find_field(fields, opt.y_field);
         if (plan.x < 0 || plan.y < 0)
@@ -415,7 +416,8 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
                                  m->field, m->text, options.encoding)});
     errors.throw_if_any();
     if (pending.empty())
-        throw InputError(src.file(), src.layer_name(), std::nullopt, "the source has no features");
+        throw InputError(src.file(), src.layer_name(), std::nullopt,
+                         _("the source has no features"));
 
     if (lon_min <= lon_max)
         out.data_lon = (lon_min + lon_max) / 2.0;
@@ -430,7 +432,7 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
         working = crs::from_epsg(crs::gauss_kruger_3deg_epsg(*out.data_lon));
     if (!working)
         throw InputError(src.file(), src.layer_name(), std::nullopt,
-                         "every geometry is empty; cannot choose a working CRS");
+                         _("every geometry is empty; cannot choose a working CRS"));
     if (fixes_crs)
         out.chosen_crs = working;
     const auto area = crs::area_of_use(*working);

@@ -206,12 +206,15 @@ MappingInspection map_kind(const KindDef &kind, GdalSource &src, const ImportOpt
         m.needs.push_back(printable(ie ? ie->problem() : e.what()));
     }
     if (li.crs.empty() && io.src_crs.empty())
-        m.needs.push_back("--src-crs: the source has no CRS; say which it is (" +
-                          (suggested_crs.empty() ? std::string("EPSG:4490, EPSG:4326, GCJ02, BD09")
-                                                 : suggested_crs + " is a guess: check it") +
-                          ")");
+        m.needs.push_back(
+            suggested_crs.empty()
+                ? std::string(_("--src-crs: the source has no CRS; say which it is (EPSG:4490, "
+                                "EPSG:4326, GCJ02, BD09)"))
+                : fmt::format(fmt::runtime(_("--src-crs: the source has no CRS; say which it is "
+                                             "({} is a guess: check it)")),
+                              suggested_crs));
     if (!li.encoding_declared)
-        m.needs.push_back("--encoding GBK: the text is GBK and the file does not say so");
+        m.needs.push_back(_("--encoding GBK: the text is GBK and the file does not say so"));
 
     m.options.push_back("--as " + kind.key);
     if (!io.layer.empty())
@@ -283,8 +286,9 @@ LayerInspection inspect_layer(const InspectOptions &opt, ImportOptions io, const
     Scan s = scan(src, x, y, pipeline ? &*pipeline : nullptr, opt.samples);
     li.encoding = s.ascii ? "ASCII" : io.encoding.empty() ? "UTF-8" : upper(io.encoding);
     if (const auto m = src.utf8_declared_gbk())
-        li.hints.push_back(fmt::format("the text is UTF-8 ({} '{}'), not {}: drop --encoding",
-                                       m->field, m->text, io.encoding));
+        li.hints.push_back(
+            fmt::format(fmt::runtime(_("the text is UTF-8 ({} '{}'), not {}: drop --encoding")),
+                        m->field, m->text, io.encoding));
     std::vector<std::string> as_read;
     if (s.mis_decoded && io.encoding.empty()) {
         // Read again as GBK: when that reads cleanly, GBK is what the bytes are.
@@ -301,8 +305,8 @@ LayerInspection inspect_layer(const InspectOptions &opt, ImportOptions io, const
             io.encoding = "GBK";
         } else {
             li.encoding = "unknown";
-            li.hints.push_back("some text looks mis-decoded, but not as GBK either: ask the "
-                               "sender which encoding the file is in");
+            li.hints.push_back(_("some text looks mis-decoded, but not as GBK either: ask the "
+                                 "sender which encoding the file is in"));
         }
     }
     li.feature_count = s.features;
@@ -326,8 +330,9 @@ LayerInspection inspect_layer(const InspectOptions &opt, ImportOptions io, const
     const bool swapped = degrees && s.raw.within(3, 54, 73, 136);
     if (swapped)
         li.hints.push_back(fmt::format(
-            "longitude and latitude look swapped: x runs {:.4f}–{:.4f}, a latitude of China, "
-            "and y {:.4f}–{:.4f}, a longitude{}",
+            fmt::runtime(
+                _("longitude and latitude look swapped: x runs {:.4f}–{:.4f}, a latitude of China, "
+                  "and y {:.4f}–{:.4f}, a longitude{}")),
             s.raw.minx, s.raw.maxx, s.raw.miny, s.raw.maxy,
             from_columns ? fmt::format(" (pass --x {} --y {})", li.y_field, li.x_field) : ""));
     if (degrees && s.raw.within(73, 136, 3, 54) &&
@@ -339,24 +344,27 @@ LayerInspection inspect_layer(const InspectOptions &opt, ImportOptions io, const
             if (suggested_crs.empty() && words.find(cue.word) != std::string::npos) {
                 suggested_crs = std::string(cue.system) == "GCJ-02" ? "GCJ02" : "BD09";
                 li.hints.push_back(fmt::format(
-                    "the file or field names mention '{}': the lon/lat may be {} web-map "
-                    "coordinates (offset 100–700 m from true positions){}; a guess from names "
-                    "only — ask the sender, then pass --src-crs {}",
+                    fmt::runtime(_(
+                        "the file or field names mention '{}': the lon/lat may be {} web-map "
+                        "coordinates (offset 100–700 m from true positions){}; a guess from names "
+                        "only — ask the sender, then pass --src-crs {}")),
                     cue.word, cue.system,
-                    pipeline ? fmt::format(", although the file says {}", li.crs) : "",
+                    pipeline ? fmt::format(fmt::runtime(_(", although the file says {}")), li.crs)
+                             : "",
                     suggested_crs));
             }
         if (suggested_crs.empty() && !pipeline)
             li.hints.push_back(
-                "no CRS, and the points lie in China: lon/lat copied from an online map are "
-                "GCJ-02 (Amap 高德, Tencent 腾讯) or BD-09 (Baidu 百度), not WGS84 — taken as "
-                "WGS84 they are 100–700 m off; the numbers alone cannot tell which: ask the "
-                "sender, then pass --src-crs GCJ02, BD09 or EPSG:4326");
+                _("no CRS, and the points lie in China: lon/lat copied from an online map are "
+                  "GCJ-02 (Amap 高德, Tencent 腾讯) or BD-09 (Baidu 百度), not WGS84 — taken as "
+                  "WGS84 they are 100–700 m off; the numbers alone cannot tell which: ask the "
+                  "sender, then pass --src-crs GCJ02, BD09 or EPSG:4326"));
     }
     if (!pipeline && !swapped && !s.raw.empty() && !s.raw.within(-180, 180, -90, 90))
-        li.hints.push_back("no CRS, and the coordinates are not degrees (projected, metres?): pass "
-                           "--src-crs with the CRS they are in (e.g. EPSG:4549 for CGCS2000 3° "
-                           "zone 40)");
+        li.hints.push_back(
+            _("no CRS, and the coordinates are not degrees (projected, metres?): pass "
+              "--src-crs with the CRS they are in (e.g. EPSG:4549 for CGCS2000 3° "
+              "zone 40)"));
     if (kind) {
         GdalSource again(io);
         li.mapping = map_kind(*kind, again, io, li, suggested_crs);

@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::importers {
 
 namespace {
@@ -22,7 +24,7 @@ namespace {
 std::string read_text(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in)
-        throw InputError(path.string(), "", std::nullopt, "the manifest cannot be read");
+        throw InputError(path.string(), "", std::nullopt, _("the manifest cannot be read"));
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
@@ -43,7 +45,8 @@ std::map<std::string, std::string> string_table(const toml::node_view<const toml
         return out;
     const auto *t = node.as_table();
     if (!t)
-        throw InputError(file, "", std::nullopt, fmt::format("{} must be a table", what));
+        throw InputError(file, "", std::nullopt,
+                         fmt::format(fmt::runtime(_("{} must be a table")), what));
     for (const auto &[k, v] : *t) {
         if (auto s = v.value<std::string>())
             out[std::string(k.str())] = *s;
@@ -51,7 +54,7 @@ std::map<std::string, std::string> string_table(const toml::node_view<const toml
             out[std::string(k.str())] = std::to_string(*i);
         else
             throw InputError(file, "", std::nullopt,
-                             fmt::format("{}.{} must be a string", what, k.str()));
+                             fmt::format(fmt::runtime(_("{}.{} must be a string")), what, k.str()));
     }
     return out;
 }
@@ -80,9 +83,10 @@ Manifest read_manifest(const std::filesystem::path &path) {
         else if (node)
             date = node.value_or(std::string());
         if (node && !is_iso_date(date))
-            throw InputError(file, "", std::nullopt,
-                             fmt::format("{}: as_of must be a date YYYY-MM-DD (line {})", what,
-                                         node.node()->source().begin.line));
+            throw InputError(
+                file, "", std::nullopt,
+                fmt::format(fmt::runtime(_("{}: as_of must be a date YYYY-MM-DD (line {})")), what,
+                            node.node()->source().begin.line));
         return date;
     };
     m.as_of = date_text(doc["registry"]["as_of"], "[registry]");
@@ -96,34 +100,38 @@ Manifest read_manifest(const std::filesystem::path &path) {
         const auto *t = node.as_table();
         const std::string what = fmt::format("[[source]] #{}", n);
         if (!t)
-            throw InputError(file, "", std::nullopt, what + " must be a table");
+            throw InputError(file, "", std::nullopt,
+                             fmt::format(fmt::runtime(_("{} must be a table")), what));
         for (const auto &[k, v] : *t) {
             static const std::vector<std::string> known{
                 "kind", "path", "layer",   "fields", "defaults",        "src_crs", "encoding",
                 "x",    "y",    "replace", "update", "geometry_policy", "as_of",   "name"};
             if (std::find(known.begin(), known.end(), std::string(k.str())) == known.end())
                 throw InputError(file, "", std::nullopt,
-                                 fmt::format("{}: unknown key '{}' (line {})", what, k.str(),
-                                             v.source().begin.line));
+                                 fmt::format(fmt::runtime(_("{}: unknown key '{}' (line {})")),
+                                             what, k.str(), v.source().begin.line));
         }
         ImportOptions o;
         if (const auto &name = (*t)["name"]; name) {
             o.name = name.value_or(std::string());
             if (o.name.empty())
-                throw InputError(file, "", std::nullopt,
-                                 fmt::format("{}: name must be a non-empty string (line {})", what,
-                                             name.node()->source().begin.line));
+                throw InputError(
+                    file, "", std::nullopt,
+                    fmt::format(fmt::runtime(_("{}: name must be a non-empty string (line {})")),
+                                what, name.node()->source().begin.line));
             for (const auto &other : m.sources)
                 if (other.name == o.name)
-                    throw InputError(file, "", std::nullopt,
-                                     fmt::format("{}: name '{}' is already used by another "
-                                                 "[[source]] (line {})",
-                                                 what, o.name, name.node()->source().begin.line));
+                    throw InputError(
+                        file, "", std::nullopt,
+                        fmt::format(fmt::runtime(_("{}: name '{}' is already used by another "
+                                                   "[[source]] (line {})")),
+                                    what, o.name, name.node()->source().begin.line));
         }
         o.kind = (*t)["kind"].value_or(std::string());
         const std::string rel = (*t)["path"].value_or(std::string());
         if (o.kind.empty() || rel.empty())
-            throw InputError(file, "", std::nullopt, what + " needs kind and path");
+            throw InputError(file, "", std::nullopt,
+                             fmt::format(fmt::runtime(_("{} needs kind and path")), what));
         o.source =
             std::filesystem::path(rel).is_absolute() ? std::filesystem::path(rel) : base / rel;
         o.layer = (*t)["layer"].value_or(std::string());
@@ -135,8 +143,9 @@ Manifest read_manifest(const std::filesystem::path &path) {
         o.update = (*t)["update"].value_or(false);
         const std::string policy = (*t)["geometry_policy"].value_or(std::string("repair"));
         if (policy != "repair" && policy != "reject")
-            throw InputError(file, "", std::nullopt,
-                             fmt::format("{}: geometry_policy must be repair or reject", what));
+            throw InputError(
+                file, "", std::nullopt,
+                fmt::format(fmt::runtime(_("{}: geometry_policy must be repair or reject")), what));
         o.policy = policy == "repair" ? GeometryPolicy::repair : GeometryPolicy::reject;
         o.as_of = date_text((*t)["as_of"], what);
         if (o.as_of.empty())
@@ -156,15 +165,18 @@ const ImportOptions &manifest_source(const Manifest &manifest, const std::string
         if (!s.name.empty())
             names += (names.empty() ? "" : ", ") + s.name;
     }
-    throw UsageError(fmt::format(
-        "--like {}: {} has no [[source]] named '{}'; {}", name, manifest.path.string(), name,
-        names.empty() ? "its sources have no names (add name = \"…\")" : "names: " + names));
+    throw UsageError(
+        fmt::format(fmt::runtime(_("--like {}: {} has no [[source]] named '{}'; {}")), name,
+                    manifest.path.string(), name,
+                    names.empty() ? std::string(_("its sources have no names (add name = \"…\")"))
+                                  : fmt::format(fmt::runtime(_("names: {}")), names)));
 }
 
 ImportOptions import_like(const ImportOptions &saved, const ImportOptions &given) {
     if (!given.kind.empty() && given.kind != saved.kind)
-        throw UsageError(fmt::format("--as {} but the source '{}' of the manifest is {}",
-                                     given.kind, saved.name, saved.kind));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("--as {} but the source '{}' of the manifest is {}")),
+                        given.kind, saved.name, saved.kind));
     ImportOptions o = given;
     o.kind = saved.kind;
     o.field_map = saved.field_map;

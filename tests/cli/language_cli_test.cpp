@@ -144,6 +144,78 @@ TEST_F(LanguageCli, ImportSourceErrorsAreSaidInChinese) {
     EXPECT_THAT(r.err, HasSubstr("no coordinate field 'lon'; fields are: id, status, x, y"));
 }
 
+TEST_F(LanguageCli, LibraryErrorsAPlannerMeetsAreSaidInChineseByOptionAndByEnvironment) {
+    const std::string reg = (dir / "r.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    const std::string indicators = (dir / "ind.toml").string();
+    testing::write_file(indicators, "[indicator.x]\nlabel = \"测试\"\nmeasure = \"count\"\n"
+                                    "kind = \"sewage_plant\"\nwhere = \"status = \"\n");
+    const std::string types = (dir / "types.toml").string();
+    testing::write_file(types, "[asset_types.well]\nname = \"机井\"\ngeometry = \"blob\"\n");
+    const std::string roads = (dir / "roads.geojson").string();
+    testing::write_file(roads, R"({"type":"FeatureCollection","features":[{"type":"Feature",)"
+                               R"("properties":{"id":"R1","grade":"village","status":"operating"},)"
+                               R"("geometry":{"type":"LineString","coordinates":)"
+                               R"([[500100,3320100],[500100,3320100]]}}]})");
+    const std::string feet = "+proj=tmerc +lon_0=120 +k=1 +x_0=500000 +ellps=GRS80 +units=us-ft";
+    struct Case {
+        std::vector<std::string> args;
+        int exit_code;
+        std::string zh; ///< the whole of standard error
+        std::string en; ///< a part of it in English
+    };
+    const std::vector<Case> cases{
+        {{"indicators", reg, "--indicators", indicators},
+         3,
+         fmt::format("qiancun: {}：第 5 行第 10 列，[indicator.x] where \"status = \"：应为名称、"
+                     "数字或 'text'，实为“表达式结尾”\n",
+                     indicators),
+         "line 5, column 10 of [indicator.x] where \"status = \": expected a name, number or "
+         "'text', found 'end of the expression'"},
+        {{"init", (dir / "t.sqlite").string(), "--crs", "EPSG:4549", "--types", types},
+         3,
+         fmt::format("qiancun: {}：设施类型“well”：几何“blob”不是 point、line、polygon、"
+                     "point_or_polygon 之一\n",
+                     types),
+         "asset type 'well': geometry 'blob' is not one of point, line, polygon, "
+         "point_or_polygon"},
+        {{"init", (dir / "u.sqlite").string(), "--crs", feet},
+         2,
+         "qiancun: 'custom CRS +proj=tmerc +lat_0=0 +lon_0=120 +k=1 +x_0=500000.000000001 +y_0=0 "
+         "+ellps=GRS80 +units=us-ft' 不能作为工作坐标系：其单位为 US survey foot，不是米；请使用"
+         "数据所在的 CGCS2000 3 度高斯-克吕格分带：中央经线（75、78 … 135E）离数据经度最近的分带"
+         "为 EPSG:4534 + (CM - 75) / 3，如 120E 为 EPSG:4549；或以数据为中心的横轴墨卡托投影（如 "
+         "'+proj=tmerc +lon_0=120.5 +k=1 +x_0=500000 +ellps=GRS80 +units=m'）\n",
+         "its unit is US survey foot, not the metre"},
+        {{"import", reg, roads, "--as", "rural_road", "--src-crs", "EPSG:4549"},
+         3,
+         fmt::format("错误：{0}，第 1 行：线的不同点少于 2 个\n"
+                     "qiancun: {0}（图层 roads），第 1 行：线的不同点少于 2 个（未导入任何数据）\n",
+                     roads),
+         "row 1: line has fewer than 2 distinct points"},
+        {{"init", reg, "--crs", "EPSG:4549"},
+         2,
+         fmt::format("qiancun: {} 已存在；请直接打开，或先删除它\n", reg),
+         "already exists; open it, or remove it first"},
+    };
+    for (const auto &c : cases) {
+        auto with_option = c.args;
+        with_option.insert(with_option.begin(), {"--lang", "zh"});
+        const auto by_option = run_qiancun(with_option);
+        EXPECT_EQ(by_option.exit_code, c.exit_code) << c.args[0];
+        EXPECT_EQ(by_option.err, c.zh);
+        const auto by_environment = run_qiancun(c.args, std::nullopt, kLangZh);
+        EXPECT_EQ(by_environment.exit_code, c.exit_code) << c.args[0];
+        EXPECT_EQ(by_environment.err, c.zh);
+        const auto en = run_qiancun(c.args);
+        EXPECT_EQ(en.exit_code, c.exit_code) << c.args[0];
+        EXPECT_THAT(en.err, HasSubstr(c.en));
+    }
+    // Nothing of the refused commands reached the registry.
+    const auto info = run_qiancun({"list", reg, "rural_road", "--format", "csv"});
+    EXPECT_EQ(split_lines(info.out).size(), 1u) << info.out;
+}
+
 TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
     const auto reg = testing::test_registry(dir.path(), "county.sqlite");
     testing::write_two_square_villages(dir / "villages.geojson");

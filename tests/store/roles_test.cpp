@@ -163,6 +163,16 @@ TEST_F(Roles, AnImportOfAnotherTownshipsIdIsRefusedNamingRoleKindAndRow) {
                                              "new row violates row-level security policy",
                                              editor)));
     EXPECT_THAT(r.err, HasSubstr("nothing was changed"));
+    // The same refusal in Chinese; the server's own words stay as PostgreSQL gives them.
+    const auto zh =
+        run_qiancun({"--lang", "zh", "import", editor_uri, (dir / "plants.csv").string(), "--as",
+                     "sewage_plant", "--src-crs", "EPSG:4549"});
+    EXPECT_EQ(zh.exit_code, 4) << zh.err;
+    EXPECT_THAT(zh.err, HasSubstr(fmt::format("qiancun: {}：角色 {} 不得写入 sewage_plant 第 1 行"
+                                              "（id“E”）：new row violates row-level security "
+                                              "policy",
+                                              editor_uri, editor)));
+    EXPECT_THAT(zh.err, ::testing::EndsWith("；未做任何更改\n"));
     EXPECT_EQ(plants(), before);
     EXPECT_EQ(psql(fmt::format("SELECT count(*) FROM \"{}\".import_log", schema.name())).out,
               log_before.out);

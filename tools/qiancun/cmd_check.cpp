@@ -55,7 +55,7 @@ void run_check(const CheckArgs &args) {
         print_rows(rows, args.format, std::cout);
     }
     for (const auto &s : report.skipped)
-        note(args.format, "not checked: " + s);
+        note(args.format, fmt::format(fmt::runtime(_("not checked: {}")), s));
     if (args.format != OutputFormat::table)
         return;
     fmt::print(fmt::runtime(_("\nFindings per check ({} in all)\n")), rows.rows.size());

@@ -8,6 +8,8 @@
 #include <new>
 #include <utility>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::ffi {
 
 struct GeosContext::State {
@@ -180,7 +182,7 @@ std::string write_wkb(GeosContext &ctx, const GEOSGeometry *g, int dimension) {
     std::unique_ptr<unsigned char, GeosFreeDeleter> bytes(
         GEOSWKBWriter_write_r(ctx.handle(), writer.get(), g, &size), GeosFreeDeleter{ctx.handle()});
     if (!bytes)
-        ctx.fail("cannot write WKB");
+        ctx.fail(_("cannot write WKB"));
     return std::string(reinterpret_cast<const char *>(bytes.get()), size);
 }
 
@@ -204,7 +206,7 @@ std::string write_wkt(GeosContext &ctx, const GEOSGeometry *g, int precision) {
     GEOSWKTWriter_setOutputDimension_r(ctx.handle(), writer.get(), 3);
     char *text = GEOSWKTWriter_write_r(ctx.handle(), writer.get(), g);
     if (!text)
-        ctx.fail("cannot write WKT");
+        ctx.fail(_("cannot write WKT"));
     return own_string(ctx, text);
 }
 

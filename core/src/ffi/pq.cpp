@@ -8,6 +8,8 @@
 #include <system_error>
 #include <utility>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::ffi {
 
 namespace {
@@ -131,7 +133,7 @@ int PgResult::column(std::string_view name) const {
     for (int c = 0; c < columns(); ++c)
         if (column_name(c) == name)
             return c;
-    throw DatabaseError(fmt::format("the result has no column {}", name));
+    throw DatabaseError(fmt::format(fmt::runtime(_("the result has no column {}")), name));
 }
 
 bool PgResult::is_null(int row, int column) const noexcept {
@@ -148,8 +150,8 @@ std::int64_t PgResult::integer(int row, int column) const {
     std::int64_t v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc() || end != s.data() + s.size())
-        throw DatabaseError(
-            fmt::format("column {} holds '{}', not an integer", column_name(column), s));
+        throw DatabaseError(fmt::format(fmt::runtime(_("column {} holds '{}', not an integer")),
+                                        column_name(column), s));
     return v;
 }
 
@@ -173,7 +175,8 @@ std::string PgResult::bytes(int row, int column) const {
     unsigned char *raw = PQunescapeBytea(
         reinterpret_cast<const unsigned char *>(PQgetvalue(m_result, row, column)), &length);
     if (!raw)
-        throw DatabaseError(fmt::format("column {} is not bytea", column_name(column)));
+        throw DatabaseError(
+            fmt::format(fmt::runtime(_("column {} is not bytea")), column_name(column)));
     std::string out(reinterpret_cast<const char *>(raw), length);
     PQfreemem(raw);
     return out;
@@ -193,11 +196,13 @@ PgConn::PgConn(const std::string &conninfo, const std::string &display) : m_disp
     // expand_dbname = 1: `dbname` may be a whole URI or keyword/value string.
     m_conn = PQconnectdbParams(keys, values, 1);
     if (!m_conn)
-        throw DatabaseError(fmt::format("cannot connect to {}: out of memory", display));
+        throw DatabaseError(
+            fmt::format(fmt::runtime(_("cannot connect to {}: out of memory")), display));
     if (PQstatus(m_conn) != CONNECTION_OK) {
         std::string message = trimmed(PQerrorMessage(m_conn));
         close();
-        throw DatabaseError(fmt::format("cannot connect to {}: {}", display, message));
+        throw DatabaseError(
+            fmt::format(fmt::runtime(_("cannot connect to {}: {}")), display, message));
     }
     PQsetNoticeProcessor(m_conn, forward_notice, nullptr);
 }
@@ -227,7 +232,7 @@ void PgConn::close() noexcept {
 PgResult PgConn::exec(std::string_view purpose, const std::string &sql,
                       const PgParams &params) const {
     if (!m_conn)
-        throw DatabaseError(fmt::format("{}: not connected", purpose));
+        throw DatabaseError(fmt::format(fmt::runtime(_("{}: not connected")), purpose));
     PgResult result(PQexecParams(m_conn, sql.c_str(), params.size(), nullptr,
                                  params.size() ? params.values().data() : nullptr,
                                  params.size() ? params.lengths().data() : nullptr,
@@ -242,8 +247,8 @@ PgResult PgConn::exec(std::string_view purpose, const std::string &sql,
 std::string PgConn::quote_identifier(std::string_view name) const {
     char *quoted = PQescapeIdentifier(m_conn, name.data(), name.size());
     if (!quoted)
-        throw DatabaseError(
-            fmt::format("cannot quote the name '{}': {}", name, trimmed(PQerrorMessage(m_conn))));
+        throw DatabaseError(fmt::format(fmt::runtime(_("cannot quote the name '{}': {}")), name,
+                                        trimmed(PQerrorMessage(m_conn))));
     std::string out(quoted);
     PQfreemem(quoted);
     return out;
@@ -252,8 +257,8 @@ std::string PgConn::quote_identifier(std::string_view name) const {
 std::string PgConn::quote_literal(std::string_view value) const {
     char *quoted = PQescapeLiteral(m_conn, value.data(), value.size());
     if (!quoted)
-        throw DatabaseError(
-            fmt::format("cannot quote a value: {}", trimmed(PQerrorMessage(m_conn))));
+        throw DatabaseError(fmt::format(fmt::runtime(_("cannot quote a value: {}")),
+                                        trimmed(PQerrorMessage(m_conn))));
     std::string out(quoted);
     PQfreemem(quoted);
     return out;

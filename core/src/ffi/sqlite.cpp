@@ -19,6 +19,8 @@
 #include <system_error>
 #include <utility>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::ffi {
 
 namespace {
@@ -60,8 +62,9 @@ std::string lock_holder(std::string_view database) {
     if (in >> pid && in.ignore() && std::getline(in, command) && std::getline(in, since) &&
         pid > 0 && pid != static_cast<long>(::getpid()) &&
         (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM))
-        return fmt::format("another qiancun (pid {}: {}, since {})", pid, command, since);
-    return "another program (QGIS, sqlite3 or a script)";
+        return fmt::format(fmt::runtime(_("another qiancun (pid {}: {}, since {})")), pid, command,
+                           since);
+    return _("another program (QGIS, sqlite3 or a script)");
 }
 
 /// Throws the error of the last call on `db`; `started` is when that call began, for the time
@@ -71,8 +74,9 @@ std::string lock_holder(std::string_view database) {
         const double waited_s = std::chrono::duration<double>(Clock::now() - started).count();
         const char *path = sqlite3_db_filename(db, "main");
         throw DatabaseError(fmt::format(
-            "the registry {} is busy: {} is writing to it; gave up after waiting {:.1f} s, "
-            "nothing was changed; try again later",
+            fmt::runtime(
+                _("the registry {} is busy: {} is writing to it; gave up after waiting {:.1f} s, "
+                  "nothing was changed; try again later")),
             path ? path : "", lock_holder(path ? path : ""), waited_s));
     }
     throw DatabaseError(fmt::format("{}: {}", what, db ? sqlite3_errmsg(db) : "out of memory"));
@@ -101,7 +105,7 @@ SqliteDb::SqliteDb(const std::filesystem::path &path, bool create, bool read_onl
         flags |= SQLITE_OPEN_CREATE;
     flags |= SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr) != SQLITE_OK) {
-        std::string msg = fmt::format("cannot open {}: {}", path.string(),
+        std::string msg = fmt::format(fmt::runtime(_("cannot open {}: {}")), path.string(),
                                       m_db ? sqlite3_errmsg(m_db) : "out of memory");
         close();
         throw DatabaseError(msg);
@@ -190,7 +194,7 @@ SqliteStmt::SqliteStmt(sqlite3 *db, std::string_view sql) : m_db(db) {
     const auto started = Clock::now();
     if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &m_stmt, nullptr) !=
         SQLITE_OK)
-        fail(db, fmt::format("cannot prepare '{}'", sql.substr(0, 200)), started);
+        fail(db, fmt::format(fmt::runtime(_("cannot prepare '{}'")), sql.substr(0, 200)), started);
 }
 
 SqliteStmt::SqliteStmt(SqliteStmt &&other) noexcept

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <optional>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::metrics {
 
 namespace {
@@ -73,7 +75,7 @@ public:
 
     std::string_view raw() {
         if (m_cell > m_line.size())
-            fail("too few cells");
+            fail(_("too few cells"));
         const auto end = m_line.find('\t', m_cell);
         const auto cell = m_line.substr(m_cell, end == std::string_view::npos ? end : end - m_cell);
         m_cell = end == std::string_view::npos ? m_line.size() + 1 : end + 1;
@@ -98,7 +100,7 @@ public:
         double v = 0.0;
         const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
         if (ec != std::errc() || end != cell.data() + cell.size())
-            fail(fmt::format("'{}' is no number", cell));
+            fail(fmt::format(fmt::runtime(_("'{}' is no number")), cell));
         return v;
     }
     std::optional<double> optional_real() {
@@ -113,13 +115,14 @@ public:
         Int v = 0;
         const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v, base);
         if (ec != std::errc() || end != cell.data() + cell.size())
-            fail(fmt::format("'{}' is no integer", cell));
+            fail(fmt::format(fmt::runtime(_("'{}' is no integer")), cell));
         return v;
     }
     [[noreturn]] void fail(const std::string &problem) const {
-        throw Error(fmt::format("stored metrics basis ({}), line {}: {}; run 'qiancun metrics "
-                                "--full' to compute it again",
-                                m_what, m_line_no, problem));
+        throw Error(fmt::format(
+            fmt::runtime(_("stored metrics basis ({}), line {}: {}; run 'qiancun metrics "
+                           "--full' to compute it again")),
+            m_what, m_line_no, problem));
     }
 
 private:
@@ -204,7 +207,7 @@ AssetSnapshot decode_snapshot(std::string_view text, std::string_view what) {
         s.shape = r.integer<std::uint64_t>(16);
         s.village_code = r.text();
         if (!out.emplace(std::move(id), std::move(s)).second)
-            r.fail("an asset appears twice");
+            r.fail(_("an asset appears twice"));
     }
     return out;
 }
@@ -320,7 +323,7 @@ MetricsTable decode_table(std::string_view text, std::string_view what) {
     MetricsTable table;
     Reader r(text, what);
     if (!r.next_line())
-        r.fail("no header");
+        r.fail(_("no header"));
     table.network = r.integer<int>() != 0;
     while (!r.at_end_of_line())
         table.types.push_back(r.text());
@@ -347,7 +350,7 @@ MetricsTable decode_table(std::string_view text, std::string_view what) {
             m.net_pop_cov = r.optional_real();
         }
         if (!r.at_end_of_line())
-            r.fail("too many cells");
+            r.fail(_("too many cells"));
         table.villages.push_back(std::move(v));
     }
     return table;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::metrics {
 
 namespace {
@@ -28,7 +30,7 @@ std::vector<const KindDef *> asset_kinds(const Registry &registry,
     for (const auto &t : types) {
         const KindDef &k = registry.kind(t); // UsageError for an unknown key
         if (!k.is_asset())
-            throw UsageError(fmt::format("'{}' is not an asset type", t));
+            throw UsageError(fmt::format(fmt::runtime(_("'{}' is not an asset type")), t));
         if (std::find(kinds.begin(), kinds.end(), &k) == kinds.end())
             kinds.push_back(&k);
     }
@@ -64,7 +66,8 @@ std::vector<VillageRecord> load_villages(const Registry &registry,
                   });
     for (const auto &c : wanted)
         if (!std::ranges::binary_search(villages, c, {}, &VillageRecord::code))
-            throw UsageError(fmt::format("no village with code '{}' in the registry", c));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("no village with code '{}' in the registry")), c));
     return villages;
 }
 

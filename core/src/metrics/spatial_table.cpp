@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::metrics {
 
 std::unordered_map<std::string, std::string> village_geometries(const Registry &registry) {
@@ -22,21 +24,24 @@ std::unordered_map<std::string, std::string> village_geometries(const Registry &
 int working_srid(const Registry &registry) {
     const auto srid = registry.working_srid();
     if (!srid)
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} has no working CRS yet")), registry.display()));
     return *srid;
 }
 
 void require_planar_crs(const Registry &registry) {
     const auto working = registry.working_crs();
     if (!working)
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} has no working CRS yet")), registry.display()));
     try {
         crs::check_working(*working);
     } catch (const UsageError &e) {
-        throw UsageError(fmt::format("{}: {}; distances and areas in it would be wrong, so "
-                                     "create a registry with such a CRS (qiancun init --crs) and "
-                                     "load the data again",
-                                     registry.display(), e.what()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{}: {}; distances and areas in it would be wrong, so "
+                                       "create a registry with such a CRS (qiancun init --crs) and "
+                                       "load the data again")),
+                        registry.display(), e.what()));
     }
 }
 

@@ -17,6 +17,8 @@
 #include <map>
 #include <set>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 
 namespace {
@@ -134,11 +136,12 @@ std::string line_wkb(const std::vector<XY> &points) {
 void check_point_type(const Registry &registry, const std::string &type) {
     const KindDef &kind = registry.kind(type); // UsageError naming the known kinds
     if (!kind.is_asset())
-        throw UsageError(fmt::format("'{}' is not an asset type", type));
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' is not an asset type")), type));
     if (kind.geometry == GeometryKind::line)
-        throw UsageError(fmt::format("'{}' is a line type: network distances are measured from "
-                                     "point and polygon assets",
-                                     type));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("'{}' is a line type: network distances are measured from "
+                                       "point and polygon assets")),
+                        type));
 }
 
 } // namespace
@@ -153,8 +156,8 @@ network::RoadGraph build_road_graph(const Registry &registry, const MetricsConfi
     options.offroad_speed_kmh = config.offroad_speed_kmh;
     auto graph = RoadGraph::build(load_roads(registry, config), options);
     log(LogLevel::info,
-        fmt::format("road graph: {} nodes, {} edges, {:.1f} km in {:.2f} s", graph.node_count(),
-                    graph.edge_count(), graph.length_m() / 1000.0,
+        fmt::format(fmt::runtime(_("road graph: {} nodes, {} edges, {:.1f} km in {:.2f} s")),
+                    graph.node_count(), graph.edge_count(), graph.length_m() / 1000.0,
                     Seconds(std::chrono::steady_clock::now() - started).count()));
     return graph;
 }
@@ -228,7 +231,7 @@ void add_network_metrics(const Registry &registry, const MetricsConfig &config,
     const auto started = std::chrono::steady_clock::now();
     const RoadGraph graph = build_road_graph(registry, config);
     add_network_metrics(graph, data, threads, table);
-    log(LogLevel::info, fmt::format("network metrics in {:.2f} s",
+    log(LogLevel::info, fmt::format(fmt::runtime(_("network metrics in {:.2f} s")),
                                     Seconds(std::chrono::steady_clock::now() - started).count()));
 }
 
@@ -238,15 +241,17 @@ ServiceArea compute_service_area(const Registry &registry, const MetricsConfig &
                                  const ServiceAreaOptions &options) {
     check_point_type(registry, options.type);
     if (!(options.width_m > 0.0))
-        throw UsageError(fmt::format("the buffer width must be positive, not {}", options.width_m));
+        throw UsageError(fmt::format(fmt::runtime(_("the buffer width must be positive, not {}")),
+                                     options.width_m));
     if (options.distance_m && !(*options.distance_m > 0.0))
-        throw UsageError(
-            fmt::format("the service distance must be positive, not {}", *options.distance_m));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("the service distance must be positive, not {}")), *options.distance_m));
     if (options.minutes && !(*options.minutes > 0.0 && std::isfinite(*options.minutes)))
         throw UsageError(fmt::format(
-            "the service time must be a positive number of minutes, not {}", *options.minutes));
+            fmt::runtime(_("the service time must be a positive number of minutes, not {}")),
+            *options.minutes));
     if (options.distance_m && options.minutes)
-        throw UsageError("a service area is bounded by a distance or by a time, not both");
+        throw UsageError(_("a service area is bounded by a distance or by a time, not both"));
     const network::Cost cost = options.minutes ? network::Cost::time : network::Cost::length;
     const MetricsConfig full = complete(config, registry);
     const auto data = metrics::load_dataset(registry, full, {options.type}, {});
@@ -392,8 +397,9 @@ Route route_to_nearest(const Registry &registry, const MetricsConfig &config,
                               codes.push_back(st.text(0));
                       });
     if (route.from_kind.empty())
-        throw UsageError(fmt::format("'{}' is neither a village code nor a settlement id in {}",
-                                     from, registry.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("'{}' is neither a village code nor a settlement id in {}")),
+                        from, registry.display()));
     const auto data = metrics::load_dataset(registry, full, {type}, codes);
     if (!start)
         start = demand_point(data.villages.front());

@@ -13,6 +13,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::network {
 
 namespace {
@@ -141,15 +143,17 @@ RoadGraph::~RoadGraph() = default;
 
 RoadGraph RoadGraph::build(std::vector<RoadLine> lines, const GraphOptions &options) {
     if (!(options.snap_tolerance_m >= 0.0) || !(options.offroad_cap_m >= 0.0))
-        throw UsageError("the snapping tolerance and the off-road cap must not be negative");
+        throw UsageError(_("the snapping tolerance and the off-road cap must not be negative"));
     if (!(options.offroad_speed_kmh > 0.0) || !std::isfinite(options.offroad_speed_kmh))
-        throw UsageError(fmt::format("the off-road speed must be a positive number of km/h, not {}",
-                                     options.offroad_speed_kmh));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("the off-road speed must be a positive number of km/h, not {}")),
+            options.offroad_speed_kmh));
     for (const RoadLine &l : lines)
         if (!(l.speed_kmh >= 0.0) || !std::isfinite(l.speed_kmh))
-            throw UsageError(fmt::format("road {}: the speed must be 0 (none) or a positive "
-                                         "number of km/h, not {}",
-                                         l.road_id, l.speed_kmh));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("road {}: the speed must be 0 (none) or a positive "
+                                           "number of km/h, not {}")),
+                            l.road_id, l.speed_kmh));
     clean(lines);
     if (options.full_noding)
         node_lines(lines);
@@ -586,8 +590,9 @@ ShortestPaths RoadGraph::search(std::vector<Source> sources, double bound, Cost 
     const Impl &g = *m_impl;
     const bool timed = cost == Cost::time;
     if (timed && !g.untimed_road.empty())
-        throw UsageError(fmt::format("travel time needs a speed for every road; road {} has none",
-                                     g.untimed_road));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("travel time needs a speed for every road; road {} has none")),
+            g.untimed_road));
     ShortestPaths sp;
     sp.m_graph = &g;
     sp.m_sources = std::move(sources);

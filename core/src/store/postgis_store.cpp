@@ -209,7 +209,7 @@ public:
             else if (epsg)
                 definition = crs::from_epsg(*epsg);
             else
-                fail("the working CRS has no definition in meta");
+                fail(_("the working CRS has no definition in meta"));
         }
         return *definition;
     }
@@ -232,9 +232,10 @@ public:
         if (!srid)
             return;
         if (const auto existing = existing_ci(k.key))
-            fail(fmt::format("cannot create the table of kind '{}': the schema already has a {} "
-                             "named '{}'",
-                             k.key, existing->second, existing->first));
+            fail(fmt::format(
+                fmt::runtime(_("cannot create the table of kind '{}': the schema already has a {} "
+                               "named '{}'")),
+                k.key, existing->second, existing->first));
         std::string cols = "fid bigserial PRIMARY KEY";
         for (std::size_t i = 0; i < k.attributes.size(); ++i) {
             const auto &a = k.attributes[i];
@@ -601,9 +602,9 @@ public:
     /// A write the database refused for the session's role, as the error a person reads.
     [[noreturn]] void refused(const ffi::PgError &e, const KindDef &kind,
                               const std::string &what) const {
-        throw DatabaseError(fmt::format("{}: role {} may not write {} {}: {}; nothing was changed",
-                                        where.display(), m_conn.user(), kind.key, what,
-                                        e.server_message()));
+        throw DatabaseError(
+            fmt::format(fmt::runtime(_("{}: role {} may not write {} {}: {}; nothing was changed")),
+                        where.display(), m_conn.user(), kind.key, what, e.server_message()));
     }
 };
 
@@ -639,11 +640,13 @@ std::unique_ptr<Store> create_postgis(const Location &location,
     bool exists = false;
     if (schema_has_relations(*store, exists)) {
         if (store->relation_exists("meta"))
-            throw UsageError(fmt::format("{} already exists; open it, or drop the schema {} first",
-                                         location.display(), location.schema()));
-        throw UsageError(fmt::format("{}: the schema {} already holds other tables; choose "
-                                     "another schema",
-                                     location.display(), location.schema()));
+            throw UsageError(fmt::format(
+                fmt::runtime(_("{} already exists; open it, or drop the schema {} first")),
+                location.display(), location.schema()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{}: the schema {} already holds other tables; choose "
+                                       "another schema")),
+                        location.display(), location.schema()));
     }
     ffi::PgTransaction tx(store->m_conn);
     if (!exists)
@@ -668,8 +671,9 @@ std::unique_ptr<Store> open_postgis(const Location &location, bool read_only) {
             throw UsageError(
                 fmt::format(fmt::runtime(_("{} does not exist; create it with 'qiancun init {}'")),
                             location.display(), location.display()));
-        throw DatabaseError(fmt::format("{} is not a qiancun registry (no meta table in schema {})",
-                                        location.display(), location.schema()));
+        throw DatabaseError(fmt::format(
+            fmt::runtime(_("{} is not a qiancun registry (no meta table in schema {})")),
+            location.display(), location.schema()));
     }
     const auto version = store->meta("schema_version");
     int v = 0;
@@ -679,22 +683,23 @@ std::unique_ptr<Store> open_postgis(const Location &location, bool read_only) {
         v = 0;
     }
     if (v > kSchemaVersion)
-        throw DatabaseError(fmt::format("{} has schema version {}, newer than this qiancun knows "
-                                        "({}); use a newer qiancun",
-                                        location.display(), v, kSchemaVersion));
+        throw DatabaseError(
+            fmt::format(fmt::runtime(_("{} has schema version {}, newer than this qiancun knows "
+                                       "({}); use a newer qiancun")),
+                        location.display(), v, kSchemaVersion));
     if (v < 1)
-        throw DatabaseError(fmt::format("{} has no valid schema version ('{}')", location.display(),
-                                        version.value_or("")));
+        throw DatabaseError(fmt::format(fmt::runtime(_("{} has no valid schema version ('{}')")),
+                                        location.display(), version.value_or("")));
     if (v < kSchemaVersion) {
         // Any command upgrades, readers too: the role that owns the schema can.
         try {
             store->migrate(v);
         } catch (const ffi::PgError &e) {
-            throw DatabaseError(fmt::format("{} has schema version {} and cannot be upgraded to "
-                                            "{} by role {}: {}; run any qiancun command on it as "
-                                            "its owner",
-                                            location.display(), v, kSchemaVersion,
-                                            store->m_conn.user(), e.server_message()));
+            throw DatabaseError(fmt::format(
+                fmt::runtime(_("{} has schema version {} and cannot be upgraded to "
+                               "{} by role {}: {}; run any qiancun command on it as "
+                               "its owner")),
+                location.display(), v, kSchemaVersion, store->m_conn.user(), e.server_message()));
         }
     }
     // A reader sees one committed state for its whole life, whatever writers commit meanwhile.
@@ -710,8 +715,8 @@ void PostgisStore::set_working_crs(const crs::Definition &wanted, std::optional<
     if (srid) {
         const auto &current = crs_definition();
         if (!crs::same(current, wanted))
-            throw UsageError(fmt::format("the working CRS of {} is already {}", where.display(),
-                                         current.describe()));
+            throw UsageError(fmt::format(fmt::runtime(_("the working CRS of {} is already {}")),
+                                         where.display(), current.describe()));
         return;
     }
     crs::check_working(wanted, data_lon);
@@ -791,7 +796,7 @@ void PostgisStore::add_kind(const KindDef &def) {
 
 void PostgisStore::begin() {
     if (m_read_only)
-        throw UsageError(fmt::format("{} is open read-only", where.display()));
+        throw UsageError(fmt::format(fmt::runtime(_("{} is open read-only")), where.display()));
     m_conn.exec("starting a transaction", "BEGIN");
 }
 
@@ -816,7 +821,7 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                                 "Registry::Transaction first, so that a failure leaves nothing",
                                 kind.key, where.display()));
     if (!srid)
-        throw UsageError("the registry has no working CRS yet");
+        throw UsageError(_("the registry has no working CRS yet"));
     if (!relation_exists(kind.key))
         create_kind_table(kind);
     const std::string table = t(kind.key);
@@ -829,11 +834,12 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                     fmt::format("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE", table));
     } catch (const ffi::PgError &e) {
         if (e.sqlstate() == "42501")
-            refused(e, kind, "(no write grant on the kind)");
+            refused(e, kind, _("(no write grant on the kind)"));
         if (e.sqlstate() == "55P03")
             throw DatabaseError(fmt::format(
-                "the registry {} is busy: another session is writing {}; gave up after waiting "
-                "{:.1f} s, nothing was changed; try again later",
+                fmt::runtime(_(
+                    "the registry {} is busy: another session is writing {}; gave up after waiting "
+                    "{:.1f} s, nothing was changed; try again later")),
                 where.display(), kind.key, lock_timeout_ms() / 1000.0));
         throw;
     }
@@ -841,21 +847,25 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
     std::unordered_map<std::string, std::int64_t> seen;
     for (const auto &f : features) {
         if (f.values.size() != kind.attributes.size())
-            throw Error(fmt::format("feature of row {} has {} values, {} expects {}", f.row,
-                                    f.values.size(), kind.key, kind.attributes.size()));
+            throw Error(
+                fmt::format(fmt::runtime(_("feature of row {} has {} values, {} expects {}")),
+                            f.row, f.values.size(), kind.key, kind.attributes.size()));
         const auto *k = std::get_if<std::string>(&f.values.front());
         if (!k || k->empty())
-            throw InputError(record.source, record.layer, f.row, fmt::format("{} is empty", key));
+            throw InputError(record.source, record.layer, f.row,
+                             fmt::format(fmt::runtime(_("{} is empty")), key));
         auto [it, inserted] = seen.emplace(*k, f.row);
         if (!inserted)
-            throw InputError(record.source, record.layer, f.row,
-                             fmt::format("{} '{}' appears twice in the source (rows {} and {})",
-                                         key, *k, it->second, f.row));
+            throw InputError(
+                record.source, record.layer, f.row,
+                fmt::format(fmt::runtime(_("{} '{}' appears twice in the source (rows {} and {})")),
+                            key, *k, it->second, f.row));
     }
 
     if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
         throw UsageError(
-            fmt::format("effective date '{}' is not a date YYYY-MM-DD", record.effective_date));
+            fmt::format(fmt::runtime(_("effective date '{}' is not a date YYYY-MM-DD")),
+                        record.effective_date));
     const std::string stamp = now_utc();
     const std::string valid_from =
         record.effective_date.empty() ? stamp.substr(0, 10) : record.effective_date;
@@ -896,7 +906,8 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
             m_conn.exec("recording a status", history_sql, p);
         } catch (const ffi::PgError &e) {
             if (e.sqlstate() == "42501")
-                refused(e, kind, fmt::format("(the status history of {} '{}')", key, id));
+                refused(e, kind,
+                        fmt::format(fmt::runtime(_("(the status history of {} '{}')")), key, id));
             throw;
         }
     };
@@ -908,8 +919,9 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         const auto left = m_conn.exec("counting what is left", "SELECT count(*) FROM " + table);
         if (left.integer(0, 0) > 0)
             throw DatabaseError(fmt::format(
-                "{}: role {} may not replace {}: {} rows of it lie outside its townships; "
-                "nothing was changed",
+                fmt::runtime(
+                    _("{}: role {} may not replace {}: {} rows of it lie outside its townships; "
+                      "nothing was changed")),
                 where.display(), m_conn.user(), kind.key, left.integer(0, 0)));
         if (track)
             for (const auto &[id, was] : known)
@@ -954,11 +966,12 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         if (present && mode == WriteMode::upsert && file_name(it->second.source_file) != this_file)
             throw InputError(
                 record.source, record.layer, f.row,
-                fmt::format("{} '{}' is already in the registry from {}{}; re-import that "
-                            "source to update it, or import this one with --update (manifest: "
-                            "update = true) to let it take the id over",
+                fmt::format(fmt::runtime(_(
+                                "{} '{}' is already in the registry from {}{}; re-import that "
+                                "source to update it, or import this one with --update (manifest: "
+                                "update = true) to let it take the id over")),
                             key, id,
-                            it->second.source_file.empty() ? std::string("another source")
+                            it->second.source_file.empty() ? std::string(_("another source"))
                                                            : file_name(it->second.source_file),
                             it->second.source_row ? fmt::format(" (row {})", *it->second.source_row)
                                                   : std::string()));
@@ -980,7 +993,7 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
             m_conn.exec(fmt::format("storing {} row {}", kind.key, f.row), upsert, p);
         } catch (const ffi::PgError &e) {
             if (e.sqlstate() == "42501")
-                refused(e, kind, fmt::format("row {} ({} '{}')", f.row, key, id));
+                refused(e, kind, fmt::format(fmt::runtime(_("row {} ({} '{}')")), f.row, key, id));
             throw InputError(record.source, record.layer, f.row, e.server_message());
         }
         ++(present ? record.updated : record.inserted);
@@ -1011,7 +1024,7 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                 .text(record.content_hash));
     } catch (const ffi::PgError &e) {
         if (e.sqlstate() == "42501")
-            refused(e, kind, "(the import log)");
+            refused(e, kind, _("(the import log)"));
         throw;
     }
 }
@@ -1206,7 +1219,7 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
 std::vector<StatusChange> PostgisStore::statuses_as_of(std::string_view date,
                                                        std::string_view kind_key) const {
     if (!is_iso_date(date))
-        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' is not a date YYYY-MM-DD")), date));
     std::vector<StatusChange> out;
     for (const auto &k : m_kinds) {
         if (!k.is_asset() || (!kind_key.empty() && k.key != kind_key) || !relation_exists(k.key))
@@ -1303,13 +1316,14 @@ void PostgisStore::scan(const ScanRequest &request,
             "c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped",
             PgParams().text(where.schema()).text(request.table));
         if (r.rows() == 0)
-            fail(fmt::format("no table '{}'", request.table));
+            fail(fmt::format(fmt::runtime(_("no table '{}'")), request.table));
         for (int i = 0; i < r.rows(); ++i)
             known.insert(text_at(r, i, 0));
     }
     const auto column = [&](const std::string &name) {
         if (!known.count(name))
-            fail(fmt::format("table '{}' has no column '{}'", request.table, name));
+            fail(
+                fmt::format(fmt::runtime(_("table '{}' has no column '{}'")), request.table, name));
         return q(name);
     };
     std::string select;
@@ -1420,8 +1434,8 @@ public:
 
     void add(std::span<const Value> values, std::string_view wkb) override {
         if (values.size() != m_types.size())
-            throw Error(fmt::format("a result row of {} values for {} columns", values.size(),
-                                    m_types.size()));
+            throw Error(fmt::format(fmt::runtime(_("a result row of {} values for {} columns")),
+                                    values.size(), m_types.size()));
         PgParams p;
         for (std::size_t i = 0; i < values.size(); ++i) {
             const auto *b = std::get_if<std::int64_t>(&values[i]);
@@ -1450,19 +1464,21 @@ std::unique_ptr<ResultLayerWriter>
 PostgisStore::create_result_layer(const std::string &name, const std::vector<ResultColumn> &columns,
                                   const std::string &geometry, std::string_view created_by) {
     if (!srid)
-        throw UsageError(fmt::format("{} has no working CRS yet", where.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} has no working CRS yet")), where.display()));
     if (const auto existing = existing_ci(name)) {
         const auto listed = m_conn.exec(
             "reading result_layers",
             fmt::format("SELECT 1 FROM {} WHERE lower(name) = lower($1)", t("result_layers")),
             PgParams().text(existing->first));
         if (listed.rows() == 0)
-            fail(fmt::format("cannot store the result layer '{}': the registry has a {} '{}' "
-                             "that holds {}, not a result qiancun wrote; it is left as it is",
-                             name, existing->second, existing->first,
-                             is_kind_table(m_kinds, existing->first)
-                                 ? fmt::format("the kind '{}'", existing->first)
-                                 : std::string("other data")));
+            fail(fmt::format(
+                fmt::runtime(_("cannot store the result layer '{}': the registry has a {} '{}' "
+                               "that holds {}, not a result qiancun wrote; it is left as it is")),
+                name, existing->second, existing->first,
+                is_kind_table(m_kinds, existing->first)
+                    ? fmt::format(fmt::runtime(_("the kind '{}'")), existing->first)
+                    : std::string(_("other data"))));
         m_conn.exec("dropping the old result layer", "DROP TABLE " + t(existing->first));
         m_conn.exec("forgetting the old result layer",
                     fmt::format("DELETE FROM {} WHERE lower(name) = lower($1)", t("result_layers")),
@@ -1473,8 +1489,8 @@ PostgisStore::create_result_layer(const std::string &name, const std::vector<Res
         "POINT",        "LINESTRING",         "POLYGON", "MULTIPOINT", "MULTILINESTRING",
         "MULTIPOLYGON", "GEOMETRYCOLLECTION", "GEOMETRY"};
     if (!kTypes.count(geometry))
-        throw Error(
-            fmt::format("unknown geometry type '{}' for the result layer {}", geometry, name));
+        throw Error(fmt::format(
+            fmt::runtime(_("unknown geometry type '{}' for the result layer {}")), geometry, name));
     std::string defs = "fid bigserial PRIMARY KEY";
     std::string names, params;
     std::vector<ColumnType> types;
@@ -1510,7 +1526,7 @@ std::int64_t PostgisStore::update_result_rows(const std::string &name,
         "reading result_layers",
         fmt::format("SELECT 1 FROM {} WHERE name = $1", t("result_layers")), PgParams().text(name));
     if (listed.rows() == 0 || !relation_exists(name))
-        fail(fmt::format("'{}' is no result layer of the registry", name));
+        fail(fmt::format(fmt::runtime(_("'{}' is no result layer of the registry")), name));
     std::string sets;
     for (std::size_t i = 1; i < columns.size(); ++i)
         sets += fmt::format("{}{} = ${}", i > 1 ? ", " : "", q(columns[i].name), i + 1);
@@ -1519,8 +1535,8 @@ std::int64_t PostgisStore::update_result_rows(const std::string &name,
     std::int64_t updated = 0;
     for (const auto &row : rows) {
         if (row.size() != columns.size())
-            throw Error(fmt::format("a result row of {} values for {} columns", row.size(),
-                                    columns.size()));
+            throw Error(fmt::format(fmt::runtime(_("a result row of {} values for {} columns")),
+                                    row.size(), columns.size()));
         PgParams p;
         for (std::size_t i = 0; i < row.size(); ++i) {
             const auto *b = std::get_if<std::int64_t>(&row[i]);
@@ -1530,8 +1546,8 @@ std::int64_t PostgisStore::update_result_rows(const std::string &name,
                 add_value(p, row[i]);
         }
         if (m_conn.exec(fmt::format("updating a row of {}", name), update, p).affected() != 1)
-            fail(fmt::format("{} has no row with {} = {}", name, columns.front().name,
-                             value_to_text(row.front())));
+            fail(fmt::format(fmt::runtime(_("{} has no row with {} = {}")), name,
+                             columns.front().name, value_to_text(row.front())));
         ++updated;
     }
     return updated;
@@ -1707,7 +1723,7 @@ void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
 
 void PostgisStore::add_role(const RoleSpec &role) {
     if (m_read_only)
-        throw UsageError(fmt::format("{} is open read-only", where.display()));
+        throw UsageError(fmt::format(fmt::runtime(_("{} is open read-only")), where.display()));
     const std::string name = q(role.name);
     ffi::PgTransaction tx(m_conn);
     const auto existing =
@@ -1719,10 +1735,11 @@ void PostgisStore::add_role(const RoleSpec &role) {
                                                      "NOCREATEROLE NOINHERIT NOREPLICATION",
                                                      name));
     } else if (existing.boolean(0, 0) || role.name == m_conn.user()) {
-        throw UsageError(fmt::format("{}: {} is a superuser or this registry's owner, whom "
-                                     "row-level security does not bind; give the access to "
-                                     "another role",
-                                     where.display(), role.name));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{}: {} is a superuser or this registry's owner, whom "
+                                       "row-level security does not bind; give the access to "
+                                       "another role")),
+                        where.display(), role.name));
     }
     const auto owned = m_conn.exec(
         "looking at the owners",
@@ -1730,9 +1747,10 @@ void PostgisStore::add_role(const RoleSpec &role) {
         "pg_roles r ON r.oid = c.relowner WHERE n.nspname = $1 AND r.rolname = $2",
         PgParams().text(where.schema()).text(role.name));
     if (owned.integer(0, 0) > 0)
-        throw UsageError(fmt::format("{}: {} owns tables of this registry, which row-level "
-                                     "security does not bind; give the access to another role",
-                                     where.display(), role.name));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{}: {} owns tables of this registry, which row-level "
+                                       "security does not bind; give the access to another role")),
+                        where.display(), role.name));
     // Access given again replaces the old.
     m_conn.exec("revoking the old grants",
                 fmt::format("REVOKE ALL ON ALL TABLES IN SCHEMA {0} FROM {1}; ", m_schema, name));
@@ -1758,7 +1776,8 @@ void PostgisStore::add_role(const RoleSpec &role) {
                     PgParams().text(role.name));
     for (const auto &kind : role.kinds) {
         if (!relation_exists(kind))
-            fail(fmt::format("kind {} has no table yet (the working CRS is not fixed)", kind));
+            fail(fmt::format(
+                fmt::runtime(_("kind {} has no table yet (the working CRS is not fixed)")), kind));
         m_conn.exec("granting writing",
                     fmt::format("GRANT INSERT, UPDATE, DELETE ON {} TO {}", t(kind), name));
         m_conn.exec("recording the grant",

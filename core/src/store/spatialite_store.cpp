@@ -263,8 +263,9 @@ public:
                 GEOSGeom_getYMin_r(m_ctx.handle(), v.geom.get(), &miny) == 0 ||
                 GEOSGeom_getXMax_r(m_ctx.handle(), v.geom.get(), &maxx) == 0 ||
                 GEOSGeom_getYMax_r(m_ctx.handle(), v.geom.get(), &maxy) == 0)
-                throw DatabaseError(fmt::format("{}: village {} has no extent (empty geometry?)",
-                                                path.string(), v.code));
+                throw DatabaseError(
+                    fmt::format(fmt::runtime(_("{}: village {} has no extent (empty geometry?)")),
+                                path.string(), v.code));
             boxes.emplace_back(Box({minx, miny}, {maxx, maxy}), m_villages.size());
             m_villages.push_back(std::move(v));
         }
@@ -279,7 +280,7 @@ public:
         const int type = GEOSGeomTypeId_r(m_ctx.handle(), g.get());
         if (type < 0) {
             if (problem)
-                *problem = "has a geometry GEOS cannot read";
+                *problem = _("has a geometry GEOS cannot read");
             return nullptr;
         }
         if (type != GEOS_POINT)
@@ -289,7 +290,7 @@ public:
         if (GEOSGeomGetX_r(m_ctx.handle(), g.get(), &x) == 0 ||
             GEOSGeomGetY_r(m_ctx.handle(), g.get(), &y) == 0) {
             if (problem)
-                *problem = "has no point to link by (empty geometry?)";
+                *problem = _("has no point to link by (empty geometry?)");
             return nullptr;
         }
         const Box query({x - kBorderTolM, y - kBorderTolM}, {x + kBorderTolM, y + kBorderTolM});
@@ -359,7 +360,8 @@ public:
                 definition = crs::from_epsg(*epsg);
             else
                 throw DatabaseError(
-                    fmt::format("{}: the working CRS has no definition in meta", path.string()));
+                    fmt::format(fmt::runtime(_("{}: the working CRS has no definition in meta")),
+                                path.string()));
         }
         return *definition;
     }
@@ -397,8 +399,9 @@ public:
             st.bind_text(1, k.key);
             if (st.step())
                 throw DatabaseError(fmt::format(
-                    "{}: cannot create the table of kind '{}': the database already has a {} "
-                    "named '{}'",
+                    fmt::runtime(
+                        _("{}: cannot create the table of kind '{}': the database already has a {} "
+                          "named '{}'")),
                     path.string(), k.key, st.get_text(0), st.get_text(1)));
         }
         const std::string t = quote_identifier(k.key);
@@ -425,11 +428,13 @@ public:
         SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
         add.bind_text(1, k.key).bind_int(2, *srid).bind_text(3, geometry_type_name(k.geometry));
         if (!add.step() || add.get_int(0) != 1)
-            throw DatabaseError(fmt::format("cannot add the geometry column of {}", k.key));
+            throw DatabaseError(
+                fmt::format(fmt::runtime(_("cannot add the geometry column of {}")), k.key));
         SqliteStmt idx(m_db.get(), "SELECT CreateSpatialIndex(?, 'geom')");
         idx.bind_text(1, k.key);
         if (!idx.step() || idx.get_int(0) != 1)
-            throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+            throw DatabaseError(
+                fmt::format(fmt::runtime(_("cannot create the spatial index of {}")), k.key));
         if (has_footprint(k))
             add_footprint_column(k);
         if (has_village_link(k))
@@ -442,12 +447,13 @@ public:
         SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, ?, ?, 'MULTIPOLYGON', 'XY')");
         add.bind_text(1, k.key).bind_text(2, kFootprintColumn).bind_int(3, *srid);
         if (!add.step() || add.get_int(0) != 1)
-            throw DatabaseError(fmt::format("cannot add the footprint column of {}", k.key));
+            throw DatabaseError(
+                fmt::format(fmt::runtime(_("cannot add the footprint column of {}")), k.key));
         SqliteStmt idx(m_db.get(), "SELECT CreateSpatialIndex(?, ?)");
         idx.bind_text(1, k.key).bind_text(2, kFootprintColumn);
         if (!idx.step() || idx.get_int(0) != 1)
-            throw DatabaseError(
-                fmt::format("cannot create the spatial index of the footprints of {}", k.key));
+            throw DatabaseError(fmt::format(
+                fmt::runtime(_("cannot create the spatial index of the footprints of {}")), k.key));
     }
 
     /// Version 1 → 2: the one GEOMETRY column of each point-or-polygon kind becomes a POINT
@@ -495,13 +501,15 @@ public:
             SqliteStmt recover(db, "SELECT RecoverGeometryColumn(?, 'geom', ?, 'POINT', 'XY')");
             recover.bind_text(1, k.key).bind_int(2, *srid);
             if (!recover.step() || recover.get_int(0) != 1)
-                throw DatabaseError(fmt::format("{}: cannot make the geometry column of {} a "
-                                                "POINT column",
-                                                path.string(), k.key));
+                throw DatabaseError(
+                    fmt::format(fmt::runtime(_("{}: cannot make the geometry column of {} a "
+                                               "POINT column")),
+                                path.string(), k.key));
             SqliteStmt idx(db, "SELECT CreateSpatialIndex(?, 'geom')");
             idx.bind_text(1, k.key);
             if (!idx.step() || idx.get_int(0) != 1)
-                throw DatabaseError(fmt::format("cannot create the spatial index of {}", k.key));
+                throw DatabaseError(
+                    fmt::format(fmt::runtime(_("cannot create the spatial index of {}")), k.key));
         }
     }
 
@@ -597,8 +605,8 @@ public:
 std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
                                          const std::optional<crs::Definition> &crs) {
     if (std::filesystem::exists(path))
-        throw UsageError(
-            fmt::format("{} already exists; open it, or remove it first", path.string()));
+        throw UsageError(fmt::format(
+            fmt::runtime(_("{} already exists; open it, or remove it first")), path.string()));
     if (crs)
         crs::check_working(*crs); // before the file exists
     try {
@@ -640,8 +648,8 @@ std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool r
                         path.string(), path.string()));
     auto impl = std::make_unique<SpatiaLiteStore>(path, SqliteDb(path, false, read_only));
     if (!table_exists(impl->m_db.get(), "meta"))
-        throw DatabaseError(
-            fmt::format("{} is not a qiancun registry (no meta table)", path.string()));
+        throw DatabaseError(fmt::format(
+            fmt::runtime(_("{} is not a qiancun registry (no meta table)")), path.string()));
     const auto read_version = [&] {
         const auto version = impl->meta("schema_version");
         int v = 0;
@@ -651,8 +659,9 @@ std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool r
             v = 0;
         }
         if (v < 1 || v > kSchemaVersion)
-            throw DatabaseError(fmt::format("{} has schema version {}, this qiancun reads {}",
-                                            path.string(), version.value_or("?"), kSchemaVersion));
+            throw DatabaseError(
+                fmt::format(fmt::runtime(_("{} has schema version {}, this qiancun reads {}")),
+                            path.string(), version.value_or("?"), kSchemaVersion));
         return v;
     };
     if (const int v = read_version(); v < kSchemaVersion) {
@@ -679,9 +688,10 @@ std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool r
             }
             writer->commit();
         } catch (const DatabaseError &e) {
-            throw DatabaseError(fmt::format("{} has schema version {} and could not be upgraded "
-                                            "to {}: {}",
-                                            path.string(), v, kSchemaVersion, e.what()));
+            throw DatabaseError(
+                fmt::format(fmt::runtime(_("{} has schema version {} and could not be upgraded "
+                                           "to {}: {}")),
+                            path.string(), v, kSchemaVersion, e.what()));
         }
     }
     // A reader sees one committed state for its whole life, however many queries it runs
@@ -699,8 +709,8 @@ void SpatiaLiteStore::set_working_crs(const crs::Definition &wanted,
     if (srid) {
         const auto &current = crs_definition();
         if (!crs::same(current, wanted))
-            throw UsageError(fmt::format("the working CRS of {} is already {}", path.string(),
-                                         current.describe()));
+            throw UsageError(fmt::format(fmt::runtime(_("the working CRS of {} is already {}")),
+                                         path.string(), current.describe()));
         return;
     }
     crs::check_working(wanted, data_lon);
@@ -812,7 +822,7 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
                                 "Registry::Transaction first, so that a failure leaves nothing",
                                 kind.key, path.string()));
     if (!srid)
-        throw UsageError("the registry has no working CRS yet");
+        throw UsageError(_("the registry has no working CRS yet"));
     if (!table_exists(m_db.get(), kind.key))
         create_kind_table(kind);
     auto *db = m_db.get();
@@ -822,21 +832,25 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
     std::unordered_map<std::string, std::int64_t> seen;
     for (const auto &f : features) {
         if (f.values.size() != kind.attributes.size())
-            throw Error(fmt::format("feature of row {} has {} values, {} expects {}", f.row,
-                                    f.values.size(), kind.key, kind.attributes.size()));
+            throw Error(
+                fmt::format(fmt::runtime(_("feature of row {} has {} values, {} expects {}")),
+                            f.row, f.values.size(), kind.key, kind.attributes.size()));
         const auto *k = std::get_if<std::string>(&f.values.front());
         if (!k || k->empty())
-            throw InputError(record.source, record.layer, f.row, fmt::format("{} is empty", key));
+            throw InputError(record.source, record.layer, f.row,
+                             fmt::format(fmt::runtime(_("{} is empty")), key));
         auto [it, inserted] = seen.emplace(*k, f.row);
         if (!inserted)
-            throw InputError(record.source, record.layer, f.row,
-                             fmt::format("{} '{}' appears twice in the source (rows {} and {})",
-                                         key, *k, it->second, f.row));
+            throw InputError(
+                record.source, record.layer, f.row,
+                fmt::format(fmt::runtime(_("{} '{}' appears twice in the source (rows {} and {})")),
+                            key, *k, it->second, f.row));
     }
 
     if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
         throw UsageError(
-            fmt::format("effective date '{}' is not a date YYYY-MM-DD", record.effective_date));
+            fmt::format(fmt::runtime(_("effective date '{}' is not a date YYYY-MM-DD")),
+                        record.effective_date));
     const std::string stamp = now_utc();
     const std::string valid_from =
         record.effective_date.empty() ? stamp.substr(0, 10) : record.effective_date;
@@ -941,13 +955,15 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
             if (file_name(other) != this_file)
                 throw InputError(
                     record.source, record.layer, f.row,
-                    fmt::format("{} '{}' is already in the registry from {}{}; re-import that "
-                                "source to update it, or import this one with --update (manifest: "
-                                "update = true) to let it take the id over",
-                                key, std::get<std::string>(f.values.front()),
-                                other.empty() ? std::string("another source") : file_name(other),
-                                exists.is_null(1) ? std::string()
-                                                  : fmt::format(" (row {})", exists.get_int(1))));
+                    fmt::format(
+                        fmt::runtime(
+                            _("{} '{}' is already in the registry from {}{}; re-import that "
+                              "source to update it, or import this one with --update (manifest: "
+                              "update = true) to let it take the id over")),
+                        key, std::get<std::string>(f.values.front()),
+                        other.empty() ? std::string(_("another source")) : file_name(other),
+                        exists.is_null(1) ? std::string()
+                                          : fmt::format(" (row {})", exists.get_int(1))));
         }
         upsert.reset();
         int i = 1;
@@ -1027,8 +1043,9 @@ void SpatiaLiteStore::link_villages(std::string_view only_kind) {
             while (rows.step()) {
                 const std::string *best = m_villages->code_at(rows.get_blob(2), &problem);
                 if (!problem.empty())
-                    throw DatabaseError(fmt::format("{}: {} row {} {}", path.string(), k.key,
-                                                    rows.get_int(0), problem));
+                    throw DatabaseError(fmt::format(fmt::runtime(_("{}: {} row {} {}")),
+                                                    path.string(), k.key, rows.get_int(0),
+                                                    problem));
                 const bool had = !rows.is_null(1);
                 if (had != (best != nullptr) || (best && rows.get_text(1) != *best))
                     changes.emplace_back(rows.get_int(0), best);
@@ -1178,7 +1195,7 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
 std::vector<StatusChange> SpatiaLiteStore::statuses_as_of(std::string_view date,
                                                           std::string_view kind_key) const {
     if (!is_iso_date(date))
-        throw UsageError(fmt::format("'{}' is not a date YYYY-MM-DD", date));
+        throw UsageError(fmt::format(fmt::runtime(_("'{}' is not a date YYYY-MM-DD")), date));
     auto *db = m_db.get();
     const bool has_history = table_exists(db, "status_history");
     std::vector<StatusChange> out;
@@ -1289,7 +1306,8 @@ void SpatiaLiteStore::scan(const ScanRequest &request,
                            const std::function<void(const ScanRow &)> &row) const {
     auto *db = m_db.get();
     if (!table_exists(db, request.table))
-        throw DatabaseError(fmt::format("{}: no table '{}' to read", path.string(), request.table));
+        throw DatabaseError(fmt::format(fmt::runtime(_("{}: no table '{}' to read")), path.string(),
+                                        request.table));
     std::unordered_set<std::string> known;
     {
         SqliteStmt info(db, "SELECT name FROM pragma_table_info(?)");
@@ -1299,8 +1317,8 @@ void SpatiaLiteStore::scan(const ScanRequest &request,
     }
     const auto column = [&](const std::string &name) {
         if (!known.count(name))
-            throw DatabaseError(fmt::format("{}: table '{}' has no column '{}'", path.string(),
-                                            request.table, name));
+            throw DatabaseError(fmt::format(fmt::runtime(_("{}: table '{}' has no column '{}'")),
+                                            path.string(), request.table, name));
         return quote_identifier(name);
     };
     std::string select;
@@ -1488,8 +1506,8 @@ public:
 
     void add(std::span<const Value> values, std::string_view wkb) override {
         if (values.size() != m_columns)
-            throw Error(
-                fmt::format("a result row of {} values for {} columns", values.size(), m_columns));
+            throw Error(fmt::format(fmt::runtime(_("a result row of {} values for {} columns")),
+                                    values.size(), m_columns));
         m_insert.reset();
         int i = 1;
         for (const auto &v : values)
@@ -1512,17 +1530,19 @@ std::unique_ptr<ResultLayerWriter> SpatiaLiteStore::create_result_layer(
     const std::string &table, const std::vector<ResultColumn> &columns,
     const std::string &geometry_type, std::string_view created_by) {
     if (!srid)
-        throw UsageError(fmt::format("{} has no working CRS yet", path.string()));
+        throw UsageError(fmt::format(fmt::runtime(_("{} has no working CRS yet")), path.string()));
     sqlite3 *db = m_db.get();
     ensure_catalogue(db, m_kinds);
     if (const auto existing = existing_name(db, table)) {
         if (!catalogued(db, *existing))
             throw DatabaseError(fmt::format(
-                "{}: cannot store the result layer '{}': the registry has a table '{}' that "
-                "holds {}, not a result qiancun wrote; it is left as it is",
+                fmt::runtime(
+                    _("{}: cannot store the result layer '{}': the registry has a table '{}' that "
+                      "holds {}, not a result qiancun wrote; it is left as it is")),
                 path.string(), table, *existing,
-                is_kind_table(m_kinds, *existing) ? fmt::format("the kind '{}'", *existing)
-                                                  : std::string("other data")));
+                is_kind_table(m_kinds, *existing)
+                    ? fmt::format(fmt::runtime(_("the kind '{}'")), *existing)
+                    : std::string(_("other data"))));
         drop_spatial_table(db, *existing);
     }
     std::string defs = "fid INTEGER PRIMARY KEY AUTOINCREMENT";
@@ -1532,7 +1552,8 @@ std::unique_ptr<ResultLayerWriter> SpatiaLiteStore::create_result_layer(
     SqliteStmt add(db, "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY')");
     add.bind_text(1, table).bind_int(2, *srid).bind_text(3, geometry_type);
     if (!add.step() || add.get_int(0) != 1)
-        throw DatabaseError(fmt::format("cannot add the geometry column of {}", table));
+        throw DatabaseError(
+            fmt::format(fmt::runtime(_("cannot add the geometry column of {}")), table));
     call(db, "CreateSpatialIndex", table);
     SqliteStmt record(db, "INSERT INTO result_layers(name, created_by, created_at) VALUES(?, ?, ?) "
                           "ON CONFLICT(name) DO UPDATE SET name = excluded.name, "
@@ -1556,8 +1577,8 @@ std::int64_t SpatiaLiteStore::update_result_rows(const std::string &name,
     if (sqlite3_get_autocommit(db) != 0)
         throw Error(fmt::format("updating {} in {} outside a transaction", name, path.string()));
     if (!exists_ci(db, "result_layers") || !catalogued(db, name) || !table_exists(db, name))
-        throw DatabaseError(
-            fmt::format("{}: '{}' is no result layer of the registry", path.string(), name));
+        throw DatabaseError(fmt::format(
+            fmt::runtime(_("{}: '{}' is no result layer of the registry")), path.string(), name));
     std::string sets;
     for (std::size_t i = 1; i < columns.size(); ++i)
         sets +=
@@ -1567,16 +1588,17 @@ std::int64_t SpatiaLiteStore::update_result_rows(const std::string &name,
     std::int64_t updated = 0;
     for (const auto &row : rows) {
         if (row.size() != columns.size())
-            throw Error(fmt::format("a result row of {} values for {} columns", row.size(),
-                                    columns.size()));
+            throw Error(fmt::format(fmt::runtime(_("a result row of {} values for {} columns")),
+                                    row.size(), columns.size()));
         update.reset();
         int i = 1;
         for (const auto &v : row)
             update.bind(i++, v);
         update.run();
         if (sqlite3_changes(db) != 1)
-            throw DatabaseError(fmt::format("{}: {} has no row with {} = {}", path.string(), name,
-                                            columns.front().name, value_to_text(row.front())));
+            throw DatabaseError(fmt::format(fmt::runtime(_("{}: {} has no row with {} = {}")),
+                                            path.string(), name, columns.front().name,
+                                            value_to_text(row.front())));
         ++updated;
     }
     return updated;

@@ -10,15 +10,18 @@
 #include <cstdint>
 #include <cstring>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::store {
 
 namespace {
 
 [[noreturn]] void needs_postgresql(const Store &store) {
-    throw UsageError(fmt::format("{}: database roles and the audit table need a PostgreSQL "
-                                 "registry (postgresql://USER@HOST:PORT/DB?schema=NAME); copy "
-                                 "the file there first",
-                                 store.location().display()));
+    throw UsageError(
+        fmt::format(fmt::runtime(_("{}: database roles and the audit table need a PostgreSQL "
+                                   "registry (postgresql://USER@HOST:PORT/DB?schema=NAME); copy "
+                                   "the file there first")),
+                    store.location().display()));
 }
 
 /// Reads 2D WKB, writing SpatiaLite's AsText layout.
@@ -204,7 +207,7 @@ PointAndFootprint split_point_or_polygon(std::string_view wkb) {
     const auto g = ffi::read_wkb(ctx, wkb);
     const int type = GEOSGeomTypeId_r(ctx.handle(), g.get());
     if (type < 0)
-        throw Error("cannot read the type of a point-or-polygon geometry");
+        throw Error(_("cannot read the type of a point-or-polygon geometry"));
     if (type == GEOS_POINT)
         return {std::string(wkb), std::nullopt};
     const auto point =
