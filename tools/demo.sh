@@ -50,8 +50,10 @@ head -n 4 "$out/gaps_with_sites.txt"
 # village counting when 90 % of its people are reached (as gaps counts).
 printf '\n\033[1m$ %s site %s --type sewage_plant --cover 98 --villages --exclude hazard -o %s\033[0m  (summary)\n' \
     "$qiancun" "$registry" "$out/sewage_sites_98.csv"
+# To a file first: `| head` would end qiancun by SIGPIPE, failing the demo under pipefail.
 "$qiancun" site "$registry" --type sewage_plant --cover 98 --villages --exclude hazard \
-    -o "$out/sewage_sites_98.csv" | head -n 2
+    -o "$out/sewage_sites_98.csv" >"$out/sewage_sites_98.txt"
+head -n 2 "$out/sewage_sites_98.txt"
 # Along the roads (issue 4): the road parts courier stations reach within 2 km, with styles.
 step "$qiancun" service-area "$registry" --type courier_station --distance 2000 \
     -o "$out/courier_reach.gpkg"

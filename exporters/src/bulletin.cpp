@@ -1,5 +1,6 @@
 #include "qiancun/bulletin.hpp"
 
+#include "qiancun/column_labels.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/progress.hpp"
 
@@ -64,24 +65,33 @@ std::string html_escape(std::string_view s) {
     return out;
 }
 
+/// The words of the page that the catalogue holds, marked for it: the statuses, the units of
+/// the built-in indicators, the denominators of their shares ("74 of 300 villages") and what a
+/// share leaves out for an empty value.
+[[maybe_unused]] const char *const kBulletinWords[] = {
+    NC_("indicator status", "met"),
+    NC_("indicator status", "on_track"),
+    NC_("indicator status", "behind"),
+    NC_("indicator status", "no_target"),
+    NC_("indicator status", "no_data"),
+    NC_("indicator unit", "count"),
+    NC_("indicator unit", "km"),
+    NC_("share of", "villages"),
+    NC_("share of", "retained villages"),
+    NC_("share of", "people"),
+    NC_("share of", "serving plants with a result"),
+    NC_("left out", "serving plants without an effluent result"),
+    NC_("left out", "villages without a geometry"),
+    NC_("left out", "settlements without a population"),
+    NC_("left out", "with an empty value the condition needs"),
+};
+
 std::string status_zh(std::string_view status) {
-    if (status == "met")
-        return "已达标";
-    if (status == "on_track")
-        return "进度正常";
-    if (status == "behind")
-        return "滞后";
-    if (status == "no_target")
-        return "无目标";
-    return "无数据";
+    return chinese_word("indicator status", std::string(status));
 }
 
 std::string unit_zh(std::string_view unit) {
-    if (unit == "count")
-        return "个";
-    if (unit == "km")
-        return "公里";
-    return std::string(unit);
+    return chinese_word("indicator unit", std::string(unit));
 }
 
 /// A ratio 0–1 for people: one decimal, rounded down so a value below a threshold reads below it.
@@ -109,25 +119,21 @@ bool is_ratio(std::string_view column) {
     return column == "behind_share" || column == "share_met" || column == "cov";
 }
 
-/// The "what it is made of" of an indicator in Chinese: "74 of 300 villages" → "74/300 个行政村".
+/// The "what it is made of" of an indicator in Chinese: "74 of 300 villages" → "74/300个行政村"
+/// (indicators.hpp: "{part} of {whole} {denominator}"); as it is when the catalogue has no
+/// Chinese for the denominator.
 std::string detail_zh(const std::string &detail) {
-    static const std::array<std::pair<std::string_view, std::string_view>, 4> words{{
-        {" serving plants with a result", " 座有出水检测结果的运行设施"},
-        {" retained villages", " 个规划保留村"},
-        {" villages", " 个行政村"},
-        {" people", " 人"},
-    }};
     const auto of = detail.find(" of ");
     if (of == std::string::npos)
         return detail;
-    for (const auto &[en, zh] : words) {
-        if (detail.size() > en.size() && detail.ends_with(en)) {
-            const std::string part = detail.substr(0, of);
-            const std::string whole = detail.substr(of + 4, detail.size() - en.size() - (of + 4));
-            return fmt::format("{}/{}{}", part, whole, zh.substr(1));
-        }
-    }
-    return detail;
+    const auto space = detail.find(' ', of + 4);
+    if (space == std::string::npos)
+        return detail;
+    const std::string what = detail.substr(space + 1);
+    const std::string zh = chinese_word("share of", what);
+    if (zh == what)
+        return detail;
+    return fmt::format("{}/{}{}", detail.substr(0, of), detail.substr(of + 4, space - of - 4), zh);
 }
 
 const IndicatorDef &def_of(const BulletinReport &r, const std::string &key) {
@@ -271,19 +277,22 @@ BulletinTable quality_table(const BulletinReport &r) {
 /// assumptions behind targets, and the caller's notes.
 std::vector<std::string> quality_notes(const BulletinReport &r) {
     std::vector<std::string> out;
+    // What the built-in shares leave out; any other share, things with an empty value.
     static const std::map<std::string, std::string> left_out{
-        {"sewage_effluent_ok", "座运行中的污水处理设施无出水检测结果"},
-        {"sewage_village_coverage", "个行政村无边界"},
-        {"courier_village_coverage", "个行政村无边界"},
-        {"bs5g_settlement_coverage", "个自然村无人口数"},
+        {"sewage_effluent_ok", "serving plants without an effluent result"},
+        {"sewage_village_coverage", "villages without a geometry"},
+        {"courier_village_coverage", "villages without a geometry"},
+        {"bs5g_settlement_coverage", "settlements without a population"},
     };
     for (const auto &v : r.current.values) {
         const auto it = left_out.find(v.key);
         if (v.township.empty() && v.unknown > 0)
-            out.push_back(fmt::format("{}：{}{}，未计入分子和分母（未知不等于未达标）。",
-                                      def_of(r, v.key).label, v.unknown,
-                                      it != left_out.end() ? it->second
-                                                           : std::string("个因数据缺失无法判断")));
+            out.push_back(fmt::format(
+                "{}：{}{}，未计入分子和分母（未知不等于未达标）。", def_of(r, v.key).label,
+                v.unknown,
+                chinese_word("left out", it != left_out.end()
+                                             ? it->second
+                                             : "with an empty value the condition needs")));
     }
     for (const auto &def : r.current.defs.empty() ? r.targets.defs : r.current.defs)
         if (const auto it = r.targets.by_key.find(def.key);

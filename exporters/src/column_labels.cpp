@@ -60,6 +60,33 @@ namespace {
     NC_("column", "leg_m"),
     NC_("column", "on_network"),
     NC_("column", "area_km2"),
+    NC_("column", "type"),
+    NC_("column", "radius_m"),
+    NC_("column", "threshold"),
+    NC_("column", "villages"),
+    NC_("column", "gaps"),
+    NC_("column", "mean_cov"),
+    NC_("column", "uncovered_population_in_gaps"),
+    NC_("column", "layer"),
+    NC_("column", "geometry"),
+    NC_("column", "count"),
+    NC_("column", "extent"),
+    NC_("column", "imported_at"),
+    NC_("column", "source"),
+    NC_("column", "read"),
+    NC_("column", "new"),
+    NC_("column", "updated"),
+    NC_("column", "repaired"),
+    NC_("column", "suggested"),
+    NC_("column", "recorded"),
+    NC_("column", "mismatches"),
+    NC_("column", "total"),
+    NC_("column", "class"),
+    NC_("column", "rank"),
+    NC_("column", "candidate"),
+    NC_("column", "added_population"),
+    NC_("column", "cumulative_population"),
+    NC_("column", "added_villages"),
 };
 
 /// Per-type columns: prefix, suffix and the header with `{type}` for the type's name; longer
@@ -141,6 +168,11 @@ std::vector<std::string> chinese_column_labels(const std::vector<std::string> &k
     for (const auto &k : keys)
         out.push_back(label_of(k, kinds));
     return out;
+}
+
+std::string chinese_word(const char *context, const std::string &msgid) {
+    const ChineseCatalogue zh;
+    return translate_in_context(context, msgid.c_str());
 }
 
 } // namespace qiancun::exporters

@@ -632,7 +632,7 @@ void write_field_map(const fs::path &path,
         throw Error(fmt::format(fmt::runtime(_("cannot write {}")), path.string()));
 }
 
-/// Writes the default QGIS style of each file written (`<stem>.qml`, or `<stem>_<layer>.qml`
+/// Writes the default QGIS style of each file written (`<stem>.qml`, or `<stem><style_suffix>.qml`
 /// when the layer was added to a GeoPackage) and lists it with the file; a GeoPackage also gets
 /// every named style in its `layer_styles` table, the default one marked.
 void add_styles(const std::vector<NamedStyle> &styles, bool gpkg, const ExportOptions &options,
@@ -642,9 +642,10 @@ void add_styles(const std::vector<NamedStyle> &styles, bool gpkg, const ExportOp
     const std::string &qml = (chosen != styles.end() ? *chosen : styles.front()).qml;
     for (auto &file : result.outputs) {
         const fs::path stem_path = file.path.parent_path() / file.path.stem();
-        const fs::path qml_path = options.append
-                                      ? with_suffix(stem_path, "_" + options.layer + ".qml")
-                                      : with_suffix(stem_path, ".qml");
+        const std::string suffix = !options.append                ? std::string()
+                                   : options.style_suffix.empty() ? "_" + options.layer
+                                                                  : options.style_suffix;
+        const fs::path qml_path = with_suffix(stem_path, suffix + ".qml");
         write_qml(qml_path, qml);
         if (gpkg)
             embed_gpkg_styles(file.path, options.layer, styles);

@@ -586,20 +586,21 @@ void hint_likely_duplicates(const Registry &registry, std::string_view kind,
             continue;
         involved.insert(p.id_a);
         involved.insert(p.id_b);
-        pairs.push_back(fmt::format("{} and {} {:.1f} m apart", p.id_a, p.id_b, p.distance_m));
+        pairs.push_back(
+            fmt::format(fmt::runtime(_("{} and {} {:.1f} m apart")), p.id_a, p.id_b, p.distance_m));
     }
     if (pairs.empty())
         return;
     constexpr std::size_t kShown = 3;
     const std::size_t more = pairs.size() > kShown ? pairs.size() - kShown : 0;
     pairs.resize(std::min(pairs.size(), kShown));
-    qiancun::log(
-        LogLevel::warning,
-        fmt::format(
-            fmt::runtime(_("{} likely duplicate {} rows (same or near-same name within 50 m: "
-                           "{}{}), see `qiancun check {}` (疑似重复设施)")),
-            involved.size(), kind, fmt::join(pairs, "; "),
-            more ? fmt::format("; {} more", more) : std::string(), registry.display()));
+    qiancun::log(LogLevel::warning,
+                 fmt::format(fmt::runtime(_(
+                                 "{} likely duplicate {} rows (same or near-same name within 50 m: "
+                                 "{}{}), see `qiancun check {}` (疑似重复设施)")),
+                             involved.size(), kind, fmt::join(pairs, _("; ")),
+                             more ? fmt::format(fmt::runtime(_("; {} more")), more) : std::string(),
+                             registry.display()));
 }
 
 ImportReport import_file(Registry &registry, const ImportOptions &options,

@@ -104,6 +104,17 @@ std::size_t count_of(const std::string &text, const std::string &what) {
     return n;
 }
 
+/// The translations of context `context` in po/zh_CN.po, by msgid.
+std::map<std::string, std::string> catalogue_words(const std::string &context) {
+    const std::string po = testing::read_file(testing::source_dir() / "po" / "zh_CN.po");
+    const std::regex entry("msgctxt \"" + context + "\"\nmsgid \"([^\"]*)\"\nmsgstr \"([^\"]*)\"");
+    std::map<std::string, std::string> out;
+    for (auto it = std::sregex_iterator(po.begin(), po.end(), entry); it != std::sregex_iterator();
+         ++it)
+        out[(*it)[1]] = (*it)[2];
+    return out;
+}
+
 bool on_path(const std::string &program) {
     return run_command({"/bin/sh", "-c", "command -v " + program}).exit_code == 0;
 }
@@ -182,6 +193,27 @@ TEST_F(BulletinCli, DistrictValuesInThePageEqualIndicatorsCsv) {
     EXPECT_EQ(sewage_new.cells.at("compare_actual"), "0");
     EXPECT_EQ(sewage_new.cells.at("change"), "6");
     EXPECT_TRUE(statuses.count("behind") && statuses.count("on_track")) << page.substr(0, 2000);
+    // The people's words of the statuses and units are the catalogue's.
+    const auto status_words = catalogue_words("indicator status");
+    EXPECT_EQ(status_words.size(), 5u);
+    EXPECT_EQ(status_words.at("behind"), "滞后");
+    const auto unit_words = catalogue_words("indicator unit");
+    for (const auto &row : rows) {
+        SCOPED_TRACE(row.key);
+        EXPECT_EQ(row.cells.at("status"), status_words.at(row.status));
+        const auto unit = csv.rows[&row - rows.data()].at("unit");
+        EXPECT_EQ(row.cells.at("unit"), unit_words.count(unit) ? unit_words.at(unit) : unit);
+    }
+    EXPECT_EQ(rows[0].cells.at("unit"), "个");
+    // Every share's detail in Chinese ("74/300个行政村"), none left as "74 of 300 villages".
+    std::size_t shares = 0;
+    for (const auto &row : rows) {
+        const std::string &detail = row.cells.at("detail");
+        EXPECT_THAT(detail, Not(HasSubstr(" of "))) << row.key;
+        shares += detail.find('/') != std::string::npos ? 1 : 0;
+    }
+    EXPECT_GE(shares, 5u);
+    EXPECT_THAT(page, HasSubstr("个规划保留村</td>"));
 }
 
 TEST_F(BulletinCli, WarningsComeFirstFurthestBehindFirstAndTownshipsAreRanked) {

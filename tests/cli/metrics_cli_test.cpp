@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <set>
 
 namespace qiancun {
 namespace {
@@ -161,8 +162,16 @@ TEST_F(MetricsCli, GapsWorstFirstAndBothLayersIntoOneGeoPackageWithAStyle) {
     const auto points = testing::read_vector(gpkg, "gaps_sewage_plant_settlements");
     ASSERT_EQ(points.size(), 1u);
     EXPECT_EQ(points[0].at("population"), "100");
-    EXPECT_TRUE(fs::exists(dir / "uncovered.qml"));
     EXPECT_EQ(testing::read_vector(gpkg, "layer_styles").size(), 2u);
+    // The demo's names: each layer's style is named as its own file would be in a one-layer
+    // format (uncovered.shp, uncovered_settlements.shp), the layer name never doubled.
+    std::set<std::string> styles;
+    for (const auto &f : fs::directory_iterator(dir.path()))
+        if (f.path().extension() == ".qml")
+            styles.insert(f.path().filename().string());
+    EXPECT_EQ(styles, (std::set<std::string>{"uncovered.qml", "uncovered_settlements.qml"}));
+    EXPECT_THAT(r.out + r.err,
+                ::testing::HasSubstr("uncovered.gpkg (+ uncovered_settlements.qml)"));
 
     r = run_qiancun({"gaps", reg, "--type", "sewage_plant", "-o", (dir / "gaps.shp").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;

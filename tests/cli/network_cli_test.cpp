@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace qiancun {
 namespace {
@@ -173,7 +174,12 @@ TEST_F(NetworkCli, ServiceAreaWritesLinesAndBufferWithStyles) {
     const auto buffer = testing::read_vector(out, "service_area_sewage_plant_buffer");
     ASSERT_EQ(buffer.size(), 1u);
     EXPECT_NEAR(std::stod(buffer[0].at("road_km")), 0.1 + 0.49, kTolM);
-    EXPECT_TRUE(fs::exists(dir / "reach.qml"));
+    // Each layer's style is named as its own file would be: <stem>.qml and <stem>_buffer.qml.
+    std::set<std::string> styles;
+    for (const auto &f : fs::directory_iterator(dir.path()))
+        if (f.path().extension() == ".qml")
+            styles.insert(f.path().filename().string());
+    EXPECT_EQ(styles, (std::set<std::string>{"reach.qml", "reach_buffer.qml"}));
 
     r = run_qiancun({"service-area", reg, "--type", "rural_road", "--distance", "500"});
     EXPECT_EQ(r.exit_code, 2) << r.out;

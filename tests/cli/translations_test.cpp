@@ -109,6 +109,22 @@ TEST(Translations, EveryMessageHasAChineseTranslationWithTheSameFields) {
         EXPECT_TRUE(pot.count(msgid)) << "obsolete in zh_CN.po: " << msgid;
 }
 
+TEST(Translations, NoTranslationMixesAutomaticAndNumberedFields) {
+    // fmt refuses "{} … {2}" at run time ("cannot switch from automatic to manual argument
+    // indexing"): a translation that reorders its values numbers every field.
+    static const std::regex automatic(R"(\{(:[^}]*)?\})");
+    static const std::regex numbered(R"(\{[0-9]+(:[^}]*)?\})");
+    const auto zh = read_po(testing::source_dir() / "po" / "zh_CN.po");
+    for (const auto &[msgid, entry] : zh)
+        for (std::string s : entry.msgstr) {
+            for (const char *escaped : {"{{", "}}"})
+                for (auto at = s.find(escaped); at != std::string::npos; at = s.find(escaped))
+                    s.erase(at, 2);
+            EXPECT_FALSE(std::regex_search(s, automatic) && std::regex_search(s, numbered))
+                << msgid << "\n→ " << s;
+        }
+}
+
 TEST(Translations, CatalogueCompilesWithoutUntranslatedOrFuzzyMessages) {
     const auto r =
         testing::run_command({"/usr/bin/msgfmt", "--check", "--statistics", "-o", "/dev/null",

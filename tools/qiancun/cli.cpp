@@ -348,9 +348,10 @@ void export_layers(const std::string &registry, const std::filesystem::path &out
         exporters::ExportOptions o;
         o.layer = layer;
         o.output = output;
-        if (ext == ".gpkg")
+        if (ext == ".gpkg") {
             o.append = !first;
-        else if (!suffix.empty())
+            o.style_suffix = suffix;
+        } else if (!suffix.empty())
             o.output = output.parent_path() / (output.stem().string() + suffix + ext);
         first = false;
         for (const auto &file : exporters::export_layer(registry, o).outputs)

@@ -108,7 +108,8 @@ void note(OutputFormat format, const std::string &message);
 std::string describe_export(const exporters::ExportedFile &file);
 
 /// Exports registry layers to `output`: all into one GeoPackage, else one file per layer named
-/// `<stem><suffix><ext>`; notes each file written.
+/// `<stem><suffix><ext>`; each layer's QGIS style is `<stem><suffix>.qml` either way. Notes each
+/// file written.
 void export_layers(const std::string &registry, const std::filesystem::path &output,
                    const std::vector<std::pair<std::string, std::string>> &layers_and_suffixes,
                    OutputFormat format);

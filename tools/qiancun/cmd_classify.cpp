@@ -146,7 +146,11 @@ void run_classify(const ClassifyArgs &args) {
         fmt::runtime(
             _("Villages per class ({} villages, rules: {}; {} with a recorded class, {} of them "
               "suggested another)\n")),
-        result.villages.size(), rules.origin, recorded, mismatched);
+        result.villages.size(),
+        // The library names the built-in rules in English; the table is for people.
+        rules.origin == RuleSet::defaults().origin ? std::string(_("built-in rules"))
+                                                   : rules.origin,
+        recorded, mismatched);
     print_rows(result.class_counts(), OutputFormat::table, std::cout);
     fmt::print(fmt::runtime(_("\nSuggested classes per township\n")));
     print_rows(result.township_counts(), OutputFormat::table, std::cout);

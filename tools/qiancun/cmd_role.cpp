@@ -6,6 +6,8 @@
 
 #include <iostream>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun::cli {
 
 namespace {
@@ -42,19 +44,21 @@ struct RoleAddOptions {
 
 void run_role_add(const RoleAddOptions &o) {
     if (o.read_only == !o.edit.empty())
-        throw UsageError("give either --edit KIND[,KIND…] or --read-only");
+        throw UsageError(_("give either --edit KIND[,KIND…] or --read-only"));
     if (o.read_only && !o.townships.empty())
-        throw UsageError("--township limits what an editor writes; a read-only role reads all");
+        throw UsageError(_("--township limits what an editor writes; a read-only role reads all"));
     auto registry = Registry::open(o.registry);
     RoleSpec role{o.name, split_list(o.edit), split_list(o.townships)};
     if (!o.read_only && role.kinds.empty())
-        throw UsageError("--edit needs at least one kind");
+        throw UsageError(_("--edit needs at least one kind"));
     registry.add_role(role);
-    std::cout << (role.read_only()
-                      ? fmt::format("role {} reads {}\n", role.name, registry.display())
-                      : fmt::format("role {} writes {}{} in {}\n", role.name, joined(role.kinds),
-                                    role.townships.empty() ? std::string()
-                                                           : " of " + joined(role.townships),
+    std::cout << (role.read_only() ? fmt::format(fmt::runtime(_("role {} reads {}\n")), role.name,
+                                                 registry.display())
+                  : role.townships.empty()
+                      ? fmt::format(fmt::runtime(_("role {} writes {} in {}\n")), role.name,
+                                    joined(role.kinds), registry.display())
+                      : fmt::format(fmt::runtime(_("role {} writes {} of {} in {}\n")), role.name,
+                                    joined(role.kinds), joined(role.townships),
                                     registry.display()));
 }
 
@@ -93,33 +97,33 @@ void run_history(const HistoryOptions &o) {
 
 void register_role(CLI::App &app) {
     const char *registry_help = "postgresql://USER@HOST:PORT/DB?schema=NAME";
-    auto *role = app.add_subcommand("role", "Database roles of a PostgreSQL registry");
+    auto *role = app.add_subcommand("role", _("Database roles of a PostgreSQL registry"));
     role->require_subcommand(1);
 
     auto add = std::make_shared<RoleAddOptions>();
     auto *cmd = role->add_subcommand(
-        "add", "Create a login role that reads the registry and writes only the given kinds "
-               "(enforced by PostgreSQL: grants and row-level security)");
+        "add", _("Create a login role that reads the registry and writes only the given kinds "
+                 "(enforced by PostgreSQL: grants and row-level security)"));
     cmd->add_option("registry", add->registry, registry_help)->required();
-    cmd->add_option("name", add->name, "Role name")->required();
-    cmd->add_option("--edit", add->edit, "Kinds it may write: KIND[,KIND…]");
+    cmd->add_option("name", add->name, _("Role name"))->required();
+    cmd->add_option("--edit", add->edit, _("Kinds it may write: KIND[,KIND…]"));
     cmd->add_option("--township", add->townships,
-                    "Only rows whose village lies in these townships: T[,T…]");
-    cmd->add_flag("--read-only", add->read_only, "Reads everything, writes nothing");
+                    _("Only rows whose village lies in these townships: T[,T…]"));
+    cmd->add_flag("--read-only", add->read_only, _("Reads everything, writes nothing"));
     cmd->callback([add] { run_role_add(*add); });
 
     auto list = std::make_shared<RoleListOptions>();
-    cmd = role->add_subcommand("list", "The roles given access to the registry");
+    cmd = role->add_subcommand("list", _("The roles given access to the registry"));
     cmd->add_option("registry", list->registry, registry_help)->required();
     add_format_option(cmd, list->format);
     cmd->callback([list] { run_role_list(*list); });
 
     auto history = std::make_shared<HistoryOptions>();
-    cmd = app.add_subcommand("history", "Every change of one asset or village from the audit "
-                                        "table: who, when, old and new values");
+    cmd = app.add_subcommand("history", _("Every change of one asset or village from the audit "
+                                          "table: who, when, old and new values"));
     cmd->add_option("registry", history->registry, registry_help)->required();
-    cmd->add_option("kind", history->kind, "Layer: village, sewage_plant, …")->required();
-    cmd->add_option("id", history->id, "The asset's id (a village's code)")->required();
+    cmd->add_option("kind", history->kind, _("Layer: village, sewage_plant, …"))->required();
+    cmd->add_option("id", history->id, _("The asset's id (a village's code)"))->required();
     add_format_option(cmd, history->format);
     cmd->callback([history] { run_history(*history); });
 }

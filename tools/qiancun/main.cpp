@@ -25,7 +25,7 @@ int run(int argc, char **argv) {
     app.set_help_flag("-h,--help", _("Print this help message and exit"));
     app.require_subcommand(1);
     app.fallthrough(); // --lang, --quiet, --verbose after the subcommand too
-    app.set_version_flag("--version", "qiancun 0.1.0");
+    app.set_version_flag("--version", "qiancun 0.1.0", _("Print the version and exit"));
     // Global flags are read when a message is logged, so they apply whatever the order of
     // CLI11's callbacks.
     static bool quiet = false;
@@ -63,8 +63,14 @@ int run(int argc, char **argv) {
     qiancun::cli::register_bulletin(app);
     qiancun::cli::register_site(app);
     qiancun::cli::register_role(app);
-    for (CLI::App *sub : app.get_subcommands([](CLI::App *) { return true; }))
-        sub->set_help_flag("-h,--help", _("Print this help message and exit"));
+    // CLI11's words on every subcommand, those of `role` too.
+    std::vector<CLI::App *> subs = app.get_subcommands([](CLI::App *) { return true; });
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+        subs[i]->set_help_flag("-h,--help", _("Print this help message and exit"));
+        subs[i]->group(_("Subcommands"));
+        for (CLI::App *nested : subs[i]->get_subcommands([](CLI::App *) { return true; }))
+            subs.push_back(nested);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -24,4 +24,9 @@ std::string chinese_column_label(std::string_view key, const KindLabels &kinds);
 std::vector<std::string> chinese_column_labels(const std::vector<std::string> &keys,
                                                const KindLabels &kinds);
 
+/// The Chinese of `msgid` in `context` (e.g. "indicator status", "met" → "已达标") from the
+/// catalogue whatever the language of the messages, for documents that are Chinese throughout
+/// (the bulletin); `msgid` itself when the catalogue has none.
+std::string chinese_word(const char *context, const std::string &msgid);
+
 } // namespace qiancun::exporters

@@ -34,9 +34,13 @@ struct ExportOptions {
     bool append = false;
     /// Ship a QGIS style for the layers that have one (registry kinds, `village_metrics`,
     /// `gaps_*` …; see qml.hpp `layer_styles`): the default one as `<stem>.qml` beside each
-    /// file written (in append mode `<stem>_<layer>.qml`; none beside a CSV), and for a
+    /// file written (in append mode `<stem><style_suffix>.qml`; none beside a CSV), and for a
     /// GeoPackage every named one in its `layer_styles` table, the default marked.
     bool style = true;
+    /// Append mode: what follows the file's stem in the name of the layer's `.qml`, the suffix
+    /// its own file would have in a one-layer format (`_settlements`: `gaps.gpkg` gets
+    /// `gaps_settlements.qml`, as `gaps.shp` gets `gaps_settlements.shp`); empty: `_<layer>`.
+    std::string style_suffix = {};
 };
 
 /// One layer file written: `villages.shp`, or `halls_point.shp` and `halls_polygon.shp` when a
