@@ -163,6 +163,7 @@ void register_inspect(CLI::App &app);
 void register_bulletin(CLI::App &app);
 void register_site(CLI::App &app);
 void register_role(CLI::App &app); // role add, role list, history
+void register_copy(CLI::App &app);
 
 /// `info --network`: the road graph and its disconnected pieces.
 void print_network_info(const std::string &registry, OutputFormat format);

@@ -63,6 +63,7 @@ int run(int argc, char **argv) {
     qiancun::cli::register_bulletin(app);
     qiancun::cli::register_site(app);
     qiancun::cli::register_role(app);
+    qiancun::cli::register_copy(app);
     // CLI11's words on every subcommand, those of `role` too.
     std::vector<CLI::App *> subs = app.get_subcommands([](CLI::App *) { return true; });
     for (std::size_t i = 0; i < subs.size(); ++i) {

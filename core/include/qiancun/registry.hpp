@@ -226,6 +226,12 @@ struct AuditEntry {
     std::string new_values; ///< the row after; "" for DELETE
 };
 
+/// One table Registry::copy moved, with its rows (the same in both registries).
+struct CopiedTable {
+    std::string table;
+    std::int64_t rows = 0;
+};
+
 /// An open registry. Move-only; closes the database on destruction.
 class Registry {
 public:
@@ -238,6 +244,18 @@ public:
     /// Opens an existing registry; throws DatabaseError if it is not one, UsageError if it
     /// does not exist.
     static Registry open(const Location &location, bool read_only = false);
+
+    /// Copies the registry at `source` into a new one at `destination` (a file to a
+    /// PostgreSQL schema, back, or alike): the working CRS, configured kinds, meta, every
+    /// kind's rows as they are (keys, sources, times, village links), the import log, the
+    /// status history and the result layers; then `finish` (e.g. storing the layer styles) runs
+    /// on the new registry inside the same transaction. Roles and the audit log stay behind.
+    /// The rows of every table are counted in both afterwards; any difference is a
+    /// DatabaseError. UsageError when `destination` already exists (a file, or a schema with
+    /// tables), naming the rows it holds; on any failure the destination is left as it was
+    /// (a registry made there is removed). Returns the tables copied, in order.
+    static std::vector<CopiedTable> copy(const Location &source, const Location &destination,
+                                         const std::function<void(Registry &)> &finish = {});
 
     Registry(Registry &&) noexcept;
     Registry &operator=(Registry &&) noexcept;

@@ -595,6 +595,11 @@ public:
     std::optional<double> column_max(std::string_view table,
                                      std::string_view column) const override;
     void save_layer_styles(const std::vector<TableStyles> &tables) override;
+    void read_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                   const std::function<void(std::span<const Value>)> &row) const override;
+    void write_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                    std::span<const std::vector<Value>> rows) override;
+    std::vector<ResultColumn> result_columns(std::string_view table) const override;
     void add_role(const RoleSpec &role) override;
     std::vector<RoleSpec> roles() const override;
     std::vector<AuditEntry> audit(const KindDef &kind, std::string_view id) const override;
@@ -631,6 +636,43 @@ bool schema_has_relations(const PostgisStore &s, bool &schema_exists) {
 }
 
 } // namespace
+
+Presence presence_postgis(const Location &location) {
+    const PgConn conn(location.conninfo(), location.display());
+    bool exists = false;
+    const auto r =
+        conn.exec("looking at the schema",
+                  "SELECT (SELECT count(*) FROM pg_class c WHERE c.relnamespace = n.oid) "
+                  "FROM pg_namespace n WHERE n.nspname = $1",
+                  PgParams().text(location.schema()));
+    exists = r.rows() > 0;
+    if (!exists)
+        return Presence::nothing;
+    return r.integer(0, 0) > 0 ? Presence::something : Presence::empty_schema;
+}
+
+void remove_made_postgis(const Location &location, Presence before) {
+    const PgConn conn(location.conninfo(), location.display());
+    const std::string schema = conn.quote_identifier(location.schema());
+    ffi::PgTransaction tx(conn);
+    if (before == Presence::nothing) {
+        conn.exec("removing the schema", fmt::format("DROP SCHEMA IF EXISTS {} CASCADE", schema));
+    } else {
+        // The schema was there, empty, perhaps with its owner and grants: empty it again.
+        const auto tables = conn.exec(
+            "listing the tables made",
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind = 'r'",
+            PgParams().text(location.schema()));
+        for (int i = 0; i < tables.rows(); ++i)
+            conn.exec("removing a table made",
+                      fmt::format("DROP TABLE IF EXISTS {}.{} CASCADE", schema,
+                                  conn.quote_identifier(text_at(tables, i, 0))));
+        conn.exec("removing the audit function",
+                  fmt::format("DROP FUNCTION IF EXISTS {}.qiancun_audit() CASCADE", schema));
+    }
+    tx.commit();
+}
 
 std::unique_ptr<Store> create_postgis(const Location &location,
                                       const std::optional<crs::Definition> &crs) {
@@ -1682,7 +1724,9 @@ bool PostgisStore::where_allowed(const std::string &purpose, const std::function
 }
 
 void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
-    begin();
+    const bool own = !m_conn.in_transaction(); // else part of the caller's transaction
+    if (own)
+        begin();
     try {
         // A role that may not write the styles (an editor) still imports; the styles of the
         // kinds it writes do not change with their rows.
@@ -1715,10 +1759,107 @@ void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
                           });
         }
     } catch (...) {
-        rollback();
+        if (own)
+            rollback();
         throw;
     }
-    commit();
+    if (own)
+        commit();
+}
+
+std::vector<ResultColumn> PostgisStore::result_columns(std::string_view table) const {
+    const auto r = m_conn.exec(
+        fmt::format("reading the columns of {}", table),
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class "
+        "c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
+        "$1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'fid' "
+        "AND a.atttypid <> 'geometry'::regtype ORDER BY a.attnum",
+        PgParams().text(where.schema()).text(table));
+    std::vector<ResultColumn> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        const std::string type = text_at(r, i, 1);
+        ResultColumn c{text_at(r, i, 0), ColumnType::text};
+        if (type == "bigint" || type == "integer" || type == "smallint")
+            c.type = ColumnType::integer;
+        else if (type == "double precision" || type == "real" || type == "numeric")
+            c.type = ColumnType::real;
+        else if (type == "boolean")
+            c.type = ColumnType::boolean;
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+void PostgisStore::read_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                             const std::function<void(std::span<const Value>)> &row) const {
+    if (columns.empty())
+        throw Error(fmt::format("reading {}: no columns", table));
+    std::string select;
+    for (const auto &c : columns)
+        select += (select.empty() ? "" : ", ") +
+                  (c.geometry ? fmt::format("ST_AsBinary({})", q(c.name)) : q(c.name));
+    const auto r = m_conn.exec(
+        fmt::format("reading {}", table),
+        fmt::format("SELECT {} FROM {} ORDER BY {}", select, t(table), q(columns.front().name)));
+    std::vector<Value> values(columns.size());
+    for (int i = 0; i < r.rows(); ++i) {
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+            const int column = static_cast<int>(c);
+            if (columns[c].geometry && !r.is_null(i, column))
+                values[c] = r.bytes(i, column);
+            else
+                values[c] = value_at(r, i, column);
+        }
+        row(values);
+    }
+}
+
+void PostgisStore::write_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                              std::span<const std::vector<Value>> rows) {
+    if (!m_conn.in_transaction())
+        throw Error(fmt::format("writing {} to {} outside a transaction", table, where.display()));
+    if (columns.empty())
+        throw Error(fmt::format("writing {}: no columns", table));
+    std::string names, params, updates;
+    int n = 0;
+    for (const auto &c : columns) {
+        const std::string sep = names.empty() ? "" : ", ";
+        names += sep + q(c.name);
+        ++n;
+        // Geometries take the working CRS's SRID; other values are typed by their column.
+        params += sep + (c.geometry ? fmt::format("ST_GeomFromWKB(${}, {})", n, srid.value_or(0))
+                                    : fmt::format("${}", n));
+        if (n > 1)
+            updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", q(c.name),
+                                   q(c.name));
+    }
+    const std::string sql = fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO {}",
+                                        t(table), names, params, q(columns.front().name),
+                                        updates.empty() ? "NOTHING" : "UPDATE SET " + updates);
+    const std::string purpose = fmt::format("writing {}", table);
+    for (const auto &r : rows) {
+        if (r.size() != columns.size())
+            throw Error(fmt::format("a row of {} values for the {} columns of {}", r.size(),
+                                    columns.size(), table));
+        PgParams p;
+        for (std::size_t c = 0; c < r.size(); ++c) {
+            const auto *wkb = std::get_if<std::string>(&r[c]);
+            if (columns[c].geometry && wkb)
+                p.bytes(*wkb);
+            else
+                add_value(p, r[c]);
+        }
+        m_conn.exec(purpose, sql, p);
+    }
+    // A serial key (fid, id) goes on after the largest key written.
+    const auto sequence =
+        m_conn.exec("looking up the key sequence", "SELECT pg_get_serial_sequence($1, $2)",
+                    PgParams().text(t(table)).text(columns.front().name));
+    if (sequence.rows() > 0 && !sequence.is_null(0, 0))
+        m_conn.exec("moving the key sequence on",
+                    fmt::format("SELECT setval($1, max({0})) FROM {1} HAVING max({0}) IS NOT NULL",
+                                q(columns.front().name), t(table)),
+                    PgParams().text(text_at(sequence, 0, 0)));
 }
 
 void PostgisStore::add_role(const RoleSpec &role) {

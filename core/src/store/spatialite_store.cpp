@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <limits>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -598,6 +599,11 @@ public:
     std::optional<double> column_max(std::string_view table,
                                      std::string_view column) const override;
     void save_layer_styles(const std::vector<TableStyles> &tables) override;
+    void read_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                   const std::function<void(std::span<const Value>)> &row) const override;
+    void write_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                    std::span<const std::vector<Value>> rows) override;
+    std::vector<ResultColumn> result_columns(std::string_view table) const override;
 };
 
 } // namespace
@@ -1674,7 +1680,9 @@ std::optional<double> SpatiaLiteStore::column_max(std::string_view table,
 
 void SpatiaLiteStore::save_layer_styles(const std::vector<TableStyles> &tables) {
     auto *db = m_db.get();
-    begin();
+    const bool own = sqlite3_get_autocommit(db) != 0; // else part of the caller's transaction
+    if (own)
+        begin();
     try {
         SqliteStmt(db, kLayerStylesDdl).run();
         SqliteStmt(db, "DELETE FROM layer_styles WHERE owner = ?").bind_text(1, kStyleOwner).run();
@@ -1709,10 +1717,98 @@ void SpatiaLiteStore::save_layer_styles(const std::vector<TableStyles> &tables) 
             }
         }
     } catch (...) {
-        rollback();
+        if (own)
+            rollback();
         throw;
     }
-    commit();
+    if (own)
+        commit();
+}
+
+std::vector<ResultColumn> SpatiaLiteStore::result_columns(std::string_view table) const {
+    auto *db = m_db.get();
+    std::set<std::string> geometry;
+    {
+        SqliteStmt st(db, "SELECT f_geometry_column FROM geometry_columns WHERE "
+                          "lower(f_table_name) = lower(?)");
+        st.bind_text(1, table);
+        while (st.step())
+            geometry.insert(st.get_text(0));
+    }
+    SqliteStmt st(db, "SELECT name, upper(type), pk FROM pragma_table_info(?)");
+    st.bind_text(1, table);
+    std::vector<ResultColumn> out;
+    while (st.step()) {
+        std::string name = st.get_text(0);
+        const std::string type = st.get_text(1);
+        if ((st.get_int(2) == 1 && type == "INTEGER") || geometry.count(name))
+            continue;
+        ResultColumn c{std::move(name), ColumnType::text};
+        if (type == "INTEGER")
+            c.type = ColumnType::integer;
+        else if (type == "REAL" || type == "DOUBLE")
+            c.type = ColumnType::real;
+        else if (type == "BOOLEAN")
+            c.type = ColumnType::boolean;
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+void SpatiaLiteStore::read_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                                const std::function<void(std::span<const Value>)> &row) const {
+    if (columns.empty())
+        throw Error(fmt::format("reading {}: no columns", table));
+    std::string select;
+    for (const auto &c : columns)
+        select += (select.empty() ? "" : ", ") +
+                  (c.geometry ? fmt::format("AsBinary({})", quote_identifier(c.name))
+                              : quote_identifier(c.name));
+    SqliteStmt st(m_db.get(),
+                  fmt::format("SELECT {} FROM {} ORDER BY {}", select, quote_identifier(table),
+                              quote_identifier(columns.front().name)));
+    std::vector<Value> values(columns.size());
+    while (st.step()) {
+        for (std::size_t c = 0; c < columns.size(); ++c)
+            values[c] = st.get_value(static_cast<int>(c));
+        row(values);
+    }
+}
+
+void SpatiaLiteStore::write_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                                 std::span<const std::vector<Value>> rows) {
+    if (sqlite3_get_autocommit(m_db.get()) != 0)
+        throw Error(fmt::format("writing {} to {} outside a transaction", table, path.string()));
+    if (columns.empty())
+        throw Error(fmt::format("writing {}: no columns", table));
+    std::string names, params, updates;
+    for (const auto &c : columns) {
+        const std::string sep = names.empty() ? "" : ", ";
+        const std::string name = quote_identifier(c.name);
+        if (!names.empty())
+            updates += fmt::format("{}{} = excluded.{}", updates.empty() ? "" : ", ", name, name);
+        names += sep + name;
+        params += sep + (c.geometry ? fmt::format("GeomFromWKB(?, {})", srid.value_or(0)) : "?");
+    }
+    SqliteStmt insert(m_db.get(),
+                      fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT({}) DO {}",
+                                  quote_identifier(table), names, params,
+                                  quote_identifier(columns.front().name),
+                                  updates.empty() ? "NOTHING" : "UPDATE SET " + updates));
+    for (const auto &r : rows) {
+        if (r.size() != columns.size())
+            throw Error(fmt::format("a row of {} values for the {} columns of {}", r.size(),
+                                    columns.size(), table));
+        insert.reset();
+        for (std::size_t c = 0; c < r.size(); ++c) {
+            const auto *wkb = std::get_if<std::string>(&r[c]);
+            if (columns[c].geometry && wkb)
+                insert.bind_blob(static_cast<int>(c + 1), *wkb);
+            else
+                insert.bind(static_cast<int>(c + 1), r[c]);
+        }
+        insert.run();
+    }
 }
 
 } // namespace qiancun::store

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 
 #include "qiancun/i18n.hpp"
 
@@ -219,6 +220,29 @@ std::unique_ptr<Store> open(const Location &location, bool read_only) {
     if (location.is_postgresql())
         return open_postgis(location, read_only);
     return open_spatialite(location.path(), read_only);
+}
+
+Presence presence(const Location &location) {
+    if (location.is_postgresql())
+        return presence_postgis(location);
+    std::error_code ec;
+    return std::filesystem::exists(location.path(), ec) ? Presence::something : Presence::nothing;
+}
+
+void remove_made(const Location &location, Presence before) noexcept {
+    if (before == Presence::something)
+        return;
+    try {
+        if (location.is_postgresql()) {
+            remove_made_postgis(location, before);
+            return;
+        }
+        std::error_code ec;
+        for (const char *suffix : {"", "-journal", "-wal", "-shm"})
+            std::filesystem::remove(location.path().string() + suffix, ec);
+    } catch (...) {
+        // Best effort: the caller reports the failure that led here.
+    }
 }
 
 std::unique_ptr<Store> create(const Location &location, const std::optional<crs::Definition> &crs) {

@@ -36,6 +36,12 @@
 
 namespace qiancun::store {
 
+/// A column as Registry::copy moves it between stores.
+struct CopyColumn {
+    std::string name;
+    bool geometry = false; ///< read and written as ISO WKB in the working CRS
+};
+
 class Store {
 public:
     Store() = default;
@@ -142,6 +148,22 @@ public:
     /// looks; rows already equal are not written again.
     virtual void save_layer_styles(const std::vector<TableStyles> &tables) = 0;
 
+    /// Calls `row` for every row of `table` with the values of `columns` (a geometry column as
+    /// ISO WKB, NULL as monostate; the rest by storage type), ordered by the first column, a
+    /// key. For Registry::copy, which names the columns both stores have; DatabaseError for a
+    /// missing table or column.
+    virtual void read_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                           const std::function<void(std::span<const Value>)> &row) const = 0;
+    /// The attribute columns of a result layer `table` with their types, in table order
+    /// (without `fid` and the geometry), for Registry::copy to make the same layer elsewhere.
+    virtual std::vector<ResultColumn> result_columns(std::string_view table) const = 0;
+    /// Writes `rows` (values parallel to `columns`, as read_rows reads them) into the existing
+    /// `table`, keeping every value given, keys included; a row whose first column matches a
+    /// row of the table replaces it. Inside a transaction; keys generated later continue after
+    /// the largest one written.
+    virtual void write_rows(std::string_view table, const std::vector<CopyColumn> &columns,
+                            std::span<const std::vector<Value>> rows) = 0;
+
     /// Registry::add_role (a PostgreSQL store; UsageError elsewhere). `role` is checked.
     virtual void add_role(const RoleSpec &role);
     /// Registry::roles.
@@ -156,6 +178,20 @@ std::unique_ptr<Store> open(const Location &location, bool read_only);
 /// Creates a new, empty store at `location` (UsageError when one exists there), with the
 /// working CRS when given (checked by crs::check_working before anything is created).
 std::unique_ptr<Store> create(const Location &location, const std::optional<crs::Definition> &crs);
+
+/// What a location holds before a registry is made there.
+enum class Presence {
+    nothing,      ///< no file; no schema
+    empty_schema, ///< a PostgreSQL schema without tables
+    something,    ///< a file, or a schema with tables
+};
+Presence presence(const Location &location);
+/// Removes the registry made at `location` where there was `before` (nothing or an empty
+/// schema): the file with its journals, or the schema (an empty schema is emptied again, not
+/// dropped). Never throws; for undoing a copy that failed after it made the registry.
+void remove_made(const Location &location, Presence before) noexcept;
+Presence presence_postgis(const Location &location);
+void remove_made_postgis(const Location &location, Presence before);
 
 std::unique_ptr<Store> open_spatialite(const std::filesystem::path &path, bool read_only);
 std::unique_ptr<Store> create_spatialite(const std::filesystem::path &path,
