@@ -63,14 +63,14 @@ step "$qiancun" service-area "$registry" --type courier_station --distance 2000 
 step "$qiancun" classify "$registry" -o "$out/village_classes.csv"
 step "$qiancun" export "$registry" village_classes "$out/village_classes.shp"
 # The plan's indicators against target (SPEC §5): the monthly bulletin, and per township.
-step "$qiancun" indicators "$registry"
-"$qiancun" indicators "$registry" --by township --format csv -o "$out/indicators_by_township.csv"
+step "$qiancun" indicators "$registry" --indicators sample_maps/indicators.toml
+"$qiancun" indicators "$registry" --indicators sample_maps/indicators.toml --by township --format csv -o "$out/indicators_by_township.csv"
 printf 'per township: %s\n' "$out/indicators_by_township.csv"
 
 # The monthly bulletin: one self-contained page in Chinese (warnings, district table with the
 # change since September, township ranking, maps, worst gaps, data quality), and its workbook.
-step "$qiancun" bulletin "$registry" --as-of 2026-11-30 --compare 2026-09-30 -o "$out/bulletin.html"
-step "$qiancun" bulletin "$registry" --as-of 2026-11-30 --compare 2026-09-30 -o "$out/bulletin.xlsx"
+step "$qiancun" bulletin "$registry" --indicators sample_maps/indicators.toml --as-of 2026-11-30 --compare 2026-09-30 -o "$out/bulletin.html"
+step "$qiancun" bulletin "$registry" --indicators sample_maps/indicators.toml --as-of 2026-11-30 --compare 2026-09-30 -o "$out/bulletin.xlsx"
 
 # Every layer in one QGIS project: grouped, styled, labelled, with Chinese names.
 step "$qiancun" qgis-project "$registry" -o "$out/county.qgz"

@@ -182,6 +182,14 @@ BulletinTable district_table(const BulletinReport &r) {
         "状态",       r.before ? fmt::format("上期（{}）", r.before->as_of) : std::string("上期"),
         "较上期变化", "未计入",
         "构成"};
+    // 责任单位 when the indicators file names any (SPEC §5.2: responsibility broken down).
+    const bool with_department =
+        std::any_of(r.current.defs.begin(), r.current.defs.end(),
+                    [](const IndicatorDef &d) { return !d.department.empty(); });
+    if (with_department) {
+        t.rows.columns.emplace_back("department");
+        t.headers.emplace_back("责任单位");
+    }
     for (std::size_t i = 0; i < now.rows.size(); ++i) {
         const auto &row = now.rows[i];
         const std::string key = value_to_text(row[key_at]);
@@ -206,6 +214,8 @@ BulletinTable district_table(const BulletinReport &r) {
                                a && p ? Value{std::round((*a - *p) * 100.0) / 100.0} : Value{},
                                row[column(now, "unknown")],
                                v && !v->detail.empty() ? Value{detail_zh(v->detail)} : Value{}});
+        if (with_department)
+            t.rows.rows.back().emplace_back(d.department);
         t.row_keys.push_back(key);
         t.row_status.push_back(status);
     }

@@ -111,7 +111,9 @@ TEST_F(Deliveries, LikeUsesTheManifestLoadRecordedAndListsNames) {
     EXPECT_EQ(r.err, fmt::format("qiancun: --like water: {} has no [[source]] named 'water'; "
                                  "names: village_boundaries, natural_villages, urban_area, "
                                  "hazard_zones, water_bureau, transport_bureau, telecom, "
-                                 "culture_bureau, postal_bureau, health_bureau\n",
+                                 "culture_bureau, postal_bureau, health_bureau, culture_museums, "
+                                 "sports_bureau, rural_office_workshops, digital_office, "
+                                 "agriculture_bureau\n",
                                  fs::absolute(sample / "county.toml").lexically_normal().string()));
 
     r = run_qiancun(

@@ -179,5 +179,163 @@ TEST_F(IndicatorsCli, ABadIndicatorsFileIsBadInputNamingFileLineAndColumn) {
     }
 }
 
+/// One number from SQLite on the registry `reg`.
+double sqlite_number(const std::string &reg, const std::string &sql) {
+    const auto r = run_command({"/usr/bin/sqlite3", reg, sql});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = split_lines(r.out);
+    return lines.empty() || lines[0].empty() ? 0.0 : std::stod(lines[0]);
+}
+
+/// The cells of one CSV line without quoted commas.
+std::vector<std::string> csv_cells(const std::string &line) {
+    std::vector<std::string> cells;
+    std::size_t from = 0;
+    for (std::size_t at = line.find(','); at != std::string::npos; at = line.find(',', from)) {
+        cells.push_back(line.substr(from, at - from));
+        from = at + 1;
+    }
+    cells.push_back(line.substr(from));
+    return cells;
+}
+
+/// A share as the indicators print it: percent with two decimals.
+double percent_of(double part, double whole) {
+    return std::round(10000.0 * part / whole) / 100.0;
+}
+
+TEST_F(IndicatorsCli, TheSampleIndicatorsFileCountsThePlansFacilitiesAsSqliteDoes) {
+    const fs::path file = testing::sample_maps_dir() / "indicators.toml";
+    const auto r = run_qiancun(
+        {"indicators", reg, "--as-of", kSecond, "--indicators", file.string(), "--format", "csv"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::map<std::string, std::vector<std::string>> row_of; // key → cells
+    std::vector<std::string> keys;
+    for (const auto &line : split_lines(r.out)) {
+        const auto cells = csv_cells(line);
+        keys.push_back(cells.at(0));
+        row_of[cells.at(0)] = cells;
+    }
+    // Header, the ten built in (hall_five_star replaced in place), then the file's nine.
+    ASSERT_EQ(keys.size(), 20u) << r.out;
+    EXPECT_EQ(keys[7], "hall_five_star");
+    EXPECT_EQ(keys[11], "clinic_big_villages");
+    EXPECT_EQ(keys[19], "digital_farm_factories");
+    auto actual = [&](const std::string &key) {
+        EXPECT_TRUE(row_of.count(key)) << key;
+        return row_of.count(key) ? std::stod(row_of[key].at(4)) : -1.0;
+    };
+
+    // Counts: the registry's rows by SQLite, the coded values as stored (English keys).
+    const std::string serving = "status IN ('operating', 'renovating')";
+    const std::vector<std::pair<std::string, std::string>> counted{
+        {"village_museums", "SELECT count(*) FROM village_museum WHERE " + serving},
+        {"workshops", "SELECT count(*) FROM workshop WHERE " + serving},
+        {"smart_life_halls", "SELECT count(*) FROM smart_life_hall WHERE " + serving},
+        {"farm_service_centres",
+         "SELECT count(*) FROM agri_facility WHERE facility = 'farm_service_centre' AND " +
+             serving},
+        {"future_farms",
+         "SELECT count(*) FROM agri_facility WHERE facility = 'future_farm' AND " + serving},
+        {"digital_farm_factories",
+         "SELECT count(*) FROM agri_facility WHERE facility = 'digital_farm_factory' AND " +
+             serving},
+        {"sports_grounds_new", "SELECT count(*) FROM sports_ground WHERE built_year BETWEEN 2023 "
+                               "AND 2026 AND status NOT IN ('planned', 'building')"},
+        {"hall_five_star", "SELECT count(*) FROM cultural_hall WHERE stars = 5 AND " + serving},
+    };
+    for (const auto &[key, sql] : counted) {
+        SCOPED_TRACE(key);
+        const double want = sqlite_number(reg, sql);
+        EXPECT_GT(want, 0.0); // the sample county holds some of each
+        EXPECT_EQ(actual(key), want);
+    }
+    // The sample county's own figures, so that a change of the generator is seen here.
+    EXPECT_EQ(actual("village_museums"), 10.0);
+    EXPECT_EQ(actual("farm_service_centres"), 2.0);
+    EXPECT_EQ(actual("sports_grounds_new"), 8.0);
+
+    // Shares: villages of 1,000+ people with a serving clinic linked to them; serving clinics
+    // meeting the standard of those with a record.
+    const double big = sqlite_number(reg, "SELECT count(*) FROM village WHERE population >= 1000");
+    const double with_clinic = sqlite_number(
+        reg, "SELECT count(*) FROM village WHERE population >= 1000 AND code IN (SELECT "
+             "village_code FROM clinic WHERE " +
+                 serving + ")");
+    ASSERT_GT(big, with_clinic);
+    EXPECT_EQ(actual("clinic_big_villages"), percent_of(with_clinic, big));
+    const double recorded = sqlite_number(
+        reg, "SELECT count(*) FROM clinic WHERE standardized IS NOT NULL AND " + serving);
+    const double standard =
+        sqlite_number(reg, "SELECT count(*) FROM clinic WHERE standardized = 1 AND " + serving);
+    const double unrecorded =
+        sqlite_number(reg, "SELECT count(*) FROM clinic WHERE standardized IS NULL AND " + serving);
+    ASSERT_GT(recorded, standard);
+    ASSERT_GT(unrecorded, 0.0);
+    EXPECT_EQ(actual("clinic_standardized"), percent_of(standard, recorded));
+    EXPECT_EQ(row_of["clinic_standardized"].at(6), fmt::format("{:.0f}", unrecorded)); // unknown
+
+    // Every entry quotes the plan with its section.
+    const std::string text = testing::read_file(file);
+    std::size_t entries = 0, quoted = 0;
+    for (std::size_t at = text.find("\n[indicator."); at != std::string::npos;
+         at = text.find("\n[indicator.", at + 1))
+        ++entries;
+    for (std::size_t at = text.find("\nbasis = \"plan §"); at != std::string::npos;
+         at = text.find("\nbasis = \"plan §", at + 1))
+        ++quoted;
+    EXPECT_EQ(entries, 10u);
+    EXPECT_EQ(quoted, entries);
+
+    // The five-star halls per township against the file's targets, counted by SQLite.
+    const auto t =
+        run_qiancun({"indicators", reg, "--as-of", kSecond, "--indicators", file.string(), "--by",
+                     "township", "--format", "csv", "--only", "hall_five_star"});
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    const auto per_township = split_lines(run_command({"/usr/bin/sqlite3", reg,
+                                                       "SELECT v.township || ',' || count(h.id) "
+                                                       "FROM village v LEFT JOIN cultural_hall h "
+                                                       "ON h.village_code = v.code AND h.stars = 5 "
+                                                       "AND h." +
+                                                           serving + " GROUP BY v.township"})
+                                              .out);
+    ASSERT_EQ(per_township.size(), 15u);
+    for (const auto &line : per_township) {
+        const auto comma = line.find(',');
+        const std::string township = line.substr(0, comma), n = line.substr(comma + 1);
+        bool found = false;
+        for (const auto &row : split_lines(t.out)) {
+            const auto cells = csv_cells(row);
+            if (cells.at(0) != township)
+                continue;
+            found = true;
+            EXPECT_EQ(cells.at(5), n) << row; // actual
+            if (township == "横塘街道") {
+                EXPECT_EQ(cells.at(3), "6");
+            }
+            if (township == "陈塘镇") {
+                EXPECT_EQ(cells.at(3), "2");
+            }
+            EXPECT_NE(cells.at(3), "") << row; // every township has its target
+            EXPECT_NE(cells.at(6), "no_target") << row;
+        }
+        EXPECT_TRUE(found) << township << '\n' << t.out;
+    }
+
+    // The departments answering for them, in the table for people and in the bulletin.
+    const auto people =
+        run_qiancun({"indicators", reg, "--as-of", kSecond, "--indicators", file.string()});
+    ASSERT_EQ(people.exit_code, 0) << people.err;
+    EXPECT_THAT(people.out, HasSubstr("区卫生健康局"));
+    const fs::path html = *dir / "sample_bulletin.html";
+    const auto b = run_qiancun(
+        {"bulletin", reg, "--as-of", kSecond, "--indicators", file.string(), "-o", html.string()});
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    const std::string page = testing::read_file(html);
+    EXPECT_THAT(page, HasSubstr("责任单位"));
+    EXPECT_THAT(page, HasSubstr("区委宣传部"));
+    EXPECT_THAT(page, HasSubstr("常住人口千人以上行政村村级医疗服务覆盖率"));
+}
+
 } // namespace
 } // namespace qiancun

@@ -387,6 +387,7 @@ public:
         make_assets();
         make_urban_area();
         make_hazard_zones();
+        make_plan_facilities();
         return std::move(county_);
     }
 
@@ -1278,6 +1279,58 @@ private:
                 county_.clinics.push_back(std::move(c));
             }
         }
+    }
+
+    /// The further facilities the plan counts (§二(一)1, §二(三)2, §二(四)2, §三(三)1, §三(三)3)
+    /// and whether each clinic meets the standard (§三(三)2), from a stream of their own so that
+    /// the other layers stay as they were.
+    void make_plan_facilities() {
+        Rng rng = stream(9);
+        const std::size_t nv = county_.villages.size();
+        const std::size_t expect = std::max<std::size_t>(nv, 1000);
+        // Built between first_year and 2026; one finished in 2026 may still be planned or under
+        // construction, and then has no built year yet.
+        auto add = [&](std::vector<Facility> &to, std::string_view prefix, std::size_t v,
+                       std::string name, int first_year) -> Facility & {
+            Facility f;
+            f.id = asset_id(prefix, to.size() + 1, expect);
+            f.name = std::move(name);
+            const int year = rng.uniform_int(first_year, 2026);
+            f.status = year == 2026
+                           ? std::array{"运行", "在建", "规划"}[rng.weighted({0.5, 0.35, 0.15})]
+                           : std::array{"运行", "停用"}[rng.weighted({0.96, 0.04})];
+            if (f.status != std::string("在建") && f.status != std::string("规划"))
+                f.built_year = year;
+            f.position = place_near(rng, v, county_.villages[v].hub, 120.0, 5.0);
+            to.push_back(std::move(f));
+            return to.back();
+        };
+        for (std::size_t v = 0; v < nv; ++v) {
+            const Village &village = county_.villages[v];
+            const Township &township =
+                county_.townships[static_cast<std::size_t>(village.township)];
+            const bool township_seat = township.seat_village == static_cast<int>(v);
+            if (rng.chance(village.heritage ? 0.3 : 0.02))
+                add(county_.village_museums, "BWG", v, village.name + "乡村博物馆", 2016);
+            if (rng.chance(0.12))
+                add(county_.sports_grounds, "TY", v, village.name + "全民健身广场", 2015);
+            if (rng.chance(0.45))
+                add(county_.workshops, "GF", v, village.name + "共富工坊", 2021);
+            if (rng.chance(township_seat ? 0.5 : 0.01))
+                add(county_.smart_life_halls, "SZ", v, village.name + "乡村数智生活馆", 2022);
+            if (township_seat && rng.chance(0.3))
+                add(county_.agri_facilities, "NS", v, township.name + "现代化农事服务中心", 2021)
+                    .facility = "省级现代化农事服务中心";
+            if (rng.chance(0.015))
+                add(county_.agri_facilities, "NS", v, village.name + "未来农场", 2022).facility =
+                    "未来农场";
+            if (rng.chance(0.015))
+                add(county_.agri_facilities, "NS", v, village.name + "数字农业工厂", 2022)
+                    .facility = "数字农业工厂";
+        }
+        // 规范化: most clinics meet the standard; a few records say nothing.
+        for (Clinic &c : county_.clinics)
+            c.standardized = std::array{"是", "否", ""}[rng.weighted({0.86, 0.1, 0.04})];
     }
 
     MultiPolygon clip_to_county(const Polygon &polygon) const {

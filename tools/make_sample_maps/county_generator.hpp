@@ -110,6 +110,16 @@ struct Clinic {
     std::string id, name;
     int beds = 0;
     std::string status;
+    std::string standardized; ///< 是 / 否 / empty: meets the village clinic standard
+    XY position;
+};
+
+/// A facility of one of the plan's further kinds (museum, sports ground, workshop …).
+struct Facility {
+    std::string id, name;
+    std::string facility; ///< agri_facility only: 省级现代化农事服务中心 / 未来农场 / 数字农业工厂
+    std::optional<int> built_year; ///< empty while planned or under construction
+    std::string status;
     XY position;
 };
 
@@ -132,6 +142,12 @@ struct County {
     std::vector<CulturalHall> cultural_halls;
     std::vector<CourierStation> courier_stations;
     std::vector<Clinic> clinics;
+    // The plan's further facilities (configured kinds of the manifest).
+    std::vector<Facility> village_museums;  ///< 乡村博物馆
+    std::vector<Facility> sports_grounds;   ///< 基础体育场地设施
+    std::vector<Facility> workshops;        ///< 共富工坊
+    std::vector<Facility> smart_life_halls; ///< 乡村数智生活馆
+    std::vector<Facility> agri_facilities; ///< 农事服务中心, 未来农场, 数字农业工厂
 };
 
 /// Builds the county; the same config gives the same county, bit for bit.

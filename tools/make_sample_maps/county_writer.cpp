@@ -36,7 +36,12 @@ std::vector<std::pair<std::string, std::size_t>> feature_counts(const County &co
             {"base_station_5g", county.base_stations.size()},
             {"cultural_hall", county.cultural_halls.size()},
             {"courier_station", county.courier_stations.size()},
-            {"clinic", county.clinics.size()}};
+            {"clinic", county.clinics.size()},
+            {"village_museum", county.village_museums.size()},
+            {"sports_ground", county.sports_grounds.size()},
+            {"workshop", county.workshops.size()},
+            {"smart_life_hall", county.smart_life_halls.size()},
+            {"agri_facility", county.agri_facilities.size()}};
 }
 
 namespace {
@@ -412,9 +417,12 @@ void write_cultural_halls(const County &county, const fs::path &dir, const Proje
 
 void write_clinics(const County &county, const fs::path &dir, const Projector &projector) {
     GDALDatasetUniquePtr ds = create_geojson(dir / "clinics.geojson");
-    OGRLayer *layer = create_geojson_layer(
-        *ds, "clinics", projector, wkbPoint,
-        {{"id", OFTString}, {"name", OFTString}, {"beds", OFTInteger}, {"status", OFTString}});
+    OGRLayer *layer = create_geojson_layer(*ds, "clinics", projector, wkbPoint,
+                                           {{"id", OFTString},
+                                            {"name", OFTString},
+                                            {"beds", OFTInteger},
+                                            {"status", OFTString},
+                                            {"standardized", OFTString}});
     const Project project = [&](XY p) { return projector.to_wgs84(p); };
     for (const Clinic &c : county.clinics)
         Row(*layer)
@@ -422,8 +430,31 @@ void write_clinics(const County &county, const fs::path &dir, const Projector &p
             .text(1, c.name)
             .integer(2, c.beds)
             .text(3, c.status)
+            .text(4, c.standardized)
             .geometry(make_point(c.position, project))
             .write();
+}
+
+/// One of the plan's further facility layers: id, name, (facility,) built_year, status.
+void write_facilities(const std::vector<Facility> &facilities, const fs::path &path,
+                      const char *layer_name, bool with_facility, const Projector &projector) {
+    GDALDatasetUniquePtr ds = create_geojson(path);
+    std::vector<FieldSpec> fields{{"id", OFTString}, {"name", OFTString}};
+    if (with_facility)
+        fields.push_back({"facility", OFTString});
+    fields.push_back({"built_year", OFTInteger});
+    fields.push_back({"status", OFTString});
+    OGRLayer *layer = create_geojson_layer(*ds, layer_name, projector, wkbPoint, fields);
+    const Project project = [&](XY p) { return projector.to_wgs84(p); };
+    for (const Facility &f : facilities) {
+        Row row(*layer);
+        const int at = with_facility ? 1 : 0;
+        row.text(0, f.id).text(1, f.name);
+        if (with_facility)
+            row.text(2, f.facility);
+        row.integer(2 + at, f.built_year).text(3 + at, f.status);
+        row.geometry(make_point(f.position, project)).write();
+    }
 }
 
 void write_areas(const std::vector<Area> &areas, const fs::path &path, const char *layer_name,
@@ -489,7 +520,46 @@ label = "村卫生室"
 geometry = "point"
 default_radius_m = 1500
 radius_basis = "planning assumption: a village clinic within a 20-minute walk"
-attributes = [ { name = "name", type = "text" }, { name = "beds", type = "integer" } ]
+attributes = [ { name = "name", type = "text" }, { name = "beds", type = "integer" },
+               { name = "standardized", type = "boolean", label = "规范化村卫生室" } ]
+
+# The plan's further facilities (sample_maps/indicators.toml counts them).
+[asset_types.village_museum]
+label = "乡村博物馆"
+geometry = "point"
+default_radius_m = 5000
+radius_basis = "planning assumption: a museum visited from the villages around it"
+attributes = [ { name = "name", type = "text" }, { name = "built_year", type = "year" } ]
+
+[asset_types.sports_ground]
+label = "基础体育场地设施"
+geometry = "point"
+default_radius_m = 1000
+radius_basis = "planning assumption: a 15-minute walk to a fitness ground"
+attributes = [ { name = "name", type = "text" }, { name = "built_year", type = "year" } ]
+
+[asset_types.workshop]
+label = "共富工坊"
+geometry = "point"
+default_radius_m = 3000
+radius_basis = "planning assumption: workers come from about 3 km"
+attributes = [ { name = "name", type = "text" }, { name = "built_year", type = "year" } ]
+
+[asset_types.smart_life_hall]
+label = "乡村数智生活馆"
+geometry = "point"
+default_radius_m = 5000
+radius_basis = "planning assumption: one hall for the villages around a township seat"
+attributes = [ { name = "name", type = "text" }, { name = "built_year", type = "year" } ]
+
+[asset_types.agri_facility]
+label = "农事服务中心、未来农场和数字农业工厂"
+geometry = "point"
+default_radius_m = 5000
+radius_basis = "planning assumption: farm services within 5 km"
+attributes = [ { name = "name", type = "text" },
+               { name = "facility", type = "choice", label = "类型", choices = ["farm_service_centre", "future_farm", "digital_farm_factory"], aliases = { "省级现代化农事服务中心" = "farm_service_centre", "未来农场" = "future_farm", "数字农业工厂" = "digital_farm_factory" } },
+               { name = "built_year", type = "year" } ]
 
 [[source]]
 name = "village_boundaries"
@@ -559,7 +629,37 @@ fields = { id = "id", name = "Name", level = "level", operator = "operator", sta
 name = "health_bureau"
 kind = "clinic"
 path = "clinics.geojson"
-fields = { id = "id", name = "name", beds = "beds", status = "status" }
+fields = { id = "id", name = "name", beds = "beds", status = "status", standardized = "standardized" }
+
+[[source]]
+name = "culture_museums"
+kind = "village_museum"
+path = "village_museums.geojson"
+fields = { id = "id", name = "name", built_year = "built_year", status = "status" }
+
+[[source]]
+name = "sports_bureau"
+kind = "sports_ground"
+path = "sports_grounds.geojson"
+fields = { id = "id", name = "name", built_year = "built_year", status = "status" }
+
+[[source]]
+name = "rural_office_workshops"
+kind = "workshop"
+path = "workshops.geojson"
+fields = { id = "id", name = "name", built_year = "built_year", status = "status" }
+
+[[source]]
+name = "digital_office"
+kind = "smart_life_hall"
+path = "smart_life_halls.geojson"
+fields = { id = "id", name = "name", built_year = "built_year", status = "status" }
+
+[[source]]
+name = "agriculture_bureau"
+kind = "agri_facility"
+path = "agri_facilities.geojson"
+fields = { id = "id", name = "name", facility = "facility", built_year = "built_year", status = "status" }
 )toml";
 
 std::string counts_json(const County &county) {
@@ -612,7 +712,14 @@ all files; `counts.json` gives the features per kind:
 - `courier_stations.kml` — placemarks with `<name>` (GDAL reads it as field `Name`) and
   extended data id, level, operator, status; WGS84.
 - `clinics.geojson` — village clinics (村卫生室), the asset type configured in the manifest
-  (`[asset_types.clinic]`): id, name, beds, status.
+  (`[asset_types.clinic]`): id, name, beds, status, standardized (是/否/empty: meets the
+  village clinic standard).
+- `village_museums.geojson` (乡村博物馆), `sports_grounds.geojson` (基础体育场地设施),
+  `workshops.geojson` (共富工坊), `smart_life_halls.geojson` (乡村数智生活馆),
+  `agri_facilities.geojson` (facility 省级现代化农事服务中心 / 未来农场 / 数字农业工厂) — the
+  plan's further facilities, kinds configured in the manifest: id, name, built_year (empty
+  while planned or under construction), status.
+  `indicators.toml` counts them (`qiancun indicators REG --indicators indicators.toml`).
 - `urban.geojson` — the county town's built-up area; `hazard_zones.geojson` — flood and
   landslide zones (hazard_type `flood` / `landslide`).
 
@@ -640,6 +747,15 @@ void write_county(const County &county, const WriteOptions &options) {
     write_cultural_halls(county, dir, projector);
     write_courier_stations(county, dir, projector);
     write_clinics(county, dir, projector);
+    write_facilities(county.village_museums, dir / "village_museums.geojson", "village_museums",
+                     false, projector);
+    write_facilities(county.sports_grounds, dir / "sports_grounds.geojson", "sports_grounds", false,
+                     projector);
+    write_facilities(county.workshops, dir / "workshops.geojson", "workshops", false, projector);
+    write_facilities(county.smart_life_halls, dir / "smart_life_halls.geojson", "smart_life_halls",
+                     false, projector);
+    write_facilities(county.agri_facilities, dir / "agri_facilities.geojson", "agri_facilities",
+                     true, projector);
     write_areas(county.urban_areas, dir / "urban.geojson", "urban", false, projector);
     write_areas(county.hazard_zones, dir / "hazard_zones.geojson", "hazard_zones", true, projector);
     write_text(dir / "county.toml", std::string(kManifest));

@@ -256,6 +256,10 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
     std::map<std::string, const IndicatorDef *> def_of;
     for (const auto &d : bulletin.defs)
         def_of[d.key] = &d;
+    // 责任单位 when the indicators file names any.
+    const bool with_department =
+        std::any_of(bulletin.defs.begin(), bulletin.defs.end(),
+                    [](const IndicatorDef &d) { return !d.department.empty(); });
     Rows rows;
     if (townships)
         rows.columns.emplace_back("township");
@@ -265,6 +269,8 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
         for (const char *c : {"compare", "change"})
             rows.columns.emplace_back(c);
     rows.columns.emplace_back("detail");
+    if (with_department)
+        rows.columns.emplace_back("department");
     for (const auto &v : bulletin.values) {
         if (!townships && !v.township.empty())
             continue;
@@ -293,6 +299,8 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
             row.push_back(v.actual && previous ? readable(*v.actual - *previous) : Value{});
         }
         row.emplace_back(v.detail);
+        if (with_department)
+            row.emplace_back(def.department);
         rows.rows.push_back(std::move(row));
     }
     print_rows(rows, OutputFormat::table, std::cout);
