@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <sstream>
 
@@ -81,6 +82,32 @@ std::vector<AttributeDef> asset_common() {
                         {"废弃", "closed"}},
                        true));
     v.push_back(number("service_radius_m", "服务半径(米)", ValueType::real));
+    return v;
+}
+
+/// The attributes every event has, key first.
+std::vector<AttributeDef> make_event_common() {
+    std::vector<AttributeDef> v;
+    v.push_back(text("id", "编号", true));
+    v.push_back(text("asset_id", "设施编号", true));
+    AttributeDef date;
+    date.name = "date";
+    date.label = "日期";
+    date.type = ValueType::date;
+    date.required = true;
+    v.push_back(std::move(date));
+    v.push_back(choice("result", "结果", {"pass", "fail"},
+                       {{"达标", "pass"},
+                        {"合格", "pass"},
+                        {"通过", "pass"},
+                        {"正常", "pass"},
+                        {"不达标", "fail"},
+                        {"超标", "fail"},
+                        {"不合格", "fail"},
+                        {"未通过", "fail"},
+                        {"异常", "fail"}},
+                       true));
+    v.push_back(text("agency", "检测单位"));
     return v;
 }
 
@@ -238,6 +265,63 @@ std::optional<double> parse_double(const std::string &s) {
     return v;
 }
 
+/// A calendar day written YYYY-MM-DD, YYYY/M/D, YYYY.M.D or YYYY年M月D日 (what spreadsheets and
+/// departments write; GDAL gives an XLSX date cell as YYYY/MM/DD), optionally followed by a time
+/// of day after a space or T (a date-time cell), as YYYY-MM-DD; nothing when it is not a valid
+/// day of a year 1900-2100.
+std::optional<std::string> parse_date(const std::string &s) {
+    std::size_t i = 0;
+    auto digits = [&](std::size_t most) -> std::optional<unsigned> {
+        const std::size_t start = i;
+        while (i < s.size() && i - start < most && s[i] >= '0' && s[i] <= '9')
+            ++i;
+        if (i == start)
+            return std::nullopt;
+        return static_cast<unsigned>(std::stoul(s.substr(start, i - start)));
+    };
+    auto separator = [&](std::string_view chinese) {
+        if (i < s.size() && (s[i] == '-' || s[i] == '/' || s[i] == '.')) {
+            const char c = s[i++];
+            return std::string(1, c);
+        }
+        if (s.compare(i, chinese.size(), chinese) == 0) {
+            i += chinese.size();
+            return std::string(chinese);
+        }
+        return std::string();
+    };
+    const std::size_t year_start = i;
+    const auto y = digits(4);
+    if (!y || i - year_start != 4)
+        return std::nullopt;
+    const std::string first = separator("年");
+    const auto m = first.empty() ? std::nullopt : digits(2);
+    const std::string second = separator(first == "年" ? "月" : first);
+    if (!m || second.empty() || (first == "年") != (second == "月") ||
+        (first != "年" && first != second))
+        return std::nullopt;
+    const auto d = digits(2);
+    if (!d)
+        return std::nullopt;
+    if (first == "年" && s.compare(i, std::string_view("日").size(), "日") == 0)
+        i += std::string_view("日").size();
+    if (i < s.size() && s[i] != ' ' && s[i] != 'T')
+        return std::nullopt;
+    if (i < s.size()) {
+        // Only a time of day may follow: digits and colons (and a fraction).
+        const auto rest = s.substr(i + 1);
+        if (rest.empty() || !std::all_of(rest.begin(), rest.end(), [](char c) {
+                return (c >= '0' && c <= '9') || c == ':' || c == '.';
+            }))
+            return std::nullopt;
+    }
+    const std::chrono::year_month_day ymd{std::chrono::year{static_cast<int>(*y)},
+                                          std::chrono::month{*m}, std::chrono::day{*d}};
+    if (!ymd.ok() || *y < 1900 || *y > 2100)
+        return std::nullopt;
+    return fmt::format("{:04}-{:02}-{:02}", *y, *m, *d);
+}
+
 std::string format_bound(double v) {
     return value_to_text(Value{v});
 }
@@ -271,13 +355,13 @@ GeometryKind parse_geometry_kind(const std::string &s, std::string_view origin,
 
 ValueType parse_value_type(const std::string &s, std::string_view origin, const std::string &key) {
     for (auto t : {ValueType::text, ValueType::integer, ValueType::real, ValueType::boolean,
-                   ValueType::year, ValueType::choice})
+                   ValueType::year, ValueType::choice, ValueType::date})
         if (to_string(t) == s)
             return t;
     throw InputError(
         std::string(origin), "", std::nullopt,
         fmt::format(fmt::runtime(_("asset type '{}': attribute type '{}' is not one of text, "
-                                   "integer, real, boolean, year, choice")),
+                                   "integer, real, boolean, year, choice, date")),
                     key, s));
 }
 
@@ -349,6 +433,8 @@ std::string_view to_string(ValueType t) noexcept {
         return "year";
     case ValueType::choice:
         return "choice";
+    case ValueType::date:
+        return "date";
     }
     return "text";
 }
@@ -363,6 +449,8 @@ std::string_view to_string(GeometryKind g) noexcept {
         return "polygon";
     case GeometryKind::point_or_polygon:
         return "point_or_polygon";
+    case GeometryKind::none:
+        return "none";
     }
     return "point";
 }
@@ -427,6 +515,11 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
         return fmt::format(
             fmt::runtime(_("{} '{}' is not a yes/no value (1/0, true/false, 是/否)")), def.name, s);
     }
+    case ValueType::date: {
+        if (auto d = parse_date(s))
+            return Value{*d};
+        return fmt::format(fmt::runtime(_("{} '{}' is not a date (YYYY-MM-DD)")), def.name, s);
+    }
     case ValueType::choice: {
         const std::string l = lower_ascii(s);
         for (const auto &c : def.choices)
@@ -450,6 +543,10 @@ std::variant<Value, std::string> parse_value(const AttributeDef &def, std::strin
     return Value{s};
 }
 
+std::vector<AttributeDef> event_common() {
+    return make_event_common();
+}
+
 std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin,
                                       bool allow_reserved) {
     toml::table doc;
@@ -462,97 +559,158 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
                                      where.column, e.description()));
     }
     std::vector<KindDef> kinds;
-    const auto *types = doc["asset_types"].as_table();
-    if (!types)
-        return kinds;
     auto fail = [&](const std::string &msg) -> InputError {
         return InputError(std::string(origin), "", std::nullopt, msg);
     };
-    for (const auto &[key_node, node] : *types) {
-        const std::string key(key_node.str());
-        const auto *t = node.as_table();
-        if (!t)
-            throw fail(fmt::format(fmt::runtime(_("asset_types.{} must be a table")), key));
+    // One message of each section, whole sentences for the catalogue: `event` picks the
+    // [event_types] one over the [asset_types] one.
+    auto pick = [](bool event, const char *asset_msg, const char *event_msg) {
+        return fmt::runtime(event ? event_msg : asset_msg);
+    };
+    // The key checks of both sections.
+    auto check_key = [&](const std::string &key, bool event) {
         if (!is_identifier(key))
-            throw fail(fmt::format(
-                fmt::runtime(_("asset type key '{}' must be lower-case ASCII letters, digits "
-                               "and _ starting with a letter")),
-                key));
+            throw fail(fmt::format(pick(event,
+                                        _("asset type key '{}' must be lower-case ASCII letters, "
+                                          "digits and _ starting with a letter"),
+                                        _("event type key '{}' must be lower-case ASCII letters, "
+                                          "digits and _ starting with a letter")),
+                                   key));
         for (const auto &b : builtin_kinds())
             if (b.key == key)
                 throw fail(fmt::format(
-                    fmt::runtime(_("asset type '{}' is built in and cannot be redefined")), key));
+                    pick(event, _("asset type '{}' is built in and cannot be redefined"),
+                         _("event type '{}' is built in and cannot be redefined")),
+                    key));
+        for (const auto &k : kinds)
+            if (k.key == key)
+                throw fail(
+                    fmt::format(pick(event, _("asset type '{}': the key is already an asset type"),
+                                     _("event type '{}': the key is already an asset type")),
+                                key));
         if (!allow_reserved && is_reserved_table_name(key)) {
             std::string names;
             for (const auto &n : reserved_table_names())
                 names += (names.empty() ? "" : ", ") + n;
             throw fail(fmt::format(
-                fmt::runtime(_("asset type key '{}' is reserved: it would share its table with "
-                               "the registry's own data or a result layer; reserved names "
-                               "(* = any ending): {}")),
+                pick(event,
+                     _("asset type key '{}' is reserved: it would share its table with the "
+                       "registry's own data or a result layer; reserved names (* = any "
+                       "ending): {}"),
+                     _("event type key '{}' is reserved: it would share its table with the "
+                       "registry's own data or a result layer; reserved names (* = any "
+                       "ending): {}")),
                 key, names));
         }
-        KindDef k;
-        k.key = key;
-        k.builtin = false;
-        k.role = KindRole::asset;
-        k.label = (*t)["label"].value_or(key);
-        k.geometry =
-            parse_geometry_kind((*t)["geometry"].value_or(std::string("point")), origin, key);
-        if (auto r = (*t)["default_radius_m"].value<double>()) {
-            if (!(*r > 0.0))
+    };
+    // The configured attributes of `t`, after the common ones `k` already has.
+    auto read_attributes = [&](const toml::table &t, KindDef &k, bool event) {
+        const auto *attrs = t["attributes"].as_array();
+        if (!attrs)
+            return;
+        for (const auto &a : *attrs) {
+            const auto *at = a.as_table();
+            if (!at)
+                throw fail(
+                    fmt::format(pick(event, _("asset type '{}': each attribute must be a table"),
+                                     _("event type '{}': each attribute must be a table")),
+                                k.key));
+            AttributeDef def;
+            def.name = (*at)["name"].value_or(std::string());
+            if (!is_identifier(def.name))
                 throw fail(fmt::format(
-                    fmt::runtime(_("asset type '{}': default_radius_m must be positive")), key));
-            k.default_radius_m = *r;
+                    pick(event, _("asset type '{}': attribute name '{}' must be lower-case ASCII"),
+                         _("event type '{}': attribute name '{}' must be lower-case ASCII")),
+                    k.key, def.name));
+            if (k.attribute_index(def.name) >= 0 || def.name == "village_code" ||
+                def.name == "source_file" || def.name == "source_row" || def.name == "updated_at" ||
+                def.name == "geom" || def.name == "footprint" || def.name == "fid")
+                throw fail(fmt::format(
+                    pick(event, _("asset type '{}': attribute '{}' is defined twice or reserved"),
+                         _("event type '{}': attribute '{}' is defined twice or reserved")),
+                    k.key, def.name));
+            def.type = parse_value_type((*at)["type"].value_or(std::string("text")), origin, k.key);
+            def.label = (*at)["label"].value_or(def.name);
+            def.required = (*at)["required"].value_or(false);
+            if (auto v = (*at)["min"].value<double>())
+                def.min_value = *v;
+            if (auto v = (*at)["max"].value<double>())
+                def.max_value = *v;
+            if (const auto *ch = (*at)["choices"].as_array())
+                for (const auto &c : *ch)
+                    if (auto cs = c.value<std::string>())
+                        def.choices.push_back(*cs);
+            if (def.type == ValueType::choice && def.choices.empty())
+                throw fail(fmt::format(
+                    pick(event, _("asset type '{}': choice attribute '{}' needs choices"),
+                         _("event type '{}': choice attribute '{}' needs choices")),
+                    k.key, def.name));
+            if (const auto *al = (*at)["aliases"].as_table())
+                for (const auto &[ak, av] : *al)
+                    if (auto avs = av.value<std::string>())
+                        def.aliases.emplace_back(std::string(ak.str()), *avs);
+            k.attributes.push_back(std::move(def));
         }
-        k.radius_basis = (*t)["radius_basis"].value_or(std::string());
-        k.gap_threshold = (*t)["gap_threshold"].value_or(0.9);
-        k.attributes = asset_common();
-        if (const auto *attrs = (*t)["attributes"].as_array()) {
-            for (const auto &a : *attrs) {
-                const auto *at = a.as_table();
-                if (!at)
+    };
+    if (const auto *types = doc["asset_types"].as_table()) {
+        for (const auto &[key_node, node] : *types) {
+            const std::string key(key_node.str());
+            const auto *t = node.as_table();
+            if (!t)
+                throw fail(fmt::format(fmt::runtime(_("asset_types.{} must be a table")), key));
+            check_key(key, false);
+            KindDef k;
+            k.key = key;
+            k.builtin = false;
+            k.role = KindRole::asset;
+            k.label = (*t)["label"].value_or(key);
+            k.geometry =
+                parse_geometry_kind((*t)["geometry"].value_or(std::string("point")), origin, key);
+            if (auto r = (*t)["default_radius_m"].value<double>()) {
+                if (!(*r > 0.0))
                     throw fail(fmt::format(
-                        fmt::runtime(_("asset type '{}': each attribute must be a table")), key));
-                AttributeDef def;
-                def.name = (*at)["name"].value_or(std::string());
-                if (!is_identifier(def.name))
-                    throw fail(
-                        fmt::format(fmt::runtime(_("asset type '{}': attribute name '{}' must be "
-                                                   "lower-case ASCII")),
-                                    key, def.name));
-                if (k.attribute_index(def.name) >= 0 || def.name == "village_code" ||
-                    def.name == "source_file" || def.name == "source_row" ||
-                    def.name == "updated_at" || def.name == "geom" || def.name == "footprint" ||
-                    def.name == "fid")
-                    throw fail(fmt::format(
-                        fmt::runtime(_("asset type '{}': attribute '{}' is defined twice or "
-                                       "reserved")),
-                        key, def.name));
-                def.type =
-                    parse_value_type((*at)["type"].value_or(std::string("text")), origin, key);
-                def.label = (*at)["label"].value_or(def.name);
-                def.required = (*at)["required"].value_or(false);
-                if (auto v = (*at)["min"].value<double>())
-                    def.min_value = *v;
-                if (auto v = (*at)["max"].value<double>())
-                    def.max_value = *v;
-                if (const auto *ch = (*at)["choices"].as_array())
-                    for (const auto &c : *ch)
-                        if (auto cs = c.value<std::string>())
-                            def.choices.push_back(*cs);
-                if (def.type == ValueType::choice && def.choices.empty())
-                    throw fail(fmt::format(
-                        fmt::runtime(_("asset type '{}': choice attribute '{}' needs choices")),
-                        key, def.name));
-                if (const auto *al = (*at)["aliases"].as_table())
-                    for (const auto &[ak, av] : *al)
-                        if (auto avs = av.value<std::string>())
-                            def.aliases.emplace_back(std::string(ak.str()), *avs);
-                k.attributes.push_back(std::move(def));
+                        fmt::runtime(_("asset type '{}': default_radius_m must be positive")),
+                        key));
+                k.default_radius_m = *r;
             }
+            k.radius_basis = (*t)["radius_basis"].value_or(std::string());
+            k.gap_threshold = (*t)["gap_threshold"].value_or(0.9);
+            k.attributes = asset_common();
+            read_attributes(*t, k, false);
+            kinds.push_back(std::move(k));
         }
-        kinds.push_back(std::move(k));
+    }
+    if (const auto *types = doc["event_types"].as_table()) {
+        for (const auto &[key_node, node] : *types) {
+            const std::string key(key_node.str());
+            const auto *t = node.as_table();
+            if (!t)
+                throw fail(fmt::format(fmt::runtime(_("event_types.{} must be a table")), key));
+            check_key(key, true);
+            for (const auto &[field, value] : *t) {
+                const std::string f(field.str());
+                if (f != "label" && f != "asset_kind" && f != "attributes")
+                    throw fail(fmt::format(
+                        fmt::runtime(_("event type '{}': unknown key '{}' (line {}); keys: "
+                                       "label, asset_kind, attributes")),
+                        key, f, value.source().begin.line));
+            }
+            KindDef k;
+            k.key = key;
+            k.builtin = false;
+            k.role = KindRole::event;
+            k.geometry = GeometryKind::none;
+            k.label = (*t)["label"].value_or(key);
+            k.asset_kind = (*t)["asset_kind"].value_or(std::string());
+            if (!is_identifier(k.asset_kind))
+                throw fail(fmt::format(
+                    fmt::runtime(_("event type '{}' needs asset_kind, the asset kind its "
+                                   "records are about (e.g. asset_kind = \"sewage_plant\")")),
+                    key));
+            k.attributes = event_common();
+            read_attributes(*t, k, true);
+            kinds.push_back(std::move(k));
+        }
     }
     return kinds;
 }
@@ -560,12 +718,16 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
 std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
     toml::table root;
     toml::table types;
+    toml::table events;
     for (const auto &k : kinds) {
         if (k.builtin)
             continue;
         toml::table t;
         t.insert("label", k.label);
-        t.insert("geometry", std::string(to_string(k.geometry)));
+        if (k.is_event())
+            t.insert("asset_kind", k.asset_kind);
+        else
+            t.insert("geometry", std::string(to_string(k.geometry)));
         if (k.default_radius_m)
             t.insert("default_radius_m", *k.default_radius_m);
         if (!k.radius_basis.empty())
@@ -573,7 +735,7 @@ std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
         if (k.gap_threshold)
             t.insert("gap_threshold", *k.gap_threshold);
         toml::array attrs;
-        const auto common = asset_common().size();
+        const auto common = k.is_event() ? event_common().size() : asset_common().size();
         for (std::size_t i = common; i < k.attributes.size(); ++i) {
             const auto &a = k.attributes[i];
             toml::table at;
@@ -602,9 +764,11 @@ std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
             attrs.push_back(std::move(at));
         }
         t.insert("attributes", attrs);
-        types.insert(k.key, std::move(t));
+        (k.is_event() ? events : types).insert(k.key, std::move(t));
     }
     root.insert("asset_types", std::move(types));
+    if (!events.empty())
+        root.insert("event_types", std::move(events));
     std::ostringstream out;
     out << root;
     return out.str();

@@ -304,6 +304,8 @@ CheckResult check_geometry(GeosContext &ctx, std::string_view wkb, GeometryKind 
         if (type == GEOS_POINT || type == GEOS_MULTIPOINT)
             return check_point(ctx, g.get(), type, kind, "Point, Polygon or MultiPolygon");
         return check_polygon(ctx, g.get(), type, kind, repair);
+    case GeometryKind::none:
+        return reject(_("the kind takes no geometry"));
     }
     return mismatch(type, kind, _("a known geometry kind"));
 }

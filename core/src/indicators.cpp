@@ -369,6 +369,7 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
     Target target;
     bool has_target = false;
     bool has_unit = false;
+    bool has_fallback = false;
     std::string measure;
     const std::string where = fmt::format("[indicator.{}]", key);
     auto text_of = [&](const toml::node &value, const std::string &f) {
@@ -412,7 +413,21 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
             def.definition = text_of(value, f);
         else if (f == "department")
             def.department = text_of(value, f);
-        else if (f == "basis")
+        else if (f == "events")
+            def.events = text_of(value, f);
+        else if (f == "fallback") {
+            const std::string fb = text_of(value, f);
+            if (fb != "attribute" && fb != "none")
+                file_error(
+                    origin, at,
+                    fmt::format(
+                        fmt::runtime(_("{} fallback '{}' is not one of none (an asset without an "
+                                       "event in the period is unknown), attribute (its condition "
+                                       "decides)")),
+                        where, fb));
+            def.events_fallback = fb == "attribute";
+            has_fallback = true;
+        } else if (f == "basis")
             target.basis = text_of(value, f);
         else if (f == "assumption")
             target.assumption = bool_of(value, f);
@@ -435,7 +450,8 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
                 fmt::format(
                     fmt::runtime(_("unknown key '{}' in {}; keys: label, unit, measure, kind, "
                                    "where, villages, condition, of, target, basis, department, "
-                                   "townships, assumption, from_years, denominator, definition")),
+                                   "townships, assumption, from_years, denominator, definition, "
+                                   "events, fallback")),
                     f, where));
     }
     if (def.label.empty())
@@ -489,11 +505,36 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
                 fmt::format(fmt::runtime(_("{} measure asset_share needs a condition")), where));
         if (def.measure != IndicatorMeasure::asset_share)
             refuse_field(!def.condition.empty(), "condition");
+        if (def.measure != IndicatorMeasure::asset_share)
+            refuse_field(!def.events.empty(), "events");
+        if (!def.events.empty()) {
+            // A registry without event kinds reads the condition (the built-in indicators work
+            // on every registry); one with event kinds must have this one, about this kind.
+            std::vector<std::string> event_kinds;
+            for (const auto &ek : kinds)
+                if (ek.is_event() && ek.asset_kind == def.kind)
+                    event_kinds.push_back(ek.key);
+            const auto *e = find_kind(kinds, def.events);
+            const bool any_events = std::any_of(kinds.begin(), kinds.end(),
+                                                [](const KindDef &ek) { return ek.is_event(); });
+            if ((e && (!e->is_event() || e->asset_kind != def.kind)) || (!e && any_events))
+                file_error(
+                    origin, line,
+                    fmt::format(
+                        fmt::runtime(_("{} events = '{}' is no event kind about {}; event kinds "
+                                       "about {}: {}")),
+                        where, def.events, def.kind, def.kind,
+                        event_kinds.empty() ? std::string(_("(none)"))
+                                            : fmt::format("{}", fmt::join(event_kinds, ", "))));
+        }
+        refuse_field(has_fallback && def.events.empty(), "fallback (it goes with events)");
     } else {
         refuse_field(!def.kind.empty(), "kind");
         refuse_field(!def.where.empty(), "where");
         refuse_field(!def.of.empty(), "of");
         refuse_field(def.from_years, "from_years");
+        refuse_field(!def.events.empty(), "events");
+        refuse_field(has_fallback, "fallback");
         if (def.condition.empty())
             file_error(origin, line,
                        fmt::format("{} measure {} needs a condition", where, measure));
@@ -887,6 +928,7 @@ struct Tally {
     double whole = 0.0;       ///< a share's decided things (people for population shares)
     std::int64_t matched = 0; ///< things matching where / villages (asset and village measures)
     std::int64_t unknown = 0; ///< things left out because a value is empty
+    std::int64_t without_events = 0; ///< assets without an event in the period (events)
 };
 
 /// One asset row of the picture the indicators read.
@@ -1238,6 +1280,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
         groups.insert(groups.end(), townships.begin(), townships.end());
 
     std::vector<std::map<std::string, Tally>> tallies(asked.size());
+    std::vector<bool> from_events(asked.size(), false);
     for (std::size_t d = 0; d < asked.size(); ++d) {
         const IndicatorDef &def = *asked[d];
         const Parsed &p = parsed[d];
@@ -1263,6 +1306,35 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             const auto id_i = static_cast<std::size_t>(k.attribute_index("id"));
             const int of_i = def.of.empty() ? -1 : k.attribute_index(def.of);
             const bool length = def.measure == IndicatorMeasure::length_km;
+            // Each asset's latest event dated in the period (SPEC §5.2 "Dated events"): asset id
+            // → passed. On one day a failed record wins over a passed one.
+            const KindDef *event_kind = def.events.empty() ? nullptr : find_kind(kinds, def.events);
+            if (event_kind && !event_kind->is_event())
+                event_kind = nullptr;
+            std::unordered_map<std::string, bool> latest;
+            if (event_kind) {
+                from_events[d] = true;
+                bulletin.events_from = fmt::format("{:04}-01-01", targets.period_start);
+                bulletin.events_to =
+                    std::min(bulletin.as_of, fmt::format("{:04}-12-31", targets.period_end));
+                std::unordered_map<std::string, std::string> latest_date;
+                if (registry.has_table(event_kind->key))
+                    registry.scan({.table = event_kind->key,
+                                   .columns = {"asset_id", "date", "result"},
+                                   .order_by = {"date", "fid"}},
+                                  [&](const ScanRow &r) {
+                                      const std::string date = r.text(1);
+                                      if (date < bulletin.events_from || date > bulletin.events_to)
+                                          return;
+                                      const bool passed = r.text(2) == "pass";
+                                      const auto [it, fresh] =
+                                          latest_date.try_emplace(r.text(0), date);
+                                      bool &result = latest[r.text(0)];
+                                      result =
+                                          fresh || it->second != date ? passed : result && passed;
+                                      it->second = date;
+                                  });
+            }
             std::int64_t seen = 0;
             std::int64_t no_value = 0;
             if (registry.has_table(def.kind)) {
@@ -1328,6 +1400,17 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                                 t->part += *x;
                             else
                                 ++t->unknown;
+                        } else if (event_kind) {
+                            const auto e = latest.find(r.text(id_i));
+                            Truth c = Truth::unknown;
+                            if (e != latest.end()) {
+                                c = e->second ? Truth::yes : Truth::no;
+                            } else {
+                                ++t->without_events;
+                                if (def.events_fallback)
+                                    c = evaluate(p.condition, values, constants, serving, no_calls);
+                            }
+                            tally_truth(*t, c, 1.0);
                         } else {
                             tally_truth(*t,
                                         evaluate(p.condition, values, constants, serving, no_calls),
@@ -1449,6 +1532,18 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                 case IndicatorMeasure::asset_share:
                     if (t.matched <= 0)
                         missing = fmt::format("no {} matches \"{}\"", def.kind, def.where);
+                    else if (t.whole <= 0 && from_events[d])
+                        missing =
+                            def.events_fallback
+                                ? fmt::format(
+                                      fmt::runtime(_("no {} matching \"{}\" has a {} from {} "
+                                                     "to {} or the values of \"{}\"")),
+                                      def.kind, def.where, def.events, bulletin.events_from,
+                                      bulletin.events_to, def.condition)
+                                : fmt::format(fmt::runtime(_("no {} matching \"{}\" has a {} from "
+                                                             "{} to {}")),
+                                              def.kind, def.where, def.events, bulletin.events_from,
+                                              bulletin.events_to);
                     else if (t.whole <= 0)
                         missing = fmt::format(
                             fmt::runtime(_("no {} matching \"{}\" has the values of \"{}\"")),
@@ -1481,6 +1576,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                 v.detail =
                     fmt::format("{} of {} {}", whole_number(t.part), whole_number(t.whole), what);
                 v.unknown = t.unknown;
+                v.without_events = t.without_events;
+                v.from_events = from_events[d];
             }
             if (!missing.empty())
                 note_once(fmt::format(fmt::runtime(_("{}{}: no data ({})")), def.key,

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "qiancun/i18n.hpp"
@@ -143,6 +144,21 @@ void Registry::add_kind(const KindDef &def) {
             fmt::format(fmt::runtime(_("asset type key '{}' is reserved for the registry's own "
                                        "tables and result layers")),
                         def.key));
+    if (def.is_event()) {
+        const auto &kinds = m_store->kinds();
+        const auto of = std::find_if(kinds.begin(), kinds.end(),
+                                     [&](const KindDef &k) { return k.key == def.asset_kind; });
+        if (of == kinds.end() || !of->is_asset()) {
+            std::vector<std::string> assets;
+            for (const auto &k : kinds)
+                if (k.is_asset())
+                    assets.push_back(k.key);
+            throw UsageError(fmt::format(
+                fmt::runtime(_("event type '{}': asset_kind '{}' is no asset kind of {}; "
+                               "asset kinds: {}")),
+                def.key, def.asset_kind, display(), fmt::join(assets, ", ")));
+        }
+    }
     m_store->add_kind(def);
 }
 

@@ -86,6 +86,14 @@ std::string html_escape(std::string_view s) {
     NC_("left out", "with an empty value the condition needs"),
 };
 
+/// The note on assets an events-read share found no record for in the period (SPEC §5.2), with
+/// the indicator, the count and the period's first and last day.
+const char *const kEventsNoteFallback =
+    NC_("events note", "{}: {} without a record from {} to {}, counted by their attribute.");
+const char *const kEventsNoteLeftOut =
+    NC_("events note", "{}: {} without a record from {} to {}, left out of the numerator and the "
+                       "denominator (unknown is not failed).");
+
 std::string status_zh(std::string_view status) {
     return chinese_word("indicator status", std::string(status));
 }
@@ -295,12 +303,27 @@ std::vector<std::string> quality_notes(const BulletinReport &r) {
         {"bs5g_settlement_coverage", "settlements without a population"},
     };
     for (const auto &v : r.current.values) {
-        const auto it = left_out.find(v.key);
-        if (v.township.empty() && v.unknown > 0)
+        if (!v.township.empty())
+            continue;
+        std::int64_t unknown = v.unknown;
+        // Compliance read from dated events (SPEC §5.2): how many had no record in the period.
+        if (v.from_events && v.without_events > 0) {
+            const auto def = std::find_if(r.current.defs.begin(), r.current.defs.end(),
+                                          [&](const IndicatorDef &d) { return d.key == v.key; });
+            const bool fallback = def != r.current.defs.end() && def->events_fallback;
             out.push_back(fmt::format(
-                "{}：{}{}，未计入分子和分母（未知不等于未达标）。", def_of(r, v.key).label,
-                v.unknown,
-                chinese_word("left out", it != left_out.end()
+                fmt::runtime(chinese_word("events note",
+                                          fallback ? kEventsNoteFallback : kEventsNoteLeftOut)),
+                def_of(r, v.key).label, v.without_events, r.current.events_from,
+                r.current.events_to));
+            if (!fallback)
+                unknown -= v.without_events;
+        }
+        const auto it = left_out.find(v.key);
+        if (unknown > 0)
+            out.push_back(fmt::format(
+                "{}：{}{}，未计入分子和分母（未知不等于未达标）。", def_of(r, v.key).label, unknown,
+                chinese_word("left out", it != left_out.end() && !v.from_events
                                              ? it->second
                                              : "with an empty value the condition needs")));
     }

@@ -434,6 +434,7 @@ Symbol kind_symbol(GeometryKind geometry, std::string_view kind, std::string_vie
         return fill_symbol(fmt::format("{},160", rgb), rgba, "0.4");
     case GeometryKind::point:
     case GeometryKind::point_or_polygon:
+    case GeometryKind::none:
         break;
     }
     return marker_symbol(rgba, marker_shape(kind), kind == "cultural_hall" ? "3.6" : "3.0");
@@ -536,6 +537,7 @@ int geometry_code(GeometryKind g) {
     case GeometryKind::polygon:
         return 2;
     case GeometryKind::point_or_polygon:
+    case GeometryKind::none:
         return 3;
     }
     return 3;
@@ -601,6 +603,8 @@ kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::s
                            false});
         break;
     }
+    case KindRole::event:
+        break; // a table without geometry: nothing to draw
     }
     return out;
 }

@@ -17,6 +17,7 @@
 #include <charconv>
 #include <cmath>
 #include <tuple>
+#include <unordered_set>
 
 #include "qiancun/i18n.hpp"
 
@@ -167,6 +168,9 @@ FieldPlan plan_fields(const KindDef &kind, const GdalSource &src, const ImportOp
                                        "code=FIELD (fields are: {}){}")),
                         list_fields(fields), hint));
 
+    // Events have no geometry: their rows name an asset instead.
+    if (kind.geometry == GeometryKind::none)
+        return plan;
     if (!opt.x_field.empty() || !opt.y_field.empty()) {
         if (opt.x_field.empty() || opt.y_field.empty())
             throw UsageError(_("--x and --y go together"));
@@ -255,7 +259,10 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
     const FieldPlan plan = detail::plan_fields(kind, src, options);
     const bool from_columns = plan.x >= 0;
     const OGRSpatialReference *layer_srs = from_columns ? nullptr : src.layer_srs();
-    CoordinatePipeline coords(src.file(), options.src_crs, layer_srs);
+    // Events have no coordinates: their pipeline (any valid CRS) is never used.
+    const bool events = kind.geometry == GeometryKind::none;
+    CoordinatePipeline coords(src.file(), events ? std::string("EPSG:4490") : options.src_crs,
+                              layer_srs);
 
     ErrorList errors{src.file(), src.layer_name(), {}};
     auto &report = out.report;
@@ -329,6 +336,10 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
         }
         if (!row_ok)
             continue;
+        if (events) {
+            out.features.push_back(std::move(p.feature));
+            continue;
+        }
 
         if (from_columns) {
             const auto &xt = rec.fields[static_cast<std::size_t>(plan.x)];
@@ -415,6 +426,15 @@ PreparedImport prepare(const Registry &registry, const ImportOptions &options,
                                                 "given: drop --encoding")),
                                  m->field, m->text, options.encoding)});
     errors.throw_if_any();
+    if (events) {
+        if (out.features.empty())
+            throw InputError(src.file(), src.layer_name(), std::nullopt,
+                             _("the source has no rows"));
+        for (const auto &issue : report.issues)
+            qiancun::log(LogLevel::warning,
+                         fmt::format("{}, row {}: {}", src.file(), issue.row, issue.message));
+        return out;
+    }
     if (pending.empty())
         throw InputError(src.file(), src.layer_name(), std::nullopt,
                          _("the source has no features"));
@@ -559,7 +579,36 @@ PreparedImport prepare_import(const Registry &registry, const ImportOptions &opt
     return detail::prepare(registry, options, progress, std::move(working), std::nullopt);
 }
 
+namespace {
+
+/// Refuses the events whose asset_id names no asset of their kind in the registry (as it stands
+/// in this transaction, so assets loaded just before count): every such row is logged, the first
+/// thrown, naming the source and the row.
+void check_event_assets(const Registry &registry, const PreparedImport &prepared) {
+    const KindDef &kind = *prepared.kind;
+    const int at = kind.attribute_index("asset_id");
+    if (at < 0)
+        return;
+    std::unordered_set<std::string> ids;
+    if (registry.has_table(kind.asset_kind))
+        registry.scan({.table = kind.asset_kind, .columns = {"id"}},
+                      [&](const ScanRow &r) { ids.insert(r.text(0)); });
+    ErrorList errors{prepared.report.record.source, prepared.report.record.layer, {}};
+    for (const auto &f : prepared.features) {
+        const std::string id = value_to_text(f.values[static_cast<std::size_t>(at)]);
+        if (!ids.count(id))
+            errors.add(f.row, fmt::format(fmt::runtime(_("asset_id '{}' is no {} of the registry: "
+                                                         "import the {} first, or correct the id")),
+                                          id, kind.asset_kind, kind.asset_kind));
+    }
+    errors.throw_if_any();
+}
+
+} // namespace
+
 void commit_import(Registry &registry, PreparedImport &prepared) {
+    if (prepared.kind->is_event())
+        check_event_assets(registry, prepared);
     if (!registry.working_srid() && prepared.chosen_crs)
         registry.set_working_crs(*prepared.chosen_crs, prepared.data_lon);
     registry.write(*prepared.kind, prepared.features,

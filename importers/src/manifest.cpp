@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <future>
@@ -203,13 +204,23 @@ std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &mani
     std::error_code ec;
     const auto absolute = std::filesystem::absolute(manifest.path, ec);
     registry.set_property("manifest", (ec ? manifest.path : absolute).lexically_normal().string());
-    // Villages first so that the CRS and the links are settled before the assets.
+    // Villages first so that the CRS and the links are settled before the assets; events last,
+    // so that the assets they name are in.
+    const auto is_event = [&](const ImportOptions &s) {
+        return std::any_of(manifest.kinds.begin(), manifest.kinds.end(),
+                           [&](const KindDef &k) { return k.key == s.kind && k.is_event(); }) ||
+               std::any_of(registry.kinds().begin(), registry.kinds().end(),
+                           [&](const KindDef &k) { return k.key == s.kind && k.is_event(); });
+    };
     std::vector<const ImportOptions *> order;
     for (const auto &s : manifest.sources)
         if (s.kind == "village")
             order.push_back(&s);
     for (const auto &s : manifest.sources)
-        if (s.kind != "village")
+        if (s.kind != "village" && !is_event(s))
+            order.push_back(&s);
+    for (const auto &s : manifest.sources)
+        if (s.kind != "village" && is_event(s))
             order.push_back(&s);
     if (manifest.crs) {
         try {

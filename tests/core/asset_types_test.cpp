@@ -173,5 +173,92 @@ TEST(AssetTypes, RejectsMalformedTypeDefinitions) {
     }
 }
 
+TEST(EventTypes, AreTablesOfDatedRecordsAboutAnAssetKind) {
+    const auto kinds = parse_kinds_toml(R"(
+[asset_types.clinic]
+label = "村卫生室"
+
+[event_types.water_test]
+label = "出水水质检测"
+asset_kind = "sewage_plant"
+attributes = [ { name = "cod_mgl", type = "real", label = "COD" } ]
+
+[event_types.inspection]
+asset_kind = "clinic"
+)",
+                                        "types.toml");
+    ASSERT_EQ(kinds.size(), 3u);
+    // toml++ orders each section's keys: clinic, then inspection and water_test.
+    const KindDef &w = kinds[2];
+    EXPECT_EQ(w.key, "water_test");
+    EXPECT_TRUE(w.is_event());
+    EXPECT_FALSE(w.is_asset());
+    EXPECT_EQ(w.geometry, GeometryKind::none);
+    EXPECT_EQ(w.asset_kind, "sewage_plant");
+    std::vector<std::string> names;
+    for (const auto &a : w.attributes)
+        names.push_back(a.name);
+    EXPECT_EQ(names,
+              (std::vector<std::string>{"id", "asset_id", "date", "result", "agency", "cod_mgl"}));
+    EXPECT_EQ(kinds[1].asset_kind, "clinic");
+    EXPECT_EQ(kinds[1].label, "inspection");
+    // Stored and read back unchanged (meta.asset_types).
+    const auto again = parse_kinds_toml(kinds_to_toml(kinds), "meta");
+    ASSERT_EQ(again.size(), 3u);
+    EXPECT_EQ(kinds_to_toml(again), kinds_to_toml(kinds));
+    EXPECT_TRUE(again[2].is_event());
+    EXPECT_EQ(again[2].asset_kind, "sewage_plant");
+    EXPECT_EQ(again[2].attributes.back().label, "COD");
+}
+
+TEST(EventTypes, RefuseAMissingAssetKindAndUnknownKeys) {
+    try {
+        parse_kinds_toml("[event_types.water_test]\nlabel = \"检测\"\n", "types.toml");
+        FAIL() << "no asset_kind accepted";
+    } catch (const InputError &e) {
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("types.toml"));
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("event type 'water_test' needs asset_kind"));
+    }
+    try {
+        parse_kinds_toml("[event_types.water_test]\nasset_kind = \"sewage_plant\"\n"
+                         "geometry = \"point\"\n",
+                         "types.toml");
+        FAIL() << "a geometry accepted";
+    } catch (const InputError &e) {
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("unknown key 'geometry' (line 3)"));
+    }
+    EXPECT_THROW(parse_kinds_toml("[asset_types.check]\n[event_types.check]\n"
+                                  "asset_kind = \"check\"\n",
+                                  "types.toml"),
+                 InputError);
+}
+
+TEST(EventTypes, ResultsAndDatesAsDepartmentsWriteThem) {
+    const auto common = event_common();
+    const AttributeDef &date = common[2];
+    const AttributeDef &result = common[3];
+    auto text = [](const std::variant<Value, std::string> &v) {
+        return std::holds_alternative<std::string>(v) ? "problem: " + std::get<std::string>(v)
+                                                      : value_to_text(std::get<Value>(v));
+    };
+    EXPECT_EQ(text(parse_value(result, "达标")), "pass");
+    EXPECT_EQ(text(parse_value(result, "不达标")), "fail");
+    EXPECT_EQ(text(parse_value(result, "合格")), "pass");
+    EXPECT_EQ(text(parse_value(result, "不合格")), "fail");
+    EXPECT_EQ(text(parse_value(result, "FAIL")), "fail");
+    EXPECT_EQ(text(parse_value(result, "待定")), "problem: result '待定' is not one of pass, fail");
+    EXPECT_EQ(text(parse_value(date, "2026-03-15")), "2026-03-15");
+    EXPECT_EQ(text(parse_value(date, "2026/3/5")), "2026-03-05");
+    EXPECT_EQ(text(parse_value(date, "2026/03/15 00:00:00")), "2026-03-15"); // an XLSX date-time
+    EXPECT_EQ(text(parse_value(date, "2026.11.2")), "2026-11-02");
+    EXPECT_EQ(text(parse_value(date, "2026年3月15日")), "2026-03-15");
+    for (const char *bad : {"2026-02-30", "2026-13-01", "15/03/2026", "2026-03", "2026/03-15",
+                            "20260315", "2026-03-15x", "2026年3-15"})
+        EXPECT_EQ(text(parse_value(date, bad)),
+                  fmt::format("problem: date '{}' is not a date (YYYY-MM-DD)", bad))
+            << bad;
+    EXPECT_EQ(text(parse_value(date, "")), "problem: date is empty");
+}
+
 } // namespace
 } // namespace qiancun

@@ -221,17 +221,40 @@ std::vector<std::string> unknown_notes(const Bulletin &bulletin) {
     };
     std::vector<std::string> out;
     for (const auto &v : bulletin.values) {
-        if (!v.township.empty() || v.unknown == 0)
+        if (!v.township.empty())
+            continue;
+        std::int64_t unknown = v.unknown;
+        if (v.from_events && v.without_events > 0) {
+            const auto def = std::find_if(bulletin.defs.begin(), bulletin.defs.end(),
+                                          [&](const IndicatorDef &d) { return d.key == v.key; });
+            const bool fallback = def != bulletin.defs.end() && def->events_fallback;
+            const std::string events = def != bulletin.defs.end() ? def->events : std::string();
+            if (fallback)
+                out.push_back(fmt::format(
+                    fmt::runtime(_("{}: {} without a {} from {} to {}, their \"{}\" read instead "
+                                   "({}个在统计期内无检测记录，按台账属性计)")),
+                    v.key, v.without_events, events, bulletin.events_from, bulletin.events_to,
+                    def->condition, v.without_events));
+            else
+                out.push_back(fmt::format(
+                    fmt::runtime(_("{}: {} without a {} from {} to {} left out ({}个在统计期内无"
+                                   "检测记录，未计入)")),
+                    v.key, v.without_events, events, bulletin.events_from, bulletin.events_to,
+                    v.without_events));
+            if (!fallback)
+                unknown -= v.without_events;
+        }
+        if (unknown <= 0)
             continue;
         const auto it = words.find(v.key);
-        if (it == words.end())
+        if (it == words.end() || v.from_events)
             out.push_back(fmt::format(
                 fmt::runtime(_("{}: {} left out, a value the condition needs being empty ({}个"
                                "因数据缺失无法判断，未计入)")),
-                v.key, v.unknown, v.unknown));
+                v.key, unknown, unknown));
         else
             out.push_back(fmt::format(fmt::runtime(_("{}: {} {} left out ({}{}，未计入)")), v.key,
-                                      v.unknown, it->second.en, v.unknown, it->second.zh));
+                                      unknown, it->second.en, unknown, it->second.zh));
     }
     return out;
 }

@@ -16,7 +16,8 @@ namespace qiancun {
 /// A typed attribute value; monostate is NULL/empty.
 using Value = std::variant<std::monostate, std::int64_t, double, std::string>;
 
-enum class ValueType { text, integer, real, boolean, year, choice };
+/// `date` is a calendar day, stored as text YYYY-MM-DD.
+enum class ValueType { text, integer, real, boolean, year, choice, date };
 
 /// One attribute column of a kind.
 struct AttributeDef {
@@ -31,9 +32,11 @@ struct AttributeDef {
     std::string label; ///< human name (may be Chinese)
 };
 
-enum class GeometryKind { point, line, polygon, point_or_polygon };
+/// `none`: a table without geometry (dated events).
+enum class GeometryKind { point, line, polygon, point_or_polygon, none };
 
-enum class KindRole { village, settlement, area, asset };
+/// `event`: dated records about assets of one kind (water tests, inspections), no geometry.
+enum class KindRole { village, settlement, area, asset, event };
 
 /// One layer of the registry.
 struct KindDef {
@@ -47,10 +50,13 @@ struct KindDef {
     std::optional<double> default_radius_m; ///< asset service radius default, metres
     std::string radius_basis;               ///< where that default comes from
     std::optional<double> gap_threshold;    ///< coverage below this is a gap, [0, 1]
+    /// An event kind: the asset kind whose ids its rows' `asset_id` names ("sewage_plant").
+    std::string asset_kind;
 
     /// "code" for villages, "id" for everything else.
     const std::string &key_field() const { return attributes.front().name; }
     bool is_asset() const noexcept { return role == KindRole::asset; }
+    bool is_event() const noexcept { return role == KindRole::event; }
     /// Index of attribute `name` in `attributes`, or -1.
     int attribute_index(std::string_view name) const noexcept;
 };
@@ -78,6 +84,18 @@ bool is_reserved_table_name(std::string_view key);
 /// `allow_reserved` (only for kinds a registry already stores from before the check existed).
 std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_view origin,
                                       bool allow_reserved = false);
+
+/// Event kinds are `[event_types.<key>]` tables of the same document: dated records about the
+/// assets of one kind, stored in a table without geometry, e.g.
+///   [event_types.water_test]
+///   label = "出水水质检测"; asset_kind = "sewage_plant"
+///   attributes = [{ name = "cod_mgl", type = "real" }]
+/// Common event columns (id, asset_id, date, result, agency; event_common()) are added; `result`
+/// is pass or fail (达标/不达标, 合格/不合格 …). That `asset_kind` names an asset kind is checked
+/// when the kind is added to a registry (Registry::add_kind).
+
+/// The columns every event kind has, key first: id, asset_id, date, result, agency.
+std::vector<AttributeDef> event_common();
 
 /// Serialises configured (non-builtin) kinds back to the TOML form above.
 std::string kinds_to_toml(const std::vector<KindDef> &kinds);

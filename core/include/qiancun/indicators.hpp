@@ -50,6 +50,13 @@ struct IndicatorDef {
     /// result"); "" = the measure's default (assets of the kind, villages, people).
     std::string denominator;
     std::string department; ///< who answers for it; "" when not given
+    /// asset_share only: an event kind about `kind` (water_test) whose latest record in the
+    /// period decides each asset (result pass = yes, fail = no) in place of `condition`. A
+    /// registry without that kind (and without event kinds) reads `condition` for every asset.
+    std::string events;
+    /// With `events`: what an asset without a record in the period counts as — false: unknown
+    /// (left out of the share, counted); true (`fallback = "attribute"`): its `condition`.
+    bool events_fallback = false;
     /// Needs the asset statuses on the as-of date (SPEC §5.2 "History"): an asset measure not
     /// from_years, or a village or population share calling a kind function.
     bool needs_statuses = false;
@@ -146,6 +153,12 @@ struct IndicatorValue {
     /// villages without a geometry (coverages), settlements without a population (5G). 0 for
     /// counts and lengths.
     std::int64_t unknown = 0;
+    /// An asset share read from events (IndicatorDef::events, the registry having that kind):
+    /// the matching assets without a record dated in the period (Bulletin::events_from to
+    /// events_to), counted in `unknown` unless the indicator falls back to its condition.
+    std::int64_t without_events = 0;
+    /// Whether this value was read from events (the registry has the indicator's event kind).
+    bool from_events = false;
 };
 
 struct IndicatorOptions {
@@ -163,6 +176,10 @@ struct Bulletin {
                                         ///< township (sorted) the same order
     std::vector<IndicatorDef> defs;     ///< the indicators computed, in that order
     std::vector<std::string> notes;     ///< assumptions and missing data, one sentence each
+    /// The period whose events decide (SPEC §5.2 "Dated events"): the first day of the plan
+    /// period to the as-of date (no later than the period's last day), YYYY-MM-DD.
+    std::string events_from;
+    std::string events_to;
 
     /// Columns indicator, unit, target, expected, actual, status, unknown (with a leading
     /// `township` column when `townships` and any township row exists, its rows then included);

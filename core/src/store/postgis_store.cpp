@@ -68,6 +68,7 @@ std::string sql_type(ValueType t) {
         return "double precision";
     case ValueType::text:
     case ValueType::choice:
+    case ValueType::date:
         return "text COLLATE \"C\"";
     }
     return "text COLLATE \"C\"";
@@ -255,9 +256,20 @@ public:
         }
         if (has_village_link(k))
             cols += ", village_code text COLLATE \"C\"";
-        cols += fmt::format(", source_file text COLLATE \"C\", source_row bigint, "
-                            "updated_at text COLLATE \"C\", geom geometry({}, {}) NOT NULL",
-                            geometry_type_name(k.geometry), *srid);
+        cols +=
+            ", source_file text COLLATE \"C\", source_row bigint, updated_at text COLLATE \"C\"";
+        if (k.is_event()) {
+            m_conn.exec(fmt::format("creating the table of {}", k.key),
+                        fmt::format("CREATE TABLE {} ({})", t(k.key), cols));
+            // Events are looked up by their asset and date.
+            m_conn.exec(fmt::format("indexing the events of {}", k.key),
+                        fmt::format("CREATE INDEX {} ON {} (asset_id, date)",
+                                    q(k.key + "_asset_date"), t(k.key)));
+            secure_kind_table(k);
+            return;
+        }
+        cols +=
+            fmt::format(", geom geometry({}, {}) NOT NULL", geometry_type_name(k.geometry), *srid);
         m_conn.exec(fmt::format("creating the table of {}", k.key),
                     fmt::format("CREATE TABLE {} ({})", t(k.key), cols));
         m_conn.exec(
@@ -341,6 +353,13 @@ public:
             township = fmt::format("EXISTS (SELECT 1 FROM {} rt WHERE rt.role = current_user AND "
                                    "rt.township = {}.township)",
                                    t("role_townships"), row);
+        else if (k.is_event())
+            // An event is its asset's: the township of the asset's village.
+            township =
+                fmt::format("EXISTS (SELECT 1 FROM {} a JOIN {} v ON v.code = a.village_code "
+                            "JOIN {} rt ON rt.township = v.township WHERE rt.role = "
+                            "current_user AND a.id = {}.asset_id)",
+                            t(k.asset_kind), t("village"), t("role_townships"), row);
         else if (k.geometry == GeometryKind::line || k.role == KindRole::area)
             township = fmt::format("EXISTS (SELECT 1 FROM {} v JOIN {} rt ON rt.township = "
                                    "v.township WHERE rt.role = current_user AND "
@@ -979,11 +998,16 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         if (&a != &kind.attributes.front())
             updates += fmt::format("{0} = excluded.{0}, ", q(a.name));
     }
-    names += "source_file, source_row, updated_at, geom";
-    params +=
-        fmt::format("${}, ${}, ${}, ST_GeomFromWKB(${}, {})", n + 1, n + 2, n + 3, n + 4, *srid);
+    const bool spatial = kind.geometry != GeometryKind::none;
+    names += "source_file, source_row, updated_at";
+    params += fmt::format("${}, ${}, ${}", n + 1, n + 2, n + 3);
     updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
-               "updated_at = excluded.updated_at, geom = excluded.geom";
+               "updated_at = excluded.updated_at";
+    if (spatial) {
+        names += ", geom";
+        params += fmt::format(", ST_GeomFromWKB(${}, {})", n + 4, *srid);
+        updates += ", geom = excluded.geom";
+    }
     const bool footprint = has_footprint(kind);
     if (footprint) {
         names += ", footprint_geom";
@@ -1028,7 +1052,7 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                 p.bytes(*split.footprint);
             else
                 p.null();
-        } else {
+        } else if (spatial) {
             p.bytes(f.wkb);
         }
         try {
@@ -1161,7 +1185,9 @@ RegistryInfo PostgisStore::info() const {
         li.label = k.label;
         li.builtin = k.builtin;
         li.geometry_type = geometry_type_name(k.geometry);
-        if (relation_exists(k.key)) {
+        if (relation_exists(k.key) && k.geometry == GeometryKind::none) {
+            li.count = count(k);
+        } else if (relation_exists(k.key)) {
             const auto r =
                 m_conn.exec("summarising a layer",
                             fmt::format("SELECT count(*), min(ST_XMin({0})), min(ST_YMin({0})), "
@@ -1209,7 +1235,7 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
     if (has_village_link(k))
         cols += "a.village_code, ";
     cols += "a.source_file, a.source_row, a.updated_at";
-    if (filter.with_wkt)
+    if (filter.with_wkt && k.geometry != GeometryKind::none)
         cols += fmt::format(", ST_AsBinary({}) AS wkt", geometry_sql(k, "a"));
 
     PgParams params;
@@ -1219,6 +1245,10 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
     auto in_villages = [&](const std::string &villages) {
         if (k.role == KindRole::village)
             return fmt::format(" AND a.code IN ({})", villages);
+        // An event belongs to its asset's village.
+        if (k.is_event())
+            return fmt::format(" AND a.asset_id IN (SELECT id FROM {} WHERE village_code IN ({}))",
+                               t(k.asset_kind), villages);
         if (has_village_link(k) && k.geometry != GeometryKind::line)
             return fmt::format(" AND a.village_code IN ({})", villages);
         return fmt::format(" AND EXISTS (SELECT 1 FROM {} v WHERE v.code IN ({}) AND "
@@ -1238,8 +1268,10 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
         params.text(*filter.status);
         where_sql += fmt::format(" AND a.status = ${}", ++n);
     }
-    std::string sql = fmt::format("SELECT {} FROM {} a WHERE {} ORDER BY a.{}", cols, table,
-                                  where_sql, q(k.key_field()));
+    // Events by asset, then date: each asset's history reads downwards.
+    std::string sql = fmt::format(
+        "SELECT {} FROM {} a WHERE {} ORDER BY {}", cols, table, where_sql,
+        k.is_event() ? std::string("a.asset_id, a.date, a.id") : "a." + q(k.key_field()));
     if (filter.limit) {
         params.integer(*filter.limit);
         sql += fmt::format(" LIMIT ${}", ++n);
@@ -1247,7 +1279,8 @@ Rows PostgisStore::list(const KindDef &k, const ListFilter &filter) const {
     const auto r = m_conn.exec(fmt::format("listing {}", k.key), sql, params);
     for (int c = 0; c < r.columns(); ++c)
         rows.columns.push_back(r.column_name(c));
-    const int wkt_column = filter.with_wkt ? r.columns() - 1 : -1;
+    const int wkt_column =
+        filter.with_wkt && k.geometry != GeometryKind::none ? r.columns() - 1 : -1;
     for (int i = 0; i < r.rows(); ++i) {
         std::vector<Value> row;
         for (int c = 0; c < r.columns(); ++c)

@@ -52,6 +52,7 @@ std::string sql_type(ValueType t) {
         return "REAL";
     case ValueType::text:
     case ValueType::choice:
+    case ValueType::date:
         return "TEXT";
     }
     return "TEXT";
@@ -426,6 +427,12 @@ public:
             cols += ", village_code TEXT";
         cols += ", source_file TEXT, source_row INTEGER, updated_at TEXT";
         m_db.exec(fmt::format("CREATE TABLE {} ({})", t, cols));
+        if (k.is_event()) {
+            // Events are looked up by their asset and date.
+            m_db.exec(fmt::format("CREATE INDEX {} ON {}(asset_id, date)",
+                                  quote_identifier(k.key + "_asset_date"), t));
+            return;
+        }
         SqliteStmt add(m_db.get(), "SELECT AddGeometryColumn(?, 'geom', ?, ?, 'XY', 1)");
         add.bind_text(1, k.key).bind_int(2, *srid).bind_text(3, geometry_type_name(k.geometry));
         if (!add.step() || add.get_int(0) != 1)
@@ -918,10 +925,14 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
         if (&a != &kind.attributes.front())
             updates += fmt::format("{0} = excluded.{0}, ", quote_identifier(a.name));
     }
-    names += "source_file, source_row, updated_at, geom";
-    params += fmt::format("?, ?, ?, GeomFromWKB(?, {})", *srid);
+    const bool spatial = kind.geometry != GeometryKind::none;
+    names += spatial ? "source_file, source_row, updated_at, geom"
+                     : "source_file, source_row, updated_at";
+    params += spatial ? fmt::format("?, ?, ?, GeomFromWKB(?, {})", *srid) : std::string("?, ?, ?");
     updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
-               "updated_at = excluded.updated_at, geom = excluded.geom";
+               "updated_at = excluded.updated_at";
+    if (spatial)
+        updates += ", geom = excluded.geom";
     const bool footprint = has_footprint(kind);
     if (footprint) {
         names += ", footprint_geom";
@@ -985,7 +996,7 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
                 upsert.bind_blob(i++, *split.footprint);
             else
                 upsert.bind_null(i++);
-        } else {
+        } else if (spatial) {
             upsert.bind_blob(i++, f.wkb);
         }
         if (link) {
@@ -1098,7 +1109,9 @@ RegistryInfo SpatiaLiteStore::info() const {
         li.label = k.label;
         li.builtin = k.builtin;
         li.geometry_type = geometry_type_name(k.geometry);
-        if (table_exists(db, k.key)) {
+        if (table_exists(db, k.key) && k.geometry == GeometryKind::none) {
+            li.count = count(k);
+        } else if (table_exists(db, k.key)) {
             SqliteStmt st(db, fmt::format("SELECT COUNT(*), MIN(MbrMinX({0})), MIN(MbrMinY({0})), "
                                           "MAX(MbrMaxX({0})), MAX(MbrMaxY({0})) FROM {1}",
                                           geometry_sql(k), quote_identifier(k.key)));
@@ -1144,7 +1157,7 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
     if (has_village_link(k))
         cols += "village_code, ";
     cols += "source_file, source_row, updated_at";
-    if (filter.with_wkt)
+    if (filter.with_wkt && k.geometry != GeometryKind::none)
         cols += fmt::format(", AsBinary({}) AS wkt", geometry_sql(k));
 
     std::string where = "1";
@@ -1154,6 +1167,10 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
     auto in_villages = [&](const std::string &villages) {
         if (k.role == KindRole::village)
             return fmt::format(" AND code IN ({})", villages);
+        // An event belongs to its asset's village.
+        if (k.is_event())
+            return fmt::format(" AND asset_id IN (SELECT id FROM {} WHERE village_code IN ({}))",
+                               quote_identifier(k.asset_kind), villages);
         if (has_village_link(k) && k.geometry != GeometryKind::line)
             return fmt::format(" AND village_code IN ({})", villages);
         return fmt::format(
@@ -1175,8 +1192,10 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
         params.push_back(*filter.status);
         where += fmt::format(" AND status = ?{}", params.size());
     }
+    // Events by asset, then date: each asset's history reads downwards.
     std::string sql = fmt::format("SELECT {} FROM {} WHERE {} ORDER BY {}", cols, t, where,
-                                  quote_identifier(k.key_field()));
+                                  k.is_event() ? std::string("asset_id, date, id")
+                                               : quote_identifier(k.key_field()));
     if (filter.limit)
         sql += fmt::format(" LIMIT {}", *filter.limit);
     SqliteStmt st(db, sql);
@@ -1184,7 +1203,8 @@ Rows SpatiaLiteStore::list(const KindDef &k, const ListFilter &filter) const {
         st.bind_text(static_cast<int>(i + 1), params[i]);
     for (int i = 0; i < st.columns(); ++i)
         rows.columns.push_back(st.column_name(i));
-    const int wkt_column = filter.with_wkt ? st.columns() - 1 : -1;
+    const int wkt_column =
+        filter.with_wkt && k.geometry != GeometryKind::none ? st.columns() - 1 : -1;
     while (st.step()) {
         std::vector<Value> row;
         for (int i = 0; i < st.columns(); ++i) {

@@ -195,6 +195,8 @@ std::string geometry_type_name(GeometryKind g) {
         return "MULTIPOLYGON";
     case GeometryKind::point_or_polygon:
         return "POINT";
+    case GeometryKind::none:
+        return "NONE";
     }
     return "GEOMETRY";
 }
