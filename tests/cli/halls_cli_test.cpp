@@ -27,19 +27,6 @@ using testing::TempDir;
 /// Distances compared with SpatiaLite's, metres (both are GEOS on the same coordinates).
 constexpr double kTolM = 1e-6;
 
-/// The cells of a CSV line without quoted fields (the metrics of the sample county have none).
-std::vector<std::string> cells_of(const std::string &line) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    for (;;) {
-        const auto comma = line.find(',', start);
-        out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
-        if (comma == std::string::npos)
-            return out;
-        start = comma + 1;
-    }
-}
-
 /// Per village code, the two numbers a SpatiaLite query on `registry` gives (GDAL's SQLite
 /// driver loads SpatiaLite); the query selects code, then the two numbers.
 std::map<std::string, std::pair<double, double>> sql_pairs(const fs::path &registry,
@@ -71,7 +58,7 @@ TEST(HallsCliSample, NearestHallIsMeasuredToTheFootprintAsSpatialiteMeasuresIt) 
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto lines = split_lines(r.out);
     ASSERT_EQ(lines.size(), 301u);
-    const auto header = cells_of(lines[0]);
+    const auto header = testing::csv_fields(lines[0]);
     const auto at = std::find(header.begin(), header.end(), "nearest_cultural_hall_m");
     ASSERT_NE(at, header.end());
     const auto column = static_cast<std::size_t>(at - header.begin());
@@ -90,7 +77,7 @@ TEST(HallsCliSample, NearestHallIsMeasuredToTheFootprintAsSpatialiteMeasuresIt) 
     ASSERT_EQ(expected.size(), 300u);
     int nearer_by_footprint = 0;
     for (std::size_t i = 1; i < lines.size(); ++i) {
-        const auto cells = cells_of(lines[i]);
+        const auto cells = testing::csv_fields(lines[i]);
         const auto &[to_footprint, to_point] = expected.at(cells[0]);
         EXPECT_NEAR(std::stod(cells[column]), to_footprint, kTolM) << cells[0];
         nearer_by_footprint += to_point - to_footprint > 1.0;

@@ -19,22 +19,11 @@ std::string without_column(const std::string &csv, const std::string &drop) {
     const auto lines = testing::split_lines(csv);
     if (lines.empty())
         return csv;
-    auto split = [](const std::string &line) {
-        std::vector<std::string> cells;
-        std::size_t start = 0;
-        for (;;) {
-            const auto comma = line.find(',', start);
-            cells.push_back(line.substr(start, comma - start));
-            if (comma == std::string::npos)
-                return cells;
-            start = comma + 1;
-        }
-    };
-    const auto header = split(lines[0]);
+    const auto header = testing::csv_fields(lines[0]);
     const auto at = std::find(header.begin(), header.end(), drop) - header.begin();
     std::string out;
     for (const auto &line : lines) {
-        const auto cells = split(line);
+        const auto cells = testing::csv_fields(line);
         for (std::size_t i = 0; i < cells.size(); ++i)
             if (static_cast<std::ptrdiff_t>(i) != at)
                 out += cells[i] + ",";

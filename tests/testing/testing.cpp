@@ -425,26 +425,27 @@ std::vector<std::vector<std::string>> river_county_loads(const std::string &regi
              "EPSG:4549"}};
 }
 
+std::vector<std::string> csv_fields(const std::string &line) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = line.find(',', start);
+        out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
+        if (comma == std::string::npos)
+            return out;
+        start = comma + 1;
+    }
+}
+
 std::string csv_cell(const std::string &csv, const std::string &column, std::size_t row) {
     const auto lines = split_lines(csv);
-    auto split = [](const std::string &line) {
-        std::vector<std::string> out;
-        std::size_t start = 0;
-        for (;;) {
-            const auto comma = line.find(',', start);
-            out.push_back(line.substr(start, comma == std::string::npos ? comma : comma - start));
-            if (comma == std::string::npos)
-                return out;
-            start = comma + 1;
-        }
-    };
     if (lines.size() <= row)
         throw std::logic_error("no data row " + std::to_string(row) + " in: " + csv);
-    const auto header = split(lines[0]);
+    const auto header = csv_fields(lines[0]);
     const auto it = std::find(header.begin(), header.end(), column);
     if (it == header.end())
         throw std::logic_error("no column " + column + " in: " + lines[0]);
-    return split(lines[row]).at(static_cast<std::size_t>(it - header.begin()));
+    return csv_fields(lines[row]).at(static_cast<std::size_t>(it - header.begin()));
 }
 
 } // namespace qiancun::testing

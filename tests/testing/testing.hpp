@@ -112,6 +112,9 @@ void strip_encoding_declaration(const std::filesystem::path &shp);
 /// Splits text at newlines (no trailing empty line).
 std::vector<std::string> split_lines(const std::string &text);
 
+/// The comma-separated fields of one line of a simple CSV text (no quoted commas).
+std::vector<std::string> csv_fields(const std::string &line);
+
 /// The value of `column` in data row `row` (1-based) of a simple CSV text (no quoted commas);
 /// throws std::logic_error naming what is missing.
 std::string csv_cell(const std::string &csv, const std::string &column, std::size_t row = 1);
