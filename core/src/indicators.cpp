@@ -279,20 +279,26 @@ toml::table parse_toml(std::string_view text, std::string_view origin) {
     }
 }
 
+/// Reads `period_start` / `period_end` into `targets`; false when `key` is neither.
+bool read_period(Targets &targets, const std::string &key, const toml::node &node,
+                 std::string_view origin) {
+    if (key == "period_start")
+        targets.period_start = read_year(node, origin, key);
+    else if (key == "period_end")
+        targets.period_end = read_year(node, origin, key);
+    else
+        return false;
+    return true;
+}
+
 /// `targets` overridden by the targets file `text` (`[key] target basis assumption`).
 Targets parse_targets(Targets targets, std::string_view text, std::string_view origin) {
     const toml::table doc = parse_toml(text, origin);
     for (const auto &[key, node] : doc) {
         const std::string k(key.str());
         const auto line = node.source().begin.line;
-        if (k == "period_start") {
-            targets.period_start = read_year(node, origin, k);
+        if (read_period(targets, k, node, origin))
             continue;
-        }
-        if (k == "period_end") {
-            targets.period_end = read_year(node, origin, k);
-            continue;
-        }
         if (!targets.def(k)) {
             std::vector<std::string> keys;
             for (const auto &d : targets.defs)
@@ -568,14 +574,8 @@ Targets parse_indicators(Targets targets, std::string_view text, std::string_vie
     for (const auto &[key, node] : doc) {
         const std::string k(key.str());
         const auto line = node.source().begin.line;
-        if (k == "period_start") {
-            targets.period_start = read_year(node, origin, k);
+        if (read_period(targets, k, node, origin))
             continue;
-        }
-        if (k == "period_end") {
-            targets.period_end = read_year(node, origin, k);
-            continue;
-        }
         if (k != "indicator")
             file_error(
                 origin, line,
