@@ -7,10 +7,13 @@
 #include <fmt/core.h>
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -67,34 +70,60 @@ CommandResult run_command(const std::vector<std::string> &argv,
     TempDir tmp;
     auto out_path = tmp / "out";
     auto err_path = tmp / "err";
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw std::runtime_error("fork failed");
-    if (pid == 0) {
-        int in = ::open("/dev/null", O_RDONLY);
-        int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        ::dup2(in, 0);
-        ::dup2(out, 1);
-        ::dup2(err, 2);
-        if (cwd && ::chdir(cwd->c_str()) != 0)
-            ::_exit(126);
-        for (const auto &[name, value] : env) {
-            if (value.empty())
-                ::unsetenv(name.c_str());
-            else
-                ::setenv(name.c_str(), value.c_str(), 1);
-        }
-        std::vector<char *> args;
-        for (const auto &a : argv)
-            args.push_back(const_cast<char *>(a.c_str()));
-        args.push_back(nullptr);
-        ::execv(args[0], args.data());
-        ::_exit(127);
+    // Tests run commands from several threads at once. A forked child of a threaded program
+    // may only call async-signal-safe functions (setenv or malloc there can wait forever on a
+    // lock another thread held at the fork), so the environment is built here and the child
+    // is started with posix_spawn.
+    std::vector<std::string> environment;
+    for (char **e = environ; *e; ++e) {
+        const std::string entry = *e;
+        const auto name = entry.substr(0, entry.find('='));
+        const bool replaced = std::any_of(env.begin(), env.end(),
+                                          [&](const auto &kv) { return kv.first == name; });
+        if (!replaced)
+            environment.push_back(entry);
+    }
+    for (const auto &[name, value] : env) {
+        // An empty value unsets; the last setting of a name wins.
+        environment.erase(std::remove_if(environment.begin(), environment.end(),
+                                         [&, n = name](const std::string &e) {
+                                             return e.compare(0, n.size() + 1, n + "=") == 0;
+                                         }),
+                          environment.end());
+        if (!value.empty())
+            environment.push_back(name + "=" + value);
+    }
+    std::vector<char *> envp;
+    for (auto &e : environment)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<char *> args;
+    for (const auto &a : argv)
+        args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (cwd)
+        posix_spawn_file_actions_addchdir_np(&actions, cwd->c_str());
+    pid_t pid = 0;
+    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+    posix_spawn_file_actions_destroy(&actions);
+    CommandResult r;
+    if (rc != 0) {
+        // As a shell would say it: the command could not be started.
+        r.exit_code = 127;
+        r.err = fmt::format("cannot start {}: {}\n", argv.front(), std::strerror(rc));
+        return r;
     }
     int status = 0;
-    ::waitpid(pid, &status, 0);
-    CommandResult r;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.out = read_file(out_path);
     r.err = read_file(err_path);
