@@ -160,6 +160,24 @@ def check_village_labels(layer, where):
     )
 
 
+def check_style(layer, table, where):
+    """The renderer, colour and labels EXPECTED of a registry table's layer."""
+    renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
+    got = layer.renderer().type() if layer.renderer() else None
+    check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
+    if rgb and got == "singleSymbol":
+        check(
+            symbol_rgb(layer.renderer().symbol()) == rgb,
+            f"{where}: colour {symbol_rgb(layer.renderer().symbol())}, expected {rgb}",
+        )
+    check(
+        bool(layer.labelsEnabled()) == labels,
+        f"{where}: labels {'on' if layer.labelsEnabled() else 'off'}, expected {'on' if labels else 'off'}",
+    )
+    if labels:
+        check_village_labels(layer, where)
+
+
 # The registry's own bookkeeping: not layers, but QGIS's OGR provider lists every table of a
 # SQLite file except GDAL's SpatiaLite system tables, layer_styles and idx_<table>_geom… tables.
 BOOKKEEPING = ["import_log", "meta", "result_layers", "status_history"]
@@ -251,26 +269,12 @@ def check_registry(reg, work):
     )
     hall_types = {}
     for table, column in layers:
-        renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
         for provider in ("ogr", "spatialite"):
             where = f"{table}({column}) ({provider})"
             layer = open_layer(reg, table, provider, column)
             if not check(layer.isValid(), f"{where}: not valid"):
                 continue
-            got = layer.renderer().type() if layer.renderer() else None
-            check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
-            if rgb and got == "singleSymbol":
-                check(
-                    symbol_rgb(layer.renderer().symbol()) == rgb,
-                    f"{where}: colour {symbol_rgb(layer.renderer().symbol())}, expected {rgb}",
-                )
-            check(
-                bool(layer.labelsEnabled()) == labels,
-                f"{where}: labels {'on' if layer.labelsEnabled() else 'off'}, expected "
-                f"{'on' if labels else 'off'}",
-            )
-            if labels:
-                check_village_labels(layer, where)
+            check_style(layer, table, where)
             if table == "cultural_hall":
                 hall_types[(column, provider)] = QgsWkbTypes.displayString(layer.wkbType())
             check(
@@ -476,15 +480,7 @@ def check_project_layers(path, epsg, png, provider):
             check(has_cjk(layer.name()), f"{where}: no Chinese name")
             check(layer.crs().authid() == f"EPSG:{epsg}", f"{where}: CRS {layer.crs().authid()}")
             check(layer.featureCount() > 0, f"{where}: no features")
-            renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
-            got = layer.renderer().type() if layer.renderer() else None
-            check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
-            if rgb and got == "singleSymbol":
-                check(symbol_rgb(layer.renderer().symbol()) == rgb, f"{where}: colour")
-            if labels:
-                check_village_labels(layer, where)
-            else:
-                check(not layer.labelsEnabled(), f"{where}: labels on")
+            check_style(layer, table, where)
     halls = [l.wkbType() for l in project.mapLayers().values() if table_of(l) == "cultural_hall"]
     check(
         sorted(QgsWkbTypes.geometryType(t) for t in halls)
@@ -608,20 +604,7 @@ def check_pg_registry():
         layer = pg_layer(env, table, column)
         if not check(layer.isValid(), f"{where}: not valid"):
             continue
-        renderer, labels, rgb = EXPECTED.get(table, ("?", False, None))
-        got = layer.renderer().type() if layer.renderer() else None
-        check(got == renderer, f"{where}: renderer {got}, expected {renderer}")
-        if rgb and got == "singleSymbol":
-            check(
-                symbol_rgb(layer.renderer().symbol()) == rgb,
-                f"{where}: colour {symbol_rgb(layer.renderer().symbol())}, expected {rgb}",
-            )
-        check(
-            bool(layer.labelsEnabled()) == labels,
-            f"{where}: labels {'on' if layer.labelsEnabled() else 'off'}, expected {'on' if labels else 'off'}",
-        )
-        if labels:
-            check_village_labels(layer, where)
+        check_style(layer, table, where)
         geometry = QgsWkbTypes.displayString(layer.wkbType())
         check(geometry.upper() == pg_type, f"{where}: geometry {geometry}, PostGIS has {pg_type}")
         check(layer.crs().authid() == f"EPSG:{srid}", f"{where}: CRS {layer.crs().authid()!r}, PostGIS has {srid}")
