@@ -353,15 +353,19 @@ GeometryKind parse_geometry_kind(const std::string &s, std::string_view origin,
                     key, s));
 }
 
-ValueType parse_value_type(const std::string &s, std::string_view origin, const std::string &key) {
+/// `event`: the attribute is an event type's (`[event_types.<key>]`), and the message says so.
+ValueType parse_value_type(const std::string &s, std::string_view origin, const std::string &key,
+                           bool event) {
     for (auto t : {ValueType::text, ValueType::integer, ValueType::real, ValueType::boolean,
                    ValueType::year, ValueType::choice, ValueType::date})
         if (to_string(t) == s)
             return t;
     throw InputError(
         std::string(origin), "", std::nullopt,
-        fmt::format(fmt::runtime(_("asset type '{}': attribute type '{}' is not one of text, "
-                                   "integer, real, boolean, year, choice, date")),
+        fmt::format(fmt::runtime(event ? _("event type '{}': attribute type '{}' is not one of "
+                                           "text, integer, real, boolean, year, choice, date")
+                                       : _("asset type '{}': attribute type '{}' is not one of "
+                                           "text, integer, real, boolean, year, choice, date")),
                     key, s));
 }
 
@@ -629,7 +633,8 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
                     pick(event, _("asset type '{}': attribute '{}' is defined twice or reserved"),
                          _("event type '{}': attribute '{}' is defined twice or reserved")),
                     k.key, def.name));
-            def.type = parse_value_type((*at)["type"].value_or(std::string("text")), origin, k.key);
+            def.type =
+                parse_value_type((*at)["type"].value_or(std::string("text")), origin, k.key, event);
             def.label = (*at)["label"].value_or(def.name);
             def.required = (*at)["required"].value_or(false);
             if (auto v = (*at)["min"].value<double>())

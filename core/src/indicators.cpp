@@ -533,7 +533,12 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
                         event_kinds.empty() ? std::string(_("(none)"))
                                             : fmt::format("{}", fmt::join(event_kinds, ", "))));
         }
-        refuse_field(has_fallback && def.events.empty(), "fallback (it goes with events)");
+        if (has_fallback && def.events.empty())
+            file_error(origin, line,
+                       fmt::format(fmt::runtime(_("{} fallback goes with events: name the event "
+                                                  "kind whose latest record decides (events = "
+                                                  "KIND) or drop fallback")),
+                                   where));
     } else {
         refuse_field(!def.kind.empty(), "kind");
         refuse_field(!def.where.empty(), "where");

@@ -295,6 +295,37 @@ path = "tests.csv"
     EXPECT_THAT(r.err, HasSubstr("event type 'inspection': asset_kind 'clinic' is no asset kind"));
 }
 
+TEST(EventsMessages, AFallbackWithoutEventsIsRefusedInEnglishAndInChineseWhole) {
+    TempDir dir;
+    const std::string reg = (dir / "county.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    testing::write_file(dir / "ind.toml", R"([indicator.effluent]
+label = "出水水质达标率"
+measure = "asset_share"
+kind = "sewage_plant"
+where = "serving"
+condition = "effluent_ok"
+fallback = "attribute"
+target = 98
+)");
+    const std::vector<std::string> args{
+        "indicators", reg, "--as-of", "2026-11-30", "--indicators", (dir / "ind.toml").string()};
+    const auto en = run_qiancun(args, std::nullopt, {{"LC_ALL", "C"}, {"LANGUAGE", ""}});
+    EXPECT_EQ(en.exit_code, 3) << en.err;
+    EXPECT_THAT(en.err, HasSubstr("ind.toml"));
+    EXPECT_THAT(en.err, HasSubstr("[indicator.effluent] fallback goes with events: name the event "
+                                  "kind whose latest record decides (events = KIND) or drop "
+                                  "fallback"));
+    const testing::Environment zh{{"LC_ALL", ""}, {"LANGUAGE", ""}, {"LANG", "zh_CN.UTF-8"}};
+    const auto cn = run_qiancun(args, std::nullopt, zh);
+    EXPECT_EQ(cn.exit_code, 3) << cn.err;
+    EXPECT_THAT(cn.err, HasSubstr("[indicator.effluent] fallback 须与 events 同用：写明以哪种事件"
+                                  "的最新记录判断（events = 事件类型），或删去 fallback"));
+    // No English words but the keys the file uses.
+    EXPECT_THAT(cn.err, Not(HasSubstr("goes with")));
+    EXPECT_THAT(cn.err, Not(HasSubstr("is not used by")));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, EventsCli, ::testing::Values("file", "postgis"),
                          [](const auto &info) { return info.param; });
 

@@ -233,6 +233,32 @@ TEST(EventTypes, RefuseAMissingAssetKindAndUnknownKeys) {
                  InputError);
 }
 
+TEST(EventTypes, AWrongAttributeTypeIsNamedAnEventTypes) {
+    // The message names the section the attribute is in: an event type, not an asset type.
+    try {
+        parse_kinds_toml("[event_types.water_test]\nasset_kind = \"sewage_plant\"\n"
+                         "attributes = [ { name = \"cod_mg_l\", type = \"number\" } ]\n",
+                         "types.toml");
+        FAIL() << "type number accepted";
+    } catch (const InputError &e) {
+        EXPECT_THAT(e.what(), ::testing::HasSubstr("types.toml"));
+        EXPECT_THAT(e.what(), ::testing::HasSubstr(
+                                  "event type 'water_test': attribute type 'number' is not one of "
+                                  "text, integer, real, boolean, year, choice, date"));
+        EXPECT_THAT(e.what(), ::testing::Not(::testing::HasSubstr("asset type")));
+    }
+    try {
+        parse_kinds_toml("[asset_types.clinic]\nattributes = [ { name = \"beds\", type = "
+                         "\"number\" } ]\n",
+                         "types.toml");
+        FAIL() << "type number accepted";
+    } catch (const InputError &e) {
+        EXPECT_THAT(e.what(),
+                    ::testing::HasSubstr("asset type 'clinic': attribute type 'number' is not one "
+                                         "of text, integer, real, boolean, year, choice, date"));
+    }
+}
+
 TEST(EventTypes, ResultsAndDatesAsDepartmentsWriteThem) {
     const auto common = event_common();
     const AttributeDef &date = common[2];
