@@ -2,8 +2,9 @@
 # Makes next month's delivery of the sample county from this month's: a copy of SRC_DIR in
 # DST_DIR where 6 plants under construction (在建) or planned (规划) now operate, 15 operating
 # plants without a renovation year were renovated this year (2026), 3 halls reached five stars,
-# and every fortieth road got maintenance works this year. Deterministic (by id), for the demo and
-# the bulletin tests.
+# every fortieth road got maintenance works this year, and the water bureau tested the effluent
+# of those 21 plants on 2026-11-16 (the third plant started fails, the rest pass).
+# Deterministic (by id), for the demo and the bulletin tests.
 #   tools/derive_next_month.sh sample_maps out/demo/2026-11
 set -euo pipefail
 src=${1:?source directory}
@@ -20,19 +21,26 @@ with open(path, encoding="utf-8", newline="") as f:
 header, body = rows[0], rows[1:]
 status, renovated = header.index("状态"), header.index("改造年份")
 built = header.index("建成年份")
-started = 0
+ident = header.index("编号")
+started_ids = []
 for r in body:
-    if r[status] in ("在建", "规划") and started < 6:
+    if r[status] in ("在建", "规划") and len(started_ids) < 6:
         r[status] = "运行"
         r[built] = "2026"
-        started += 1
-done = 0
+        started_ids.append(r[ident])
+renovated_ids = []
 for r in body:
-    if r[status] == "运行" and not r[renovated] and r[built] != "2026" and done < 15:
+    if r[status] == "运行" and not r[renovated] and r[built] != "2026" and len(renovated_ids) < 15:
         r[renovated] = "2026"
-        done += 1
+        renovated_ids.append(r[ident])
+started, done = len(started_ids), len(renovated_ids)
 with open(path, "w", encoding="utf-8", newline="") as f:
     csv.writer(f, lineterminator="\n").writerows([header] + body)
+with open(f"{dst}/water_tests.csv", "a", encoding="utf-8", newline="") as f:
+    for i, plant in enumerate(started_ids + renovated_ids):
+        result = "不达标" if i == 2 else "达标"
+        f.write(f"{plant},2026-11-16,{result},区生态环境监测站\n")
+tested = len(started_ids) + len(renovated_ids)
 path = f"{dst}/cultural_halls.geojson"
 with open(path, encoding="utf-8") as f:
     halls = json.load(f)
@@ -44,7 +52,8 @@ for feature in halls["features"]:
         upgraded += 1
 with open(path, "w", encoding="utf-8") as f:
     json.dump(halls, f, ensure_ascii=False)
-print(f"{dst}: {started} plants now operating, {done} renovated in 2026, {upgraded} halls now five-star")
+print(f"{dst}: {started} plants now operating, {done} renovated in 2026, {upgraded} halls now five-star, "
+      f"{tested} plants tested on 2026-11-16")
 PY
 ogrinfo -q "$dst/roads.gpkg" -sql \
     "UPDATE roads SET maintained_year = 2026 WHERE fid % 40 = 0" >/dev/null

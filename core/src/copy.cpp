@@ -41,6 +41,8 @@ std::vector<CopyColumn> kind_columns(const KindDef &k) {
         out.push_back({"village_code", false});
     for (const char *c : {"source_file", "source_row", "updated_at"})
         out.push_back({c, false});
+    if (k.is_event()) // dated records without geometry (SPEC §5.2)
+        return out;
     out.push_back({"geom", true});
     if (store::has_footprint(k))
         out.push_back({store::kFootprintColumn, true});

@@ -933,7 +933,8 @@ struct Tally {
     double whole = 0.0;       ///< a share's decided things (people for population shares)
     std::int64_t matched = 0; ///< things matching where / villages (asset and village measures)
     std::int64_t unknown = 0; ///< things left out because a value is empty
-    std::int64_t without_events = 0; ///< assets without an event in the period (events)
+    std::int64_t without_events = 0;       ///< assets without an event in the period (events)
+    std::vector<EventlessAsset> eventless; ///< those assets, in registry order
 };
 
 /// One asset row of the picture the indicators read.
@@ -1309,6 +1310,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             const KindDef &k = *find_kind(kinds, def.kind);
             const auto status_i = k.attribute_index("status");
             const auto id_i = static_cast<std::size_t>(k.attribute_index("id"));
+            const int name_i = k.attribute_index("name");
             const int of_i = def.of.empty() ? -1 : k.attribute_index(def.of);
             const bool length = def.measure == IndicatorMeasure::length_km;
             // Each asset's latest event dated in the period (SPEC §5.2 "Dated events"): asset id
@@ -1412,6 +1414,10 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                                 c = e->second ? Truth::yes : Truth::no;
                             } else {
                                 ++t->without_events;
+                                t->eventless.push_back(
+                                    {r.text(id_i), name_i < 0
+                                                       ? std::string()
+                                                       : r.text(static_cast<std::size_t>(name_i))});
                                 if (def.events_fallback)
                                     c = evaluate(p.condition, values, constants, serving, no_calls);
                             }
@@ -1582,6 +1588,7 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                     fmt::format("{} of {} {}", whole_number(t.part), whole_number(t.whole), what);
                 v.unknown = t.unknown;
                 v.without_events = t.without_events;
+                v.eventless = t.eventless;
                 v.from_events = from_events[d];
             }
             if (!missing.empty())

@@ -7,6 +7,7 @@
 #include <ogr_geometry.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <fcntl.h>
 #include <signal.h>
@@ -93,6 +94,13 @@ const char *const kEventsNoteFallback =
 const char *const kEventsNoteLeftOut =
     NC_("events note", "{}: {} without a record from {} to {}, left out of the numerator and the "
                        "denominator (unknown is not failed).");
+
+/// The list of those assets (id and name), and when it is cut short, how many more there are.
+const char *const kEventsNoteAssets = NC_("events note", "Without a record: {}.");
+const char *const kEventsNoteAssetsMore =
+    NC_("events note", "Without a record: {}, and {} more not listed.");
+/// The assets a note lists by name at most: a county's untested plants, not a province's.
+constexpr std::size_t kEventlessListed = 50;
 
 std::string status_zh(std::string_view status) {
     return chinese_word("indicator status", std::string(status));
@@ -318,6 +326,22 @@ std::vector<std::string> quality_notes(const BulletinReport &r) {
                 r.current.events_to));
             if (!fallback)
                 unknown -= v.without_events;
+            std::vector<std::string> named;
+            for (const auto &a : v.eventless) {
+                if (named.size() == kEventlessListed)
+                    break;
+                named.push_back(a.name.empty() ? a.id : fmt::format("{} {}", a.id, a.name));
+            }
+            if (!named.empty()) {
+                const std::string list = fmt::format("{}", fmt::join(named, "、"));
+                out.push_back(
+                    v.eventless.size() > named.size()
+                        ? fmt::format(
+                              fmt::runtime(chinese_word("events note", kEventsNoteAssetsMore)),
+                              list, v.eventless.size() - named.size())
+                        : fmt::format(fmt::runtime(chinese_word("events note", kEventsNoteAssets)),
+                                      list));
+            }
         }
         const auto it = left_out.find(v.key);
         if (unknown > 0)

@@ -2,6 +2,7 @@
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -326,7 +327,29 @@ TEST_F(BulletinCli, PageIsSelfContainedChineseAndPrintable) {
     ASSERT_EQ(quality.size(), 7u);
     for (const auto &row : quality)
         EXPECT_EQ(row.cells.at("findings"), std::to_string(per_check[row.key])) << row.key;
-    EXPECT_THAT(page, HasSubstr("出水水质达标率：6座运行中的污水处理设施无出水检测结果"));
+}
+
+TEST_F(BulletinCli, DataQualityNotesNameTheServingPlantsWithoutAWaterTest) {
+    // Counted apart from the registry: the serving plants (运行, 改造中) of next month's plant
+    // list without a row of its water_tests.csv dated in the period (2023-01-01 to the as-of
+    // date), in the list's order.
+    const fs::path next = *dir / "2026-11";
+    std::set<std::string> tested;
+    for (const auto &row : parse_csv(testing::read_file(next / "water_tests.csv")).rows)
+        if (row.at("采样日期") >= "2023-01-01" && row.at("采样日期") <= kAsOf)
+            tested.insert(row.at("设施编号"));
+    std::vector<std::string> untested; // "编号 名称"
+    for (const auto &row : parse_csv(testing::read_file(next / "sewage_plants.csv")).rows)
+        if ((row.at("状态") == "运行" || row.at("状态") == "改造中") &&
+            !tested.count(row.at("编号")))
+            untested.push_back(row.at("编号") + " " + row.at("名称"));
+    ASSERT_GE(untested.size(), 10u); // the sample leaves about one serving plant in eight untested
+    ASSERT_LE(untested.size(), 50u); // so the note lists them all
+    EXPECT_THAT(page, HasSubstr(fmt::format("出水水质达标率：{}个在统计期（2023-01-01 至 "
+                                            "2026-11-30）内无检测记录，未计入分子和分母（未知不"
+                                            "等于未达标）。",
+                                            untested.size())));
+    EXPECT_THAT(page, HasSubstr(fmt::format("无检测记录的：{}。", fmt::join(untested, "、"))));
 }
 
 TEST_F(BulletinCli, WorkbookHoldsTheSameTables) {

@@ -108,13 +108,14 @@ TEST_F(Deliveries, LikeUsesTheManifestLoadRecordedAndListsNames) {
 
     r = run_qiancun({"import", reg, (dir / "next.csv").string(), "--like", "water"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_EQ(r.err, fmt::format("qiancun: --like water: {} has no [[source]] named 'water'; "
-                                 "names: village_boundaries, natural_villages, urban_area, "
-                                 "hazard_zones, water_bureau, transport_bureau, telecom, "
-                                 "culture_bureau, postal_bureau, health_bureau, culture_museums, "
-                                 "sports_bureau, rural_office_workshops, digital_office, "
-                                 "agriculture_bureau\n",
-                                 fs::absolute(sample / "county.toml").lexically_normal().string()));
+    EXPECT_EQ(r.err,
+              fmt::format("qiancun: --like water: {} has no [[source]] named 'water'; "
+                          "names: village_boundaries, natural_villages, urban_area, "
+                          "hazard_zones, water_bureau, water_tests, transport_bureau, telecom, "
+                          "culture_bureau, postal_bureau, health_bureau, culture_museums, "
+                          "sports_bureau, rural_office_workshops, digital_office, "
+                          "agriculture_bureau\n",
+                          fs::absolute(sample / "county.toml").lexically_normal().string()));
 
     r = run_qiancun(
         {"import", reg, (dir / "next.csv").string(), "--like", "water_bureau", "--as", "village"});

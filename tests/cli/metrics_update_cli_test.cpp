@@ -44,13 +44,13 @@ TEST(MetricsUpdateCli, AnImportOfChangedPlantsGivesTheFullRunsNumbersByteForByte
     const fs::path changed = dir / "sewage_plants.csv";
     testing::write_changed_sample_plants(changed);
     r = run_qiancun({"import", reg, changed.string(), "--like", "water_bureau", "--manifest",
-                     manifest, "--replace"}); // import 16: the manifest has 15 sources
+                     manifest, "--replace"}); // import 17: the manifest has 16 sources
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = metrics("incremental.csv");
     std::smatch m;
     ASSERT_TRUE(std::regex_search(r.err, m,
                                   std::regex("recomputed ([0-9]+) of 300 villages for sewage_plant "
-                                             "\\(import 16\\); --full to recompute all\n")))
+                                             "\\(import 17\\); --full to recompute all\n")))
         << r.err;
     const int recomputed = std::stoi(m[1]);
     EXPECT_GT(recomputed, 4); // each change reaches at least its own village and a neighbour
@@ -67,7 +67,7 @@ TEST(MetricsUpdateCli, AnImportOfChangedPlantsGivesTheFullRunsNumbersByteForByte
                      "--like", "water_bureau", "--manifest", manifest, "--replace"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     r = metrics("back.csv", {"--lang", "zh"});
-    EXPECT_THAT(r.err, HasSubstr(fmt::format("因 sewage_plant（导入 17）重算了 300 个村中的 {} 个；"
+    EXPECT_THAT(r.err, HasSubstr(fmt::format("因 sewage_plant（导入 18）重算了 300 个村中的 {} 个；"
                                              "--full 重算全部\n",
                                              recomputed)));
     EXPECT_EQ(read_file(dir / "back.csv"), read_file(dir / "before.csv"));

@@ -181,6 +181,9 @@ def check_style(layer, table, where):
 # The registry's own bookkeeping: not layers, but QGIS's OGR provider lists every table of a
 # SQLite file except GDAL's SpatiaLite system tables, layer_styles and idx_<table>_geom… tables.
 BOOKKEEPING = ["import_log", "meta", "result_layers", "status_history"]
+# The sample's dated events (SPEC §5.2, [event_types.water_test]): records without geometry,
+# which QGIS opens as tables beside the map layers.
+EVENTS = ["water_test"]
 
 
 def check_layer_lists(reg, layers):
@@ -195,8 +198,8 @@ def check_layer_lists(reg, layers):
     ogr = QgsProviderRegistry.instance().providerMetadata("ogr")
     offered = sorted(d.name() for d in ogr.querySublayers(reg))
     check(
-        offered == sorted(tables + BOOKKEEPING),
-        f"QGIS (OGR) offers {offered}, expected the map layers and {BOOKKEEPING}",
+        offered == sorted(tables + BOOKKEEPING + EVENTS),
+        f"QGIS (OGR) offers {offered}, expected the map layers and {BOOKKEEPING + EVENTS}",
     )
 
     uri = QgsDataSourceUri()
@@ -212,7 +215,7 @@ def check_layer_lists(reg, layers):
         t.tableName() for t in connection.tables() if not t.flags() & QgsAbstractDatabaseProviderConnection.Vector
     )
     check(
-        aspatial == sorted(BOOKKEEPING + ["layer_styles"]),
+        aspatial == sorted(BOOKKEEPING + EVENTS + ["layer_styles"]),
         f"QGIS (SpatiaLite) tables without geometry {aspatial}",
     )
 

@@ -86,6 +86,14 @@ struct SewagePlant {
     XY position;
 };
 
+/// One effluent test of a sewage plant by the water bureau (a dated event, SPEC §5.2).
+struct WaterTest {
+    std::string plant_id;
+    std::string date;   ///< YYYY-MM-DD
+    std::string result; ///< 达标 / 不达标
+    std::string agency;
+};
+
 struct BaseStation {
     std::string id;
     int band_mhz = 0;
@@ -148,6 +156,7 @@ struct County {
     std::vector<Facility> workshops;        ///< 共富工坊
     std::vector<Facility> smart_life_halls; ///< 乡村数智生活馆
     std::vector<Facility> agri_facilities; ///< 农事服务中心, 未来农场, 数字农业工厂
+    std::vector<WaterTest> water_tests;    ///< by plant, then date
 };
 
 /// Builds the county; the same config gives the same county, bit for bit.

@@ -41,7 +41,8 @@ std::vector<std::pair<std::string, std::size_t>> feature_counts(const County &co
             {"sports_ground", county.sports_grounds.size()},
             {"workshop", county.workshops.size()},
             {"smart_life_hall", county.smart_life_halls.size()},
-            {"agri_facility", county.agri_facilities.size()}};
+            {"agri_facility", county.agri_facilities.size()},
+            {"water_test", county.water_tests.size()}};
 }
 
 namespace {
@@ -501,6 +502,16 @@ void write_courier_stations(const County &county, const fs::path &dir, const Pro
             .write();
 }
 
+void write_water_tests(const County &county, const fs::path &dir) {
+    const fs::path path = dir / "water_tests.csv";
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << "设施编号,采样日期,检测结果,检测单位\n";
+    for (const WaterTest &t : county.water_tests)
+        out << fmt::format("{},{},{},{}\n", t.plant_id, t.date, t.result, t.agency);
+    if (!out.flush())
+        throw std::runtime_error(fmt::format("cannot write {}", path.string()));
+}
+
 void write_text(const fs::path &path, const std::string &text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;
@@ -561,6 +572,11 @@ attributes = [ { name = "name", type = "text" },
                { name = "facility", type = "choice", label = "类型", choices = ["farm_service_centre", "future_farm", "digital_farm_factory"], aliases = { "省级现代化农事服务中心" = "farm_service_centre", "未来农场" = "future_farm", "数字农业工厂" = "digital_farm_factory" } },
                { name = "built_year", type = "year" } ]
 
+# The water bureau's effluent tests: sewage_effluent_ok reads each plant's latest in the period.
+[event_types.water_test]
+label = "出水水质检测"
+asset_kind = "sewage_plant"
+
 [[source]]
 name = "village_boundaries"
 kind = "village"
@@ -594,6 +610,12 @@ src_crs = "GCJ02"
 x = "lon"
 y = "lat"
 fields = { id = "编号", name = "名称", capacity_m3d = "规模", status = "状态", effluent_ok = "出水达标", built_year = "建成年份", renovated_year = "改造年份" }
+
+[[source]]
+name = "water_tests"
+kind = "water_test"
+path = "water_tests.csv"
+fields = { asset_id = "设施编号", date = "采样日期", result = "检测结果", agency = "检测单位" }
 
 [[source]]
 name = "transport_bureau"
@@ -706,6 +728,10 @@ all files; `counts.json` gives the features per kind:
   meet only at shared end points and form one connected network.
 - `sewage_plants.csv` — UTF-8 CSV with Chinese headers; lon/lat are **GCJ-02** (as copied
   from an online map), 6 decimals. Some townships have no plant at all.
+- `water_tests.csv` — the water bureau's effluent tests of the serving plants
+  (`[event_types.water_test]` in the manifest, loaded after the plants), quarterly from
+  December 2025 to September 2026: 设施编号 (the plant's 编号), 采样日期, 检测结果 (达标/不达标),
+  检测单位. About one serving plant in eight has no test.
 - `base_stations_5g.xlsx`, sheet `基站清单` — 5G base stations, lon/lat in WGS84.
 - `cultural_halls.geojson` — RFC 7946 (WGS84); points, and about a third as ~20×30 m
   building footprints (Polygon).
@@ -743,6 +769,7 @@ void write_county(const County &county, const WriteOptions &options) {
     write_settlements(county, dir, projector);
     write_roads(county, dir, projector);
     write_sewage_plants(county, dir, projector);
+    write_water_tests(county, dir);
     write_base_stations(county, dir, projector);
     write_cultural_halls(county, dir, projector);
     write_courier_stations(county, dir, projector);

@@ -137,6 +137,13 @@ enum class IndicatorStatus { met, on_track, behind, no_data, no_target };
 std::string_view to_string(IndicatorStatus status) noexcept;
 
 /// One indicator for the district or one township.
+/// An asset an events-read share found no record for in the period: its id, and its name when
+/// its kind has one ("" otherwise).
+struct EventlessAsset {
+    std::string id;
+    std::string name;
+};
+
 struct IndicatorValue {
     std::string key;
     std::string township;         ///< "" for the district
@@ -157,6 +164,8 @@ struct IndicatorValue {
     /// the matching assets without a record dated in the period (Bulletin::events_from to
     /// events_to), counted in `unknown` unless the indicator falls back to its condition.
     std::int64_t without_events = 0;
+    /// Those assets (as many as without_events), in registry order.
+    std::vector<EventlessAsset> eventless;
     /// Whether this value was read from events (the registry has the indicator's event kind).
     bool from_events = false;
 };
