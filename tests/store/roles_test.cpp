@@ -213,6 +213,26 @@ TEST_F(Roles, AnEditorImportsWithoutRightsToTheStylesAndReadsThemAsQgisDoes) {
     EXPECT_EQ(qgis.out, "status\n");
 }
 
+TEST_F(Roles, RoleAddGrantsReadingOfQgisStylesItDidNotMake) {
+    // public.layer_styles exists (the set-up's import saved the styles); QGIS or another tool
+    // may have made it without granting it to PUBLIC, so each role gets its own grant.
+    const auto granted = [](const std::string &role) {
+        return psql(fmt::format("SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a JOIN "
+                                "pg_roles r ON r.oid = a.grantee WHERE c.oid = "
+                                "'public.layer_styles'::regclass AND r.rolname = '{}' AND "
+                                "a.privilege_type = 'SELECT'",
+                                role))
+            .out;
+    };
+    const auto editor = add_editor({"--edit", "sewage_plant"});
+    EXPECT_EQ(granted(editor), "1\n");
+    const auto reader = role_name("reader");
+    const auto r = run_qiancun({"role", "add", uri, reader, "--read-only"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(granted(reader), "1\n");
+}
+
 TEST_F(Roles, AReadOnlyRoleReadsAndWritesNothing) {
     const auto reader = role_name("reader");
     auto r = run_qiancun({"role", "add", uri, reader, "--read-only"});

@@ -511,6 +511,10 @@ public:
     /// changes no style, needs no right to the table). A default style someone else saved for
     /// a layer stays its default.
     void sync_layer_styles(const std::string &styles, const std::vector<TableStyles> &tables);
+    /// Keeps the shared `styles` (qualified, public's) free of the rows of schemas that are
+    /// gone: removes those left by a DROP SCHEMA and, when the session may, installs the event
+    /// trigger that removes a dropped schema's rows at once.
+    void forget_dropped_styles(const std::string &styles);
     /// Runs `work` inside a savepoint; when the server refuses it for lack of privilege, undoes
     /// it, logs a warning saying what was skipped and returns false.
     bool where_allowed(const std::string &purpose, const std::function<void()> &work);
@@ -1740,6 +1744,51 @@ void PostgisStore::sync_layer_styles(const std::string &styles,
                         .text(kStyleOwner));
 }
 
+void PostgisStore::forget_dropped_styles(const std::string &styles) {
+    const auto r = m_conn.exec(
+        "looking at QGIS's styles",
+        fmt::format("SELECT has_table_privilege($1, 'DELETE'), (SELECT rolsuper FROM pg_roles "
+                    "WHERE rolname = current_user), EXISTS (SELECT 1 FROM pg_event_trigger WHERE "
+                    "evtname = 'qiancun_forget_styles'), EXISTS (SELECT 1 FROM {} s WHERE "
+                    "s.f_table_catalog = current_database() AND NOT EXISTS (SELECT 1 FROM "
+                    "pg_namespace n WHERE n.nspname = s.f_table_schema))",
+                    styles),
+        PgParams().text(styles));
+    if (r.boolean(0, 0) && r.boolean(0, 3))
+        m_conn.exec("removing the styles of dropped schemas",
+                    fmt::format("DELETE FROM {} s WHERE s.f_table_catalog = current_database() AND "
+                                "NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = "
+                                "s.f_table_schema)",
+                                styles));
+    if (!r.boolean(0, 1) || r.boolean(0, 2))
+        return; // only a superuser makes event triggers
+    m_conn.exec("waiting for QGIS's styles",
+                "SELECT pg_advisory_xact_lock(hashtext('qiancun: forget dropped styles'))");
+    if (m_conn
+            .exec("looking for the style trigger",
+                  "SELECT EXISTS (SELECT 1 FROM pg_event_trigger WHERE evtname = "
+                  "'qiancun_forget_styles')")
+            .boolean(0, 0))
+        return;
+    // A DROP SCHEMA takes the schema's rows out of QGIS's styles in the same transaction; the
+    // function never stands in the way of a drop (the rows then go at the next save of styles).
+    m_conn.exec(
+        "making the style trigger",
+        fmt::format("CREATE OR REPLACE FUNCTION {0}.qiancun_forget_styles() RETURNS event_trigger "
+                    "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS "
+                    "$f$ BEGIN IF to_regclass({1}) IS NOT NULL THEN DELETE FROM {2} s USING "
+                    "pg_event_trigger_dropped_objects() d WHERE d.object_type = 'schema' AND "
+                    "s.f_table_catalog = current_database() AND quote_ident(s.f_table_schema) "
+                    "= d.object_identity; END IF; EXCEPTION WHEN OTHERS THEN RAISE WARNING "
+                    "'qiancun: the layer styles of a dropped schema stay in %: %', {1}, SQLERRM; "
+                    "END $f$",
+                    q(kQgisStyleSchema), m_conn.quote_literal(styles), styles));
+    m_conn.exec("making the style trigger",
+                fmt::format("CREATE EVENT TRIGGER qiancun_forget_styles ON sql_drop EXECUTE "
+                            "FUNCTION {}.qiancun_forget_styles()",
+                            q(kQgisStyleSchema)));
+}
+
 bool PostgisStore::where_allowed(const std::string &purpose, const std::function<void()> &work) {
     m_conn.exec(purpose, "SAVEPOINT qiancun_styles");
     try {
@@ -1788,6 +1837,7 @@ void PostgisStore::save_layer_styles(const std::vector<TableStyles> &tables) {
                                   m_conn.exec("sharing QGIS's styles",
                                               fmt::format("GRANT SELECT ON {} TO PUBLIC", qgis));
                               }
+                              forget_dropped_styles(qgis);
                               sync_layer_styles(qgis, tables);
                           });
         }
@@ -1943,6 +1993,24 @@ void PostgisStore::add_role(const RoleSpec &role) {
     m_conn.exec("granting reading of later layers",
                 fmt::format("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}",
                             m_schema, name));
+    // QGIS reads the styles from public.layer_styles as the role; one that QGIS or someone
+    // else made before qiancun may not be readable by every role.
+    const std::string qgis = q(kQgisStyleSchema) + "." + q("layer_styles");
+    const auto styles = m_conn.exec(
+        "looking at QGIS's styles",
+        "SELECT CASE WHEN to_regclass($1) IS NULL THEN NULL ELSE has_table_privilege($1, "
+        "'SELECT WITH GRANT OPTION') END",
+        PgParams().text(qgis));
+    if (!styles.is_null(0, 0)) {
+        if (styles.boolean(0, 0))
+            m_conn.exec("granting QGIS's styles",
+                        fmt::format("GRANT SELECT ON {} TO {}", qgis, name));
+        else
+            log(LogLevel::warning,
+                fmt::format("{}: role {} may not let {} read {}: QGIS opens the layers "
+                            "unstyled for it until the table's owner runs GRANT SELECT ON {} TO {}",
+                            where.display(), m_conn.user(), role.name, qgis, qgis, name));
+    }
     if (role.read_only())
         m_conn.exec("recording the grant",
                     fmt::format("INSERT INTO {} (role, kind, all_townships) VALUES ($1, '', true)",
