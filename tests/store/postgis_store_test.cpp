@@ -281,16 +281,16 @@ TEST_F(PostgisStore, ADroppedSchemaLeavesNoStylesWhereQgisLooks) {
     EXPECT_EQ(in_public(schema.name()), "0\n");
 
     // Rows of a schema dropped while the trigger could not see it (here: put there by hand) go
-    // when any registry of the database next saves its styles.
+    // when any registry of the database next saves its styles (another test's may already).
     const std::string gone = schema.name() + "_gone";
-    ASSERT_EQ(psql(fmt::format("INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, "
-                               "f_table_name, f_geometry_column, stylename, styleqml, "
-                               "useasdefault, owner) VALUES (current_database(), '{}', 'village', "
-                               "'geom', 'class', XMLPARSE(DOCUMENT '<qgis/>'), true, 'qiancun')",
-                               gone))
-                  .exit_code,
-              0);
-    ASSERT_EQ(in_public(gone), "1\n");
+    const auto put = psql(fmt::format(
+        "INSERT INTO public.layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+        "f_geometry_column, stylename, styleqml, useasdefault, owner) VALUES (current_database(), "
+        "'{}', 'village', 'geom', 'class', XMLPARSE(DOCUMENT '<qgis/>'), true, 'qiancun') "
+        "RETURNING f_table_schema",
+        gone));
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+    ASSERT_EQ(put.out, gone + "\n");
     TempSchema other{"styles_other"};
     auto reg = Registry::create(Location::parse(other.uri()), 4549);
     store_layer_styles(reg, {{"village", "geom", {{"class", "按分类", "<qgis/>", true}}}});
@@ -610,6 +610,76 @@ TEST_F(PostgisStore, AFailedImportLeavesTheSchemaAsItWas) {
     }
     EXPECT_EQ(pg.content_checksum(), before);
     EXPECT_EQ(Registry::open(Location::parse(schema.uri())).content_checksum(), before);
+}
+
+TEST_F(PostgisStore, BulkWritesKeepAuditAndStatusHistoryExactAndNameTheBadRow) {
+    // More rows than one statement writes (1,000), so rows go in several multi-row upserts.
+    auto pg = Registry::create(Location::parse(schema.uri()), 4549);
+    const auto many = [](int n, int closed_every) {
+        std::vector<Feature> p;
+        for (int i = 1; i <= n; ++i)
+            p.push_back(plant(i, fmt::format("P{:04}", i), 500000.0 + i, 3320000.0 + i,
+                              closed_every && i % closed_every == 0 ? "closed" : "operating"));
+        return p;
+    };
+    const auto sql = [&](const std::string &query) {
+        const auto r =
+            psql(fmt::format("SET search_path = \"{}\", public; {}", schema.name(), query));
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return r.out;
+    };
+    {
+        Registry::Transaction tx(pg);
+        auto rec = record("sewage_plant", "plants.csv", "2025-01-01");
+        pg.write(pg.kind("sewage_plant"), many(2345, 0), WriteMode::upsert, rec);
+        EXPECT_EQ(rec.inserted, 2345);
+        EXPECT_EQ(rec.updated, 0);
+        tx.commit();
+    }
+    // Again with 10 more and every 7th closed: 2,345 updates, 10 inserts, 335 + 10 statuses.
+    {
+        Registry::Transaction tx(pg);
+        auto rec = record("sewage_plant", "plants.csv", "2025-06-01");
+        pg.write(pg.kind("sewage_plant"), many(2355, 7), WriteMode::upsert, rec);
+        EXPECT_EQ(rec.inserted, 10);
+        EXPECT_EQ(rec.updated, 2345);
+        tx.commit();
+    }
+    EXPECT_EQ(sql("SELECT count(*), count(DISTINCT id), sum(source_row) FROM sewage_plant"),
+              fmt::format("2355|2355|{}\n", 2355 * 2356 / 2));
+    EXPECT_EQ(sql("SELECT count(*) FROM sewage_plant WHERE status = 'closed' AND id = 'P' || "
+                  "lpad(source_row::text, 4, '0') AND ST_X(geom) = 500000 + source_row"),
+              "336\n");
+    EXPECT_EQ(sql("SELECT operation, count(*), count(DISTINCT key) FROM audit_log WHERE kind = "
+                  "'sewage_plant' GROUP BY operation ORDER BY operation"),
+              "INSERT|2355|2355\nUPDATE|2345|2345\n");
+    EXPECT_EQ(sql("SELECT count(*) FROM audit_log WHERE operation = 'UPDATE' AND "
+                  "old_values->>'status' = 'operating' AND new_values->>'status' = 'closed'"),
+              "335\n");
+    EXPECT_EQ(sql("SELECT valid_from, status, count(*) FROM status_history WHERE kind = "
+                  "'sewage_plant' GROUP BY 1, 2 ORDER BY 1, 2"),
+              "2025-01-01|operating|2345\n2025-06-01|closed|336\n2025-06-01|operating|9\n");
+    EXPECT_EQ(sql("SELECT string_agg(valid_from || ' ' || status, ', ' ORDER BY id) FROM "
+                  "status_history WHERE asset_id = 'P1400'"),
+              "2025-01-01 operating, 2025-06-01 closed\n");
+
+    // A row the server refuses in the middle of a statement's rows is named; nothing is kept.
+    const auto before = pg.content_checksum();
+    auto bad = many(2500, 0);
+    bad[1699] = plant(1700, "P1700", 500500, 3320500, "bogus");
+    try {
+        Registry::Transaction tx(pg);
+        auto rec = record("sewage_plant", "plants.csv");
+        pg.write(pg.kind("sewage_plant"), bad, WriteMode::upsert, rec);
+        tx.commit();
+        FAIL() << "a bad status was stored";
+    } catch (const InputError &e) {
+        EXPECT_EQ(e.row(), 1700);
+        EXPECT_THAT(e.what(), HasSubstr("plants.csv, row 1700: "));
+        EXPECT_THAT(e.what(), HasSubstr("check constraint"));
+    }
+    EXPECT_EQ(pg.content_checksum(), before);
+    EXPECT_EQ(sql("SELECT count(*) FROM audit_log"), "4700\n");
 }
 
 TEST_F(PostgisStore, ResultLayersReplaceOnlyTheirOwnTables) {

@@ -36,6 +36,8 @@ constexpr int kSchemaVersion = 4;
 constexpr double kBorderTolM = 0.001;
 /// How long a writer waits for another writer of the same kind before giving up.
 constexpr int kLockTimeoutMs = 10000;
+/// The most rows one statement writes (fewer for wide kinds: 65,535 parameters at most).
+constexpr std::size_t kWriteBatchRows = 1000;
 /// The `owner` of the `layer_styles` rows qiancun writes, so that it replaces only its own.
 constexpr const char *kStyleOwner = "qiancun";
 /// Where QGIS's PostgreSQL provider finds layer styles (read in QGIS 3.22's provider): it asks
@@ -958,23 +960,14 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                       r.is_null(i, 2) ? std::nullopt : std::optional<std::int64_t>(r.integer(i, 2)),
                       text_at(r, i, 3)});
     }
-    const std::string history_sql =
-        fmt::format("INSERT INTO {} (kind, asset_id, status, valid_from, source, recorded_at) "
-                    "VALUES ($1, $2, $3, $4, $5, $6)",
-                    t("status_history"));
+    // Status changes, written together after the rows (in the order they happened).
+    struct StatusRow {
+        std::string id;
+        Value status;
+    };
+    std::vector<StatusRow> statuses;
     auto record_status = [&](const std::string &id, const Value &status) {
-        PgParams p;
-        p.text(kind.key).text(id);
-        add_value(p, status);
-        p.text(valid_from).text(record.source).text(stamp);
-        try {
-            m_conn.exec("recording a status", history_sql, p);
-        } catch (const ffi::PgError &e) {
-            if (e.sqlstate() == "42501")
-                refused(e, kind,
-                        fmt::format(fmt::runtime(_("(the status history of {} '{}')")), key, id));
-            throw;
-        }
+        statuses.push_back({id, status});
     };
 
     if (mode == WriteMode::replace) {
@@ -994,33 +987,52 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                     record_status(id, Value{});
     }
 
-    std::string names, params, updates;
-    int n = 0;
+    // Rows go in multi-row upserts of up to `batch` rows: one statement (parsed and planned
+    // once) and one round trip for many rows.
+    std::string names, updates;
     for (const auto &a : kind.attributes) {
         names += q(a.name) + ", ";
-        params += fmt::format("${}, ", ++n);
         if (&a != &kind.attributes.front())
             updates += fmt::format("{0} = excluded.{0}, ", q(a.name));
     }
     const bool spatial = kind.geometry != GeometryKind::none;
     names += "source_file, source_row, updated_at";
-    params += fmt::format("${}, ${}, ${}", n + 1, n + 2, n + 3);
     updates += "source_file = excluded.source_file, source_row = excluded.source_row, "
                "updated_at = excluded.updated_at";
     if (spatial) {
         names += ", geom";
-        params += fmt::format(", ST_GeomFromWKB(${}, {})", n + 4, *srid);
         updates += ", geom = excluded.geom";
     }
     const bool footprint = has_footprint(kind);
     if (footprint) {
         names += ", footprint_geom";
-        params += fmt::format(", ST_Multi(ST_GeomFromWKB(${}, {}))", n + 5, *srid);
         updates += ", footprint_geom = excluded.footprint_geom";
     }
-    const std::string upsert =
-        fmt::format("INSERT INTO {} ({}) VALUES ({}) ON CONFLICT ({}) DO UPDATE SET {}", table,
-                    names, params, q(key), updates);
+    const int per_row =
+        static_cast<int>(kind.attributes.size()) + 3 + (spatial ? 1 : 0) + (footprint ? 1 : 0);
+    // The placeholders of one row whose first parameter is $first.
+    const auto row_values = [&](int first) {
+        std::string v = "(";
+        int n = first;
+        for (std::size_t i = 0; i < kind.attributes.size() + 3; ++i)
+            v += fmt::format("${}, ", n++);
+        v.resize(v.size() - 2);
+        if (spatial)
+            v += fmt::format(", ST_GeomFromWKB(${}, {})", n++, *srid);
+        if (footprint)
+            v += fmt::format(", ST_Multi(ST_GeomFromWKB(${}, {}))", n++, *srid);
+        return v + ")";
+    };
+    const auto upsert = [&](std::size_t rows) {
+        std::string values;
+        for (std::size_t i = 0; i < rows; ++i)
+            values += (i ? ", " : "") + row_values(1 + static_cast<int>(i) * per_row);
+        return fmt::format("INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}", table,
+                           names, values, q(key), updates);
+    };
+    // A statement takes at most 65,535 parameters.
+    const std::size_t batch =
+        std::clamp<std::size_t>(static_cast<std::size_t>(30000 / per_row), 1, kWriteBatchRows);
     const auto file_name = [](const std::string &path) {
         return std::filesystem::path(path).filename().string();
     };
@@ -1029,6 +1041,7 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
     record.imported_at = stamp;
     record.inserted = 0;
     record.updated = 0;
+    // First every check that needs no server, so that a refused row writes nothing.
     for (const auto &f : features) {
         const auto &id = std::get<std::string>(f.values.front());
         const auto it = known.find(id);
@@ -1045,7 +1058,14 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
                                                            : file_name(it->second.source_file),
                             it->second.source_row ? fmt::format(" (row {})", *it->second.source_row)
                                                   : std::string()));
-        PgParams p;
+        ++(present ? record.updated : record.inserted);
+        if (track) {
+            const Value &status = f.values[status_index];
+            if (it == known.end() || it->second.status != value_to_text(status))
+                record_status(id, status);
+        }
+    }
+    const auto add_row = [&](PgParams &p, const Feature &f) {
         for (const auto &v : f.values)
             add_value(p, v);
         p.text(record.source).integer(f.row).text(stamp);
@@ -1059,18 +1079,70 @@ void PostgisStore::write(const KindDef &kind, std::span<const Feature> features,
         } else if (spatial) {
             p.bytes(f.wkb);
         }
+    };
+    // One row alone: a failure names it.
+    const std::string upsert_one = upsert(1);
+    const auto store_one = [&](const Feature &f) {
+        PgParams p;
+        add_row(p, f);
         try {
-            m_conn.exec(fmt::format("storing {} row {}", kind.key, f.row), upsert, p);
+            m_conn.exec(fmt::format("storing {} row {}", kind.key, f.row), upsert_one, p);
         } catch (const ffi::PgError &e) {
+            const auto &id = std::get<std::string>(f.values.front());
             if (e.sqlstate() == "42501")
                 refused(e, kind, fmt::format(fmt::runtime(_("row {} ({} '{}')")), f.row, key, id));
             throw InputError(record.source, record.layer, f.row, e.server_message());
         }
-        ++(present ? record.updated : record.inserted);
-        if (track) {
-            const Value &status = f.values[status_index];
-            if (it == known.end() || it->second.status != value_to_text(status))
-                record_status(id, status);
+    };
+    const std::string upsert_full = upsert(batch);
+    for (std::size_t start = 0; start < features.size(); start += batch) {
+        const auto rows = features.subspan(start, std::min(batch, features.size() - start));
+        if (rows.size() == 1) {
+            store_one(rows.front());
+            continue;
+        }
+        PgParams p;
+        for (const auto &f : rows)
+            add_row(p, f);
+        m_conn.exec("writing a batch", "SAVEPOINT qiancun_batch");
+        try {
+            m_conn.exec(
+                fmt::format("storing {} rows {}–{}", kind.key, rows.front().row, rows.back().row),
+                rows.size() == batch ? upsert_full : upsert(rows.size()), p);
+        } catch (const ffi::PgError &) {
+            // Which row? Again one by one, where the first that fails says so.
+            m_conn.exec("writing a batch", "ROLLBACK TO SAVEPOINT qiancun_batch");
+            for (const auto &f : rows)
+                store_one(f);
+        }
+        m_conn.exec("writing a batch", "RELEASE SAVEPOINT qiancun_batch");
+    }
+
+    for (std::size_t start = 0; start < statuses.size(); start += kWriteBatchRows) {
+        const std::size_t rows = std::min(kWriteBatchRows, statuses.size() - start);
+        std::string values;
+        PgParams p;
+        for (std::size_t i = 0; i < rows; ++i) {
+            const int n = static_cast<int>(i) * 6;
+            values += fmt::format("{}(${}, ${}, ${}, ${}, ${}, ${})", i ? ", " : "", n + 1, n + 2,
+                                  n + 3, n + 4, n + 5, n + 6);
+            const auto &change = statuses[start + i];
+            p.text(kind.key).text(change.id);
+            add_value(p, change.status);
+            p.text(valid_from).text(record.source).text(stamp);
+        }
+        try {
+            m_conn.exec("recording the statuses",
+                        fmt::format("INSERT INTO {} (kind, asset_id, status, valid_from, source, "
+                                    "recorded_at) VALUES {}",
+                                    t("status_history"), values),
+                        p);
+        } catch (const ffi::PgError &e) {
+            if (e.sqlstate() == "42501")
+                refused(e, kind,
+                        fmt::format(fmt::runtime(_("(the status history of {} '{}')")), key,
+                                    statuses[start].id));
+            throw;
         }
     }
 
