@@ -842,31 +842,10 @@ void SpatiaLiteStore::write(const KindDef &kind, std::span<const Feature> featur
     const std::string t = quote_identifier(kind.key);
     const std::string &key = kind.key_field();
 
-    std::unordered_map<std::string, std::int64_t> seen;
-    for (const auto &f : features) {
-        if (f.values.size() != kind.attributes.size())
-            throw Error(
-                fmt::format(fmt::runtime(_("feature of row {} has {} values, {} expects {}")),
-                            f.row, f.values.size(), kind.key, kind.attributes.size()));
-        const auto *k = std::get_if<std::string>(&f.values.front());
-        if (!k || k->empty())
-            throw InputError(record.source, record.layer, f.row,
-                             fmt::format(fmt::runtime(_("{} is empty")), key));
-        auto [it, inserted] = seen.emplace(*k, f.row);
-        if (!inserted)
-            throw InputError(
-                record.source, record.layer, f.row,
-                fmt::format(fmt::runtime(_("{} '{}' appears twice in the source (rows {} and {})")),
-                            key, *k, it->second, f.row));
-    }
-
-    if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
-        throw UsageError(
-            fmt::format(fmt::runtime(_("effective date '{}' is not a date YYYY-MM-DD")),
-                        record.effective_date));
-    const std::string stamp = now_utc();
-    const std::string valid_from =
-        record.effective_date.empty() ? stamp.substr(0, 10) : record.effective_date;
+    const auto seen = check_write(kind, features, record); // key -> row
+    const WriteStamp when = write_stamp(record);
+    const std::string &stamp = when.stamp;
+    const std::string &valid_from = when.valid_from;
 
     // Status history (assets only): the status each key had before this write.
     const bool track = kind.is_asset() && kind.attribute_index("status") >= 0;

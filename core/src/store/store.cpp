@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <unordered_map>
 
 #include "qiancun/i18n.hpp"
 
@@ -183,6 +184,40 @@ std::vector<AuditEntry> Store::audit(const KindDef &, std::string_view) const {
 std::string now_utc() {
     auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
     return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", now);
+}
+
+std::unordered_map<std::string, std::int64_t>
+check_write(const KindDef &kind, std::span<const Feature> features, const ImportRecord &record) {
+    const std::string &key = kind.key_field();
+    std::unordered_map<std::string, std::int64_t> seen;
+    for (const auto &f : features) {
+        if (f.values.size() != kind.attributes.size())
+            throw Error(
+                fmt::format(fmt::runtime(_("feature of row {} has {} values, {} expects {}")),
+                            f.row, f.values.size(), kind.key, kind.attributes.size()));
+        const auto *k = std::get_if<std::string>(&f.values.front());
+        if (!k || k->empty())
+            throw InputError(record.source, record.layer, f.row,
+                             fmt::format(fmt::runtime(_("{} is empty")), key));
+        auto [it, inserted] = seen.emplace(*k, f.row);
+        if (!inserted)
+            throw InputError(
+                record.source, record.layer, f.row,
+                fmt::format(fmt::runtime(_("{} '{}' appears twice in the source (rows {} and {})")),
+                            key, *k, it->second, f.row));
+    }
+    if (!record.effective_date.empty() && !is_iso_date(record.effective_date))
+        throw UsageError(
+            fmt::format(fmt::runtime(_("effective date '{}' is not a date YYYY-MM-DD")),
+                        record.effective_date));
+    return seen;
+}
+
+WriteStamp write_stamp(const ImportRecord &record) {
+    WriteStamp w{now_utc(), record.effective_date};
+    if (w.valid_from.empty())
+        w.valid_from = w.stamp.substr(0, 10);
+    return w;
 }
 
 std::string geometry_type_name(GeometryKind g) {

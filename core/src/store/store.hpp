@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 /// The storage interface behind Registry: one implementation per store (SpatiaLite file,
@@ -204,6 +205,18 @@ std::unique_ptr<Store> create_postgis(const Location &location,
 /// The current UTC time, ISO 8601 to the second ("2026-11-30T22:38:16Z"): the stamp of imports,
 /// result layers and `created_at`, the same in both stores.
 std::string now_utc();
+/// What Store::write checks before it touches a store, the same in both: every feature has a
+/// value per attribute and a non-empty key that appears once (InputError naming file and row),
+/// and the record's effective date, if any, is a date (UsageError). Each key's row.
+std::unordered_map<std::string, std::int64_t>
+check_write(const KindDef &kind, std::span<const Feature> features, const ImportRecord &record);
+/// The stamp and status-history date of one write: now, and the record's effective date or
+/// today's.
+struct WriteStamp {
+    std::string stamp;      ///< now_utc()
+    std::string valid_from; ///< YYYY-MM-DD
+};
+WriteStamp write_stamp(const ImportRecord &record);
 /// The name of a kind's `geom` column type as both SpatiaLite and PostGIS spell it (POINT,
 /// MULTILINESTRING, MULTIPOLYGON; POINT for a kind taking points or polygons, whose polygons
 /// live in its `footprint_geom` column).
