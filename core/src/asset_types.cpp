@@ -3,6 +3,7 @@
 #include "qiancun/error.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 #include "qiancun/i18n.hpp"
 
@@ -777,6 +779,194 @@ std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
     std::ostringstream out;
     out << root;
     return out.str();
+}
+
+std::size_t builtin_village_attribute_count() {
+    for (const auto &k : builtin_kinds())
+        if (k.role == KindRole::village)
+            return k.attributes.size();
+    return 0;
+}
+
+std::vector<AttributeDef> parse_village_attributes_toml(std::string_view toml_text,
+                                                        std::string_view origin) {
+    toml::table doc;
+    try {
+        doc = toml::parse(toml_text, std::string(origin));
+    } catch (const toml::parse_error &e) {
+        const auto &where = e.source().begin;
+        throw InputError(std::string(origin), "", std::nullopt,
+                         fmt::format(fmt::runtime(_("line {}, column {}: {}")), where.line,
+                                     where.column, e.description()));
+    }
+    std::vector<AttributeDef> out;
+    const auto &node = doc["village_attributes"];
+    if (!node)
+        return out;
+    auto fail = [&](const toml::node &at, const std::string &msg) -> InputError {
+        return InputError(std::string(origin), "", std::nullopt,
+                          fmt::format(fmt::runtime(_("line {}: [village_attributes] {}")),
+                                      at.source().begin.line, msg));
+    };
+    const auto *attrs = node.as_table();
+    if (!attrs)
+        throw fail(*node.node(), _("must be a table of attributes: name = { type = \"year\", "
+                                   "label = \"…\" }"));
+    const KindDef *village = nullptr;
+    for (const auto &k : builtin_kinds())
+        if (k.role == KindRole::village)
+            village = &k;
+    static const std::vector<std::string> reserved{"fid",         "geom",       "village_code",
+                                                   "source_file", "source_row", "updated_at"};
+    static const std::vector<std::string> known{"type", "label",   "required", "min",
+                                                "max",  "choices", "aliases"};
+    // In the order the file writes them (a toml::table iterates by key): the columns follow it.
+    std::vector<std::pair<const toml::key *, const toml::node *>> entries;
+    for (const auto &[key, value] : *attrs)
+        entries.emplace_back(&key, &value);
+    std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) {
+        const auto &x = a.first->source().begin;
+        const auto &y = b.first->source().begin;
+        return std::tie(x.line, x.column) < std::tie(y.line, y.column);
+    });
+    for (const auto &[key_at, value_at] : entries) {
+        const toml::key &key = *key_at;
+        const toml::node &value = *value_at;
+        AttributeDef def;
+        def.name = std::string(key.str());
+        const auto *t = value.as_table();
+        if (!t)
+            throw fail(value,
+                       fmt::format(fmt::runtime(_("{} must be a table: {} = {{ type = \"year\", "
+                                                  "label = \"…\" }}")),
+                                   def.name, def.name));
+        if (!is_identifier(def.name))
+            throw fail(value,
+                       fmt::format(fmt::runtime(_("attribute name '{}' must be lower-case ASCII "
+                                                  "letters, digits and _ starting with a "
+                                                  "letter")),
+                                   def.name));
+        if ((village && village->attribute_index(def.name) >= 0) ||
+            std::find(reserved.begin(), reserved.end(), def.name) != reserved.end())
+            throw fail(
+                value,
+                fmt::format(fmt::runtime(_("'{}' is a built-in village attribute or reserved")),
+                            def.name));
+        for (const auto &[field, v] : *t)
+            if (std::find(known.begin(), known.end(), std::string(field.str())) == known.end())
+                throw fail(v, fmt::format(fmt::runtime(_("{}: unknown key '{}'; known: {}")),
+                                          def.name, field.str(),
+                                          "type, label, required, min, max, choices, aliases"));
+        // The type names of asset attributes, and the short ones a spreadsheet user writes.
+        std::string type = (*t)["type"].value_or(std::string("text"));
+        if (type == "int")
+            type = "integer";
+        else if (type == "bool")
+            type = "boolean";
+        bool found = false;
+        for (auto vt : {ValueType::text, ValueType::integer, ValueType::real, ValueType::boolean,
+                        ValueType::year, ValueType::choice})
+            if (to_string(vt) == type) {
+                def.type = vt;
+                found = true;
+            }
+        if (!found)
+            throw fail(value, fmt::format(
+                                  fmt::runtime(_("{}: type '{}' is not one of text, integer (int), "
+                                                 "real, boolean (bool), year, choice")),
+                                  def.name, type));
+        def.label = (*t)["label"].value_or(def.name);
+        def.required = (*t)["required"].value_or(false);
+        if (auto v = (*t)["min"].value<double>())
+            def.min_value = *v;
+        if (auto v = (*t)["max"].value<double>())
+            def.max_value = *v;
+        if (const auto *ch = (*t)["choices"].as_array())
+            for (const auto &c : *ch) {
+                const auto cs = c.value<std::string>();
+                if (!cs || !is_identifier(*cs))
+                    throw fail(
+                        c, fmt::format(fmt::runtime(_("{}: a choice must be a lower-case ASCII key "
+                                                      "(aliases give other spellings)")),
+                                       def.name));
+                def.choices.push_back(*cs);
+            }
+        if (def.type == ValueType::choice && def.choices.empty())
+            throw fail(value, fmt::format(fmt::runtime(_("{}: a choice attribute needs choices")),
+                                          def.name));
+        if (def.type != ValueType::choice && !def.choices.empty())
+            throw fail(value, fmt::format(fmt::runtime(_("{}: choices need type = \"choice\"")),
+                                          def.name));
+        if (const auto *al = (*t)["aliases"].as_table())
+            for (const auto &[ak, av] : *al) {
+                const auto avs = av.value<std::string>();
+                if (!avs ||
+                    std::find(def.choices.begin(), def.choices.end(), *avs) == def.choices.end())
+                    throw fail(
+                        av, fmt::format(
+                                fmt::runtime(_("{}: alias '{}' must name one of the choices ({})")),
+                                def.name, ak.str(), fmt::join(def.choices, ", ")));
+                def.aliases.emplace_back(std::string(ak.str()), *avs);
+            }
+        out.push_back(std::move(def));
+    }
+    return out;
+}
+
+std::string village_attributes_to_toml(const std::vector<AttributeDef> &attributes) {
+    // One inline table a line, in the attributes' order (a toml::table would sort them).
+    std::ostringstream out;
+    out << "[village_attributes]\n";
+    for (const auto &a : attributes) {
+        toml::table at;
+        at.insert("type", std::string(to_string(a.type)));
+        if (a.label != a.name)
+            at.insert("label", a.label);
+        if (a.required)
+            at.insert("required", true);
+        if (a.min_value)
+            at.insert("min", *a.min_value);
+        if (a.max_value)
+            at.insert("max", *a.max_value);
+        if (!a.choices.empty()) {
+            toml::array ch;
+            for (const auto &c : a.choices)
+                ch.push_back(c);
+            at.insert("choices", ch);
+        }
+        if (!a.aliases.empty()) {
+            toml::table al;
+            for (const auto &[from, to] : a.aliases)
+                al.insert(from, to);
+            al.is_inline(true);
+            at.insert("aliases", std::move(al));
+        }
+        at.is_inline(true);
+        toml::table line;
+        line.insert(a.name, std::move(at));
+        out << line << "\n";
+    }
+    return out.str();
+}
+
+std::vector<AttributeDef> configured_village_attributes(const KindDef &village) {
+    const std::size_t builtin = builtin_village_attribute_count();
+    if (village.attributes.size() <= builtin)
+        return {};
+    return {village.attributes.begin() + static_cast<std::ptrdiff_t>(builtin),
+            village.attributes.end()};
+}
+
+std::vector<KindDef> with_village_attributes(std::vector<KindDef> kinds,
+                                             std::string_view stored_toml,
+                                             std::string_view origin) {
+    if (stored_toml.empty())
+        return kinds;
+    const auto attributes = parse_village_attributes_toml(stored_toml, origin);
+    for (auto &k : kinds)
+        if (k.role == KindRole::village)
+            k.attributes.insert(k.attributes.end(), attributes.begin(), attributes.end());
+    return kinds;
 }
 
 } // namespace qiancun

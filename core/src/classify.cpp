@@ -198,7 +198,14 @@ std::vector<std::pair<std::size_t, std::string>> placeholders(std::string_view t
                      fmt::format(fmt::runtime(_("line {}: {}")), line, problem));
 }
 
-Condition parse_condition(std::string_view text, std::string_view origin, int line) {
+/// True for the village attributes a rule condition may test: numbers, years, yes/no.
+bool rule_attribute(const AttributeDef &a) {
+    return a.type == ValueType::integer || a.type == ValueType::real || a.type == ValueType::year ||
+           a.type == ValueType::boolean;
+}
+
+Condition parse_condition(std::string_view text, std::string_view origin, int line,
+                          const std::vector<AttributeDef> &village_attributes) {
     const auto op_at = text.find_first_of("<>=!~");
     if (op_at == std::string_view::npos)
         rules_error(origin, line,
@@ -223,10 +230,22 @@ Condition parse_condition(std::string_view text, std::string_view origin, int li
     c.op = op->second;
     c.line = line;
     const FeatureDef *f = find_feature(c.feature);
-    if (!f)
+    const auto attribute = std::find_if(
+        village_attributes.begin(), village_attributes.end(),
+        [&](const AttributeDef &a) { return a.name == c.feature && rule_attribute(a); });
+    if (!f && attribute == village_attributes.end()) {
+        std::vector<std::string> numbers;
+        for (const auto &a : village_attributes)
+            if (rule_attribute(a))
+                numbers.push_back(a.name);
         rules_error(origin, line,
-                    fmt::format(fmt::runtime(_("unknown feature '{}' in '{}'; features: {}")),
-                                c.feature, text, feature_keys()));
+                    numbers.empty()
+                        ? fmt::format(fmt::runtime(_("unknown feature '{}' in '{}'; features: {}")),
+                                      c.feature, text, feature_keys())
+                        : fmt::format(fmt::runtime(_("unknown feature '{}' in '{}'; features: {}; "
+                                                     "village attributes: {}")),
+                                      c.feature, text, feature_keys(), fmt::join(numbers, ", ")));
+    }
     const std::string value = trim(text.substr(op_end));
     if (value == "true" || value == "yes") {
         c.threshold = 1.0;
@@ -254,7 +273,7 @@ Condition parse_condition(std::string_view text, std::string_view origin, int li
                                           "magnitude")),
                                     value, text, kMaxThreshold));
     }
-    if (f->format == FeatureFormat::share && (c.threshold < 0.0 || c.threshold > 1.0))
+    if (f && f->format == FeatureFormat::share && (c.threshold < 0.0 || c.threshold > 1.0))
         rules_error(origin, line,
                     fmt::format(fmt::runtime(_(
                                     "{} is a share: write its threshold as a ratio in [0, 1] (0.5 "
@@ -379,7 +398,8 @@ RuleSet RuleSet::defaults() {
     return from_toml(kDefaultRules, "built-in rules");
 }
 
-RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin) {
+RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin,
+                           const std::vector<AttributeDef> &village_attributes) {
     toml::table doc;
     try {
         doc = toml::parse(text, origin);
@@ -425,7 +445,7 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin) {
                     if (!s)
                         rules_error(origin, c_line,
                                     _("a condition must be a string such as \"population < 400\""));
-                    r.conditions.push_back(parse_condition(*s, origin, c_line));
+                    r.conditions.push_back(parse_condition(*s, origin, c_line, village_attributes));
                 }
             } else {
                 rules_error(origin, at,
@@ -474,7 +494,12 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin) {
 
 std::optional<double> VillageFeatures::get(std::string_view key) const {
     const std::size_t i = feature_index(key);
-    return i < values.size() ? values[i] : std::nullopt;
+    if (i < classification_features().size())
+        return i < values.size() ? values[i] : std::nullopt;
+    for (const auto &[name, value] : attributes)
+        if (name == key)
+            return value;
+    return std::nullopt;
 }
 
 void VillageFeatures::set(std::string_view key, std::optional<double> value) {
@@ -640,10 +665,17 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
         metrics_of.emplace(vm.code, &vm);
     const auto road_at = std::find(metrics.types.begin(), metrics.types.end(), "rural_road");
 
+    // The configured village attributes rules may test, after the columns every village has.
+    std::vector<std::string> village_columns{"code",  "name",     "township", "population",
+                                             "class", "heritage", "seat_x",   "seat_y"};
+    std::vector<std::string> rule_attributes;
+    for (const auto &a : configured_village_attributes(registry.kind("village")))
+        if (rule_attribute(a))
+            rule_attributes.push_back(a.name);
+    village_columns.insert(village_columns.end(), rule_attributes.begin(), rule_attributes.end());
     registry.scan(
         {.table = "village",
-         .columns = {"code", "name", "township", "population", "class", "heritage", "seat_x",
-                     "seat_y"},
+         .columns = village_columns,
          .wkb = true,
          .where = {ScanCondition::not_null("geom")},
          .order_by = {"code"}},
@@ -667,6 +699,8 @@ Classification classify_villages(const Registry &registry, const RuleSet &rules,
 
             VillageFeatures &f = v.features;
             f.values.assign(classification_features().size(), std::nullopt);
+            for (std::size_t i = 0; i < rule_attributes.size(); ++i)
+                f.attributes.emplace_back(rule_attributes[i], st.number(8 + i));
             if (urban) {
                 double d = 0.0;
                 if (GEOSPreparedDistance_r(ctx.handle(), urban_prepared.get(), demand.get(), &d) !=

@@ -21,9 +21,11 @@ namespace {
 using store::CopyColumn;
 
 /// Meta keys each store writes for itself: its schema version, the working CRS (whose SRID
-/// may differ between databases) and the configured kinds, made by create and add_kind.
-const std::set<std::string, std::less<>> kOwnMeta{"schema_version", "crs_epsg", "crs_srid",
-                                                  "crs_wkt",        "crs_name", "asset_types"};
+/// may differ between databases) and the configured kinds and village attributes, made by
+/// create, add_kind and add_village_attributes.
+const std::set<std::string, std::less<>> kOwnMeta{"schema_version",    "crs_epsg", "crs_srid",
+                                                  "crs_wkt",           "crs_name", "asset_types",
+                                                  "village_attributes"};
 
 std::vector<CopyColumn> plain(std::initializer_list<const char *> names) {
     std::vector<CopyColumn> out;
@@ -118,6 +120,9 @@ std::vector<CopiedTable> Registry::copy(const Location &source, const Location &
         for (const auto &k : from.kinds())
             if (!k.builtin)
                 to.add_kind(k);
+        for (const auto &k : from.kinds())
+            if (k.role == KindRole::village)
+                dst.add_village_attributes(configured_village_attributes(k));
 
         auto meta = read_all(from, "meta", plain({"key", "value"}));
         std::erase_if(meta, [](const std::vector<Value> &row) {

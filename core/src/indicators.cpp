@@ -179,7 +179,8 @@ ExprScope scope_of(const IndicatorDef &def, std::string_view field,
         if (!k)
             throw UsageError(fmt::format(
                 fmt::runtime(_("indicator {}: the registry has no kind '{}'")), def.key, def.kind));
-        return asset_scope(*k);
+        // A count or sum of villages reads as a village share's `villages` does.
+        return k->role == KindRole::village ? village_scope(kinds) : asset_scope(*k);
     }
     if (def.measure == IndicatorMeasure::population_share && field == "condition")
         return settlement_scope(kinds);
@@ -204,7 +205,11 @@ void derive_statuses(IndicatorDef &def, const std::vector<KindDef> &kinds) {
             def.status_kinds.end())
             def.status_kinds.push_back(kind);
     };
-    if (is_asset_measure(def.measure)) {
+    if (is_asset_measure(def.measure) && def.kind == "village") {
+        if (const auto e = parse_field(def, "where", def.where, kinds))
+            for (const auto &c : e->calls())
+                add(c.kind);
+    } else if (is_asset_measure(def.measure)) {
         if (!def.from_years)
             add(def.kind);
     } else {
@@ -483,10 +488,21 @@ parse_indicator(const std::string &key, const toml::table &t, std::string_view o
         const auto *k = find_kind(kinds, def.kind);
         if (def.kind.empty())
             file_error(origin, line, fmt::format("{} measure {} needs a kind", where, measure));
-        if (!k || !k->is_asset())
-            file_error(origin, line,
-                       fmt::format(fmt::runtime(_("{} unknown asset kind '{}'; kinds: {}")), where,
-                                   def.kind, fmt::join(asset_kind_keys(kinds), ", ")));
+        // count and sum also take the villages (kind = "village", where over their attributes).
+        const bool villages_counted =
+            k && k->role == KindRole::village &&
+            (def.measure == IndicatorMeasure::count || def.measure == IndicatorMeasure::sum);
+        if (!k || !(k->is_asset() || villages_counted))
+            file_error(
+                origin, line,
+                def.measure == IndicatorMeasure::count || def.measure == IndicatorMeasure::sum
+                    ? fmt::format(fmt::runtime(_("{} unknown asset kind '{}'; kinds: {} (and "
+                                                 "village)")),
+                                  where, def.kind, fmt::join(asset_kind_keys(kinds), ", "))
+                    : fmt::format(fmt::runtime(_("{} unknown asset kind '{}'; kinds: {}")), where,
+                                  def.kind, fmt::join(asset_kind_keys(kinds), ", ")));
+        if (villages_counted)
+            refuse_field(def.from_years, "from_years with kind village");
         if (def.measure == IndicatorMeasure::length_km && k->geometry != GeometryKind::line)
             file_error(origin, line,
                        fmt::format(fmt::runtime(_("{} length_km needs a line kind; {} is not one")),
@@ -1189,8 +1205,9 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                            settlement                       ? find_kind(kinds, "settlement")
                            : is_asset_measure(def->measure) ? subject
                                                             : village_kind);
-        for (const Bound *b : {&p.villages, &p.condition}) {
-            if (!b->expression)
+        const bool of_villages = subject && subject->role == KindRole::village;
+        for (const Bound *b : {&p.villages, &p.condition, &p.where}) {
+            if (!b->expression || (b == &p.where && !of_villages))
                 continue;
             for (const auto &c : b->expression->calls()) {
                 const bool own =
@@ -1306,7 +1323,35 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             t.whole += weight;
             t.part += c == Truth::yes ? weight : 0.0;
         };
-        if (is_asset_measure(def.measure)) {
+        if (is_asset_measure(def.measure) && def.kind == "village") {
+            // Villages counted, or an attribute of theirs summed, like assets: those `where`
+            // holds for (unknown is not yes).
+            const int of_i = def.of.empty() ? -1 : village_kind->attribute_index(def.of);
+            for (const auto &v : villages) {
+                const VillageMetrics *m = metrics_for(v.code);
+                auto calls = [&](const Expression::Call &c) { return village_call(c, m, metrics); };
+                if (evaluate(p.where, v.values, constants, false, calls) != Truth::yes)
+                    continue;
+                for (Tally *t : groups_of(v.code)) {
+                    ++t->matched;
+                    const auto *x =
+                        of_i >= 0 ? std::get_if<double>(&v.values[static_cast<std::size_t>(of_i)])
+                                  : nullptr;
+                    if (def.measure == IndicatorMeasure::count)
+                        t->part += 1.0;
+                    else if (x)
+                        t->part += *x;
+                    else
+                        ++t->unknown;
+                }
+            }
+            if (def.measure == IndicatorMeasure::sum && tally[""].unknown > 0)
+                note_once(fmt::format(
+                    fmt::runtime(_("{}: {} {} matching where without {} left out of the sum")),
+                    def.key, tally[""].unknown, def.kind, def.of));
+            if (villages.empty())
+                tally[""].matched = -1; // marks "no rows at all"
+        } else if (is_asset_measure(def.measure)) {
             const KindDef &k = *find_kind(kinds, def.kind);
             const auto status_i = k.attribute_index("status");
             const auto id_i = static_cast<std::size_t>(k.attribute_index("id"));

@@ -1,6 +1,7 @@
 #include "qiancun/registry.hpp"
 
 #include "qiancun/error.hpp"
+#include "qiancun/expression.hpp"
 #include "store/store.hpp"
 
 #include <fmt/format.h>
@@ -162,6 +163,26 @@ void Registry::add_kind(const KindDef &def) {
     m_store->add_kind(def);
 }
 
+void Registry::add_village_attributes(const std::vector<AttributeDef> &attributes) {
+    for (const auto &a : attributes) {
+        const KindDef &village = kind("village");
+        const int at = village.attribute_index(a.name);
+        if (at < 0) {
+            m_store->add_village_attribute(a);
+            continue;
+        }
+        if (static_cast<std::size_t>(at) < builtin_village_attribute_count())
+            throw UsageError(
+                fmt::format(fmt::runtime(_("village attribute '{}' is built in")), a.name));
+        if (village_attributes_to_toml({village.attributes[static_cast<std::size_t>(at)]}) !=
+            village_attributes_to_toml({a}))
+            throw UsageError(
+                fmt::format(fmt::runtime(_("village attribute '{}' is already defined differently "
+                                           "in {}")),
+                            a.name, m_store->location().display()));
+    }
+}
+
 Registry::Transaction::Transaction(Registry &registry) : m_registry(&registry) {
     registry.m_store->begin();
 }
@@ -216,7 +237,39 @@ Rows Registry::list(std::string_view kind_key, const ListFilter &filter) const {
                                          *filter.status, fmt::join(asset_statuses(), ", ")));
         checked.status = value_to_text(std::get<Value>(parsed));
     }
-    return m_store->list(k, checked);
+    if (!filter.where)
+        return m_store->list(k, checked);
+    // Parsed and evaluated here, never passed to SQL: the limit applies to the rows it keeps.
+    std::optional<Expression> where;
+    ExprScope scope;
+    scope.subject = k.key;
+    scope.attributes = k.attributes;
+    ExprSource source;
+    source.field = "--where";
+    try {
+        where = Expression::parse(*filter.where, scope, source);
+    } catch (const InputError &e) {
+        throw UsageError(e.what());
+    }
+    checked.where.reset();
+    checked.limit.reset();
+    Rows rows = m_store->list(k, checked);
+    std::vector<std::size_t> at;
+    for (const auto &name : where->names())
+        at.push_back(static_cast<std::size_t>(
+            std::find(rows.columns.begin(), rows.columns.end(), name) - rows.columns.begin()));
+    std::vector<std::vector<Value>> kept;
+    std::vector<ExprValue> values(at.size());
+    for (auto &row : rows.rows) {
+        if (filter.limit && static_cast<std::int64_t>(kept.size()) >= *filter.limit)
+            break;
+        for (std::size_t i = 0; i < at.size(); ++i)
+            values[i] = at[i] < row.size() ? to_expr_value(row[at[i]]) : ExprValue{};
+        if (where->evaluate(values, {}) == Truth::yes)
+            kept.push_back(std::move(row));
+    }
+    rows.rows = std::move(kept);
+    return rows;
 }
 
 namespace {

@@ -71,20 +71,22 @@ std::string feature_value_text(const FeatureDef &feature, double value) {
 
 std::string condition_text(const ConditionOutcome &c) {
     const FeatureDef *f = find_feature(c.feature);
-    if (!f)
-        return c.feature;
-    const char *label = _(f->label.c_str());
-    if (f->format == FeatureFormat::flag && (c.op == CompareOp::eq || c.op == CompareOp::ne))
+    // A configured village attribute is no feature: its name, and its numbers as they are.
+    auto value_text = [&](double x) {
+        return f ? feature_value_text(*f, x) : fmt::format("{:g}", x);
+    };
+    const std::string label = f ? std::string(_(f->label.c_str())) : c.feature;
+    if (f && f->format == FeatureFormat::flag && (c.op == CompareOp::eq || c.op == CompareOp::ne))
         // TRANSLATORS: a yes/no feature of a village and its value, e.g.
         // "historic or traditional village: yes".
         return fmt::format(fmt::runtime(_("{feature}: {value}")), fmt::arg("feature", label),
-                           fmt::arg("value", feature_value_text(*f, c.value)));
+                           fmt::arg("value", value_text(c.value)));
     // TRANSLATORS: a condition of a classification rule with the village's value, e.g.
     // "population 312 < 400"; op is one of < ≤ > ≥ = ≠.
-    return fmt::format(
-        fmt::runtime(_("{feature} {value} {op} {threshold}")), fmt::arg("feature", label),
-        fmt::arg("value", feature_value_text(*f, c.value)), fmt::arg("op", to_string(c.op)),
-        fmt::arg("threshold", feature_value_text(*f, c.threshold)));
+    return fmt::format(fmt::runtime(_("{feature} {value} {op} {threshold}")),
+                       fmt::arg("feature", label), fmt::arg("value", value_text(c.value)),
+                       fmt::arg("op", to_string(c.op)),
+                       fmt::arg("threshold", value_text(c.threshold)));
 }
 
 std::string reason_text(const Reason &reason) {

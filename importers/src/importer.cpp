@@ -16,6 +16,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <tuple>
 #include <unordered_set>
 
@@ -654,13 +655,22 @@ void hint_likely_duplicates(const Registry &registry, std::string_view kind,
 
 ImportReport import_file(Registry &registry, const ImportOptions &options,
                          const Progress &progress) {
+    // A manifest's village attributes first, in the import's transaction: the villages are
+    // read with their columns, and a failed import leaves the registry without them.
+    std::optional<Registry::Transaction> early;
+    if (!options.village_attributes.empty()) {
+        early.emplace(registry);
+        registry.add_village_attributes(options.village_attributes);
+    }
     auto prepared = prepare_import(registry, options, progress);
-    Registry::Transaction tx(registry);
+    std::optional<Registry::Transaction> late;
+    if (!early)
+        late.emplace(registry);
     commit_import(registry, prepared);
     // New villages move every link; anything else only needs its own rows linked.
     registry.link_villages(prepared.kind->role == KindRole::village ? std::string_view{}
                                                                     : prepared.kind->key);
-    tx.commit();
+    (early ? *early : *late).commit();
     if (prepared.kind->is_asset())
         hint_likely_duplicates(registry, prepared.kind->key, feature_keys(prepared.features));
     return prepared.report;

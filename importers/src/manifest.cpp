@@ -68,6 +68,7 @@ Manifest read_manifest(const std::filesystem::path &path) {
     Manifest m;
     m.path = path;
     m.kinds = parse_kinds_toml(text, file);
+    m.village_attributes = parse_village_attributes_toml(text, file);
     toml::table doc = toml::parse(text, file); // already parsed once above without error
     if (auto crs = doc["registry"]["crs"].value<std::string>()) {
         try {
@@ -153,6 +154,8 @@ Manifest read_manifest(const std::filesystem::path &path) {
             o.as_of = m.as_of;
         o.field_map = string_table((*t)["fields"], file, what + ".fields");
         o.defaults = string_table((*t)["defaults"], file, what + ".defaults");
+        if (o.kind == "village")
+            o.village_attributes = m.village_attributes;
         m.sources.push_back(std::move(o));
     }
     return m;
@@ -194,6 +197,7 @@ ImportOptions import_like(const ImportOptions &saved, const ImportOptions &given
             *mine = *theirs;
     if (saved.policy == GeometryPolicy::reject)
         o.policy = GeometryPolicy::reject;
+    o.village_attributes = saved.village_attributes;
     return o;
 }
 
@@ -246,6 +250,7 @@ std::vector<ImportReport> load_manifest(Registry &registry, const Manifest &mani
     }
     for (const auto &k : manifest.kinds)
         registry.add_kind(k);
+    registry.add_village_attributes(manifest.village_attributes);
     std::vector<ImportReport> reports;
     std::map<std::string, std::set<std::string>> asset_keys; // kind → keys imported
     // Once the working CRS is fixed, the next source is read, checked and transformed on a

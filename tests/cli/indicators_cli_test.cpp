@@ -265,11 +265,12 @@ TEST_F(IndicatorsCli, TheSampleIndicatorsFileCountsThePlansFacilitiesAsSqliteDoe
         keys.push_back(cells.at(0));
         row_of[cells.at(0)] = cells;
     }
-    // Header, the ten built in (hall_five_star replaced in place), then the file's nine.
-    ASSERT_EQ(keys.size(), 20u) << r.out;
+    // Header, the ten built in (hall_five_star replaced in place), then the file's fifteen.
+    ASSERT_EQ(keys.size(), 26u) << r.out;
     EXPECT_EQ(keys[7], "hall_five_star");
     EXPECT_EQ(keys[11], "clinic_big_villages");
     EXPECT_EQ(keys[19], "digital_farm_factories");
+    EXPECT_EQ(keys[25], "operating_income_80");
     auto actual = [&](const std::string &key) {
         EXPECT_TRUE(row_of.count(key)) << key;
         return row_of.count(key) ? std::stod(row_of[key].at(4)) : -1.0;
@@ -324,6 +325,34 @@ TEST_F(IndicatorsCli, TheSampleIndicatorsFileCountsThePlansFacilitiesAsSqliteDoe
     EXPECT_EQ(actual("clinic_standardized"), percent_of(standard, recorded));
     EXPECT_EQ(row_of["clinic_standardized"].at(6), fmt::format("{:.0f}", unrecorded)); // unknown
 
+    // The village-level numbers, from the configured village attributes, by SQLite: the
+    // choice stored by its key ('金3A' is gold_aaa), yes/no as 1/0, years as integers.
+    const std::vector<std::pair<std::string, std::string>> villages_counted{
+        {"electrified_villages",
+         "SELECT count(*) FROM village WHERE electrified_year BETWEEN 2023 AND 2026"},
+        {"future_villages",
+         "SELECT count(*) FROM village WHERE future_village_year BETWEEN 2023 AND 2026"},
+        {"gold_3a_villages", "SELECT count(*) FROM village WHERE scenic_level = 'gold_aaa'"},
+        {"ecommerce_villages", "SELECT count(*) FROM village WHERE ecommerce_village = 1"},
+    };
+    for (const auto &[key, sql] : villages_counted) {
+        SCOPED_TRACE(key);
+        const double want = sqlite_number(reg, sql);
+        EXPECT_GT(want, 0.0);
+        EXPECT_EQ(actual(key), want);
+    }
+    const double income = sqlite_number(reg, "SELECT sum(collective_income_10k) FROM village");
+    EXPECT_GT(income, 30000.0);
+    EXPECT_NEAR(actual("collective_income"), income, 0.005);
+    const double with_income =
+        sqlite_number(reg, "SELECT count(*) FROM village WHERE operating_income_10k IS NOT NULL");
+    const double over_80 =
+        sqlite_number(reg, "SELECT count(*) FROM village WHERE operating_income_10k >= 80");
+    ASSERT_GT(with_income, over_80);
+    ASSERT_LT(with_income, 300.0); // some villages have no record: left out of the share
+    EXPECT_EQ(actual("operating_income_80"), percent_of(over_80, with_income));
+    EXPECT_EQ(row_of["operating_income_80"].at(6), fmt::format("{:.0f}", 300.0 - with_income));
+
     // Every entry quotes the plan with its section.
     const std::string text = testing::read_file(file);
     std::size_t entries = 0, quoted = 0;
@@ -333,7 +362,7 @@ TEST_F(IndicatorsCli, TheSampleIndicatorsFileCountsThePlansFacilitiesAsSqliteDoe
     for (std::size_t at = text.find("\nbasis = \"plan §"); at != std::string::npos;
          at = text.find("\nbasis = \"plan §", at + 1))
         ++quoted;
-    EXPECT_EQ(entries, 10u);
+    EXPECT_EQ(entries, 16u);
     EXPECT_EQ(quoted, entries);
 
     // The five-star halls per township against the file's targets, counted by SQLite.

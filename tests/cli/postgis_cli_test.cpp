@@ -110,6 +110,125 @@ TEST_F(PostgisCli, TheSampleCountyGivesByteIdenticalTablesFromAFileAndFromPostgi
     }
 }
 
+/// The sample county's configured village attributes (county.toml [village_attributes]) on both
+/// stores: loaded with the villages, in `list`, `export --where`, the indicators and the rules;
+/// the numbers against the villages' DBF read by GDAL itself.
+TEST_F(PostgisCli, ConfiguredVillageAttributesWorkInEveryCommandAsOnAFile) {
+    both({"init", "REGISTRY", "--crs", "EPSG:4549"});
+    const auto maps = testing::sample_maps_dir();
+    both({"load", "REGISTRY", (maps / "county.toml").string(), "--as-of", "2026-09-30"});
+
+    // What the DBF says, read as GBK by GDAL.
+    const auto dbf = testing::read_vector(maps / "villages.shp", "", {"ENCODING=CP936"});
+    ASSERT_EQ(dbf.size(), 300u);
+    int electrified = 0, gold = 0, ecommerce = 0, with_income = 0, over_80 = 0;
+    double income = 0.0;
+    for (const auto &v : dbf) {
+        const auto year = v.at("电气化村");
+        electrified += !year.empty() && std::stoi(year) >= 2023 && std::stoi(year) <= 2026;
+        gold += v.at("景区村") == "金3A";
+        ecommerce += v.at("电商专业村") == "是";
+        if (!v.at("集体收入").empty())
+            income += std::stod(v.at("集体收入"));
+        if (!v.at("经营收入").empty()) {
+            ++with_income;
+            over_80 += std::stod(v.at("经营收入")) >= 80.0;
+        }
+    }
+    ASSERT_GT(electrified, 0);
+    ASSERT_GT(gold, 0);
+    ASSERT_GT(ecommerce, 0);
+    ASSERT_GT(with_income, over_80);
+
+    // list: every configured column, the same from both stores.
+    auto [f, p] = both({"list", "REGISTRY", "village", "--format", "csv"});
+    EXPECT_EQ(without_column(p.out, "updated_at"), without_column(f.out, "updated_at"));
+    EXPECT_THAT(testing::split_lines(p.out).at(0),
+                HasSubstr("future_village_year,electrified_year,scenic_level,ecommerce_village,"
+                          "collective_income_10k,operating_income_10k"));
+    EXPECT_EQ(testing::csv_cell(p.out, "code"), "330604101201");
+
+    // export --where takes the coded value as the file writes it.
+    for (const auto *reg : {&file, &uri}) {
+        const auto out = dir / (reg == &file ? "gold_file.csv" : "gold_pg.csv");
+        const auto r = run_qiancun(
+            {"export", *reg, "village", out.string(), "--where", "scenic_level = '金3A'"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(testing::read_vector(out).size(), static_cast<std::size_t>(gold)) << *reg;
+    }
+
+    // The indicators of the sample file that read them.
+    std::tie(f, p) =
+        both({"indicators", "REGISTRY", "--as-of", "2026-09-30", "--indicators",
+              (maps / "indicators.toml").string(), "--only",
+              "electrified_villages,gold_3a_villages,ecommerce_villages,collective_income,"
+              "operating_income_80",
+              "--format", "csv"});
+    EXPECT_EQ(p.out, f.out);
+    const auto lines = testing::split_lines(p.out);
+    ASSERT_EQ(lines.size(), 6u) << p.out;
+    auto actual = [&](std::size_t line) {
+        std::vector<std::string> cells;
+        std::size_t from = 0;
+        for (std::size_t at = lines[line].find(','); at != std::string::npos;
+             at = lines[line].find(',', from)) {
+            cells.push_back(lines[line].substr(from, at - from));
+            from = at + 1;
+        }
+        return std::stod(cells.at(4));
+    };
+    EXPECT_EQ(actual(1), electrified);
+    EXPECT_EQ(actual(2), gold);
+    EXPECT_EQ(actual(3), ecommerce);
+    EXPECT_NEAR(actual(4), income, 0.005);
+    EXPECT_EQ(actual(5), std::round(10000.0 * over_80 / with_income) / 100.0);
+
+    // A county's rule on an attribute: the villages it names get the rule, the others the
+    // default; villages without the year are passed over, never guessed.
+    const auto rules = dir / "rules.toml";
+    testing::write_file(rules, "[[rule]]\nname = \"electrified_cluster\"\nclass = \"cluster\"\n"
+                               "when = [\"electrified_year >= 2023\"]\n\n"
+                               "[[rule]]\nname = \"default\"\nclass = \"improve\"\n");
+    std::tie(f, p) =
+        both({"classify", "REGISTRY", "--rules", rules.string(), "--no-store", "--format", "csv"});
+    EXPECT_EQ(p.out, f.out);
+    int fired = 0;
+    for (const auto &line : testing::split_lines(p.out))
+        fired += line.find(",electrified_cluster,") != std::string::npos;
+    int recent = 0;
+    for (const auto &v : dbf)
+        recent += !v.at("电气化村").empty() && std::stoi(v.at("电气化村")) >= 2023;
+    EXPECT_EQ(fired, recent);
+    EXPECT_THAT(p.out, HasSubstr(",cluster,electrified_cluster,electrified_year 2024 ≥ 2023,"));
+
+    // A bad value is refused naming the file, the row and the attribute; nothing changes.
+    const auto bad = dir / "bad_villages.geojson";
+    testing::write_file(bad, R"({"type": "FeatureCollection", "features": [
+{"type": "Feature", "properties": {"code": "330604101201", "electrified_year": "2024"},
+ "geometry": {"type": "Polygon", "coordinates": [[[120.8, 30.0], [120.81, 30.0], [120.81, 30.01], [120.8, 30.0]]]}},
+{"type": "Feature", "properties": {"code": "330604101202", "electrified_year": "二〇二四年"},
+ "geometry": {"type": "Polygon", "coordinates": [[[120.82, 30.0], [120.83, 30.0], [120.83, 30.01], [120.82, 30.0]]]}}]})");
+    const auto before = both({"list", "REGISTRY", "village", "--format", "csv"});
+    std::tie(f, p) = both({"import", "REGISTRY", bad.string(), "--as", "village"}, 3);
+    for (const auto *r : {&f, &p}) {
+        EXPECT_THAT(r->err, HasSubstr(bad.string())) << r->err;
+        EXPECT_THAT(r->err, HasSubstr("row 2")) << r->err;
+        EXPECT_THAT(r->err, HasSubstr("electrified_year '二〇二四年' is not a year")) << r->err;
+    }
+    const auto after = both({"list", "REGISTRY", "village", "--format", "csv"});
+    EXPECT_EQ(after.first.out, before.first.out);
+    EXPECT_EQ(after.second.out, before.second.out);
+
+    // An attribute defined again differently is refused, naming it.
+    const auto types = dir / "types.toml";
+    testing::write_file(types, "[village_attributes]\nelectrified_year = { type = \"integer\" }\n"
+                               "[[source]]\nkind = \"village\"\npath = \"" +
+                                   bad.string() + "\"\n");
+    std::tie(f, p) = both({"load", "REGISTRY", types.string()}, 2);
+    EXPECT_THAT(p.err, HasSubstr("village attribute 'electrified_year' is already defined "
+                                 "differently"));
+}
+
 TEST_F(PostgisCli, MetricsAfterAnImportRecomputeWhatItReachesAsOnAFile) {
     both({"init", "REGISTRY", "--crs", "EPSG:4549"});
     const auto sample = testing::sample_maps_dir();

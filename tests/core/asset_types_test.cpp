@@ -286,5 +286,60 @@ TEST(EventTypes, ResultsAndDatesAsDepartmentsWriteThem) {
     EXPECT_EQ(text(parse_value(date, "")), "problem: date is empty");
 }
 
+TEST(VillageAttributes, ParseTypesLabelsAndCodedValuesAndRoundTrip) {
+    const auto attrs = parse_village_attributes_toml(R"toml(
+[village_attributes]
+future_village_year = { type = "year", label = "省级未来乡村创建年份" }
+collective_income_10k = { type = "real", label = "村集体经济总收入(万元)", min = 0 }
+households_poor = { type = "int" }
+scenic_3a = { type = "bool", label = "3A级景区村庄" }
+hemei_tier = { type = "choice", choices = ["province", "city"], aliases = { "省级" = "province", "市级" = "city" } }
+)toml",
+                                                     "v.toml");
+    ASSERT_EQ(attrs.size(), 5u);
+    EXPECT_EQ(attrs[0].name, "future_village_year");
+    EXPECT_EQ(attrs[0].type, ValueType::year);
+    EXPECT_EQ(attrs[0].label, "省级未来乡村创建年份");
+    EXPECT_EQ(attrs[2].type, ValueType::integer);
+    EXPECT_EQ(attrs[3].type, ValueType::boolean);
+    EXPECT_EQ(std::get<std::int64_t>(std::get<Value>(parse_value(attrs[3], "是"))), 1);
+    EXPECT_EQ(std::get<std::string>(std::get<Value>(parse_value(attrs[4], "省级"))), "province");
+    EXPECT_THAT(std::get<std::string>(parse_value(attrs[1], "-3")), ::testing::HasSubstr("-3"));
+    EXPECT_EQ(parse_village_attributes_toml(village_attributes_to_toml(attrs), "again").size(), 5u);
+    EXPECT_EQ(village_attributes_to_toml(
+                  parse_village_attributes_toml(village_attributes_to_toml(attrs), "again")),
+              village_attributes_to_toml(attrs));
+    EXPECT_TRUE(parse_village_attributes_toml("[asset_types.x]\n", "none.toml").empty());
+}
+
+TEST(VillageAttributes, BadDefinitionsAreRefusedNamingFileAndLine) {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"[village_attributes]\npopulation = { type = \"integer\" }\n",
+         "v.toml: line 2: [village_attributes] 'population' is a built-in village attribute"},
+        {"[village_attributes]\nx = { type = \"date_time\" }\n",
+         "v.toml: line 2: [village_attributes] x: type 'date_time' is not one of"},
+        {"[village_attributes]\nBad = { type = \"text\" }\n",
+         "v.toml: line 2: [village_attributes] attribute name 'Bad' must be lower-case ASCII"},
+        {"[village_attributes]\nx = { type = \"choice\" }\n",
+         "v.toml: line 2: [village_attributes] x: a choice attribute needs choices"},
+        {"[village_attributes]\nx = { type = \"choice\", choices = [\"a\"], aliases = { \"乙\" = "
+         "\"b\" } }\n",
+         "v.toml: line 2: [village_attributes] x: alias '乙' must name one of the choices (a)"},
+        {"[village_attributes]\nx = { type = \"text\", lable = \"名\" }\n",
+         "v.toml: line 2: [village_attributes] x: unknown key 'lable'"},
+        {"[village_attributes]\nx = \"year\"\n",
+         "v.toml: line 2: [village_attributes] x must be a table"},
+    };
+    for (const auto &[text, message] : cases) {
+        SCOPED_TRACE(text);
+        try {
+            parse_village_attributes_toml(text, "v.toml");
+            FAIL();
+        } catch (const InputError &e) {
+            EXPECT_THAT(e.what(), ::testing::StartsWith(message));
+        }
+    }
+}
+
 } // namespace
 } // namespace qiancun

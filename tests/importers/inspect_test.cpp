@@ -120,7 +120,9 @@ TEST(Inspect, GbkShapefileShowsNamesBothWays) {
     for (const auto &f : l.fields)
         names.push_back(f.name);
     EXPECT_EQ(names, (std::vector<std::string>{"代码", "村名", "乡镇", "人口", "户数", "村庄分类",
-                                               "历史村落", "和美年份", "村委X", "村委Y"}));
+                                               "历史村落", "和美年份", "村委X", "村委Y", "未来乡村",
+                                               "电气化村", "景区村", "电商专业村", "集体收入",
+                                               "经营收入"}));
     // GBK 代码 = B4 FA C2 EB, read as Latin-1 characters.
     EXPECT_EQ(l.fields[0].name_as_read, "\xC2\xB4\xC3\xBA\xC3\x82\xC3\xAB");
     EXPECT_EQ(l.fields[0].samples,

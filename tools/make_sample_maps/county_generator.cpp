@@ -389,6 +389,7 @@ public:
         make_hazard_zones();
         make_plan_facilities();
         make_water_tests();
+        make_village_plan_attributes();
         return std::move(county_);
     }
 
@@ -1354,6 +1355,29 @@ private:
                         ? p.effluent_ok == "否" || (p.effluent_ok.empty() && rng.chance(0.25))
                         : rng.chance(1.0 / 12.0);
                 county_.water_tests.push_back({p.id, dates[q], fail ? "不达标" : "达标", agency});
+            }
+        }
+    }
+
+    /// The plan's village-level numbers (§一(二)/(三), §二(一)3, §二(二)3, §三(三)1, §三(三)3),
+    /// from a stream of their own so that everything else stays as it was. Amounts in 10,000
+    /// yuan with one decimal.
+    void make_village_plan_attributes() {
+        Rng rng = stream(12);
+        auto tenth = [](double x) { return std::round(x * 10.0) / 10.0; };
+        for (Village &v : county_.villages) {
+            if (rng.chance(0.07))
+                v.future_village_year = rng.uniform_int(2021, 2026);
+            if (rng.chance(0.3))
+                v.electrified_year = rng.uniform_int(2020, 2026);
+            v.scenic_level =
+                std::array{"", "A级", "3A级", "金3A"}[rng.weighted({0.78, 0.15, 0.06, 0.01})];
+            v.ecommerce = std::array{"否", "是", ""}[rng.weighted({0.92, 0.03, 0.05})];
+            if (!rng.chance(0.03)) {
+                const double total =
+                    std::clamp(std::exp(rng.normal(std::log(220.0), 0.45)), 60.0, 1500.0);
+                v.collective_income_10k = tenth(total);
+                v.operating_income_10k = tenth(total * rng.uniform(0.3, 0.6));
             }
         }
     }

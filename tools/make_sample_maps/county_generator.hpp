@@ -54,6 +54,13 @@ struct Village {
     XY hub;                    ///< village committee; always used by the road network
     bool seat_recorded = true; ///< false: the seat columns are left empty in the file
     MultiPolygon area;
+    // The plan's village-level numbers (configured village attributes of the manifest).
+    std::optional<int> future_village_year; ///< accepted as a provincial 未来乡村
+    std::optional<int> electrified_year;    ///< accepted as a 新时代乡村电气化村
+    std::string scenic_level; ///< A级 / 3A级 / 金3A / empty: A-level scenic village
+    std::string ecommerce;    ///< 是 / 否 / empty: 电子商务专业村
+    std::optional<double> collective_income_10k; ///< 村集体经济总收入, 10,000 yuan
+    std::optional<double> operating_income_10k;  ///< 村集体年经营性收入, 10,000 yuan
 };
 
 struct Settlement {

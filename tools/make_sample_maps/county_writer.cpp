@@ -270,7 +270,13 @@ void write_villages(const County &county, const fs::path &dir, const Projector &
                                         {"历史村落", OFTString, 4},
                                         {"和美年份", OFTInteger, 4},
                                         {"村委X", OFTReal, 12, 2},
-                                        {"村委Y", OFTReal, 13, 2}},
+                                        {"村委Y", OFTReal, 13, 2},
+                                        {"未来乡村", OFTInteger, 4},
+                                        {"电气化村", OFTInteger, 4},
+                                        {"景区村", OFTString, 10},
+                                        {"电商专业村", OFTString, 4},
+                                        {"集体收入", OFTReal, 10, 1},
+                                        {"经营收入", OFTReal, 10, 1}},
                                        options.List());
         for (const Village &v : county.villages) {
             Row row(*layer);
@@ -284,6 +290,12 @@ void write_villages(const County &county, const fs::path &dir, const Projector &
                 .integer(7, v.hemei_year)
                 .real(8, v.seat_recorded ? std::optional(v.hub.x_m) : std::nullopt)
                 .real(9, v.seat_recorded ? std::optional(v.hub.y_m) : std::nullopt)
+                .integer(10, v.future_village_year)
+                .integer(11, v.electrified_year)
+                .text(12, v.scenic_level)
+                .text(13, v.ecommerce)
+                .real(14, v.collective_income_10k)
+                .real(15, v.operating_income_10k)
                 .geometry(make_area(v.area, checked))
                 .write();
         }
@@ -534,6 +546,16 @@ radius_basis = "planning assumption: a village clinic within a 20-minute walk"
 attributes = [ { name = "name", type = "text" }, { name = "beds", type = "integer" },
                { name = "standardized", type = "boolean", label = "规范化村卫生室" } ]
 
+# The plan's village-level numbers (sample_maps/indicators.toml counts them), as the village
+# file's extra columns: village attributes by configuration.
+[village_attributes]
+future_village_year = { type = "year", label = "省级未来乡村创建年份" }
+electrified_year = { type = "year", label = "新时代乡村电气化村建成年份" }
+scenic_level = { type = "choice", label = "景区村庄等级", choices = ["a", "aaa", "gold_aaa"], aliases = { "A级" = "a", "3A级" = "aaa", "金3A" = "gold_aaa" } }
+ecommerce_village = { type = "boolean", label = "电子商务专业村" }
+collective_income_10k = { type = "real", label = "村集体经济总收入(万元)", min = 0 }
+operating_income_10k = { type = "real", label = "村集体年经营性收入(万元)", min = 0 }
+
 # The plan's further facilities (sample_maps/indicators.toml counts them).
 [asset_types.village_museum]
 label = "乡村博物馆"
@@ -582,7 +604,7 @@ name = "village_boundaries"
 kind = "village"
 path = "villages.shp"
 encoding = "GBK"
-fields = { code = "代码", name = "村名", township = "乡镇", population = "人口", households = "户数", class = "村庄分类", heritage = "历史村落", hemei_year = "和美年份", seat_x = "村委X", seat_y = "村委Y" }
+fields = { code = "代码", name = "村名", township = "乡镇", population = "人口", households = "户数", class = "村庄分类", heritage = "历史村落", hemei_year = "和美年份", seat_x = "村委X", seat_y = "村委Y", future_village_year = "未来乡村", electrified_year = "电气化村", scenic_level = "景区村", ecommerce_village = "电商专业村", collective_income_10k = "集体收入", operating_income_10k = "经营收入" }
 
 [[source]]
 name = "natural_villages"
@@ -716,7 +738,9 @@ all files; `counts.json` gives the features per kind:
 
 - `villages.shp` (.shx .dbf .prj) — villages, EPSG:4549 (CGCS2000 3° GK CM 120E), Polygon /
   MultiPolygon. Attributes are **GBK** with Chinese field names (代码 村名 乡镇 人口 户数
-  村庄分类 历史村落 和美年份 村委X 村委Y), with **no .cpg and language-driver byte 0**: plain
+  村庄分类 历史村落 和美年份 村委X 村委Y, and the plan's village numbers 未来乡村 电气化村 (years),
+  景区村 (A级/3A级/金3A), 电商专业村 (是/否), 集体收入 经营收入 (万元) — the manifest's
+  `[village_attributes]`), with **no .cpg and language-driver byte 0**: plain
   `ogrinfo -al villages.shp` shows mojibake, `ogrinfo -oo ENCODING=CP936 -al villages.shp`
   reads correctly. 村委X/村委Y are the village-committee seat in EPSG:4549 metres, empty for
   about 10 % of villages. 村庄分类 is often empty.

@@ -67,11 +67,15 @@ void run_classify(const ClassifyArgs &args) {
                 _("-o {}: a layer file holds the stored village_classes layer of every village (no "
                   "--no-store, --township, --class or --mismatches); or write a table: {}")),
             args.output, fmt::join(table_extensions(), " ")));
+    const std::string rules_text =
+        args.rules.empty() ? std::string() : read_text_file(args.rules, "rules file");
+    auto registry = Registry::open(args.registry, args.no_store);
+    // A county's rules may test its configured village attributes too.
     const RuleSet rules =
         args.rules.empty()
             ? RuleSet::defaults()
-            : RuleSet::from_toml(read_text_file(args.rules, "rules file"), args.rules);
-    auto registry = Registry::open(args.registry, args.no_store);
+            : RuleSet::from_toml(rules_text, args.rules,
+                                 configured_village_attributes(registry.kind("village")));
     std::vector<std::string> township_codes;
     if (!args.township.empty())
         township_codes = registry.township_villages(args.township);

@@ -23,18 +23,25 @@ void run_init(const InitOptions &o) {
     if (!o.crs.empty())
         working = crs::parse(o.crs);
     std::vector<KindDef> kinds;
-    if (!o.types.empty())
-        kinds = parse_kinds_toml(read_text_file(o.types, "types file"), o.types);
+    std::vector<AttributeDef> village_attributes;
+    if (!o.types.empty()) {
+        const std::string text = read_text_file(o.types, "types file");
+        kinds = parse_kinds_toml(text, o.types);
+        village_attributes = parse_village_attributes_toml(text, o.types);
+    }
     auto registry = working ? Registry::create(o.registry, *working)
                             : Registry::create(o.registry, std::nullopt);
     for (const auto &k : kinds)
         registry.add_kind(k);
+    registry.add_village_attributes(village_attributes);
     exporters::style_registry(registry);
     fmt::print(fmt::runtime(_("created {} ({})\n")), o.registry,
                working ? fmt::format(fmt::runtime(_("working CRS {}")), working->describe())
                        : std::string("working CRS fixed by the first import"));
     for (const auto &k : kinds)
         fmt::print(fmt::runtime(_("  asset type {} ({})\n")), k.key, k.label);
+    for (const auto &a : village_attributes)
+        fmt::print(fmt::runtime(_("  village attribute {} ({})\n")), a.name, a.label);
 }
 
 } // namespace

@@ -18,6 +18,7 @@ struct ListOptions {
     std::string village;
     std::string status;
     std::string township;
+    std::string where;
     std::int64_t limit = 0;
     bool wkt = false;
     OutputFormat format = OutputFormat::table;
@@ -36,11 +37,13 @@ void run_list(const ListOptions &o) {
         f.status = o.status;
     if (!o.township.empty())
         f.township = o.township;
+    if (!o.where.empty())
+        f.where = o.where;
     if (o.limit > 0)
         f.limit = o.limit;
     f.with_wkt = o.wkt;
     const Rows rows = registry.list(o.kind, f);
-    if (rows.rows.empty() && (f.village_code || f.status || f.township))
+    if (rows.rows.empty() && (f.village_code || f.status || f.township || f.where))
         log(LogLevel::warning, fmt::format(fmt::runtime(_("no {} matches the filter")), o.kind));
     if (o.output.empty()) {
         print_rows(rows, o.format, std::cout);
@@ -70,6 +73,9 @@ void register_list(CLI::App &app) {
     cmd->add_option("--status", opts->status,
                     _("Only assets with this status: planned, building, operating, renovating, "
                       "closed (or as import takes it: 运行, 在建 …)"));
+    cmd->add_option("--where", opts->where,
+                    _("Only rows this formula holds for, over the layer's columns (configured "
+                      "ones too): \"scenic_level = '金3A' AND population >= 1000\""));
     cmd->add_option("--limit", opts->limit, _("At most this many rows"));
     cmd->add_flag("--wkt", opts->wkt, _("Add the geometry as WKT"));
     add_format_option(cmd, opts->format);

@@ -110,4 +110,30 @@ std::string_view to_string(GeometryKind g) noexcept;
 /// Text of a value as it would be printed ("" for NULL; reals without trailing zeros).
 std::string value_to_text(const Value &v);
 
+/// Village attributes by configuration (a types file or a manifest), like asset kinds:
+///   [village_attributes]
+///   future_village_year = { type = "year", label = "省级未来乡村创建年份" }
+///   hemei_tier = { type = "choice", label = "和美乡村等级", choices = ["province", "city"],
+///                  aliases = { "省级" = "province", "市级" = "city" } }
+/// Types as for asset attributes (text, integer or int, real, boolean or bool, year, choice),
+/// with label, required, min, max, choices and aliases. Throws InputError naming `origin` and
+/// the line for a malformed entry, a name that is not lower-case ASCII, a built-in village
+/// attribute or reserved column, an unknown key or type, or an alias naming no choice.
+std::vector<AttributeDef> parse_village_attributes_toml(std::string_view toml_text,
+                                                        std::string_view origin);
+
+/// Serialises configured village attributes back to the TOML form above.
+std::string village_attributes_to_toml(const std::vector<AttributeDef> &attributes);
+
+/// The number of built-in village attributes (code … seat_y); configured ones follow them.
+std::size_t builtin_village_attribute_count();
+
+/// The configured attributes of the village kind `village` (those after the built-in ones).
+std::vector<AttributeDef> configured_village_attributes(const KindDef &village);
+
+/// `kinds` with the village attributes of `stored_toml` (village_attributes_to_toml's form, as a
+/// registry keeps it) appended to the village kind.
+std::vector<KindDef> with_village_attributes(std::vector<KindDef> kinds,
+                                             std::string_view stored_toml, std::string_view origin);
+
 } // namespace qiancun

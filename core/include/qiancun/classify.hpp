@@ -87,8 +87,11 @@ struct RuleSet {
     ///   reason = "small and remote: {conditions}"
     /// Throws InputError naming `origin` and the line for a TOML error, an unknown key,
     /// feature, class or placeholder, a bad operator or threshold, a duplicate name, an
-    /// unconditional rule before the last, and a missing default rule.
-    static RuleSet from_toml(std::string_view text, std::string_view origin);
+    /// unconditional rule before the last, and a missing default rule. A condition may also
+    /// test a number, year or yes/no attribute of `village_attributes` (the registry's
+    /// configured ones: "future_village_year >= 2023", "scenic_3a == 1").
+    static RuleSet from_toml(std::string_view text, std::string_view origin,
+                             const std::vector<AttributeDef> &village_attributes = {});
 };
 
 /// The built-in rules file, each threshold commented with its source or stated as a
@@ -99,6 +102,8 @@ std::string_view default_rules_toml();
 /// the input is missing (never guessed).
 struct VillageFeatures {
     std::vector<std::optional<double>> values;
+    /// The configured village attributes rules may test (number, year, yes/no), by name.
+    std::vector<std::pair<std::string, std::optional<double>>> attributes;
 
     /// The value of feature `key`; empty when missing or unknown.
     std::optional<double> get(std::string_view key) const;
@@ -186,7 +191,8 @@ struct ClassifyOptions {
 ///   (compute_metrics with `config`); missing when one of the five layers is empty;
 /// - heritage: the village's `heritage` flag; missing when empty;
 /// - hazard_share: area(V ∩ hazard zones) / area(V); missing when there are no hazard zones;
-/// - road_access_m: nearest_rural_road_m of SPEC §3; missing when no road serves.
+/// - road_access_m: nearest_rural_road_m of SPEC §3; missing when no road serves;
+/// - the village's configured number, year and yes/no attributes; missing when empty.
 /// Throws UsageError when the registry has no working CRS.
 Classification classify_villages(const Registry &registry, const RuleSet &rules,
                                  const MetricsConfig &config, const ClassifyOptions &options = {});

@@ -131,6 +131,9 @@ struct ListFilter {
     std::optional<std::string> status;       ///< as import takes it: "operating" or "运行"
     std::optional<std::string> township;     ///< only rows of this township's villages (lines:
                                              ///< crossing one of them)
+    /// Only rows this formula over the kind's attributes holds for (the expressions of SPEC
+    /// §5.1 without functions: "scenic_level = '金3A' AND population >= 1000"); unknown is no.
+    std::optional<std::string> where;
     std::optional<std::int64_t> limit;
     bool with_wkt = false; ///< add a `wkt` column with the geometry
 };
@@ -299,6 +302,10 @@ public:
     const KindDef &kind(std::string_view key) const;
     /// Adds a configured kind (creates its table) or checks that an existing one is identical.
     void add_kind(const KindDef &def);
+    /// Adds configured village attributes (parse_village_attributes_toml): a new one gets its
+    /// column, one the registry has must be defined identically. Throws UsageError naming the
+    /// attribute when it is built in or defined differently.
+    void add_village_attributes(const std::vector<AttributeDef> &attributes);
 
     /// Guard of one write transaction (BEGIN IMMEDIATE); rolls back unless commit() is called.
     class Transaction {

@@ -222,6 +222,9 @@ public:
         if (auto toml = meta("asset_types"); toml && !toml->empty())
             for (auto &k : parse_kinds_toml(*toml, where.display() + " (meta.asset_types)", true))
                 m_kinds.push_back(std::move(k));
+        m_kinds =
+            with_village_attributes(std::move(m_kinds), meta("village_attributes").value_or(""),
+                                    where.display() + " (meta.village_attributes)");
     }
 
     const KindDef *find_kind(std::string_view key) const {
@@ -590,6 +593,7 @@ public:
     void set_working_crs(const crs::Definition &crs, std::optional<double> data_lon) override;
     const std::vector<KindDef> &kinds() const noexcept override { return m_kinds; }
     void add_kind(const KindDef &def) override;
+    void add_village_attribute(const AttributeDef &attribute) override;
     void begin() override;
     void commit() override;
     void rollback() noexcept override;
@@ -859,6 +863,29 @@ void PostgisStore::add_kind(const KindDef &def) {
             configured.push_back(k);
     set_meta("asset_types", kinds_to_toml(configured));
     create_kind_table(m_kinds.back());
+}
+
+void PostgisStore::add_village_attribute(const AttributeDef &a) {
+    auto village = std::find_if(m_kinds.begin(), m_kinds.end(),
+                                [](const KindDef &k) { return k.role == KindRole::village; });
+    if (village == m_kinds.end())
+        fail("no village kind");
+    village->attributes.push_back(a);
+    set_meta("village_attributes",
+             village_attributes_to_toml(configured_village_attributes(*village)));
+    if (!srid || !relation_exists(village->key))
+        return; // created with the column once the CRS is fixed
+    std::string column = fmt::format("{} {}", q(a.name), sql_type(a.type));
+    if (a.type == ValueType::choice) {
+        // The configuration's own words, escaped by the server (quote_literal).
+        std::string list;
+        for (const auto &c : a.choices)
+            list += (list.empty() ? "" : ", ") + m_conn.quote_literal(c);
+        column += fmt::format(" CHECK ({} IN ({}))", q(a.name), list);
+    }
+    // The audit trigger stores whole rows as JSON: the new column is in them from now on.
+    m_conn.exec(fmt::format("adding the village attribute {}", a.name),
+                fmt::format("ALTER TABLE {} ADD COLUMN {}", t(village->key), column));
 }
 
 void PostgisStore::begin() {

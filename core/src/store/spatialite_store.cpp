@@ -388,6 +388,9 @@ public:
             // A kind stored before reserved names were refused still opens.
             for (auto &k : parse_kinds_toml(*toml, path.string() + " (meta.asset_types)", true))
                 m_kinds.push_back(std::move(k));
+        m_kinds =
+            with_village_attributes(std::move(m_kinds), meta("village_attributes").value_or(""),
+                                    path.string() + " (meta.village_attributes)");
     }
 
     /// Creates the table of a kind that has none yet; any other table, view or index of that
@@ -576,6 +579,7 @@ public:
     void set_working_crs(const crs::Definition &crs, std::optional<double> data_lon) override;
     const std::vector<KindDef> &kinds() const noexcept override { return m_kinds; }
     void add_kind(const KindDef &def) override;
+    void add_village_attribute(const AttributeDef &attribute) override;
     void begin() override;
     void commit() override;
     void rollback() noexcept override;
@@ -797,6 +801,28 @@ void SpatiaLiteStore::add_kind(const KindDef &def) {
             configured.push_back(k);
     set_meta("asset_types", kinds_to_toml(configured));
     create_kind_table(m_kinds.back());
+}
+
+void SpatiaLiteStore::add_village_attribute(const AttributeDef &a) {
+    auto village = std::find_if(m_kinds.begin(), m_kinds.end(),
+                                [](const KindDef &k) { return k.role == KindRole::village; });
+    if (village == m_kinds.end())
+        throw DatabaseError(fmt::format("{}: no village kind", path.string()));
+    village->attributes.push_back(a);
+    set_meta("village_attributes",
+             village_attributes_to_toml(configured_village_attributes(*village)));
+    if (!table_exists(m_db.get(), village->key))
+        return; // created with the column once the CRS is fixed
+    std::string column = fmt::format("{} {}", quote_identifier(a.name), sql_type(a.type));
+    if (a.type == ValueType::choice) {
+        std::string list;
+        for (const auto &c : a.choices)
+            list += (list.empty() ? "" : ", ") + sql_string(c);
+        column += fmt::format(" CHECK ({} IS NULL OR {} IN ({}))", quote_identifier(a.name),
+                              quote_identifier(a.name), list);
+    }
+    // Rows already there have no value: a required attribute is required of imports from now.
+    m_db.exec(fmt::format("ALTER TABLE {} ADD COLUMN {}", quote_identifier(village->key), column));
 }
 
 void SpatiaLiteStore::begin() {

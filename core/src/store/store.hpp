@@ -78,6 +78,10 @@ public:
     /// the CRS is fixed. Precondition: `def.key` is no kind's and not reserved (Registry::add_kind
     /// checks that, store-neutrally, before calling).
     virtual void add_kind(const KindDef &def) = 0;
+    /// Adds a configured village attribute: keeps the configured ones' TOML in
+    /// `meta.village_attributes` and adds the column to the village table when it exists.
+    /// Precondition: the village kind has no attribute of that name (Registry checks).
+    virtual void add_village_attribute(const AttributeDef &attribute) = 0;
 
     /// Starts the write transaction (SQLite: BEGIN IMMEDIATE). Throws DatabaseError when the
     /// store stays locked by another writer past the busy timeout, naming the holder.

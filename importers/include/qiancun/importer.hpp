@@ -48,6 +48,9 @@ struct ImportOptions {
     bool update = false;
     GeometryPolicy policy = GeometryPolicy::repair;
     std::string as_of; ///< YYYY-MM-DD the statuses hold from (status history); "" = today
+    /// A village source of a manifest: its [village_attributes], added to the registry (in the
+    /// import's transaction) before the villages are read.
+    std::vector<AttributeDef> village_attributes;
 };
 
 struct ImportReport {
@@ -100,7 +103,8 @@ struct Manifest {
     std::filesystem::path path;
     std::optional<crs::Definition> crs; ///< [registry] crs = "EPSG:4549" (any CRS PROJ reads)
     std::string as_of; ///< [registry] as_of = "2025-06-30": default of the sources' `as_of`
-    std::vector<KindDef> kinds;         ///< [asset_types.*]
+    std::vector<KindDef> kinds;                   ///< [asset_types.*]
+    std::vector<AttributeDef> village_attributes; ///< [village_attributes]
     std::vector<ImportOptions> sources; ///< [[source]], paths resolved against the manifest
 };
 
