@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pot_of_sources() {
+    local tmp
+    tmp=$(mktemp -d)
     git ls-files -- 'core/*.cpp' 'core/*.hpp' 'importers/*.cpp' 'importers/*.hpp' \
         'exporters/*.cpp' 'exporters/*.hpp' 'tools/qiancun/*.cpp' 'tools/qiancun/*.hpp' |
         grep -v 'core/include/qiancun/i18n.hpp' |
@@ -14,8 +16,14 @@ pot_of_sources() {
             --keyword=_ --keyword=N_ --keyword=P_:1,2 --keyword=NC_:1c,2 \
             --flag=_:1:no-c-format --flag=N_:1:no-c-format --flag=P_:1:no-c-format \
             --flag=P_:2:no-c-format --add-comments=TRANSLATORS: \
-            --package-name=qiancun --msgid-bugs-address=qiancun --sort-by-file --no-location |
-        sed '/^"POT-Creation-Date:/d'
+            --package-name=qiancun --msgid-bugs-address=qiancun --sort-by-file --no-location \
+            --output="$tmp/cpp.pot"
+    # The demo's narration: say 'FORMAT' in tools/demo.sh and tools/derive_next_month.sh.
+    xgettext --output="$tmp/sh.pot" --language=Shell --from-code=UTF-8 --keyword --keyword=say \
+        --package-name=qiancun --msgid-bugs-address=qiancun --no-location \
+        tools/demo.sh tools/derive_next_month.sh
+    msgcat --use-first --no-location "$tmp/cpp.pot" "$tmp/sh.pot" | sed '/^"POT-Creation-Date:/d'
+    rm -rf "$tmp"
 }
 
 if [ "${1:-}" = "--check" ]; then

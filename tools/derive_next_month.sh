@@ -7,12 +7,22 @@
 # Deterministic (by id), for the demo and the bulletin tests.
 #   tools/derive_next_month.sh sample_maps out/demo/2026-11
 set -euo pipefail
+# say FORMAT ARG…: printf of FORMAT's translation (catalogue of qiancun, $QIANCUN_LOCALEDIR or
+# the release build's, in the language LANGUAGE names) and a newline.
+say() {
+    local format
+    format=$(LC_ALL=C.UTF-8 TEXTDOMAINDIR="${QIANCUN_LOCALEDIR:-build/release/locale}" \
+        gettext -d qiancun -- "$1")
+    shift
+    # shellcheck disable=SC2059 # the format is the catalogue's
+    printf "$format\n" "$@"
+}
 src=${1:?source directory}
 dst=${2:?destination directory}
 rm -rf "$dst"
 mkdir -p "$dst"
 cp -r "$src"/. "$dst"/
-python3 - "$dst" <<'PY'
+counts=$(python3 - "$dst" <<'PY'
 import csv, json, sys
 dst = sys.argv[1]
 path = f"{dst}/sewage_plants.csv"
@@ -52,9 +62,12 @@ for feature in halls["features"]:
         upgraded += 1
 with open(path, "w", encoding="utf-8") as f:
     json.dump(halls, f, ensure_ascii=False)
-print(f"{dst}: {started} plants now operating, {done} renovated in 2026, {upgraded} halls now five-star, "
-      f"{tested} plants tested on 2026-11-16")
+print(started, done, upgraded, tested)
 PY
+)
+read -r started renovated upgraded tested <<<"$counts"
+say '%s: %s plants now operating, %s renovated in 2026, %s halls now five-star, %s plants tested on 2026-11-16' \
+    "$dst" "$started" "$renovated" "$upgraded" "$tested"
 ogrinfo -q "$dst/roads.gpkg" -sql \
     "UPDATE roads SET maintained_year = 2026 WHERE fid % 40 = 0" >/dev/null
-echo "$dst: roads with fid divisible by 40 maintained in 2026"
+say '%s: roads with fid divisible by 40 maintained in 2026' "$dst"

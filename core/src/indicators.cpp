@@ -1587,7 +1587,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                     break;
                 case IndicatorMeasure::asset_share:
                     if (t.matched <= 0)
-                        missing = fmt::format("no {} matches \"{}\"", def.kind, def.where);
+                        missing = fmt::format(fmt::runtime(_("no {} matches \"{}\"")), def.kind,
+                                              def.where);
                     else if (t.whole <= 0 && from_events[d])
                         missing =
                             def.events_fallback
@@ -1629,16 +1630,21 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                     : def.measure == IndicatorMeasure::village_share    ? std::string("villages")
                     : def.measure == IndicatorMeasure::population_share ? std::string("people")
                                                                         : def.kind;
-                v.detail =
-                    fmt::format("{} of {} {}", whole_number(t.part), whole_number(t.whole), what);
+                v.part = whole_number(t.part);
+                v.whole = whole_number(t.whole);
+                v.denominator = what;
+                v.detail = share_detail(v);
                 v.unknown = t.unknown;
                 v.without_events = t.without_events;
                 v.eventless = t.eventless;
                 v.from_events = from_events[d];
             }
             if (!missing.empty())
-                note_once(fmt::format(fmt::runtime(_("{}{}: no data ({})")), def.key,
-                                      group.empty() ? "" : " in " + group, missing));
+                note_once(fmt::format(
+                    fmt::runtime(_("{}: no data ({})")),
+                    group.empty() ? def.key
+                                  : fmt::format(fmt::runtime(_("{0} in {1}")), def.key, group),
+                    missing));
             if (in_force && v.target)
                 v.expected = expected_value(*in_force, !def.is_share(), bulletin.as_of,
                                             targets.period_start, targets.period_end);
@@ -1649,9 +1655,9 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto *def : asked)
         if (const auto it = targets.by_key.find(def->key);
             it != targets.by_key.end() && it->second.assumption)
-            bulletin.notes.push_back(
-                fmt::format(fmt::runtime(_("{}: target {:g} {}, not the plan's — {}")), def->key,
-                            *it->second.for_year(bulletin.year), def->unit, it->second.basis));
+            bulletin.notes.push_back(fmt::format(
+                fmt::runtime(_("{}: target {:g} {}, not the plan's — {}")), def->key,
+                *it->second.for_year(bulletin.year), def->unit, basis_text(it->second.basis)));
     if (township_without_target)
         bulletin.notes.push_back(_("per township, counts and lengths have no target (the plan "
                                    "sets them for the district only): status no_target"));

@@ -66,36 +66,17 @@ std::string html_escape(std::string_view s) {
     return out;
 }
 
-/// The words of the page that the catalogue holds, marked for it: the statuses, the units of
-/// the built-in indicators, the denominators of their shares ("74 of 300 villages") and what a
-/// share leaves out for an empty value.
+/// The words of the page that the catalogue holds, marked for it: the statuses and the units of
+/// the built-in indicators (the shares' words are core's: share_detail, left_out_notes).
 [[maybe_unused]] const char *const kBulletinWords[] = {
-    NC_("indicator status", "met"),
-    NC_("indicator status", "on_track"),
-    NC_("indicator status", "behind"),
-    NC_("indicator status", "no_target"),
-    NC_("indicator status", "no_data"),
-    NC_("indicator unit", "count"),
+    NC_("indicator status", "met"),     NC_("indicator status", "on_track"),
+    NC_("indicator status", "behind"),  NC_("indicator status", "no_target"),
+    NC_("indicator status", "no_data"), NC_("indicator unit", "count"),
     NC_("indicator unit", "km"),
-    NC_("share of", "villages"),
-    NC_("share of", "retained villages"),
-    NC_("share of", "people"),
-    NC_("share of", "serving plants with a result"),
-    NC_("left out", "serving plants without an effluent result"),
-    NC_("left out", "villages without a geometry"),
-    NC_("left out", "settlements without a population"),
-    NC_("left out", "with an empty value the condition needs"),
 };
 
-/// The note on assets an events-read share found no record for in the period (SPEC §5.2), with
-/// the indicator, the count and the period's first and last day.
-const char *const kEventsNoteFallback =
-    NC_("events note", "{}: {} without a record from {} to {}, counted by their attribute.");
-const char *const kEventsNoteLeftOut =
-    NC_("events note", "{}: {} without a record from {} to {}, left out of the numerator and the "
-                       "denominator (unknown is not failed).");
-
-/// The list of those assets (id and name), and when it is cut short, how many more there are.
+/// The list of the assets an events-read share found no record for (id and name), and when it
+/// is cut short, how many more there are.
 const char *const kEventsNoteAssets = NC_("events note", "Without a record: {}.");
 const char *const kEventsNoteAssetsMore =
     NC_("events note", "Without a record: {}, and {} more not listed.");
@@ -135,21 +116,10 @@ bool is_ratio(std::string_view column) {
     return column == "behind_share" || column == "share_met" || column == "cov";
 }
 
-/// The "what it is made of" of an indicator in Chinese: "74 of 300 villages" → "74/300个行政村"
-/// (indicators.hpp: "{part} of {whole} {denominator}"); as it is when the catalogue has no
-/// Chinese for the denominator.
-std::string detail_zh(const std::string &detail) {
-    const auto of = detail.find(" of ");
-    if (of == std::string::npos)
-        return detail;
-    const auto space = detail.find(' ', of + 4);
-    if (space == std::string::npos)
-        return detail;
-    const std::string what = detail.substr(space + 1);
-    const std::string zh = chinese_word("share of", what);
-    if (zh == what)
-        return detail;
-    return fmt::format("{}/{}{}", detail.substr(0, of), detail.substr(of + 4, space - of - 4), zh);
+/// What a share is made of, in Chinese ("74/300 个行政村"), as the people's table under zh.
+std::string detail_zh(const IndicatorValue &value) {
+    const ChineseCatalogue zh;
+    return share_detail(value);
 }
 
 const IndicatorDef &def_of(const BulletinReport &r, const std::string &key) {
@@ -229,7 +199,7 @@ BulletinTable district_table(const BulletinReport &r) {
                                row[actual_at], status_zh(status), previous,
                                a && p ? Value{std::round((*a - *p) * 100.0) / 100.0} : Value{},
                                row[column(now, "unknown")],
-                               v && !v->detail.empty() ? Value{detail_zh(v->detail)} : Value{}});
+                               v && !v->denominator.empty() ? Value{detail_zh(*v)} : Value{}});
         if (with_department)
             t.rows.rows.back().emplace_back(d.department);
         t.row_keys.push_back(key);
@@ -303,53 +273,29 @@ BulletinTable quality_table(const BulletinReport &r) {
 /// assumptions behind targets, and the caller's notes.
 std::vector<std::string> quality_notes(const BulletinReport &r) {
     std::vector<std::string> out;
-    // What the built-in shares leave out; any other share, things with an empty value.
-    static const std::map<std::string, std::string> left_out{
-        {"sewage_effluent_ok", "serving plants without an effluent result"},
-        {"sewage_village_coverage", "villages without a geometry"},
-        {"courier_village_coverage", "villages without a geometry"},
-        {"bs5g_settlement_coverage", "settlements without a population"},
-    };
+    {
+        const ChineseCatalogue zh;
+        for (auto &n : left_out_notes(r.current, true))
+            out.push_back(std::move(n));
+    }
+    // The assets without a record in the period (SPEC §5.2 "Dated events"), by id and name.
     for (const auto &v : r.current.values) {
-        if (!v.township.empty())
+        if (!v.township.empty() || !v.from_events || v.without_events <= 0)
             continue;
-        std::int64_t unknown = v.unknown;
-        // Compliance read from dated events (SPEC §5.2): how many had no record in the period.
-        if (v.from_events && v.without_events > 0) {
-            const auto def = std::find_if(r.current.defs.begin(), r.current.defs.end(),
-                                          [&](const IndicatorDef &d) { return d.key == v.key; });
-            const bool fallback = def != r.current.defs.end() && def->events_fallback;
-            out.push_back(fmt::format(
-                fmt::runtime(chinese_word("events note",
-                                          fallback ? kEventsNoteFallback : kEventsNoteLeftOut)),
-                def_of(r, v.key).label, v.without_events, r.current.events_from,
-                r.current.events_to));
-            if (!fallback)
-                unknown -= v.without_events;
-            std::vector<std::string> named;
-            for (const auto &a : v.eventless) {
-                if (named.size() == kEventlessListed)
-                    break;
-                named.push_back(a.name.empty() ? a.id : fmt::format("{} {}", a.id, a.name));
-            }
-            if (!named.empty()) {
-                const std::string list = fmt::format("{}", fmt::join(named, "、"));
-                out.push_back(
-                    v.eventless.size() > named.size()
-                        ? fmt::format(
-                              fmt::runtime(chinese_word("events note", kEventsNoteAssetsMore)),
-                              list, v.eventless.size() - named.size())
-                        : fmt::format(fmt::runtime(chinese_word("events note", kEventsNoteAssets)),
-                                      list));
-            }
+        std::vector<std::string> named;
+        for (const auto &a : v.eventless) {
+            if (named.size() == kEventlessListed)
+                break;
+            named.push_back(a.name.empty() ? a.id : fmt::format("{} {}", a.id, a.name));
         }
-        const auto it = left_out.find(v.key);
-        if (unknown > 0)
-            out.push_back(fmt::format(
-                "{}：{}{}，未计入分子和分母（未知不等于未达标）。", def_of(r, v.key).label, unknown,
-                chinese_word("left out", it != left_out.end() && !v.from_events
-                                             ? it->second
-                                             : "with an empty value the condition needs")));
+        if (named.empty())
+            continue;
+        const std::string list = fmt::format("{}", fmt::join(named, "、"));
+        out.push_back(
+            v.eventless.size() > named.size()
+                ? fmt::format(fmt::runtime(chinese_word("events note", kEventsNoteAssetsMore)),
+                              list, v.eventless.size() - named.size())
+                : fmt::format(fmt::runtime(chinese_word("events note", kEventsNoteAssets)), list));
     }
     for (const auto &def : r.current.defs.empty() ? r.targets.defs : r.current.defs)
         if (const auto it = r.targets.by_key.find(def.key);

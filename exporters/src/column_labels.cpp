@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
-#include <optional>
 
 #include "qiancun/i18n.hpp"
 
@@ -87,6 +86,39 @@ namespace {
     NC_("column", "added_population"),
     NC_("column", "cumulative_population"),
     NC_("column", "added_villages"),
+    NC_("column", "department"),
+    NC_("column", "targets"),
+    NC_("column", "met"),
+    NC_("column", "behind"),
+    NC_("column", "share_met"),
+    NC_("column", "service_radius_m"),
+    NC_("column", "source_file"),
+    NC_("column", "source_row"),
+    NC_("column", "updated_at"),
+    NC_("column", "capacity_m3d"),
+    NC_("column", "effluent_ok"),
+    NC_("column", "built_year"),
+    NC_("column", "renovated_year"),
+    NC_("column", "maintained_year"),
+    NC_("column", "grade"),
+    NC_("column", "surface"),
+    NC_("column", "band"),
+    NC_("column", "operator"),
+    NC_("column", "stars"),
+    NC_("column", "level"),
+    NC_("column", "households"),
+    NC_("column", "hemei_year"),
+    NC_("column", "seat_x"),
+    NC_("column", "seat_y"),
+};
+
+/// The statuses of SPEC §2 and the classes of SPEC §4, the words people read for the keys.
+[[maybe_unused]] const char *const kValueWords[] = {
+    NC_("asset status", "planned"),   NC_("asset status", "building"),
+    NC_("asset status", "operating"), NC_("asset status", "renovating"),
+    NC_("asset status", "closed"),    NC_("village class", "suburban"),
+    NC_("village class", "cluster"),  NC_("village class", "improve"),
+    NC_("village class", "heritage"), NC_("village class", "relocate"),
 };
 
 /// Per-type columns: prefix, suffix and the header with `{type}` for the type's name; longer
@@ -105,28 +137,6 @@ const TypeColumn kTypeColumns[] = {
     {"cov_", "", NC_("column", "cov_{type}")},
     {"gap_", "", NC_("column", "gap_{type}")},
     {"n_", "", NC_("column", "n_{type}")},
-};
-
-/// Looks words up in the Chinese catalogue while it lives, whatever LANGUAGE says, and puts
-/// LANGUAGE back after. The CLI is single-threaded where it writes tables.
-class ChineseCatalogue {
-public:
-    ChineseCatalogue() {
-        if (const char *old = std::getenv("LANGUAGE"))
-            m_saved = old;
-        ::setenv("LANGUAGE", "zh_CN", 1);
-    }
-    ChineseCatalogue(const ChineseCatalogue &) = delete;
-    ChineseCatalogue &operator=(const ChineseCatalogue &) = delete;
-    ~ChineseCatalogue() {
-        if (m_saved)
-            ::setenv("LANGUAGE", m_saved->c_str(), 1);
-        else
-            ::unsetenv("LANGUAGE");
-    }
-
-private:
-    std::optional<std::string> m_saved;
 };
 
 std::string label_of(std::string_view key, const KindLabels &kinds) {
@@ -154,6 +164,19 @@ std::string label_of(std::string_view key, const KindLabels &kinds) {
 }
 
 } // namespace
+
+ChineseCatalogue::ChineseCatalogue() {
+    if (const char *old = std::getenv("LANGUAGE"))
+        m_saved = old;
+    ::setenv("LANGUAGE", "zh_CN", 1);
+}
+
+ChineseCatalogue::~ChineseCatalogue() {
+    if (m_saved)
+        ::setenv("LANGUAGE", m_saved->c_str(), 1);
+    else
+        ::unsetenv("LANGUAGE");
+}
 
 std::string chinese_column_label(std::string_view key, const KindLabels &kinds) {
     const ChineseCatalogue zh;

@@ -47,20 +47,22 @@ constexpr std::array kClasses{
     CoverageClass{0.0, 0.5, "< 50 %", "215,25,28"},
 };
 
-/// The classes of SPEC §4: key (the value of `suggested_class`), legend label, colour
-/// (ColorBrewer Set1, qualitative: five hues told apart also by most colour-blind readers).
+/// The classes of SPEC §4: key (the value of `suggested_class`) and colour (ColorBrewer Set1,
+/// qualitative: five hues told apart also by most colour-blind readers); the legend label is
+/// the catalogue's Chinese name of the class (context "village class").
 struct ClassCategory {
     std::string_view key;
-    std::string_view label;
     std::string_view rgb;
 };
 constexpr std::array kVillageClasses{
-    ClassCategory{"suburban", "城郊融合类", "255,127,0"},
-    ClassCategory{"cluster", "集聚建设类", "228,26,28"},
-    ClassCategory{"improve", "整治提升类", "77,175,74"},
-    ClassCategory{"heritage", "特色保护类", "152,78,163"},
-    ClassCategory{"relocate", "搬迁撤并类", "55,126,184"},
+    ClassCategory{"suburban", "255,127,0"},  ClassCategory{"cluster", "228,26,28"},
+    ClassCategory{"improve", "77,175,74"},   ClassCategory{"heritage", "152,78,163"},
+    ClassCategory{"relocate", "55,126,184"},
 };
+
+std::string class_label(std::string_view key) {
+    return chinese_word("village class", std::string(key));
+}
 
 constexpr std::string_view kOutlineGrey = "128,128,128,255";
 constexpr std::string_view kGapRed = "227,26,28";
@@ -228,7 +230,7 @@ std::string categorized_renderer(const std::string &attr) {
     std::vector<Category> cats;
     for (const auto &c : kVillageClasses)
         cats.push_back(
-            {std::string(c.key), std::string(c.label), fill_symbol(fmt::format("{},255", c.rgb))});
+            {std::string(c.key), class_label(c.key), fill_symbol(fmt::format("{},255", c.rgb))});
     return categorized(attr, cats);
 }
 
@@ -328,10 +330,14 @@ double nice_step(double x) {
 std::string grouped(double value) {
     if (value != std::floor(value))
         return fmt::format("{:g}", value);
-    std::string digits = fmt::format("{:.0f}", value);
-    for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
-        digits.insert(static_cast<std::size_t>(i), ",");
-    return digits;
+    const std::string digits = fmt::format("{:.0f}", value);
+    std::string out;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i > 0 && digits[i - 1] != '-' && (digits.size() - i) % 3 == 0)
+            out += ',';
+        out += digits[i];
+    }
+    return out;
 }
 
 /// Service-area lines: graduated on the distance (m) or time (min) reached, in classes of a
@@ -399,18 +405,22 @@ const std::string *written_name(const std::vector<std::pair<std::string, std::st
     return nullptr;
 }
 
-/// The statuses of SPEC §2 with their legend labels (the words departments use) and colours:
-/// planned light blue, building orange, operating green, renovating blue, closed grey.
+/// The statuses of SPEC §2 with their colours: planned light blue, building orange, operating
+/// green, renovating blue, closed grey; the legend label is the catalogue's Chinese word
+/// (context "asset status": the words departments use, 规划 在建 运行 改造 停用).
 struct StatusStyle {
     std::string_view key;
-    std::string_view label;
     std::string_view rgb;
 };
 constexpr std::array kStatuses{
-    StatusStyle{"planned", "规划", "166,206,227"}, StatusStyle{"building", "在建", "255,127,0"},
-    StatusStyle{"operating", "运行", "51,160,44"}, StatusStyle{"renovating", "改造", "31,120,180"},
-    StatusStyle{"closed", "停用", "150,150,150"},
+    StatusStyle{"planned", "166,206,227"}, StatusStyle{"building", "255,127,0"},
+    StatusStyle{"operating", "51,160,44"}, StatusStyle{"renovating", "31,120,180"},
+    StatusStyle{"closed", "150,150,150"},
 };
+
+std::string status_label(std::string_view key) {
+    return chinese_word("asset status", std::string(key));
+}
 
 /// One marker shape per built-in point kind, so that kinds are told apart on one map.
 std::string_view marker_shape(std::string_view kind) {
@@ -452,14 +462,14 @@ std::string choice_label(const AttributeDef &attr, std::string_view value) {
 std::string status_renderer(const KindDef &kind, const std::string &attr) {
     std::vector<Category> cats;
     for (const auto &st : kStatuses)
-        cats.push_back({std::string(st.key), std::string(st.label),
+        cats.push_back({std::string(st.key), status_label(st.key),
                         kind_symbol(kind.geometry, kind.key, st.rgb)});
     if (kind.geometry != GeometryKind::point_or_polygon)
         return categorized(attr, cats);
     std::vector<Category> fills;
     for (const auto &st : kStatuses)
         fills.push_back(
-            {std::string(st.key), std::string(st.label),
+            {std::string(st.key), status_label(st.key),
              fill_symbol(fmt::format("{},160", st.rgb), fmt::format("{},255", st.rgb), "0.4")});
     return mixed_renderer(attr, cats, fills);
 }
@@ -499,7 +509,7 @@ std::string village_renderer(const std::string &attr) {
     std::vector<Category> cats;
     for (const auto &c : kVillageClasses)
         cats.push_back(
-            {std::string(c.key), std::string(c.label), fill_symbol(fmt::format("{},255", c.rgb))});
+            {std::string(c.key), class_label(c.key), fill_symbol(fmt::format("{},255", c.rgb))});
     cats.push_back({"", "未定类", fill_symbol("235,235,235,255")});
     return categorized(attr, cats);
 }
@@ -508,21 +518,16 @@ std::string village_renderer(const std::string &attr) {
 /// named in Chinese too; other fields keep their full name.
 std::vector<std::pair<std::string, std::string>>
 kind_aliases(const KindDef &kind, const std::vector<std::pair<std::string, std::string>> &fields) {
-    constexpr std::array<std::pair<std::string_view, std::string_view>, 4> kBookkeeping{{
-        {"village_code", "所属行政村代码"},
-        {"source_file", "来源文件"},
-        {"source_row", "来源行号"},
-        {"updated_at", "更新时间"},
-    }};
+    constexpr std::array<std::string_view, 4> kBookkeeping{"village_code", "source_file",
+                                                           "source_row", "updated_at"};
     std::vector<std::pair<std::string, std::string>> out;
     for (const auto &[full, written] : fields) {
         std::string alias = full;
         const int i = kind.attribute_index(full);
         if (i >= 0 && !kind.attributes[static_cast<std::size_t>(i)].label.empty())
             alias = kind.attributes[static_cast<std::size_t>(i)].label;
-        for (const auto &[key, label] : kBookkeeping)
-            if (full == key)
-                alias = label;
+        if (std::find(kBookkeeping.begin(), kBookkeeping.end(), full) != kBookkeeping.end())
+            alias = chinese_column_label(full, {});
         out.emplace_back(alias, written);
     }
     return out;

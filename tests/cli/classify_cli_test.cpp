@@ -317,14 +317,16 @@ TEST_F(ClassifyCli, IndicatorsLeaveOutPlantsWithoutAnEffluentResult) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // WS1 and WS3 meet the standard, WS4 has no result: 100 %, not 66.67 %.
     EXPECT_THAT(r.out, HasSubstr("2 of 2 serving plants with a result"));
-    EXPECT_THAT(r.out, HasSubstr("note: sewage_effluent_ok: 1 serving plants without an "
-                                 "effluent result left out (1座运行设施无出水检测结果，未计入)"));
+    EXPECT_THAT(r.out, HasSubstr("\nnote: sewage_effluent_ok: 1 serving plants without an "
+                                 "effluent result, left out of the numerator and the denominator "
+                                 "(unknown is not failed).\n"));
     r = run_qiancun({"indicators", reg, "--as-of", "2025-06-30", "--format", "csv", "--only",
                      "sewage_effluent_ok"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "indicator,unit,target,expected,actual,status,unknown\n"
                      "sewage_effluent_ok,%,98,,100,met,1\n");
-    EXPECT_THAT(r.err, HasSubstr("1 serving plants without an effluent result left out"));
+    EXPECT_THAT(r.err, HasSubstr("note: sewage_effluent_ok: 1 serving plants without an effluent "
+                                 "result, left out of the numerator"));
 }
 
 TEST(ClassifyCliConfig, PrintTargetsIsTheShippedTargetsFile) {

@@ -230,8 +230,8 @@ TEST_P(EventsCli, EachPlantsLatestTestInThePeriodDecidesEffluentCompliance) {
     // period) and P4 are unknown.
     EXPECT_EQ(effluent("2026-11-30"), "33.33 2");
     const auto r = ok({"indicators", reg, "--as-of", "2026-11-30", "--only", "sewage_effluent_ok"});
-    EXPECT_THAT(r.out, HasSubstr("sewage_effluent_ok: 2 without a water_test from 2023-01-01 to "
-                                 "2026-11-30 left out"));
+    EXPECT_THAT(r.out, HasSubstr("sewage_effluent_ok: 2 without a record from 2023-01-01 to "
+                                 "2026-11-30, left out of the numerator and the denominator"));
     // In April only P1's March pass is in the period.
     EXPECT_EQ(effluent("2026-04-30"), "100 4");
     // With the fallback the untested read their attribute: P2, P3, P4 of five.

@@ -149,8 +149,9 @@ TEST_F(IndicatorsCli, EffluentComplianceIsEachServingPlantsLatestWaterTestAgreei
                                                       "result",
                                                       passed, decided)));
         EXPECT_THAT(people.out,
-                    HasSubstr(fmt::format("sewage_effluent_ok: {} without a water_test from "
-                                          "2023-01-01 to {} left out",
+                    HasSubstr(fmt::format("sewage_effluent_ok: {} without a record from "
+                                          "2023-01-01 to {}, left out of the numerator and the "
+                                          "denominator",
                                           untested, date)));
     }
 }

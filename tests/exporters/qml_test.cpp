@@ -11,7 +11,10 @@
 
 #include <gmock/gmock.h>
 
+#include <libintl.h>
+
 #include <algorithm>
+#include <clocale>
 #include <memory>
 
 namespace qiancun {
@@ -361,7 +364,16 @@ std::vector<exporters::NamedStyle> kind_styles(const std::string &key) {
     return exporters::layer_styles(key, fields, context);
 }
 
+/// The legend labels of classes and statuses are the catalogue's Chinese words: bind the
+/// build's catalogue as the qiancun program does (C.UTF-8, since gettext reads nothing in "C").
+void bind_catalogue() {
+    std::setlocale(LC_MESSAGES, "C.UTF-8");
+    ::bindtextdomain("qiancun", QIANCUN_BUILD_LOCALEDIR);
+    ::bind_textdomain_codeset("qiancun", "UTF-8");
+}
+
 TEST(QmlStyle, RegistryKindsAreStyledByClassStatusGradeAndSurface) {
+    bind_catalogue();
     const auto village = kind_styles("village");
     ASSERT_EQ(village.size(), 1u);
     Qml v;

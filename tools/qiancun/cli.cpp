@@ -275,11 +275,16 @@ exporters::KindLabels kind_labels(const Registry &registry) {
     return out;
 }
 
+bool chinese_headers(const std::filesystem::path &path, Headers headers) {
+    const std::string ext = lower_extension(path);
+    return ext != ".json" &&
+           (headers == Headers::zh || (headers == Headers::by_format && ext == ".xlsx"));
+}
+
 void write_tables(const std::filesystem::path &path, const std::vector<exporters::Sheet> &tables,
                   Headers headers, const exporters::KindLabels &kinds) {
     const std::string ext = lower_extension(path);
-    const bool chinese =
-        headers == Headers::zh || (headers == Headers::by_format && ext == ".xlsx");
+    const bool chinese = chinese_headers(path, headers);
     if (ext == ".xlsx") {
         std::vector<exporters::Sheet> sheets = tables;
         if (chinese)

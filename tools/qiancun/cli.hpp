@@ -91,6 +91,10 @@ void add_headers_option(CLI::App *cmd, Headers &headers);
 /// The Chinese name of each kind of `registry`, for per-type column headers.
 exporters::KindLabels kind_labels(const Registry &registry);
 
+/// Whether the file `path` written with `headers` has Chinese headers (and people's words in
+/// its cells): --headers zh, or .xlsx by default; never .json.
+bool chinese_headers(const std::filesystem::path &path, Headers headers);
+
 /// Writes tables to `path` by its extension: .csv the first table as UTF-8 with a BOM, .json
 /// one table as an array of objects (several: an object of arrays by sheet name), .xlsx one
 /// worksheet per table. The header row follows `headers` (JSON keeps the keys).

@@ -157,7 +157,14 @@ void run_classify(const ClassifyArgs &args) {
         recorded, mismatched);
     print_rows(result.class_counts(), OutputFormat::table, std::cout);
     fmt::print(fmt::runtime(_("\nSuggested classes per township\n")));
-    print_rows(result.township_counts(), OutputFormat::table, std::cout);
+    // A column per class: headed by the class's name ("heritage" the column would name the
+    // heritage flag).
+    Rows per_township = result.township_counts();
+    for (auto &c : per_township.columns)
+        if (std::find(village_class_keys().begin(), village_class_keys().end(), c) !=
+            village_class_keys().end())
+            c = translate_in_context("village class", c.c_str());
+    print_rows(per_township, OutputFormat::table, std::cout);
 }
 
 struct IndicatorArgs {
@@ -208,61 +215,6 @@ Rows data_rows(const Bulletin &bulletin, const Bulletin *before, bool townships)
     return rows;
 }
 
-/// One sentence per district share that left things out for an empty value (SPEC §5.2),
-/// in English and Chinese: "sewage_effluent_ok: 10 serving plants without an effluent result
-/// left out (10 座运行设施无出水检测结果，未计入)".
-std::vector<std::string> unknown_notes(const Bulletin &bulletin) {
-    struct Words {
-        const char *en;
-        const char *zh;
-    };
-    static const std::map<std::string, Words> words{
-        {"sewage_effluent_ok",
-         {"serving plants without an effluent result", "座运行设施无出水检测结果"}},
-        {"sewage_village_coverage", {"villages without a geometry", "个行政村无边界"}},
-        {"courier_village_coverage", {"villages without a geometry", "个行政村无边界"}},
-        {"bs5g_settlement_coverage", {"settlements without a population", "个自然村无人口数"}},
-    };
-    std::vector<std::string> out;
-    for (const auto &v : bulletin.values) {
-        if (!v.township.empty())
-            continue;
-        std::int64_t unknown = v.unknown;
-        if (v.from_events && v.without_events > 0) {
-            const auto def = std::find_if(bulletin.defs.begin(), bulletin.defs.end(),
-                                          [&](const IndicatorDef &d) { return d.key == v.key; });
-            const bool fallback = def != bulletin.defs.end() && def->events_fallback;
-            const std::string events = def != bulletin.defs.end() ? def->events : std::string();
-            if (fallback)
-                out.push_back(fmt::format(
-                    fmt::runtime(_("{}: {} without a {} from {} to {}, their \"{}\" read instead "
-                                   "({}个在统计期内无检测记录，按台账属性计)")),
-                    v.key, v.without_events, events, bulletin.events_from, bulletin.events_to,
-                    def->condition, v.without_events));
-            else
-                out.push_back(fmt::format(
-                    fmt::runtime(_("{}: {} without a {} from {} to {} left out ({}个在统计期内无"
-                                   "检测记录，未计入)")),
-                    v.key, v.without_events, events, bulletin.events_from, bulletin.events_to,
-                    v.without_events));
-            if (!fallback)
-                unknown -= v.without_events;
-        }
-        if (unknown <= 0)
-            continue;
-        const auto it = words.find(v.key);
-        if (it == words.end() || v.from_events)
-            out.push_back(fmt::format(
-                fmt::runtime(_("{}: {} left out, a value the condition needs being empty ({}个"
-                               "因数据缺失无法判断，未计入)")),
-                v.key, unknown, unknown));
-        else
-            out.push_back(fmt::format(fmt::runtime(_("{}: {} {} left out ({}{}，未计入)")), v.key,
-                                      unknown, it->second.en, unknown, it->second.zh));
-    }
-    return out;
-}
-
 void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targets &targets,
                     bool townships) {
     fmt::print(fmt::runtime(_("Indicators as of {} (plan period {}–{}){}\n")), bulletin.as_of,
@@ -272,9 +224,11 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
     if (const auto behind = behind_schedule(bulletin); !behind.empty()) {
         fmt::print(fmt::runtime(_("Behind schedule (进度滞后), furthest behind first:\n")));
         for (const auto &w : behind)
-            fmt::print(fmt::runtime(_(
-                           "  {}{}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n")),
-                       w.value.key, w.value.township.empty() ? "" : " in " + w.value.township,
+            fmt::print(fmt::runtime(
+                           _("  {}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n")),
+                       w.value.township.empty() ? w.value.key
+                                                : fmt::format(fmt::runtime(_("{0} in {1}")),
+                                                              w.value.key, w.value.township),
                        value_to_text(readable(w.value.actual)),
                        value_to_text(readable(w.value.expected)),
                        value_to_text(readable(w.behind_by)), w.behind_share * 100.0);
@@ -290,7 +244,7 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
     Rows rows;
     if (townships)
         rows.columns.emplace_back("township");
-    for (const char *c : {"indicator", "名称", "unit", "target", "expected", "actual", "status"})
+    for (const char *c : {"indicator", "label", "unit", "target", "expected", "actual", "status"})
         rows.columns.emplace_back(c);
     if (before)
         for (const char *c : {"compare", "change"})
@@ -303,20 +257,21 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
             continue;
         std::vector<Value> row;
         if (townships)
-            row.emplace_back(v.township.empty() ? std::string("(district)") : v.township);
+            row.emplace_back(v.township.empty() ? std::string(_("(district)")) : v.township);
         const auto &def = *def_of.at(v.key);
         const auto it = targets.by_key.find(v.key);
         const bool assumed = it != targets.by_key.end() && it->second.assumption;
         row.emplace_back(v.key);
         row.emplace_back(def.label);
-        row.emplace_back(def.unit);
+        row.emplace_back(translate_in_context("indicator unit", def.unit.c_str()));
         Value target = readable(v.target);
         if (assumed && v.target)
             target = fmt::format("{}*", value_to_text(target));
         row.push_back(target);
         row.push_back(readable(v.expected));
         row.push_back(readable(v.actual));
-        row.emplace_back(std::string(to_string(v.status)));
+        row.emplace_back(
+            translate_in_context("indicator status", std::string(to_string(v.status)).c_str()));
         if (before) {
             std::optional<double> previous;
             for (const auto &b : before->values)
@@ -343,7 +298,7 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
         fmt::print(fmt::runtime(_("\nTownship ranking (乡镇晾晒) by the share of targets met\n")));
         print_rows(ranking, OutputFormat::table, std::cout);
     }
-    for (const auto &note : unknown_notes(bulletin))
+    for (const auto &note : left_out_notes(bulletin, false))
         fmt::print(fmt::runtime(_("note: {}\n")), note);
     for (const auto &note : bulletin.notes)
         fmt::print(fmt::runtime(_("note: {}\n")), note);
@@ -383,10 +338,10 @@ void run_indicators(const IndicatorArgs &args) {
     if (args.format != OutputFormat::table) {
         if (args.output.empty())
             print_rows(data_rows(bulletin, b, options.by_township), args.format, std::cout);
-        for (const auto &note : unknown_notes(bulletin))
-            log(LogLevel::info, "note: " + note);
+        for (const auto &note : left_out_notes(bulletin, false))
+            log(LogLevel::info, fmt::format(fmt::runtime(_("note: {}")), note));
         for (const auto &note : bulletin.notes)
-            log(LogLevel::info, "note: " + note);
+            log(LogLevel::info, fmt::format(fmt::runtime(_("note: {}")), note));
         return;
     }
     print_bulletin(bulletin, b, targets, options.by_township);

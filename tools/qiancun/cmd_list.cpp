@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "qiancun/i18n.hpp"
@@ -42,7 +43,20 @@ void run_list(const ListOptions &o) {
     if (o.limit > 0)
         f.limit = o.limit;
     f.with_wkt = o.wkt;
-    const Rows rows = registry.list(o.kind, f);
+    Rows rows = registry.list(o.kind, f);
+    // Statuses in people's words where people read them: the table printed in the language of
+    // the interface, a file with Chinese headers in Chinese; CSV and JSON for scripts keep keys.
+    const bool people =
+        o.output.empty() ? o.format == OutputFormat::table : chinese_headers(o.output, o.headers);
+    const auto status_at = std::find(rows.columns.begin(), rows.columns.end(), "status");
+    if (people && status_at != rows.columns.end() && registry.kind(o.kind).is_asset()) {
+        const auto at = static_cast<std::size_t>(status_at - rows.columns.begin());
+        for (auto &r : rows.rows)
+            if (const auto *s = std::get_if<std::string>(&r[at]))
+                r[at] = o.output.empty()
+                            ? std::string(translate_in_context("asset status", s->c_str()))
+                            : exporters::chinese_word("asset status", *s);
+    }
     if (rows.rows.empty() && (f.village_code || f.status || f.township || f.where))
         log(LogLevel::warning, fmt::format(fmt::runtime(_("no {} matches the filter")), o.kind));
     if (o.output.empty()) {

@@ -153,8 +153,16 @@ struct IndicatorValue {
     /// target or, for a share, before its first milestone's year.
     std::optional<double> expected;
     IndicatorStatus status = IndicatorStatus::no_data;
-    /// What the actual is made of, e.g. "236 of 241 villages" or "31 plants"; "" when none.
+    /// What a share is made of in the language of the messages (share_detail), e.g. "236 of
+    /// 241 villages"; "" for counts and lengths.
     std::string detail;
+    /// A share only: the things that satisfy its condition and the things decided (people for
+    /// a population share), rounded to whole numbers, and what they are: the denominator, as
+    /// the indicators file gives it or the built-in English words ("villages", "people", the
+    /// asset kind), which the catalogue translates in context "share of".
+    std::int64_t part = 0;
+    std::int64_t whole = 0;
+    std::string denominator;
     /// A share only: the things left out of both sides because the value it needs is empty
     /// (SPEC §5.2 "unknown is not failure"): serving plants without an effluent result,
     /// villages without a geometry (coverages), settlements without a population (5G). 0 for
@@ -209,5 +217,19 @@ struct Bulletin {
 /// (Registry::statuses_known_from), naming that date and how to record an earlier one.
 Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                             const MetricsConfig &config, const IndicatorOptions &options = {});
+
+/// What share `value` is made of, in the language of the messages: "79 of 300 villages"
+/// ("79/300 个行政村"); "" when it is not a share.
+std::string share_detail(const IndicatorValue &value);
+
+/// One sentence, in the language of the messages, per district share of `bulletin` that left
+/// things out of both sides (SPEC §5.2 "unknown is not failure"): assets without an event
+/// record in the period, and things whose value the condition needs is empty. Each names its
+/// indicator by its label with `by_label`, else by its key.
+std::vector<std::string> left_out_notes(const Bulletin &bulletin, bool by_label);
+
+/// Where a target comes from (Target::basis) in the language of the messages: the built-in
+/// planning assumptions are in the catalogue; any other basis is given as it is written.
+std::string basis_text(const std::string &basis);
 
 } // namespace qiancun

@@ -1,0 +1,204 @@
+// What a planner reads under --lang zh on the sample county: the people's indicator table (status
+// words, details, notes, headers), the bulletin's same words, list headers and statuses, the
+// classes per township and the styles' legend labels, all from the catalogue; English otherwise.
+
+#include "testing/postgres.hpp"
+#include "testing/testing.hpp"
+
+#include <fmt/format.h>
+
+#include <filesystem>
+#include <sstream>
+
+namespace qiancun {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testing::run_command;
+using testing::run_qiancun;
+using testing::split_lines;
+
+constexpr const char *kAsOf = "2026-11-30";
+
+/// The cells of a people's table line (columns are separated by two or more spaces; an empty
+/// cell disappears).
+std::vector<std::string> cells(const std::string &line) {
+    std::vector<std::string> out;
+    std::istringstream in(line);
+    for (std::string w; in >> w;)
+        out.push_back(w);
+    return out;
+}
+
+/// The first line of `out` that starts with `prefix`; "" when none.
+std::string line_starting(const std::string &out, const std::string &prefix) {
+    for (const auto &l : split_lines(out))
+        if (l.rfind(prefix, 0) == 0)
+            return l;
+    return {};
+}
+
+class ChineseTablesCli : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir = new testing::TempDir();
+        reg = testing::test_registry(dir->path(), "county.sqlite");
+        auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun({"load", reg, (testing::sample_maps_dir() / "county.toml").string(),
+                         "--as-of", "2026-09-30"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        const fs::path next = *dir / "2026-11";
+        r = run_command({"/bin/bash",
+                         (testing::source_dir() / "tools/derive_next_month.sh").string(),
+                         testing::sample_maps_dir().string(), next.string()});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        r = run_qiancun({"load", reg, (next / "county.toml").string(), "--as-of", kAsOf});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    static void TearDownTestSuite() {
+        delete dir;
+        dir = nullptr;
+    }
+
+    static testing::TempDir *dir;
+    static std::string reg;
+};
+
+testing::TempDir *ChineseTablesCli::dir = nullptr;
+std::string ChineseTablesCli::reg;
+
+TEST_F(ChineseTablesCli, IndicatorTableSaysStatusesDetailsAndNotesInChinese) {
+    const auto zh = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh"});
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    EXPECT_THAT(cells(line_starting(zh.out, "指标 ")),
+                ElementsAre("指标", "名称", "单位", "目标", "应达值", "实际值", "状态", "详情"));
+    EXPECT_THAT(
+        cells(line_starting(zh.out, "sewage_new ")),
+        ElementsAre("sewage_new", "新建农村生活污水处理设施", "个", "40", "31.33", "6", "滞后"));
+    EXPECT_THAT(cells(line_starting(zh.out, "sewage_village_coverage ")),
+                ElementsAre("sewage_village_coverage", "处理设施行政村覆盖率", "%", "98", "26.33",
+                            "进度正常", "79/300", "个行政村"));
+    EXPECT_THAT(cells(line_starting(zh.out, "road_maintained_km ")),
+                ElementsAre("road_maintained_km", "农村公路养护工程", "公里", "300", "234.94",
+                            "324.64", "已达标"));
+    // One note per thing left out, said once; the planning assumption in Chinese.
+    EXPECT_THAT(
+        zh.out,
+        HasSubstr("\n注：sewage_effluent_ok：16个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
+                  "未计入分子和分母（未知不等于未达标）。\n"));
+    EXPECT_THAT(zh.out,
+                HasSubstr("\n注：courier_village_coverage：目标 100 %，非规划所定——规划假设：方案"
+                          "（§三(三)1）要求建设村级寄递物流服务站，未给出数字；按每个行政村全覆盖计"
+                          "\n"));
+    for (const char *english : {"behind", "on_track", " met", " of ", "planning assumption",
+                                "note:", "left out", "serving plants"})
+        EXPECT_THAT(zh.out, Not(HasSubstr(english))) << english;
+
+    const auto en = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "en"});
+    ASSERT_EQ(en.exit_code, 0) << en.err;
+    EXPECT_THAT(cells(line_starting(en.out, "sewage_village_coverage ")),
+                ElementsAre("sewage_village_coverage", "处理设施行政村覆盖率", "%", "98", "26.33",
+                            "on_track", "79", "of", "300", "villages"));
+    EXPECT_THAT(en.out, HasSubstr("\nnote: sewage_effluent_ok: 16 without a record from 2023-01-01 "
+                                  "to 2026-11-30, left out of the numerator and the denominator "
+                                  "(unknown is not failed).\n"));
+}
+
+TEST_F(ChineseTablesCli, IndicatorFileDepartmentsAndNotesOfScriptsAreChineseToo) {
+    const auto zh =
+        run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh", "--indicators",
+                     (testing::sample_maps_dir() / "indicators.toml").string()});
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    EXPECT_EQ(cells(line_starting(zh.out, "指标 ")).back(), "责任单位");
+    EXPECT_THAT(zh.out,
+                HasSubstr("\n注：clinic_standardized：3个因数据缺失无法判断，未计入分子和分母"
+                          "（未知不等于未达标）。\n"));
+    // The notes beside a table for scripts, per township ("在…" in Chinese order).
+    const auto csv = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh", "--by",
+                                  "township", "--format", "csv"});
+    ASSERT_EQ(csv.exit_code, 0) << csv.err;
+    EXPECT_THAT(csv.err,
+                HasSubstr("注：sewage_effluent_ok（梁岙镇）：无数据（没有符合 \"serving\" 的 "
+                          "sewage_plant）"));
+    EXPECT_THAT(csv.err, Not(HasSubstr("note:")));
+    EXPECT_THAT(split_lines(csv.out).at(0), HasSubstr("status"));
+}
+
+TEST_F(ChineseTablesCli, BulletinShowsTheSameChineseWordsAsThePeoplesTable) {
+    const fs::path html = *dir / "b.html";
+    const auto r = run_qiancun({"bulletin", reg, "--as-of", kAsOf, "-o", html.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string page = testing::read_file(html);
+    EXPECT_THAT(page, HasSubstr(">79/300 个行政村</td>"));
+    EXPECT_THAT(page,
+                HasSubstr("出水水质达标率：16个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
+                          "未计入分子和分母（未知不等于未达标）。"));
+}
+
+TEST_F(ChineseTablesCli, ListSaysHeadersAndStatusesInChineseWhereOneAsks) {
+    const std::vector<std::string> args{"list", reg, "sewage_plant", "--village", "330604101201"};
+    auto zh_args = args;
+    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh = run_qiancun(zh_args);
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    const auto lines = split_lines(zh.out);
+    ASSERT_GE(lines.size(), 2u) << zh.out;
+    EXPECT_THAT(cells(lines[0]), ElementsAre("编号", "状态", "服务半径(米)", "名称",
+                                             "处理规模(吨/日)", "出水达标", "建成年份", "改造年份",
+                                             "所属村代码", "来源文件", "来源行号", "更新时间"));
+    EXPECT_EQ(cells(lines[1]).at(1), "改造");
+
+    // A file for people (--headers zh) gets the same words; the CSV for scripts its keys.
+    const fs::path people = *dir / "people.csv";
+    auto file_args = zh_args;
+    file_args.insert(file_args.end(), {"--headers", "zh", "-o", people.string()});
+    ASSERT_EQ(run_qiancun(file_args).exit_code, 0);
+    const auto people_lines = split_lines(testing::read_file(people));
+    ASSERT_EQ(people_lines.size(), 2u);
+    EXPECT_EQ(people_lines[0], "\xEF\xBB\xBF编号,状态,服务半径(米),名称,处理规模(吨/日),出水达标,"
+                               "建成年份,改造年份,所属村代码,来源文件,来源行号,更新时间");
+    EXPECT_EQ(testing::csv_fields(people_lines[1]).at(1), "改造");
+    const fs::path machine = *dir / "machine.csv";
+    auto machine_args = zh_args;
+    machine_args.insert(machine_args.end(), {"-o", machine.string()});
+    ASSERT_EQ(run_qiancun(machine_args).exit_code, 0);
+    const auto machine_lines = split_lines(testing::read_file(machine));
+    ASSERT_EQ(machine_lines.size(), 2u);
+    EXPECT_EQ(machine_lines[0], "\xEF\xBB\xBFid,status,service_radius_m,name,capacity_m3d,"
+                                "effluent_ok,built_year,renovated_year,village_code,source_file,"
+                                "source_row,updated_at");
+    EXPECT_EQ(testing::csv_fields(machine_lines[1]).at(1), "renovating");
+
+    const auto en = run_qiancun(args);
+    ASSERT_EQ(en.exit_code, 0) << en.err;
+    EXPECT_EQ(cells(split_lines(en.out).at(1)).at(1), "renovating");
+}
+
+TEST_F(ChineseTablesCli, ClassesPerTownshipAreHeadedByTheClassNames) {
+    const auto zh = run_qiancun({"classify", reg, "--no-store", "--lang", "zh"});
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    const auto at = zh.out.find("\n各乡镇建议类别\n");
+    ASSERT_NE(at, std::string::npos) << zh.out;
+    const auto header = split_lines(zh.out.substr(at + 1)).at(1);
+    EXPECT_THAT(cells(header), ElementsAre("乡镇", "城郊融合类", "集聚建设类", "整治提升类",
+                                           "特色保护类", "搬迁撤并类", "合计"));
+}
+
+TEST_F(ChineseTablesCli, StylesLabelStatusesAndBookkeepingFieldsFromTheCatalogue) {
+    const fs::path shp = *dir / "plants.shp";
+    const auto r = run_qiancun({"export", reg, "sewage_plant", shp.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string qml = testing::read_file(fs::path(shp).replace_extension(".qml"));
+    for (const char *label : {"规划", "在建", "运行", "改造", "停用"})
+        EXPECT_THAT(qml, HasSubstr(fmt::format("label=\"{}\"", label))) << label;
+    EXPECT_THAT(qml, HasSubstr("field=\"source_row\" name=\"来源行号\""));
+    EXPECT_THAT(qml, HasSubstr("field=\"updated_at\" name=\"更新时间\""));
+    EXPECT_THAT(qml, Not(HasSubstr("label=\"renovating\"")));
+}
+
+} // namespace
+} // namespace qiancun
