@@ -722,6 +722,39 @@ std::vector<KindDef> parse_kinds_toml(std::string_view toml_text, std::string_vi
     return kinds;
 }
 
+namespace {
+
+/// An attribute's definition as types files write it, all but its name (the asset types give
+/// it as `name`, [village_attributes] as the key).
+toml::table attribute_table(const AttributeDef &a) {
+    toml::table at;
+    at.insert("type", std::string(to_string(a.type)));
+    if (a.label != a.name)
+        at.insert("label", a.label);
+    if (a.required)
+        at.insert("required", true);
+    if (a.min_value)
+        at.insert("min", *a.min_value);
+    if (a.max_value)
+        at.insert("max", *a.max_value);
+    if (!a.choices.empty()) {
+        toml::array ch;
+        for (const auto &c : a.choices)
+            ch.push_back(c);
+        at.insert("choices", ch);
+    }
+    if (!a.aliases.empty()) {
+        toml::table al;
+        for (const auto &[from, to] : a.aliases)
+            al.insert(from, to);
+        al.is_inline(true);
+        at.insert("aliases", std::move(al));
+    }
+    return at;
+}
+
+} // namespace
+
 std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
     toml::table root;
     toml::table types;
@@ -745,29 +778,8 @@ std::string kinds_to_toml(const std::vector<KindDef> &kinds) {
         const auto common = k.is_event() ? event_common().size() : asset_common().size();
         for (std::size_t i = common; i < k.attributes.size(); ++i) {
             const auto &a = k.attributes[i];
-            toml::table at;
+            auto at = attribute_table(a);
             at.insert("name", a.name);
-            at.insert("type", std::string(to_string(a.type)));
-            if (a.label != a.name)
-                at.insert("label", a.label);
-            if (a.required)
-                at.insert("required", true);
-            if (a.min_value)
-                at.insert("min", *a.min_value);
-            if (a.max_value)
-                at.insert("max", *a.max_value);
-            if (!a.choices.empty()) {
-                toml::array ch;
-                for (const auto &c : a.choices)
-                    ch.push_back(c);
-                at.insert("choices", ch);
-            }
-            if (!a.aliases.empty()) {
-                toml::table al;
-                for (const auto &[from, to] : a.aliases)
-                    al.insert(from, to);
-                at.insert("aliases", al);
-            }
             attrs.push_back(std::move(at));
         }
         t.insert("attributes", attrs);
@@ -918,29 +930,7 @@ std::string village_attributes_to_toml(const std::vector<AttributeDef> &attribut
     std::ostringstream out;
     out << "[village_attributes]\n";
     for (const auto &a : attributes) {
-        toml::table at;
-        at.insert("type", std::string(to_string(a.type)));
-        if (a.label != a.name)
-            at.insert("label", a.label);
-        if (a.required)
-            at.insert("required", true);
-        if (a.min_value)
-            at.insert("min", *a.min_value);
-        if (a.max_value)
-            at.insert("max", *a.max_value);
-        if (!a.choices.empty()) {
-            toml::array ch;
-            for (const auto &c : a.choices)
-                ch.push_back(c);
-            at.insert("choices", ch);
-        }
-        if (!a.aliases.empty()) {
-            toml::table al;
-            for (const auto &[from, to] : a.aliases)
-                al.insert(from, to);
-            al.is_inline(true);
-            at.insert("aliases", std::move(al));
-        }
+        auto at = attribute_table(a);
         at.is_inline(true);
         toml::table line;
         line.insert(a.name, std::move(at));

@@ -128,17 +128,7 @@ protected:
         dir = new testing::TempDir();
         reg = testing::test_registry(dir->path(), "county.sqlite");
         html = *dir / "bulletin.html";
-        auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        r = run_qiancun({"load", reg, (testing::sample_maps_dir() / "county.toml").string(),
-                         "--as-of", kCompare});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        const fs::path next = *dir / "2026-11";
-        r = run_command({"/bin/bash",
-                         (testing::source_dir() / "tools/derive_next_month.sh").string(),
-                         testing::sample_maps_dir().string(), next.string()});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        r = run_qiancun({"load", reg, (next / "county.toml").string(), "--as-of", kAsOf});
+        auto r = testing::load_sample_months(reg, dir->path(), kCompare, kAsOf);
         ASSERT_EQ(r.exit_code, 0) << r.err;
         r = run_qiancun(
             {"bulletin", reg, "--as-of", kAsOf, "--compare", kCompare, "-o", html.string()});
@@ -333,7 +323,7 @@ TEST_F(BulletinCli, DataQualityNotesNameTheServingPlantsWithoutAWaterTest) {
     // Counted apart from the registry: the serving plants (运行, 改造中) of next month's plant
     // list without a row of its water_tests.csv dated in the period (2023-01-01 to the as-of
     // date), in the list's order.
-    const fs::path next = *dir / "2026-11";
+    const fs::path next = *dir / "next-month"; // where load_sample_months derived it
     std::set<std::string> tested;
     for (const auto &row : parse_csv(testing::read_file(next / "water_tests.csv")).rows)
         if (row.at("采样日期") >= "2023-01-01" && row.at("采样日期") <= kAsOf)

@@ -63,26 +63,9 @@ const std::vector<std::string> kMapping{"--field",       "asset_id=设施编号"
                                         "--field",       "agency=检测单位"};
 
 /// Each test runs on a SpatiaLite file ("file") and on a PostGIS schema ("postgis").
-class EventsCli : public ::testing::TestWithParam<std::string> {
+class EventsCli : public testing::FileAndPostgisTest {
 protected:
-    TempDir dir;
-    std::optional<TempSchema> schema;
-    std::string reg;
-
-    void SetUp() override {
-        if (GetParam() == "postgis") {
-            schema.emplace("events");
-            reg = schema->uri();
-        } else {
-            reg = (dir / "county.sqlite").string();
-        }
-    }
-
-    testing::CommandResult ok(const std::vector<std::string> &args) {
-        auto r = run_qiancun(args);
-        EXPECT_EQ(r.exit_code, 0) << fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err;
-        return r;
-    }
+    EventsCli() : FileAndPostgisTest("events") {}
 
     /// The villages and plants, with the water_test kind when `with_types`.
     void load_county(bool with_types = true) {

@@ -37,17 +37,7 @@ protected:
     static void SetUpTestSuite() {
         dir = new testing::TempDir();
         reg = (*dir / "county.sqlite").string();
-        auto r = run_qiancun({"init", reg, "--crs", "EPSG:4549"});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        r = run_qiancun({"load", reg, (testing::sample_maps_dir() / "county.toml").string(),
-                         "--as-of", kFirst});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        const fs::path next = *dir / "2026-11";
-        r = run_command({"/bin/bash",
-                         (testing::source_dir() / "tools/derive_next_month.sh").string(),
-                         testing::sample_maps_dir().string(), next.string()});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        r = run_qiancun({"load", reg, (next / "county.toml").string(), "--as-of", kSecond});
+        auto r = testing::load_sample_months(reg, dir->path(), kFirst, kSecond);
         ASSERT_EQ(r.exit_code, 0) << r.err;
     }
     static void TearDownTestSuite() {

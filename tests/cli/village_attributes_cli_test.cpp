@@ -81,26 +81,9 @@ void write_villages(const std::filesystem::path &path,
     testing::write_vector(path, "GeoJSON", "villages", 4549, names, features);
 }
 
-class VillageAttributesCli : public ::testing::TestWithParam<std::string> {
+class VillageAttributesCli : public testing::FileAndPostgisTest {
 protected:
-    TempDir dir;
-    std::optional<TempSchema> schema;
-    std::string reg;
-
-    void SetUp() override {
-        if (GetParam() == "postgis") {
-            schema.emplace("village_attrs");
-            reg = schema->uri();
-        } else {
-            reg = (dir / "county.sqlite").string();
-        }
-    }
-
-    testing::CommandResult ok(const std::vector<std::string> &args) {
-        auto r = run_qiancun(args);
-        EXPECT_EQ(r.exit_code, 0) << fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err;
-        return r;
-    }
+    VillageAttributesCli() : FileAndPostgisTest("village_attrs") {}
 
     testing::CommandResult import_villages(const std::string &name, int exit_code = 0) {
         std::vector<std::string> args{"import", reg, (dir / name).string(), "--as", "village"};

@@ -5,7 +5,7 @@
 #include "qiancun/location.hpp"
 #include "qiancun/registry.hpp"
 
-#include <fmt/core.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -147,6 +147,21 @@ std::string registry_fingerprint(const std::string &registry) {
     if (!is_uri(registry))
         return read_file(registry);
     return Registry::open(Location::parse(registry), true).content_checksum();
+}
+
+void FileAndPostgisTest::SetUp() {
+    if (GetParam() == "postgis") {
+        schema.emplace(m_schema_hint);
+        reg = schema->uri();
+    } else {
+        reg = (dir / "county.sqlite").string();
+    }
+}
+
+CommandResult FileAndPostgisTest::ok(const std::vector<std::string> &args) {
+    auto r = run_qiancun(args);
+    EXPECT_EQ(r.exit_code, 0) << fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err;
+    return r;
 }
 
 } // namespace qiancun::testing

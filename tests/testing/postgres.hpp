@@ -1,7 +1,10 @@
 #pragma once
 
+#include "testing/testing.hpp"
+
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 /// The throwaway PostgreSQL + PostGIS server of the test run (tests/testing/pg_server.sh,
@@ -65,5 +68,22 @@ void remove_registry(const std::string &registry);
 /// What a test compares to see that a command left a registry as it was: the file's bytes,
 /// or Registry::content_checksum of a schema.
 std::string registry_fingerprint(const std::string &registry);
+
+/// A CLI test run on a SpatiaLite file (parameter "file") and on a fresh PostGIS schema
+/// (parameter "postgis", named from `schema_hint`): `reg` names the registry, `dir` is the test's
+/// working directory, `ok` runs qiancun and expects exit code 0.
+class FileAndPostgisTest : public ::testing::TestWithParam<std::string> {
+protected:
+    explicit FileAndPostgisTest(std::string schema_hint) : m_schema_hint(std::move(schema_hint)) {}
+    void SetUp() override;
+    CommandResult ok(const std::vector<std::string> &args);
+
+    TempDir dir;
+    std::optional<TempSchema> schema;
+    std::string reg;
+
+private:
+    std::string m_schema_hint;
+};
 
 } // namespace qiancun::testing

@@ -13,8 +13,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -64,6 +64,34 @@ std::filesystem::path sample_maps_dir() {
     return source_dir() / "sample_maps";
 }
 
+pid_t start_process(const std::vector<std::string> &argv, const std::filesystem::path &out,
+                    const std::filesystem::path &err, bool append,
+                    const std::optional<std::filesystem::path> &cwd, char *const *envp) {
+    std::vector<char *> args;
+    for (const auto &a : argv)
+        args.push_back(const_cast<char *>(a.c_str()));
+    args.push_back(nullptr);
+    const int mode = O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), mode, 0600);
+    if (err.empty())
+        posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+    else
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), mode, 0600);
+    if (cwd)
+        posix_spawn_file_actions_addchdir_np(&actions, cwd->c_str());
+    pid_t pid = 0;
+    const int rc =
+        posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp ? envp : environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0)
+        throw std::runtime_error(
+            fmt::format("cannot start {}: {}", argv.front(), std::strerror(rc)));
+    return pid;
+}
+
 CommandResult run_command(const std::vector<std::string> &argv,
                           const std::optional<std::filesystem::path> &cwd, const Environment &env) {
     // Both streams go to files so that a chatty child can never block on a full pipe.
@@ -73,16 +101,10 @@ CommandResult run_command(const std::vector<std::string> &argv,
     // Tests run commands from several threads at once. A forked child of a threaded program
     // may only call async-signal-safe functions (setenv or malloc there can wait forever on a
     // lock another thread held at the fork), so the environment is built here and the child
-    // is started with posix_spawn.
+    // is started with posix_spawn (start_process).
     std::vector<std::string> environment;
-    for (char **e = environ; *e; ++e) {
-        const std::string entry = *e;
-        const auto name = entry.substr(0, entry.find('='));
-        const bool replaced = std::any_of(env.begin(), env.end(),
-                                          [&](const auto &kv) { return kv.first == name; });
-        if (!replaced)
-            environment.push_back(entry);
-    }
+    for (char **e = environ; *e; ++e)
+        environment.emplace_back(*e);
     for (const auto &[name, value] : env) {
         // An empty value unsets; the last setting of a name wins.
         environment.erase(std::remove_if(environment.begin(), environment.end(),
@@ -97,30 +119,8 @@ CommandResult run_command(const std::vector<std::string> &argv,
     for (auto &e : environment)
         envp.push_back(e.data());
     envp.push_back(nullptr);
-    std::vector<char *> args;
-    for (const auto &a : argv)
-        args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (cwd)
-        posix_spawn_file_actions_addchdir_np(&actions, cwd->c_str());
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
-    posix_spawn_file_actions_destroy(&actions);
+    const pid_t pid = start_process(argv, out_path, err_path, false, cwd, envp.data());
     CommandResult r;
-    if (rc != 0) {
-        // As a shell would say it: the command could not be started.
-        r.exit_code = 127;
-        r.err = fmt::format("cannot start {}: {}\n", argv.front(), std::strerror(rc));
-        return r;
-    }
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -137,6 +137,23 @@ CommandResult run_qiancun(const std::vector<std::string> &args,
     Environment pinned{{"LC_ALL", "C.UTF-8"}, {"LANGUAGE", ""}};
     pinned.insert(pinned.end(), env.begin(), env.end());
     return run_command(argv, cwd, pinned);
+}
+
+CommandResult load_sample_months(const std::string &registry, const std::filesystem::path &work,
+                                 const std::string &first, const std::string &second) {
+    auto r = run_qiancun({"init", registry, "--crs", "EPSG:4549"});
+    if (r.exit_code != 0)
+        return r;
+    r = run_qiancun(
+        {"load", registry, (sample_maps_dir() / "county.toml").string(), "--as-of", first});
+    if (r.exit_code != 0)
+        return r;
+    const auto next = work / "next-month";
+    r = run_command({"/bin/bash", (source_dir() / "tools/derive_next_month.sh").string(),
+                     sample_maps_dir().string(), next.string()});
+    if (r.exit_code != 0)
+        return r;
+    return run_qiancun({"load", registry, (next / "county.toml").string(), "--as-of", second});
 }
 
 Environment locale_environment(const std::string &locale) {

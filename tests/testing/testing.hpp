@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -48,6 +50,15 @@ struct CommandResult {
 /// removes the variable.
 using Environment = std::vector<std::pair<std::string, std::string>>;
 
+/// Starts `argv` (argv[0] a path) with stdin from /dev/null, stdout to the file `out` and
+/// stderr to `err` (to `out` when empty), appending when `append`, in `cwd` when given, with the
+/// environment `envp` (this process's when null); its pid, or throws when it cannot start.
+/// Threads may call it at once: posix_spawn, no fork.
+pid_t start_process(const std::vector<std::string> &argv, const std::filesystem::path &out,
+                    const std::filesystem::path &err, bool append,
+                    const std::optional<std::filesystem::path> &cwd = std::nullopt,
+                    char *const *envp = nullptr);
+
 /// Runs `argv` (argv[0] is the program path) with stdin closed, capturing both streams.
 CommandResult run_command(const std::vector<std::string> &argv,
                           const std::optional<std::filesystem::path> &cwd = std::nullopt,
@@ -57,6 +68,12 @@ CommandResult run_command(const std::vector<std::string> &argv,
 CommandResult run_qiancun(const std::vector<std::string> &args,
                           const std::optional<std::filesystem::path> &cwd = std::nullopt,
                           const Environment &env = {});
+
+/// The demo's two months in `registry` (made with `init --crs EPSG:4549`): the sample county
+/// loaded as of `first`, then next month's delivery (tools/derive_next_month.sh, written to
+/// `work / "next-month"`) as of `second`. The first step that failed, or the last step's result.
+CommandResult load_sample_months(const std::string &registry, const std::filesystem::path &work,
+                                 const std::string &first, const std::string &second);
 
 /// The environment that runs a program in `locale` ("de_DE.UTF-8"): LC_ALL, LANGUAGE, and
 /// LOCPATH when the system lacks it and it was compiled with localedef into a directory of
