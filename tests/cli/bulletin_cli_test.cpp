@@ -122,36 +122,24 @@ bool on_path(const std::string &program) {
 
 /// The sample county loaded as of 2026-09-30, then next month's delivery (6 plants finished, 15
 /// renovated, 3 halls upgraded, roads maintained; tools/derive_next_month.sh) as of 2026-11-30.
-class BulletinCli : public ::testing::Test {
+class BulletinCli : public testing::SampleMonthsSuite {
 protected:
     static void SetUpTestSuite() {
-        dir = new testing::TempDir();
-        reg = testing::test_registry(dir->path(), "county.sqlite");
+        load(kCompare, kAsOf, true);
+        if (HasFatalFailure())
+            return;
         html = *dir / "bulletin.html";
-        auto r = testing::load_sample_months(reg, dir->path(), kCompare, kAsOf);
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        r = run_qiancun(
+        const auto r = run_qiancun(
             {"bulletin", reg, "--as-of", kAsOf, "--compare", kCompare, "-o", html.string()});
         ASSERT_EQ(r.exit_code, 0) << r.err;
         EXPECT_THAT(r.out, HasSubstr("wrote the bulletin as of 2026-11-30 (compared with "
                                      "2026-09-30) to"));
         page = testing::read_file(html);
     }
-    static void TearDownTestSuite() {
-        delete dir;
-        dir = nullptr;
-    }
 
-    static testing::TempDir *dir;
-    static std::string reg;
-    static fs::path html;
-    static std::string page;
+    inline static fs::path html;
+    inline static std::string page;
 };
-
-testing::TempDir *BulletinCli::dir = nullptr;
-std::string BulletinCli::reg;
-fs::path BulletinCli::html;
-std::string BulletinCli::page;
 
 TEST_F(BulletinCli, DistrictValuesInThePageEqualIndicatorsCsv) {
     const auto r = run_qiancun(

@@ -41,25 +41,10 @@ std::string line_starting(const std::string &out, const std::string &prefix) {
     return {};
 }
 
-class ChineseTablesCli : public ::testing::Test {
+class ChineseTablesCli : public testing::SampleMonthsSuite {
 protected:
-    static void SetUpTestSuite() {
-        dir = new testing::TempDir();
-        reg = testing::test_registry(dir->path(), "county.sqlite");
-        const auto r = testing::load_sample_months(reg, dir->path(), "2026-09-30", kAsOf);
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
-    static void TearDownTestSuite() {
-        delete dir;
-        dir = nullptr;
-    }
-
-    static testing::TempDir *dir;
-    static std::string reg;
+    static void SetUpTestSuite() { load("2026-09-30", kAsOf, true); }
 };
-
-testing::TempDir *ChineseTablesCli::dir = nullptr;
-std::string ChineseTablesCli::reg;
 
 TEST_F(ChineseTablesCli, IndicatorTableSaysStatusesDetailsAndNotesInChinese) {
     const auto zh = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh"});

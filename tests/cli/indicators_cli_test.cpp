@@ -1,3 +1,4 @@
+#include "testing/postgres.hpp"
 #include "testing/testing.hpp"
 
 #include <fmt/format.h>
@@ -32,25 +33,11 @@ using testing::split_lines;
 constexpr const char *kFirst = "2026-09-30";
 constexpr const char *kSecond = "2026-11-30";
 
-class IndicatorsCli : public ::testing::Test {
+/// A file registry: some tests read it with the sqlite3 shell.
+class IndicatorsCli : public testing::SampleMonthsSuite {
 protected:
-    static void SetUpTestSuite() {
-        dir = new testing::TempDir();
-        reg = (*dir / "county.sqlite").string();
-        auto r = testing::load_sample_months(reg, dir->path(), kFirst, kSecond);
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-    }
-    static void TearDownTestSuite() {
-        delete dir;
-        dir = nullptr;
-    }
-
-    static testing::TempDir *dir;
-    static std::string reg;
+    static void SetUpTestSuite() { load(kFirst, kSecond, false); }
 };
-
-testing::TempDir *IndicatorsCli::dir = nullptr;
-std::string IndicatorsCli::reg;
 
 fs::path pinned(const std::string &date) {
     return testing::source_dir() / "tests/data/indicators" / ("sample_county_" + date + ".csv");

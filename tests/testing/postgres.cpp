@@ -164,4 +164,18 @@ CommandResult FileAndPostgisTest::ok(const std::vector<std::string> &args) {
     return r;
 }
 
+void SampleMonthsSuite::load(const std::string &first, const std::string &second,
+                             bool follow_store) {
+    dir = new TempDir();
+    reg = follow_store ? test_registry(dir->path(), "county.sqlite")
+                       : (*dir / "county.sqlite").string();
+    const auto r = load_sample_months(reg, dir->path(), first, second);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+void SampleMonthsSuite::TearDownTestSuite() {
+    delete dir;
+    dir = nullptr;
+}
+
 } // namespace qiancun::testing

@@ -86,4 +86,17 @@ private:
     std::string m_schema_hint;
 };
 
+/// A suite that reads the demo's two months (load_sample_months), loaded once for the suite:
+/// its SetUpTestSuite calls load(), which fills `dir` and `reg`.
+class SampleMonthsSuite : public ::testing::Test {
+protected:
+    /// The two months as of `first` and `second` in a new `dir`: on the test server when
+    /// `follow_store` and registries_on_postgis() (test_registry), else in a file.
+    static void load(const std::string &first, const std::string &second, bool follow_store);
+    static void TearDownTestSuite();
+
+    inline static TempDir *dir = nullptr;
+    inline static std::string reg;
+};
+
 } // namespace qiancun::testing
