@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The peer of `qiancun load` (bench/README.md, "Loading"): GDAL's ogr2ogr copies the ten
-# sources of a make_sample_maps set into ONE new SpatiaLite file, every layer reprojected to
+# The peer of `qiancun load` (bench/README.md, "Loading"): GDAL's ogr2ogr copies every source
+# of a make_sample_maps set's county.toml into ONE new SpatiaLite file, every layer reprojected to
 # EPSG:4549, with a spatial index on every geometry column. One ogr2ogr process per source,
 # one after the other (the first creates the file, the others add a layer with -update).
 #
@@ -11,10 +11,12 @@
 # X/Y_POSSIBLE_NAMES, read as EPSG:4490 — ogr2ogr has no GCJ-02, qiancun additionally removes
 # the GCJ-02 offset; base_stations_5g.xlsx through a VRT PointFromColumns, EPSG:4326);
 # villages and roads promoted to multi-geometries as the registry stores them, the halls
-# (points and footprints) into a GEOMETRY column. Every layer: -t_srs EPSG:4549,
+# (points and footprints) into a GEOMETRY column; the water bureau's tests (water_tests.csv,
+# no geometry) as a plain table; the five further kinds of the sample manifest (museums, sports
+# grounds, workshops, smart-life halls, farm facilities) as points. Every layer: -t_srs EPSG:4549,
 # -lco SPATIAL_INDEX=YES, all its features in one transaction (-gt unlimited).
 set -euo pipefail
-[[ $# -eq 2 ]] || { sed -n '2,16p' "$0" >&2; exit 2; }
+[[ $# -eq 2 ]] || { sed -n '2,17p' "$0" >&2; exit 2; }
 SET=$(cd "$1" && pwd)
 OUT=$2
 rm -f "$OUT" "$OUT-journal" "$OUT-wal" "$OUT-shm"
@@ -45,3 +47,11 @@ copy "$VRT" -nln base_station_5g
 copy "$SET/cultural_halls.geojson" -nln cultural_hall -nlt GEOMETRY
 copy "$SET/courier_stations.kml" -nln courier_station
 copy "$SET/clinics.geojson" -nln clinic
+# Sets made before the sample had these sources do not have them.
+if [[ -f $SET/water_tests.csv ]]; then
+    copy "$SET/water_tests.csv" -nln water_test -oo AUTODETECT_TYPE=YES
+fi
+for f in village_museums:village_museum sports_grounds:sports_ground workshops:workshop \
+    smart_life_halls:smart_life_hall agri_facilities:agri_facility; do
+    if [[ -f $SET/${f%%:*}.geojson ]]; then copy "$SET/${f%%:*}.geojson" -nln "${f##*:}"; fi
+done

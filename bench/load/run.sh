@@ -53,7 +53,7 @@ one() {
 {
     bench_machine
     echo "ogr2ogr: $(ogr2ogr --version)"
-    echo "data:    make_sample_maps --villages $VILLAGES, $FEATURES features in 10 sources"
+    echo "data:    make_sample_maps --villages $VILLAGES, $FEATURES features in $(grep -c "^\[\[source\]\]" "$SET/county.toml") sources"
 } | tee "$WORK/machine.txt"
 printf 'tool\trep\twall_s\tcpu_s\tmaxrss_MiB\tload1\n' >&2
 for ((r = 1; r <= REPS; r++)); do
