@@ -180,18 +180,6 @@ bool holds(CompareOp op, double value, double threshold) {
     return false;
 }
 
-/// Placeholders `{name}` of a reason template, with their offsets.
-std::vector<std::pair<std::size_t, std::string>> placeholders(std::string_view text) {
-    std::vector<std::pair<std::size_t, std::string>> out;
-    for (std::size_t i = text.find('{'); i != std::string_view::npos; i = text.find('{', i + 1)) {
-        const auto close = text.find('}', i);
-        if (close == std::string_view::npos)
-            break;
-        out.emplace_back(i, std::string(text.substr(i + 1, close - i - 1)));
-    }
-    return out;
-}
-
 [[noreturn]] void rules_error(std::string_view origin, std::int64_t line,
                               const std::string &problem) {
     throw InputError(std::string(origin), "", std::nullopt,
@@ -326,6 +314,17 @@ Value feature_value(const FeatureDef &f, const std::optional<double> &v) {
 }
 
 } // namespace
+
+std::vector<std::pair<std::size_t, std::string>> reason_placeholders(std::string_view text) {
+    std::vector<std::pair<std::size_t, std::string>> out;
+    for (std::size_t i = text.find('{'); i != std::string_view::npos; i = text.find('{', i + 1)) {
+        const auto close = text.find('}', i);
+        if (close == std::string_view::npos)
+            break;
+        out.emplace_back(i, std::string(text.substr(i + 1, close - i - 1)));
+    }
+    return out;
+}
 
 const std::vector<std::string> &village_class_keys() {
     static const std::vector<std::string> keys = [] {
@@ -465,7 +464,7 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin,
                         fmt::format(fmt::runtime(_("rule '{}': class '{}' is not one of {}")),
                                     r.name, r.village_class,
                                     fmt::join(village_class_keys(), ", ")));
-        for (const auto &[offset, name] : placeholders(r.reason))
+        for (const auto &[offset, name] : reason_placeholders(r.reason))
             if (name != "conditions" && !find_feature(name))
                 rules_error(
                     origin, line,
@@ -536,7 +535,7 @@ RuleMatch apply_rules(const RuleSet &rules, const VillageFeatures &features) {
         for (const Condition &c : rule.conditions)
             match.reason.conditions.push_back(
                 {c.feature, c.op, *features.get(c.feature), c.threshold});
-        for (const auto &[offset, name] : placeholders(rule.reason))
+        for (const auto &[offset, name] : reason_placeholders(rule.reason))
             if (name != "conditions")
                 match.reason.quoted.emplace_back(name, features.get(name));
         return match;

@@ -1,7 +1,9 @@
 #include "qiancun/gcj02.hpp"
 
+#include <cctype>
 #include <cmath>
 #include <numbers>
+#include <string>
 
 // Definitions. GCJ-02 is the obfuscation prescribed for Chinese public maps (GB 20263); its
 // forward formula is not published officially but is the one leaked and reproduced by every
@@ -111,6 +113,53 @@ LonLat wgs84_to_bd09(LonLat p) noexcept {
 
 LonLat bd09_to_wgs84(LonLat p) noexcept {
     return gcj02_to_wgs84(bd09_to_gcj02(p));
+}
+
+WebMap web_map_of(std::string_view name) noexcept {
+    std::string u;
+    for (const char c : name)
+        u += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (u == "GCJ02" || u == "GCJ-02")
+        return WebMap::gcj02;
+    if (u == "BD09" || u == "BD-09")
+        return WebMap::bd09;
+    return WebMap::none;
+}
+
+const char *web_map_name(WebMap map) noexcept {
+    switch (map) {
+    case WebMap::gcj02:
+        return "GCJ-02";
+    case WebMap::bd09:
+        return "BD-09";
+    case WebMap::none:
+        break;
+    }
+    return "";
+}
+
+void to_web_map(WebMap map, int count, double *lon, double *lat, const int *ok) noexcept {
+    if (map == WebMap::none)
+        return;
+    for (int i = 0; i < count; ++i) {
+        if (ok && !ok[i])
+            continue;
+        const LonLat w = map == WebMap::bd09 ? wgs84_to_bd09({lon[i], lat[i]})
+                                             : wgs84_to_gcj02({lon[i], lat[i]});
+        lon[i] = w.lon;
+        lat[i] = w.lat;
+    }
+}
+
+void from_web_map(WebMap map, int count, double *lon, double *lat) noexcept {
+    if (map == WebMap::none)
+        return;
+    for (int i = 0; i < count; ++i) {
+        const LonLat w = map == WebMap::bd09 ? bd09_to_wgs84({lon[i], lat[i]})
+                                             : gcj02_to_wgs84({lon[i], lat[i]});
+        lon[i] = w.lon;
+        lat[i] = w.lat;
+    }
 }
 
 } // namespace qiancun::gcj02

@@ -294,23 +294,14 @@ FeatureFilter village_filter(GDALDataset &registry, OGRLayer &layer,
     };
 }
 
-enum class WebOffset { none, gcj02, bd09 };
-
-WebOffset web_offset(const std::string &t_srs) {
-    const std::string u = ascii_lower(t_srs);
-    if (u == "gcj02" || u == "gcj-02")
-        return WebOffset::gcj02;
-    if (u == "bd09" || u == "bd-09")
-        return WebOffset::bd09;
-    return WebOffset::none;
-}
+using gcj02::WebMap;
 
 /// A transformation to WGS84 lon/lat followed by the forward web-map offset (WGS84 → GCJ-02,
 /// or → GCJ-02 → BD-09), the published formulas of core's gcj02.hpp; the result is still
 /// described as EPSG:4326, since no CRS code exists for the offsets.
 class ToWebOffset final : public OGRCoordinateTransformation {
 public:
-    ToWebOffset(std::unique_ptr<OGRCoordinateTransformation> to_lonlat, WebOffset offset,
+    ToWebOffset(std::unique_ptr<OGRCoordinateTransformation> to_lonlat, WebMap offset,
                 const OGRSpatialReference &source, const OGRSpatialReference &lonlat)
         : m_to_lonlat(std::move(to_lonlat)), m_offset(offset), m_source(source), m_lonlat(lonlat) {}
     OGRSpatialReference *GetSourceCS() override { return &m_source; }
@@ -318,17 +309,7 @@ public:
     int Transform(int count, double *x, double *y, double *z, double *t, int *ok) override {
         if (m_to_lonlat && !m_to_lonlat->Transform(count, x, y, z, t, ok))
             return FALSE;
-        for (int i = 0; i < count; ++i) {
-            if (ok && !ok[i])
-                continue;
-            const gcj02::LonLat p{x[i], y[i]};
-            const auto w =
-                m_offset == WebOffset::bd09 ? gcj02::wgs84_to_bd09(p) : gcj02::wgs84_to_gcj02(p);
-            x[i] = w.lon;
-            y[i] = w.lat;
-            if (ok)
-                ok[i] = TRUE;
-        }
+        gcj02::to_web_map(m_offset, count, x, y, ok);
         return TRUE;
     }
     OGRCoordinateTransformation *Clone() const override {
@@ -340,7 +321,7 @@ public:
 
 private:
     std::unique_ptr<OGRCoordinateTransformation> m_to_lonlat;
-    WebOffset m_offset;
+    WebMap m_offset;
     OGRSpatialReference m_source;
     OGRSpatialReference m_lonlat;
 };
@@ -760,9 +741,9 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
     }
     std::unique_ptr<OGRSpatialReference> out_srs;
     std::unique_ptr<OGRCoordinateTransformation> transform;
-    const WebOffset offset = options.t_srs ? web_offset(*options.t_srs) : WebOffset::none;
+    const WebMap offset = options.t_srs ? gcj02::web_map_of(*options.t_srs) : WebMap::none;
     std::vector<std::string> notes;
-    if (offset != WebOffset::none) {
+    if (offset != WebMap::none) {
         out_srs = target_srs("EPSG:4326");
         if (!source_srs)
             throw UsageError(
@@ -783,9 +764,8 @@ ExportResult export_layer(const Location &registry_at, const ExportOptions &opti
                   "metres); the file's CRS says EPSG:4326 because the offset has no CRS of its "
                   "own, so "
                   "only give it to a web map that expects {}")),
-            offset == WebOffset::gcj02 ? "GCJ-02" : "BD-09",
-            offset == WebOffset::gcj02 ? "Amap/Tencent" : "Baidu",
-            offset == WebOffset::gcj02 ? "GCJ-02" : "BD-09"));
+            gcj02::web_map_name(offset), offset == WebMap::gcj02 ? "Amap/Tencent" : "Baidu",
+            gcj02::web_map_name(offset)));
     } else if (options.t_srs) {
         out_srs = target_srs(*options.t_srs);
         if (!source_srs)

@@ -39,18 +39,6 @@ std::string grouped(double n) {
     return negative ? "-" + out : out;
 }
 
-/// Placeholders `{name}` of a reason template, with their offsets.
-std::vector<std::pair<std::size_t, std::string>> placeholders(std::string_view text) {
-    std::vector<std::pair<std::size_t, std::string>> out;
-    for (std::size_t i = text.find('{'); i != std::string_view::npos; i = text.find('{', i + 1)) {
-        const auto close = text.find('}', i);
-        if (close == std::string_view::npos)
-            break;
-        out.emplace_back(i, std::string(text.substr(i + 1, close - i - 1)));
-    }
-    return out;
-}
-
 } // namespace
 
 std::string feature_value_text(const FeatureDef &feature, double value) {
@@ -102,7 +90,7 @@ std::string reason_text(const Reason &reason) {
         return reason.conditions.empty() ? std::string(_("default rule")) : conditions;
     std::string text = _(reason.text.c_str());
     // Replace from the back so that earlier offsets stay valid.
-    const auto found = placeholders(text);
+    const auto found = reason_placeholders(text);
     for (auto it = found.rbegin(); it != found.rend(); ++it) {
         std::string value = _("(missing)");
         if (it->second == "conditions") {

@@ -57,15 +57,9 @@ public:
     OGRSpatialReference *GetSourceCS() override { return &m_lonlat; }
     OGRSpatialReference *GetTargetCS() override { return &m_lonlat; }
     int Transform(int count, double *x, double *y, double *, double *, int *ok) override {
-        for (int i = 0; i < count; ++i) {
-            const gcj02::LonLat p{x[i], y[i]};
-            const auto w =
-                m_offset == WebOffset::bd09 ? gcj02::bd09_to_wgs84(p) : gcj02::gcj02_to_wgs84(p);
-            x[i] = w.lon;
-            y[i] = w.lat;
-            if (ok)
-                ok[i] = TRUE;
-        }
+        gcj02::from_web_map(m_offset, count, x, y);
+        if (ok)
+            std::fill(ok, ok + count, TRUE);
         return TRUE;
     }
     OGRCoordinateTransformation *Clone() const override {
@@ -433,9 +427,8 @@ CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::strin
                                        const OGRSpatialReference *layer_srs) {
     m_lonlat.importFromEPSG(4490);
     m_lonlat.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
-    const std::string u = upper(src_crs);
-    if (u == "GCJ02" || u == "GCJ-02" || u == "BD09" || u == "BD-09") {
-        m_offset = u.rfind("GCJ", 0) == 0 ? WebOffset::gcj02 : WebOffset::bd09;
+    m_offset = gcj02::web_map_of(src_crs);
+    if (m_offset != WebOffset::none) {
         m_geographic = true;
         m_source = m_lonlat;
         m_to_lonlat.reset(new WebOffsetInverse(m_offset, m_lonlat));
@@ -465,10 +458,8 @@ CoordinatePipeline::CoordinatePipeline(const std::string &file, const std::strin
 }
 
 std::string CoordinatePipeline::source_description() const {
-    if (m_offset == WebOffset::gcj02)
-        return "GCJ-02";
-    if (m_offset == WebOffset::bd09)
-        return "BD-09";
+    if (m_offset != WebOffset::none)
+        return gcj02::web_map_name(m_offset);
     const char *auth = m_source.GetAuthorityName(nullptr);
     const char *code = m_source.GetAuthorityCode(nullptr);
     if (auth && code)

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "qiancun/crs.hpp"
+#include "qiancun/gcj02.hpp"
 
 #include "qiancun/importer.hpp"
 
@@ -21,7 +22,7 @@
 namespace qiancun::importers::detail {
 
 /// The source's offset system, when its coordinates are Chinese web-map coordinates.
-enum class WebOffset { none, gcj02, bd09 };
+using WebOffset = gcj02::WebMap;
 
 /// One feature as read: field texts (UTF-8, "" for NULL) parallel to `GdalSource::fields()`.
 struct SourceRecord {

@@ -202,4 +202,42 @@ TEST(Gcj02, OffsetIsHundredsOfMetresInShangyu) {
     EXPECT_LT(bd_offset_m, 1500.0);
 }
 
+TEST(Gcj02, WebMapsAreNamedAsTheOptionsTakeThem) {
+    EXPECT_EQ(gcj02::web_map_of("GCJ02"), gcj02::WebMap::gcj02);
+    EXPECT_EQ(gcj02::web_map_of("gcj-02"), gcj02::WebMap::gcj02);
+    EXPECT_EQ(gcj02::web_map_of("BD09"), gcj02::WebMap::bd09);
+    EXPECT_EQ(gcj02::web_map_of("bd-09"), gcj02::WebMap::bd09);
+    EXPECT_EQ(gcj02::web_map_of("EPSG:4326"), gcj02::WebMap::none);
+    EXPECT_EQ(gcj02::web_map_of("GCJ"), gcj02::WebMap::none);
+    EXPECT_STREQ(gcj02::web_map_name(gcj02::WebMap::gcj02), "GCJ-02");
+    EXPECT_STREQ(gcj02::web_map_name(gcj02::WebMap::bd09), "BD-09");
+    EXPECT_STREQ(gcj02::web_map_name(gcj02::WebMap::none), "");
+}
+
+TEST(Gcj02, ArraysMoveAsThePointFunctionsMoveEachPointAndSkipTheFailedOnes) {
+    double lon[3] = {120.87, 121.2, 119.9};
+    double lat[3] = {30.03, 29.8, 30.4};
+    const int ok[3] = {1, 0, 1};
+    gcj02::to_web_map(gcj02::WebMap::bd09, 3, lon, lat, ok);
+    const LonLat first = gcj02::wgs84_to_bd09({120.87, 30.03});
+    EXPECT_EQ(lon[0], first.lon);
+    EXPECT_EQ(lat[0], first.lat);
+    EXPECT_EQ(lon[1], 121.2); // ok = 0: left alone
+    EXPECT_EQ(lat[1], 29.8);
+    const LonLat third = gcj02::wgs84_to_bd09({119.9, 30.4});
+    EXPECT_EQ(lon[2], third.lon);
+    gcj02::from_web_map(gcj02::WebMap::bd09, 3, lon, lat);
+    EXPECT_NEAR(lon[0], 120.87, 1e-9);
+    EXPECT_NEAR(lat[0], 30.03, 1e-9);
+    EXPECT_NEAR(lon[2], 119.9, 1e-9);
+    EXPECT_NEAR(lat[2], 30.4, 1e-9);
+    double glon = 120.87, glat = 30.03;
+    gcj02::to_web_map(gcj02::WebMap::gcj02, 1, &glon, &glat, nullptr);
+    const LonLat g = gcj02::wgs84_to_gcj02({120.87, 30.03});
+    EXPECT_EQ(glon, g.lon);
+    EXPECT_EQ(glat, g.lat);
+    gcj02::to_web_map(gcj02::WebMap::none, 1, &glon, &glat, nullptr);
+    EXPECT_EQ(glon, g.lon);
+}
+
 } // namespace

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 /// Village classification (SPEC §4): per village the features the plan's five classes are
@@ -128,6 +129,10 @@ struct Reason {
     /// The village's value of each `{<feature>}` placeholder of `text`, empty when missing.
     std::vector<std::pair<std::string, std::optional<double>>> quoted;
 };
+
+/// The placeholders `{name}` of a reason template, each with the offset of its `{`, in order;
+/// an unclosed `{` ends the list.
+std::vector<std::pair<std::size_t, std::string>> reason_placeholders(std::string_view text);
 
 /// Makes the sentence of a reason (Classification::to_rows, write_classes_layer).
 using ReasonWriter = std::function<std::string(const Reason &)>;

@@ -5,6 +5,8 @@
 /// obfuscation, the inverses are solved iteratively to well under a millimetre.
 /// All coordinates are geographic degrees, longitude first.
 
+#include <string_view>
+
 namespace qiancun::gcj02 {
 
 struct LonLat {
@@ -34,5 +36,21 @@ LonLat wgs84_to_bd09(LonLat p) noexcept;
 
 /// BD-09 → WGS84 (both inverses in turn).
 LonLat bd09_to_wgs84(LonLat p) noexcept;
+
+/// A web map's coordinate offset, as `--src-crs` and `--t-srs` name it.
+enum class WebMap { none, gcj02, bd09 };
+
+/// "GCJ02" / "GCJ-02" → gcj02, "BD09" / "BD-09" → bd09 (any case); anything else → none.
+WebMap web_map_of(std::string_view name) noexcept;
+
+/// "GCJ-02" or "BD-09" ("" for none), as messages write it.
+const char *web_map_name(WebMap map) noexcept;
+
+/// WGS84 lon/lat → the web map's, `count` points in place; a point whose `ok` entry is 0 is
+/// left alone (`ok` may be null). None changes nothing.
+void to_web_map(WebMap map, int count, double *lon, double *lat, const int *ok) noexcept;
+
+/// The web map's lon/lat → WGS84, `count` points in place (the exact inverses above).
+void from_web_map(WebMap map, int count, double *lon, double *lat) noexcept;
 
 } // namespace qiancun::gcj02
