@@ -2,6 +2,7 @@
 
 #include "ffi/geos.hpp"
 #include "metrics/spatial_table.hpp"
+#include "qiancun/chinese_catalogue.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/log.hpp"
 #include "qiancun/metrics.hpp"
@@ -130,14 +131,21 @@ reason = "none of the rules above applies"
 
 struct ClassInfo {
     std::string_view key;
-    std::string_view label;
+    const char *name; ///< English, the msgid of the class's words (context "village class")
 };
 
-constexpr std::array<ClassInfo, 5> kClasses{{{"suburban", "城郊融合类"},
-                                             {"cluster", "集聚建设类"},
-                                             {"improve", "整治提升类"},
-                                             {"heritage", "特色保护类"},
-                                             {"relocate", "搬迁撤并类"}}};
+/// The plan's five classes (Shangyu plan §二(二)1:
+/// 城郊融合、集聚建设、整治提升、特色保护、搬迁撤并).
+constexpr std::array<ClassInfo, 5> kClasses{{
+    {"suburban", NC_("village class", "suburban integration")},
+    {"cluster", NC_("village class", "cluster development")},
+    {"improve", NC_("village class", "improvement")},
+    {"heritage", NC_("village class", "heritage protection")},
+    {"relocate", NC_("village class", "relocation and merger")},
+}};
+
+/// Villages without a (recorded) class.
+constexpr const char *kNoClass = NC_("village class", "unclassified");
 
 std::string trim(std::string_view s) {
     const auto b = s.find_first_not_of(" \t");
@@ -336,11 +344,18 @@ const std::vector<std::string> &village_class_keys() {
     return keys;
 }
 
-std::string_view village_class_label(std::string_view key) {
+std::string_view village_class_name(std::string_view key) {
+    if (key.empty())
+        return kNoClass;
     for (const auto &c : kClasses)
         if (c.key == key)
-            return c.label;
+            return c.name;
     return {};
+}
+
+std::string village_class_label(std::string_view key) {
+    const std::string_view name = village_class_name(key);
+    return name.empty() ? std::string() : chinese_word("village class", std::string(name));
 }
 
 const std::vector<FeatureDef> &classification_features() {
@@ -459,7 +474,8 @@ RuleSet RuleSet::from_toml(std::string_view text, std::string_view origin,
         if (!names.insert(r.name).second)
             rules_error(origin, line,
                         fmt::format(fmt::runtime(_("a second rule named '{}'")), r.name));
-        if (village_class_label(r.village_class).empty())
+        if (const auto &keys = village_class_keys();
+            std::find(keys.begin(), keys.end(), r.village_class) == keys.end())
             rules_error(origin, line,
                         fmt::format(fmt::runtime(_("rule '{}': class '{}' is not one of {}")),
                                     r.name, r.village_class,
@@ -576,14 +592,13 @@ Rows Classification::class_counts() const {
             recorded += v.recorded_class == key ? 1 : 0;
             mismatches += v.recorded_class == key && v.mismatch.value_or(false) ? 1 : 0;
         }
-        rows.rows.push_back(
-            {key, std::string(village_class_label(key)), suggested, recorded, mismatches});
+        rows.rows.push_back({key, village_class_label(key), suggested, recorded, mismatches});
     }
     std::int64_t unrecorded = 0;
     for (const auto &v : villages)
         unrecorded += v.recorded_class.empty() ? 1 : 0;
-    rows.rows.push_back({std::string("(none)"), std::string("未分类"), std::int64_t{0}, unrecorded,
-                         std::int64_t{0}});
+    rows.rows.push_back({std::string("(none)"), village_class_label(""), std::int64_t{0},
+                         unrecorded, std::int64_t{0}});
     return rows;
 }
 
@@ -843,8 +858,7 @@ void write_classes_layer(Registry &registry, const Classification &result,
         for (std::size_t c = 0; c < row.size(); ++c) {
             values.push_back(row[c]);
             if (rows.columns[c] == "suggested_class")
-                values.emplace_back(
-                    std::string(village_class_label(std::get<std::string>(row[c]))));
+                values.emplace_back(village_class_label(std::get<std::string>(row[c])));
         }
         const auto g = geometries.find(std::get<std::string>(row.front()));
         layer->add(values,

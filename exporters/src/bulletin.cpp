@@ -1,5 +1,6 @@
 #include "qiancun/bulletin.hpp"
 
+#include "qiancun/chinese_catalogue.hpp"
 #include "qiancun/column_labels.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/progress.hpp"

@@ -1,8 +1,8 @@
 #include "qiancun/column_labels.hpp"
 
-#include <fmt/format.h>
+#include "qiancun/chinese_catalogue.hpp"
 
-#include <cstdlib>
+#include <fmt/format.h>
 
 #include "qiancun/i18n.hpp"
 
@@ -112,13 +112,12 @@ namespace {
     NC_("column", "seat_y"),
 };
 
-/// The statuses of SPEC §2 and the classes of SPEC §4, the words people read for the keys.
+/// The statuses of SPEC §2, the words people read for the keys (the classes of SPEC §4 are
+/// core's: village_class_name).
 [[maybe_unused]] const char *const kValueWords[] = {
     NC_("asset status", "planned"),   NC_("asset status", "building"),
     NC_("asset status", "operating"), NC_("asset status", "renovating"),
-    NC_("asset status", "closed"),    NC_("village class", "suburban"),
-    NC_("village class", "cluster"),  NC_("village class", "improve"),
-    NC_("village class", "heritage"), NC_("village class", "relocate"),
+    NC_("asset status", "closed"),
 };
 
 /// Per-type columns: prefix, suffix and the header with `{type}` for the type's name; longer
@@ -165,19 +164,6 @@ std::string label_of(std::string_view key, const KindLabels &kinds) {
 
 } // namespace
 
-ChineseCatalogue::ChineseCatalogue() {
-    if (const char *old = std::getenv("LANGUAGE"))
-        m_saved = old;
-    ::setenv("LANGUAGE", "zh_CN", 1);
-}
-
-ChineseCatalogue::~ChineseCatalogue() {
-    if (m_saved)
-        ::setenv("LANGUAGE", m_saved->c_str(), 1);
-    else
-        ::unsetenv("LANGUAGE");
-}
-
 std::string chinese_column_label(std::string_view key, const KindLabels &kinds) {
     const ChineseCatalogue zh;
     return label_of(key, kinds);
@@ -191,11 +177,6 @@ std::vector<std::string> chinese_column_labels(const std::vector<std::string> &k
     for (const auto &k : keys)
         out.push_back(label_of(k, kinds));
     return out;
-}
-
-std::string chinese_word(const char *context, const std::string &msgid) {
-    const ChineseCatalogue zh;
-    return translate_in_context(context, msgid.c_str());
 }
 
 } // namespace qiancun::exporters

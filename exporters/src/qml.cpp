@@ -1,5 +1,7 @@
 #include "qiancun/qml.hpp"
 
+#include "qiancun/chinese_catalogue.hpp"
+#include "qiancun/classify.hpp"
 #include "qiancun/column_labels.hpp"
 #include "qiancun/error.hpp"
 
@@ -13,6 +15,8 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+
+#include "qiancun/i18n.hpp"
 
 // The documents follow what QGIS 3 itself writes (QgsGraduatedSymbolRenderer::save,
 // QgsSymbolLayerUtils::saveSymbol): symbol layer properties both as the `<Option type="Map">`
@@ -49,7 +53,7 @@ constexpr std::array kClasses{
 
 /// The classes of SPEC §4: key (the value of `suggested_class`) and colour (ColorBrewer Set1,
 /// qualitative: five hues told apart also by most colour-blind readers); the legend label is
-/// the catalogue's Chinese name of the class (context "village class").
+/// the catalogue's Chinese name of the class (village_class_label).
 struct ClassCategory {
     std::string_view key;
     std::string_view rgb;
@@ -60,10 +64,6 @@ constexpr std::array kVillageClasses{
     ClassCategory{"relocate", "55,126,184"},
 };
 
-std::string class_label(std::string_view key) {
-    return chinese_word("village class", std::string(key));
-}
-
 constexpr std::string_view kOutlineGrey = "128,128,128,255";
 constexpr std::string_view kGapRed = "227,26,28";
 
@@ -73,6 +73,14 @@ constexpr int kLabelMinScale = 250000;
 
 /// A Chinese sans-serif Debian ships (fonts-noto-cjk); QGIS substitutes another if it lacks it.
 constexpr std::string_view kLabelFont = "Noto Sans CJK SC";
+
+/// The words of the styles: their descriptions (the `description` of a layer_styles row) and
+/// the legend labels that are no coded value. Like the status and class labels they are the
+/// catalogue's Chinese whatever the language of the messages: a style is stored with the layer
+/// (registry, GeoPackage, .qml) and read in QGIS by whoever opens it.
+std::string style_word(const char *msgid) {
+    return chinese_word("style", msgid);
+}
 
 /// QGIS's "version" attribute: the oldest QGIS 3 LTR whose reader these documents match.
 constexpr std::string_view kQgisVersion = "3.22.0-Białowieża";
@@ -229,8 +237,8 @@ std::string categorized(const std::string &attr, const std::vector<Category> &ca
 std::string categorized_renderer(const std::string &attr) {
     std::vector<Category> cats;
     for (const auto &c : kVillageClasses)
-        cats.push_back(
-            {std::string(c.key), class_label(c.key), fill_symbol(fmt::format("{},255", c.rgb))});
+        cats.push_back({std::string(c.key), village_class_label(c.key),
+                        fill_symbol(fmt::format("{},255", c.rgb))});
     return categorized(attr, cats);
 }
 
@@ -241,19 +249,22 @@ std::string mixed_renderer(const std::string &attr, const std::vector<Category> 
                            const std::vector<Category> &fills) {
     std::string rules;
     std::string symbols;
+    const std::string point = style_word(NC_("style", "point"));
+    const std::string footprint = style_word(NC_("style", "footprint"));
     int next = 0;
     for (std::size_t i = 0; i < markers.size(); ++i) {
         const std::string filter =
             fmt::format("\"{}\" = '{}'", attr, markers[i].value); // keys are plain ASCII
         rules += fmt::format("      <rule key=\"{{r{0}}}\" label=\"{1}\" filter=\"{2}\">\n"
-                             "        <rule key=\"{{r{0}p}}\" symbol=\"{3}\" label=\"点位\" "
+                             "        <rule key=\"{{r{0}p}}\" symbol=\"{3}\" label=\"{7}\" "
                              "filter=\"{4}\"/>\n"
-                             "        <rule key=\"{{r{0}f}}\" symbol=\"{5}\" label=\"范围\" "
+                             "        <rule key=\"{{r{0}f}}\" symbol=\"{5}\" label=\"{8}\" "
                              "filter=\"{6}\"/>\n"
                              "      </rule>\n",
                              i, xml_escape(markers[i].label), xml_escape(filter), next,
                              xml_escape("geometry_type($geometry) = 'Point'"), next + 1,
-                             xml_escape("geometry_type($geometry) = 'Polygon'"));
+                             xml_escape("geometry_type($geometry) = 'Polygon'"), xml_escape(point),
+                             xml_escape(footprint));
         symbols += symbol_xml(std::to_string(next), markers[i].symbol.type,
                               markers[i].symbol.layer_class, markers[i].symbol.props, 6);
         symbols += symbol_xml(std::to_string(next + 1), fills[i].symbol.type,
@@ -485,7 +496,8 @@ std::string grade_renderer(const AttributeDef &grade, const std::string &attr) {
           Grade{"village", "253,174,97", "0.6"}})
         cats.push_back({std::string(g.key), choice_label(grade, g.key),
                         line_symbol(fmt::format("{},255", g.rgb), g.width)});
-    cats.push_back({"", "未定", line_symbol("150,150,150,255", "0.4")});
+    cats.push_back(
+        {"", style_word(NC_("style", "not given")), line_symbol("150,150,150,255", "0.4")});
     return categorized(attr, cats);
 }
 
@@ -500,7 +512,8 @@ std::string surface_renderer(const AttributeDef &surface, const std::string &att
           Surface{"earth", "191,129,45", "dot"}})
         cats.push_back({std::string(f.key), choice_label(surface, f.key),
                         line_symbol(fmt::format("{},255", f.rgb), "0.7", f.style)});
-    cats.push_back({"", "未定", line_symbol("150,150,150,255", "0.4")});
+    cats.push_back(
+        {"", style_word(NC_("style", "not given")), line_symbol("150,150,150,255", "0.4")});
     return categorized(attr, cats);
 }
 
@@ -508,9 +521,9 @@ std::string surface_renderer(const AttributeDef &surface, const std::string &att
 std::string village_renderer(const std::string &attr) {
     std::vector<Category> cats;
     for (const auto &c : kVillageClasses)
-        cats.push_back(
-            {std::string(c.key), class_label(c.key), fill_symbol(fmt::format("{},255", c.rgb))});
-    cats.push_back({"", "未定类", fill_symbol("235,235,235,255")});
+        cats.push_back({std::string(c.key), village_class_label(c.key),
+                        fill_symbol(fmt::format("{},255", c.rgb))});
+    cats.push_back({"", style_word(NC_("style", "no class")), fill_symbol("235,235,235,255")});
     return categorized(attr, cats);
 }
 
@@ -561,7 +574,7 @@ kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::s
         const auto *cls = written_name(fields, "class");
         const auto *name = written_name(fields, "name");
         out.push_back(
-            {"class", "按村庄分类着色，标注村名",
+            {"class", style_word(NC_("style", "coloured by village class, labelled with the name")),
              doc(cls ? village_renderer(*cls)
                      : single_renderer("fill", "SimpleFill",
                                        fill_props("235,235,235,255", kOutlineGrey, "0.1")),
@@ -570,7 +583,7 @@ kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::s
         break;
     }
     case KindRole::settlement:
-        out.push_back({"default", "居民点",
+        out.push_back({"default", style_word(NC_("style", "settlements")),
                        doc(single_renderer("marker", "SimpleMarker",
                                            marker_props("120,90,60,255", "circle", "1.6"))),
                        true});
@@ -583,7 +596,9 @@ kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::s
             for (auto &[k, v] : props)
                 if (k == "style")
                     v = "b_diagonal";
-        out.push_back({"default", hazard ? "灾害风险区（红色斜线）" : "城镇建成区",
+        out.push_back({"default",
+                       hazard ? style_word(NC_("style", "hazard zones (red hatching)"))
+                              : style_word(NC_("style", "urban built-up area")),
                        doc(single_renderer("fill", "SimpleFill", props)), true});
         break;
     }
@@ -594,15 +609,19 @@ kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::s
         const bool road = kind.geometry == GeometryKind::line && grade >= 0 && surface >= 0 &&
                           written_name(fields, "grade") && written_name(fields, "surface");
         if (road)
-            out.push_back({"grade", "按公路等级",
+            out.push_back({"grade", style_word(NC_("style", "by road grade")),
                            doc(grade_renderer(kind.attributes[static_cast<std::size_t>(grade)],
                                               *written_name(fields, "grade"))),
                            true});
         if (status)
-            out.push_back({"status", "按状态（规划、在建、运行、改造、停用）",
-                           doc(status_renderer(kind, *status)), !road});
+            out.push_back(
+                {"status",
+                 style_word(
+                     NC_("style", "by status (planned, building, operating, renovating, closed)")),
+                 doc(status_renderer(kind, *status)), !road});
         if (road)
-            out.push_back({"surface", "按路面（硬化、砂石、土路）",
+            out.push_back({"surface",
+                           style_word(NC_("style", "by surface (hardened, gravel, earth)")),
                            doc(surface_renderer(kind.attributes[static_cast<std::size_t>(surface)],
                                                 *written_name(fields, "surface"))),
                            false});
@@ -614,22 +633,23 @@ kind_styles(const KindDef &kind, const std::vector<std::pair<std::string, std::s
     return out;
 }
 
-std::string_view result_description(LayerStyle style) {
+std::string result_description(LayerStyle style) {
     switch (style) {
     case LayerStyle::village_metrics:
-        return "覆盖率分级";
+        return style_word(NC_("style", "coverage classes"));
     case LayerStyle::gap_areas:
-        return "未覆盖区域（红色）";
+        return style_word(NC_("style", "uncovered areas (red)"));
     case LayerStyle::gap_settlements:
-        return "未覆盖居民点（红色）";
+        return style_word(NC_("style", "uncovered settlements (red)"));
     case LayerStyle::village_classes:
-        return "按建议分类着色，标注村名";
+        return style_word(NC_("style", "coloured by suggested class, labelled with the name"));
     case LayerStyle::service_area_lines:
-        return "可达路段，按距离（米）或时间（分钟）分级，近为绿色";
+        return style_word(NC_("style", "reachable road pieces by distance (m) or time (min), "
+                                       "the near ones green"));
     case LayerStyle::service_area_buffer:
-        return "服务范围";
+        return style_word(NC_("style", "service area"));
     case LayerStyle::sites:
-        return "建议选址，按选择顺序标注";
+        return style_word(NC_("style", "proposed sites, labelled in the order chosen"));
     }
     return "";
 }
@@ -784,7 +804,7 @@ std::vector<NamedStyle> layer_styles(std::string_view layer,
     if (!style)
         return {};
     if (*style != LayerStyle::village_metrics)
-        return {{"default", std::string(result_description(*style)),
+        return {{"default", result_description(*style),
                  layer_qml(*style, fields, "", context.reach_max, context.type_labels), true}};
     std::vector<std::string> full;
     for (const auto &f : fields)
@@ -800,13 +820,15 @@ std::vector<NamedStyle> layer_styles(std::string_view layer,
             if (key == type)
                 label = l;
         out.push_back(
-            {f, fmt::format("{}覆盖率分级（{}）", label, f),
+            {f,
+             fmt::format(fmt::runtime(style_word(NC_("style", "{} coverage classes ({})"))), label,
+                         f),
              layer_qml(LayerStyle::village_metrics, fields, f, std::nullopt, context.type_labels),
              f == chosen});
     }
     if (out.empty())
         out.push_back(
-            {"default", std::string(result_description(*style)),
+            {"default", result_description(*style),
              layer_qml(LayerStyle::village_metrics, fields, "", std::nullopt, context.type_labels),
              true});
     return out;

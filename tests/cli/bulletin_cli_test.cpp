@@ -307,6 +307,26 @@ TEST_F(BulletinCli, PageIsSelfContainedChineseAndPrintable) {
         EXPECT_EQ(row.cells.at("findings"), std::to_string(per_check[row.key])) << row.key;
 }
 
+TEST_F(BulletinCli, MapTitlesCaptionsAndLegendsAreTheCataloguesChineseInAnEnglishInterface) {
+    // The suite wrote the page with the messages in English.
+    const std::string when = "数据为登记库的当前记录";
+    EXPECT_THAT(page, HasSubstr("<figcaption><b>图1　污水处理设施覆盖</b>　行政村按覆盖率（有自然村"
+                                "人口时按人口，否则按面积）着色；" +
+                                when + "。</figcaption>"));
+    EXPECT_THAT(page, HasSubstr("<figcaption><b>图2　村级寄递物流综合服务站覆盖</b>"));
+    EXPECT_THAT(page, HasSubstr("<figcaption><b>图3　5G 基站覆盖</b>"));
+    EXPECT_THAT(page, HasSubstr("<figcaption><b>图4　村庄规划分类</b>　按登记的规划分类（SPEC §4）"
+                                "着色；" +
+                                when + "。</figcaption>"));
+    // Legends: the coverage classes on each coverage map, the plan's classes and the villages
+    // without one on the classes map.
+    EXPECT_EQ(count_of(page, "</i>达标（≥90%）（"), 3u);
+    EXPECT_EQ(count_of(page, "</i>低于 30%（"), 3u);
+    for (const char *label :
+         {"城郊融合类", "集聚建设类", "整治提升类", "特色保护类", "搬迁撤并类", "未分类"})
+        EXPECT_EQ(count_of(page, std::string("</i>") + label + "（"), 1u) << label;
+}
+
 TEST_F(BulletinCli, DataQualityNotesNameTheServingPlantsWithoutAWaterTest) {
     // Counted apart from the registry: the serving plants (运行, 改造中) of next month's plant
     // list without a row of its water_tests.csv dated in the period (2023-01-01 to the as-of

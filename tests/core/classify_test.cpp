@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <cstdlib>
 #include <map>
 
 namespace qiancun {
@@ -470,7 +471,29 @@ TEST(Classify, MissingInputsAreReportedAndTheirRulesSkipped) {
                        "missing"));
 }
 
+TEST(Classify, ClassNamesAreEnglishMsgidsWithTheCataloguesChinese) {
+    std::vector<std::string> names;
+    for (const auto &key : village_class_keys())
+        names.emplace_back(village_class_name(key));
+    EXPECT_EQ(names, (std::vector<std::string>{"suburban integration", "cluster development",
+                                               "improvement", "heritage protection",
+                                               "relocation and merger"}));
+    EXPECT_EQ(village_class_name(""), "unclassified");
+    EXPECT_EQ(village_class_name("suburb"), "");
+    EXPECT_EQ(village_class_label("suburb"), "");
+    // Chinese whatever the language of the messages, once a catalogue is bound.
+    testing::bind_catalogue();
+    ::unsetenv("LANGUAGE");
+    std::vector<std::string> labels;
+    for (const auto &key : village_class_keys())
+        labels.push_back(village_class_label(key));
+    EXPECT_EQ(labels, (std::vector<std::string>{"城郊融合类", "集聚建设类", "整治提升类",
+                                                "特色保护类", "搬迁撤并类"}));
+    EXPECT_EQ(village_class_label(""), "未分类");
+}
+
 TEST(Classify, ClassesLayerIsStoredWithTheVillagePolygons) {
+    testing::bind_catalogue(); // suggested_label: the catalogue's Chinese name of the class
     County c;
     c.village(0, {{"heritage", std::int64_t{1}}});
     c.village(1, {});

@@ -11,10 +11,8 @@
 
 #include <gmock/gmock.h>
 
-#include <libintl.h>
-
 #include <algorithm>
-#include <clocale>
+#include <cstdlib>
 #include <memory>
 
 namespace qiancun {
@@ -364,16 +362,8 @@ std::vector<exporters::NamedStyle> kind_styles(const std::string &key) {
     return exporters::layer_styles(key, fields, context);
 }
 
-/// The legend labels of classes and statuses are the catalogue's Chinese words: bind the
-/// build's catalogue as the qiancun program does (C.UTF-8, since gettext reads nothing in "C").
-void bind_catalogue() {
-    std::setlocale(LC_MESSAGES, "C.UTF-8");
-    ::bindtextdomain("qiancun", QIANCUN_BUILD_LOCALEDIR);
-    ::bind_textdomain_codeset("qiancun", "UTF-8");
-}
-
 TEST(QmlStyle, RegistryKindsAreStyledByClassStatusGradeAndSurface) {
-    bind_catalogue();
+    testing::bind_catalogue();
     const auto village = kind_styles("village");
     ASSERT_EQ(village.size(), 1u);
     Qml v;
@@ -416,6 +406,49 @@ TEST(QmlStyle, RegistryKindsAreStyledByClassStatusGradeAndSurface) {
     EXPECT_EQ(h.geometry_type, "3");
     EXPECT_EQ(std::count(h.symbol_types.begin(), h.symbol_types.end(), "marker"), 5);
     EXPECT_EQ(std::count(h.symbol_types.begin(), h.symbol_types.end(), "fill"), 5);
+}
+
+TEST(QmlStyle, DescriptionsAndLegendWordsAreTheCataloguesChineseInAnEnglishInterface) {
+    testing::bind_catalogue();
+    ::unsetenv("LANGUAGE"); // the messages are English
+    const auto has = [](const exporters::NamedStyle &s, const std::string &label) {
+        return s.qml.find("label=\"" + label + "\"") != std::string::npos;
+    };
+    const auto village = kind_styles("village");
+    EXPECT_EQ(village.at(0).description, "按村庄分类着色，标注村名");
+    for (const char *label :
+         {"城郊融合类", "集聚建设类", "整治提升类", "特色保护类", "搬迁撤并类", "未定类"})
+        EXPECT_TRUE(has(village.at(0), label)) << label;
+    const auto roads = kind_styles("rural_road");
+    ASSERT_EQ(roads.size(), 3u);
+    EXPECT_EQ(roads[0].description, "按公路等级");
+    EXPECT_EQ(roads[1].description, "按状态（规划、在建、运行、改造、停用）");
+    EXPECT_EQ(roads[2].description, "按路面（硬化、砂石、土路）");
+    EXPECT_TRUE(has(roads[0], "未定"));
+    EXPECT_TRUE(has(roads[2], "未定"));
+    const auto halls = kind_styles("cultural_hall");
+    EXPECT_TRUE(has(halls.at(0), "点位"));
+    EXPECT_TRUE(has(halls.at(0), "范围"));
+    EXPECT_EQ(kind_styles("settlement").at(0).description, "居民点");
+    EXPECT_EQ(kind_styles("urban").at(0).description, "城镇建成区");
+    EXPECT_EQ(kind_styles("hazard").at(0).description, "灾害风险区（红色斜线）");
+
+    const auto result = [](const std::string &layer,
+                           const std::vector<std::pair<std::string, std::string>> &fields) {
+        exporters::StyleContext context;
+        context.type_labels = {{"sewage_plant", "农村生活污水处理设施"}};
+        return exporters::layer_styles(layer, fields, context).at(0).description;
+    };
+    EXPECT_EQ(result("village_metrics", {{"cov_sewage_plant", "cov_sewage_plant"}}),
+              "农村生活污水处理设施覆盖率分级（cov_sewage_plant）");
+    EXPECT_EQ(result("village_metrics", {{"code", "code"}}), "覆盖率分级");
+    EXPECT_EQ(result("gaps_sewage_plant", {}), "未覆盖区域（红色）");
+    EXPECT_EQ(result("gaps_sewage_plant_settlements", {}), "未覆盖居民点（红色）");
+    EXPECT_EQ(result("village_classes", {}), "按建议分类着色，标注村名");
+    EXPECT_EQ(result("service_area_sewage_plant", {}),
+              "可达路段，按距离（米）或时间（分钟）分级，近为绿色");
+    EXPECT_EQ(result("service_area_sewage_plant_buffer", {}), "服务范围");
+    EXPECT_EQ(result("sites_sewage_plant", {}), "建议选址，按选择顺序标注");
 }
 
 TEST(QmlStyle, ServiceAreasAreClassedInMetresUpToTheFurthestWithNearGreen) {

@@ -7,12 +7,14 @@
 #include <fmt/core.h>
 
 #include <fcntl.h>
+#include <libintl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <clocale>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -62,6 +64,12 @@ std::filesystem::path source_dir() {
 }
 std::filesystem::path sample_maps_dir() {
     return source_dir() / "sample_maps";
+}
+
+void bind_catalogue() {
+    std::setlocale(LC_MESSAGES, "C.UTF-8");
+    ::bindtextdomain("qiancun", QIANCUN_BUILD_LOCALEDIR);
+    ::bind_textdomain_codeset("qiancun", "UTF-8");
 }
 
 pid_t start_process(const std::vector<std::string> &argv, const std::filesystem::path &out,

@@ -40,6 +40,11 @@ void write_file(const std::filesystem::path &path, const std::string &content);
 std::filesystem::path source_dir();
 std::filesystem::path sample_maps_dir();
 
+/// Binds the build's compiled catalogues (po/) as the qiancun program does, in C.UTF-8 since
+/// gettext reads nothing in "C": the library's words that are Chinese whatever the language of
+/// the messages (chinese_word: legend labels, class names) are then the catalogue's.
+void bind_catalogue();
+
 struct CommandResult {
     int exit_code = -1;
     std::string out;

@@ -2,6 +2,8 @@
 
 #include "qiancun/bulletin.hpp"
 #include "qiancun/check.hpp"
+#include "qiancun/chinese_catalogue.hpp"
+#include "qiancun/classify.hpp"
 #include "qiancun/config.hpp"
 #include "qiancun/error.hpp"
 #include "qiancun/indicators.hpp"
@@ -13,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -40,14 +43,26 @@ struct BulletinArgs {
     int worst = 10;
 };
 
-/// The coverage types the maps and the worst gaps show, with their Chinese names.
-const std::vector<std::pair<std::string, std::string>> &map_types() {
-    static const std::vector<std::pair<std::string, std::string>> types{
-        {"sewage_plant", "污水处理设施"},
-        {"courier_station", "村级寄递物流综合服务站"},
-        {"base_station_5g", "5G 基站"},
+// The page is Chinese whatever the language of the messages: its words are the catalogue's
+// Chinese (chinese_word, context "bulletin"; the class names are core's village_class_label).
+
+/// The coverage types the maps and the worst gaps show, with their names.
+const std::vector<std::pair<std::string, const char *>> &map_types() {
+    static const std::vector<std::pair<std::string, const char *>> types{
+        {"sewage_plant", NC_("bulletin", "sewage treatment facilities")},
+        {"courier_station", NC_("bulletin", "village courier service stations")},
+        {"base_station_5g", NC_("bulletin", "5G base stations")},
     };
     return types;
+}
+
+/// The colours of the classes map: the classes in village_class_keys() order, then the villages
+/// without a class.
+constexpr std::array<std::string_view, 6> kClassColours{"#8073ac", "#e08214", "#80cdc1",
+                                                        "#b2182b", "#878787", "#e0e0e0"};
+
+std::string word(const char *msgid) {
+    return chinese_word("bulletin", msgid);
 }
 
 std::size_t column_of(const Rows &rows, std::string_view name) {
@@ -129,7 +144,7 @@ void run_bulletin(const BulletinArgs &args) {
             report.villages.push_back(std::move(v));
         }
     }
-    const std::string when = "数据为登记库的当前记录";
+    const std::string when = word(NC_("bulletin", "the data are the registry's current rows"));
     std::vector<std::string> kinds;
     for (const auto &k : registry.kinds())
         kinds.push_back(k.key);
@@ -145,19 +160,21 @@ void run_bulletin(const BulletinArgs &args) {
             mo.types.empty() ? MetricsTable{} : compute_metrics(registry, config, mo);
         for (std::size_t t = 0; t < metrics.types.size(); ++t) {
             const std::string &type = metrics.types[t];
-            const auto label =
-                std::find_if(map_types().begin(), map_types().end(), [&](const auto &p) {
-                    return p.first == type;
-                })->second;
+            const std::string label =
+                word(std::find_if(map_types().begin(), map_types().end(), [&](const auto &p) {
+                         return p.first == type;
+                     })->second);
             const double threshold =
                 config.types.count(type) ? config.types.at(type).gap_threshold : 0.9;
             exporters::BulletinMap m;
-            m.title = label + "覆盖";
+            m.title = fmt::format(fmt::runtime(word(NC_("bulletin", "{} coverage"))), label);
             m.classes = {
-                {fmt::format("达标（≥{:g}%）", threshold * 100.0), "#1a9850"},
+                {fmt::format(fmt::runtime(word(NC_("bulletin", "met (≥ {:g} %)"))),
+                             threshold * 100.0),
+                 "#1a9850"},
                 {fmt::format("60%–{:g}%", threshold * 100.0), "#a6d96a"},
                 {"30%–60%", "#fdae61"},
-                {"低于 30%", "#d73027"},
+                {word(NC_("bulletin", "below 30 %")), "#d73027"},
             };
             m.village_class.assign(report.villages.size(), -1);
             for (const auto &v : metrics.villages) {
@@ -174,9 +191,12 @@ void run_bulletin(const BulletinArgs &args) {
             for (const auto &s : gaps.settlements)
                 if (const auto p = point_of(s.wkb))
                     m.points.push_back(*p);
-            m.points_label = "覆盖缺口村中未覆盖的自然村";
-            m.caption =
-                fmt::format("行政村按覆盖率（有自然村人口时按人口，否则按面积）着色；{}。", when);
+            m.points_label = word(NC_("bulletin", "uncovered settlements of the gap villages"));
+            m.caption = fmt::format(
+                fmt::runtime(word(NC_("bulletin", "Villages coloured by coverage (by the "
+                                                  "settlements' population where they have "
+                                                  "any, else by area); {}."))),
+                when);
             report.maps.push_back(std::move(m));
             const auto n =
                 std::min<std::size_t>(gaps.villages.size(), static_cast<std::size_t>(args.worst));
@@ -187,19 +207,19 @@ void run_bulletin(const BulletinArgs &args) {
             }
         }
         exporters::BulletinMap m;
-        m.title = "村庄规划分类";
-        m.caption = fmt::format("按登记的规划分类（SPEC §4）着色；{}。", when);
-        const std::vector<std::pair<std::string, std::pair<std::string, std::string>>> kinds_of{
-            {"suburban", {"城郊融合类", "#8073ac"}}, {"cluster", {"集聚建设类", "#e08214"}},
-            {"improve", {"整治提升类", "#80cdc1"}},  {"heritage", {"特色保护类", "#b2182b"}},
-            {"relocate", {"搬迁撤并类", "#878787"}}, {"", {"未分类", "#e0e0e0"}},
-        };
-        for (const auto &[key, lc] : kinds_of)
-            m.classes.push_back({lc.first, lc.second});
+        m.title = word(NC_("bulletin", "Planned village classes"));
+        m.caption = fmt::format(
+            fmt::runtime(word(NC_("bulletin", "Coloured by the recorded planned class (SPEC §4); "
+                                              "{}."))),
+            when);
+        std::vector<std::string> keys = village_class_keys();
+        keys.emplace_back(); // no class
+        for (std::size_t c = 0; c < keys.size(); ++c)
+            m.classes.push_back({village_class_label(keys[c]), std::string(kClassColours.at(c))});
         m.village_class.assign(report.villages.size(), -1);
         for (std::size_t i = 0; i < classes.size(); ++i)
-            for (std::size_t c = 0; c < kinds_of.size(); ++c)
-                if (kinds_of[c].first == classes[i])
+            for (std::size_t c = 0; c < keys.size(); ++c)
+                if (keys[c] == classes[i])
                     m.village_class[i] = static_cast<int>(c);
         report.maps.push_back(std::move(m));
     }
@@ -207,7 +227,9 @@ void run_bulletin(const BulletinArgs &args) {
         report.quality = check_registry(registry, config);
         report.quality_checked = true;
     } catch (const UsageError &e) {
-        report.notes.push_back(fmt::format("数据质量检查未运行：{}", e.what()));
+        report.notes.push_back(fmt::format(
+            fmt::runtime(word(NC_("bulletin", "The data-quality check did not run: {}"))),
+            e.what()));
     }
     exporters::write_bulletin(args.output, report);
     const double seconds =

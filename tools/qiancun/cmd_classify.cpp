@@ -163,7 +163,7 @@ void run_classify(const ClassifyArgs &args) {
     for (auto &c : per_township.columns)
         if (std::find(village_class_keys().begin(), village_class_keys().end(), c) !=
             village_class_keys().end())
-            c = translate_in_context("village class", c.c_str());
+            c = translate_in_context("village class", std::string(village_class_name(c)).c_str());
     print_rows(per_township, OutputFormat::table, std::cout);
 }
 

@@ -1,5 +1,6 @@
 #include "cli.hpp"
 
+#include "qiancun/chinese_catalogue.hpp"
 #include "qiancun/log.hpp"
 
 #include <fmt/format.h>
@@ -55,7 +56,7 @@ void run_list(const ListOptions &o) {
             if (const auto *s = std::get_if<std::string>(&r[at]))
                 r[at] = o.output.empty()
                             ? std::string(translate_in_context("asset status", s->c_str()))
-                            : exporters::chinese_word("asset status", *s);
+                            : chinese_word("asset status", *s);
     }
     if (rows.rows.empty() && (f.village_code || f.status || f.township || f.where))
         log(LogLevel::warning, fmt::format(fmt::runtime(_("no {} matches the filter")), o.kind));

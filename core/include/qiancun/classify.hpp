@@ -23,8 +23,15 @@ namespace qiancun {
 /// relocate.
 const std::vector<std::string> &village_class_keys();
 
-/// The Chinese name of a class key ("suburban" → "城郊融合类"); "" for an unknown key.
-std::string_view village_class_label(std::string_view key);
+/// The name of a class key in English, the msgid of its words in the catalogue (context
+/// "village class"): "suburban" → "suburban integration"; "" for an unknown key. The name for
+/// villages without a class is village_class_name("").
+std::string_view village_class_name(std::string_view key);
+
+/// The Chinese name of a class key from the catalogue whatever the language of the messages
+/// ("suburban" → "城郊融合类", "" → "未分类"); the English name when no catalogue is bound; ""
+/// for an unknown key.
+std::string village_class_label(std::string_view key);
 
 /// What a feature's value is, which decides how a reason shows it.
 enum class FeatureFormat {
@@ -174,8 +181,9 @@ struct Classification {
     /// recorded_class, mismatch (1/0, empty when no class is recorded); with `with_features`
     /// one column per feature after them.
     Rows to_rows(bool with_features, const ReasonWriter &reason_text) const;
-    /// Per class in village_class_keys() order: class, label (Chinese), suggested, recorded,
-    /// mismatches (villages recorded in the class but suggested another).
+    /// Per class in village_class_keys() order, then "(none)" for the villages without a
+    /// recorded class: class, label (village_class_label), suggested, recorded, mismatches
+    /// (villages recorded in the class but suggested another).
     Rows class_counts() const;
     /// Per township (sorted): township, one column per class key with the suggested count,
     /// total.

@@ -1,7 +1,6 @@
 #pragma once
 
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,26 +23,5 @@ std::string chinese_column_label(std::string_view key, const KindLabels &kinds);
 /// chinese_column_label of every key.
 std::vector<std::string> chinese_column_labels(const std::vector<std::string> &keys,
                                                const KindLabels &kinds);
-
-/// While it lives, every message is looked up in the Chinese catalogue whatever the language of
-/// the messages (LANGUAGE set to zh_CN, put back after), for documents that are Chinese
-/// throughout. Not thread-safe: the process environment changes.
-class ChineseCatalogue {
-public:
-    ChineseCatalogue();
-    ChineseCatalogue(const ChineseCatalogue &) = delete;
-    ChineseCatalogue &operator=(const ChineseCatalogue &) = delete;
-    ChineseCatalogue(ChineseCatalogue &&) = delete;
-    ChineseCatalogue &operator=(ChineseCatalogue &&) = delete;
-    ~ChineseCatalogue();
-
-private:
-    std::optional<std::string> m_saved;
-};
-
-/// The Chinese of `msgid` in `context` (e.g. "indicator status", "met" → "已达标") from the
-/// catalogue whatever the language of the messages, for documents that are Chinese throughout
-/// (the bulletin); `msgid` itself when the catalogue has none.
-std::string chinese_word(const char *context, const std::string &msgid);
 
 } // namespace qiancun::exporters
