@@ -82,6 +82,117 @@ TEST_F(LanguageCli, HelpIsTranslated) {
     EXPECT_THAT(en.out, Not(HasSubstr("用法")));
 }
 
+/// True when `text` holds a CJK ideograph (U+4E00–U+9FFF: UTF-8 lead byte 0xE4–0xE9).
+bool has_chinese(const std::string &text) {
+    for (std::size_t i = 0; i + 2 < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0xE4 && c <= 0xE9 && (static_cast<unsigned char>(text[i + 1]) & 0xC0) == 0x80)
+            return true;
+    }
+    return false;
+}
+
+/// One entry of a help section: its names (option, type, labels) and its description.
+struct HelpEntry {
+    std::string names;
+    std::string description;
+};
+
+/// The entries of the sections 位置参数, 选项 and 子命令 of a help text as CLI11 lays them out:
+/// names from column 2, the description from column 30 (on the next line when the names take
+/// the whole first 30 columns), further description lines indented by 30 spaces.
+std::vector<HelpEntry> help_entries(const std::string &help) {
+    constexpr std::size_t kColumn = 30;
+    std::vector<HelpEntry> out;
+    bool in_section = false;
+    for (const auto &line : split_lines(help)) {
+        if (line == "位置参数:" || line == "选项:" || line == "子命令:") {
+            in_section = true;
+        } else if (!in_section || line.empty() || line[0] != ' ') {
+            in_section = false;
+        } else if (line.starts_with(std::string(kColumn, ' ')) && !out.empty()) {
+            out.back().description += line.substr(kColumn);
+        } else if (line.size() > kColumn && line.substr(kColumn - 2, 2) == "  ") {
+            out.push_back({line.substr(2, line.find_last_not_of(' ', kColumn - 1) - 1),
+                           line.substr(kColumn)});
+        } else {
+            out.push_back({line.substr(2), ""});
+        }
+    }
+    return out;
+}
+
+TEST_F(LanguageCli, EveryCommandsHelpIsChineseUnderLangZh) {
+    // Every subcommand `qiancun --help` lists, and theirs (role add, role list).
+    std::vector<std::vector<std::string>> commands{{}};
+    std::size_t options = 0;
+    for (std::size_t i = 0; i < commands.size(); ++i) {
+        auto args = commands[i];
+        args.insert(args.begin(), {"--lang", "zh"});
+        args.push_back("--help");
+        const auto r = run_qiancun(args);
+        const std::string what = fmt::format("qiancun {} --help", fmt::join(commands[i], " "));
+        ASSERT_EQ(r.exit_code, 0) << what << ": " << r.err;
+        const auto lines = split_lines(r.out);
+        ASSERT_GT(lines.size(), 2u) << what;
+        EXPECT_TRUE(has_chinese(lines[0])) << what << ": " << lines[0];
+        EXPECT_TRUE(lines[1].starts_with("用法: qiancun")) << what << ": " << lines[1];
+        for (const char *english : {"Usage", "OPTIONS", "Options:", "Positionals", "REQUIRED",
+                                    "Subcommands", "SUBCOMMAND", "Needs:", "Excludes:"})
+            EXPECT_THAT(r.out, Not(HasSubstr(english))) << what;
+        const auto entries = help_entries(r.out);
+        EXPECT_FALSE(entries.empty()) << what;
+        for (const auto &e : entries) {
+            EXPECT_TRUE(has_chinese(e.description))
+                << what << ": " << e.names << " — \"" << e.description << "\"";
+            ++options;
+        }
+        bool subcommands = false;
+        for (const auto &line : lines) {
+            if (line == "子命令:") {
+                subcommands = true;
+            } else if (subcommands && line.starts_with("  ") && line[2] != ' ') {
+                auto sub = commands[i];
+                sub.push_back(line.substr(2, line.find(' ', 2) - 2));
+                commands.push_back(sub);
+            } else {
+                subcommands = false;
+            }
+        }
+    }
+    EXPECT_GE(commands.size(), 24u); // qiancun, 21 subcommands, role add, role list
+    EXPECT_GT(options, 200u);
+}
+
+TEST_F(LanguageCli, CommandLineErrorsAreSaidInChinese) {
+    struct Case {
+        std::vector<std::string> args;
+        std::string zh; ///< the first line of standard error
+        std::string en;
+    };
+    const std::vector<Case> cases{
+        {{"info", missing, "--nosuch"},
+         "多余的参数：--nosuch",
+         "The following argument was not expected: --nosuch"},
+        {{"list", missing, "village", "--village"},
+         "--village：缺少 1 个 TEXT 值",
+         "--village: 1 required TEXT missing"},
+        {{"info", missing, "--format", "xml"},
+         "--format：“xml”不是 csv, json, table 之一",
+         "--format: 'xml' is not one of csv, json, table"},
+    };
+    for (const auto &c : cases) {
+        auto zh_args = c.args;
+        zh_args.insert(zh_args.begin(), {"--lang", "zh"});
+        const auto zh = run_qiancun(zh_args);
+        EXPECT_EQ(zh.exit_code, 2) << zh.err;
+        EXPECT_EQ(zh.err, c.zh + "\n用 --help 查看详细说明。\n");
+        const auto en = run_qiancun(c.args);
+        EXPECT_EQ(en.exit_code, 2) << en.err;
+        EXPECT_EQ(en.err, c.en + "\nRun with --help for more information.\n");
+    }
+}
+
 TEST_F(LanguageCli, BadInputRowsAreReportedInChinese) {
     const auto reg = testing::test_registry(dir.path(), "county.sqlite");
     ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);

@@ -148,6 +148,12 @@ std::string language_option(int argc, char **argv);
 /// for any other `lang`.
 void select_language(const std::string &lang);
 
+/// CLI11's message for the parse error `e`, with its hint to --help, in the language of the
+/// messages (CLI::App::failure_message): the sentences people meet — an unexpected argument, a
+/// missing option or value, a value that is not one of the choices, a value that is no number —
+/// in the catalogue's words, any other as CLI11 wrote it.
+std::string parse_error_message(const CLI::App *app, const CLI::Error &e);
+
 /// Set by --quiet before any subcommand runs.
 bool quiet();
 void set_quiet(bool quiet);

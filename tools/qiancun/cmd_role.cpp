@@ -96,7 +96,8 @@ void run_history(const HistoryOptions &o) {
 } // namespace
 
 void register_role(CLI::App &app) {
-    const char *registry_help = "postgresql://USER@HOST:PORT/DB?schema=NAME";
+    const char *registry_help =
+        _("PostgreSQL registry: postgresql://USER@HOST:PORT/DB?schema=NAME");
     auto *role = app.add_subcommand("role", _("Database roles of a PostgreSQL registry"));
     role->require_subcommand(1);
 

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -56,7 +57,67 @@ std::string language_of(const char *locale_name) {
     return name == "C" || name == "POSIX" ? std::string() : name;
 }
 
+/// "csv, json, table" of CLI11's "csv->1,json->2,table->0" (a CheckedTransformer's mapping) or
+/// "zh,en" (an IsMember's set).
+std::string choices_of(const std::string &set) {
+    std::string out;
+    std::size_t at = 0;
+    while (at <= set.size()) {
+        const auto comma = std::min(set.find(',', at), set.size());
+        const std::string item = set.substr(at, comma - at);
+        out += (out.empty() ? "" : ", ") + item.substr(0, item.find("->"));
+        at = comma + 1;
+    }
+    return out;
+}
+
+/// CLI11's sentence `what` in the catalogue's words; `what` itself when it is none of them.
+std::string parse_error_text(const std::string &what) {
+    static const std::regex extra("The following argument was not expected: (.*)");
+    static const std::regex extras("The following arguments were not expected: (.*)");
+    static const std::regex required("(.+) is required");
+    static const std::regex missing("(\\S+): ([0-9]+) required (\\S+) missing");
+    static const std::regex checked(
+        "(\\S+): Check (.*) value in \\{(.*?)\\}( OR \\{.*\\})? FAILED");
+    static const std::regex member("(\\S+): (.*) not in \\{(.*)\\}");
+    static const std::regex conversion("Could not convert: (\\S+) = (.*)");
+    static const std::regex excludes("(\\S+) excludes (\\S+)");
+    static const std::regex needs("(\\S+) requires (\\S+)");
+    std::smatch m;
+    const auto say = [&](const char *msgid, auto &&...values) {
+        return fmt::format(fmt::runtime(msgid), std::forward<decltype(values)>(values)...);
+    };
+    if (std::regex_match(what, m, extra))
+        return say(_("The following argument was not expected: {}"), m.str(1));
+    if (std::regex_match(what, m, extras))
+        return say(_("The following arguments were not expected: {}"), m.str(1));
+    if (what == "A subcommand is required")
+        return _("A subcommand is required");
+    if (std::regex_match(what, m, required))
+        return say(_("{} is required"), m.str(1));
+    if (std::regex_match(what, m, missing))
+        return say(_("{}: {} required {} missing"), m.str(1), m.str(2), m.str(3));
+    if (std::regex_match(what, m, checked) || std::regex_match(what, m, member))
+        return say(_("{}: '{}' is not one of {}"), m.str(1), m.str(2), choices_of(m.str(3)));
+    if (std::regex_match(what, m, conversion))
+        return say(_("{}: '{}' is not a number"), m.str(1), m.str(2));
+    if (std::regex_match(what, m, excludes))
+        return say(_("{} excludes {}"), m.str(1), m.str(2));
+    if (std::regex_match(what, m, needs))
+        return say(_("{} requires {}"), m.str(1), m.str(2));
+    return what;
+}
+
 } // namespace
+
+std::string parse_error_message(const CLI::App *app, const CLI::Error &e) {
+    std::string out = parse_error_text(e.what()) + "\n";
+    if (app->get_help_ptr())
+        out += fmt::format(fmt::runtime(_("Run with {} for more information.")),
+                           app->get_help_ptr()->get_name()) +
+               "\n";
+    return out;
+}
 
 std::string language_option(int argc, char **argv) {
     for (int i = 1; i < argc; ++i) {

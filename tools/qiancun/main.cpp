@@ -19,8 +19,9 @@ int run(int argc, char **argv) {
     // CLI11's own words in help texts; subcommands share the formatter.
     auto formatter = app.get_formatter();
     for (const char *label : {N_("Usage"), N_("OPTIONS"), N_("SUBCOMMAND"), N_("SUBCOMMANDS"),
-                              N_("REQUIRED"), N_("Positionals")})
+                              N_("REQUIRED"), N_("Positionals"), N_("Needs"), N_("Excludes")})
         formatter->label(label, _(label));
+    app.failure_message(qiancun::cli::parse_error_message);
     app.option_defaults()->group(_("Options"));
     app.set_help_flag("-h,--help", _("Print this help message and exit"));
     app.require_subcommand(1);
