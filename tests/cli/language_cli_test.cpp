@@ -3,9 +3,11 @@
 
 #include "testing/postgres.hpp"
 #include "testing/testing.hpp"
+#include "testing/zip_writer.hpp"
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <filesystem>
 
 namespace qiancun {
@@ -191,6 +193,24 @@ TEST_F(LanguageCli, CommandLineErrorsAreSaidInChinese) {
         EXPECT_EQ(en.exit_code, 2) << en.err;
         EXPECT_EQ(en.err, c.en + "\nRun with --help for more information.\n");
     }
+}
+
+TEST_F(LanguageCli, ATranslationThatReordersValuesPutsEachInItsPlace) {
+    // A scale error, at a place, under a bound.
+    auto r =
+        run_qiancun({"--lang", "zh", "init", (dir / "m.sqlite").string(), "--crs", "EPSG:3857"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr("不能作为工作坐标系：其在 104.5E 28.5N（中国境内适用范围的中心） "
+                                 "处的尺度误差为 13.79 %，而指标计算最多允许 0.1 %（SPEC §8）；"));
+    // What an archive member declares it unpacks to, from how many compressed bytes.
+    const std::string reg = (dir / "r.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", reg, "--crs", "EPSG:4549"}).exit_code, 0);
+    testing::write_zero_bomb(dir / "bomb.zip", "plants.shp", std::uint64_t{2} << 30);
+    r = run_qiancun(
+        {"--lang", "zh", "import", reg, (dir / "bomb.zip").string(), "--as", "sewage_plant"});
+    EXPECT_EQ(r.exit_code, 3);
+    EXPECT_THAT(r.err, HasSubstr("：已拒绝：压缩包解压后超过 1.0 GiB（plants.shp 声明由 "));
+    EXPECT_THAT(r.err, HasSubstr(" MiB 压缩数据解出 2.0 GiB；zip 炸弹？）；请解压后导入文件本身"));
 }
 
 TEST_F(LanguageCli, BadInputRowsAreReportedInChinese) {

@@ -235,6 +235,27 @@ TEST_F(ConcurrencyTest, BusyRegistrySaysWhoHoldsTheLockAndTheTimeReallyWaited) {
     EXPECT_EQ(Registry::open(reg, true).content_checksum(), before);
 }
 
+TEST_F(ConcurrencyTest, BusyRegistryIsSaidInChinese) {
+    ForeignWriter lock(reg);
+    ::setenv("QIANCUN_BUSY_TIMEOUT_MS", "300", 1);
+    auto args = import_args("operating");
+    args.insert(args.begin(), {"--lang", "zh"});
+    const auto r = testing::run_qiancun(args);
+    ::unsetenv("QIANCUN_BUSY_TIMEOUT_MS");
+    EXPECT_EQ(r.exit_code, 4) << r.err;
+    const std::string head =
+        fmt::format("qiancun: 登记库 {} 正忙：另一个程序（QGIS、sqlite3 或脚本）正在写入；已等待 ",
+                    reg.string());
+    const std::string tail = " 秒后放弃，未做任何更改；请稍后再试\n";
+    const auto at = r.err.find(head);
+    ASSERT_NE(at, std::string::npos) << r.err;
+    const std::string rest = r.err.substr(at + head.size());
+    ASSERT_TRUE(rest.size() > tail.size() && rest.ends_with(tail)) << r.err;
+    const std::string seconds = rest.substr(0, rest.size() - tail.size());
+    EXPECT_EQ(seconds, fmt::format("{:.1f}", std::stod(seconds)));
+    EXPECT_GE(std::stod(seconds), 0.25) << r.err;
+}
+
 TEST_F(ConcurrencyTest, AWriterNotesItselfWhileItHoldsTheLock) {
     const fs::path note = reg.string() + ".writer";
     auto registry = Registry::open(reg);

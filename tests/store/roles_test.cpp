@@ -233,6 +233,46 @@ TEST_F(Roles, RoleAddGrantsReadingOfQgisStylesItDidNotMake) {
     EXPECT_EQ(granted(reader), "1\n");
 }
 
+TEST_F(Roles, RoleAddSaysInChineseWhenItMayNotLetTheRoleReadQgisStyles) {
+    // The registry handed to an owner who is no superuser: public.layer_styles (made by the
+    // set-up's import as the superuser, as QGIS would) is not theirs to grant.
+    const auto owner = role_name("owner");
+    const auto r0 = psql(fmt::format(
+        "CREATE ROLE {0} LOGIN CREATEROLE; ALTER SCHEMA \"{1}\" OWNER TO {0}; DO $$ DECLARE t "
+        "record; BEGIN FOR t IN SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = "
+        "c.relnamespace WHERE n.nspname = '{1}' AND c.relkind IN ('r', 'v', 'm', 'p') LOOP "
+        "EXECUTE format('ALTER TABLE %I.%I OWNER TO %I', '{1}', t.relname, '{0}'); END LOOP; "
+        "END $$",
+        owner, schema.name()));
+    ASSERT_EQ(r0.exit_code, 0) << r0.err;
+    const auto owner_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", owner,
+                                       testing::pg_server().get("PGPORT"),
+                                       testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto reader = role_name("reader");
+    auto r = run_qiancun({"--lang", "zh", "role", "add", owner_uri, reader, "--read-only"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err,
+              fmt::format("警告：{0}：角色 {1} 无权让 {2} 读取 \"public\".\"layer_styles\"：在该表"
+                          "的所有者运行 GRANT SELECT ON \"public\".\"layer_styles\" TO "
+                          "\"{2}\" 之前，QGIS 为该角色打开的图层没有样式\n",
+                          owner_uri, owner, reader));
+    EXPECT_EQ(r.out, fmt::format("角色 {} 可读取 {}\n", reader, owner_uri));
+    r = run_qiancun({"role", "add", owner_uri, reader, "--read-only"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err, fmt::format("warning: {0}: role {1} may not let {2} read "
+                                 "\"public\".\"layer_styles\": QGIS opens the layers unstyled for "
+                                 "it until the table's owner runs GRANT SELECT ON "
+                                 "\"public\".\"layer_styles\" TO \"{2}\"\n",
+                                 owner_uri, owner, reader));
+    // The rest of the access is given: the role reads the registry.
+    const auto reader_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", reader,
+                                        testing::pg_server().get("PGPORT"),
+                                        testing::pg_server().get("PGDATABASE"), schema.name());
+    r = run_qiancun({"list", reader_uri, "sewage_plant", "--format", "csv"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(testing::split_lines(r.out).size(), 3u);
+}
+
 TEST_F(Roles, AReadOnlyRoleReadsAndWritesNothing) {
     const auto reader = role_name("reader");
     auto r = run_qiancun({"role", "add", uri, reader, "--read-only"});

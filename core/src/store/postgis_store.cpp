@@ -2085,8 +2085,9 @@ void PostgisStore::add_role(const RoleSpec &role) {
                         fmt::format("GRANT SELECT ON {} TO {}", qgis, name));
         else
             log(LogLevel::warning,
-                fmt::format("{}: role {} may not let {} read {}: QGIS opens the layers "
-                            "unstyled for it until the table's owner runs GRANT SELECT ON {} TO {}",
+                fmt::format(fmt::runtime(_("{}: role {} may not let {} read {}: QGIS opens the "
+                                           "layers unstyled for it until the table's owner runs "
+                                           "GRANT SELECT ON {} TO {}")),
                             where.display(), m_conn.user(), role.name, qgis, qgis, name));
     }
     if (role.read_only())
