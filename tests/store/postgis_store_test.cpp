@@ -190,7 +190,7 @@ TEST_F(PostgisStore, InitMakesTypedGeometryColumnsWithGistIndexesAndTheRegistryT
     EXPECT_EQ(tables, "import_log,layer_styles,meta,result_layers,status_history\n");
     const auto version = query(
         fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'", schema.name()));
-    EXPECT_EQ(version, "4\n");
+    EXPECT_EQ(version, "5\n");
 }
 
 TEST_F(PostgisStore, StylesAreKeptInTheSchemaAndWhereQgisLooksAndRewrittenOnlyWhenChanged) {
@@ -350,7 +350,7 @@ TEST_F(PostgisStore, AVersion1SchemaIsUpgradedInPlaceWithItsData) {
     EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
                                schema.name()))
                   .out,
-              "4\n");
+              "5\n");
     EXPECT_EQ(reg.count("sewage_plant"), 5);
     EXPECT_EQ(psql(fmt::format("SELECT count(*) FROM pg_policies WHERE schemaname = '{}' AND "
                                "tablename = 'sewage_plant'",
@@ -424,7 +424,7 @@ TEST_F(PostgisStore, HallsKeepAPointColumnAndAFootprintColumnAndVersion2IsUpgrad
     EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
                                schema.name()))
                   .out,
-              "4\n");
+              "5\n");
     EXPECT_EQ(psql(halls_sql).out, expected);
     EXPECT_EQ(psql(fmt::format("SELECT string_agg(f_geometry_column || ' ' || type, ',' ORDER BY "
                                "f_geometry_column) FROM geometry_columns WHERE f_table_schema = "
@@ -472,7 +472,7 @@ TEST_F(PostgisStore, AVersion3SchemaGetsItsFootprintsRenamed) {
     EXPECT_EQ(psql(fmt::format("SELECT value FROM \"{}\".meta WHERE key = 'schema_version'",
                                schema.name()))
                   .out,
-              "4\n");
+              "5\n");
     EXPECT_EQ(psql(fmt::format("SELECT string_agg(f_geometry_column || ' ' || type, ',' ORDER BY "
                                "f_geometry_column) FROM geometry_columns WHERE f_table_schema = "
                                "'{}' AND f_table_name = 'cultural_hall'",
@@ -488,6 +488,156 @@ TEST_F(PostgisStore, AVersion3SchemaGetsItsFootprintsRenamed) {
     EXPECT_EQ(read, (std::vector<std::string>{"MULTIPOLYGON (((500100 3320100, 500200 3320100, "
                                               "500200 3320150, 500100 3320150, 500100 "
                                               "3320100)))"}));
+}
+
+/// Back to version 4 in `schema`: the audit as versions 2 to 4 made it, one row-level trigger
+/// per kind table calling a function that logs the row it is called for.
+std::string row_level_audit(const std::string &schema) {
+    return fmt::format(
+        "SET search_path = \"{0}\", public; "
+        "CREATE OR REPLACE FUNCTION \"{0}\".qiancun_audit() RETURNS trigger LANGUAGE plpgsql "
+        "SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $f$ BEGIN INSERT INTO "
+        "\"{0}\".audit_log (at, role, operation, kind, key, old_values, new_values) VALUES "
+        "(clock_timestamp(), session_user, TG_OP, TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN "
+        "to_jsonb(OLD) ELSE to_jsonb(NEW) END ->> TG_ARGV[0], CASE WHEN TG_OP = 'INSERT' THEN "
+        "NULL ELSE to_jsonb(OLD) END, CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE to_jsonb(NEW) "
+        "END); RETURN NULL; END $f$; "
+        "DO $$ DECLARE t record; BEGIN FOR t IN SELECT c.relname, split_part(encode(g.tgargs, "
+        "'escape'), '\\000', 1) AS key FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = '{0}' AND g.tgname = "
+        "'qiancun_audit_insert' LOOP EXECUTE format('DROP TRIGGER qiancun_audit_insert ON %1$I; "
+        "DROP TRIGGER qiancun_audit_update ON %1$I; DROP TRIGGER qiancun_audit_delete ON %1$I; "
+        "CREATE TRIGGER qiancun_audit AFTER INSERT OR UPDATE OR DELETE ON %1$I FOR EACH ROW "
+        "EXECUTE FUNCTION qiancun_audit(%2$L)', t.relname, t.key); END LOOP; END $$; "
+        "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+        schema);
+}
+
+TEST_F(PostgisStore, AVersion4SchemaIsUpgradedToStatementAuditWritingTheSameRows) {
+    // Two registries with the same rows; `old` goes back to version 4 (its rows audited so far
+    // by the triggers of now), `now` stays as init made it.
+    TempSchema now_schema{"audit_now"};
+    const std::array<std::string, 2> names{schema.name(), now_schema.name()};
+    const std::array<std::string, 2> uris{schema.uri(), now_schema.uri()};
+    for (const auto &uri : uris) {
+        auto reg = Registry::create(Location::parse(uri), 4549);
+        fill(reg);
+    }
+    const auto sql = [](const std::string &name, const std::string &query) {
+        const auto r = psql(fmt::format("SET search_path = \"{}\", public; {}", name, query));
+        EXPECT_EQ(r.exit_code, 0) << query << "\n" << r.err;
+        return r.out;
+    };
+    const auto downgrade = psql(row_level_audit(names[0]));
+    ASSERT_EQ(downgrade.exit_code, 0) << downgrade.err;
+    const auto triggers = [&](const std::string &name) {
+        return sql(name, fmt::format("SELECT c.relname, g.tgname, g.tgtype, g.tgenabled, "
+                                     "encode(g.tgargs, 'escape'), g.tgoldtable, g.tgnewtable "
+                                     "FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid JOIN "
+                                     "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = "
+                                     "'{}' AND NOT g.tgisinternal ORDER BY 1, 2",
+                                     name));
+    };
+    const auto row_triggers = triggers(names[0]);
+    ASSERT_THAT(row_triggers, HasSubstr("\nsewage_plant|qiancun_audit|29|O|id\\000||\n"));
+    ASSERT_THAT(row_triggers, HasSubstr("\nvillage|qiancun_audit|29|O|code\\000||\n"));
+    // Every kind of change, by hand as in QGIS or psql: rows inserted, an upsert that inserts
+    // one and updates another, a changed fid and a changed key, rows deleted, every village.
+    const std::string point = "ST_SetSRID(ST_MakePoint({}, 3320100), 4549)";
+    const auto edit = [&](const std::string &round) {
+        return fmt::format(
+            "INSERT INTO sewage_plant (id, status, geom) VALUES ('{0}1', 'planned', {1}), "
+            "('{0}2', 'planned', {2}); INSERT INTO sewage_plant (id, status, geom) VALUES "
+            "('{0}1', 'operating', {1}), ('{0}3', 'planned', {3}) ON CONFLICT (id) DO UPDATE SET "
+            "status = excluded.status; UPDATE sewage_plant SET fid = fid + 1000, status = "
+            "'closed' WHERE id IN ('A', 'B'); UPDATE sewage_plant SET id = '{0}A' WHERE id = 'A'; "
+            "UPDATE sewage_plant SET id = 'A' WHERE id = '{0}A'; DELETE FROM sewage_plant WHERE "
+            "id IN ('C', '{0}2'); UPDATE village SET population = population + 1",
+            round, fmt::format(fmt::runtime(point), 500100),
+            fmt::format(fmt::runtime(point), 500200), fmt::format(fmt::runtime(point), 500300));
+    };
+    // The whole audit but the times (of the log and of the writes, a second apart perhaps),
+    // key by key in order.
+    const std::string audit_rows =
+        "SELECT kind, key, operation, role, old_values - 'updated_at', new_values - 'updated_at' "
+        "FROM audit_log ORDER BY kind, key, id";
+    for (const auto &name : names)
+        sql(name, edit("X"));
+    const auto logged = sql(names[0], audit_rows);
+    EXPECT_EQ(sql(names[1], audit_rows), logged);
+    const std::string changes =
+        "SELECT key, operation, old_values->>'fid', new_values->>'fid', old_values->>'status', "
+        "new_values->>'status' FROM audit_log WHERE kind = 'sewage_plant' AND (key LIKE 'X%' OR "
+        "id > (SELECT max(id) FROM audit_log WHERE key = 'X1')) ORDER BY key, id";
+    const auto changed = sql(names[1], changes);
+    EXPECT_EQ(changed, "A|UPDATE|1|1001|operating|closed\n"
+                       "A|UPDATE|1001|1001|closed|closed\n"
+                       "B|UPDATE|2|1002|operating|closed\n"
+                       "C|DELETE|3||operating|\n"
+                       "X1|INSERT||11||planned\n"
+                       "X1|UPDATE|11|11|planned|operating\n"
+                       "X2|INSERT||12||planned\n"
+                       "X2|DELETE|12||planned|\n"
+                       "X3|INSERT||14||planned\n"
+                       "XA|UPDATE|1001|1001|closed|closed\n");
+    EXPECT_EQ(sql(names[0], changes), changed);
+
+    // A reader upgrades it: the triggers and the function of now, the same policies, the
+    // audit kept, and the next changes logged as `now` logs them.
+    Registry::open(Location::parse(uris[0]), true);
+    EXPECT_EQ(sql(names[0], "SELECT value FROM meta WHERE key = 'schema_version'"), "5\n");
+    const auto statement_triggers = triggers(names[1]);
+    EXPECT_THAT(statement_triggers,
+                HasSubstr("sewage_plant|qiancun_audit_delete|8|O|id\\000|qiancun_old|\n"
+                          "sewage_plant|qiancun_audit_insert|4|O|id\\000||qiancun_new\n"
+                          "sewage_plant|qiancun_audit_update|16|O|id\\000|qiancun_old|"
+                          "qiancun_new\n"));
+    EXPECT_EQ(triggers(names[0]), statement_triggers);
+    const auto function = [&](const std::string &name) {
+        return sql(name, fmt::format("SELECT replace(prosrc, '{0}', 'S'), prosecdef, proconfig "
+                                     "FROM pg_proc WHERE proname = 'qiancun_audit' AND "
+                                     "pronamespace = '\"{0}\"'::regnamespace",
+                                     name));
+    };
+    EXPECT_EQ(function(names[0]), function(names[1]));
+    const auto policies = [&](const std::string &name) {
+        return sql(name, fmt::format("SELECT tablename, policyname, cmd, replace(qual, '{0}', "
+                                     "'S'), replace(with_check, '{0}', 'S') FROM pg_policies "
+                                     "WHERE schemaname = '{0}' ORDER BY 1, 2",
+                                     name));
+    };
+    EXPECT_EQ(policies(names[0]), policies(names[1]));
+    EXPECT_EQ(sql(names[0], audit_rows), logged);
+    for (const auto &name : names)
+        sql(name, edit("Y"));
+    for (const auto &uri : uris) {
+        auto writer = Registry::open(Location::parse(uri));
+        Registry::Transaction tx(writer);
+        auto rec = record("sewage_plant", "plants.csv", "2025-09-01");
+        writer.write(writer.kind("sewage_plant"),
+                     std::vector<Feature>{plant(1, "D", 500500.0, 3320500.0, "closed"),
+                                          plant(2, "F", 500600.0, 3320500.0)},
+                     WriteMode::upsert, rec);
+        tx.commit();
+    }
+    EXPECT_EQ(sql(names[0], audit_rows), sql(names[1], audit_rows));
+    // The status before and after, as `qiancun history` shows the rows.
+    const auto status = [](const std::string &json) {
+        const std::string tag = "\"status\": \"";
+        const auto at = json.find(tag);
+        if (at == std::string::npos)
+            return std::string("-");
+        const auto from = at + tag.size();
+        return json.substr(from, json.find('"', from) - from);
+    };
+    std::string history;
+    for (const auto &e : Registry::open(Location::parse(uris[0]), true).audit("sewage_plant", "D"))
+        history += fmt::format("{} {} {} {} {}\n", e.role, e.operation, e.id, status(e.old_values),
+                               status(e.new_values));
+    EXPECT_EQ(history, "postgres INSERT D - planned\n"
+                       "postgres UPDATE D planned planned\n"
+                       "postgres UPDATE D planned operating\n"
+                       "postgres UPDATE D operating closed\n");
 }
 
 TEST_F(PostgisStore, OtherTablesInTheSchemaAreNeverTakenOver) {

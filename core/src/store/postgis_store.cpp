@@ -30,8 +30,9 @@ namespace {
 
 /// Version of the PostgreSQL schema; migrations upgrade older ones in place. Version 3: a kind
 /// taking points or polygons has a POINT `geom` and a MULTIPOLYGON `footprint`; version 4 names
-/// it `footprint_geom`, as in the SpatiaLite file.
-constexpr int kSchemaVersion = 4;
+/// it `footprint_geom`, as in the SpatiaLite file; version 5 audits each statement's rows at once
+/// (statement-level triggers over transition tables) in place of a trigger call per row.
+constexpr int kSchemaVersion = 5;
 /// Points within this distance of a village belong to it (SPEC §3 border rule), metres.
 constexpr double kBorderTolM = 0.001;
 /// How long a writer waits for another writer of the same kind before giving up.
@@ -59,6 +60,19 @@ constexpr Oid kOidNumeric = 1700;
 using ffi::PgConn;
 using ffi::PgParams;
 using ffi::PgResult;
+
+/// One of the audit's triggers on a kind's table: PostgreSQL gives transition tables only to a
+/// trigger of one event, so there is one per operation, naming the tables the function reads.
+struct AuditTrigger {
+    const char *name;
+    const char *event;
+    const char *tables;
+};
+constexpr std::array<AuditTrigger, 3> kAuditTriggers{{
+    {"qiancun_audit_insert", "INSERT", "NEW TABLE AS qiancun_new"},
+    {"qiancun_audit_update", "UPDATE", "OLD TABLE AS qiancun_old NEW TABLE AS qiancun_new"},
+    {"qiancun_audit_delete", "DELETE", "OLD TABLE AS qiancun_old"},
+}};
 
 std::string sql_type(ValueType t) {
     switch (t) {
@@ -314,8 +328,7 @@ public:
                 continue;
             const std::string table = t(k.key);
             add_footprint_column(k);
-            m_conn.exec("pausing the audit",
-                        fmt::format("ALTER TABLE {} DISABLE TRIGGER qiancun_audit", table));
+            pause_audit(table, true);
             m_conn.exec(fmt::format("moving the footprints of {}", k.key),
                         fmt::format("UPDATE {} SET footprint_geom = ST_Multi(geom) WHERE "
                                     "GeometryType(geom) <> 'POINT'",
@@ -334,8 +347,7 @@ public:
                     PgParams()
                         .bytes(split_point_or_polygon(rows.bytes(i, 1)).point)
                         .integer(rows.integer(i, 0)));
-            m_conn.exec("resuming the audit",
-                        fmt::format("ALTER TABLE {} ENABLE TRIGGER qiancun_audit", table));
+            pause_audit(table, false);
             m_conn.exec(fmt::format("dropping the edit policy of {}", k.key),
                         fmt::format("DROP POLICY IF EXISTS qiancun_edit ON {}", table));
             m_conn.exec(fmt::format("making the geometries of {} points", k.key),
@@ -381,13 +393,13 @@ public:
                            t("roles"), m_conn.quote_literal(k.key), township);
     }
 
-    /// Row-level security and the audit trigger on the table of `k`: everyone the schema is
+    /// Row-level security and the audit triggers on the table of `k`: everyone the schema is
     /// granted to reads every row; a role writes only what edit_condition allows; the owner
     /// (who ran init) is not bound.
     void secure_kind_table(const KindDef &k) {
         const std::string table = t(k.key);
         const std::string cond = edit_condition(k);
-        const std::array<std::pair<const char *, std::string>, 4> ddl{{
+        const std::array<std::pair<const char *, std::string>, 3> ddl{{
             {"enabling row-level security",
              fmt::format("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", table)},
             {"creating the read policy",
@@ -395,13 +407,66 @@ public:
             {"creating the edit policy",
              fmt::format("CREATE POLICY qiancun_edit ON {} FOR ALL USING ({}) WITH CHECK ({})",
                          table, cond, cond)},
-            {"creating the audit trigger",
-             fmt::format("CREATE TRIGGER qiancun_audit AFTER INSERT OR UPDATE OR DELETE ON {} "
-                         "FOR EACH ROW EXECUTE FUNCTION {}.qiancun_audit({})",
-                         table, m_schema, m_conn.quote_literal(k.key_field()))},
         }};
         for (const auto &[purpose, sql] : ddl)
             m_conn.exec(fmt::format("{} of {}", purpose, k.key), sql);
+        create_audit_triggers(k);
+    }
+
+    /// The audit's triggers on the table of `k`, after each statement that writes it; the
+    /// function reads the key from the column named by its argument.
+    void create_audit_triggers(const KindDef &k) {
+        for (const auto &trigger : kAuditTriggers)
+            m_conn.exec(fmt::format("creating the audit trigger of {}", k.key),
+                        fmt::format("CREATE TRIGGER {} AFTER {} ON {} REFERENCING {} FOR EACH "
+                                    "STATEMENT EXECUTE FUNCTION {}.qiancun_audit({})",
+                                    trigger.name, trigger.event, t(k.key), trigger.tables, m_schema,
+                                    m_conn.quote_literal(k.key_field())));
+    }
+
+    /// Stops (`pause`) or restarts the audit of `table` (qualified), for a change that is no
+    /// change of values.
+    void pause_audit(const std::string &table, bool pause) {
+        for (const auto &trigger : kAuditTriggers)
+            m_conn.exec(pause ? "pausing the audit" : "resuming the audit",
+                        fmt::format("ALTER TABLE {} {} TRIGGER {}", table,
+                                    pause ? "DISABLE" : "ENABLE", trigger.name));
+    }
+
+    /// The audit function (made again by the version 5 upgrade). Each statement's rows go into
+    /// audit_log at once, as a row-level trigger logged them one by one: the time, the session's
+    /// role, the operation, the kind, the key (the new row's, the old one's for a DELETE) and
+    /// the old and new rows as JSON. An UPDATE's transition tables hold its old and new rows
+    /// in the same order, one pair per row updated, so they are paired by position: a changed
+    /// fid or key is still one change. Each statement is planned when it runs (EXECUTE), for
+    /// the rows there are: a plan kept from a statement of a few rows would pair a large one
+    /// by a nested loop, in quadratic time; a statement that wrote no rows (an upsert's UPDATE
+    /// when it only inserted) plans nothing. SECURITY DEFINER: roles write the audit only
+    /// through these triggers, never directly.
+    std::string audit_function_sql() const {
+        const auto insert = [&](const std::string &select) {
+            return m_conn.quote_literal(fmt::format(
+                "INSERT INTO {} (at, role, operation, kind, key, old_values, new_values) SELECT "
+                "clock_timestamp(), session_user, $1, $2, {}",
+                t("audit_log"), select));
+        };
+        return fmt::format(
+            "CREATE OR REPLACE FUNCTION {}.qiancun_audit() RETURNS trigger LANGUAGE plpgsql "
+            "SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $f$ BEGIN "
+            "IF TG_OP = 'INSERT' THEN IF EXISTS (SELECT FROM qiancun_new) THEN EXECUTE {} USING "
+            "TG_OP, TG_TABLE_NAME, TG_ARGV[0]; END IF; ELSIF TG_OP = 'DELETE' THEN IF EXISTS "
+            "(SELECT FROM qiancun_old) THEN EXECUTE {} USING TG_OP, TG_TABLE_NAME, TG_ARGV[0]; "
+            "END IF; ELSIF EXISTS (SELECT FROM qiancun_new) THEN EXECUTE {} USING TG_OP, "
+            "TG_TABLE_NAME, TG_ARGV[0]; END IF; RETURN NULL; END $f$",
+            m_schema,
+            insert("n.new_row ->> $3, NULL, n.new_row FROM (SELECT to_jsonb(qiancun_new) AS "
+                   "new_row FROM qiancun_new) n"),
+            insert("o.old_row ->> $3, o.old_row, NULL FROM (SELECT to_jsonb(qiancun_old) AS "
+                   "old_row FROM qiancun_old) o"),
+            insert("n.new_row ->> $3, o.old_row, n.new_row FROM (SELECT to_jsonb(qiancun_old) "
+                   "AS old_row, row_number() OVER () AS i FROM qiancun_old) o JOIN (SELECT "
+                   "to_jsonb(qiancun_new) AS new_row, row_number() OVER () AS i FROM "
+                   "qiancun_new) n ON n.i = o.i ORDER BY n.i"));
     }
 
     /// Version 2: the audit table with its trigger function, the role grants, and row-level
@@ -430,17 +495,7 @@ public:
              fmt::format("CREATE TABLE {} (role text COLLATE \"C\" NOT NULL, township text "
                          "COLLATE \"C\" NOT NULL, PRIMARY KEY (role, township))",
                          t("role_townships"))},
-            // SECURITY DEFINER: roles write the audit only through this trigger, never directly.
-            {"creating the audit function",
-             fmt::format("CREATE FUNCTION {0}.qiancun_audit() RETURNS trigger LANGUAGE plpgsql "
-                         "SECURITY DEFINER SET search_path = pg_catalog, public, pg_temp AS $f$ "
-                         "BEGIN INSERT INTO {1} (at, role, operation, kind, key, old_values, "
-                         "new_values) VALUES (clock_timestamp(), session_user, TG_OP, "
-                         "TG_TABLE_NAME, CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE "
-                         "to_jsonb(NEW) END ->> TG_ARGV[0], CASE WHEN TG_OP = 'INSERT' THEN NULL "
-                         "ELSE to_jsonb(OLD) END, CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE "
-                         "to_jsonb(NEW) END); RETURN NULL; END $f$",
-                         m_schema, t("audit_log"))},
+            {"creating the audit function", audit_function_sql()},
             {"protecting the import log",
              fmt::format("ALTER TABLE {} ENABLE ROW LEVEL SECURITY", t("import_log"))},
             {"protecting the import log",
@@ -531,11 +586,26 @@ public:
         ffi::PgTransaction tx(m_conn);
         load_kinds();
         if (from < 2) {
-            // Version 2: roles, row-level security and the audit table.
+            // Version 2: roles, row-level security and the audit table (as audited now).
             create_security_tables();
             for (const auto &k : m_kinds)
                 if (relation_exists(k.key))
                     secure_kind_table(k);
+        } else if (from < 5) {
+            // Version 5: the row-level audit trigger becomes statement-level ones writing the
+            // same rows; first, so that the footprint move below pauses the triggers of now.
+            m_conn.exec("making the audit function again", audit_function_sql());
+            for (const auto &k : m_kinds) {
+                if (!relation_exists(k.key))
+                    continue;
+                std::vector<std::string> names{"qiancun_audit"};
+                for (const auto &trigger : kAuditTriggers)
+                    names.emplace_back(trigger.name);
+                for (const auto &name : names)
+                    m_conn.exec(fmt::format("removing the audit triggers of {}", k.key),
+                                fmt::format("DROP TRIGGER IF EXISTS {} ON {}", name, t(k.key)));
+                create_audit_triggers(k);
+            }
         }
         if (from < 3) {
             load_crs();
