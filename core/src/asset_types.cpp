@@ -414,6 +414,23 @@ int KindDef::attribute_index(std::string_view name) const noexcept {
     return -1;
 }
 
+std::string message_name(const KindDef &kind) {
+    return message_name(kind.key, kind.label);
+}
+
+std::string message_name(const AttributeDef &attribute) {
+    return message_name(attribute.name, attribute.label);
+}
+
+std::string choice_label(const AttributeDef &attribute, std::string_view choice) {
+    for (const auto &[alias, value] : attribute.aliases)
+        if (value == choice && std::any_of(alias.begin(), alias.end(), [](char c) {
+                return static_cast<unsigned char>(c) >= 0x80;
+            }))
+            return alias;
+    return std::string(choice);
+}
+
 const std::vector<std::string> &asset_statuses() {
     static const std::vector<std::string> statuses{"planned", "building", "operating", "renovating",
                                                    "closed"};

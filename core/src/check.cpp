@@ -145,7 +145,15 @@ std::string trimmed(std::string_view s) {
 }
 
 std::string metres(double m) {
-    return fmt::format("{:.1f} m", m);
+    return fmt::format(fmt::runtime(_("{:.1f} m")), m);
+}
+
+/// "check: why it was skipped", the check named as message_name names it.
+std::string skipped(std::string_view check, const char *why) {
+    const auto &defs = check_defs();
+    const auto d =
+        std::find_if(defs.begin(), defs.end(), [&](const CheckDef &c) { return c.key == check; });
+    return fmt::format(fmt::runtime(_("{}: {}")), message_name(d->key, d->label_zh), why);
 }
 
 } // namespace
@@ -258,7 +266,8 @@ std::vector<DuplicatePair> likely_duplicates(const Registry &registry, std::stri
 CheckReport check_registry(const Registry &registry, const MetricsConfig &config,
                            const CheckOptions &options) {
     if (!registry.working_epsg())
-        throw UsageError(fmt::format("{} has no working CRS yet", registry.display()));
+        throw UsageError(
+            fmt::format(fmt::runtime(_("{} has no working CRS yet")), registry.display()));
     CheckReport report;
     std::map<std::string, std::vector<Finding>> by_check;
     // village_code of an asset or settlement, for the findings about it.
@@ -279,14 +288,15 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
         for (const auto &p : likely_duplicates(registry, k.key, options.duplicate_distance_m))
             by_check["duplicate_asset"].push_back(
                 {"duplicate_asset", k.key, p.id_a, village_of(k.key, p.id_a),
-                 fmt::format("{} name as {} ({}), {} apart", p.same_name ? "same" : "near-same",
+                 fmt::format(fmt::runtime(p.same_name ? _("same name as {} ({}), {} apart")
+                                                      : _("near-same name as {} ({}), {} apart")),
                              p.id_b, p.name_b, metres(p.distance_m)),
                  p.distance_m});
     }
 
     const std::int64_t villages = registry.count("village");
     if (villages == 0) {
-        report.skipped.push_back(_("outside_villages: no villages in the registry"));
+        report.skipped.push_back(skipped("outside_villages", _("no villages in the registry")));
     } else {
         for (const auto &k : registry.kinds()) {
             if (!k.is_asset() || k.geometry == GeometryKind::line || !registry.has_table(k.key))
@@ -298,7 +308,7 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                  .order_by = {"id"}},
                 [&](const ScanRow &r) {
                     by_check["outside_villages"].push_back(
-                        {"outside_villages", k.key, r.text(0), "", "outside every village", {}});
+                        {"outside_villages", k.key, r.text(0), "", _("outside every village"), {}});
                 });
         }
     }
@@ -319,7 +329,7 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                                    "village",
                                    code,
                                    code,
-                                   "no settlement",
+                                   _("no settlement"),
                                    {}});
                           const auto population = r.number(1);
                           if (r.is_null(1) || population.value_or(0.0) <= 0.0)
@@ -328,32 +338,36 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                                    "village",
                                    code,
                                    code,
-                                   r.is_null(1) ? "population empty" : "population 0",
+                                   r.is_null(1) ? _("population empty") : _("population 0"),
                                    {}});
                       });
     }
 
     if (registry.has_table("sewage_plant"))
-        registry.scan({.table = "sewage_plant",
-                       .columns = {"id", "status", "village_code"},
-                       .where = {ScanCondition::null("effluent_ok")},
-                       .order_by = {"id"}},
-                      [&](const ScanRow &r) {
-                          const std::string status = r.text(1);
-                          if (config.serves(status))
-                              by_check["plant_without_effluent"].push_back(
-                                  {"plant_without_effluent",
-                                   "sewage_plant",
-                                   r.text(0),
-                                   r.text(2),
-                                   fmt::format("{}, effluent_ok empty", status),
-                                   {}});
-                      });
+        registry.scan(
+            {.table = "sewage_plant",
+             .columns = {"id", "status", "village_code"},
+             .where = {ScanCondition::null("effluent_ok")},
+             .order_by = {"id"}},
+            [&](const ScanRow &r) {
+                const std::string status = r.text(1);
+                if (config.serves(status))
+                    by_check["plant_without_effluent"].push_back(
+                        {"plant_without_effluent",
+                         "sewage_plant",
+                         r.text(0),
+                         r.text(2),
+                         fmt::format(fmt::runtime(_("{}, effluent_ok empty")),
+                                     translate_in_context("asset status", status.c_str())),
+                         {}});
+            });
 
     const network::RoadGraph graph = build_road_graph(registry, config);
     if (graph.edge_count() == 0) {
-        report.skipped.push_back(_("road_disconnected: no serving road in the registry"));
-        report.skipped.push_back(_("settlement_off_road: no serving road in the registry"));
+        report.skipped.push_back(
+            skipped("road_disconnected", _("no serving road in the registry")));
+        report.skipped.push_back(
+            skipped("settlement_off_road", _("no serving road in the registry")));
     } else {
         const auto pieces = graph.components();
         std::set<std::string> reported;
@@ -366,8 +380,8 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                     continue;
                 by_check["road_disconnected"].push_back(
                     {"road_disconnected", "rural_road", id, "",
-                     fmt::format("in a piece of {} road(s), {:.3f} km, not joined to the main "
-                                 "network ({:.3f} km)",
+                     fmt::format(fmt::runtime(_("in a piece of {} road(s), {:.3f} km, not joined "
+                                                "to the main network ({:.3f} km)")),
                                  roads.size(), pieces[c].length_m / 1000.0,
                                  pieces[0].length_m / 1000.0),
                      pieces[c].length_m / 1000.0});
@@ -387,7 +401,8 @@ CheckReport check_registry(const Registry &registry, const MetricsConfig &config
                                   return;
                               by_check["settlement_off_road"].push_back(
                                   {"settlement_off_road", "settlement", r.text(0), r.text(1),
-                                   fmt::format("{} from the nearest serving road (cap {})",
+                                   fmt::format(fmt::runtime(_("{} from the nearest serving road "
+                                                              "(cap {})")),
                                                metres(at->leg_m), metres(config.offroad_cap_m)),
                                    at->leg_m});
                           });

@@ -52,7 +52,7 @@ std::string share_detail(const IndicatorValue &value) {
                        translate_in_context("share of", value.denominator.c_str()));
 }
 
-std::vector<std::string> left_out_notes(const Bulletin &bulletin, bool by_label) {
+std::vector<std::string> left_out_notes(const Bulletin &bulletin) {
     std::vector<std::string> out;
     for (const auto &v : bulletin.values) {
         if (!v.township.empty())
@@ -60,7 +60,7 @@ std::vector<std::string> left_out_notes(const Bulletin &bulletin, bool by_label)
         const auto def = std::find_if(bulletin.defs.begin(), bulletin.defs.end(),
                                       [&](const IndicatorDef &d) { return d.key == v.key; });
         const std::string name =
-            by_label && def != bulletin.defs.end() && !def->label.empty() ? def->label : v.key;
+            def != bulletin.defs.end() ? message_name(def->key, def->label) : v.key;
         std::int64_t unknown = v.unknown;
         if (v.from_events && v.without_events > 0) {
             const bool fallback = def != bulletin.defs.end() && def->events_fallback;

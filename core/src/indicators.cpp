@@ -847,7 +847,7 @@ void check_statuses_known(const Registry &registry, const std::string &as_of,
         return;
     std::vector<std::string> known;
     for (const auto &[date, kinds] : kinds_from)
-        known.push_back(fmt::format("{} from {}", fmt::join(kinds, ", "), date));
+        known.push_back(fmt::format(fmt::runtime(_("{} from {}")), fmt::join(kinds, ", "), date));
     std::vector<std::string> from_years;
     for (const auto &def : all)
         if (!def.needs_statuses)
@@ -1084,6 +1084,19 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     const Constants constants{static_cast<double>(targets.period_start),
                               static_cast<double>(targets.period_end), bulletin.as_of};
     const auto &kinds = registry.kinds();
+    // How the notes name indicators, kinds and attributes: by label in Chinese messages.
+    const auto indicator_name = [](const IndicatorDef &def) {
+        return message_name(def.key, def.label);
+    };
+    const auto kind_name = [&](const std::string &key) {
+        const KindDef *k = find_kind(kinds, key);
+        return k ? message_name(*k) : key;
+    };
+    const auto attribute_name = [&](const std::string &kind, const std::string &attribute) {
+        const KindDef *k = find_kind(kinds, kind);
+        const int i = k ? k->attribute_index(attribute) : -1;
+        return i >= 0 ? message_name(k->attributes[static_cast<std::size_t>(i)]) : attribute;
+    };
 
     // The indicators asked for, in the file's order.
     std::set<std::string> only;
@@ -1348,7 +1361,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             if (def.measure == IndicatorMeasure::sum && tally[""].unknown > 0)
                 note_once(fmt::format(
                     fmt::runtime(_("{}: {} {} matching where without {} left out of the sum")),
-                    def.key, tally[""].unknown, def.kind, def.of));
+                    indicator_name(def), tally[""].unknown, kind_name(def.kind),
+                    attribute_name(def.kind, def.of)));
             if (villages.empty())
                 tally[""].matched = -1; // marks "no rows at all"
         } else if (is_asset_measure(def.measure)) {
@@ -1479,7 +1493,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
             if (def.measure == IndicatorMeasure::sum && no_value > 0)
                 note_once(fmt::format(
                     fmt::runtime(_("{}: {} {} matching where without {} left out of the sum")),
-                    def.key, no_value, def.kind, def.of));
+                    indicator_name(def), no_value, kind_name(def.kind),
+                    attribute_name(def.kind, def.of)));
             if (seen == 0)
                 tally[""].matched = -1; // marks "no rows at all"
         } else if (def.measure == IndicatorMeasure::village_share) {
@@ -1544,8 +1559,8 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
 
     // The rows.
     auto no_layer = [&](const std::string &kind, bool now) {
-        return now ? fmt::format(fmt::runtime(_("no {} in the registry")), kind)
-                   : fmt::format(fmt::runtime(_("no {} in the registry as of {}")), kind,
+        return now ? fmt::format(fmt::runtime(_("no {} in the registry")), kind_name(kind))
+                   : fmt::format(fmt::runtime(_("no {} in the registry as of {}")), kind_name(kind),
                                  bulletin.as_of);
     };
     auto whole_number = [](double x) { return std::llround(x); };
@@ -1587,24 +1602,24 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                     break;
                 case IndicatorMeasure::asset_share:
                     if (t.matched <= 0)
-                        missing = fmt::format(fmt::runtime(_("no {} matches \"{}\"")), def.kind,
-                                              def.where);
+                        missing = fmt::format(fmt::runtime(_("no {} matches \"{}\"")),
+                                              kind_name(def.kind), def.where);
                     else if (t.whole <= 0 && from_events[d])
                         missing =
                             def.events_fallback
                                 ? fmt::format(
                                       fmt::runtime(_("no {} matching \"{}\" has a {} from {} "
                                                      "to {} or the values of \"{}\"")),
-                                      def.kind, def.where, def.events, bulletin.events_from,
-                                      bulletin.events_to, def.condition)
+                                      kind_name(def.kind), def.where, kind_name(def.events),
+                                      bulletin.events_from, bulletin.events_to, def.condition)
                                 : fmt::format(fmt::runtime(_("no {} matching \"{}\" has a {} from "
                                                              "{} to {}")),
-                                              def.kind, def.where, def.events, bulletin.events_from,
-                                              bulletin.events_to);
+                                              kind_name(def.kind), def.where, kind_name(def.events),
+                                              bulletin.events_from, bulletin.events_to);
                     else if (t.whole <= 0)
                         missing = fmt::format(
                             fmt::runtime(_("no {} matching \"{}\" has the values of \"{}\"")),
-                            def.kind, def.where, def.condition);
+                            kind_name(def.kind), def.where, def.condition);
                     break;
                 case IndicatorMeasure::village_share:
                     if (t.matched <= 0)
@@ -1640,11 +1655,11 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
                 v.from_events = from_events[d];
             }
             if (!missing.empty())
-                note_once(fmt::format(
-                    fmt::runtime(_("{}: no data ({})")),
-                    group.empty() ? def.key
-                                  : fmt::format(fmt::runtime(_("{0} in {1}")), def.key, group),
-                    missing));
+                note_once(fmt::format(fmt::runtime(_("{}: no data ({})")),
+                                      group.empty() ? indicator_name(def)
+                                                    : fmt::format(fmt::runtime(_("{0} in {1}")),
+                                                                  indicator_name(def), group),
+                                      missing));
             if (in_force && v.target)
                 v.expected = expected_value(*in_force, !def.is_share(), bulletin.as_of,
                                             targets.period_start, targets.period_end);
@@ -1655,12 +1670,17 @@ Bulletin compute_indicators(const Registry &registry, const Targets &targets,
     for (const auto *def : asked)
         if (const auto it = targets.by_key.find(def->key);
             it != targets.by_key.end() && it->second.assumption)
-            bulletin.notes.push_back(fmt::format(
-                fmt::runtime(_("{}: target {:g} {}, not the plan's — {}")), def->key,
-                *it->second.for_year(bulletin.year), def->unit, basis_text(it->second.basis)));
+            bulletin.notes.push_back(
+                fmt::format(fmt::runtime(_("{}: target {:g} {}, not the plan's — {}")),
+                            indicator_name(*def), *it->second.for_year(bulletin.year),
+                            translate_in_context("indicator unit", def->unit.c_str()),
+                            basis_text(it->second.basis)));
     if (township_without_target)
-        bulletin.notes.push_back(_("per township, counts and lengths have no target (the plan "
-                                   "sets them for the district only): status no_target"));
+        bulletin.notes.push_back(fmt::format(
+            fmt::runtime(_("per township, counts and lengths have no target (the plan sets them "
+                           "for the district only): status {}")),
+            translate_in_context("indicator status",
+                                 std::string(to_string(IndicatorStatus::no_target)).c_str())));
     return bulletin;
 }
 

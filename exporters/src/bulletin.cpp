@@ -276,7 +276,7 @@ std::vector<std::string> quality_notes(const BulletinReport &r) {
     std::vector<std::string> out;
     {
         const ChineseCatalogue zh;
-        for (auto &n : left_out_notes(r.current, true))
+        for (auto &n : left_out_notes(r.current))
             out.push_back(std::move(n));
     }
     // The assets without a record in the period (SPEC §5.2 "Dated events"), by id and name.

@@ -110,6 +110,23 @@ namespace {
     NC_("column", "hemei_year"),
     NC_("column", "seat_x"),
     NC_("column", "seat_y"),
+    NC_("column", "field"),
+    NC_("column", "as read without encoding"),
+    NC_("column", "samples"),
+    NC_("column", "attribute"),
+    NC_("column", "matched by"),
+    NC_("column", "piece"),
+    NC_("column", "edges"),
+    NC_("column", "km"),
+    NC_("column", "table"),
+    NC_("column", "rows"),
+};
+
+/// How inspect says an attribute found its field: by an option, its name or its label.
+[[maybe_unused]] const char *const kMatchWords[] = {
+    NC_("matched by", "option"),
+    NC_("matched by", "name"),
+    NC_("matched by", "label"),
 };
 
 /// The statuses of SPEC §2, the words people read for the keys (the classes of SPEC §4 are
@@ -166,6 +183,10 @@ std::string label_of(std::string_view key, const KindLabels &kinds) {
 
 std::string chinese_column_label(std::string_view key, const KindLabels &kinds) {
     const ChineseCatalogue zh;
+    return label_of(key, kinds);
+}
+
+std::string column_label(std::string_view key, const KindLabels &kinds) {
     return label_of(key, kinds);
 }
 

@@ -461,15 +461,6 @@ Symbol kind_symbol(GeometryKind geometry, std::string_view kind, std::string_vie
     return marker_symbol(rgba, marker_shape(kind), kind == "cultural_hall" ? "3.6" : "3.0");
 }
 
-/// The legend label of a coded value `value` of `attr`: its Chinese alias from the kind's
-/// definition (the first one listed, e.g. 县道 for county), else the value itself.
-std::string choice_label(const AttributeDef &attr, std::string_view value) {
-    for (const auto &[alias, target] : attr.aliases)
-        if (target == value)
-            return alias;
-    return std::string(value);
-}
-
 std::string status_renderer(const KindDef &kind, const std::string &attr) {
     std::vector<Category> cats;
     for (const auto &st : kStatuses)

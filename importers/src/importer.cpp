@@ -595,12 +595,13 @@ void check_event_assets(const Registry &registry, const PreparedImport &prepared
         registry.scan({.table = kind.asset_kind, .columns = {"id"}},
                       [&](const ScanRow &r) { ids.insert(r.text(0)); });
     ErrorList errors{prepared.report.record.source, prepared.report.record.layer, {}};
+    const std::string assets = message_name(registry.kind(kind.asset_kind));
     for (const auto &f : prepared.features) {
         const std::string id = value_to_text(f.values[static_cast<std::size_t>(at)]);
         if (!ids.count(id))
             errors.add(f.row, fmt::format(fmt::runtime(_("asset_id '{}' is no {} of the registry: "
                                                          "import the {} first, or correct the id")),
-                                          id, kind.asset_kind, kind.asset_kind));
+                                          id, assets, assets));
     }
     errors.throw_if_any();
 }
@@ -644,13 +645,18 @@ void hint_likely_duplicates(const Registry &registry, std::string_view kind,
     constexpr std::size_t kShown = 3;
     const std::size_t more = pairs.size() > kShown ? pairs.size() - kShown : 0;
     pairs.resize(std::min(pairs.size(), kShown));
-    qiancun::log(LogLevel::warning,
-                 fmt::format(fmt::runtime(_(
-                                 "{} likely duplicate {} rows (same or near-same name within 50 m: "
-                                 "{}{}), see `qiancun check {}` (疑似重复设施)")),
-                             involved.size(), kind, fmt::join(pairs, _("; ")),
-                             more ? fmt::format(fmt::runtime(_("; {} more")), more) : std::string(),
-                             registry.display()));
+    // The section of `qiancun check` that lists them, as that report names it.
+    const auto &defs = check_defs();
+    const auto check = std::find_if(defs.begin(), defs.end(),
+                                    [](const CheckDef &d) { return d.key == "duplicate_asset"; });
+    qiancun::log(
+        LogLevel::warning,
+        fmt::format(
+            fmt::runtime(_("{} likely duplicate {} rows (same or near-same name within 50 m: "
+                           "{}{}), see `qiancun check {}` ({})")),
+            involved.size(), message_name(registry.kind(kind)), fmt::join(pairs, _("; ")),
+            more ? fmt::format(fmt::runtime(_("; {} more")), more) : std::string(),
+            registry.display(), message_name(check->key, check->label_zh)));
 }
 
 ImportReport import_file(Registry &registry, const ImportOptions &options,

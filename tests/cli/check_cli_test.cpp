@@ -89,7 +89,7 @@ TEST_F(CheckCli, ImportHintsAtTwoCourierStationsWithTheSameName14mApart) {
     EXPECT_THAT(r.err,
                 HasSubstr(fmt::format("warning: 2 likely duplicate courier_station rows (same or "
                                       "near-same name within 50 m: K1 and K2 14.0 m apart), see "
-                                      "`qiancun check {}` (疑似重复设施)",
+                                      "`qiancun check {}` (duplicate_asset)",
                                       reg)));
     r = run_qiancun({"list", reg, "courier_station", "--format", "csv"});
     EXPECT_EQ(split_lines(r.out).size(), 5u) << r.out; // all four imported

@@ -63,10 +63,10 @@ TEST_F(ChineseTablesCli, IndicatorTableSaysStatusesDetailsAndNotesInChinese) {
     // One note per thing left out, said once; the planning assumption in Chinese.
     EXPECT_THAT(
         zh.out,
-        HasSubstr("\n注：sewage_effluent_ok：16个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
+        HasSubstr("\n注：出水水质达标率：16个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
                   "未计入分子和分母（未知不等于未达标）。\n"));
     EXPECT_THAT(zh.out,
-                HasSubstr("\n注：courier_village_coverage：目标 100 %，非规划所定——规划假设：方案"
+                HasSubstr("\n注：村级寄递物流综合服务站覆盖：目标 100 %，非规划所定——规划假设：方案"
                           "（§三(三)1）要求建设村级寄递物流服务站，未给出数字；按每个行政村全覆盖计"
                           "\n"));
     for (const char *english : {"behind", "on_track", " met", " of ", "planning assumption",
@@ -89,18 +89,99 @@ TEST_F(ChineseTablesCli, IndicatorFileDepartmentsAndNotesOfScriptsAreChineseToo)
                      (testing::sample_maps_dir() / "indicators.toml").string()});
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
     EXPECT_EQ(cells(line_starting(zh.out, "指标 ")).back(), "责任单位");
-    EXPECT_THAT(zh.out,
-                HasSubstr("\n注：clinic_standardized：3个因数据缺失无法判断，未计入分子和分母"
-                          "（未知不等于未达标）。\n"));
+    EXPECT_THAT(zh.out, HasSubstr("\n注：村卫生室规范化率：3个因数据缺失无法判断，未计入分子和分母"
+                                  "（未知不等于未达标）。\n"));
     // The notes beside a table for scripts, per township ("在…" in Chinese order).
     const auto csv = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh", "--by",
                                   "township", "--format", "csv"});
     ASSERT_EQ(csv.exit_code, 0) << csv.err;
-    EXPECT_THAT(csv.err,
-                HasSubstr("注：sewage_effluent_ok（梁岙镇）：无数据（没有符合 \"serving\" 的 "
-                          "sewage_plant）"));
+    EXPECT_THAT(csv.err, HasSubstr("注：出水水质达标率（梁岙镇）：无数据（没有符合“serving”的"
+                                   "农村生活污水处理设施）"));
     EXPECT_THAT(csv.err, Not(HasSubstr("note:")));
     EXPECT_THAT(split_lines(csv.out).at(0), HasSubstr("status"));
+}
+
+TEST_F(ChineseTablesCli, IndicatorNotesNameIndicatorsKindsAttributesAndStatusesInChinese) {
+    const std::vector<std::string> args{
+        "indicators",   reg,
+        "--as-of",      kAsOf,
+        "--indicators", (testing::sample_maps_dir() / "indicators.toml").string()};
+    auto zh_args = args;
+    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh = run_qiancun(zh_args);
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    EXPECT_THAT(zh.out,
+                HasSubstr("\n注：村集体经济总收入：9 个符合 where 条件但没有村集体经济总收入"
+                          "(万元)的行政村未计入总和\n"));
+    const auto en = run_qiancun(args);
+    ASSERT_EQ(en.exit_code, 0) << en.err;
+    EXPECT_THAT(en.out, HasSubstr("\nnote: collective_income: 9 village matching where without "
+                                  "collective_income_10k left out of the sum\n"));
+
+    // Per township: the status a township row gets is said in the table's words.
+    const auto by = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--by", "township", "--only",
+                                 "sewage_new", "--lang", "zh"});
+    ASSERT_EQ(by.exit_code, 0) << by.err;
+    EXPECT_THAT(by.out, HasSubstr("\n注：按乡镇统计时，数量和长度类指标没有目标（规划只为全区设定）"
+                                  "：状态为“无目标”\n"));
+    const auto by_en = run_qiancun(
+        {"indicators", reg, "--as-of", kAsOf, "--by", "township", "--only", "sewage_new"});
+    ASSERT_EQ(by_en.exit_code, 0) << by_en.err;
+    EXPECT_THAT(by_en.out, HasSubstr("\nnote: per township, counts and lengths have no target (the "
+                                     "plan sets them for the district only): status no_target\n"));
+}
+
+TEST_F(ChineseTablesCli, GapsAndSiteSayTheTypeByItsLabelAndSiteEndsWithItsSentence) {
+    const auto gaps = run_qiancun({"gaps", reg, "--type", "sewage_plant", "--lang", "zh"});
+    ASSERT_EQ(gaps.exit_code, 0) << gaps.err;
+    EXPECT_EQ(split_lines(gaps.out).at(0), "农村生活污水处理设施：300 个村中有 221 个低于阈值 "
+                                           "90.0%（最差者在前）；未覆盖人口在这些村中为 "
+                                           "174144，在全部村中为 175911");
+    const auto gaps_en = run_qiancun({"gaps", reg, "--type", "sewage_plant"});
+    ASSERT_EQ(gaps_en.exit_code, 0) << gaps_en.err;
+    EXPECT_EQ(
+        split_lines(gaps_en.out).at(0),
+        "sewage_plant: 221 of 300 villages below the threshold 90.0% (worst first); uncovered "
+        "population 174144 in these villages, 175911 in all villages");
+
+    // The summary of `site` is one sentence for people, the sites follow; a script asking for
+    // CSV gets the key=value line beside it on standard error.
+    const std::vector<std::string> site{"site",    reg,  "--type",    "courier_station",
+                                        "--cover", "99", "--exclude", "hazard"};
+    auto zh_args = site;
+    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh = run_qiancun(zh_args);
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    const auto lines = split_lines(zh.out);
+    ASSERT_GE(lines.size(), 2u) << zh.out;
+    EXPECT_EQ(lines[0],
+              "村级寄递物流综合服务站建议新增 9 处（候选 1768 个，半径 2000 米，直线距离）：新覆盖 "
+              "13146 人，人口覆盖率 95.6% → 99.1%；达到目标 375617 人至少需要 9 处（最优 ≥ 9，"
+              "本方案至多比最优多 0 处）");
+    EXPECT_EQ(cells(lines[1]).at(0), "名次");
+    for (const auto &l : lines)
+        EXPECT_THAT(l, Not(HasSubstr("="))) << l;
+    const auto en = run_qiancun(site);
+    ASSERT_EQ(en.exit_code, 0) << en.err;
+    const std::string sentence =
+        "courier_station: 9 new sites proposed (1768 candidates, radius 2000 m, straight-line "
+        "distance): 13146 more people reached, population coverage 95.6% → 99.1%; the target of "
+        "375617 people needs at least 9 sites (optimum ≥ 9, this answer at most 0 more sites)";
+    EXPECT_EQ(split_lines(en.out).at(0), sentence);
+    auto csv_args = site;
+    csv_args.insert(csv_args.end(), {"--format", "csv"});
+    const auto csv = run_qiancun(csv_args);
+    ASSERT_EQ(csv.exit_code, 0) << csv.err;
+    EXPECT_THAT(csv.err,
+                HasSubstr(sentence + "\ntype=courier_station sites=9 candidates=1768 radius_m=2000 "
+                                     "network=no total_population=379411 covered_before=363017 "
+                                     "covered_after=376163 added_population=13146 "
+                                     "share_before=0.9568 share_after=0.9914 "
+                                     "target_population=375617 lower_bound_sites=9 "
+                                     "sites_over_optimum_at_most=0\n"));
+    EXPECT_EQ(split_lines(csv.out).at(0),
+              "rank,x,y,candidate,village_code,added_population,cumulative_population,"
+              "added_villages");
 }
 
 TEST_F(ChineseTablesCli, BulletinShowsTheSameChineseWordsAsThePeoplesTable) {

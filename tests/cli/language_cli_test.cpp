@@ -347,6 +347,53 @@ TEST_F(LanguageCli, LibraryErrorsAPlannerMeetsAreSaidInChineseByOptionAndByEnvir
     EXPECT_EQ(split_lines(info.out).size(), 1u) << info.out;
 }
 
+TEST_F(LanguageCli, LoadSaysKindsByTheirLabelsInChineseAndByTheirKeysInEnglish) {
+    // Two villages and two courier stations of one name 14 m apart: one entered twice.
+    testing::write_two_square_villages(dir / "villages.geojson");
+    testing::write_file(dir / "couriers.csv", "id,status,name,x,y\n"
+                                              "K1,运行,黄门村服务站,500300,3320300\n"
+                                              "K2,运行,黄门村服务站,500314,3320300\n");
+    testing::write_file(dir / "county.toml",
+                        "[registry]\ncrs = \"EPSG:4549\"\n\n"
+                        "[[source]]\nname = \"villages\"\nkind = \"village\"\n"
+                        "path = \"villages.geojson\"\n\n"
+                        "[[source]]\nname = \"post\"\nkind = \"courier_station\"\n"
+                        "path = \"couriers.csv\"\nsrc_crs = \"EPSG:4549\"\nx = \"x\"\ny = \"y\"\n");
+    const auto load = [&](const std::string &lang) {
+        const auto reg = testing::test_registry(dir.path(), "load_" + lang + ".sqlite");
+        EXPECT_EQ(run_qiancun({"init", reg}).exit_code, 0);
+        auto r = run_qiancun({"--lang", lang, "load", reg, (dir / "county.toml").string()});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        return std::make_pair(reg, r);
+    };
+    const auto [zh_reg, zh] = load("zh");
+    EXPECT_THAT(
+        split_lines(zh.err),
+        ::testing::ElementsAre(
+            "[1/2] 行政村 ← villages.geojson", "[2/2] 村级寄递物流综合服务站 ← couriers.csv",
+            fmt::format("警告：2 条村级寄递物流综合服务站记录疑似重复（50 米内同名或近似同名："
+                        "K1 与 K2 相距 14.0 米），见 `qiancun check {}`（疑似重复设施）",
+                        zh_reg)));
+    // Padded to the widest kind in terminal columns (a Chinese character takes two).
+    EXPECT_THAT(zh.out, HasSubstr("\n行政村                 villages.geojson             读入"
+                                  "      2  新增      2  更新      0  修复   0\n"
+                                  "村级寄递物流综合服务站 couriers.csv                 读入"
+                                  "      2  新增      2  更新      0  修复   0\n"));
+
+    const auto [en_reg, en] = load("en");
+    EXPECT_THAT(split_lines(en.err),
+                ::testing::ElementsAre(
+                    "[1/2] village ← villages.geojson", "[2/2] courier_station ← couriers.csv",
+                    fmt::format("warning: 2 likely duplicate courier_station rows (same or "
+                                "near-same name within 50 m: K1 and K2 14.0 m apart), see "
+                                "`qiancun check {}` (duplicate_asset)",
+                                en_reg)));
+    EXPECT_THAT(en.out, HasSubstr("\nvillage          villages.geojson             read      2"
+                                  "  new      2  updated      0  repaired   0\n"
+                                  "courier_station  couriers.csv                 read      2"
+                                  "  new      2  updated      0  repaired   0\n"));
+}
+
 TEST_F(LanguageCli, MachineOutputKeepsItsEnglishKeys) {
     const auto reg = testing::test_registry(dir.path(), "county.sqlite");
     testing::write_two_square_villages(dir / "villages.geojson");

@@ -34,7 +34,7 @@ double sql_number(const fs::path &registry, const std::string &sql) {
     return value;
 }
 
-/// `key=value` of the machine summary line.
+/// `key=value` of the machine summary line (on standard error with --format csv or json).
 std::int64_t key_value(const std::string &text, const std::string &key) {
     std::smatch m;
     if (!std::regex_search(text, m, std::regex("\\b" + key + "=([0-9]+)")))
@@ -70,11 +70,11 @@ TempDir *SiteCli::s_dir = nullptr;
 
 TEST_F(SiteCli, FortySewageSitesOnTheSampleCountyAgreeWithSpatialiteSql) {
     const fs::path out = s_dir->path() / "sites.gpkg";
-    const auto r = run_qiancun(
-        {"site", registry().string(), "--type", "sewage_plant", "--add", "40", "-o", out.string()});
+    const auto r = run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--add",
+                                "40", "--format", "csv", "-o", out.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_THAT(r.out, HasSubstr("sewage_plant 建议新增 40 处"));
-    EXPECT_THAT(r.out, HasSubstr("与最优差距至多"));
+    EXPECT_THAT(r.err, HasSubstr("sewage_plant: 40 new sites proposed"));
+    EXPECT_THAT(r.err, HasSubstr("short of the optimum"));
     // People in settlements of a village, and those within reach of a serving plant (SPEC §3
     // radius precedence: own radius when above 0, else 1000 m), by SpatiaLite itself.
     const auto total = static_cast<std::int64_t>(sql_number(
@@ -86,11 +86,11 @@ TEST_F(SiteCli, FortySewageSitesOnTheSampleCountyAgreeWithSpatialiteSql) {
         "s.population > 0 AND EXISTS (SELECT 1 FROM sewage_plant p WHERE p.status IN "
         "('operating', 'renovating') AND ST_Distance(s.geom, p.geom) <= CASE WHEN "
         "p.service_radius_m > 0 THEN p.service_radius_m ELSE 1000 END)"));
-    EXPECT_EQ(key_value(r.out, "total_population"), total);
-    EXPECT_EQ(key_value(r.out, "covered_before"), before);
-    EXPECT_EQ(key_value(r.out, "sites"), 40);
-    const std::int64_t added = key_value(r.out, "added_population");
-    EXPECT_GE(key_value(r.out, "upper_bound_population"), added);
+    EXPECT_EQ(key_value(r.err, "total_population"), total);
+    EXPECT_EQ(key_value(r.err, "covered_before"), before);
+    EXPECT_EQ(key_value(r.err, "sites"), 40);
+    const std::int64_t added = key_value(r.err, "added_population");
+    EXPECT_GE(key_value(r.err, "upper_bound_population"), added);
 
     // The layer: 40 ranked points whose gains add up, in a styled GeoPackage.
     const auto rows = testing::read_vector(out, "sites_sewage_plant");
@@ -122,20 +122,20 @@ TEST_F(SiteCli, FortySewageSitesOnTheSampleCountyAgreeWithSpatialiteSql) {
 TEST_F(SiteCli, CoverTargetCsvAndUsageErrors) {
     const fs::path csv = s_dir->path() / "sites.csv";
     auto r = run_qiancun({"site", registry().string(), "--type", "courier_station", "--cover", "99",
-                          "--exclude", "hazard", "-o", csv.string()});
+                          "--exclude", "hazard", "--format", "json", "-o", csv.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    const std::int64_t total = key_value(r.out, "total_population");
-    EXPECT_GE(key_value(r.out, "covered_after") * 100, 99 * total);
+    const std::int64_t total = key_value(r.err, "total_population");
+    EXPECT_GE(key_value(r.err, "covered_after") * 100, 99 * total);
     // The Lagrangian bound proves the 9 sites of the sample county optimal, and says so.
-    EXPECT_EQ(key_value(r.out, "sites"), 9);
-    EXPECT_EQ(key_value(r.out, "lower_bound_sites"), 9);
-    EXPECT_EQ(key_value(r.out, "sites_over_optimum_at_most"), 0);
-    EXPECT_THAT(r.out, HasSubstr("（最优 ≥ 9，本方案至多比最优多 0 处）"));
+    EXPECT_EQ(key_value(r.err, "sites"), 9);
+    EXPECT_EQ(key_value(r.err, "lower_bound_sites"), 9);
+    EXPECT_EQ(key_value(r.err, "sites_over_optimum_at_most"), 0);
+    EXPECT_THAT(r.err, HasSubstr("(optimum ≥ 9, this answer at most 0 more sites)"));
     const auto lines = testing::split_lines(testing::read_file(csv));
     ASSERT_GE(lines.size(), 2u);
     EXPECT_EQ(lines[0], "\xEF\xBB\xBFrank,x,y,candidate,village_code,added_population,"
                         "cumulative_population,added_villages");
-    EXPECT_EQ(static_cast<std::int64_t>(lines.size()) - 1, key_value(r.out, "sites"));
+    EXPECT_EQ(static_cast<std::int64_t>(lines.size()) - 1, key_value(r.err, "sites"));
 
     r = run_qiancun({"site", registry().string(), "--type", "sewage_plant"});
     EXPECT_EQ(r.exit_code, 2);
@@ -168,39 +168,43 @@ TEST_F(SiteCli, VillagesCoverCountsVillagesAsGapsDoesAndProvesSmallAnswersOptima
     // Every village of 曹浦镇 reached by sewage: 7 of its 16 are no gap now; 12 sites reach
     // the other 9, and the exact search proves that no 11 do.
     const fs::path csv = s_dir->path() / "village_sites.csv";
-    const auto r = run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--cover",
-                                "100", "--villages", "--township", "曹浦镇", "-o", csv.string()});
+    const auto r =
+        run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--cover", "100",
+                     "--villages", "--township", "曹浦镇", "--format", "csv", "-o", csv.string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto before = run_qiancun(
         {"gaps", registry().string(), "--type", "sewage_plant", "--township", "曹浦镇"});
     ASSERT_EQ(before.exit_code, 0) << before.err;
     const auto [gaps_before, villages] = gap_villages(before.out);
-    EXPECT_EQ(key_value(r.out, "villages"), villages);
-    EXPECT_EQ(key_value(r.out, "villages_reached_before"), villages - gaps_before);
-    EXPECT_EQ(key_value(r.out, "target_villages"), villages);
-    EXPECT_EQ(key_value(r.out, "sites"), 12);
-    EXPECT_EQ(key_value(r.out, "lower_bound_sites"), 12);
-    EXPECT_THAT(r.out, HasSubstr("proven_optimal=yes"));
-    EXPECT_THAT(r.out, HasSubstr("行政村覆盖率（覆盖即村内 90.0% 人口可达）43.7% → 100.0%"));
+    EXPECT_EQ(key_value(r.err, "villages"), villages);
+    EXPECT_EQ(key_value(r.err, "villages_reached_before"), villages - gaps_before);
+    EXPECT_EQ(key_value(r.err, "target_villages"), villages);
+    EXPECT_EQ(key_value(r.err, "sites"), 12);
+    EXPECT_EQ(key_value(r.err, "lower_bound_sites"), 12);
+    EXPECT_THAT(r.err, HasSubstr("proven_optimal=yes"));
+    EXPECT_THAT(r.err, HasSubstr("villages covered (a village when 90.0% of its people are "
+                                 "within reach) 43.7% → 100.0%, target 16 villages; no fewer "
+                                 "sites can do it (proven)"));
     // `gaps` with the sites counted as serving finds no gap village left.
     const auto after = run_qiancun({"gaps", registry().string(), "--type", "sewage_plant",
                                     "--township", "曹浦镇", "--with-sites", csv.string()});
     ASSERT_EQ(after.exit_code, 0) << after.err;
     EXPECT_EQ(gap_villages(after.out).first, 0);
-    EXPECT_EQ(key_value(r.out, "villages_reached_after"), villages);
+    EXPECT_EQ(key_value(r.err, "villages_reached_after"), villages);
 
     // The whole county at 98 % of the villages: as many reached as `gaps` then counts.
     const fs::path all = s_dir->path() / "village_sites_all.csv";
-    const auto county = run_qiancun({"site", registry().string(), "--type", "sewage_plant",
-                                     "--cover", "98", "--villages", "-o", all.string()});
+    const auto county =
+        run_qiancun({"site", registry().string(), "--type", "sewage_plant", "--cover", "98",
+                     "--villages", "--format", "csv", "-o", all.string()});
     ASSERT_EQ(county.exit_code, 0) << county.err;
     const auto county_after = run_qiancun(
         {"gaps", registry().string(), "--type", "sewage_plant", "--with-sites", all.string()});
     ASSERT_EQ(county_after.exit_code, 0) << county_after.err;
     const auto [gaps_after, all_villages] = gap_villages(county_after.out);
-    EXPECT_EQ(key_value(county.out, "villages_reached_after"), all_villages - gaps_after);
-    EXPECT_GE(key_value(county.out, "villages_reached_after") * 100, 98 * all_villages);
-    EXPECT_LE(key_value(county.out, "lower_bound_sites"), key_value(county.out, "sites"));
+    EXPECT_EQ(key_value(county.err, "villages_reached_after"), all_villages - gaps_after);
+    EXPECT_GE(key_value(county.err, "villages_reached_after") * 100, 98 * all_villages);
+    EXPECT_LE(key_value(county.err, "lower_bound_sites"), key_value(county.err, "sites"));
 
     // --villages goes with --cover only.
     const auto bad = run_qiancun(
@@ -224,9 +228,9 @@ TEST_F(SiteCli, GapsWithTheProposedSitesLeaveExactlyTheirPeopleLessUncovered) {
         SCOPED_TRACE(ext);
         const fs::path sites = s_dir->path() / ("gap_sites" + ext);
         auto r = run_qiancun({"site", registry().string(), "--type", "courier_station", "--add",
-                              "6", "-o", sites.string()});
+                              "6", "--format", "csv", "-o", sites.string()});
         ASSERT_EQ(r.exit_code, 0) << r.err;
-        const std::int64_t added = key_value(r.out, "added_population");
+        const std::int64_t added = key_value(r.err, "added_population");
         ASSERT_GT(added, 0);
         const auto before = run_qiancun({"gaps", registry().string(), "--type", "courier_station"});
         ASSERT_EQ(before.exit_code, 0) << before.err;

@@ -78,6 +78,11 @@ std::size_t display_width(std::string_view s) {
     return w;
 }
 
+std::string pad_right(std::string_view utf8, std::size_t columns) {
+    const std::size_t width = display_width(utf8);
+    return std::string(utf8) + std::string(width < columns ? columns - width : 0, ' ');
+}
+
 CLI::Option *add_positive_number_option(CLI::App *cmd, const std::string &name, double &value,
                                         const std::string &description) {
     return cmd->add_option_function<std::string>(
@@ -113,7 +118,8 @@ void add_format_option(CLI::App *cmd, OutputFormat &format) {
         ->default_str("table");
 }
 
-void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
+void print_rows(const Rows &rows, OutputFormat format, std::ostream &out,
+                const exporters::KindLabels &kinds) {
     if (format == OutputFormat::json) {
         auto arr = nlohmann::json::array();
         for (const auto &r : rows.rows) {
@@ -148,7 +154,7 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
     // Headers in the language of the interface (the keys in English).
     std::vector<std::string> header;
     for (const auto &c : rows.columns)
-        header.emplace_back(translate_in_context("column", c.c_str()));
+        header.push_back(exporters::column_label(c, kinds));
     std::vector<std::size_t> width;
     for (const auto &h : header)
         width.push_back(display_width(h));
@@ -166,11 +172,8 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out) {
         cells.push_back(std::move(line));
     }
     auto print_line = [&](const std::vector<std::string> &line) {
-        for (std::size_t i = 0; i < line.size(); ++i) {
-            out << line[i];
-            if (i + 1 < line.size())
-                out << std::string(width[i] - display_width(line[i]) + 2, ' ');
-        }
+        for (std::size_t i = 0; i < line.size(); ++i)
+            out << (i + 1 < line.size() ? pad_right(line[i], width[i] + 2) : line[i]);
         out << '\n';
     };
     print_line(header);
@@ -273,6 +276,11 @@ exporters::KindLabels kind_labels(const Registry &registry) {
     for (const auto &k : registry.kinds())
         out.emplace(k.key, k.label);
     return out;
+}
+
+std::string kind_name(const exporters::KindLabels &kinds, std::string_view key) {
+    const auto it = kinds.find(key);
+    return it == kinds.end() ? std::string(key) : message_name(key, it->second);
 }
 
 bool chinese_headers(const std::filesystem::path &path, Headers headers) {

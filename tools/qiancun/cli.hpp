@@ -31,14 +31,21 @@ CLI::Option *add_positive_number_option(CLI::App *cmd, const std::string &name, 
 /// marks and zero-width characters none, every other character one.
 std::size_t display_width(std::string_view utf8);
 
+/// `utf8` followed by spaces up to `columns` terminal columns (display_width); as it is when
+/// it is as wide or wider.
+std::string pad_right(std::string_view utf8, std::size_t columns);
+
 /// Adds `--format table|csv|json` bound to `format`.
 void add_format_option(CLI::App *cmd, OutputFormat &format);
 
 /// A ratio 0–1 as a percentage for people, one decimal, rounded down: 0.8995 → "89.9%".
 std::string percent_for_people(double ratio);
 
-/// Prints rows as an aligned table (for people), RFC 4180 CSV, or a JSON array of objects.
-void print_rows(const Rows &rows, OutputFormat format, std::ostream &out);
+/// Prints rows as an aligned table (for people), RFC 4180 CSV, or a JSON array of objects. The
+/// table's headers are in the language of the messages (exporters::column_label, per-type
+/// columns named with `kinds`); CSV and JSON keep the keys.
+void print_rows(const Rows &rows, OutputFormat format, std::ostream &out,
+                const exporters::KindLabels &kinds = {});
 
 /// Reads a whole text file; throws UsageError naming `what` ("rules file") when it cannot.
 std::string read_text_file(const std::filesystem::path &path, std::string_view what);
@@ -90,6 +97,10 @@ void add_headers_option(CLI::App *cmd, Headers &headers);
 
 /// The Chinese name of each kind of `registry`, for per-type column headers.
 exporters::KindLabels kind_labels(const Registry &registry);
+
+/// How a sentence or a people's table names kind `key`: message_name of its label in `kinds`
+/// (its label when the messages are Chinese), else `key` itself.
+std::string kind_name(const exporters::KindLabels &kinds, std::string_view key);
 
 /// Whether the file `path` written with `headers` has Chinese headers (and people's words in
 /// its cells): --headers zh, or .xlsx by default; never .json.

@@ -25,6 +25,19 @@ struct CheckArgs {
     Headers headers = Headers::by_format;
 };
 
+/// The findings for people: each check and kind as message_name names them (their labels in
+/// Chinese messages).
+Rows people_rows(Rows rows, const exporters::KindLabels &kinds) {
+    for (auto &r : rows.rows) {
+        const auto &check = std::get<std::string>(r[0]);
+        for (const auto &d : check_defs())
+            if (d.key == check)
+                r[0] = message_name(d.key, d.label_zh);
+        r[1] = kind_name(kinds, std::get<std::string>(r[1]));
+    }
+    return rows;
+}
+
 /// Findings per check for people: key, Chinese label, count.
 Rows summary_rows(const CheckReport &report) {
     Rows rows;
@@ -51,6 +64,8 @@ void run_check(const CheckArgs &args) {
         write_tables(args.output, tables, args.headers, kind_labels(registry));
         note(args.format, fmt::format(fmt::runtime(_("wrote {} findings to {}")), rows.rows.size(),
                                       args.output));
+    } else if (args.format == OutputFormat::table) {
+        print_rows(people_rows(rows, kind_labels(registry)), args.format, std::cout);
     } else {
         print_rows(rows, args.format, std::cout);
     }

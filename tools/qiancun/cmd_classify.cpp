@@ -221,22 +221,25 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
                targets.period_start, targets.period_end,
                before ? fmt::format(fmt::runtime(_(", compared with {}")), before->as_of)
                       : std::string());
-    if (const auto behind = behind_schedule(bulletin); !behind.empty()) {
-        fmt::print(fmt::runtime(_("Behind schedule (进度滞后), furthest behind first:\n")));
-        for (const auto &w : behind)
-            fmt::print(fmt::runtime(
-                           _("  {}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n")),
-                       w.value.township.empty() ? w.value.key
-                                                : fmt::format(fmt::runtime(_("{0} in {1}")),
-                                                              w.value.key, w.value.township),
-                       value_to_text(readable(w.value.actual)),
-                       value_to_text(readable(w.value.expected)),
-                       value_to_text(readable(w.behind_by)), w.behind_share * 100.0);
-        fmt::print("\n");
-    }
     std::map<std::string, const IndicatorDef *> def_of;
     for (const auto &d : bulletin.defs)
         def_of[d.key] = &d;
+    if (const auto behind = behind_schedule(bulletin); !behind.empty()) {
+        fmt::print(fmt::runtime(_("Behind schedule (进度滞后), furthest behind first:\n")));
+        for (const auto &w : behind) {
+            const IndicatorDef &def = *def_of.at(w.value.key);
+            const std::string name = message_name(def.key, def.label);
+            fmt::print(fmt::runtime(
+                           _("  {}: actual {} < expected {} ({} behind, {:.0f} % of expected)\n")),
+                       w.value.township.empty()
+                           ? name
+                           : fmt::format(fmt::runtime(_("{0} in {1}")), name, w.value.township),
+                       value_to_text(readable(w.value.actual)),
+                       value_to_text(readable(w.value.expected)),
+                       value_to_text(readable(w.behind_by)), w.behind_share * 100.0);
+        }
+        fmt::print("\n");
+    }
     // 责任单位 when the indicators file names any.
     const bool with_department =
         std::any_of(bulletin.defs.begin(), bulletin.defs.end(),
@@ -298,7 +301,7 @@ void print_bulletin(const Bulletin &bulletin, const Bulletin *before, const Targ
         fmt::print(fmt::runtime(_("\nTownship ranking (乡镇晾晒) by the share of targets met\n")));
         print_rows(ranking, OutputFormat::table, std::cout);
     }
-    for (const auto &note : left_out_notes(bulletin, false))
+    for (const auto &note : left_out_notes(bulletin))
         fmt::print(fmt::runtime(_("note: {}\n")), note);
     for (const auto &note : bulletin.notes)
         fmt::print(fmt::runtime(_("note: {}\n")), note);
@@ -338,7 +341,7 @@ void run_indicators(const IndicatorArgs &args) {
     if (args.format != OutputFormat::table) {
         if (args.output.empty())
             print_rows(data_rows(bulletin, b, options.by_township), args.format, std::cout);
-        for (const auto &note : left_out_notes(bulletin, false))
+        for (const auto &note : left_out_notes(bulletin))
             log(LogLevel::info, fmt::format(fmt::runtime(_("note: {}")), note));
         for (const auto &note : bulletin.notes)
             log(LogLevel::info, fmt::format(fmt::runtime(_("note: {}")), note));

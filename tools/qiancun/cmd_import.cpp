@@ -37,12 +37,26 @@ std::map<std::string, std::string> parse_pairs(const std::vector<std::string> &p
     return out;
 }
 
-void print_report(const importers::ImportReport &r) {
-    const auto &rec = r.record;
-    fmt::print(
-        fmt::runtime(_("{:<16} {:<28} read {:>6}  new {:>6}  updated {:>6}  repaired {:>3}\n")),
-        rec.kind, std::filesystem::path(rec.source).filename().string(), rec.rows_read,
-        rec.inserted, rec.updated, rec.repaired);
+/// One line per import: kind and file padded to `kind_columns` and `file_columns` terminal
+/// columns, then the row counts.
+void print_reports(const Registry &registry, const std::vector<importers::ImportReport> &reports) {
+    const exporters::KindLabels kinds = kind_labels(registry);
+    std::vector<std::pair<std::string, std::string>> names;
+    std::size_t kind_columns = 16;
+    std::size_t file_columns = 28;
+    for (const auto &r : reports) {
+        names.emplace_back(kind_name(kinds, r.record.kind),
+                           std::filesystem::path(r.record.source).filename().string());
+        kind_columns = std::max(kind_columns, display_width(names.back().first));
+        file_columns = std::max(file_columns, display_width(names.back().second));
+    }
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+        const auto &rec = reports[i].record;
+        fmt::print(fmt::runtime(_("{} {} read {:>6}  new {:>6}  updated {:>6}  repaired {:>3}\n")),
+                   pad_right(names[i].first, kind_columns),
+                   pad_right(names[i].second, file_columns), rec.rows_read, rec.inserted,
+                   rec.updated, rec.repaired);
+    }
 }
 
 void run_import(ImportCliOptions &o) {
@@ -77,7 +91,7 @@ void run_import(ImportCliOptions &o) {
     if (!had_crs && registry.working_crs())
         fmt::print(fmt::runtime(_("working CRS fixed to {}\n")),
                    registry.working_crs()->describe());
-    print_report(report);
+    print_reports(registry, {report});
 }
 
 struct LoadOptions {
@@ -100,9 +114,9 @@ void run_load(const LoadOptions &o) {
             if (bar)
                 bar->finish();
             if (!quiet())
-                fmt::print(stderr, "[{}/{}] {} ← {}\n", i + 1, n, s.kind,
-                           s.source.filename().string());
-            bar = std::make_unique<ProgressBar>("  reading");
+                fmt::print(stderr, "[{}/{}] {} ← {}\n", i + 1, n,
+                           kind_name(kind_labels(registry), s.kind), s.source.filename().string());
+            bar = std::make_unique<ProgressBar>(std::string("  ") + _("reading"));
         },
         [&](std::int64_t done, std::int64_t total) {
             if (bar)
@@ -113,8 +127,7 @@ void run_load(const LoadOptions &o) {
     exporters::style_registry(registry);
     if (!had_crs && registry.working_crs())
         fmt::print(fmt::runtime(_("working CRS: {}\n")), registry.working_crs()->describe());
-    for (const auto &r : reports)
-        print_report(r);
+    print_reports(registry, reports);
     fmt::print(fmt::runtime(_("loaded {} sources from {} in one transaction\n")), reports.size(),
                o.manifest);
 }

@@ -77,10 +77,13 @@ void run_info(const InfoOptions &o) {
                                  (*l.extent)[2], (*l.extent)[3]);
         layers.rows.push_back({l.kind, l.label, l.geometry_type, l.count, extent});
     }
+    // People's tables and sentences name kinds in the language of the interface.
+    const exporters::KindLabels kinds = kind_labels(registry);
     Rows imports;
     imports.columns = {"imported_at", "kind", "source", "read", "new", "updated", "repaired"};
     for (const auto &r : info.last_imports)
-        imports.rows.push_back({r.imported_at, r.kind,
+        imports.rows.push_back({r.imported_at,
+                                o.format == OutputFormat::table ? kind_name(kinds, r.kind) : r.kind,
                                 std::filesystem::path(r.source).filename().string(), r.rows_read,
                                 r.inserted, r.updated, r.repaired});
     if (o.format == OutputFormat::csv) {
@@ -100,7 +103,7 @@ void run_info(const InfoOptions &o) {
                        "scale:     worst scale error of the data {:.4f} % at {:.4f}E {:.4f}N ({}; "
                        "bound {} %), over the bounding-box corners of {} stored geometries\n")),
                    info.scale_error->error * 100.0, info.scale_error->lon, info.scale_error->lat,
-                   info.scale_error->layer, crs::kMaxScaleError * 100.0,
+                   kind_name(kinds, info.scale_error->layer), crs::kMaxScaleError * 100.0,
                    info.scale_error->geometries);
     fmt::print("\n");
     print_rows(layers, o.format, std::cout);

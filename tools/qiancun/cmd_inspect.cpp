@@ -68,13 +68,13 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
                                              l.x_field, l.y_field));
         out << fmt::format(fmt::runtime(_("  features   {}\n")), l.feature_count);
         out << fmt::format(fmt::runtime(_("  crs        {}\n")),
-                           l.crs.empty() ? "none: pass --src-crs"
+                           l.crs.empty() ? std::string(_("none: pass --src-crs"))
                            : l.crs_name.empty() || l.crs_name == l.crs
                                ? l.crs
                                : fmt::format("{} {}", l.crs, l.crs_name));
         out << fmt::format(fmt::runtime(_("  extent     {}\n")), extent_text(l));
         out << fmt::format(fmt::runtime(_("  encoding   {}{}\n")), l.encoding,
-                           l.encoding_declared ? "" : " (not declared: pass --encoding GBK)");
+                           l.encoding_declared ? "" : _(" (not declared: pass --encoding GBK)"));
         for (const auto &h : l.hints)
             out << fmt::format(fmt::runtime(_("  hint       {}\n")), h);
         Rows fields;
@@ -106,7 +106,9 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
         map.columns = {"attribute", "field", "matched by"};
         for (const auto &a : m.attributes)
             map.rows.push_back({a.attribute, a.field.empty() ? std::string("-") : a.field,
-                                a.matched_by.empty() ? std::string("-") : a.matched_by});
+                                a.matched_by.empty() ? std::string("-")
+                                                     : std::string(translate_in_context(
+                                                           "matched by", a.matched_by.c_str()))});
         std::ostringstream mt;
         print_rows(map, OutputFormat::table, mt);
         for (const auto &line : lines_of(mt.str()))

@@ -45,21 +45,34 @@ void run_list(const ListOptions &o) {
         f.limit = o.limit;
     f.with_wkt = o.wkt;
     Rows rows = registry.list(o.kind, f);
-    // Statuses in people's words where people read them: the table printed in the language of
-    // the interface, a file with Chinese headers in Chinese; CSV and JSON for scripts keep keys.
+    // Statuses and other choices in people's words where people read them: the table printed in
+    // the language of the interface, a file with Chinese headers in Chinese; CSV and JSON for
+    // scripts keep keys.
     const bool people =
         o.output.empty() ? o.format == OutputFormat::table : chinese_headers(o.output, o.headers);
-    const auto status_at = std::find(rows.columns.begin(), rows.columns.end(), "status");
-    if (people && status_at != rows.columns.end() && registry.kind(o.kind).is_asset()) {
-        const auto at = static_cast<std::size_t>(status_at - rows.columns.begin());
-        for (auto &r : rows.rows)
-            if (const auto *s = std::get_if<std::string>(&r[at]))
+    const KindDef &kind = registry.kind(o.kind);
+    for (std::size_t at = 0; people && at < rows.columns.size(); ++at) {
+        const int a = kind.attribute_index(rows.columns[at]);
+        if (a < 0 || kind.attributes[static_cast<std::size_t>(a)].type != ValueType::choice)
+            continue;
+        const AttributeDef &def = kind.attributes[static_cast<std::size_t>(a)];
+        const bool status = kind.is_asset() && def.name == "status";
+        for (auto &r : rows.rows) {
+            const auto *s = std::get_if<std::string>(&r[at]);
+            if (!s)
+                continue;
+            if (status)
                 r[at] = o.output.empty()
                             ? std::string(translate_in_context("asset status", s->c_str()))
                             : chinese_word("asset status", *s);
+            else
+                r[at] = o.output.empty() ? message_name(*s, choice_label(def, *s))
+                                         : choice_label(def, *s);
+        }
     }
     if (rows.rows.empty() && (f.village_code || f.status || f.township || f.where))
-        log(LogLevel::warning, fmt::format(fmt::runtime(_("no {} matches the filter")), o.kind));
+        log(LogLevel::warning,
+            fmt::format(fmt::runtime(_("no {} matches the filter")), message_name(kind)));
     if (o.output.empty()) {
         print_rows(rows, o.format, std::cout);
         return;

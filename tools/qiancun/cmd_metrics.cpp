@@ -124,7 +124,8 @@ std::string update_sentence(const MetricsUpdate &u) {
 }
 
 /// Per type: villages, gaps, mean coverage and people left uncovered.
-Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
+Rows summary_rows(const MetricsTable &table, const MetricsConfig &config,
+                  const exporters::KindLabels &kinds) {
     Rows rows;
     rows.columns = {"type",
                     "radius_m",
@@ -155,7 +156,7 @@ Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
                                                                : Value(r);
             threshold = it->second.gap_threshold;
         }
-        rows.rows.push_back({table.types[t], radius, threshold, n, gaps,
+        rows.rows.push_back({kind_name(kinds, table.types[t]), radius, threshold, n, gaps,
                              n > 0 ? Value(cov_sum / static_cast<double>(n)) : Value(), uncovered,
                              uncovered_in_gaps});
     }
@@ -163,7 +164,7 @@ Rows summary_rows(const MetricsTable &table, const MetricsConfig &config) {
 }
 
 /// One line per village for people: its coverage per type and the types it lacks.
-Rows village_rows(const MetricsTable &table) {
+Rows village_rows(const MetricsTable &table, const exporters::KindLabels &kinds) {
     Rows rows;
     rows.columns = {"code", "name"};
     for (const auto &t : table.types)
@@ -179,7 +180,7 @@ Rows village_rows(const MetricsTable &table) {
         for (std::size_t t = 0; t < table.types.size(); ++t) {
             row.emplace_back(v.types[t].cov);
             if (v.types[t].gap)
-                gaps.push_back(table.types[t]);
+                gaps.push_back(kind_name(kinds, table.types[t]));
         }
         if (roads)
             row.emplace_back(v.road_km);
@@ -205,6 +206,7 @@ void run_metrics(const MetricsArgs &args) {
     auto registry = Registry::open(args.registry, !store);
     for (const auto &t : args.types)
         check_asset_type(registry, t);
+    const exporters::KindLabels kinds = kind_labels(registry);
     const MetricsConfig config = load_metrics_config(registry, args.config);
 
     MetricsOptions options;
@@ -255,8 +257,7 @@ void run_metrics(const MetricsArgs &args) {
 
     const Rows rows = table.to_rows();
     if (!args.output.empty() && out_kind == OutputKind::table) {
-        write_tables(args.output, {sheet("village_metrics", rows)}, args.headers,
-                     kind_labels(registry));
+        write_tables(args.output, {sheet("village_metrics", rows)}, args.headers, kinds);
         note(args.format, fmt::format(fmt::runtime(_("wrote {} villages to {}")), rows.rows.size(),
                                       args.output));
     } else if (!args.output.empty()) {
@@ -268,10 +269,10 @@ void run_metrics(const MetricsArgs &args) {
             print_rows(rows, args.format, std::cout);
         return;
     }
-    print_rows(summary_rows(table, config), OutputFormat::table, std::cout);
+    print_rows(summary_rows(table, config, kinds), OutputFormat::table, std::cout, kinds);
     if (args.output.empty()) {
         fmt::print("\n");
-        print_rows(village_rows(table), OutputFormat::table, std::cout);
+        print_rows(village_rows(table, kinds), OutputFormat::table, std::cout, kinds);
         fmt::print(fmt::runtime(
             _("every metric of SPEC §3 per village: --format csv (or -o metrics.csv)\n")));
     }
@@ -301,10 +302,11 @@ std::vector<ExtraAsset> read_sites(const Registry &registry, const std::string &
     if (lower_extension(path) == ".csv") {
         const auto epsg = registry.working_epsg();
         if (!epsg)
-            throw UsageError(fmt::format("--with-sites {}: a CSV of sites holds coordinates in "
-                                         "the registry's CRS, which has no EPSG code; use the "
-                                         ".gpkg the site command writes",
-                                         path));
+            throw UsageError(
+                fmt::format(fmt::runtime(_("--with-sites {}: a CSV of sites holds coordinates in "
+                                           "the registry's CRS, which has no EPSG code; use the "
+                                           ".gpkg the site command writes")),
+                            path));
         options.x_field = "x";
         options.y_field = "y";
         options.src_crs = fmt::format("EPSG:{}", *epsg);
@@ -362,12 +364,14 @@ void run_gaps(const GapsArgs &args) {
     const bool store = !args.output.empty() && out_kind == OutputKind::layer;
     GapReport report;
     exporters::KindLabels kinds;
+    std::string type_in_words;
     std::int64_t villages = 0;
     double threshold = 0.0;
     {
         auto registry = Registry::open(args.registry, !store);
         check_asset_type(registry, args.type);
         kinds = kind_labels(registry);
+        type_in_words = kind_name(kinds, args.type);
         const MetricsConfig config = load_metrics_config(registry, args.config);
         if (auto it = config.types.find(args.type); it != config.types.end())
             threshold = it->second.gap_threshold;
@@ -378,7 +382,7 @@ void run_gaps(const GapsArgs &args) {
             note(
                 args.format,
                 fmt::format(fmt::runtime(_("with {} proposed {} sites from {} counted as serving")),
-                            sites.size(), args.type, args.with_sites));
+                            sites.size(), type_in_words, args.with_sites));
         }
         report = compute_gaps(registry, config, args.type, sites);
         if (!args.township.empty()) {
@@ -411,7 +415,7 @@ void run_gaps(const GapsArgs &args) {
         fmt::print(
             fmt::runtime(_("{}: {} of {} villages below the threshold {} (worst first); uncovered "
                            "population {} in these villages, {} in all villages\n")),
-            args.type, report.villages.size(), villages, percent_for_people(threshold), people,
+            type_in_words, report.villages.size(), villages, percent_for_people(threshold), people,
             everywhere);
     }
     print_rows(rows, args.format, std::cout);

@@ -85,7 +85,7 @@ void run_service_area(const ServiceAreaArgs &args) {
             fmt::runtime(
                 _("{}: {} serving facilities reach {:.1f} km of road{} ({} off the network); "
                   "layers service_area_{} and service_area_{}_buffer (width {:g} m) stored\n")),
-            area.type, area.facilities.size(), km,
+            kind_name(kinds, area.type), area.facilities.size(), km,
             by_time ? fmt::format(fmt::runtime(_(" within {:g} min")), args.minutes)
                     : std::string(),
             off, area.type, area.type, area.width_m);
@@ -117,8 +117,10 @@ void run_route(const RouteArgs &args) {
                                         {".gpkg", ".shp", ".geojson", ".csv"}) == OutputKind::table;
     const bool store = !args.output.empty() && !text_file;
     Route route;
+    exporters::KindLabels kinds;
     {
         auto registry = Registry::open(args.registry, !store);
+        kinds = kind_labels(registry);
         route = route_to_nearest(registry, load_metrics_config(registry, args.config), args.from,
                                  args.type, args.cost);
         if (store)
@@ -130,14 +132,15 @@ void run_route(const RouteArgs &args) {
             fmt::runtime(_(
                 "no serving {} is reachable from {} {} along the roads (off-road leg {:.1f} m, cap "
                 "from the configuration)")),
-            route.type, route.from_kind, route.from_id, route.start_leg_m));
+            kind_name(kinds, route.type), kind_name(kinds, route.from_kind), route.from_id,
+            route.start_leg_m));
     const bool by_time = route.cost == network::Cost::time;
     if (args.format == OutputFormat::table) {
         fmt::print(
             fmt::runtime(_("{} {} → {} {} {}: {}{:.1f} m (off-road {:.1f} m + road {:.1f} m + "
                            "off-road {:.1f} m)\n")),
-            route.from_kind, route.from_id, by_time ? "fastest" : "nearest", route.type,
-            route.asset_id,
+            kind_name(kinds, route.from_kind), route.from_id, by_time ? _("fastest") : _("nearest"),
+            kind_name(kinds, route.type), route.asset_id,
             by_time ? fmt::format(fmt::runtime(_("{:.1f} min, ")), route.minutes) : "",
             route.distance_m, route.start_leg_m,
             route.distance_m - route.start_leg_m - route.end_leg_m, route.end_leg_m);
@@ -179,7 +182,9 @@ void print_network_info(const std::string &registry_path, OutputFormat format) {
     rows.columns = {"piece", "edges", "km", "villages"};
     for (std::size_t i = 0; i < report.pieces.size(); ++i) {
         const auto &p = report.pieces[i];
-        rows.rows.push_back({i == 0 ? std::string("main") : fmt::format("{}", i), p.edges, p.km,
+        // The main piece in the interface's words in a table for people, "main" for scripts.
+        const std::string main = format == OutputFormat::table ? _("main") : "main";
+        rows.rows.push_back({i == 0 ? main : fmt::format("{}", i), p.edges, p.km,
                              fmt::format("{}", fmt::join(p.villages, " "))});
     }
     if (format == OutputFormat::json) {

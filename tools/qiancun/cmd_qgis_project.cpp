@@ -6,10 +6,12 @@
 #include "qiancun/registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "qiancun/i18n.hpp"
 
@@ -27,11 +29,12 @@ void run_qgis_project(const QgisProjectArgs &args) {
     std::map<std::string, int> per_group;
     for (const auto &l : result.layers)
         ++per_group[l.group];
-    fmt::print(fmt::runtime(_("wrote {} ({} layers:")), args.output, result.layers.size());
+    std::vector<std::string> groups;
     for (const char *group : {"设施", "分析", "基础"})
         if (per_group.count(group))
-            fmt::print(" {} {}", group, per_group[group]);
-    fmt::print(")\n");
+            groups.push_back(fmt::format("{} {}", group, per_group[group]));
+    fmt::print(fmt::runtime(_("wrote {} ({} layers: {})\n")), args.output, result.layers.size(),
+               fmt::join(groups, " "));
 }
 
 } // namespace

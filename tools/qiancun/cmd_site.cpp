@@ -56,7 +56,7 @@ double village_share(const SitingResult &r, std::int64_t reached) {
     return r.villages > 0 ? static_cast<double>(reached) / static_cast<double>(r.villages) : 0.0;
 }
 
-/// The English-keyed line for scripts and logs.
+/// The English-keyed line for scripts (--format csv or json, on stderr beside the data).
 std::string summary_keys(const SitingResult &r, bool cover) {
     std::string line =
         fmt::format("type={} sites={} candidates={} radius_m={} network={} total_population={} "
@@ -86,30 +86,40 @@ std::string summary_keys(const SitingResult &r, bool cover) {
     return line;
 }
 
-/// The sentence for people, in Chinese.
-std::string summary_zh(const SitingResult &r, bool cover) {
+/// The sentence for people, in the language of the messages.
+std::string summary_sentence(const SitingResult &r, const std::string &type_name, bool cover) {
+    const auto over_optimum = static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites;
     std::string line = fmt::format(
-        "{} 建议新增 {} 处（候选 {} 个，半径 {} 米，{}）：新覆盖 {} 人，人口覆盖率 {} → {}", r.type,
-        r.sites.size(), r.candidate_count, r.radius_m, r.network ? "沿路网距离" : "直线距离",
+        fmt::runtime(P_("{}: {} new site proposed ({} candidates, radius {} m, {}): {} more "
+                        "people reached, population coverage {} → {}",
+                        "{}: {} new sites proposed ({} candidates, radius {} m, {}): {} more "
+                        "people reached, population coverage {} → {}",
+                        r.sites.size())),
+        type_name, r.sites.size(), r.candidate_count, r.radius_m,
+        r.network ? _("along the roads") : _("straight-line distance"),
         r.covered_after - r.covered_before, percent_for_people(r.share_before),
         percent_for_people(r.share_after));
     if (r.by_villages)
         line += fmt::format(
-            "；行政村覆盖率（覆盖即村内 {} 人口可达）{} → {}，目标 {} 个村；{}",
+            fmt::runtime(_("; villages covered (a village when {} of its people are within "
+                           "reach) {} → {}, target {} villages; {}")),
             percent_for_people(r.threshold),
             percent_for_people(village_share(r, r.villages_reached_before)),
             percent_for_people(village_share(r, r.villages_reached_after)), r.target_villages,
             r.proven_optimal
-                ? std::string("已证明站点数最少")
-                : fmt::format("最优 ≥ {}，本方案至多比最优多 {} 处", r.lower_bound_sites,
-                              static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites));
+                ? std::string(_("no fewer sites can do it (proven)"))
+                : fmt::format(fmt::runtime(_("optimum ≥ {}, this answer at most {} more sites")),
+                              r.lower_bound_sites, over_optimum));
     else if (cover)
-        line += fmt::format("；达到目标 {} 人至少需要 {} 处（最优 ≥ {}，本方案至多比最优多 {} 处）",
+        line += fmt::format(fmt::runtime(_("; the target of {} people needs at least {} sites "
+                                           "(optimum ≥ {}, this answer at most {} more sites)")),
                             r.target_population, r.lower_bound_sites, r.lower_bound_sites,
-                            static_cast<std::int64_t>(r.sites.size()) - r.lower_bound_sites);
+                            over_optimum);
     else
-        line += fmt::format("；最优方案至多新覆盖 {} 人（与最优差距至多 {}）",
-                            r.upper_bound_population, percent_for_people(r.optimality_gap));
+        line += fmt::format(
+            fmt::runtime(_("; the best answer reaches at most {} more people (at most {} short of "
+                           "the optimum)")),
+            r.upper_bound_population, percent_for_people(r.optimality_gap));
     return line;
 }
 
@@ -132,6 +142,7 @@ void run_site(const SiteArgs &args) {
     const bool store = !args.output.empty() && out_kind == OutputKind::layer;
 
     SitingResult result;
+    std::string type_name;
     {
         auto registry = Registry::open(args.registry, !store);
         const MetricsConfig config = load_metrics_config(registry, args.config);
@@ -149,6 +160,7 @@ void run_site(const SiteArgs &args) {
         options.township = args.township;
         options.exclude_hazard = args.exclude == "hazard";
         result = plan_sites(registry, config, options);
+        type_name = kind_name(kind_labels(registry), args.type);
         if (store) {
             write_sites_layer(registry, result);
             exporters::style_registry(registry);
@@ -156,10 +168,12 @@ void run_site(const SiteArgs &args) {
     } // closed before GDAL reads the layer back
 
     const Rows rows = site_rows(result);
+    // People read the sentence; scripts (--format csv or json) also get the key=value line.
+    note(args.format, summary_sentence(result, type_name, cover));
     if (args.format == OutputFormat::table) {
-        fmt::print("{}\n{}\n", summary_zh(result, cover), summary_keys(result, cover));
         if (result.sites.empty())
-            fmt::print("无需新增：现有设施已达到目标 (no new site needed)\n");
+            fmt::print(fmt::runtime(_("no new site needed: the existing assets reach the "
+                                      "target\n")));
         else
             print_rows(rows, OutputFormat::table, std::cout);
     } else {

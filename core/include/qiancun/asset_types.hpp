@@ -61,6 +61,17 @@ struct KindDef {
     int attribute_index(std::string_view name) const noexcept;
 };
 
+/// How a sentence names `kind`: its label when the messages are Chinese, else its key
+/// (message_name of i18n.hpp).
+std::string message_name(const KindDef &kind);
+
+/// How a sentence names `attribute`: its label when the messages are Chinese, else its name.
+std::string message_name(const AttributeDef &attribute);
+
+/// People's word for `choice` of `attribute`: its first alias that is not plain ASCII (金3A for
+/// gold_aaa, 县道 for county), else `choice` itself.
+std::string choice_label(const AttributeDef &attribute, std::string_view choice);
+
 /// The statuses of SPEC §2, in order; `operating` and `renovating` serve.
 const std::vector<std::string> &asset_statuses();
 

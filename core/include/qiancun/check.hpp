@@ -33,13 +33,15 @@ struct Finding {
     std::string kind;         ///< layer of the thing found ("courier_station", "village")
     std::string id;           ///< its key (a village's code)
     std::string village_code; ///< the village it belongs to; "" for none
-    std::string detail;       ///< English, e.g. "same name as K2 (黄门村服务站), 14 m apart"
+    std::string detail; ///< in the language of the messages: "same name as K2 (黄门村服务站),
+                        ///< 14.0 m apart"
     std::optional<double> value; ///< the measured number: m for distances, km for road pieces
 };
 
 struct CheckReport {
     std::vector<Finding> findings; ///< by check (check_defs() order), kind, id
-    /// Checks not run, each with why ("settlement_off_road: no serving road in the registry").
+    /// Checks not run, each with why ("settlement_off_road: no serving road in the registry"),
+    /// the check named by message_name (its label in Chinese messages).
     std::vector<std::string> skipped;
 
     /// Columns check, kind, id, village_code, detail, value.

@@ -3,6 +3,7 @@
 #include <libintl.h>
 
 #include <string>
+#include <string_view>
 
 /// Message translation (GNU gettext, text domain "qiancun", one catalogue per language under
 /// po/). Mark a message where it is made: `_("no village with code '{}'")` translates it now,
@@ -37,6 +38,16 @@ inline const char *translate_in_context(const char *context, const char *msgid) 
     const char *found = dgettext(kTextDomain, key.c_str());
     return found == key.c_str() ? msgid : found;
 }
+
+/// True when the messages are Chinese: the catalogue gettext uses for them (LC_MESSAGES /
+/// LANGUAGE, as translate() looks up) says `Language: zh…` in its header.
+bool chinese_messages();
+
+/// How a sentence names a thing that has a machine key and a people's name — a kind
+/// ("sewage_plant", "农村生活污水处理设施"), an indicator, a village attribute: its name (the
+/// label) when the messages are Chinese and it has one, its key otherwise, so that a Chinese
+/// sentence says no English key and an English one keeps the key a user types.
+std::string message_name(std::string_view key, std::string_view label);
 
 } // namespace qiancun
 

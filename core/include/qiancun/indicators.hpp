@@ -225,8 +225,8 @@ std::string share_detail(const IndicatorValue &value);
 /// One sentence, in the language of the messages, per district share of `bulletin` that left
 /// things out of both sides (SPEC §5.2 "unknown is not failure"): assets without an event
 /// record in the period, and things whose value the condition needs is empty. Each names its
-/// indicator by its label with `by_label`, else by its key.
-std::vector<std::string> left_out_notes(const Bulletin &bulletin, bool by_label);
+/// indicator as message_name does: its label in Chinese messages, else its key.
+std::vector<std::string> left_out_notes(const Bulletin &bulletin);
 
 /// Where a target comes from (Target::basis) in the language of the messages: the built-in
 /// planning assumptions are in the catalogue; any other basis is given as it is written.

@@ -20,6 +20,10 @@ using KindLabels = std::map<std::string, std::string, std::less<>>;
 /// language of the messages.
 std::string chinese_column_label(std::string_view key, const KindLabels &kinds);
 
+/// The header of column `key` in the language of the messages, for people's tables on a
+/// terminal: as chinese_column_label under Chinese messages, the key itself under English ones.
+std::string column_label(std::string_view key, const KindLabels &kinds);
+
 /// chinese_column_label of every key.
 std::vector<std::string> chinese_column_labels(const std::vector<std::string> &keys,
                                                const KindLabels &kinds);
