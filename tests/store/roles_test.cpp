@@ -29,6 +29,13 @@ std::string role_name(const std::string &what) {
     return fmt::format("{}_{}_{}", what, ::getpid(), g_role_serial++);
 }
 
+/// The registry URI of `schema` as the login role `role` connects to it.
+std::string uri_as(const std::string &role, const std::string &schema) {
+    return fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", role,
+                       testing::pg_server().get("PGPORT"), testing::pg_server().get("PGDATABASE"),
+                       schema);
+}
+
 /// Two villages sharing the border x = 501000: 330604101201 (west) in 百官街道 and
 /// 330604101202 (east) in 东关街道; plant W in the west, plant E in the east.
 struct Roles : ::testing::Test {
@@ -153,9 +160,7 @@ TEST_F(Roles, AnImportOfAnotherTownshipsIdIsRefusedNamingRoleKindAndRow) {
         psql(fmt::format("SELECT count(*) FROM \"{}\".import_log", schema.name()));
     // A crafted row: the east plant's id, from the file that brought it, moved west.
     testing::write_file(dir / "plants.csv", "id,status,x,y\nE,closed,500600,3320500\n");
-    const auto editor_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", editor,
-                                        testing::pg_server().get("PGPORT"),
-                                        testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto editor_uri = uri_as(editor, schema.name());
     const auto r = run_qiancun({"import", editor_uri, (dir / "plants.csv").string(), "--as",
                                 "sewage_plant", "--src-crs", "EPSG:4549"});
     EXPECT_EQ(r.exit_code, 4) << r.err;
@@ -189,9 +194,7 @@ TEST_F(Roles, AnEditorImportsWithoutRightsToTheStylesAndReadsThemAsQgisDoes) {
     };
     const auto before = styles();
     testing::write_file(dir / "west.csv", "id,status,x,y\nW2,planned,500400,3320400\n");
-    const auto editor_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", editor,
-                                        testing::pg_server().get("PGPORT"),
-                                        testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto editor_uri = uri_as(editor, schema.name());
     const auto r = run_qiancun({"import", editor_uri, (dir / "west.csv").string(), "--as",
                                 "sewage_plant", "--src-crs", "EPSG:4549"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -245,9 +248,7 @@ TEST_F(Roles, RoleAddSaysInChineseWhenItMayNotLetTheRoleReadQgisStyles) {
         "END $$",
         owner, schema.name()));
     ASSERT_EQ(r0.exit_code, 0) << r0.err;
-    const auto owner_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", owner,
-                                       testing::pg_server().get("PGPORT"),
-                                       testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto owner_uri = uri_as(owner, schema.name());
     const auto reader = role_name("reader");
     auto r = run_qiancun({"--lang", "zh", "role", "add", owner_uri, reader, "--read-only"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -265,9 +266,7 @@ TEST_F(Roles, RoleAddSaysInChineseWhenItMayNotLetTheRoleReadQgisStyles) {
                                  "\"public\".\"layer_styles\" TO \"{2}\"\n",
                                  owner_uri, owner, reader));
     // The rest of the access is given: the role reads the registry.
-    const auto reader_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", reader,
-                                        testing::pg_server().get("PGPORT"),
-                                        testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto reader_uri = uri_as(reader, schema.name());
     r = run_qiancun({"list", reader_uri, "sewage_plant", "--format", "csv"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(testing::split_lines(r.out).size(), 3u);
@@ -278,9 +277,7 @@ TEST_F(Roles, AReadOnlyRoleReadsAndWritesNothing) {
     auto r = run_qiancun({"role", "add", uri, reader, "--read-only"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, fmt::format("role {} reads {}\n", reader, uri));
-    const auto reader_uri = fmt::format("postgresql://{}@127.0.0.1:{}/{}?schema={}", reader,
-                                        testing::pg_server().get("PGPORT"),
-                                        testing::pg_server().get("PGDATABASE"), schema.name());
+    const auto reader_uri = uri_as(reader, schema.name());
     r = run_qiancun({"list", reader_uri, "sewage_plant", "--format", "csv"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(testing::split_lines(r.out).size(), 3u);
