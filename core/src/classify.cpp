@@ -597,8 +597,8 @@ Rows Classification::class_counts() const {
     std::int64_t unrecorded = 0;
     for (const auto &v : villages)
         unrecorded += v.recorded_class.empty() ? 1 : 0;
-    rows.rows.push_back({std::string("(none)"), village_class_label(""), std::int64_t{0},
-                         unrecorded, std::int64_t{0}});
+    rows.rows.push_back(
+        {std::string(), village_class_label(""), std::int64_t{0}, unrecorded, std::int64_t{0}});
     return rows;
 }
 

@@ -343,7 +343,7 @@ TEST_F(BulletinCli, DataQualityNotesNameTheServingPlantsWithoutAWaterTest) {
             untested.push_back(row.at("编号") + " " + row.at("名称"));
     ASSERT_GE(untested.size(), 10u); // the sample leaves about one serving plant in eight untested
     ASSERT_LE(untested.size(), 50u); // so the note lists them all
-    EXPECT_THAT(page, HasSubstr(fmt::format("出水水质达标率：{}个在统计期（2023-01-01 至 "
+    EXPECT_THAT(page, HasSubstr(fmt::format("出水水质达标率：{} 个在统计期（2023-01-01 至 "
                                             "2026-11-30）内无检测记录，未计入分子和分母（未知不"
                                             "等于未达标）。",
                                             untested.size())));

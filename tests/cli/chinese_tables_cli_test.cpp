@@ -49,8 +49,9 @@ protected:
 TEST_F(ChineseTablesCli, IndicatorTableSaysStatusesDetailsAndNotesInChinese) {
     const auto zh = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh"});
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
-    EXPECT_THAT(cells(line_starting(zh.out, "指标 ")),
-                ElementsAre("指标", "名称", "单位", "目标", "应达值", "实际值", "状态", "详情"));
+    EXPECT_THAT(
+        cells(line_starting(zh.out, "指标代码 ")),
+        ElementsAre("指标代码", "名称", "单位", "目标", "应达值", "实际值", "状态", "详情"));
     EXPECT_THAT(
         cells(line_starting(zh.out, "sewage_new ")),
         ElementsAre("sewage_new", "新建农村生活污水处理设施", "个", "40", "31.33", "6", "滞后"));
@@ -63,7 +64,7 @@ TEST_F(ChineseTablesCli, IndicatorTableSaysStatusesDetailsAndNotesInChinese) {
     // One note per thing left out, said once; the planning assumption in Chinese.
     EXPECT_THAT(
         zh.out,
-        HasSubstr("\n注：出水水质达标率：16个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
+        HasSubstr("\n注：出水水质达标率：16 个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
                   "未计入分子和分母（未知不等于未达标）。\n"));
     EXPECT_THAT(zh.out,
                 HasSubstr("\n注：村级寄递物流综合服务站覆盖：目标 100 %，非规划所定——规划假设：方案"
@@ -88,8 +89,8 @@ TEST_F(ChineseTablesCli, IndicatorFileDepartmentsAndNotesOfScriptsAreChineseToo)
         run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh", "--indicators",
                      (testing::sample_maps_dir() / "indicators.toml").string()});
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
-    EXPECT_EQ(cells(line_starting(zh.out, "指标 ")).back(), "责任单位");
-    EXPECT_THAT(zh.out, HasSubstr("\n注：村卫生室规范化率：3个因数据缺失无法判断，未计入分子和分母"
+    EXPECT_EQ(cells(line_starting(zh.out, "指标代码 ")).back(), "责任单位");
+    EXPECT_THAT(zh.out, HasSubstr("\n注：村卫生室规范化率：3 个因数据缺失无法判断，未计入分子和分母"
                                   "（未知不等于未达标）。\n"));
     // The notes beside a table for scripts, per township ("在…" in Chinese order).
     const auto csv = run_qiancun({"indicators", reg, "--as-of", kAsOf, "--lang", "zh", "--by",
@@ -191,7 +192,7 @@ TEST_F(ChineseTablesCli, BulletinShowsTheSameChineseWordsAsThePeoplesTable) {
     const std::string page = testing::read_file(html);
     EXPECT_THAT(page, HasSubstr(">79/300 个行政村</td>"));
     EXPECT_THAT(page,
-                HasSubstr("出水水质达标率：16个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
+                HasSubstr("出水水质达标率：16 个在统计期（2023-01-01 至 2026-11-30）内无检测记录，"
                           "未计入分子和分母（未知不等于未达标）。"));
 }
 
@@ -242,6 +243,96 @@ TEST_F(ChineseTablesCli, ClassesPerTownshipAreHeadedByTheClassNames) {
     const auto header = split_lines(zh.out.substr(at + 1)).at(1);
     EXPECT_THAT(cells(header), ElementsAre("乡镇", "城郊融合类", "集聚建设类", "整治提升类",
                                            "特色保护类", "搬迁撤并类", "合计"));
+}
+
+/// The part of `out` after the line `title`; "" when there is none.
+std::string after_line(const std::string &out, const std::string &title) {
+    const auto at = out.find("\n" + title + "\n");
+    return at == std::string::npos ? std::string() : out.substr(at + title.size() + 2);
+}
+
+TEST_F(ChineseTablesCli, InfoClassifyAndCheckSayGeometryTypesClassesAndChecksByTheirNames) {
+    // info: geometry types in Chinese; the layer keys stay, as one types them.
+    const auto info = run_qiancun({"info", reg, "--lang", "zh"});
+    ASSERT_EQ(info.exit_code, 0) << info.err;
+    EXPECT_THAT(cells(line_starting(info.out, "village ")).at(2), "多面");
+    EXPECT_THAT(cells(line_starting(info.out, "settlement ")).at(2), "点");
+    EXPECT_THAT(cells(line_starting(info.out, "rural_road ")).at(2), "多线");
+    EXPECT_THAT(cells(line_starting(info.out, "water_test ")).at(2), "无几何（属性表）");
+    const auto info_en = run_qiancun({"info", reg});
+    ASSERT_EQ(info_en.exit_code, 0) << info_en.err;
+    EXPECT_THAT(cells(line_starting(info_en.out, "village ")).at(2), "MULTIPOLYGON");
+    EXPECT_THAT(cells(line_starting(info_en.out, "water_test ")).at(2), "NONE");
+
+    // classify: the suggested and recorded classes by their names, the counts per class named
+    // without their keys; English keeps the keys.
+    const auto zh = run_qiancun({"classify", reg, "--no-store", "--lang", "zh"});
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    const auto village = cells(line_starting(zh.out, "330604101203 "));
+    ASSERT_GE(village.size(), 6u) << zh.out;
+    EXPECT_EQ(village.at(3), "城郊融合类");
+    EXPECT_EQ(village.at(village.size() - 2), "特色保护类");
+    const auto counts =
+        split_lines(after_line(zh.out, "各类村庄数（共 300 个村，规则：内置规则；145 "
+                                       "个已登记类别，其中 65 个建议类别不同）"));
+    ASSERT_GE(counts.size(), 7u) << zh.out;
+    EXPECT_THAT(cells(counts[0]), ElementsAre("名称", "建议", "已登记", "不一致"));
+    EXPECT_THAT(cells(counts[1]), ElementsAre("城郊融合类", "17", "11", "7"));
+    EXPECT_THAT(cells(counts[6]), ElementsAre("未分类", "0", "155", "0"));
+    const auto en = run_qiancun({"classify", reg, "--no-store"});
+    ASSERT_EQ(en.exit_code, 0) << en.err;
+    EXPECT_EQ(cells(line_starting(en.out, "330604101203 ")).at(3), "suburban");
+    EXPECT_THAT(en.out, HasSubstr("\nsuburban  "));
+
+    // check: the counts per check by their names only.
+    const auto check = run_qiancun({"check", reg, "--lang", "zh"});
+    ASSERT_EQ(check.exit_code, 0) << check.err;
+    const auto per_check = split_lines(after_line(check.out, "各项检查的发现（共 13 条）"));
+    ASSERT_GE(per_check.size(), 2u) << check.out;
+    EXPECT_THAT(cells(per_check[0]), ElementsAre("名称", "发现数"));
+    EXPECT_THAT(cells(per_check[1]), ElementsAre("疑似重复设施", "7"));
+    EXPECT_THAT(check.out + check.err, Not(HasSubstr("duplicate_asset")));
+}
+
+TEST_F(ChineseTablesCli, ListHeadsACountysOwnAttributesByTheirLabelsAndSaysChoicesByName) {
+    const std::vector<std::string> args{"list", reg, "village", "--where",
+                                        "scenic_level = 'gold_aaa'"};
+    auto zh_args = args;
+    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh = run_qiancun(zh_args);
+    ASSERT_EQ(zh.exit_code, 0) << zh.err;
+    const auto lines = split_lines(zh.out);
+    ASSERT_GE(lines.size(), 2u) << zh.out;
+    EXPECT_THAT(cells(lines[0]), ::testing::IsSupersetOf(
+                                     {"景区村庄等级", "电子商务专业村", "村集体经济总收入(万元)"}));
+    EXPECT_THAT(cells(lines[1]), ::testing::Contains("金3A"));
+    EXPECT_THAT(zh.out, Not(HasSubstr("gold_aaa")));
+    EXPECT_THAT(zh.out, Not(HasSubstr("scenic_level")));
+    // A workbook's header row says them too; the CSV for scripts keeps keys and choices.
+    const fs::path people = *dir / "gold.csv";
+    auto file_args = zh_args;
+    file_args.insert(file_args.end(), {"--headers", "zh", "-o", people.string()});
+    ASSERT_EQ(run_qiancun(file_args).exit_code, 0);
+    EXPECT_THAT(testing::csv_fields(split_lines(testing::read_file(people)).at(0)),
+                ::testing::Contains("景区村庄等级"));
+    const auto en = run_qiancun(args);
+    ASSERT_EQ(en.exit_code, 0) << en.err;
+    EXPECT_THAT(cells(split_lines(en.out).at(0)), ::testing::Contains("scenic_level"));
+    EXPECT_THAT(cells(split_lines(en.out).at(1)), ::testing::Contains("gold_aaa"));
+}
+
+TEST_F(ChineseTablesCli, RoadsAreInGongliAndWrittenLayersAreNamedAsLayers) {
+    const auto network = run_qiancun({"info", reg, "--network", "--lang", "zh"});
+    ASSERT_EQ(network.exit_code, 0) << network.err;
+    EXPECT_THAT(network.out + network.err, HasSubstr(" 公里，用时 "));
+    EXPECT_THAT(network.out + network.err, Not(HasSubstr("千米")));
+    const fs::path gpkg = *dir / "gaps.gpkg";
+    const auto gaps =
+        run_qiancun({"gaps", reg, "--type", "sewage_plant", "--lang", "zh", "-o", gpkg.string()});
+    ASSERT_EQ(gaps.exit_code, 0) << gaps.err;
+    EXPECT_THAT(
+        gaps.out + gaps.err,
+        HasSubstr(fmt::format("已将图层 gaps_sewage_plant 的 221 个要素写入 {}", gpkg.string())));
 }
 
 TEST_F(ChineseTablesCli, StylesLabelStatusesAndBookkeepingFieldsFromTheCatalogue) {

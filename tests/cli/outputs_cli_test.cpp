@@ -161,7 +161,7 @@ TEST_F(OutputsCli, XlsxOfClassifyIndicatorsAndGaps) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto indicators = testing::read_vector(dir / "i.xlsx", "indicators");
     EXPECT_EQ(indicators.size(), 10u);
-    EXPECT_EQ(xlsx_field_types(dir / "i.xlsx", "indicators").at("指标"), "String");
+    EXPECT_EQ(xlsx_field_types(dir / "i.xlsx", "indicators").at("指标代码"), "String");
 
     // One sheet per table: the gap villages and the uncovered settlements.
     r = run_qiancun({"gaps", reg, "--type", "sewage_plant", "-o", (dir / "g.xlsx").string()});
@@ -223,7 +223,7 @@ TEST_F(OutputsCli, HeadersAreChineseForPeopleAndKeysForMachines) {
                      (dir / "i.csv").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(testing::split_lines(testing::read_file(dir / "i.csv")).at(0),
-              std::string(kBom) + "指标,单位,目标,应达值,实际值,状态,未计入数");
+              std::string(kBom) + "指标代码,单位,目标,应达值,实际值,状态,未计入数");
     r = run_qiancun({"check", reg, "-o", (dir / "f.xlsx").string()});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const auto summary = xlsx_field_types(dir / "f.xlsx", "summary");

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <map>
 
+#include "qiancun/i18n.hpp"
+
 namespace qiancun {
 namespace {
 
@@ -490,6 +492,13 @@ TEST(Classify, ClassNamesAreEnglishMsgidsWithTheCataloguesChinese) {
     EXPECT_EQ(labels, (std::vector<std::string>{"城郊融合类", "集聚建设类", "整治提升类",
                                                 "特色保护类", "搬迁撤并类"}));
     EXPECT_EQ(village_class_label(""), "未分类");
+    // The Chinese looked up does not stay behind: the same word in the English messages after it
+    // is English again (gettext keeps what it found by the locale's name, not by LANGUAGE).
+    const char *english = translate_in_context("village class", "heritage protection");
+    EXPECT_STREQ(english, "heritage protection");
+    EXPECT_EQ(village_class_label("heritage"), "特色保护类");
+    EXPECT_STREQ(translate_in_context("village class", "heritage protection"),
+                 "heritage protection");
 }
 
 TEST(Classify, ClassesLayerIsStoredWithTheVillagePolygons) {

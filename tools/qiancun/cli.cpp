@@ -271,6 +271,17 @@ void add_headers_option(CLI::App *cmd, Headers &headers) {
             CLI::ignore_case));
 }
 
+Rows without_keys_in_chinese(Rows rows, std::string_view key) {
+    const auto at = std::find(rows.columns.begin(), rows.columns.end(), key);
+    if (at == rows.columns.end() || !chinese_messages())
+        return rows;
+    const auto i = at - rows.columns.begin();
+    rows.columns.erase(at);
+    for (auto &r : rows.rows)
+        r.erase(r.begin() + i);
+    return rows;
+}
+
 exporters::KindLabels kind_labels(const Registry &registry) {
     exporters::KindLabels out;
     for (const auto &k : registry.kinds())

@@ -47,6 +47,11 @@ std::string percent_for_people(double ratio);
 void print_rows(const Rows &rows, OutputFormat format, std::ostream &out,
                 const exporters::KindLabels &kinds = {});
 
+/// `rows` without its column `key` when the messages are Chinese, for a people's table whose
+/// `label` column names each row (the counts per check or per class): a Chinese table shows no
+/// English keys, an English one keeps the key one types.
+Rows without_keys_in_chinese(Rows rows, std::string_view key);
+
 /// Reads a whole text file; throws UsageError naming `what` ("rules file") when it cannot.
 std::string read_text_file(const std::filesystem::path &path, std::string_view what);
 

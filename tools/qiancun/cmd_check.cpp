@@ -38,7 +38,7 @@ Rows people_rows(Rows rows, const exporters::KindLabels &kinds) {
     return rows;
 }
 
-/// Findings per check for people: key, Chinese label, count.
+/// Findings per check: key, Chinese label, count.
 Rows summary_rows(const CheckReport &report) {
     Rows rows;
     rows.columns = {"check", "label", "findings"};
@@ -74,7 +74,8 @@ void run_check(const CheckArgs &args) {
     if (args.format != OutputFormat::table)
         return;
     fmt::print(fmt::runtime(_("\nFindings per check ({} in all)\n")), rows.rows.size());
-    print_rows(summary_rows(report), OutputFormat::table, std::cout);
+    print_rows(without_keys_in_chinese(summary_rows(report), "check"), OutputFormat::table,
+               std::cout);
 }
 
 } // namespace

@@ -122,6 +122,20 @@ void run_classify(const ClassifyArgs &args) {
                    std::get<std::int64_t>(r[at]) != 1;
         });
     }
+    // The classes in people's words where people read them, as list does for choices: by
+    // message_name in the table printed, in Chinese in a file with Chinese headers; CSV and
+    // JSON for scripts keep the keys.
+    const bool printed = args.output.empty() && args.format == OutputFormat::table;
+    if (printed || (out_kind == OutputKind::table && !args.output.empty() &&
+                    chinese_headers(args.output, args.headers)))
+        for (std::size_t at = 0; at < rows.columns.size(); ++at) {
+            if (rows.columns[at] != "suggested_class" && rows.columns[at] != "recorded_class")
+                continue;
+            for (auto &r : rows.rows)
+                if (const auto *key = std::get_if<std::string>(&r[at]); key && !key->empty())
+                    r[at] = printed ? message_name(*key, village_class_label(*key))
+                                    : village_class_label(*key);
+        }
     if (!args.output.empty() && out_kind == OutputKind::table) {
         write_tables(args.output, {sheet("village_classes", rows)}, args.headers,
                      kind_labels(registry));
@@ -155,7 +169,8 @@ void run_classify(const ClassifyArgs &args) {
         rules.origin == RuleSet::defaults().origin ? std::string(_("built-in rules"))
                                                    : rules.origin,
         recorded, mismatched);
-    print_rows(result.class_counts(), OutputFormat::table, std::cout);
+    print_rows(without_keys_in_chinese(result.class_counts(), "class"), OutputFormat::table,
+               std::cout);
     fmt::print(fmt::runtime(_("\nSuggested classes per township\n")));
     // A column per class: headed by the class's name ("heritage" the column would name the
     // heritage flag).

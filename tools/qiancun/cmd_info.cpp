@@ -13,6 +13,23 @@ namespace qiancun::cli {
 
 namespace {
 
+/// The geometry types a layer reports, marked for the catalogue: the OGC name in English, its
+/// Chinese name (点, 多面) in Chinese messages.
+constexpr const char *kGeometryTypes[] = {
+    NC_("geometry type", "POINT"),      NC_("geometry type", "MULTIPOINT"),
+    NC_("geometry type", "LINESTRING"), NC_("geometry type", "MULTILINESTRING"),
+    NC_("geometry type", "POLYGON"),    NC_("geometry type", "MULTIPOLYGON"),
+    NC_("geometry type", "GEOMETRY"),   NC_("geometry type", "NONE")};
+
+/// A layer's geometry type for people's tables: in the language of the messages when it is
+/// one of kGeometryTypes, as the registry says it otherwise.
+std::string geometry_for_people(const std::string &type) {
+    for (const char *known : kGeometryTypes)
+        if (type == known)
+            return translate_in_context("geometry type", known);
+    return type;
+}
+
 struct InfoOptions {
     std::string registry;
     OutputFormat format = OutputFormat::table;
@@ -75,7 +92,11 @@ void run_info(const InfoOptions &o) {
         if (l.extent)
             extent = fmt::format("{:.0f} {:.0f}, {:.0f} {:.0f}", (*l.extent)[0], (*l.extent)[1],
                                  (*l.extent)[2], (*l.extent)[3]);
-        layers.rows.push_back({l.kind, l.label, l.geometry_type, l.count, extent});
+        layers.rows.push_back({l.kind, l.label,
+                               o.format == OutputFormat::table
+                                   ? geometry_for_people(l.geometry_type)
+                                   : l.geometry_type,
+                               l.count, extent});
     }
     // People's tables and sentences name kinds in the language of the interface.
     const exporters::KindLabels kinds = kind_labels(registry);

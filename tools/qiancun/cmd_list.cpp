@@ -53,9 +53,15 @@ void run_list(const ListOptions &o) {
     const KindDef &kind = registry.kind(o.kind);
     for (std::size_t at = 0; people && at < rows.columns.size(); ++at) {
         const int a = kind.attribute_index(rows.columns[at]);
-        if (a < 0 || kind.attributes[static_cast<std::size_t>(a)].type != ValueType::choice)
+        if (a < 0)
             continue;
         const AttributeDef &def = kind.attributes[static_cast<std::size_t>(a)];
+        // A county's own attribute (configured in its manifest) is headed by its label, which
+        // the catalogue does not know.
+        if (!def.label.empty() && exporters::chinese_column_label(def.name, {}) == def.name)
+            rows.columns[at] = o.output.empty() ? message_name(def.name, def.label) : def.label;
+        if (def.type != ValueType::choice)
+            continue;
         const bool status = kind.is_asset() && def.name == "status";
         for (auto &r : rows.rows) {
             const auto *s = std::get_if<std::string>(&r[at]);

@@ -181,8 +181,8 @@ struct Classification {
     /// recorded_class, mismatch (1/0, empty when no class is recorded); with `with_features`
     /// one column per feature after them.
     Rows to_rows(bool with_features, const ReasonWriter &reason_text) const;
-    /// Per class in village_class_keys() order, then "(none)" for the villages without a
-    /// recorded class: class, label (village_class_label), suggested, recorded, mismatches
+    /// Per class in village_class_keys() order, then an empty class for the villages without
+    /// a recorded class: class, label (village_class_label), suggested, recorded, mismatches
     /// (villages recorded in the class but suggested another).
     Rows class_counts() const;
     /// Per township (sorted): township, one column per class key with the suggested count,
