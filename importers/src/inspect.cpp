@@ -241,8 +241,9 @@ MappingInspection map_kind(const KindDef &kind, GdalSource &src, const ImportOpt
     if (!io.layer.empty())
         b += fmt::format("layer = {}\n", toml_string(io.layer));
     if (!crs.empty())
-        b += crs == "?" ? "src_crs = \"?\"  # the source has no CRS: which is it?\n"
-                        : fmt::format("src_crs = {}\n", toml_string(crs));
+        b += crs == "?"
+                 ? fmt::format("src_crs = \"?\"  # {}\n", _("the source has no CRS: which is it?"))
+                 : fmt::format("src_crs = {}\n", toml_string(crs));
     if (!encoding.empty())
         b += fmt::format("encoding = {}\n", toml_string(encoding));
     if (x >= 0 && y >= 0)
@@ -256,7 +257,7 @@ MappingInspection map_kind(const KindDef &kind, GdalSource &src, const ImportOpt
         std::string list;
         for (const auto &a : m.missing)
             list += (list.empty() ? "" : ", ") + a;
-        b += "# not in the source: " + list + "\n";
+        b += fmt::format(fmt::runtime(_("# not in the source: {}\n")), list);
     }
     m.manifest_block = b;
     return m;

@@ -12,6 +12,8 @@ namespace qiancun {
 namespace {
 
 namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::run_qiancun;
 using testing::TempDir;
 
@@ -152,6 +154,23 @@ TEST_F(Deliveries, InspectPrintsWhatIsInASampleFileExactly) {
         EXPECT_EQ(r.out, testing::read_file(c));
         EXPECT_EQ(r.err, "");
     }
+}
+
+TEST_F(Deliveries, InspectSaysGeometryAndFieldTypesAndTheManifestsNotesInChinese) {
+    auto r = run_qiancun({"inspect", "roads.gpkg", "--lang", "zh"}, sample);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("\n  几何       线\n"));
+    EXPECT_THAT(r.out, HasSubstr("\n    grade            文本  县道 | 乡道 | 村道\n"));
+    EXPECT_THAT(r.out, HasSubstr("\n    built_year       整数  1996 | 2015 | 2019\n"));
+    r = run_qiancun({"inspect", "sewage_plants.csv", "--as", "sewage_plant", "--lang", "zh"},
+                    sample);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("\n  几何       无（点取自列 lon、lat）\n"));
+    EXPECT_THAT(r.out, HasSubstr("\n  清单片段：\n    [[source]]\n"));
+    EXPECT_THAT(r.out, HasSubstr("\n    src_crs = \"?\"  # 数据源没有坐标系：是哪一个？\n"));
+    EXPECT_THAT(r.out, HasSubstr("\n    # 数据源中没有：service_radius_m, capacity_m3d\n"));
+    for (const char *english : {"String", "Integer", "None", "manifest", "not in the source"})
+        EXPECT_THAT(r.out, Not(HasSubstr(english))) << english;
 }
 
 TEST_F(Deliveries, InspectJsonForScriptsAndZipsOfSeveralFiles) {

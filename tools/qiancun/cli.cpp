@@ -108,6 +108,69 @@ std::string percent_for_people(double ratio) {
     return fmt::format("{:.1f}%", std::floor(ratio * 1000.0 + 1e-7) / 10.0);
 }
 
+namespace {
+
+/// The geometry types the registry (OGC names) and GDAL (OGRGeometryTypeToName) report, marked
+/// for the catalogue.
+constexpr const char *kGeometryTypes[] = {
+    NC_("geometry type", "POINT"),
+    NC_("geometry type", "MULTIPOINT"),
+    NC_("geometry type", "LINESTRING"),
+    NC_("geometry type", "MULTILINESTRING"),
+    NC_("geometry type", "POLYGON"),
+    NC_("geometry type", "MULTIPOLYGON"),
+    NC_("geometry type", "GEOMETRY"),
+    NC_("geometry type", "NONE"),
+    NC_("geometry type", "Point"),
+    NC_("geometry type", "Multi Point"),
+    NC_("geometry type", "Line String"),
+    NC_("geometry type", "Multi Line String"),
+    NC_("geometry type", "Polygon"),
+    NC_("geometry type", "Multi Polygon"),
+    NC_("geometry type", "Geometry Collection"),
+    NC_("geometry type", "Unknown (any)"),
+    NC_("geometry type", "None"),
+};
+
+/// GDAL's field types (OGRFieldDefn::GetFieldTypeName), marked for the catalogue.
+constexpr const char *kFieldTypes[] = {
+    NC_("field type", "String"),        NC_("field type", "Integer"),
+    NC_("field type", "Integer64"),     NC_("field type", "Real"),
+    NC_("field type", "Date"),          NC_("field type", "Time"),
+    NC_("field type", "DateTime"),      NC_("field type", "Binary"),
+    NC_("field type", "StringList"),    NC_("field type", "IntegerList"),
+    NC_("field type", "Integer64List"), NC_("field type", "RealList"),
+};
+
+/// `word` translated in `context` when it is one of `known`; as it is otherwise.
+template <std::size_t N>
+std::string known_word(const char *context, const char *const (&known)[N],
+                       const std::string &word) {
+    for (const char *k : known)
+        if (word == k)
+            return translate_in_context(context, k);
+    return word;
+}
+
+} // namespace
+
+std::string geometry_for_people(const std::string &type) {
+    // GDAL says "3D Point", "Measured Polygon", "3D Measured Line String".
+    for (const auto &[prefix, msgid] : {std::pair<std::string_view, const char *>{
+                                            "3D Measured ", NC_("geometry type", "3D measured {}")},
+                                        {"3D ", NC_("geometry type", "3D {}")},
+                                        {"Measured ", NC_("geometry type", "measured {}")}})
+        if (type.starts_with(prefix))
+            return fmt::format(
+                fmt::runtime(translate_in_context("geometry type", msgid)),
+                known_word("geometry type", kGeometryTypes, type.substr(prefix.size())));
+    return known_word("geometry type", kGeometryTypes, type);
+}
+
+std::string field_type_for_people(const std::string &type) {
+    return known_word("field type", kFieldTypes, type);
+}
+
 void add_format_option(CLI::App *cmd, OutputFormat &format) {
     cmd->add_option("--format", format, _("Output: table (for people), csv or json (for scripts)"))
         ->transform(CLI::CheckedTransformer(
@@ -115,7 +178,8 @@ void add_format_option(CLI::App *cmd, OutputFormat &format) {
                                                 {"csv", OutputFormat::csv},
                                                 {"json", OutputFormat::json}},
             CLI::ignore_case))
-        ->default_str("table");
+        ->default_str("table")
+        ->option_text("{table,csv,json}");
 }
 
 void print_rows(const Rows &rows, OutputFormat format, std::ostream &out,
@@ -268,7 +332,8 @@ void add_headers_option(CLI::App *cmd, Headers &headers) {
                       "keys); default: zh in .xlsx (each key in a cell note), en in .csv"))
         ->transform(CLI::CheckedTransformer(
             std::map<std::string, Headers>{{"zh", Headers::zh}, {"en", Headers::en}},
-            CLI::ignore_case));
+            CLI::ignore_case))
+        ->option_text("{zh,en}");
 }
 
 Rows without_keys_in_chinese(Rows rows, std::string_view key) {

@@ -35,6 +35,15 @@ std::size_t display_width(std::string_view utf8);
 /// it is as wide or wider.
 std::string pad_right(std::string_view utf8, std::size_t columns);
 
+/// A geometry type for people's tables in the language of the messages ("多面" for
+/// MULTIPOLYGON): the registry's OGC names (POINT, MULTILINESTRING, NONE) and GDAL's names of a
+/// source's types (Point, Multi Polygon, None, 3D …); any other as it is.
+std::string geometry_for_people(const std::string &type);
+
+/// A GDAL field type (String, Integer64, Real, Date …) for people's tables in the language of
+/// the messages; any other as it is.
+std::string field_type_for_people(const std::string &type);
+
 /// Adds `--format table|csv|json` bound to `format`.
 void add_format_option(CLI::App *cmd, OutputFormat &format);
 

@@ -13,23 +13,6 @@ namespace qiancun::cli {
 
 namespace {
 
-/// The geometry types a layer reports, marked for the catalogue: the OGC name in English, its
-/// Chinese name (点, 多面) in Chinese messages.
-constexpr const char *kGeometryTypes[] = {
-    NC_("geometry type", "POINT"),      NC_("geometry type", "MULTIPOINT"),
-    NC_("geometry type", "LINESTRING"), NC_("geometry type", "MULTILINESTRING"),
-    NC_("geometry type", "POLYGON"),    NC_("geometry type", "MULTIPOLYGON"),
-    NC_("geometry type", "GEOMETRY"),   NC_("geometry type", "NONE")};
-
-/// A layer's geometry type for people's tables: in the language of the messages when it is
-/// one of kGeometryTypes, as the registry says it otherwise.
-std::string geometry_for_people(const std::string &type) {
-    for (const char *known : kGeometryTypes)
-        if (type == known)
-            return translate_in_context("geometry type", known);
-    return type;
-}
-
 struct InfoOptions {
     std::string registry;
     OutputFormat format = OutputFormat::table;

@@ -48,7 +48,7 @@ std::string extent_text(const importers::LayerInspection &l) {
         return fmt::format(fmt::runtime(_("x {:.4f}–{:.4f}, y {:.4f}–{:.4f} (as read; no CRS)")),
                            e[0], e[2], e[1], e[3]);
     }
-    return "none (no coordinates)";
+    return _("none (no coordinates)");
 }
 
 void print_table(const importers::Inspection &in, std::ostream &out) {
@@ -61,11 +61,11 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
         first = false;
         out << fmt::format(fmt::runtime(_("{} (layer {})\n")), l.file, l.layer);
         out << fmt::format(fmt::runtime(_("  driver     {}\n")), l.driver);
-        out << fmt::format(fmt::runtime(_("  geometry   {}{}\n")), l.geometry_type,
-                           l.x_field.empty()
-                               ? ""
-                               : fmt::format(fmt::runtime(_(" (points from columns {}, {})")),
-                                             l.x_field, l.y_field));
+        out << fmt::format(
+            fmt::runtime(_("  geometry   {}{}\n")), geometry_for_people(l.geometry_type),
+            l.x_field.empty() ? ""
+                              : fmt::format(fmt::runtime(_(" (points from columns {}, {})")),
+                                            l.x_field, l.y_field));
         out << fmt::format(fmt::runtime(_("  features   {}\n")), l.feature_count);
         out << fmt::format(fmt::runtime(_("  crs        {}\n")),
                            l.crs.empty() ? std::string(_("none: pass --src-crs"))
@@ -88,7 +88,7 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
             std::vector<Value> row{f.name};
             if (as_read)
                 row.emplace_back(f.name_as_read);
-            row.emplace_back(f.type);
+            row.emplace_back(field_type_for_people(f.type));
             row.emplace_back(joined(f.samples, " | "));
             fields.rows.push_back(std::move(row));
         }
@@ -121,7 +121,7 @@ void print_table(const importers::Inspection &in, std::ostream &out) {
         for (const auto &n : m.needs)
             out << fmt::format(fmt::runtime(_("  needs      {}\n")), n);
         out << fmt::format(fmt::runtime(_("  options    {}\n")), joined(m.options, " "));
-        out << "  manifest:\n";
+        out << _("  manifest:\n");
         for (const auto &line : lines_of(m.manifest_block))
             out << "    " << line << '\n';
     }
@@ -217,7 +217,8 @@ void register_inspect(CLI::App &app) {
             std::map<std::string, OutputFormat>{{"table", OutputFormat::table},
                                                 {"json", OutputFormat::json}},
             CLI::ignore_case))
-        ->default_str("table");
+        ->default_str("table")
+        ->option_text("{table,json}");
     cmd->callback([opts] { run_inspect(*opts); });
 }
 

@@ -283,7 +283,8 @@ void register_network(CLI::App &app) {
             std::map<std::string, network::Cost>{{"length", network::Cost::length},
                                                  {"time", network::Cost::time}},
             CLI::ignore_case))
-        ->default_str("length");
+        ->default_str("length")
+        ->option_text("{length,time}");
     route->add_option("--config", r->config,
                       _("Snapping tolerance, off-road cap and speeds (TOML)"));
     route->add_option("-o,--output", r->output, _("Write the path to this file"));
