@@ -120,6 +120,12 @@ namespace {
     NC_("column", "km"),
     NC_("column", "table"),
     NC_("column", "rows"),
+    NC_("column", "role"),
+    NC_("column", "access"),
+    NC_("column", "kinds"),
+    NC_("column", "townships"),
+    NC_("column", "at"),
+    NC_("column", "operation"),
 };
 
 /// How inspect says an attribute found its field: by an option, its name or its label.

@@ -321,5 +321,37 @@ TEST_F(Roles, RoleListAndHistoryShowGrantsAndChanges) {
     EXPECT_THAT(r.err, HasSubstr("need a PostgreSQL registry"));
 }
 
+TEST_F(Roles, RoleAddListAndHistorySayKindsAccessAndOperationsInChinese) {
+    const auto editor = role_name("editor");
+    auto r = run_qiancun({"--lang", "zh", "role", "add", uri, editor, "--edit",
+                          "sewage_plant,courier_station", "--township", "百官街道"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_THAT(r.out, ::testing::StartsWith(fmt::format("角色 {} 可写入 ", editor)));
+    EXPECT_THAT(r.out,
+                ::testing::EndsWith(" 中百官街道的农村生活污水处理设施、村级寄递物流综合服务站\n"));
+
+    r = run_qiancun({"--lang", "zh", "role", "list", uri});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto lines = testing::split_lines(r.out);
+    ASSERT_EQ(lines.size(), 3u) << r.out;
+    EXPECT_THAT(lines[0], ::testing::MatchesRegex("角色 +权限 +类型 +乡镇"));
+    EXPECT_THAT(lines[1], ::testing::MatchesRegex(
+                              editor + " +编辑 +村级寄递物流综合服务站、农村生活污水处理设施 +"
+                                       "百官街道"));
+    EXPECT_EQ(lines[2], "（1 行）");
+
+    psql(fmt::format("UPDATE {} SET status = 'closed' WHERE id = 'W'", table), editor);
+    r = run_qiancun({"--lang", "zh", "history", uri, "sewage_plant", "W"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto history = testing::split_lines(r.out);
+    // The insert and the village link as the owner, then the editor's change.
+    ASSERT_EQ(history.size(), 5u) << r.out;
+    EXPECT_THAT(history[0], ::testing::MatchesRegex("时间 +角色 +操作 +类型 +编号 +原值 +新值"));
+    EXPECT_THAT(history[1], HasSubstr("  新增  农村生活污水处理设施  W  "));
+    EXPECT_THAT(history[3], HasSubstr(fmt::format("{}  修改  农村生活污水处理设施  W  ", editor)));
+    for (const char *english : {"INSERT", "UPDATE", "sewage_plant", "operation"})
+        EXPECT_THAT(r.out, Not(HasSubstr(english))) << english;
+}
+
 } // namespace
 } // namespace qiancun

@@ -34,6 +34,26 @@ std::string joined(const std::vector<std::string> &parts) {
     return out;
 }
 
+/// Kinds as people read them: their names joined by "、" in Chinese messages, their keys joined
+/// by "," (as --edit takes them) in English.
+std::string kinds_for_people(const exporters::KindLabels &labels,
+                             const std::vector<std::string> &kinds) {
+    if (!chinese_messages())
+        return joined(kinds);
+    std::string out;
+    for (const auto &k : kinds)
+        out += (out.empty() ? "" : "、") + kind_name(labels, k);
+    return out;
+}
+
+/// The words of `role list` and `history` that people read, marked for the catalogue.
+[[maybe_unused]] const char *const kWords[] = {
+    NC_("role access", "read"),       NC_("role access", "edit"),
+    NC_("audit operation", "INSERT"), NC_("audit operation", "UPDATE"),
+    NC_("audit operation", "DELETE"), NC_("audit column", "old"),
+    NC_("audit column", "new"),
+};
+
 struct RoleAddOptions {
     std::string registry;
     std::string name;
@@ -52,14 +72,14 @@ void run_role_add(const RoleAddOptions &o) {
     if (!o.read_only && role.kinds.empty())
         throw UsageError(_("--edit needs at least one kind"));
     registry.add_role(role);
+    const std::string kinds = kinds_for_people(kind_labels(registry), role.kinds);
     std::cout << (role.read_only() ? fmt::format(fmt::runtime(_("role {} reads {}\n")), role.name,
                                                  registry.display())
                   : role.townships.empty()
-                      ? fmt::format(fmt::runtime(_("role {} writes {} in {}\n")), role.name,
-                                    joined(role.kinds), registry.display())
+                      ? fmt::format(fmt::runtime(_("role {} writes {} in {}\n")), role.name, kinds,
+                                    registry.display())
                       : fmt::format(fmt::runtime(_("role {} writes {} of {} in {}\n")), role.name,
-                                    joined(role.kinds), joined(role.townships),
-                                    registry.display()));
+                                    kinds, joined(role.townships), registry.display()));
 }
 
 struct RoleListOptions {
@@ -69,11 +89,17 @@ struct RoleListOptions {
 
 void run_role_list(const RoleListOptions &o) {
     auto registry = Registry::open(o.registry, true);
+    // The table for people says access and kinds in its words; CSV and JSON keep the keys.
+    const bool people = o.format == OutputFormat::table;
+    const exporters::KindLabels labels = kind_labels(registry);
     Rows rows;
     rows.columns = {"role", "access", "kinds", "townships"};
-    for (const auto &r : registry.roles())
-        rows.rows.push_back({r.name, std::string(r.read_only() ? "read" : "edit"), joined(r.kinds),
-                             joined(r.townships)});
+    for (const auto &r : registry.roles()) {
+        const char *access = r.read_only() ? "read" : "edit";
+        rows.rows.push_back(
+            {r.name, std::string(people ? translate_in_context("role access", access) : access),
+             people ? kinds_for_people(labels, r.kinds) : joined(r.kinds), joined(r.townships)});
+    }
     print_rows(rows, o.format, std::cout);
 }
 
@@ -86,10 +112,22 @@ struct HistoryOptions {
 
 void run_history(const HistoryOptions &o) {
     auto registry = Registry::open(o.registry, true);
+    // The table for people says operations, kinds and the old and new rows in its words (the
+    // old and new values, not an import's "new" count); CSV and JSON keep the keys.
+    const bool people = o.format == OutputFormat::table;
+    const exporters::KindLabels labels = kind_labels(registry);
     Rows rows;
     rows.columns = {"at", "role", "operation", "kind", "id", "old", "new"};
+    if (people)
+        for (auto &c : rows.columns)
+            if (c == "old" || c == "new")
+                c = translate_in_context("audit column", c.c_str());
     for (const auto &e : registry.audit(o.kind, o.id))
-        rows.rows.push_back({e.at, e.role, e.operation, e.kind, e.id, e.old_values, e.new_values});
+        rows.rows.push_back(
+            {e.at, e.role,
+             people ? std::string(translate_in_context("audit operation", e.operation.c_str()))
+                    : e.operation,
+             people ? kind_name(labels, e.kind) : e.kind, e.id, e.old_values, e.new_values});
     print_rows(rows, o.format, std::cout);
 }
 
