@@ -272,6 +272,7 @@ TEST_F(ChineseTablesCli, InfoClassifyAndCheckSayGeometryTypesClassesAndChecksByT
     ASSERT_GE(village.size(), 6u) << zh.out;
     EXPECT_EQ(village.at(3), "城郊融合类");
     EXPECT_EQ(village.at(village.size() - 2), "特色保护类");
+    EXPECT_EQ(village.back(), "是"); // the recorded class is not the suggested one
     const auto counts =
         split_lines(after_line(zh.out, "各类村庄数（共 300 个村，规则：内置规则；145 "
                                        "个已登记类别，其中 65 个建议类别不同）"));
@@ -282,6 +283,7 @@ TEST_F(ChineseTablesCli, InfoClassifyAndCheckSayGeometryTypesClassesAndChecksByT
     const auto en = run_qiancun({"classify", reg, "--no-store"});
     ASSERT_EQ(en.exit_code, 0) << en.err;
     EXPECT_EQ(cells(line_starting(en.out, "330604101203 ")).at(3), "suburban");
+    EXPECT_EQ(cells(line_starting(en.out, "330604101203 ")).back(), "1");
     EXPECT_THAT(en.out, HasSubstr("\nsuburban  "));
 
     // check: the counts per check by their names only.

@@ -230,6 +230,9 @@ void print_rows(const Rows &rows, OutputFormat format, std::ostream &out,
             if (const auto *d = std::get_if<double>(&r[i]))
                 t = is_ratio_column(rows.columns[i]) ? percent_for_people(*d)
                                                      : fmt::format("{:.2f}", *d);
+            else if (const auto *n = std::get_if<std::int64_t>(&r[i]);
+                     n && (rows.columns[i] == "mismatch" || rows.columns[i] == "on_network"))
+                t = flag_for_people(*n);
             width[i] = std::max(width[i], display_width(t));
             line.push_back(std::move(t));
         }
@@ -306,6 +309,12 @@ OutputKind check_output(const std::filesystem::path &path, const std::vector<std
                     ext.empty() ? std::string("the file has no extension")
                                 : fmt::format(fmt::runtime(_("'{}' is not an output format")), ext),
                     fmt::join(accepted, " ")));
+}
+
+std::string flag_for_people(std::int64_t flag) {
+    if (!chinese_messages() || (flag != 0 && flag != 1))
+        return std::to_string(flag);
+    return translate_in_context("flag", flag ? NC_("flag", "yes") : NC_("flag", "no"));
 }
 
 bool is_ratio_column(std::string_view name) {

@@ -92,6 +92,10 @@ const std::vector<std::string> &table_extensions();
 /// The layer extensions of the exporter.
 const std::vector<std::string> &layer_extensions();
 
+/// A yes/no value (1/0) for people's tables: 是/否 in Chinese messages, 1/0 in English ones;
+/// any other number as it is. print_rows says the flag columns mismatch and on_network so.
+std::string flag_for_people(std::int64_t flag);
+
 /// True for a column of ratios 0–1 (cov…, area_cov_T, pop_cov_T, net_pop_cov_T, mean_cov,
 /// completeness, hazard_share, threshold): a percentage in people's tables and workbooks.
 bool is_ratio_column(std::string_view name);

@@ -60,6 +60,10 @@ void run_list(const ListOptions &o) {
         // the catalogue does not know.
         if (!def.label.empty() && exporters::chinese_column_label(def.name, {}) == def.name)
             rows.columns[at] = o.output.empty() ? message_name(def.name, def.label) : def.label;
+        if (def.type == ValueType::boolean && o.output.empty())
+            for (auto &r : rows.rows)
+                if (const auto *flag = std::get_if<std::int64_t>(&r[at]))
+                    r[at] = flag_for_people(*flag);
         if (def.type != ValueType::choice)
             continue;
         const bool status = kind.is_asset() && def.name == "status";
