@@ -23,6 +23,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -92,6 +93,41 @@ std::string unit_zh(std::string_view unit) {
     return chinese_word("indicator unit", std::string(unit));
 }
 
+/// The bulletin's own words in Chinese, by what they are: a table's title, a column's header, the
+/// page's headings and sentences, a sheet's name of the workbook.
+std::string title_zh(const char *msgid) {
+    return chinese_word("bulletin table", msgid);
+}
+
+std::string header_zh(const char *msgid) {
+    return chinese_word("bulletin header", msgid);
+}
+
+std::string text_zh(const char *msgid) {
+    return chinese_word("bulletin text", msgid);
+}
+
+std::string sheet_zh(const char *msgid) {
+    return chinese_word("bulletin sheet", msgid);
+}
+
+/// Said where the data-quality checks did not run: the empty quality table and its notes.
+const char *const kChecksDidNotRun = NC_("bulletin text", "The data-quality checks did not run.");
+
+/// One column of a table: its stable English key and the msgid of its header.
+struct Column {
+    const char *key;
+    const char *header;
+};
+
+/// Appends `columns` to the table: their keys, and their headers in Chinese.
+void add_columns(BulletinTable &t, std::initializer_list<Column> columns) {
+    for (const auto &c : columns) {
+        t.rows.columns.emplace_back(c.key);
+        t.headers.push_back(header_zh(c.header));
+    }
+}
+
 /// A ratio 0–1 for people: one decimal, rounded down so a value below a threshold reads below it.
 std::string percent_text(double ratio) {
     return fmt::format("{:.1f}%", std::floor(ratio * 1000.0 + 1e-9) / 10.0);
@@ -135,15 +171,23 @@ const IndicatorDef &def_of(const BulletinReport &r, const std::string &key) {
 BulletinTable warnings_table(const BulletinReport &r) {
     BulletinTable t;
     t.id = "warnings";
-    t.title = "进度预警（滞后指标，按差距从大到小）";
-    t.rows.columns = {"indicator", "label",  "township",  "unit",
-                      "expected",  "actual", "behind_by", "behind_share"};
-    t.headers = {"指标代码", "指标", "范围", "单位", "应达进度", "实际", "差距", "差距占应达"};
+    t.title = title_zh(NC_(
+        "bulletin table", "Progress warnings (indicators behind schedule, furthest behind first)"));
+    add_columns(t, {{"indicator", NC_("bulletin header", "Indicator code")},
+                    {"label", NC_("bulletin header", "Indicator")},
+                    {"township", NC_("bulletin header", "Scope")},
+                    {"unit", NC_("bulletin header", "Unit")},
+                    {"expected", NC_("bulletin header", "Expected progress")},
+                    {"actual", NC_("bulletin header", "Actual")},
+                    {"behind_by", NC_("bulletin header", "Shortfall")},
+                    {"behind_share", NC_("bulletin header", "Shortfall as a share of expected")}});
+    // TRANSLATORS: the scope of a warning about the district as a whole, not one township.
+    const std::string district = text_zh(NC_("bulletin text", "whole district"));
     for (const auto &w : behind_schedule(r.current)) {
         const auto &d = def_of(r, w.value.key);
         auto round2 = [](double v) { return std::round(v * 100.0) / 100.0; };
         t.rows.rows.push_back({w.value.key, d.label,
-                               w.value.township.empty() ? std::string("全区") : w.value.township,
+                               w.value.township.empty() ? district : w.value.township,
                                unit_zh(d.unit), round2(*w.value.expected), round2(*w.value.actual),
                                round2(w.behind_by), w.behind_share});
         t.row_keys.push_back(w.value.key);
@@ -155,28 +199,33 @@ BulletinTable warnings_table(const BulletinReport &r) {
 BulletinTable district_table(const BulletinReport &r) {
     BulletinTable t;
     t.id = "district";
-    t.title = "全区核心指标";
+    t.title = title_zh(NC_("bulletin table", "Core indicators of the district"));
     const Rows now = r.current.to_rows(false);
     const Rows before = r.before ? r.before->to_rows(false) : Rows{};
     const auto key_at = column(now, "indicator");
     const auto actual_at = column(now, "actual");
-    t.rows.columns = {"indicator", "label",          "unit",   "target",  "expected", "actual",
-                      "status",    "compare_actual", "change", "unknown", "detail"};
-    t.headers = {
-        "指标代码",   "指标",
-        "单位",       "目标",
-        "应达进度",   "实际",
-        "状态",       r.before ? fmt::format("上期（{}）", r.before->as_of) : std::string("上期"),
-        "较上期变化", "未计入",
-        "构成"};
-    // 责任单位 when the indicators file names any (SPEC §5.2: responsibility broken down).
+    add_columns(t, {{"indicator", NC_("bulletin header", "Indicator code")},
+                    {"label", NC_("bulletin header", "Indicator")},
+                    {"unit", NC_("bulletin header", "Unit")},
+                    {"target", NC_("bulletin header", "Target")},
+                    {"expected", NC_("bulletin header", "Expected progress")},
+                    {"actual", NC_("bulletin header", "Actual")},
+                    {"status", NC_("bulletin header", "Status")},
+                    {"compare_actual", NC_("bulletin header", "Previous period")},
+                    {"change", NC_("bulletin header", "Change since the previous period")},
+                    {"unknown", NC_("bulletin header", "Not counted")},
+                    {"detail", NC_("bulletin header", "Made up of")}});
+    if (r.before)
+        t.headers[column(t.rows, "compare_actual")] =
+            fmt::format(fmt::runtime(header_zh(NC_("bulletin header", "Previous period ({})"))),
+                        r.before->as_of);
+    // The responsible departments when the indicators file names any (SPEC §5.2: responsibility
+    // broken down).
     const bool with_department =
         std::any_of(r.current.defs.begin(), r.current.defs.end(),
                     [](const IndicatorDef &d) { return !d.department.empty(); });
-    if (with_department) {
-        t.rows.columns.emplace_back("department");
-        t.headers.emplace_back("责任单位");
-    }
+    if (with_department)
+        add_columns(t, {{"department", NC_("bulletin header", "Responsible department")}});
     for (std::size_t i = 0; i < now.rows.size(); ++i) {
         const auto &row = now.rows[i];
         const std::string key = value_to_text(row[key_at]);
@@ -212,9 +261,14 @@ BulletinTable district_table(const BulletinReport &r) {
 BulletinTable ranking_table(const BulletinReport &r) {
     BulletinTable t;
     t.id = "ranking";
-    t.title = "乡镇（街道）排名：按目标达标比例";
-    t.rows.columns = {"rank", "township", "targets", "met", "behind", "share_met"};
-    t.headers = {"排名", "乡镇（街道）", "有目标的指标", "已达标", "滞后", "达标比例"};
+    t.title = title_zh(
+        NC_("bulletin table", "Townships (subdistricts) ranked by the share of their targets met"));
+    add_columns(t, {{"rank", NC_("bulletin header", "Rank")},
+                    {"township", NC_("bulletin header", "Township (subdistrict)")},
+                    {"targets", NC_("bulletin header", "Indicators with a target")},
+                    {"met", NC_("bulletin header", "Met")},
+                    {"behind", NC_("bulletin header", "Behind")},
+                    {"share_met", NC_("bulletin header", "Share met")}});
     for (const auto &x : rank_townships(r.current)) {
         t.rows.rows.push_back({x.rank ? Value{std::int64_t{*x.rank}} : Value{}, x.township,
                                std::int64_t{x.targets}, std::int64_t{x.met}, std::int64_t{x.behind},
@@ -228,17 +282,16 @@ BulletinTable ranking_table(const BulletinReport &r) {
 BulletinTable gaps_table(const BulletinReport &r) {
     BulletinTable t;
     t.id = "worst_gaps";
-    t.title = "覆盖缺口最大的行政村";
-    t.rows.columns = {"type",
-                      "type_label",
-                      "code",
-                      "name",
-                      "township",
-                      "cov",
-                      "uncovered_population",
-                      "uncovered_area_km2"};
-    t.headers = {"类型代码", "设施",   "村代码",     "村名",
-                 "乡镇",     "覆盖率", "未覆盖人口", "未覆盖面积（km²）"};
+    t.title =
+        title_zh(NC_("bulletin table", "Administrative villages with the largest coverage gaps"));
+    add_columns(t, {{"type", NC_("bulletin header", "Type code")},
+                    {"type_label", NC_("bulletin header", "Facility")},
+                    {"code", NC_("bulletin header", "Village code")},
+                    {"name", NC_("bulletin header", "Village name")},
+                    {"township", NC_("bulletin header", "Township")},
+                    {"cov", NC_("bulletin header", "Coverage")},
+                    {"uncovered_population", NC_("bulletin header", "Uncovered population")},
+                    {"uncovered_area_km2", NC_("bulletin header", "Uncovered area (km²)")}});
     for (const auto &g : r.worst_gaps) {
         t.rows.rows.push_back({g.type, g.type_label, g.code, g.name, g.township, g.cov,
                                g.uncovered_population,
@@ -252,9 +305,10 @@ BulletinTable gaps_table(const BulletinReport &r) {
 BulletinTable quality_table(const BulletinReport &r) {
     BulletinTable t;
     t.id = "quality";
-    t.title = "数据质量";
-    t.rows.columns = {"check", "label", "findings"};
-    t.headers = {"检查代码", "检查项", "发现数"};
+    t.title = title_zh(NC_("bulletin table", "Data quality"));
+    add_columns(t, {{"check", NC_("bulletin header", "Check code")},
+                    {"label", NC_("bulletin header", "Check")},
+                    {"findings", NC_("bulletin header", "Findings")}});
     if (!r.quality_checked)
         return t;
     const auto counts = r.quality.counts();
@@ -301,15 +355,22 @@ std::vector<std::string> quality_notes(const BulletinReport &r) {
     for (const auto &def : r.current.defs.empty() ? r.targets.defs : r.current.defs)
         if (const auto it = r.targets.by_key.find(def.key);
             it != r.targets.by_key.end() && it->second.assumption)
-            out.push_back(
-                fmt::format("{}：目标值为规划假设（*），方案未给出具体数字。", def.label));
-    out.push_back(
-        "应达进度：自上一阶段目标（数量和里程自规划期初的 0 起）至下一阶段目标（该年年末）"
-        "按日线性推算；比例类指标在首个目标年份之前不设应达进度。");
+            out.push_back(fmt::format(
+                fmt::runtime(text_zh(NC_("bulletin text", "{}: the target is a planning "
+                                                          "assumption (*); the plan gives no "
+                                                          "figure for it."))),
+                def.label));
+    out.push_back(text_zh(
+        NC_("bulletin text",
+            "Expected progress: interpolated linearly by day from the target of the previous "
+            "stage (for counts and lengths from 0 at the start of the planning period) to the "
+            "target of the next stage (at the end of its year); shares have no expected progress "
+            "before their first target year.")));
     if (!r.quality_checked)
-        out.push_back("未运行数据质量检查。");
+        out.push_back(text_zh(kChecksDidNotRun));
     for (const auto &s : r.quality.skipped)
-        out.push_back(fmt::format("未运行的检查：{}", s));
+        out.push_back(
+            fmt::format(fmt::runtime(text_zh(NC_("bulletin text", "Check not run: {}"))), s));
     for (const auto &n : r.current.notes)
         out.push_back(n);
     for (const auto &n : r.notes)
@@ -570,12 +631,13 @@ std::string cell_html(const BulletinTable &t, std::size_t col, const Value &v) {
 /// A table whose head (its number and title, then the column headers) repeats on every printed
 /// page the table runs onto, so a split table shows as "表N" on two pages.
 std::string table_html(const BulletinTable &t, int number, std::string_view empty_text) {
+    const std::string label = text_zh(NC_("bulletin text", "Table {}: {}"));
     if (t.rows.rows.empty())
-        return fmt::format("<p class=\"empty\" id=\"t-{}\">表{}　{}</p>", t.id, number,
-                           html_escape(empty_text));
-    std::string s = fmt::format("<table id=\"t-{}\"><thead><tr><th class=\"tt\" colspan=\"{}\">"
-                                "表{}　{}</th></tr><tr>",
-                                t.id, t.headers.size(), number, html_escape(t.title));
+        return fmt::format("<p class=\"empty\" id=\"t-{}\">{}</p>", t.id,
+                           fmt::format(fmt::runtime(label), number, html_escape(empty_text)));
+    std::string s = fmt::format(
+        "<table id=\"t-{}\"><thead><tr><th class=\"tt\" colspan=\"{}\">{}</th></tr><tr>", t.id,
+        t.headers.size(), fmt::format(fmt::runtime(label), number, html_escape(t.title)));
     for (const auto &h : t.headers)
         s += fmt::format("<th>{}</th>", html_escape(h));
     s += "</tr></thead><tbody>";
@@ -591,6 +653,16 @@ std::string table_html(const BulletinTable &t, int number, std::string_view empt
     }
     s += "</tbody></table>";
     return s;
+}
+
+/// A section's heading: its number in Chinese numerals, then its title ("一、进度预警…").
+std::string heading(std::size_t number, std::string_view title) {
+    static const std::array<const char *, 6> kHeadings{
+        // TRANSLATORS: the bulletin's section headings: the section's number, then its title.
+        NC_("bulletin text", "1. {}"), NC_("bulletin text", "2. {}"),
+        NC_("bulletin text", "3. {}"), NC_("bulletin text", "4. {}"),
+        NC_("bulletin text", "5. {}"), NC_("bulletin text", "6. {}")};
+    return fmt::format(fmt::runtime(text_zh(kHeadings.at(number - 1))), html_escape(title));
 }
 
 } // namespace
@@ -615,19 +687,28 @@ std::string bulletin_html(const BulletinReport &report) {
          "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
          "style-src 'unsafe-inline'; img-src data:\">"
          "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
-    h += fmt::format("<title>{}（截至{}）</title><style>{}</style></head><body>\n",
-                     html_escape(report.title), b.as_of, kCss);
+    h += fmt::format("<title>{}</title><style>{}</style></head><body>\n",
+                     fmt::format(fmt::runtime(text_zh(NC_("bulletin text", "{} (as of {})"))),
+                                 html_escape(report.title), b.as_of),
+                     kCss);
+    const std::string as_of = fmt::format("<b id=\"as-of\">{}</b>", b.as_of);
+    const std::string data = html_escape(report.registry_name);
     h += fmt::format(
-        "<header><h1>{}</h1><p class=\"meta\">截至 <b id=\"as-of\">{}</b>{}"
-        "　规划期 {}—{} 年　数据：{}</p></header>\n",
-        html_escape(report.title), b.as_of,
-        report.before ? fmt::format("　对比 <b id=\"compare\">{}</b>", report.before->as_of)
-                      : std::string(),
-        report.targets.period_start, report.targets.period_end, html_escape(report.registry_name));
+        "<header><h1>{}</h1><p class=\"meta\">{}</p></header>\n", html_escape(report.title),
+        report.before
+            ? fmt::format(fmt::runtime(text_zh(
+                              NC_("bulletin text",
+                                  "As of {}, compared with {}; planning period {}–{}; data: {}"))),
+                          as_of, fmt::format("<b id=\"compare\">{}</b>", report.before->as_of),
+                          report.targets.period_start, report.targets.period_end, data)
+            : fmt::format(fmt::runtime(text_zh(
+                              NC_("bulletin text", "As of {}; planning period {}–{}; data: {}"))),
+                          as_of, report.targets.period_start, report.targets.period_end, data));
 
     const auto &warnings = table_of("warnings");
-    h += fmt::format("<section id=\"warnings\"><h2>一、{}</h2>", html_escape(warnings.title));
-    h += table_html(warnings, 1, "没有滞后于应达进度的指标。");
+    h += fmt::format("<section id=\"warnings\"><h2>{}</h2>", heading(1, warnings.title));
+    h += table_html(warnings, 1,
+                    text_zh(NC_("bulletin text", "No indicator is behind its expected progress.")));
     h += "</section>\n";
 
     const auto &district = table_of("district");
@@ -637,33 +718,44 @@ std::string bulletin_html(const BulletinReport &report) {
         met += s == "met" ? 1 : 0;
         behind += s == "behind" ? 1 : 0;
     }
-    h += fmt::format("<section id=\"district\"><h2>二、{}</h2><p>共 {} 项指标：已达标 {} 项，"
-                     "滞后 {} 项。标 * 的目标为规划假设。</p>",
-                     html_escape(district.title), district.rows.rows.size(), met, behind);
-    h += table_html(district, 2, "没有指标。");
+    h += fmt::format(
+        "<section id=\"district\"><h2>{}</h2><p>{}</p>", heading(2, district.title),
+        fmt::format(fmt::runtime(text_zh(NC_("bulletin text",
+                                             "{} indicators: {} met, {} behind. Targets marked * "
+                                             "are planning assumptions."))),
+                    district.rows.rows.size(), met, behind));
+    h += table_html(district, 2, text_zh(NC_("bulletin text", "No indicators.")));
     h += "</section>\n";
 
     const auto &ranking = table_of("ranking");
-    h += fmt::format("<section id=\"ranking\"><h2>三、{}</h2><p>各乡镇（街道）有目标且有数据的"
-                     "指标中已达标的比例；比例相同者并列。数量和里程类指标方案只对全区设目标。</p>",
-                     html_escape(ranking.title));
-    h += table_html(ranking, 3, "没有乡镇数据。");
+    h += fmt::format(
+        "<section id=\"ranking\"><h2>{}</h2><p>{}</p>", heading(3, ranking.title),
+        text_zh(NC_("bulletin text",
+                    "The share of each township's (subdistrict's) indicators with a target and "
+                    "data that are met; equal shares rank equal. The plan sets the targets of "
+                    "counts and lengths for the whole district only.")));
+    h += table_html(ranking, 3, text_zh(NC_("bulletin text", "No township data.")));
     h += "</section>\n";
 
-    h += "<section id=\"maps\" class=\"maps\"><h2>四、地图</h2>";
+    h += fmt::format("<section id=\"maps\" class=\"maps\"><h2>{}</h2>",
+                     heading(4, text_zh(NC_("bulletin text", "Maps"))));
     if (report.maps.empty() || report.villages.empty()) {
-        h += "<p class=\"empty\">登记库中没有行政村边界，无法绘制地图。</p>";
+        h += fmt::format("<p class=\"empty\">{}</p>",
+                         text_zh(NC_("bulletin text", "The registry has no boundaries of "
+                                                      "administrative villages to draw maps of.")));
     } else {
         const MapShapes shapes = map_shapes(report.villages);
         h += "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\">"
              "<defs>";
         h += shapes.defs;
         h += "</defs></svg>";
+        const std::string figure = text_zh(NC_("bulletin text", "Figure {}: {}"));
         for (std::size_t i = 0; i < report.maps.size(); ++i) {
             const auto &m = report.maps[i];
-            h += fmt::format("<figure class=\"map\" id=\"map-{}\"><figcaption><b>图{}　{}</b>"
-                             "　{}</figcaption>",
-                             i + 1, i + 1, html_escape(m.title), html_escape(m.caption));
+            h += fmt::format(
+                "<figure class=\"map\" id=\"map-{}\"><figcaption><b>{}</b>　{}</figcaption>", i + 1,
+                fmt::format(fmt::runtime(figure), i + 1, html_escape(m.title)),
+                html_escape(m.caption));
             h += map_svg(m, shapes);
             h += "</figure>";
         }
@@ -671,30 +763,36 @@ std::string bulletin_html(const BulletinReport &report) {
     h += "</section>\n";
 
     const auto &gaps = table_of("worst_gaps");
-    h += fmt::format("<section id=\"gaps\"><h2>五、{}</h2>", html_escape(gaps.title));
-    h += table_html(gaps, 4, "没有覆盖率低于阈值的行政村。");
+    h += fmt::format("<section id=\"gaps\"><h2>{}</h2>", heading(5, gaps.title));
+    h += table_html(gaps, 4,
+                    text_zh(NC_("bulletin text",
+                                "No administrative village has a coverage below the threshold.")));
     h += "</section>\n";
 
     const auto &quality = table_of("quality");
-    h += fmt::format("<section id=\"quality\"><h2>六、{}</h2>", html_escape(quality.title));
-    h += table_html(quality, 5, "未运行数据质量检查。");
+    h += fmt::format("<section id=\"quality\"><h2>{}</h2>", heading(6, quality.title));
+    h += table_html(quality, 5, text_zh(kChecksDidNotRun));
     h += "<ul class=\"notes\">";
     for (const auto &n : quality_notes(report))
         h += fmt::format("<li>{}</li>", html_escape(n));
     h += "</ul></section>\n";
-    h += fmt::format("<footer>由 qiancun 生成。</footer></body></html>\n");
+    h += fmt::format("<footer>{}</footer></body></html>\n",
+                     text_zh(NC_("bulletin text", "Made by qiancun.")));
     return h;
 }
 
 std::vector<Sheet> bulletin_sheets(const BulletinReport &report) {
-    static const std::map<std::string, std::string> names{
-        {"warnings", "进度预警"},   {"district", "全区指标"}, {"ranking", "乡镇排名"},
-        {"worst_gaps", "覆盖缺口"}, {"quality", "数据质量"},
+    static const std::map<std::string, const char *> names{
+        {"warnings", NC_("bulletin sheet", "Warnings")},
+        {"district", NC_("bulletin sheet", "District indicators")},
+        {"ranking", NC_("bulletin sheet", "Township ranking")},
+        {"worst_gaps", NC_("bulletin sheet", "Coverage gaps")},
+        {"quality", NC_("bulletin sheet", "Data quality")},
     };
     std::vector<Sheet> sheets;
     for (auto &t : bulletin_tables(report)) {
         Sheet s;
-        s.name = names.at(t.id);
+        s.name = sheet_zh(names.at(t.id));
         s.rows.columns = t.headers;
         s.rows.rows = std::move(t.rows.rows);
         for (std::size_t c = 0; c < t.rows.columns.size(); ++c)
@@ -703,8 +801,8 @@ std::vector<Sheet> bulletin_sheets(const BulletinReport &report) {
         sheets.push_back(std::move(s));
     }
     Sheet notes;
-    notes.name = "说明";
-    notes.rows.columns = {"说明"};
+    notes.name = sheet_zh(NC_("bulletin sheet", "Notes"));
+    notes.rows.columns = {notes.name}; // one column, named as its sheet
     for (const auto &n : quality_notes(report))
         notes.rows.rows.push_back({n});
     sheets.push_back(std::move(notes));

@@ -14,7 +14,9 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 // `qiancun bulletin` (SPEC §5.2) on the sample county loaded twice, two months apart, as the
@@ -105,14 +107,25 @@ std::size_t count_of(const std::string &text, const std::string &what) {
     return n;
 }
 
-/// The translations of context `context` in po/zh_CN.po, by msgid.
+/// The translations of context `context` in po/zh_CN.po, by msgid (a long one wrapped over
+/// several quoted lines is joined).
 std::map<std::string, std::string> catalogue_words(const std::string &context) {
     const std::string po = testing::read_file(testing::source_dir() / "po" / "zh_CN.po");
-    const std::regex entry("msgctxt \"" + context + "\"\nmsgid \"([^\"]*)\"\nmsgstr \"([^\"]*)\"");
+    static const std::string quoted = R"re((?:"(?:[^"\\\n]|\\.)*"\n)+)re";
+    const std::regex entry("msgctxt \"" + context + "\"\nmsgid (" + quoted + ")msgstr (" + quoted +
+                           ")");
+    auto joined = [](const std::string &lines) {
+        std::string out;
+        static const std::regex piece(R"re("((?:[^"\\]|\\.)*)")re");
+        for (auto it = std::sregex_iterator(lines.begin(), lines.end(), piece);
+             it != std::sregex_iterator(); ++it)
+            out += std::regex_replace((*it)[1].str(), std::regex(R"re(\\(.))re"), "$1");
+        return out;
+    };
     std::map<std::string, std::string> out;
     for (auto it = std::sregex_iterator(po.begin(), po.end(), entry); it != std::sregex_iterator();
          ++it)
-        out[(*it)[1]] = (*it)[2];
+        out[joined((*it)[1])] = joined((*it)[2]);
     return out;
 }
 
@@ -325,6 +338,298 @@ TEST_F(BulletinCli, MapTitlesCaptionsAndLegendsAreTheCataloguesChineseInAnEnglis
     for (const char *label :
          {"城郊融合类", "集聚建设类", "整治提升类", "特色保护类", "搬迁撤并类", "未分类"})
         EXPECT_EQ(count_of(page, std::string("</i>") + label + "（"), 1u) << label;
+}
+
+/// The bulletin's own words: context, English msgid, and the Chinese the bulletin says.
+struct Word {
+    const char *context;
+    const char *msgid;
+    const char *zh;
+};
+
+const Word kBulletinWords[] = {
+    {"bulletin table", "Progress warnings (indicators behind schedule, furthest behind first)",
+     "进度预警（滞后指标，按差距从大到小）"},
+    {"bulletin table", "Core indicators of the district", "全区核心指标"},
+    {"bulletin table", "Townships (subdistricts) ranked by the share of their targets met",
+     "乡镇（街道）排名：按目标达标比例"},
+    {"bulletin table", "Administrative villages with the largest coverage gaps",
+     "覆盖缺口最大的行政村"},
+    {"bulletin table", "Data quality", "数据质量"},
+    {"bulletin header", "Indicator code", "指标代码"},
+    {"bulletin header", "Indicator", "指标"},
+    {"bulletin header", "Scope", "范围"},
+    {"bulletin header", "Unit", "单位"},
+    {"bulletin header", "Expected progress", "应达进度"},
+    {"bulletin header", "Actual", "实际"},
+    {"bulletin header", "Shortfall", "差距"},
+    {"bulletin header", "Shortfall as a share of expected", "差距占应达"},
+    {"bulletin header", "Target", "目标"},
+    {"bulletin header", "Status", "状态"},
+    {"bulletin header", "Previous period", "上期"},
+    {"bulletin header", "Previous period ({})", "上期（{}）"},
+    {"bulletin header", "Change since the previous period", "较上期变化"},
+    {"bulletin header", "Not counted", "未计入"},
+    {"bulletin header", "Made up of", "构成"},
+    {"bulletin header", "Responsible department", "责任单位"},
+    {"bulletin header", "Rank", "排名"},
+    {"bulletin header", "Township (subdistrict)", "乡镇（街道）"},
+    {"bulletin header", "Indicators with a target", "有目标的指标"},
+    {"bulletin header", "Met", "已达标"},
+    {"bulletin header", "Behind", "滞后"},
+    {"bulletin header", "Share met", "达标比例"},
+    {"bulletin header", "Type code", "类型代码"},
+    {"bulletin header", "Facility", "设施"},
+    {"bulletin header", "Village code", "村代码"},
+    {"bulletin header", "Village name", "村名"},
+    {"bulletin header", "Township", "乡镇"},
+    {"bulletin header", "Coverage", "覆盖率"},
+    {"bulletin header", "Uncovered population", "未覆盖人口"},
+    {"bulletin header", "Uncovered area (km²)", "未覆盖面积（km²）"},
+    {"bulletin header", "Check code", "检查代码"},
+    {"bulletin header", "Check", "检查项"},
+    {"bulletin header", "Findings", "发现数"},
+    {"bulletin text", "{} (as of {})", "{}（截至{}）"},
+    {"bulletin text", "As of {}, compared with {}; planning period {}–{}; data: {}",
+     "截至 {}　对比 {}　规划期 {}—{} 年　数据：{}"},
+    {"bulletin text", "As of {}; planning period {}–{}; data: {}",
+     "截至 {}　规划期 {}—{} 年　数据：{}"},
+    {"bulletin text", "1. {}", "一、{}"},
+    {"bulletin text", "2. {}", "二、{}"},
+    {"bulletin text", "3. {}", "三、{}"},
+    {"bulletin text", "4. {}", "四、{}"},
+    {"bulletin text", "5. {}", "五、{}"},
+    {"bulletin text", "6. {}", "六、{}"},
+    {"bulletin text", "Maps", "地图"},
+    {"bulletin text", "Table {}: {}", "表{}　{}"},
+    {"bulletin text", "whole district", "全区"},
+    {"bulletin text",
+     "{} indicators: {} met, {} behind. Targets marked * are planning assumptions.",
+     "共 {} 项指标：已达标 {} 项，滞后 {} 项。标 * 的目标为规划假设。"},
+    {"bulletin text",
+     "The share of each township's (subdistrict's) indicators with a target and data that are "
+     "met; equal shares rank equal. The plan sets the targets of counts and lengths for the "
+     "whole district only.",
+     "各乡镇（街道）有目标且有数据的指标中已达标的比例；比例相同者并列。数量和里程类指标方案只对"
+     "全区设目标。"},
+    {"bulletin text",
+     "{}: the target is a planning assumption (*); the plan gives no figure for it.",
+     "{}：目标值为规划假设（*），方案未给出具体数字。"},
+    {"bulletin text",
+     "Expected progress: interpolated linearly by day from the target of the previous stage "
+     "(for counts and lengths from 0 at the start of the planning period) to the target of the "
+     "next stage (at the end of its year); shares have no expected progress before their first "
+     "target year.",
+     "应达进度：自上一阶段目标（数量和里程自规划期初的 0 起）至下一阶段目标（该年年末）按日线性"
+     "推算；比例类指标在首个目标年份之前不设应达进度。"},
+    {"bulletin text", "Made by qiancun.", "由 qiancun 生成。"},
+    {"bulletin text", "No indicator is behind its expected progress.",
+     "没有滞后于应达进度的指标。"},
+    {"bulletin text", "No township data.", "没有乡镇数据。"},
+    {"bulletin text", "No administrative village has a coverage below the threshold.",
+     "没有覆盖率低于阈值的行政村。"},
+    {"bulletin text", "The registry has no boundaries of administrative villages to draw maps of.",
+     "登记库中没有行政村边界，无法绘制地图。"},
+    {"bulletin text", "Check not run: {}", "未运行的检查：{}"},
+    {"bulletin sheet", "Warnings", "进度预警"},
+    {"bulletin sheet", "District indicators", "全区指标"},
+    {"bulletin sheet", "Township ranking", "乡镇排名"},
+    {"bulletin sheet", "Coverage gaps", "覆盖缺口"},
+    {"bulletin sheet", "Data quality", "数据质量"},
+    {"bulletin sheet", "Notes", "说明"},
+};
+
+/// The Chinese of `msgid` in `context` as kBulletinWords says it.
+std::string zh(const std::string &context, const std::string &msgid) {
+    for (const auto &w : kBulletinWords)
+        if (w.context == context && w.msgid == msgid)
+            return w.zh;
+    throw std::logic_error("not in kBulletinWords: " + context + " " + msgid);
+}
+
+/// `zh` with the fields filled in.
+template <typename... Args>
+std::string zh(const std::string &context, const std::string &msgid, const Args &...args) {
+    return fmt::format(fmt::runtime(zh(context, msgid)), args...);
+}
+
+/// The column headers of the table `<table id="t-ID">` of the page.
+std::vector<std::string> html_headers(const std::string &html, const std::string &id) {
+    const auto start = html.find("<table id=\"t-" + id + "\">");
+    if (start == std::string::npos)
+        return {};
+    const std::string head = html.substr(start, html.find("</thead>", start) - start);
+    static const std::regex header_re("<th>([^<]*)</th>");
+    std::vector<std::string> out;
+    for (auto it = std::sregex_iterator(head.begin(), head.end(), header_re);
+         it != std::sregex_iterator(); ++it)
+        out.push_back((*it)[1]);
+    return out;
+}
+
+TEST_F(BulletinCli, TablesSectionsNotesAndSheetsAreTheCataloguesChineseInAnEnglishInterface) {
+    // The catalogue says what the bulletin says.
+    for (const auto &w : kBulletinWords) {
+        const auto words = catalogue_words(w.context);
+        const auto it = words.find(w.msgid);
+        ASSERT_NE(it, words.end()) << w.context << ": " << w.msgid;
+        EXPECT_EQ(it->second, w.zh) << w.context << ": " << w.msgid;
+    }
+    // The suite wrote the page with the messages in English: its words are the Chinese above.
+    auto table = [](const char *msgid) { return zh("bulletin table", msgid); };
+    auto header = [](const char *msgid) { return zh("bulletin header", msgid); };
+    auto text = [](const char *msgid) { return zh("bulletin text", msgid); };
+    const std::string title = "农村基础设施建设与“千村示范、万村整治”工程进度通报";
+    EXPECT_THAT(page, HasSubstr("<title>" + zh("bulletin text", "{} (as of {})", title, kAsOf) +
+                                "</title>"));
+    EXPECT_THAT(page, HasSubstr(zh("bulletin text",
+                                   "As of {}, compared with {}; planning period {}–{}; data: {}",
+                                   "<b id=\"as-of\">2026-11-30</b>",
+                                   "<b id=\"compare\">2026-09-30</b>", 2023, 2027, "")));
+    const std::vector<std::pair<std::string, std::string>> sections{
+        {"warnings",
+         table("Progress warnings (indicators behind schedule, furthest behind first)")},
+        {"district", table("Core indicators of the district")},
+        {"ranking", table("Townships (subdistricts) ranked by the share of their targets met")},
+        {"maps", text("Maps")},
+        {"gaps", table("Administrative villages with the largest coverage gaps")},
+        {"quality", table("Data quality")}};
+    for (std::size_t i = 0; i < sections.size(); ++i) {
+        const auto &[id, name] = sections[i];
+        EXPECT_THAT(
+            page, HasSubstr(fmt::format(
+                      "<section id=\"{}\"{}><h2>{}</h2>", id, id == "maps" ? " class=\"maps\"" : "",
+                      zh("bulletin text", fmt::format("{}. {{}}", i + 1), name))));
+    }
+    const std::map<std::string, std::pair<int, std::string>> captions{
+        {"warnings", {1, sections[0].second}},
+        {"district", {2, sections[1].second}},
+        {"ranking", {3, sections[2].second}},
+        {"worst_gaps", {4, sections[4].second}},
+        {"quality", {5, sections[5].second}}};
+    for (const auto &[id, caption] : captions)
+        EXPECT_THAT(page, HasSubstr(fmt::format(
+                              "<table id=\"t-{}\"><thead><tr><th class=\"tt\" colspan=\"{}\">{}"
+                              "</th></tr>",
+                              id, html_headers(page, id).size(),
+                              zh("bulletin text", "Table {}: {}", caption.first, caption.second))));
+    // The column headers, table by table, as the page and the workbook show them.
+    const std::map<std::string, std::vector<std::string>> headers{
+        {"warnings",
+         {header("Indicator code"), header("Indicator"), header("Scope"), header("Unit"),
+          header("Expected progress"), header("Actual"), header("Shortfall"),
+          header("Shortfall as a share of expected")}},
+        {"district",
+         {header("Indicator code"), header("Indicator"), header("Unit"), header("Target"),
+          header("Expected progress"), header("Actual"), header("Status"),
+          zh("bulletin header", "Previous period ({})", kCompare),
+          header("Change since the previous period"), header("Not counted"), header("Made up of")}},
+        {"ranking",
+         {header("Rank"), header("Township (subdistrict)"), header("Indicators with a target"),
+          header("Met"), header("Behind"), header("Share met")}},
+        {"worst_gaps",
+         {header("Type code"), header("Facility"), header("Village code"), header("Village name"),
+          header("Township"), header("Coverage"), header("Uncovered population"),
+          header("Uncovered area (km²)")}},
+        {"quality", {header("Check code"), header("Check"), header("Findings")}}};
+    for (const auto &[id, want] : headers)
+        EXPECT_EQ(html_headers(page, id), want) << id;
+    // The district's rows in the warnings say so in Chinese.
+    const auto warnings = html_table(page, "warnings");
+    ASSERT_FALSE(warnings.empty());
+    EXPECT_EQ(warnings[0].cells.at("township"), text("whole district"));
+    // The sections' sentences and the notes.
+    const auto district = html_table(page, "district");
+    const auto met = std::count_if(district.begin(), district.end(),
+                                   [](const HtmlRow &r) { return r.status == "met"; });
+    const auto behind = std::count_if(district.begin(), district.end(),
+                                      [](const HtmlRow &r) { return r.status == "behind"; });
+    EXPECT_THAT(page, HasSubstr("<p>" +
+                                zh("bulletin text",
+                                   "{} indicators: {} met, {} behind. Targets marked * are "
+                                   "planning assumptions.",
+                                   district.size(), met, behind) +
+                                "</p>"));
+    EXPECT_THAT(page, HasSubstr("<p>" +
+                                text("The share of each township's (subdistrict's) indicators "
+                                     "with a target and data that are met; equal shares rank "
+                                     "equal. The plan sets the targets of counts and lengths "
+                                     "for the whole district only.") +
+                                "</p>"));
+    EXPECT_THAT(page, HasSubstr("<li>" +
+                                zh("bulletin text",
+                                   "{}: the target is a planning assumption (*); the plan gives "
+                                   "no figure for it.",
+                                   "村级寄递物流综合服务站覆盖") +
+                                "</li>"));
+    EXPECT_THAT(page, HasSubstr("<li>" +
+                                text("Expected progress: interpolated linearly by day from the "
+                                     "target of the previous stage (for counts and lengths from "
+                                     "0 at the start of the planning period) to the target of "
+                                     "the next stage (at the end of its year); shares have no "
+                                     "expected progress before their first target year.") +
+                                "</li>"));
+    EXPECT_THAT(page, HasSubstr("<footer>" + text("Made by qiancun.") + "</footer>"));
+
+    // The workbook: its sheets, and the district sheet's headers.
+    const fs::path xlsx = *dir / "words.xlsx";
+    auto r = run_qiancun(
+        {"bulletin", reg, "--as-of", kAsOf, "--compare", kCompare, "-o", xlsx.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    r = run_command({"/usr/bin/ogrinfo", "-ro", "-q", xlsx.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> sheets;
+    for (const auto &line : split_lines(r.out))
+        if (const auto colon = line.find(": "); colon != std::string::npos)
+            sheets.push_back(line.substr(colon + 2, line.rfind(" (") - colon - 2));
+    auto sheet = [](const char *msgid) { return zh("bulletin sheet", msgid); };
+    EXPECT_EQ(sheets, (std::vector<std::string>{sheet("Warnings"), sheet("District indicators"),
+                                                sheet("Township ranking"), sheet("Coverage gaps"),
+                                                sheet("Data quality"), sheet("Notes")}));
+    const auto rows = testing::read_vector(xlsx, sheet("District indicators"), {"HEADERS=FORCE"});
+    ASSERT_FALSE(rows.empty());
+    for (const auto &h : headers.at("district"))
+        EXPECT_TRUE(rows[0].count(h)) << h;
+    // The notes: one column, headed as its sheet is named.
+    const auto notes = testing::read_vector(xlsx, sheet("Notes"), {"HEADERS=DISABLE"});
+    ASSERT_FALSE(notes.empty());
+    EXPECT_EQ(notes[0].at("Field1"), sheet("Notes"));
+
+    // A registry without data: the empty tables and the maps say why.
+    const std::string empty = (*dir / "empty.sqlite").string();
+    ASSERT_EQ(run_qiancun({"init", empty, "--crs", "EPSG:4549"}).exit_code, 0);
+    const fs::path empty_html = *dir / "empty.html";
+    r = run_qiancun({"bulletin", empty, "--as-of", kAsOf, "-o", empty_html.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string nothing = testing::read_file(empty_html);
+    EXPECT_THAT(nothing, HasSubstr(zh("bulletin text", "As of {}; planning period {}–{}; data: {}",
+                                      "<b id=\"as-of\">2026-11-30</b>", 2023, 2027, "")));
+    for (const auto &[id, number, msgid] : std::vector<std::tuple<std::string, int, const char *>>{
+             {"warnings", 1, "No indicator is behind its expected progress."},
+             {"ranking", 3, "No township data."},
+             {"worst_gaps", 4, "No administrative village has a coverage below the threshold."}})
+        EXPECT_THAT(nothing, HasSubstr(fmt::format(
+                                 "<p class=\"empty\" id=\"t-{}\">{}</p>", id,
+                                 zh("bulletin text", "Table {}: {}", number, text(msgid)))));
+    EXPECT_THAT(nothing,
+                HasSubstr("<p class=\"empty\">" +
+                          text("The registry has no boundaries of administrative villages to "
+                               "draw maps of.") +
+                          "</p>"));
+    EXPECT_THAT(nothing, HasSubstr("<li>" + zh("bulletin text", "Check not run: {}", "")));
+    // Without a compared date the previous period's column is headed without one.
+    auto previous = headers.at("district");
+    previous.at(7) = header("Previous period");
+    EXPECT_EQ(html_headers(nothing, "district"), previous);
+
+    // An indicators file that names the departments answering for them: one column more.
+    const fs::path departments = *dir / "departments.html";
+    r = run_qiancun({"bulletin", reg, "--as-of", kAsOf, "--indicators",
+                     (testing::sample_maps_dir() / "indicators.toml").string(), "-o",
+                     departments.string()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    previous.push_back(header("Responsible department"));
+    EXPECT_EQ(html_headers(testing::read_file(departments), "district"), previous);
 }
 
 TEST_F(BulletinCli, DataQualityNotesNameTheServingPlantsWithoutAWaterTest) {

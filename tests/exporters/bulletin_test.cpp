@@ -1,6 +1,7 @@
 #include "qiancun/bulletin.hpp"
 
 #include "qiancun/progress.hpp"
+#include "testing/testing.hpp"
 
 #include <fmt/format.h>
 #include <gmock/gmock.h>
@@ -33,6 +34,7 @@ IndicatorValue row(const std::string &key, const std::string &township, double t
 
 /// Two 1 km squares side by side (x 0–2000 m, y 0–1000 m), one behind indicator, one met.
 BulletinReport two_squares() {
+    testing::bind_catalogue(); // the bulletin's words are the catalogue's Chinese
     BulletinReport r;
     r.registry_name = "t.sqlite";
     r.targets = Targets::defaults();
@@ -119,6 +121,16 @@ TEST(BulletinPage, WithoutVillagesTheMapsSaySo) {
     const std::string html = bulletin_html(r);
     EXPECT_THAT(html, HasSubstr("登记库中没有行政村边界，无法绘制地图。"));
     EXPECT_THAT(html, Not(HasSubstr("<svg class=\"map\"")));
+}
+
+TEST(BulletinPage, NothingComputedSaysSoInTheCataloguesChinese) {
+    testing::bind_catalogue();
+    const std::string html = bulletin_html(BulletinReport{}); // no indicator, checks not run
+    EXPECT_THAT(html, HasSubstr("<p class=\"empty\" id=\"t-district\">表2　没有指标。</p>"));
+    EXPECT_THAT(html,
+                HasSubstr("<p class=\"empty\" id=\"t-quality\">表5　未运行数据质量检查。</p>"));
+    EXPECT_THAT(html, HasSubstr("<ul class=\"notes\"><li>应达进度："));
+    EXPECT_THAT(html, HasSubstr("</li><li>未运行数据质量检查。</li></ul>"));
 }
 
 } // namespace
