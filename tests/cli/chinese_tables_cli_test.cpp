@@ -33,6 +33,13 @@ std::vector<std::string> cells(const std::string &line) {
     return out;
 }
 
+/// `args` followed by `more`: a command's arguments with options added.
+std::vector<std::string> with(std::vector<std::string> args,
+                              std::initializer_list<std::string> more) {
+    args.insert(args.end(), more);
+    return args;
+}
+
 /// The first line of `out` that starts with `prefix`; "" when none.
 std::string line_starting(const std::string &out, const std::string &prefix) {
     for (const auto &l : split_lines(out))
@@ -107,8 +114,7 @@ TEST_F(ChineseTablesCli, IndicatorNotesNameIndicatorsKindsAttributesAndStatusesI
         "indicators",   reg,
         "--as-of",      kAsOf,
         "--indicators", (testing::sample_maps_dir() / "indicators.toml").string()};
-    auto zh_args = args;
-    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh_args = with(args, {"--lang", "zh"});
     const auto zh = run_qiancun(zh_args);
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
     EXPECT_THAT(zh.out,
@@ -149,8 +155,7 @@ TEST_F(ChineseTablesCli, GapsAndSiteSayTheTypeByItsLabelAndSiteEndsWithItsSenten
     // CSV gets the key=value line beside it on standard error.
     const std::vector<std::string> site{"site",    reg,  "--type",    "courier_station",
                                         "--cover", "99", "--exclude", "hazard"};
-    auto zh_args = site;
-    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh_args = with(site, {"--lang", "zh"});
     const auto zh = run_qiancun(zh_args);
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
     const auto lines = split_lines(zh.out);
@@ -169,8 +174,7 @@ TEST_F(ChineseTablesCli, GapsAndSiteSayTheTypeByItsLabelAndSiteEndsWithItsSenten
         "distance): 13146 more people reached, population coverage 95.6% → 99.1%; the target of "
         "375617 people needs at least 9 sites (optimum ≥ 9, this answer at most 0 more sites)";
     EXPECT_EQ(split_lines(en.out).at(0), sentence);
-    auto csv_args = site;
-    csv_args.insert(csv_args.end(), {"--format", "csv"});
+    const auto csv_args = with(site, {"--format", "csv"});
     const auto csv = run_qiancun(csv_args);
     ASSERT_EQ(csv.exit_code, 0) << csv.err;
     EXPECT_THAT(csv.err,
@@ -198,8 +202,7 @@ TEST_F(ChineseTablesCli, BulletinShowsTheSameChineseWordsAsThePeoplesTable) {
 
 TEST_F(ChineseTablesCli, ListSaysHeadersAndStatusesInChineseWhereOneAsks) {
     const std::vector<std::string> args{"list", reg, "sewage_plant", "--village", "330604101201"};
-    auto zh_args = args;
-    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh_args = with(args, {"--lang", "zh"});
     const auto zh = run_qiancun(zh_args);
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
     const auto lines = split_lines(zh.out);
@@ -211,8 +214,7 @@ TEST_F(ChineseTablesCli, ListSaysHeadersAndStatusesInChineseWhereOneAsks) {
 
     // A file for people (--headers zh) gets the same words; the CSV for scripts its keys.
     const fs::path people = *dir / "people.csv";
-    auto file_args = zh_args;
-    file_args.insert(file_args.end(), {"--headers", "zh", "-o", people.string()});
+    const auto file_args = with(zh_args, {"--headers", "zh", "-o", people.string()});
     ASSERT_EQ(run_qiancun(file_args).exit_code, 0);
     const auto people_lines = split_lines(testing::read_file(people));
     ASSERT_EQ(people_lines.size(), 2u);
@@ -220,8 +222,7 @@ TEST_F(ChineseTablesCli, ListSaysHeadersAndStatusesInChineseWhereOneAsks) {
                                "建成年份,改造年份,所属村代码,来源文件,来源行号,更新时间");
     EXPECT_EQ(testing::csv_fields(people_lines[1]).at(1), "改造");
     const fs::path machine = *dir / "machine.csv";
-    auto machine_args = zh_args;
-    machine_args.insert(machine_args.end(), {"-o", machine.string()});
+    const auto machine_args = with(zh_args, {"-o", machine.string()});
     ASSERT_EQ(run_qiancun(machine_args).exit_code, 0);
     const auto machine_lines = split_lines(testing::read_file(machine));
     ASSERT_EQ(machine_lines.size(), 2u);
@@ -299,8 +300,7 @@ TEST_F(ChineseTablesCli, InfoClassifyAndCheckSayGeometryTypesClassesAndChecksByT
 TEST_F(ChineseTablesCli, ListHeadsACountysOwnAttributesByTheirLabelsAndSaysChoicesByName) {
     const std::vector<std::string> args{"list", reg, "village", "--where",
                                         "scenic_level = 'gold_aaa'"};
-    auto zh_args = args;
-    zh_args.insert(zh_args.end(), {"--lang", "zh"});
+    const auto zh_args = with(args, {"--lang", "zh"});
     const auto zh = run_qiancun(zh_args);
     ASSERT_EQ(zh.exit_code, 0) << zh.err;
     const auto lines = split_lines(zh.out);
@@ -312,8 +312,7 @@ TEST_F(ChineseTablesCli, ListHeadsACountysOwnAttributesByTheirLabelsAndSaysChoic
     EXPECT_THAT(zh.out, Not(HasSubstr("scenic_level")));
     // A workbook's header row says them too; the CSV for scripts keeps keys and choices.
     const fs::path people = *dir / "gold.csv";
-    auto file_args = zh_args;
-    file_args.insert(file_args.end(), {"--headers", "zh", "-o", people.string()});
+    const auto file_args = with(zh_args, {"--headers", "zh", "-o", people.string()});
     ASSERT_EQ(run_qiancun(file_args).exit_code, 0);
     EXPECT_THAT(testing::csv_fields(split_lines(testing::read_file(people)).at(0)),
                 ::testing::Contains("景区村庄等级"));
