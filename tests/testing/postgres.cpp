@@ -8,12 +8,16 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cctype>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string_view>
@@ -164,13 +168,64 @@ CommandResult FileAndPostgisTest::ok(const std::vector<std::string> &args) {
     return r;
 }
 
+namespace {
+
+/// The two months as of `first` and `second` in a SpatiaLite file, loaded once per build of
+/// qiancun: a directory under the build tree (QIANCUN_TEST_CACHE_DIR) named by what makes it —
+/// the dates, the qiancun binary's size and time, the sample manifest's and the deriving
+/// script's times — holding county.sqlite and next-month/. Every test program of the suites
+/// runs as its own process, so loading the county per process took most of their time (six
+/// times longer under ASan). The first process to need it loads it under a lock; the others
+/// wait for the lock and find it made.
+std::filesystem::path cached_sample_months(const std::string &first, const std::string &second) {
+    namespace fs = std::filesystem;
+    const auto stamp = [](const fs::path &p) {
+        const auto t = fs::last_write_time(p).time_since_epoch().count();
+        return fmt::format("{}-{}", fs::file_size(p), t);
+    };
+    const fs::path cache = QIANCUN_TEST_CACHE_DIR;
+    fs::create_directories(cache);
+    const auto key =
+        std::hash<std::string>{}(fmt::format("{} {} {} {} {}", first, second, stamp(QIANCUN_BINARY),
+                                             stamp(sample_maps_dir() / "county.toml"),
+                                             stamp(source_dir() / "tools/derive_next_month.sh")));
+    const fs::path made = cache / fmt::format("sample-months-{:016x}", key);
+    const int lock = ::open((made.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0600);
+    if (lock < 0 || ::flock(lock, LOCK_EX) != 0)
+        throw std::runtime_error("cannot lock " + made.string() + ".lock");
+    struct Unlock {
+        int fd;
+        ~Unlock() { ::close(fd); } // closing releases the lock
+    } unlock{lock};
+    if (!fs::exists(made / "done")) {
+        fs::remove_all(made);
+        fs::create_directories(made);
+        const auto r = load_sample_months((made / "county.sqlite").string(), made, first, second);
+        if (r.exit_code != 0)
+            throw std::runtime_error("loading the sample months failed: " + r.err);
+        std::ofstream(made / "done") << "loaded\n";
+    }
+    return made;
+}
+
+} // namespace
+
 void SampleMonthsSuite::load(const std::string &first, const std::string &second,
                              bool follow_store) {
     dir = new TempDir();
-    reg = follow_store ? test_registry(dir->path(), "county.sqlite")
-                       : (*dir / "county.sqlite").string();
-    const auto r = load_sample_months(reg, dir->path(), first, second);
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    if (follow_store && registries_on_postgis()) {
+        reg = test_registry(dir->path(), "county.sqlite");
+        const auto r = load_sample_months(reg, dir->path(), first, second);
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        return;
+    }
+    // A copy of the file loaded once per build; its sources stay in the cache, where the
+    // registry's import log says they were read.
+    const auto made = cached_sample_months(first, second);
+    std::filesystem::copy(made / "county.sqlite", *dir / "county.sqlite");
+    std::filesystem::copy(made / "next-month", *dir / "next-month",
+                          std::filesystem::copy_options::recursive);
+    reg = (*dir / "county.sqlite").string();
 }
 
 void SampleMonthsSuite::TearDownTestSuite() {
