@@ -3,6 +3,7 @@
 #include "qiancun/error.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 
@@ -27,11 +28,9 @@ std::vector<std::string> split_list(const std::string &text) {
     return out;
 }
 
+/// Kinds or townships as --edit and --township take them: "sewage_plant,water_test".
 std::string joined(const std::vector<std::string> &parts) {
-    std::string out;
-    for (const auto &p : parts)
-        out += (out.empty() ? "" : ",") + p;
-    return out;
+    return fmt::format("{}", fmt::join(parts, ","));
 }
 
 /// Kinds as people read them: their names joined by "、" in Chinese messages, their keys joined
@@ -40,10 +39,10 @@ std::string kinds_for_people(const exporters::KindLabels &labels,
                              const std::vector<std::string> &kinds) {
     if (!chinese_messages())
         return joined(kinds);
-    std::string out;
+    std::vector<std::string> names;
     for (const auto &k : kinds)
-        out += (out.empty() ? "" : "、") + kind_name(labels, k);
-    return out;
+        names.push_back(kind_name(labels, k));
+    return fmt::format("{}", fmt::join(names, "、"));
 }
 
 /// The words of `role list` and `history` that people read, marked for the catalogue.
